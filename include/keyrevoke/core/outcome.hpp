@@ -1,0 +1,26 @@
+#pragma once
+// The final outcome of one report row.
+
+#include <optional>
+#include <string_view>
+
+namespace keyrevoke::core {
+
+enum class outcome {
+  deleted,        // 200: the key is gone because of this run
+  not_found,      // 404: already revoked or never existed; counts as done
+  failed,         // attempts exhausted, or a non-retryable answer
+  unauthorized,   // 401/403: the management key was rejected
+  not_attempted,  // the run stopped before this hash got an answer
+  invalid,        // the input line is not a hash; never sent
+};
+
+std::string_view to_string(outcome value) noexcept;
+std::optional<outcome> outcome_from_string(std::string_view text) noexcept;
+
+// deleted and not_found: a resumed run never sends this hash again.
+constexpr bool is_done(outcome value) noexcept {
+  return value == outcome::deleted || value == outcome::not_found;
+}
+
+}  // namespace keyrevoke::core

@@ -1,0 +1,34 @@
+#include "keyrevoke/core/outcome.hpp"
+
+#include <array>
+#include <utility>
+
+namespace keyrevoke::core {
+namespace {
+
+constexpr std::array<std::pair<outcome, std::string_view>, 6> names{{
+    {outcome::deleted, "deleted"},
+    {outcome::not_found, "not_found"},
+    {outcome::failed, "failed"},
+    {outcome::unauthorized, "unauthorized"},
+    {outcome::not_attempted, "not_attempted"},
+    {outcome::invalid, "invalid"},
+}};
+
+}  // namespace
+
+std::string_view to_string(outcome value) noexcept {
+  for (const auto& [v, name] : names) {
+    if (v == value) return name;
+  }
+  return "unknown";
+}
+
+std::optional<outcome> outcome_from_string(std::string_view text) noexcept {
+  for (const auto& [v, name] : names) {
+    if (name == text) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace keyrevoke::core
