@@ -1,0 +1,42 @@
+#pragma once
+// Reads an existing JSON Lines report for --resume: which hashes are done, and where the file's
+// complete part ends. Any chunking; memory bounded by the set plus one line (at most 64 KiB).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "keyrevoke/core/hash_set.hpp"
+
+namespace keyrevoke::core {
+
+struct resume_scan {
+  hash_set done;                     // hashes with a row whose outcome is deleted or not_found
+  std::uint64_t rows = 0;            // complete, well-formed rows (including rows without a "hash")
+  std::uint64_t malformed_rows = 0;  // complete lines that are not a valid row (skipped, counted)
+  std::uint64_t valid_bytes = 0;     // offset just past the last complete line ('\n'); a torn tail
+                                     // after it must be truncated by the caller
+  bool torn_tail = false;            // the file ended in a partial line
+};
+
+// A row longer than this is malformed (its content is not buffered).
+inline constexpr std::size_t max_report_row = 64 * 1024;
+
+// A line is a row when it is a JSON object (a trailing '\r' is ignored). Rows whose "hash" is not a
+// string (invalid rows, future header rows with "type":"header") count as rows and are otherwise
+// ignored. A row with a "hash" string needs 64 hex digits and an "outcome" string, else it is
+// malformed; an unknown outcome name (a newer version's) is a row that is not done.
+class report_reader {
+ public:
+  void feed(std::string_view chunk);  // any chunking
+  resume_scan finish();               // call at EOF
+
+ private:
+  void end_line(std::string_view line, bool overlong);
+
+  resume_scan scan_;
+  std::string line_;          // the current line's bytes (at most max_report_row)
+  std::size_t line_length_ = 0;  // its real length so far
+};
+
+}  // namespace keyrevoke::core
