@@ -33,9 +33,10 @@ std::optional<std::chrono::milliseconds> server_retry_delay(const rate_limit_hin
                                                             std::chrono::system_clock::time_point now,
                                                             std::chrono::milliseconds cap) noexcept;
 
-// An HTTP-date in any of the three forms above, to a time point (whole seconds). For the two-digit
-// year of RFC 850, now decides the century (RFC 9110 5.6.7: never more than 50 years ahead).
-std::optional<std::chrono::system_clock::time_point> parse_http_date(
+// An HTTP-date in any of the three forms above (day name checked for spelling, not consistency;
+// "GMT" or "UTC"). For the two-digit year of RFC 850, now decides the century (RFC 9110 5.6.7:
+// never more than 50 years ahead). Seconds, so that years up to 9999 fit.
+std::optional<std::chrono::sys_seconds> parse_http_date(
     std::string_view value, std::chrono::system_clock::time_point now) noexcept;
 
 // IMF-fixdate for a time point, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (for servers and tests).

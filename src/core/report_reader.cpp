@@ -1,0 +1,104 @@
+#include "keyrevoke/core/report_reader.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
+#include <boost/json/value.hpp>
+
+#include "keyrevoke/core/outcome.hpp"
+
+namespace keyrevoke::core {
+namespace {
+
+namespace json = boost::json;
+
+enum class row_kind { malformed, other, not_done, done };
+
+struct row_facts {
+  row_kind kind = row_kind::malformed;
+  key_hash hash{};
+};
+
+row_facts read_row(std::string_view line) {
+  row_facts facts;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty() || line.front() != '{') return facts;  // cheap rejection of blank/garbage lines
+
+  // All parse memory on the stack for an ordinary row; a 64 KiB row spills to the heap.
+  unsigned char temp[1024];
+  unsigned char storage[4096];
+  json::monotonic_resource resource(storage, sizeof storage);
+  json::parser parser(json::storage_ptr(), json::parse_options{}, temp, sizeof temp);
+  parser.reset(json::storage_ptr(&resource));
+  std::error_code ec;
+  parser.write(line.data(), line.size(), ec);
+  if (ec) return facts;
+  const json::value row = parser.release();
+
+  const json::object* object = row.if_object();
+  if (object == nullptr) return facts;
+  const json::value* hash = object->if_contains("hash");
+  if (hash == nullptr || !hash->is_string()) {
+    facts.kind = row_kind::other;  // an invalid-input row, a header row: nothing to resume
+    return facts;
+  }
+  const auto parsed = parse_key_hash(hash->get_string());
+  const json::value* name = object->if_contains("outcome");
+  if (!parsed || name == nullptr || !name->is_string()) return facts;
+  facts.hash = *parsed;
+  const auto result = outcome_from_string(name->get_string());
+  facts.kind = result && is_done(*result) ? row_kind::done : row_kind::not_done;
+  return facts;
+}
+
+}  // namespace
+
+void report_reader::feed(std::string_view chunk) {
+  while (!chunk.empty()) {
+    const std::size_t newline = chunk.find('\n');
+    const std::string_view piece = chunk.substr(0, newline);
+    if (newline == std::string_view::npos) {
+      if (line_length_ + piece.size() <= max_report_row) line_.append(piece);
+      line_length_ += piece.size();
+      return;
+    }
+    chunk.remove_prefix(newline + 1);
+    if (line_length_ == 0) {
+      end_line(piece, piece.size() > max_report_row);  // the whole line is in this chunk: no copy
+      scan_.valid_bytes += piece.size() + 1;
+    } else {
+      if (line_length_ + piece.size() <= max_report_row) line_.append(piece);
+      line_length_ += piece.size();
+      end_line(line_, line_length_ > max_report_row);
+      scan_.valid_bytes += line_length_ + 1;
+      line_.clear();
+      line_length_ = 0;
+    }
+  }
+}
+
+void report_reader::end_line(std::string_view line, bool overlong) {
+  if (overlong) {
+    ++scan_.malformed_rows;
+    return;
+  }
+  const row_facts facts = read_row(line);
+  switch (facts.kind) {
+    case row_kind::malformed: ++scan_.malformed_rows; return;
+    case row_kind::done: scan_.done.insert(facts.hash); break;
+    case row_kind::other:
+    case row_kind::not_done: break;
+  }
+  ++scan_.rows;
+}
+
+resume_scan report_reader::finish() {
+  scan_.torn_tail = line_length_ > 0;
+  line_.clear();
+  line_.shrink_to_fit();
+  line_length_ = 0;
+  resume_scan result = std::move(scan_);
+  scan_ = resume_scan{};
+  return result;
+}
+
+}  // namespace keyrevoke::core
