@@ -1,0 +1,46 @@
+#pragma once
+// The command line: the contract users and scripts rely on (see README, Command line).
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace keyrevoke::app {
+
+enum class progress_mode { automatic, always, never };
+
+struct options {
+  std::vector<std::string> inputs;  // empty: stdin; "-" also means stdin
+  std::string base_url = "https://modelgates.ai/api/v1";
+  std::optional<std::string> cacert;
+  std::optional<std::string> key_file;
+  std::string report = "keyrevoke-report.jsonl";
+  bool resume = false;
+  bool force = false;
+  unsigned concurrency = 16;
+  double rate = 0.0;  // 0: no ceiling
+  unsigned max_attempts = 8;
+  double timeout_s = 30.0;
+  double give_up_after_s = 300.0;
+  double retry_after_cap_s = 120.0;
+  bool dry_run = false;
+  bool allow_insecure_http = false;
+  progress_mode progress = progress_mode::automatic;
+  bool quiet = false;
+};
+
+// What the command line asks for when it is not a run: help, version, or a usage error (exit 2).
+struct early_exit {
+  int code;
+  std::string text;  // printed to stdout when code == 0, else to stderr
+};
+
+// env_base_url: the value of MODELGATES_BASE_URL, if set (the option wins over it).
+std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
+                                                     const char* env_base_url);
+
+// Never echo something that may be a secret: names that look like keys are shown redacted.
+std::string safe_display(const std::string& text);
+
+}  // namespace keyrevoke::app

@@ -1,0 +1,97 @@
+#pragma once
+// The adaptive send-rate and in-flight controller (pure; time is a parameter).
+//
+// Model: the AWS SDK "adaptive" retry mode, a client token bucket whose fill rate follows CUBIC
+// (beta = 0.7, C = 0.4), with the pitfalls of THROTTLING.md designed out:
+//  - one burst of 429s is one signal: a 429 only cuts if its request was sent after the last cut plus
+//    a settle time (about two round trips), so requests in flight at the cut do not compound it;
+//  - the send rate is measured when bytes are written, unbiased from the first request;
+//  - the first W_max is seeded from what was observed: the lower of the measured send rate and the
+//    rate at which the server accepted requests (a token-bucket server accepts about its rate R);
+//  - the pacer never bursts to catch up after a late wake-up;
+//  - C is raised for large rates so that CUBIC's recovery time K stays bounded (C = 0.4 takes ~7 s
+//    to recover at 400 req/s, far slower than a server whose limit changes mid-run).
+// The in-flight ceiling follows the rate by Little's law (rate x RTT, with headroom), in
+// [1, max_in_flight]. A long Retry-After, or cuts that keep coming without any request accepted
+// in between, pause every sender.
+
+#include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/rate_estimator.hpp"
+
+#include <optional>
+
+namespace keyrevoke::core {
+
+struct rate_controller_config {
+  unsigned max_in_flight = 16;  // --concurrency
+  double max_rate = 0.0;        // --rate; 0: no ceiling
+  double beta = 0.7;
+  double cubic_c = 0.4;
+  double max_recovery_s = 1.5;  // K never exceeds this
+  double min_rate = 0.5;
+  millis min_settle{20};
+  millis max_settle{1000};
+  double pacer_tolerance_s = 0.002;  // timer lateness absorbed; never a catch-up burst
+  millis long_retry_after{5000};     // a hint at least this long pauses everyone
+  unsigned pause_after_cuts = 3;     // cuts in a row with nothing accepted: pause everyone
+  millis default_pause{1000};        // pause length when the server gave no hint
+};
+
+enum class answer_kind {
+  accepted,   // the server processed the request (any status but 429 and 5xx)
+  throttled,  // 429 (or 503 with a rate-limit hint)
+  failed,     // 5xx, network error, timeout: no rate signal (the retry budget handles these)
+};
+
+class rate_controller {
+ public:
+  rate_controller(const rate_controller_config& config, steady_time now) noexcept;
+
+  // Pacing: the earliest time the next request may be sent (<= now: send now).
+  steady_time next_send_time(steady_time now) const noexcept;
+  // The dispatcher hands one request to a worker at `now`.
+  void take_send_slot(steady_time now) noexcept;
+  // How many requests may be in flight at once.
+  unsigned in_flight_limit() const noexcept;
+
+  // A request's bytes were written (measured send rate).
+  void on_bytes_written(steady_time t) noexcept;
+  // The answer to a request written at `sent_at`. Returns true if this answer cut the rate.
+  bool on_answer(steady_time now, steady_time sent_at, answer_kind kind,
+                 std::optional<millis> retry_after) noexcept;
+
+  // Observability (progress line, benchmark, tests).
+  bool limiting() const noexcept { return limiting_; }
+  double fill_rate() const noexcept { return fill_rate_; }  // req/s when limiting()
+  double ceiling() const noexcept;                           // effective pacer rate, 0 = unpaced
+  double measured_send_rate(steady_time now) const noexcept { return sent_.rate(now); }
+  double accepted_rate(steady_time now) const noexcept { return accepted_.rate(now); }
+  double smoothed_rtt_s() const noexcept { return srtt_s_; }
+  unsigned cuts() const noexcept { return cuts_; }
+  steady_time paused_until() const noexcept { return paused_until_; }
+  double w_max() const noexcept { return w_max_; }
+
+ private:
+  void cut(steady_time now, std::optional<millis> retry_after) noexcept;
+  void grow(steady_time now) noexcept;
+  void pause(steady_time until) noexcept;
+  std::chrono::steady_clock::duration settle() const noexcept;
+
+  rate_controller_config config_;
+  rate_estimator sent_{0.5};
+  rate_estimator accepted_{0.5};
+  bool limiting_ = false;
+  double fill_rate_ = 0.0;
+  double w_max_ = 0.0;
+  double k_s_ = 0.0;
+  double c_ = 0.4;
+  steady_time last_cut_{};
+  bool cut_yet_ = false;
+  unsigned cuts_ = 0;
+  unsigned cuts_in_a_row_ = 0;
+  double srtt_s_ = 0.0;
+  steady_time tat_{};  // GCRA theoretical arrival time of the next request
+  steady_time paused_until_{};
+};
+
+}  // namespace keyrevoke::core

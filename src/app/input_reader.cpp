@@ -1,0 +1,143 @@
+#include "keyrevoke/app/input_reader.hpp"
+
+#include "keyrevoke/app/options.hpp"
+#include "keyrevoke/core/hash_line.hpp"
+#include "keyrevoke/core/line_splitter.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace keyrevoke::app {
+
+input_reader::input_reader(std::vector<std::string> paths, const core::hash_set* done,
+                           std::size_t batch_size, std::ptrdiff_t max_batches)
+    : paths_{std::move(paths)}, done_{done}, batch_size_{batch_size}, credits_{max_batches} {
+  if (paths_.empty()) paths_.emplace_back("-");
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+}
+
+input_reader::~input_reader() {
+  for (const int fd : fds_) {
+    if (fd > STDIN_FILENO) ::close(fd);
+  }
+  if (thread_.joinable()) {
+    stop();
+    thread_.join();
+  }
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+}
+
+std::string input_reader::open_all() {
+  for (const std::string& path : paths_) {
+    int fd = STDIN_FILENO;
+    if (path == "-") {
+      names_.emplace_back("<stdin>");
+    } else {
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return "cannot open input file '" + safe_display(path) + "': " + std::strerror(errno);
+      names_.push_back(path);
+    }
+    fds_.push_back(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      return "input '" + safe_display(path) + "' is a directory";
+    }
+    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    regular_.push_back(regular);
+    if (!regular) all_regular_ = false;
+  }
+  return {};
+}
+
+void input_reader::start(deliver_fn deliver) {
+  thread_ = std::thread{[this, deliver = std::move(deliver)] { run(deliver); }};
+}
+
+void input_reader::stop() {
+  if (stop_.exchange(true)) return;
+  credits_.release();  // wake the reader if it waits for the pipeline
+  const std::uint64_t one = 1;
+  if (stop_fd_ >= 0) (void)!::write(stop_fd_, &one, sizeof one);  // wake it if it waits on a pipe
+}
+
+bool input_reader::wait_readable(int fd) {
+  pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+  for (;;) {
+    const int n = ::poll(fds, stop_fd_ >= 0 ? 2 : 1, -1);
+    if (n < 0 && errno == EINTR) continue;
+    return !stop_.load() && (n <= 0 || (fds[1].revents & POLLIN) == 0);
+  }
+}
+
+void input_reader::read_all(const deliver_fn& deliver) {
+  // Without a consumer thread releasing credits, give every batch its credit back at once.
+  run([&](input_batch&& batch) {
+    deliver(std::move(batch));
+    credits_.release();
+  });
+}
+
+void input_reader::run(const deliver_fn& deliver) {
+  input_batch batch;
+  batch.hashes.reserve(batch_size_);
+  auto ship = [&](bool last) {
+    batch.last = last;
+    credits_.acquire();
+    if (stop_.load()) return;  // the pipeline has gone: hand nothing more over
+    deliver(std::move(batch));
+    batch = input_batch{};
+    batch.hashes.reserve(batch_size_);
+  };
+
+  std::string chunk(1 << 16, '\0');
+  for (std::size_t source = 0; source < fds_.size() && !stop_.load(std::memory_order_relaxed); ++source) {
+    core::line_splitter splitter{core::max_hash_line_length};
+    auto on_line = [&](const core::input_line& line) {
+      ++batch.lines;
+      const core::parsed_line parsed = core::parse_hash_line(line.text, line.full_length, line.number == 1);
+      switch (parsed.kind) {
+        case core::line_kind::skip:
+          return;
+        case core::line_kind::invalid:
+          batch.invalid.push_back({line.number, static_cast<std::uint32_t>(source),
+                                   core::redact_preview(line.text, line.full_length), parsed.reason});
+          break;
+        case core::line_kind::hash:
+          if (!seen_.insert(parsed.hash)) {
+            ++batch.duplicates;
+          } else if (done_ != nullptr && done_->contains(parsed.hash)) {
+            ++batch.already_done;
+          } else {
+            batch.hashes.push_back(parsed.hash);
+          }
+          break;
+      }
+      if (batch.hashes.size() >= batch_size_ || batch.invalid.size() >= batch_size_) ship(false);
+    };
+    for (;;) {
+      if (stop_.load(std::memory_order_relaxed)) break;
+      if (!regular_[source] && !wait_readable(fds_[source])) break;
+      const ssize_t n = ::read(fds_[source], chunk.data(), chunk.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        batch.error = "cannot read '" + names_[source] + "': " + std::strerror(errno);
+        break;
+      }
+      if (n == 0) {
+        splitter.finish(on_line);
+        break;
+      }
+      splitter.feed(std::string_view{chunk.data(), static_cast<std::size_t>(n)}, on_line);
+    }
+    if (!batch.error.empty()) break;
+  }
+  ship(true);
+}
+
+}  // namespace keyrevoke::app

@@ -1,0 +1,120 @@
+#include "keyrevoke/app/options.hpp"
+
+#include "keyrevoke/core/hash_line.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <sstream>
+
+namespace keyrevoke::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* usage_line = "usage: keyrevoke [OPTIONS] [FILE ...]   (no FILE, or '-', reads stdin)";
+
+po::options_description describe(options& o, std::string& progress) {
+  po::options_description desc{"Options"};
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help and exit")
+    ("version", "show the version and exit")
+    ("base-url", po::value(&o.base_url), "API root (env MODELGATES_BASE_URL) [https://modelgates.ai/api/v1]")
+    ("cacert", po::value<std::string>(), "extra trusted CA certificates (PEM), added to the system store")
+    ("key-file", po::value<std::string>(), "read the management key from the first line of this file "
+                                           "(default: env MODELGATES_MANAGEMENT_KEY)")
+    ("report", po::value(&o.report), "JSON Lines report [keyrevoke-report.jsonl]")
+    ("resume", po::bool_switch(&o.resume), "append to an existing report; hashes already deleted or "
+                                           "not_found there are skipped")
+    ("force", po::bool_switch(&o.force), "overwrite an existing report")
+    ("concurrency", po::value(&o.concurrency), "ceiling on requests in flight and open connections [16]")
+    ("rate", po::value(&o.rate), "ceiling on requests per second [none]")
+    ("max-attempts", po::value(&o.max_attempts), "attempts per hash, the first included [8]")
+    ("timeout", po::value(&o.timeout_s), "seconds per attempt: connect, TLS, write, read [30]")
+    ("give-up-after", po::value(&o.give_up_after_s), "seconds without any answer from a failing "
+                                                     "server before the run gives up [300]")
+    ("dry-run", po::bool_switch(&o.dry_run), "validate the input and print counts; send nothing")
+    ("progress", po::value(&progress), "live progress on stderr: auto|always|never [auto]")
+    ("allow-insecure-http", po::bool_switch(&o.allow_insecure_http), "allow an http:// base URL "
+                                                                     "(local mocks only)")
+    ("quiet,q", po::bool_switch(&o.quiet), "no progress and no warnings; the summary is one line");
+  // clang-format on
+  return desc;
+}
+
+early_exit usage_error(const std::string& message) {
+  return {2, "keyrevoke: " + message + "\n" + usage_line + "\nTry 'keyrevoke --help'.\n"};
+}
+
+}  // namespace
+
+std::string safe_display(const std::string& text) {
+  const bool looks_secret = text.rfind("sk-", 0) == 0 ||
+                            (text.size() >= 32 && text.find('/') == std::string::npos &&
+                             text.find('.') == std::string::npos);
+  if (!looks_secret) return text;
+  return core::redact_preview(text, text.size());
+}
+
+std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
+                                                     const char* env_base_url) {
+  options o;
+  if (env_base_url != nullptr && *env_base_url != '\0') o.base_url = env_base_url;
+  std::string progress = "auto";
+  po::options_description desc = describe(o, progress);
+  po::options_description hidden;
+  hidden.add_options()("input", po::value(&o.inputs));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("input", -1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    // Never echo a value: "--key=sk-..." must not print the key.
+    std::string name = e.get_option_name();
+    name = name.substr(0, name.find('='));
+    return usage_error("unknown option '" + safe_display(name) + "'");
+  } catch (const po::error& e) {
+    return usage_error(e.what());
+  }
+
+  if (vm.count("help") != 0) {
+    std::ostringstream text;
+    text << usage_line << "\n\nDeletes ModelGates API keys by hash, one per line, and writes a per-hash "
+         << "report.\nThe management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, "
+         << "never the command line.\n\n"
+         << desc << "\nExit codes: 0 all done, 1 some hash failed or invalid lines, 2 usage or "
+         << "configuration error (nothing sent),\n3 aborted (key rejected or TLS not trusted), "
+         << "130 interrupted.\n";
+    return early_exit{0, text.str()};
+  }
+  if (vm.count("version") != 0) return early_exit{0, "keyrevoke " KEYREVOKE_VERSION "\n"};
+
+  if (vm.count("cacert") != 0) o.cacert = vm["cacert"].as<std::string>();
+  if (vm.count("key-file") != 0) o.key_file = vm["key-file"].as<std::string>();
+  if (progress == "auto") {
+    o.progress = progress_mode::automatic;
+  } else if (progress == "always") {
+    o.progress = progress_mode::always;
+  } else if (progress == "never") {
+    o.progress = progress_mode::never;
+  } else {
+    return usage_error("--progress takes auto, always or never");
+  }
+  if (o.quiet) o.progress = progress_mode::never;
+  if (o.resume && o.force) return usage_error("--resume and --force contradict each other");
+  if (o.concurrency < 1 || o.concurrency > 4096) return usage_error("--concurrency must be 1 to 4096");
+  if (!(o.rate >= 0.0) || o.rate > 1e6) return usage_error("--rate must be 0 (none) to 1000000");
+  if (o.max_attempts < 1 || o.max_attempts > 100) return usage_error("--max-attempts must be 1 to 100");
+  if (!(o.timeout_s > 0.0) || o.timeout_s > 3600.0) return usage_error("--timeout must be in (0, 3600] seconds");
+  if (!(o.give_up_after_s > 0.0)) return usage_error("--give-up-after must be positive");
+  if (o.report.empty()) return usage_error("--report needs a file name");
+  return o;
+}
+
+}  // namespace keyrevoke::app

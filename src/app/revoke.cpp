@@ -1,0 +1,799 @@
+#include "keyrevoke/app/revoke.hpp"
+
+#include "keyrevoke/app/input_reader.hpp"
+#include "keyrevoke/app/report_file.hpp"
+#include "keyrevoke/app/run_stats.hpp"
+#include "keyrevoke/core/base_url.hpp"
+#include "keyrevoke/core/rate_controller.hpp"
+#include "keyrevoke/core/report_row.hpp"
+#include "keyrevoke/core/retry_policy.hpp"
+#include "keyrevoke/core/verdict.hpp"
+#include "keyrevoke/net/connection_pool.hpp"
+#include "keyrevoke/net/tls_context.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <queue>
+#include <random>
+
+#include <unistd.h>
+
+namespace keyrevoke::app {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using clock_type = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+using core::outcome;
+
+namespace {
+
+constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
+
+// One hash on its way: the queue's element.
+struct job {
+  core::key_hash hash{};
+  unsigned attempts = 0;
+  unsigned last_status = 0;
+  clock_type::time_point first_sent{};
+  clock_type::time_point not_before{};
+  std::uint64_t sequence = 0;
+  std::string last_error;
+};
+
+struct due_later {
+  bool operator()(const job& a, const job& b) const noexcept {
+    return a.not_before != b.not_before ? a.not_before > b.not_before : a.sequence > b.sequence;
+  }
+};
+
+enum class stop_reason { none, interrupted, key_rejected, tls_untrusted, gave_up, report_failed };
+
+core::transport_failure to_transport_failure(net::exchange_error e) {
+  using net::exchange_error;
+  switch (e) {
+    case exchange_error::connect_failed: return core::transport_failure::connect_failed;
+    case exchange_error::connection_reset: return core::transport_failure::connection_reset;
+    case exchange_error::eof_before_response: return core::transport_failure::eof_before_response;
+    case exchange_error::torn_response: return core::transport_failure::torn_response;
+    case exchange_error::timeout: return core::transport_failure::timeout;
+    case exchange_error::tls_untrusted: return core::transport_failure::tls_untrusted;
+    case exchange_error::tls_handshake_failed: return core::transport_failure::tls_handshake_failed;
+    case exchange_error::body_too_large: return core::transport_failure::body_too_large;
+    case exchange_error::none:
+    case exchange_error::cancelled:
+    case exchange_error::other: break;
+  }
+  return core::transport_failure::other;
+}
+
+core::answer_kind to_answer_kind(core::verdict_kind kind) {
+  switch (kind) {
+    case core::verdict_kind::throttled: return core::answer_kind::throttled;
+    case core::verdict_kind::server_error:
+    case core::verdict_kind::network_error:
+    case core::verdict_kind::timeout:
+    case core::verdict_kind::tls_error: return core::answer_kind::failed;
+    case core::verdict_kind::deleted:
+    case core::verdict_kind::not_found:
+    case core::verdict_kind::unauthorized:
+    case core::verdict_kind::client_error: break;
+  }
+  return core::answer_kind::accepted;
+}
+
+class revocation final : public net::send_observer {
+ public:
+  revocation(asio::io_context& io, const options& opts, const std::string& key, core::base_url base,
+             asio::ssl::context& tls, report_file report, core::resume_scan scan)
+      : io_{io},
+        opts_{opts},
+        base_{std::move(base)},
+        report_{std::move(report)},
+        scan_{std::move(scan)},
+        reader_{opts.inputs, &scan_.done},
+        pool_{io.get_executor(), tls, base_, to_millis(opts.timeout_s), opts.concurrency},
+        controller_{controller_config(opts), clock_type::now()},
+        budget_{std::max(10.0, static_cast<double>(opts.concurrency)), 0.2,
+                to_millis(opts.give_up_after_s), clock_type::now()},
+        jobs_{io, 0},
+        wake_timer_{io},
+        progress_timer_{io},
+        sync_timer_{io},
+        grace_timer_{io},
+        signals_{io, SIGINT, SIGTERM},
+        rng_{std::random_device{}()},
+        started_{clock_type::now()},
+        authorization_{"Bearer " + key} {
+    progress_enabled_ = opts.progress == progress_mode::always ||
+                        (opts.progress == progress_mode::automatic && ::isatty(STDERR_FILENO) != 0);
+    progress_tty_ = ::isatty(STDERR_FILENO) != 0;
+  }
+
+  // Opens the inputs; an error here is exit 2 with nothing sent.
+  std::string open_inputs() { return reader_.open_all(); }
+
+  int run() {
+    auto start = [this]() -> asio::awaitable<void> { co_await start_all(); };
+    asio::co_spawn(io_, start, asio::detached);
+    io_.run();
+    return finish();
+  }
+
+  void on_request_written(core::steady_time at) override { controller_.on_bytes_written(at); }
+
+ private:
+  static core::millis to_millis(double seconds) {
+    return core::millis{static_cast<core::millis::rep>(seconds * 1000.0)};
+  }
+
+  static core::rate_controller_config controller_config(const options& opts) {
+    core::rate_controller_config config;
+    config.max_in_flight = opts.concurrency;
+    config.max_rate = opts.rate;
+    return config;
+  }
+
+  // --- start-up ----------------------------------------------------------------------------
+
+  asio::awaitable<void> start_all() {
+    std::string error = co_await pool_.resolve();
+    if (!error.empty()) {
+      setup_error_ = error;
+      io_.stop();
+      co_return;
+    }
+    reader_.start([this](input_batch&& batch) {
+      asio::post(io_, [this, b = std::move(batch)]() mutable { on_batch(std::move(b)); });
+    });
+    auto dispatch = [this]() -> asio::awaitable<void> { co_await dispatcher(); };
+    asio::co_spawn(io_, dispatch, asio::detached);
+    for (unsigned i = 0; i < opts_.concurrency; ++i) {
+      auto work = [this]() -> asio::awaitable<void> { co_await worker(); };
+      ++workers_alive_;
+      asio::co_spawn(io_, work, asio::detached);
+    }
+    auto progress = [this]() -> asio::awaitable<void> { co_await progress_loop(); };
+    asio::co_spawn(io_, progress, asio::detached);
+    auto sync = [this]() -> asio::awaitable<void> { co_await sync_loop(); };
+    asio::co_spawn(io_, sync, asio::detached);
+    wait_for_signal();
+  }
+
+  // --- input -------------------------------------------------------------------------------
+
+  void on_batch(input_batch&& batch) {
+    stats_.lines += batch.lines;
+    stats_.duplicates += batch.duplicates;
+    stats_.already_done += batch.already_done;
+    for (const invalid_entry& bad : batch.invalid) record_invalid(bad);
+    if (!batch.error.empty()) input_error_ = batch.error;
+    if (batch.last) {
+      input_complete_ = true;
+      stats_.input_complete = true;
+    }
+    stats_.hashes += batch.hashes.size();
+    if (finished_) return;
+    if (stopping_) {
+      for (const core::key_hash& hash : batch.hashes) {
+        job j;
+        j.hash = hash;
+        finish(j, outcome::not_attempted, 0, stop_note());
+      }
+      reader_.release_batch();
+      if (input_complete_ && draining_) final_finish();
+      return;
+    }
+    if (batch.hashes.empty()) {
+      reader_.release_batch();
+    } else {
+      pending_.push_back(std::move(batch.hashes));
+    }
+    wake();
+  }
+
+  bool has_pending() const noexcept { return !pending_.empty(); }
+
+  core::key_hash take_pending() {
+    const core::key_hash hash = pending_.front()[pending_pos_++];
+    if (pending_pos_ == pending_.front().size()) {
+      pending_.pop_front();
+      pending_pos_ = 0;
+      reader_.release_batch();
+    }
+    return hash;
+  }
+
+  void record_invalid(const invalid_entry& bad) {
+    ++stats_[outcome::invalid];
+    const std::string& file = reader_.source_names()[bad.source];
+    row_.clear();
+    core::append_row(row_, core::invalid_row{bad.line, file, bad.preview, bad.reason});
+    write_rows(row_);
+    if (!opts_.quiet && ++invalid_shown_ <= 10) {
+      clear_progress();
+      std::fprintf(stderr, "keyrevoke: %s:%llu: invalid line (%s): %s\n", file.c_str(),
+                   static_cast<unsigned long long>(bad.line), std::string{bad.reason}.c_str(),
+                   bad.preview.c_str());
+    }
+  }
+
+  // --- the dispatcher: decides what is sent next, and when ---------------------------------
+
+  asio::awaitable<void> dispatcher() {
+    for (;;) {
+      if (stopping_) break;
+      const auto now = clock_type::now();
+      if (budget_.should_give_up(now)) {
+        begin_stop(stop_reason::gave_up);
+        break;
+      }
+      const bool degraded = !budget_.healthy();
+      const unsigned limit = degraded ? 1U : controller_.in_flight_limit();
+      if (in_flight_ >= limit) {
+        co_await wait_event(now + std::chrono::seconds{1});
+        continue;
+      }
+      const bool retry_due = !retries_.empty() && retries_.top().not_before <= now;
+      // A failing server gets no new hashes while retries wait; a queue of retries is bounded.
+      const bool take_new = has_pending() && retries_.size() < retry_capacity() && !(degraded && !retries_.empty());
+      if (!retry_due && !take_new) {
+        if (input_complete_ && !has_pending() && retries_.empty() && in_flight_ == 0) break;
+        const auto until = retries_.empty() ? now + std::chrono::seconds{1} : retries_.top().not_before;
+        co_await wait_event(until);
+        continue;
+      }
+      const auto send_at = controller_.next_send_time(now);
+      if (send_at > now) {
+        co_await wait_event(send_at);
+        continue;
+      }
+      job next;
+      if (retry_due) {
+        next = retries_.top();
+        retries_.pop();
+      } else {
+        next.hash = take_pending();
+        next.sequence = ++sequence_;
+      }
+      controller_.take_send_slot(now);
+      ++in_flight_;
+      auto [ec] = co_await jobs_.async_send(error_code{}, std::move(next), nothrow_awaitable);
+      if (ec) {
+        --in_flight_;
+        break;
+      }
+    }
+    dispatcher_done_ = true;
+    jobs_.close();
+    maybe_finish();
+  }
+
+  std::size_t retry_capacity() const noexcept { return 4 * std::size_t{opts_.concurrency} + 256; }
+
+  // Sleeps until `until` or the next event (an answer, new input, a stop), whichever is first.
+  asio::awaitable<void> wait_event(clock_type::time_point until) {
+    if (event_pending_) {
+      event_pending_ = false;
+      co_return;
+    }
+    wake_timer_.expires_at(until);
+    waiting_ = true;
+    co_await wake_timer_.async_wait(nothrow_awaitable);
+    waiting_ = false;
+    event_pending_ = false;
+  }
+
+  void wake() {
+    if (waiting_) {
+      wake_timer_.cancel();
+    } else {
+      event_pending_ = true;
+    }
+  }
+
+  // --- the workers: one HTTPS exchange at a time each ---------------------------------------
+
+  asio::awaitable<void> worker() {
+    net::connection_pool::request req{http::verb::delete_, "/", 11};
+    req.set(http::field::host, base_.host_header);
+    req.set(http::field::authorization, authorization_);
+    req.set(http::field::user_agent, "keyrevoke/" KEYREVOKE_VERSION);
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::accept, "application/json");
+    req.body() = "{}";
+    req.keep_alive(true);
+    req.prepare_payload();
+    std::string target;
+    for (;;) {
+      auto [ec, current] = co_await jobs_.async_receive(nothrow_awaitable);
+      if (ec) break;
+      core::key_target(target, base_, current.hash);
+      req.target(target);
+      const auto sent = clock_type::now();
+      if (current.attempts == 0) current.first_sent = sent;
+      ++current.attempts;
+      ++stats_.requests;
+      net::exchange_result result = co_await pool_.exchange(req, *this);
+      --in_flight_;
+      wake();
+      settle(std::move(current), result);
+    }
+    --workers_alive_;
+    maybe_finish();
+  }
+
+  // Everything after one attempt: classify, tell the controller, finish or schedule a retry.
+  void settle(job current, const net::exchange_result& result) {
+    const auto now = clock_type::now();
+    if (result.error == net::exchange_error::cancelled) {
+      finish(current, outcome::not_attempted, current.last_status,
+             "interrupted before an answer" + last_answer_note(current));
+      return;
+    }
+    core::verdict verdict =
+        result.error == net::exchange_error::none
+            ? core::classify_response({result.answer.status, result.answer.body,
+                                       {result.answer.retry_after, result.answer.retry_after_ms,
+                                        result.answer.ratelimit_reset}},
+                                      std::chrono::system_clock::now(), to_millis(opts_.retry_after_cap_s))
+            : core::classify_transport_failure(to_transport_failure(result.error), result.detail);
+
+    const core::answer_kind kind = to_answer_kind(verdict.kind);
+    controller_.on_answer(now, result.written ? result.written_at : now, kind, verdict.retry_after);
+    if (kind == core::answer_kind::accepted) budget_.on_success(now);
+    if (kind == core::answer_kind::failed) budget_.on_failure(now);
+    switch (verdict.kind) {
+      case core::verdict_kind::throttled: ++stats_.throttled; break;
+      case core::verdict_kind::server_error: ++stats_.server_errors; break;
+      case core::verdict_kind::network_error: ++stats_.network_errors; break;
+      case core::verdict_kind::timeout: ++stats_.timeouts; break;
+      default: break;
+    }
+    if (verdict.http_status != 0) current.last_status = verdict.http_status;
+
+    if (core::aborts_run(verdict.kind)) {
+      const bool rejected = verdict.kind == core::verdict_kind::unauthorized;
+      finish(current, rejected ? outcome::unauthorized : outcome::failed, verdict.http_status, verdict.message);
+      if (abort_message_.empty()) abort_message_ = verdict.message;
+      begin_stop(rejected ? stop_reason::key_rejected : stop_reason::tls_untrusted);
+      return;
+    }
+    const core::retry_plan plan = core::plan_after_attempt(
+        {verdict.kind, verdict.retry_after, result.reused_connection}, current.attempts, opts_.max_attempts,
+        backoff_, std::uniform_real_distribution<double>{0.0, 1.0}(rng_));
+    if (!plan.retry) {
+      finish(current, plan.final_outcome, verdict.http_status, verdict.message);
+      return;
+    }
+    current.last_error = std::move(verdict.message);
+    if (stopping_) {
+      finish(current, outcome::not_attempted, current.last_status, stop_note() + last_answer_note(current));
+      return;
+    }
+    ++stats_.retries;
+    current.not_before = now + plan.delay;
+    retries_.push(std::move(current));
+    wake();
+  }
+
+  static std::string last_answer_note(const job& j) {
+    return j.last_error.empty() ? std::string{} : "; last answer: " + j.last_error;
+  }
+
+  std::string stop_note() const {
+    switch (reason_) {
+      case stop_reason::interrupted: return "interrupted before an answer";
+      case stop_reason::key_rejected: return "not sent: the run stopped when the management key was rejected";
+      case stop_reason::tls_untrusted: return "not sent: the run stopped because TLS could not be trusted";
+      case stop_reason::gave_up: return "not sent: the server kept failing; the run gave up";
+      case stop_reason::report_failed: return "not sent: the report could not be written";
+      case stop_reason::none: break;
+    }
+    return "not sent";
+  }
+
+  // --- the report --------------------------------------------------------------------------
+
+  void finish(const job& j, outcome result, unsigned status, std::string_view error) {
+    ++stats_[result];
+    const double elapsed_ms =
+        j.attempts == 0 ? 0.0
+                        : std::chrono::duration<double, std::milli>(clock_type::now() - j.first_sent).count();
+    row_.clear();
+    core::append_row(row_, core::hash_row{j.hash, result, status, j.attempts, elapsed_ms, error});
+    write_rows(row_);
+  }
+
+  // Rows that complete in one turn of the event loop go to disk in one write.
+  void write_rows(std::string_view rows) {
+    report_.append(rows);
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    asio::post(io_, [this] {
+      flush_scheduled_ = false;
+      flush_report();
+    });
+  }
+
+  void flush_report() {
+    if (report_.failed()) return;
+    if (!report_.flush()) begin_stop(stop_reason::report_failed);
+  }
+
+  asio::awaitable<void> sync_loop() {
+    while (!finished_) {
+      sync_timer_.expires_after(std::chrono::seconds{1});
+      co_await sync_timer_.async_wait(nothrow_awaitable);
+      if (!report_.failed() && !report_.sync()) begin_stop(stop_reason::report_failed);
+    }
+  }
+
+  // --- progress ----------------------------------------------------------------------------
+
+  controller_view view() const {
+    return {controller_.ceiling(), in_flight_,
+            budget_.healthy() ? controller_.in_flight_limit() : 1U, !budget_.healthy()};
+  }
+
+  asio::awaitable<void> progress_loop() {
+    if (!progress_enabled_) co_return;
+    const auto period = progress_tty_ ? std::chrono::milliseconds{500} : std::chrono::milliseconds{5000};
+    std::uint64_t last_done = 0;
+    auto last_time = clock_type::now();
+    double recent = 0.0;
+    while (!finished_) {
+      progress_timer_.expires_after(period);
+      co_await progress_timer_.async_wait(nothrow_awaitable);
+      if (finished_) break;
+      const auto now = clock_type::now();
+      const std::uint64_t done = stats_.finished();
+      const double dt = core::to_seconds(now - last_time);
+      const double instant = dt > 0 ? static_cast<double>(done - last_done) / dt : 0.0;
+      recent = recent == 0.0 ? instant : 0.7 * recent + 0.3 * instant;
+      last_done = done;
+      last_time = now;
+      const std::string line = format_progress(stats_, view(), core::to_seconds(now - started_), recent);
+      if (progress_tty_) {
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
+        progress_shown_ = true;
+      } else {
+        std::fprintf(stderr, "%s\n", line.c_str());
+      }
+      std::fflush(stderr);
+    }
+  }
+
+  void clear_progress() {
+    if (progress_shown_) {
+      std::fputs("\r\033[K", stderr);
+      progress_shown_ = false;
+    }
+  }
+
+  // --- stopping ----------------------------------------------------------------------------
+
+  void wait_for_signal() {
+    signals_.async_wait([this](const error_code& ec, int signal_number) {
+      if (ec) return;
+      if (stopping_ && reason_ == stop_reason::interrupted) {
+        // Second signal: leave now. Rows already written are whole; pending whole rows go too.
+        report_.flush();
+        report_.sync();
+        clear_progress();
+        std::fputs("keyrevoke: interrupted again: exiting at once; resume with --resume\n", stderr);
+        std::_Exit(exit_interrupted);
+      }
+      clear_progress();
+      std::fprintf(stderr, "keyrevoke: %s: finishing requests in flight (again to exit at once)\n",
+                   signal_number == SIGINT ? "interrupted" : "terminated");
+      begin_stop(stop_reason::interrupted);
+      wait_for_signal();
+    });
+  }
+
+  void begin_stop(stop_reason reason) {
+    if (reason_ == stop_reason::none) reason_ = reason;
+    if (stopping_) return;
+    stopping_ = true;
+    wake();
+    if (reason == stop_reason::gave_up) {
+      pool_.close_all();
+      return;
+    }
+    if (reason == stop_reason::interrupted || reason == stop_reason::report_failed) {
+      // Requests in flight get a short grace, then are cancelled.
+      grace_timer_.expires_after(std::min(to_millis(opts_.timeout_s), core::millis{5000}));
+      grace_timer_.async_wait([this](const error_code& ec) {
+        if (!ec) pool_.close_all();
+      });
+    }
+  }
+
+  void maybe_finish() {
+    if (!dispatcher_done_ || workers_alive_ != 0 || finished_ || draining_) return;
+    grace_timer_.cancel();
+    // Whatever was queued but not answered is reported, so every hash has a row.
+    while (!retries_.empty()) {
+      const job& j = retries_.top();
+      finish(j, outcome::not_attempted, j.last_status, stop_note() + last_answer_note(j));
+      retries_.pop();
+    }
+    while (has_pending()) {
+      job j;
+      j.hash = take_pending();
+      finish(j, outcome::not_attempted, 0, stop_note());
+    }
+    if (!input_complete_) {
+      if (reader_.inputs_are_files()) {
+        draining_ = true;  // read the rest (a file ends soon) and report it not_attempted
+        return;
+      }
+      input_cut_short_ = true;
+      reader_.stop();
+    }
+    final_finish();
+  }
+
+  void final_finish() {
+    if (finished_) return;
+    finished_ = true;
+    flush_report();
+    report_.sync();
+    pool_.close_all();
+    wake_timer_.cancel();
+    progress_timer_.cancel();
+    sync_timer_.cancel();
+    grace_timer_.cancel();
+    signals_.cancel();
+    reader_.stop();
+  }
+
+  int finish() {
+    clear_progress();
+    if (!setup_error_.empty()) {
+      std::fprintf(stderr, "keyrevoke: %s\n", setup_error_.c_str());
+      return exit_usage;
+    }
+    const double elapsed = core::to_seconds(clock_type::now() - started_);
+    std::string summary = format_summary(stats_, elapsed, opts_.quiet);
+    if (!opts_.quiet) {
+      const net::pool_stats& ps = pool_.stats();
+      summary += "  connections opened " + std::to_string(ps.dials) + " (TLS sessions resumed " +
+                 std::to_string(ps.tls_resumed) + ", max open " + std::to_string(ps.max_open) + ")";
+      if (controller_.cuts() != 0) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "; rate limited: %u cuts, last limit %.0f/s", controller_.cuts(),
+                      controller_.fill_rate());
+        summary += buf;
+      }
+      summary += "\n  report: " + report_.path() + "\n";
+    }
+    std::fputs(summary.c_str(), stderr);
+
+    int code = exit_ok;
+    if (stats_[outcome::failed] + stats_[outcome::not_attempted] + stats_[outcome::unauthorized] +
+            stats_[outcome::invalid] != 0) {
+      code = exit_incomplete;
+    }
+    if (!input_error_.empty()) {
+      std::fprintf(stderr, "keyrevoke: input error: %s\n", input_error_.c_str());
+      code = exit_incomplete;
+    }
+    if (input_cut_short_) {
+      std::fprintf(stderr, "keyrevoke: input not read to the end (%llu lines read); rerun with --resume\n",
+                   static_cast<unsigned long long>(stats_.lines));
+    }
+    switch (reason_) {
+      case stop_reason::key_rejected:
+        std::fprintf(stderr, "keyrevoke: aborted: the server rejected the management key (%s)\n",
+                     abort_message_.c_str());
+        return exit_aborted;
+      case stop_reason::tls_untrusted:
+        std::fprintf(stderr, "keyrevoke: aborted: %s\n", abort_message_.c_str());
+        return exit_aborted;
+      case stop_reason::interrupted:
+        std::fputs("keyrevoke: interrupted; rerun with --resume to finish\n", stderr);
+        return exit_interrupted;
+      case stop_reason::gave_up:
+        std::fprintf(stderr, "keyrevoke: gave up: no answer from the server for %.0f s; rerun with --resume\n",
+                     opts_.give_up_after_s);
+        return exit_incomplete;
+      case stop_reason::report_failed:
+        break;
+      case stop_reason::none:
+        break;
+    }
+    if (report_.failed()) {
+      std::fprintf(stderr, "keyrevoke: %s\nkeyrevoke: these rows could not be written to the report:\n%s",
+                   report_.error().c_str(), report_.pending().c_str());
+      code = exit_incomplete;
+    }
+    return code;
+  }
+
+  asio::io_context& io_;
+  const options& opts_;
+  core::base_url base_;
+  report_file report_;
+  core::resume_scan scan_;
+  input_reader reader_;
+  net::connection_pool pool_;
+  core::rate_controller controller_;
+  core::retry_budget budget_;
+  core::backoff_policy backoff_;
+  asio::experimental::channel<void(error_code, job)> jobs_;
+  asio::steady_timer wake_timer_;
+  asio::steady_timer progress_timer_;
+  asio::steady_timer sync_timer_;
+  asio::steady_timer grace_timer_;
+  asio::signal_set signals_;
+  std::mt19937_64 rng_;
+  clock_type::time_point started_;
+  std::string authorization_;
+
+  std::deque<std::vector<core::key_hash>> pending_;
+  std::size_t pending_pos_ = 0;
+  std::priority_queue<job, std::vector<job>, due_later> retries_;
+  std::uint64_t sequence_ = 0;
+  unsigned in_flight_ = 0;
+  unsigned workers_alive_ = 0;
+  bool dispatcher_done_ = false;
+  bool input_complete_ = false;
+  bool input_cut_short_ = false;
+  bool stopping_ = false;
+  bool draining_ = false;
+  bool finished_ = false;
+  bool waiting_ = false;
+  bool event_pending_ = false;
+  bool flush_scheduled_ = false;
+  bool progress_enabled_ = false;
+  bool progress_tty_ = false;
+  bool progress_shown_ = false;
+  unsigned invalid_shown_ = 0;
+  stop_reason reason_ = stop_reason::none;
+  std::string abort_message_;
+  std::string input_error_;
+  std::string setup_error_;
+  std::string row_;
+  run_stats stats_;
+};
+
+std::string trim(std::string text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+std::variant<std::string, early_exit> load_management_key(const options& opts, const char* env_key) {
+  std::string key;
+  if (opts.key_file) {
+    std::ifstream in{*opts.key_file};
+    if (!in) {
+      return early_exit{exit_usage, "keyrevoke: cannot read key file '" + safe_display(*opts.key_file) + "': " +
+                                        std::strerror(errno) + "\n"};
+    }
+    std::getline(in, key);
+    key = trim(std::move(key));
+    if (key.empty()) return early_exit{exit_usage, "keyrevoke: key file '" + *opts.key_file + "' is empty\n"};
+  } else if (env_key != nullptr) {
+    key = trim(env_key);
+  }
+  if (key.empty()) {
+    return early_exit{exit_usage,
+                      "keyrevoke: no management key: set MODELGATES_MANAGEMENT_KEY or pass --key-file FILE\n"};
+  }
+  for (const char c : key) {
+    if (c < 0x21 || c > 0x7e) {
+      return early_exit{exit_usage,
+                        "keyrevoke: the management key contains characters that cannot go in an HTTP header\n"};
+    }
+  }
+  return key;
+}
+
+int run_dry_run(const options& opts) {
+  input_reader reader{opts.inputs, nullptr};
+  if (std::string error = reader.open_all(); !error.empty()) {
+    std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
+    return exit_usage;
+  }
+  std::uint64_t lines = 0, valid = 0, duplicates = 0, invalid = 0;
+  std::string input_error;
+  reader.read_all([&](input_batch&& batch) {
+    lines += batch.lines;
+    valid += batch.hashes.size();
+    duplicates += batch.duplicates;
+    invalid += batch.invalid.size();
+    for (const invalid_entry& bad : batch.invalid) {
+      if (!opts.quiet) {
+        std::fprintf(stderr, "keyrevoke: %s:%llu: invalid line (%s): %s\n",
+                     reader.source_names()[bad.source].c_str(), static_cast<unsigned long long>(bad.line),
+                     std::string{bad.reason}.c_str(), bad.preview.c_str());
+      }
+    }
+    if (!batch.error.empty()) input_error = batch.error;
+  });
+  std::printf("dry run: %llu lines, %llu valid hashes, %llu duplicates, %llu invalid lines; nothing sent\n",
+              static_cast<unsigned long long>(lines), static_cast<unsigned long long>(valid),
+              static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(invalid));
+  if (!input_error.empty()) {
+    std::fprintf(stderr, "keyrevoke: %s\n", input_error.c_str());
+    return exit_usage;
+  }
+  return invalid == 0 ? exit_ok : exit_incomplete;
+}
+
+int run_revocation(const options& opts, const std::string& management_key) {
+  auto parsed = core::parse_base_url(opts.base_url);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    std::fprintf(stderr, "keyrevoke: --base-url: %s\n", error->c_str());
+    return exit_usage;
+  }
+  core::base_url base = std::get<core::base_url>(std::move(parsed));
+  if (!base.tls && !opts.allow_insecure_http) {
+    std::fputs("keyrevoke: refusing an http:// base URL: the management key would cross the network in "
+               "clear text (--allow-insecure-http is for local mocks)\n",
+               stderr);
+    return exit_usage;
+  }
+
+  std::optional<asio::ssl::context> tls;
+  try {
+    tls.emplace(net::make_client_tls_context(opts.cacert));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "keyrevoke: %s\n", e.what());
+    return exit_usage;
+  }
+
+  const report_mode mode = opts.resume ? report_mode::resume : opts.force ? report_mode::overwrite : report_mode::create;
+  core::resume_scan scan;
+  // Inputs are checked before the report is touched: a typo in a file name must not create or
+  // truncate anything.
+  {
+    input_reader probe{opts.inputs, nullptr};
+    if (std::string error = probe.open_all(); !error.empty()) {
+      std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
+      return exit_usage;
+    }
+  }
+  auto opened = report_file::open(opts.report, mode, &scan);
+  if (auto* error = std::get_if<std::string>(&opened)) {
+    std::fprintf(stderr, "keyrevoke: %s\n", error->c_str());
+    return exit_usage;
+  }
+  if (opts.resume && !opts.quiet && scan.rows + scan.malformed_rows != 0) {
+    std::fprintf(stderr, "keyrevoke: resuming '%s': %llu rows, %zu hashes already done%s\n", opts.report.c_str(),
+                 static_cast<unsigned long long>(scan.rows), scan.done.size(),
+                 scan.torn_tail ? " (a torn last line was cut)" : "");
+  }
+
+  asio::io_context io{1};
+  revocation run{io, opts, management_key, std::move(base), *tls,
+                 std::get<report_file>(std::move(opened)), std::move(scan)};
+  if (std::string error = run.open_inputs(); !error.empty()) {
+    std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
+    return exit_usage;
+  }
+  return run.run();
+}
+
+}  // namespace keyrevoke::app

@@ -1,0 +1,112 @@
+#include "keyrevoke/core/rate_controller.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace keyrevoke::core {
+
+rate_controller::rate_controller(const rate_controller_config& config, steady_time now) noexcept
+    : config_{config}, c_{config.cubic_c}, tat_{now}, paused_until_{now} {
+  config_.max_in_flight = std::max(1U, config_.max_in_flight);
+}
+
+double rate_controller::ceiling() const noexcept {
+  double rate = limiting_ ? fill_rate_ : 0.0;
+  if (config_.max_rate > 0.0) rate = rate > 0.0 ? std::min(rate, config_.max_rate) : config_.max_rate;
+  return rate;
+}
+
+steady_time rate_controller::next_send_time(steady_time now) const noexcept {
+  steady_time next = now;
+  if (ceiling() > 0.0) next = std::max(next, tat_ - from_seconds(config_.pacer_tolerance_s));
+  return std::max(next, paused_until_);
+}
+
+void rate_controller::take_send_slot(steady_time now) noexcept {
+  const double rate = ceiling();
+  if (rate <= 0.0) {
+    tat_ = now;
+    return;
+  }
+  // max(tat, now): credit never accumulates while idle, so a late wake-up sends one, not a backlog.
+  tat_ = std::max(tat_, now) + from_seconds(1.0 / rate);
+}
+
+unsigned rate_controller::in_flight_limit() const noexcept {
+  if (!limiting_) return config_.max_in_flight;
+  // Little's law with 2x headroom: the pacer sets the rate, this only bounds bursts.
+  const double rtt = std::max(srtt_s_, 0.001);
+  const double wanted = std::ceil(fill_rate_ * rtt * 2.0) + 1.0;
+  if (wanted >= static_cast<double>(config_.max_in_flight)) return config_.max_in_flight;
+  return std::max(1U, static_cast<unsigned>(wanted));
+}
+
+void rate_controller::on_bytes_written(steady_time t) noexcept { sent_.record(t); }
+
+std::chrono::steady_clock::duration rate_controller::settle() const noexcept {
+  const auto two_rtts = from_seconds(2.0 * srtt_s_);
+  return std::clamp<std::chrono::steady_clock::duration>(two_rtts, config_.min_settle,
+                                                          config_.max_settle);
+}
+
+bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kind kind,
+                                std::optional<millis> retry_after) noexcept {
+  if (kind != answer_kind::failed) {
+    const double rtt = std::max(0.0, to_seconds(now - sent_at));
+    srtt_s_ = srtt_s_ == 0.0 ? rtt : 0.875 * srtt_s_ + 0.125 * rtt;
+  }
+  if (retry_after && *retry_after >= config_.long_retry_after) pause(now + *retry_after);
+
+  switch (kind) {
+    case answer_kind::accepted:
+      accepted_.record(now);
+      cuts_in_a_row_ = 0;
+      if (limiting_) grow(now);
+      return false;
+    case answer_kind::throttled:
+      // One burst of 429s is one signal: ignore answers to requests sent before the last cut settled.
+      if (cut_yet_ && sent_at < last_cut_ + settle()) return false;
+      cut(now, retry_after);
+      return true;
+    case answer_kind::failed:
+      return false;
+  }
+  return false;
+}
+
+void rate_controller::cut(steady_time now, std::optional<millis> retry_after) noexcept {
+  double base = sent_.rate(now);
+  if (limiting_) base = std::min(base, fill_rate_);
+  const double accepted = accepted_.rate(now);
+  if (accepted > 0.0) base = std::min(base, accepted);
+  if (config_.max_rate > 0.0) base = std::min(base, config_.max_rate);
+  base = std::max(base, config_.min_rate);
+
+  w_max_ = base;
+  fill_rate_ = std::max(config_.min_rate, config_.beta * base);
+  const double drop = w_max_ * (1.0 - config_.beta);
+  c_ = std::max(config_.cubic_c, drop / std::pow(config_.max_recovery_s, 3.0));
+  k_s_ = std::cbrt(drop / c_);
+  last_cut_ = now;
+  cut_yet_ = true;
+  limiting_ = true;
+  ++cuts_;
+  if (++cuts_in_a_row_ >= config_.pause_after_cuts) {
+    pause(now + retry_after.value_or(config_.default_pause));
+  }
+}
+
+void rate_controller::grow(steady_time now) noexcept {
+  const double t = to_seconds(now - last_cut_) - k_s_;
+  double rate = c_ * t * t * t + w_max_;
+  // Never more than twice what was actually sent (AWS), nor above the user's ceiling.
+  rate = std::min(rate, 2.0 * std::max(sent_.rate(now), config_.min_rate));
+  if (config_.max_rate > 0.0) rate = std::min(rate, config_.max_rate);
+  fill_rate_ = std::max(rate, config_.min_rate);
+}
+
+void rate_controller::pause(steady_time until) noexcept {
+  paused_until_ = std::max(paused_until_, until);
+}
+
+}  // namespace keyrevoke::core

@@ -1,0 +1,62 @@
+#include "keyrevoke/core/retry_policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace keyrevoke::core {
+
+millis full_jitter_delay(const backoff_policy& policy, unsigned failures, double u01) noexcept {
+  const unsigned exponent = std::min(failures == 0 ? 0U : failures - 1, 30U);
+  const double ceiling = std::min(static_cast<double>(policy.cap.count()),
+                                  static_cast<double>(policy.base.count()) * std::ldexp(1.0, static_cast<int>(exponent)));
+  const double u = std::clamp(u01, 0.0, 1.0);
+  return millis{static_cast<millis::rep>(ceiling * u)};
+}
+
+retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, unsigned max_attempts,
+                              const backoff_policy& policy, double u01) noexcept {
+  switch (result.kind) {
+    case verdict_kind::deleted:
+      return {false, millis{0}, outcome::deleted};
+    case verdict_kind::not_found:
+      return {false, millis{0}, outcome::not_found};
+    case verdict_kind::unauthorized:
+      return {false, millis{0}, outcome::unauthorized};
+    case verdict_kind::client_error:
+    case verdict_kind::tls_error:
+      return {false, millis{0}, outcome::failed};
+    case verdict_kind::throttled:
+    case verdict_kind::server_error:
+    case verdict_kind::network_error:
+    case verdict_kind::timeout:
+      break;
+  }
+  if (attempts >= max_attempts) return {false, millis{0}, outcome::failed};
+  // A keep-alive connection the server had already closed: resend at once on a fresh one.
+  if (result.kind == verdict_kind::network_error && result.reused_connection && attempts == 1) {
+    return {true, millis{0}, outcome::failed};
+  }
+  if (result.retry_after) return {true, *result.retry_after, outcome::failed};
+  return {true, full_jitter_delay(policy, attempts, u01), outcome::failed};
+}
+
+retry_budget::retry_budget(double max_tokens, double ratio, millis give_up_after,
+                           steady_time now) noexcept
+    : max_tokens_{std::max(max_tokens, 1.0)},
+      ratio_{ratio},
+      give_up_after_{give_up_after},
+      tokens_{max_tokens_},
+      last_success_{now} {}
+
+void retry_budget::on_success(steady_time now) noexcept {
+  tokens_ = std::min(max_tokens_, tokens_ + ratio_);
+  last_success_ = std::max(last_success_, now);
+}
+
+void retry_budget::on_failure(steady_time /*now*/) noexcept { tokens_ = std::max(0.0, tokens_ - 1.0); }
+
+bool retry_budget::should_give_up(steady_time now) const noexcept {
+  return !healthy() && now - last_success_ >= give_up_after_;
+}
+
+}  // namespace keyrevoke::core
