@@ -27,6 +27,7 @@ constexpr length_reasons make_length_reasons() {
   length_reasons table;
   constexpr std::string_view head = "wrong length: ";
   constexpr std::string_view tail = " characters (a hash has 64)";
+  constexpr std::string_view tail_one = " character (a hash has 64)";
   for (std::size_t n = 0; n <= max_hash_line_length; ++n) {
     auto& out = table.text[n];
     std::size_t pos = 0;
@@ -39,7 +40,7 @@ constexpr length_reasons make_length_reasons() {
       value /= 10;
     } while (value != 0);
     while (count > 0) out[pos++] = digits[--count];
-    for (const char c : tail) out[pos++] = c;
+    for (const char c : n == 1 ? tail_one : tail) out[pos++] = c;
     table.size[n] = static_cast<std::uint8_t>(pos);
   }
   return table;

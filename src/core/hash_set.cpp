@@ -57,6 +57,12 @@ bool hash_set::contains(const key_hash& h) const noexcept {
   return std::binary_search(b.begin(), b.end(), t);
 }
 
+std::size_t hash_set::largest_bucket() const noexcept {
+  std::size_t largest = 0;
+  for (const bucket& b : buckets_) largest = std::max(largest, b.size());
+  return largest;
+}
+
 std::size_t hash_set::memory_bytes() const noexcept {
   return buckets_.capacity() * sizeof(bucket) + tail_bytes_;
 }

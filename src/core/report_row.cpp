@@ -17,11 +17,13 @@ void append_integer(std::string& out, Integer value) {
 }
 
 void append_one_decimal(std::string& out, double value) {
-  if (!std::isfinite(value)) {
+  // NaN, infinities and absurd durations (>= 1e15 ms, 31,000 years) are null: a reader's double
+  // must hold what we write.
+  if (!(std::abs(value) < 1e15)) {
     out.append("null");
     return;
   }
-  char buffer[400];  // fixed notation of DBL_MAX has 309 digits before the point
+  char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, 1);
   if (ec != std::errc{}) {
     out.append("null");

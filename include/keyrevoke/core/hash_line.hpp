@@ -27,7 +27,7 @@ struct parsed_line {
 //                                                longer than max_hash_line_length
 //   "contains a NUL byte"
 //   "non-hex character"                          64 characters, but not all hex digits
-//   "wrong length: N characters (a hash has 64)" only hex digits, but N != 64
+//   "wrong length: N characters (a hash has 64)" only hex digits, but N != 64 ("1 character")
 //   "not a 64-hex-digit hash"                    anything else (e.g. a pasted secret "sk-mg-...")
 // text may be truncated by line_splitter; full_length is the real length. Never allocates.
 parsed_line parse_hash_line(std::string_view text, std::size_t full_length, bool first_line) noexcept;

@@ -24,6 +24,7 @@ class hash_set {
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   std::size_t memory_bytes() const noexcept;  // heap bytes held (approximate: no malloc overhead)
+  std::size_t largest_bucket() const noexcept;  // entries in the fullest bucket (a spread diagnostic)
 
  private:
   static constexpr std::size_t bucket_count = 65536;

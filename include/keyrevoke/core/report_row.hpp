@@ -16,7 +16,7 @@ struct hash_row {
   outcome result;
   unsigned http_status;    // 0 => null
   unsigned attempts;
-  double elapsed_ms;       // written with one decimal; NaN/inf => null
+  double elapsed_ms;       // written with one decimal; NaN/inf/|x| >= 1e15 => null
   std::string_view error;  // empty => null
 };
 // {"hash":"<64 hex>","outcome":"deleted","http_status":200,"attempts":1,"elapsed_ms":12.4,"error":null}\n

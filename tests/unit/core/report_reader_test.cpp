@@ -1,0 +1,185 @@
+#include "keyrevoke/core/report_reader.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "keyrevoke/core/report_row.hpp"
+
+namespace kc = keyrevoke::core;
+
+namespace {
+
+kc::key_hash nth_hash(std::uint8_t n) {
+  kc::key_hash h{};
+  h.fill(0xab);
+  h[5] = n;
+  return h;
+}
+
+std::string hash_row(std::uint8_t n, kc::outcome result) {
+  std::string out;
+  kc::append_row(out, kc::hash_row{nth_hash(n), result, 200, 1, 1.0, ""});
+  return out;
+}
+
+std::string invalid_row(std::uint64_t line) {
+  std::string out;
+  kc::append_row(out, kc::invalid_row{line, "in.txt", "abc\xE2\x80\xA6(9 chars)", "not a 64-hex-digit hash"});
+  return out;
+}
+
+kc::resume_scan scan_in_chunks(std::string_view report, std::size_t chunk) {
+  kc::report_reader reader;
+  for (std::size_t at = 0; at < report.size(); at += chunk) reader.feed(report.substr(at, chunk));
+  return reader.finish();
+}
+
+struct summary {
+  std::uint64_t rows, malformed, valid_bytes;
+  bool torn;
+  std::size_t done;
+  bool operator==(const summary&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const summary& s) {
+  return os << "{rows " << s.rows << ", malformed " << s.malformed << ", valid_bytes " << s.valid_bytes << ", torn "
+            << s.torn << ", done " << s.done << '}';
+}
+summary summarise(const kc::resume_scan& scan) {
+  return {scan.rows, scan.malformed_rows, scan.valid_bytes, scan.torn_tail, scan.done.size()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(report_reader)
+
+BOOST_AUTO_TEST_CASE(outcomes_decide_what_is_done) {
+  std::string report;
+  report += hash_row(1, kc::outcome::deleted);
+  report += hash_row(2, kc::outcome::not_found);
+  report += hash_row(3, kc::outcome::failed);
+  report += hash_row(4, kc::outcome::unauthorized);
+  report += hash_row(5, kc::outcome::not_attempted);
+  report += invalid_row(9);
+  report += hash_row(3, kc::outcome::deleted);  // a later run finished hash 3
+  report += hash_row(1, kc::outcome::not_found);  // and saw hash 1 again
+  const kc::resume_scan scan = scan_in_chunks(report, report.size());
+  BOOST_TEST(summarise(scan) == (summary{8, 0, report.size(), false, 3}));
+  for (std::uint8_t n = 1; n <= 6; ++n) {
+    BOOST_TEST_CONTEXT("hash " << int{n}) { BOOST_TEST(scan.done.contains(nth_hash(n)) == (n <= 3)); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(line_shapes) {
+  const std::string good = hash_row(1, kc::outcome::deleted);
+  const std::string good_body = good.substr(0, good.size() - 1);
+  const std::string hex = kc::to_hex(nth_hash(1));
+  struct row {
+    std::string name;
+    std::string line;  // without '\n' (added)
+    bool is_row;
+    bool done;
+  };
+  const std::vector<row> table = {
+      {"a row", good_body, true, true},
+      {"CRLF", good_body + "\r", true, true},
+      {"spaces and other key order", R"({ "outcome" : "deleted" , "hash" : ")" + hex + R"(" })", true, true},
+      {"upper-case hex", R"({"hash":"ABABABABAB01ABABABABABABABABABABABABABABABABABABABABABABABABABAB","outcome":"deleted"})", true, true},
+      {"invalid-input row", invalid_row(3).substr(0, invalid_row(3).size() - 1), true, false},
+      {"header row", R"({"type":"header","version":"0.1.0","started":"2024-03-10T12:00:00Z"})", true, false},
+      {"hash null", R"({"hash":null,"outcome":"deleted"})", true, false},
+      {"hash a number", R"({"hash":12,"outcome":"deleted"})", true, false},
+      {"unknown outcome", R"({"hash":")" + hex + R"(","outcome":"revoked_later"})", true, false},
+      {"blank", "", false, false},
+      {"CR only", "\r", false, false},
+      {"garbage", "hello world", false, false},
+      {"half a row", good_body.substr(0, 40), false, false},
+      {"array", "[1,2]", false, false},
+      {"object then junk", good_body + "x", false, false},
+      {"two objects", good_body + good_body, false, false},
+      {"short hash", R"({"hash":"abab","outcome":"deleted"})", false, false},
+      {"hash with non-hex", R"({"hash":")" + hex.substr(0, 63) + R"(g","outcome":"deleted"})", false, false},
+      {"no outcome", R"({"hash":")" + hex + R"("})", false, false},
+      {"outcome not a string", R"({"hash":")" + hex + R"(","outcome":1})", false, false},
+      {"NUL bytes (after a crash)", std::string(40, '\0'), false, false},
+      {"invalid UTF-8", "{\"hash\":\"" + hex + "\",\"outcome\":\"deleted\",\"error\":\"\xFF\"}", false, false},
+  };
+  for (const auto& [name, line, is_row, done] : table) {
+    BOOST_TEST_CONTEXT(name) {
+      const std::string report = line + "\n";
+      const kc::resume_scan scan = scan_in_chunks(report, report.size());
+      BOOST_TEST(scan.rows == (is_row ? 1u : 0u));
+      BOOST_TEST(scan.malformed_rows == (is_row ? 0u : 1u));
+      BOOST_TEST(scan.done.size() == (done ? 1u : 0u));
+      BOOST_TEST(scan.valid_bytes == report.size());
+      BOOST_TEST(!scan.torn_tail);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(torn_tail_and_malformed_middle_at_every_chunk_size) {
+  std::string report;
+  report += hash_row(1, kc::outcome::deleted);
+  report += "{\"hash\":\"abab\n";  // a torn row that a later run appended after
+  report += hash_row(2, kc::outcome::not_found) ;
+  report += "\r\n";
+  report += hash_row(3, kc::outcome::failed);
+  const std::size_t complete = report.size();
+  report += hash_row(4, kc::outcome::deleted).substr(0, 50);  // the crash
+  const summary expected{3, 2, complete, true, 2};
+  for (std::size_t chunk = 1; chunk <= report.size(); ++chunk) {
+    BOOST_TEST_CONTEXT("chunks of " << chunk) { BOOST_TEST(summarise(scan_in_chunks(report, chunk)) == expected); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_torn_tail_that_parses_is_still_torn) {
+  const std::string row = hash_row(7, kc::outcome::deleted);
+  const std::string report = row + row.substr(0, row.size() - 1);  // only the '\n' is missing
+  const kc::resume_scan scan = scan_in_chunks(report, 17);
+  BOOST_TEST(summarise(scan) == (summary{1, 0, row.size(), true, 1}));
+}
+
+BOOST_AUTO_TEST_CASE(empty_and_newline_terminated_inputs) {
+  BOOST_TEST(summarise(scan_in_chunks("", 1)) == (summary{0, 0, 0, false, 0}));
+  kc::report_reader reader;
+  reader.feed("");
+  BOOST_TEST(summarise(reader.finish()) == (summary{0, 0, 0, false, 0}));
+  BOOST_TEST(summarise(scan_in_chunks("\n\n", 1)) == (summary{0, 2, 2, false, 0}));
+  BOOST_TEST(summarise(scan_in_chunks("x", 1)) == (summary{0, 0, 0, true, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(overlong_lines_are_malformed_and_not_buffered) {
+  const std::string row = hash_row(1, kc::outcome::deleted);
+  // A "row" whose error text makes it longer than 64 KiB; valid JSON, but not something we wrote.
+  std::string overlong;
+  kc::append_row(overlong, kc::hash_row{nth_hash(2), kc::outcome::deleted, 200, 1, 1.0, std::string(70'000, 'e')});
+  std::string at_limit;  // exactly 64 KiB before the '\n': still a row
+  kc::append_row(at_limit, kc::hash_row{nth_hash(3), kc::outcome::deleted, 200, 1, 1.0, "x"});
+  const std::size_t padding = kc::max_report_row - (at_limit.size() - 1);
+  at_limit.insert(at_limit.size() - 2, padding, ' ');  // spaces before the closing brace
+  BOOST_TEST_REQUIRE(at_limit.size() == kc::max_report_row + 1);
+  const std::string report = row + overlong + at_limit + row;
+  for (const std::size_t chunk : {std::size_t{1000}, std::size_t{65536}, std::size_t{4096 * 3 + 1}, report.size()}) {
+    BOOST_TEST_CONTEXT("chunks of " << chunk) {
+      const kc::resume_scan scan = scan_in_chunks(report, chunk);
+      BOOST_TEST(summarise(scan) == (summary{3, 1, report.size(), false, 2}));
+      BOOST_TEST(!scan.done.contains(nth_hash(2)));
+      BOOST_TEST(scan.done.contains(nth_hash(3)));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_reader_can_be_reused_after_finish) {
+  kc::report_reader reader;
+  reader.feed(hash_row(1, kc::outcome::deleted));
+  reader.feed("partial");
+  BOOST_TEST(summarise(reader.finish()).torn);
+  reader.feed(hash_row(2, kc::outcome::deleted));
+  const kc::resume_scan second = reader.finish();
+  BOOST_TEST(summarise(second) == (summary{1, 0, hash_row(2, kc::outcome::deleted).size(), false, 1}));
+  BOOST_TEST(second.done.contains(nth_hash(2)));
+  BOOST_TEST(!second.done.contains(nth_hash(1)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
