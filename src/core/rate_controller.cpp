@@ -60,6 +60,7 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
   switch (kind) {
     case answer_kind::accepted:
       accepted_.record(now);
+      ++epoch_accepted_;
       cuts_in_a_row_ = 0;
       if (limiting_) grow(now);
       return false;
@@ -77,8 +78,17 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
 void rate_controller::cut(steady_time now, std::optional<millis> retry_after) noexcept {
   double base = sent_.rate(now);
   if (limiting_) base = std::min(base, fill_rate_);
-  const double accepted = accepted_.rate(now);
-  if (accepted > 0.0) base = std::min(base, accepted);
+  const double epoch_s = to_seconds(now - last_cut_);
+  if (cut_yet_ && epoch_s < config_.descent_epoch_s) {
+    // Cuts in quick succession: the rate is still far above the server's. What the server accepted
+    // since the last cut is the best estimate of its rate (a token bucket with nothing left in it
+    // accepts exactly R), and it gets there in one step instead of many.
+    const double window = std::max(epoch_s, to_seconds(config_.min_settle));
+    base = std::min(base, (static_cast<double>(epoch_accepted_) + 1.0) / window);
+  } else {
+    const double accepted = accepted_.rate(now);
+    if (accepted > 0.0) base = std::min(base, accepted);
+  }
   if (config_.max_rate > 0.0) base = std::min(base, config_.max_rate);
   base = std::max(base, config_.min_rate);
 
@@ -88,6 +98,7 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
   c_ = std::max(config_.cubic_c, drop / std::pow(config_.max_recovery_s, 3.0));
   k_s_ = std::cbrt(drop / c_);
   last_cut_ = now;
+  epoch_accepted_ = 0;
   cut_yet_ = true;
   limiting_ = true;
   ++cuts_;

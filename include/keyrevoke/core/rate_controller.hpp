@@ -18,6 +18,7 @@
 #include "keyrevoke/core/clock.hpp"
 #include "keyrevoke/core/rate_estimator.hpp"
 
+#include <cstdint>
 #include <optional>
 
 namespace keyrevoke::core {
@@ -35,6 +36,7 @@ struct rate_controller_config {
   millis long_retry_after{5000};     // a hint at least this long pauses everyone
   unsigned pause_after_cuts = 3;     // cuts in a row with nothing accepted: pause everyone
   millis default_pause{1000};        // pause length when the server gave no hint
+  double descent_epoch_s = 2.0;      // a cut this soon after the last one uses the accepted count
 };
 
 enum class answer_kind {
@@ -89,6 +91,7 @@ class rate_controller {
   bool cut_yet_ = false;
   unsigned cuts_ = 0;
   unsigned cuts_in_a_row_ = 0;
+  std::uint64_t epoch_accepted_ = 0;  // answers accepted since the last cut
   double srtt_s_ = 0.0;
   steady_time tat_{};  // GCRA theoretical arrival time of the next request
   steady_time paused_until_{};

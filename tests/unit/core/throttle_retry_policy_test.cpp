@@ -1,0 +1,131 @@
+// Backoff, the retry plan after each attempt, and the retry budget (pure; fake clock).
+#include "keyrevoke/core/rate_estimator.hpp"
+#include "keyrevoke/core/retry_policy.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace keyrevoke::core;
+using namespace std::chrono_literals;
+
+namespace {
+const steady_time t0{std::chrono::hours{1}};
+}
+
+BOOST_AUTO_TEST_SUITE(retry_policy)
+
+BOOST_AUTO_TEST_CASE(full_jitter_stays_within_the_exponential_envelope) {
+  const backoff_policy policy{250ms, 30000ms};
+  struct row { unsigned failures; double u; millis expected; };
+  const row rows[] = {
+      {1, 0.0, 0ms},      {1, 0.999, 249ms},   {2, 0.5, 250ms},  {3, 0.5, 500ms},
+      {8, 0.999, 29970ms}, {30, 0.5, 15000ms}, {1000, 0.5, 15000ms},  // capped
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT("failures " << r.failures << " u " << r.u) {
+      BOOST_TEST(full_jitter_delay(policy, r.failures, r.u).count() == r.expected.count());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(final_answers_end_the_hash) {
+  const backoff_policy policy;
+  struct row { verdict_kind kind; outcome expected; };
+  const row rows[] = {
+      {verdict_kind::deleted, outcome::deleted},           {verdict_kind::not_found, outcome::not_found},
+      {verdict_kind::unauthorized, outcome::unauthorized}, {verdict_kind::client_error, outcome::failed},
+      {verdict_kind::tls_error, outcome::failed},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT("kind " << static_cast<int>(r.kind)) {
+      const retry_plan plan = plan_after_attempt({r.kind, std::nullopt, false}, 1, 8, policy, 0.5);
+      BOOST_TEST(!plan.retry);
+      BOOST_TEST((plan.final_outcome == r.expected));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(retryable_answers_retry_until_attempts_are_exhausted) {
+  const backoff_policy policy;
+  for (const verdict_kind kind : {verdict_kind::throttled, verdict_kind::server_error, verdict_kind::network_error,
+                                  verdict_kind::timeout}) {
+    BOOST_TEST_CONTEXT("kind " << static_cast<int>(kind)) {
+      for (unsigned attempt = 1; attempt < 8; ++attempt) {
+        BOOST_TEST(plan_after_attempt({kind, std::nullopt, false}, attempt, 8, policy, 0.5).retry);
+      }
+      const retry_plan last = plan_after_attempt({kind, std::nullopt, false}, 8, 8, policy, 0.5);
+      BOOST_TEST(!last.retry);
+      BOOST_TEST((last.final_outcome == outcome::failed));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_is_honoured_for_the_hash) {
+  const retry_plan plan = plan_after_attempt({verdict_kind::throttled, millis{7000}, false}, 1, 8, {}, 0.0);
+  BOOST_TEST(plan.retry);
+  BOOST_TEST(plan.delay.count() == 7000);
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_keep_alive_connection_is_retried_at_once_but_still_counts) {
+  const retry_plan plan = plan_after_attempt({verdict_kind::network_error, std::nullopt, true}, 1, 8, {}, 0.9);
+  BOOST_TEST(plan.retry);
+  BOOST_TEST(plan.delay.count() == 0);
+  // Only once: a second network error backs off.
+  BOOST_TEST(plan_after_attempt({verdict_kind::network_error, std::nullopt, true}, 2, 8, {}, 0.9).delay.count() > 0);
+  // And with one attempt allowed, there is no retry at all.
+  BOOST_TEST(!plan_after_attempt({verdict_kind::network_error, std::nullopt, true}, 1, 1, {}, 0.9).retry);
+}
+
+BOOST_AUTO_TEST_CASE(budget_degrades_when_failures_dominate_and_recovers) {
+  retry_budget budget{10.0, 0.2, millis{60000}, t0};
+  BOOST_TEST(budget.healthy());
+  // 5% failures: stays healthy.
+  for (int i = 0; i < 1000; ++i) {
+    if (i % 20 == 0) {
+      budget.on_failure(t0);
+    } else {
+      budget.on_success(t0);
+    }
+  }
+  BOOST_TEST(budget.healthy());
+  for (int i = 0; i < 5; ++i) budget.on_failure(t0);
+  BOOST_TEST(!budget.healthy());
+  for (int i = 0; i < 10; ++i) budget.on_success(t0);
+  BOOST_TEST(budget.healthy());
+}
+
+BOOST_AUTO_TEST_CASE(budget_gives_up_only_when_degraded_and_silent_for_long) {
+  retry_budget budget{10.0, 0.2, millis{60000}, t0};
+  BOOST_TEST(!budget.should_give_up(t0 + 3600s));  // healthy: never
+  for (int i = 0; i < 10; ++i) budget.on_failure(t0 + 1s);
+  BOOST_TEST(!budget.should_give_up(t0 + 59s));
+  BOOST_TEST(budget.should_give_up(t0 + 60s));
+  budget.on_success(t0 + 61s);
+  BOOST_TEST(!budget.should_give_up(t0 + 100s));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rate_estimator_tests)
+
+BOOST_AUTO_TEST_CASE(is_unbiased_from_the_first_events) {
+  for (const double rate : {10.0, 500.0, 5000.0}) {
+    rate_estimator e{0.5};
+    for (const double horizon : {0.1, 0.3, 2.0}) {
+      BOOST_TEST_CONTEXT("rate " << rate << " after " << horizon << " s") {
+        rate_estimator fresh{0.5};
+        const int n = static_cast<int>(horizon * rate);
+        for (int i = 0; i < n; ++i) fresh.record(t0 + from_seconds(i / rate));
+        BOOST_TEST(fresh.rate(t0 + from_seconds(horizon)) == rate, boost::test_tools::tolerance(0.15));
+      }
+    }
+    BOOST_TEST(e.rate(t0) == 0.0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(decays_when_events_stop) {
+  rate_estimator e{0.5};
+  for (int i = 0; i < 1000; ++i) e.record(t0 + from_seconds(i / 1000.0));
+  BOOST_TEST(e.rate(t0 + 5s) < 10.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
