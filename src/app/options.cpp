@@ -72,7 +72,12 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::store(po::command_line_parser(argc, argv)
+                      .options(all)
+                      .positional(positional)
+                      // No abbreviations: "--key=..." must never be taken for "--key-file".
+                      .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+                      .run(), vm);
     po::notify(vm);
   } catch (const po::unknown_option& e) {
     // Never echo a value: "--key=sk-..." must not print the key.

@@ -15,7 +15,8 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::size_t max_message = 200;      // the whole verdict message
-constexpr std::size_t max_server_text = 160;  // the server's own words inside it
+constexpr std::size_t max_server_text = 140;  // the server's own words inside it (the longest frame
+                                              // around them is 51 bytes)
 
 void append_number(std::string& out, std::size_t value) {
   char buffer[24];
