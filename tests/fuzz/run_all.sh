@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for a bounded time on a scratch copy of its seed corpus (the seeds in
+# the repository are never modified) and fails if any target finds a crash or a broken invariant.
+#
+#   tests/fuzz/run_all.sh [seconds per target, default 30] [build dir, default build/fuzz]
+#
+# Build first: cmake --preset fuzz && cmake --build --preset fuzz --target fuzzers
+set -euo pipefail
+
+seconds="${1:-30}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "${here}/../.." && pwd)"
+build="${2:-${root}/build/fuzz}"
+bin_dir="${build}/tests/fuzz"
+work="$(mktemp -d "${TMPDIR:-/tmp}/keyrevoke-fuzz.XXXXXX")"
+trap 'rm -rf "${work}"' EXIT
+
+targets=(fuzz_hash_line fuzz_retry_after fuzz_classify fuzz_report_reader fuzz_base_url)
+failed=()
+printf '%-20s %12s %8s %s\n' target execs seconds result
+for target in "${targets[@]}"; do
+  exe="${bin_dir}/${target}"
+  if [[ ! -x "${exe}" ]]; then
+    echo "${target}: ${exe} not built" >&2
+    failed+=("${target}")
+    continue
+  fi
+  corpus="${work}/${target}/corpus"
+  mkdir -p "${corpus}" "${work}/${target}/artifacts"
+  cp -r "${here}/corpus/${target}/." "${corpus}/"
+  log="${work}/${target}/log"
+  status=0
+  "${exe}" -max_total_time="${seconds}" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+    -artifact_prefix="${work}/${target}/artifacts/" "${corpus}" >"${log}" 2>&1 || status=$?
+  execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "${log}" | grep -o '[0-9]*$' || echo '?')"
+  if [[ ${status} -eq 0 ]]; then
+    printf '%-20s %12s %8s %s\n' "${target}" "${execs}" "${seconds}" ok
+  else
+    printf '%-20s %12s %8s %s\n' "${target}" "${execs}" "${seconds}" "FAILED (exit ${status})"
+    mkdir -p "${root}/build/fuzz-artifacts/${target}"
+    cp -r "${work}/${target}/artifacts/." "${root}/build/fuzz-artifacts/${target}/" 2>/dev/null || true
+    tail -n 40 "${log}" >&2
+    echo "${target}: crash inputs copied to build/fuzz-artifacts/${target}/" >&2
+    failed+=("${target}")
+  fi
+done
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "fuzzing failed: ${failed[*]}" >&2
+  exit 1
+fi
