@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what keyrevoke needs on Debian 12 (as root), and nothing that is already there.
+#   cmake/install-deps.sh            build + test dependencies
+#   cmake/install-deps.sh --fuzz     + clang and libFuzzer's runtime
+#   cmake/install-deps.sh --bench    + wrk, curl, python3-aiohttp, gnuplot (benchmark peers and plots)
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config ca-certificates python3
+          libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
+          libssl-dev openssl curl)
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    --bench) packages+=(wrk curl python3-aiohttp gnuplot-nox) ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
