@@ -1,0 +1,85 @@
+#pragma once
+// What goes wrong with a request: chosen per request by probability (seeded, deterministic for a
+// given sequence of draws) or per listed hash, plus the latency added before the handler runs.
+// Pure: the randomness is a seeded generator owned here; no clock, no sockets. Thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "keyrevoke/core/key_hash.hpp"
+
+namespace keyrevoke::mock {
+
+enum class fault {
+  none,
+  status_500,   // answer 500 with an error body
+  status_400,   // answer 400 with an error body
+  reset,        // close the TCP connection abruptly (RST) before answering
+  hang,         // never answer; keep the socket open until the client closes or the mock stops
+};
+
+std::string_view to_string(fault f);
+
+enum class latency_dist { fixed, exp, lognormal };
+std::optional<latency_dist> parse_latency_dist(std::string_view text);
+std::string_view to_string(latency_dist d);
+
+// A per-hash fault from the fault file: `<hash> <kind> [count]`.
+// kinds: 500, reset, hang (once, or `count` times), 400 and always500 (every request).
+struct hash_fault {
+  fault kind = fault::none;
+  std::int64_t times = 1;  // < 0: every request
+};
+
+// Parses one fault-file line; nullopt for blank/comment lines; throws std::invalid_argument on junk.
+std::optional<std::pair<core::key_hash, hash_fault>> parse_fault_line(std::string_view line);
+
+struct fault_decision {
+  fault kind = fault::none;
+  std::chrono::microseconds latency{0};
+};
+
+// Latency: `fixed` is exactly latency_ms; `exp` has mean latency_ms (p99 ~ 4.6x); `lognormal` has
+// median latency_ms and sigma 1 (p99 ~ 10x, the long tail). Draws are capped at 60 s.
+class fault_plan {
+ public:
+  fault_plan(double p500, double preset, double phang, double latency_ms, latency_dist dist,
+             std::uint64_t seed);
+
+  void add_hash_fault(const core::key_hash& hash, hash_fault f);
+  void load_file(const std::string& path);  // throws std::runtime_error naming the bad line
+  std::size_t hash_fault_count() const noexcept { return by_hash_.size(); }
+
+  // `hash` is the request's key hash when it has one. Per-hash faults win over probabilities.
+  fault_decision decide(const core::key_hash* hash);
+
+  bool active() const noexcept { return random_faults_ || latency_ms_ > 0 || !by_hash_.empty(); }
+
+ private:
+  struct hash_hasher {
+    std::size_t operator()(const core::key_hash& h) const noexcept;
+  };
+  struct hash_entry {
+    fault kind;
+    std::atomic<std::int64_t> remaining;  // < 0: forever
+  };
+  double uniform();  // [0, 1); caller holds rng_mutex_
+  std::chrono::microseconds draw_latency();
+
+  double p500_, preset_, phang_, latency_ms_;
+  latency_dist dist_;
+  bool random_faults_;
+  std::mutex rng_mutex_;
+  std::mt19937_64 rng_;
+  std::unordered_map<core::key_hash, hash_entry, hash_hasher> by_hash_;  // read-only once serving
+};
+
+}  // namespace keyrevoke::mock

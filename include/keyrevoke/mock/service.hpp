@@ -1,0 +1,120 @@
+#pragma once
+// The mock API as a pure function of (request, time, load): routing, auth, the concurrency cap, the
+// token bucket, faults, latency, and the handlers. The server only moves bytes and performs the
+// step admit() returns (answer, wait then answer, reset the connection, or hang).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "keyrevoke/core/key_hash.hpp"
+#include "keyrevoke/mock/fault_plan.hpp"
+#include "keyrevoke/mock/key_store.hpp"
+#include "keyrevoke/mock/stats.hpp"
+#include "keyrevoke/mock/token_bucket.hpp"
+
+namespace keyrevoke::mock {
+
+enum class http_method { get, head, post, put, patch, delete_, other };
+
+struct api_request {
+  http_method method = http_method::get;
+  std::string_view target;         // path and query, as received
+  std::string_view authorization;  // the Authorization header's value ("" if absent)
+  std::string_view body;
+};
+
+struct clock_reading {
+  mock_duration since_start{0};                // drives the token bucket and the rate schedule
+  std::chrono::system_clock::time_point wall;  // for HTTP-date / reset-ms hints and updated_at
+};
+
+struct service_config {
+  std::string management_key;  // required, non-empty
+  unsigned auth_failure_status = 401;
+  std::string base_path = "/api/v1";
+  std::uint64_t max_concurrent = 0;  // 0: no cap
+  double rate = 0;                   // 0: unlimited (unless a schedule is given)
+  double burst = 0;                  // 0: max(1, rate)
+  std::vector<rate_step> rate_schedule;
+  retry_hint_mode retry_mode = retry_hint_mode::seconds;
+};
+
+// A response being built. The caller keeps one per connection so the body's capacity is reused.
+struct reply {
+  unsigned status = 200;
+  std::string body;
+  std::string_view hint_header;  // "Retry-After" / "X-RateLimit-Reset" or empty
+  std::string hint_value;
+  std::string_view allow;  // the Allow header of a 405
+  void clear() noexcept {
+    status = 200;
+    body.clear();
+    hint_header = {};
+    hint_value.clear();
+    allow = {};
+  }
+};
+
+enum class route_kind { keys, key, admin_stats, admin_keys, unknown };
+
+struct route {
+  route_kind kind = route_kind::unknown;
+  bool hash_ok = false;  // kind == key: {hash} is 64 lower-case hex digits
+  core::key_hash hash{};
+  std::string_view query;
+};
+
+// Splits a request target into a route (no side effects).
+route parse_route(std::string_view target, std::string_view base_path);
+
+enum class next_step {
+  respond,  // `out` is the answer; send it after `delay`
+  proceed,  // wait `delay`, then execute() and send its answer
+  reset,    // close the TCP connection abruptly, no answer
+  hang,     // never answer
+};
+
+struct admission {
+  next_step step = next_step::respond;
+  std::chrono::microseconds delay{0};
+  route where;
+};
+
+// Appends the API's error body: {"error":{"code":C,"message":M,"metadata":null},...}.
+void write_error_body(std::string& out, unsigned code, std::string_view message);
+
+class service {
+ public:
+  service(service_config config, key_store& store, stats& counters, fault_plan& faults);
+
+  // Everything before the handler, in order: admin routes (no auth), auth, concurrency cap
+  // (`in_flight` includes this request), token bucket, faults, latency.
+  admission admit(const api_request& request, const clock_reading& now, std::uint64_t in_flight,
+                  reply& out);
+  // The handler proper, for an admission whose step is proceed.
+  void execute(const api_request& request, const admission& admitted, const clock_reading& now,
+               reply& out);
+
+  const service_config& config() const noexcept { return config_; }
+  key_store& store() noexcept { return store_; }
+
+ private:
+  bool authorized(std::string_view authorization) const noexcept;
+  void handle_keys(const api_request& request, const route& where, reply& out);
+  void handle_key(const api_request& request, const route& where, const clock_reading& now, reply& out);
+  void handle_admin(const route& where, const clock_reading& now, reply& out);
+
+  service_config config_;
+  key_store& store_;
+  stats& stats_;
+  fault_plan& faults_;
+  std::string expected_authorization_;  // "Bearer <key>"
+  std::mutex bucket_mutex_;
+  token_bucket bucket_;
+};
+
+}  // namespace keyrevoke::mock

@@ -1,0 +1,296 @@
+#include "keyrevoke/mock/service.hpp"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+namespace keyrevoke::mock {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view deleted_body = R"({"deleted":true})";
+constexpr std::string_view key_methods = "GET, PATCH, DELETE";
+
+bool is_lower_hex64(std::string_view s) noexcept {
+  if (s.size() != core::key_hash_hex_size) return false;
+  for (const char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// The value of `name` in a query string ("a=1&b=2"), if present.
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+json::object key_to_json(const key_view& k) {
+  json::object o;
+  o["hash"] = core::to_hex(k.hash);
+  o["name"] = k.name;
+  o["label"] = k.label;
+  o["disabled"] = k.disabled;
+  if (k.limit)
+    o["limit"] = *k.limit;
+  else
+    o["limit"] = nullptr;
+  o["usage"] = k.usage;
+  o["created_at"] = format_iso8601(k.created_at);
+  if (k.updated_at)
+    o["updated_at"] = format_iso8601(*k.updated_at);
+  else
+    o["updated_at"] = nullptr;
+  return o;
+}
+
+void write_json(std::string& out, const json::value& v) {
+  json::serializer sr;
+  sr.reset(&v);
+  char buf[4096];
+  while (!sr.done()) out.append(sr.read(buf));
+}
+
+}  // namespace
+
+void write_error_body(std::string& out, unsigned code, std::string_view message) {
+  char code_text[8];
+  const auto [end, ec] = std::to_chars(code_text, code_text + sizeof code_text, code);
+  (void)ec;
+  out.append(R"({"error":{"code":)");
+  out.append(code_text, end);
+  out.append(R"(,"message":")");
+  out.append(message);  // our own fixed messages: nothing to escape
+  out.append(R"(","metadata":null},"modelgates_metadata":null,"user_id":null})");
+}
+
+route parse_route(std::string_view target, std::string_view base_path) {
+  route r;
+  const auto qmark = target.find('?');
+  auto path = target.substr(0, qmark);
+  r.query = qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+  if (path == "/__admin/stats") {
+    r.kind = route_kind::admin_stats;
+    return r;
+  }
+  if (path == "/__admin/keys") {
+    r.kind = route_kind::admin_keys;
+    return r;
+  }
+  if (!path.starts_with(base_path)) return r;
+  path.remove_prefix(base_path.size());
+  if (path == "/keys" || path == "/keys/") {
+    r.kind = path == "/keys" ? route_kind::keys : route_kind::key;  // "/keys/": an empty {hash}
+    return r;
+  }
+  if (!path.starts_with("/keys/")) return r;
+  path.remove_prefix(6);
+  if (path.find('/') != std::string_view::npos) return r;
+  r.kind = route_kind::key;
+  if (is_lower_hex64(path)) {
+    r.hash = *core::parse_key_hash(path);
+    r.hash_ok = true;
+  }
+  return r;
+}
+
+service::service(service_config config, key_store& store, stats& counters, fault_plan& faults)
+    : config_(std::move(config)),
+      store_(store),
+      stats_(counters),
+      faults_(faults),
+      expected_authorization_("Bearer " + config_.management_key),
+      bucket_(config_.rate, config_.burst > 0 ? config_.burst : std::max(1.0, config_.rate),
+              config_.rate_schedule) {}
+
+bool service::authorized(std::string_view authorization) const noexcept {
+  if (authorization.size() != expected_authorization_.size()) return false;
+  unsigned diff = 0;  // constant time over the key's length
+  for (std::size_t i = 0; i < authorization.size(); ++i)
+    diff |= static_cast<unsigned>(static_cast<unsigned char>(authorization[i]) ^
+                                  static_cast<unsigned char>(expected_authorization_[i]));
+  return diff == 0;
+}
+
+admission service::admit(const api_request& request, const clock_reading& now, std::uint64_t in_flight,
+                         reply& out) {
+  admission a;
+  a.where = parse_route(request.target, config_.base_path);
+
+  // Admin: no auth, no limits, no faults (loopback only, for tests and benchmarks).
+  if (a.where.kind == route_kind::admin_stats || a.where.kind == route_kind::admin_keys) {
+    stats_.admin_requests.fetch_add(1, std::memory_order_relaxed);
+    handle_admin(a.where, now, out);
+    return a;
+  }
+  stats_.api_requests.fetch_add(1, std::memory_order_relaxed);
+
+  // 1. Auth.
+  if (!authorized(request.authorization)) {
+    stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+    out.status = config_.auth_failure_status;
+    write_error_body(out.body, out.status, "Invalid management key");
+    return a;
+  }
+  // 2. Concurrency cap.
+  if (config_.max_concurrent > 0 && in_flight > config_.max_concurrent) {
+    stats_.concurrency_limited.fetch_add(1, std::memory_order_relaxed);
+    out.status = 429;
+    write_error_body(out.body, 429, "Rate limit exceeded");
+    return a;  // no hint: the cap frees up when answers go out, not on a schedule
+  }
+  // 3. Token bucket.
+  if (!bucket_.unlimited()) {
+    token_bucket::verdict v;
+    {
+      std::lock_guard lock(bucket_mutex_);
+      v = bucket_.try_take(now.since_start);
+    }
+    if (!v.ok) {
+      stats_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      out.status = 429;
+      write_error_body(out.body, 429, "Rate limit exceeded");
+      if (auto hint = make_retry_hint(config_.retry_mode, v.wait, now.wall)) {
+        out.hint_header = hint->header;
+        out.hint_value = std::move(hint->value);
+      }
+      return a;
+    }
+  }
+  // 4. Faults, 5. latency.
+  if (faults_.active()) {
+    const auto d = faults_.decide(a.where.hash_ok ? &a.where.hash : nullptr);
+    a.delay = d.latency;
+    if (d.latency.count() > 0) stats_.delayed.fetch_add(1, std::memory_order_relaxed);
+    switch (d.kind) {
+      case fault::none: break;
+      case fault::status_500:
+        stats_.faults_500.fetch_add(1, std::memory_order_relaxed);
+        out.status = 500;
+        write_error_body(out.body, 500, "Internal server error");
+        return a;
+      case fault::status_400:
+        stats_.faults_400.fetch_add(1, std::memory_order_relaxed);
+        out.status = 400;
+        write_error_body(out.body, 400, "Bad request");
+        return a;
+      case fault::reset:
+        stats_.resets.fetch_add(1, std::memory_order_relaxed);
+        a.step = next_step::reset;
+        return a;
+      case fault::hang:
+        stats_.hangs.fetch_add(1, std::memory_order_relaxed);
+        a.step = next_step::hang;
+        return a;
+    }
+  }
+  a.step = next_step::proceed;
+  return a;
+}
+
+void service::execute(const api_request& request, const admission& admitted, const clock_reading& now,
+                      reply& out) {
+  switch (admitted.where.kind) {
+    case route_kind::keys: handle_keys(request, admitted.where, out); return;
+    case route_kind::key: handle_key(request, admitted.where, now, out); return;
+    case route_kind::admin_stats:
+    case route_kind::admin_keys: handle_admin(admitted.where, now, out); return;
+    case route_kind::unknown: break;
+  }
+  out.status = 404;
+  write_error_body(out.body, 404, "Not found");
+}
+
+void service::handle_keys(const api_request& request, const route& where, reply& out) {
+  if (request.method != http_method::get) {
+    out.status = 405;
+    out.allow = "GET";
+    write_error_body(out.body, 405, "Method not allowed");
+    return;
+  }
+  std::size_t offset = 0;
+  if (const auto text = query_param(where.query, "offset"); text && !text->empty()) {
+    const auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), offset);
+    if (ec != std::errc{} || ptr != text->data() + text->size()) {
+      out.status = 400;
+      write_error_body(out.body, 400, "Invalid offset");
+      return;
+    }
+  }
+  const auto include = query_param(where.query, "include_disabled");
+  const bool include_disabled = include && (*include == "true" || *include == "1");
+  json::array data;
+  for (const auto& k : store_.list(offset, include_disabled)) data.push_back(key_to_json(k));
+  write_json(out.body, json::object{{"data", std::move(data)}});
+}
+
+void service::handle_key(const api_request& request, const route& where, const clock_reading& now,
+                         reply& out) {
+  if (request.method != http_method::get && request.method != http_method::delete_ &&
+      request.method != http_method::patch) {
+    out.status = 405;
+    out.allow = key_methods;
+    write_error_body(out.body, 405, "Method not allowed");
+    return;
+  }
+  if (!where.hash_ok) {
+    out.status = 400;
+    write_error_body(out.body, 400, "Invalid key hash: expected 64 lower-case hex digits");
+    return;
+  }
+  switch (request.method) {
+    case http_method::delete_:
+      if (store_.erase(where.hash) == erase_result::deleted) {
+        out.body.append(deleted_body);
+      } else {
+        out.status = 404;
+        write_error_body(out.body, 404, "Key not found");
+      }
+      return;
+    case http_method::get:
+      if (const auto k = store_.get(where.hash)) {
+        write_json(out.body, json::object{{"data", key_to_json(*k)}});
+      } else {
+        out.status = 404;
+        write_error_body(out.body, 404, "Key not found");
+      }
+      return;
+    default: break;  // PATCH
+  }
+  json::error_code ec;
+  const auto body = json::parse(request.body, ec);
+  const auto* obj = ec ? nullptr : body.if_object();
+  const auto* disabled = obj != nullptr ? obj->if_contains("disabled") : nullptr;
+  if (disabled == nullptr || !disabled->is_bool()) {
+    out.status = 400;
+    write_error_body(out.body, 400, "Invalid request body: expected {\\\"disabled\\\": true|false}");
+    return;
+  }
+  const auto when = std::chrono::floor<std::chrono::seconds>(now.wall);
+  if (const auto k = store_.set_disabled(where.hash, disabled->get_bool(), unix_seconds{when.time_since_epoch()})) {
+    write_json(out.body, json::object{{"data", key_to_json(*k)}});
+  } else {
+    out.status = 404;
+    write_error_body(out.body, 404, "Key not found");
+  }
+}
+
+void service::handle_admin(const route& where, const clock_reading& now, reply& out) {
+  if (where.kind == route_kind::admin_keys) {
+    const auto t = store_.totals();
+    write_json(out.body, json::object{{"remaining", t.remaining}, {"deleted", t.deleted},
+                                      {"disabled", t.disabled}, {"total", t.total}});
+    return;
+  }
+  const auto h = query_param(where.query, "hashes");
+  const bool include_hashes = h && (*h == "1" || *h == "true");
+  write_json(out.body, stats_to_json(stats_, store_, now.since_start, include_hashes));
+}
+
+}  // namespace keyrevoke::mock
