@@ -24,8 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(port >= 1 && port <= 65535);
   FUZZ_CHECK(url.path.empty() || (url.path.front() == '/' && url.path.back() != '/'));
   for (const std::string* part : {&url.host, &url.path, &url.host_header}) {
-    for (const char c : *part) FUZZ_CHECK(c > 0x20 && c < 0x7f && c != '?' && c != '#' && c != '@');
+    for (const char c : *part) FUZZ_CHECK(c > 0x20 && c < 0x7f && c != '?' && c != '#' && c != '\\');
   }
+  // '@' is a legal path character, but never part of the authority.
+  FUZZ_CHECK(url.host.find('@') == std::string::npos && url.host_header.find('@') == std::string::npos);
   const bool default_port = url.port == (url.tls ? "443" : "80");
   FUZZ_CHECK(default_port == (url.host_header.find("]:") == std::string::npos &&
                               (url.host_header.front() == '[' || url.host_header.find(':') == std::string::npos)));
