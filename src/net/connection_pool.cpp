@@ -73,7 +73,8 @@ connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& t
       tls_{tls},
       origin_{std::move(origin)},
       timeout_{timeout},
-      max_connections_{std::max<std::size_t>(1, max_connections)} {}
+      max_connections_{std::max<std::size_t>(1, max_connections)},
+      warm_up_done_{executor_} {}
 
 connection_pool::~connection_pool() {
   if (session_ != nullptr) SSL_SESSION_free(session_);
@@ -168,11 +169,28 @@ asio::awaitable<exchange_error> connection_pool::dial(connection& conn, std::str
 asio::awaitable<exchange_result> connection_pool::exchange(const request& req,
                                                            send_observer& observer) {
   exchange_result result;
+  // The first exchange fetches a TLS session (ticket) that every later dial resumes.
+  while (origin_.tls && session_ == nullptr && warming_up_ && idle_.empty() && !closed_) {
+    warm_up_done_.expires_after(timeout_);
+    co_await warm_up_done_.async_wait(nothrow_awaitable);
+  }
   if (closed_) {
     result.error = exchange_error::cancelled;
     co_return result;
   }
-  auto conn = borrow();
+  const bool warm_up = origin_.tls && session_ == nullptr && !warming_up_ && idle_.empty();
+  if (warm_up) warming_up_ = true;
+  result = co_await exchange_on(borrow(), req, observer);
+  if (warm_up) {
+    warming_up_ = false;
+    warm_up_done_.cancel();
+  }
+  co_return result;
+}
+
+asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<connection> conn,
+                                                              const request& req, send_observer& observer) {
+  exchange_result result;
   result.reused_connection = conn->served_ > 0;
 
   if (!conn->connected_) {
@@ -258,6 +276,7 @@ asio::awaitable<exchange_result> connection_pool::exchange(const request& req,
 
 void connection_pool::close_all() {
   closed_ = true;
+  warm_up_done_.cancel();
   for (auto& conn : idle_) {
     conn->tcp().close();
     --stats_.open;

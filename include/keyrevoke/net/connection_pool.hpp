@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -95,6 +96,8 @@ class connection_pool {
   const pool_stats& stats() const noexcept { return stats_; }
 
  private:
+  boost::asio::awaitable<exchange_result> exchange_on(std::unique_ptr<connection> conn, const request& req,
+                                                      send_observer& observer);
   std::unique_ptr<connection> borrow();
   void give_back(std::unique_ptr<connection> conn, bool reusable);
   boost::asio::awaitable<exchange_error> dial(connection& conn, std::string& detail);
@@ -108,6 +111,10 @@ class connection_pool {
   std::vector<std::unique_ptr<connection>> idle_;
   std::vector<connection*> busy_;
   ssl_session_st* session_ = nullptr;  // last resumable TLS session, owned (SSL_SESSION_free)
+  // Until a session exists, one exchange goes first and the others wait for its ticket, so that
+  // only one full TLS handshake is paid at start instead of one per connection.
+  bool warming_up_ = false;
+  boost::asio::steady_timer warm_up_done_;
   bool closed_ = false;
   pool_stats stats_;
 };
