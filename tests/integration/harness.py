@@ -183,3 +183,294 @@ class KeyrevokeTest(unittest.TestCase):
             self.assertNotIn(r["hash"], by_hash, "two rows for one hash")
             by_hash[r["hash"]] = r["outcome"]
         return by_hash
+
+
+# --- Additions for the fault, signal, hostile-input, secrets and TLS tests ---------------------------
+
+import re
+import shutil
+import socket
+import threading
+
+
+def final_stats(mock, timeout=15):
+    """Stops the mock (SIGTERM: it writes --stats-out on the way out) and returns that file's stats.
+    For a mock whose TLS never completes (--tls-stall), where /__admin/stats cannot be fetched."""
+    if mock.proc and mock.proc.poll() is None:
+        mock.proc.send_signal(signal.SIGTERM)
+        try:
+            mock.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            mock.proc.kill()
+            mock.proc.wait()
+            raise AssertionError("mock did not stop within %s s of SIGTERM" % timeout)
+    mock.proc = None
+    with open(mock.stats_file) as f:
+        return json.load(f)
+
+
+def make_test_pki(workdir, sans="IP:127.0.0.1,DNS:localhost", name="pki"):
+    """A CA and a server certificate for --cert/--key (openssl CLI, a Debian 12 base package), so that
+    a restarted mock presents a certificate the running client already trusts. Returns (ca, chain, key)."""
+    ca_key, ca = os.path.join(workdir, name + "-ca.key"), os.path.join(workdir, name + "-ca.pem")
+    key, csr = os.path.join(workdir, name + "-server.key"), os.path.join(workdir, name + "-server.csr")
+    cert, ext = os.path.join(workdir, name + "-server.pem"), os.path.join(workdir, name + "-ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n" % sans)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    steps = [
+        ["openssl", "req", "-x509"] + ec + ["-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=keyrevoke test CA",
+                                          "-addext", "basicConstraints=critical,CA:TRUE",
+                                          "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ["openssl", "req"] + ec + ["-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+         "-days", "2", "-extfile", ext],
+    ]
+    for cmd in steps:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    return ca, cert, key
+
+
+def read_report_lines(path):
+    """(rows, torn): every whole line parsed (a malformed whole line raises), and the unterminated
+    tail if the file does not end with a newline (what a kill -9 mid-write can leave)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    torn = b""
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        data, torn = data[:cut], data[cut:]
+    rows = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    return rows, torn
+
+
+def run_measured(cmd, timeout, **popen_kw):
+    """Runs cmd to completion; returns (returncode, peak RSS in KiB of that process alone, elapsed s).
+    os.wait4 gives the child's own rusage, so no /usr/bin/time is needed."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, **popen_kw)
+    deadline = started + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            proc.returncode = -9
+            raise AssertionError("%s did not finish within %s s" % (cmd[0], timeout))
+        time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss, time.monotonic() - started
+
+
+class LocalOrigin:
+    """Something keyrevoke_cmd() can point keyrevoke at that is not a keyrevoke-mock (plain HTTP)."""
+
+    def __init__(self, port, base_path="/api/v1"):
+        self.port = port
+        self.plain = True
+        self.ca = None
+        self.base_url = "http://127.0.0.1:%d%s" % (port, base_path)
+
+
+class ScriptedServer:
+    """A tiny HTTP/1.1 server on 127.0.0.1 (port 0) for answers keyrevoke-mock cannot give: every
+    DELETE /api/v1/keys/<hash> is answered by script[hash](conn, attempt), a function that writes raw
+    bytes and returns True to keep the connection. Ground truth: `deleted` holds each hash for which
+    a genuine {"deleted":true} was sent in answer to a request for that very hash; `requests` counts
+    requests per hash; `authorizations` keeps every Authorization header seen."""
+
+    OK_BODY = b'{"deleted":true}'
+
+    def __init__(self, script=None, default=None):
+        self.script = dict(script or {})
+        self.default = default or ScriptedServer.answer_ok
+        self.requests = {}
+        self.deleted = set()
+        self.authorizations = []
+        self.bytes_sent = {}
+        self.errors = []
+        self._lock = threading.Lock()
+        self._conns = []
+        self._threads = []
+        self._stopping = False
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(128)
+        self.port = self._listener.getsockname()[1]
+        self.origin = LocalOrigin(self.port)
+        t = threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # -- answers (each returns whether to keep the connection) --
+    def answer_ok(self, conn, attempt):
+        """The real API: 200 {"deleted":true} the first time, 404 afterwards."""
+        if conn.hash in self.deleted:
+            return conn.send_response(404, b'{"error":{"code":404,"message":"Key not found"}}')
+        keep = conn.send_response(200, ScriptedServer.OK_BODY)
+        self.deleted.add(conn.hash)
+        return keep
+
+    def _accept_loop(self):
+        while not self._stopping:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if self._stopping:
+                    sock.close()
+                    return
+                self._conns.append(sock)
+            t = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _serve(self, sock):
+        conn = _ScriptedConnection(self, sock)
+        try:
+            while not self._stopping:
+                if not conn.read_request():
+                    return
+                with self._lock:
+                    n = self.requests.get(conn.hash, 0) + 1
+                    self.requests[conn.hash] = n
+                    self.authorizations.append(conn.headers.get("authorization", ""))
+                answer = self.script.get(conn.hash, self.default)
+                if not answer(self, conn, n):
+                    return
+        except (OSError, ValueError) as e:  # the client went away mid-answer, or spoke garbage
+            with self._lock:
+                self.errors.append(repr(e))
+        finally:
+            with self._lock:
+                self.bytes_sent[conn.hash] = self.bytes_sent.get(conn.hash, 0) + conn.sent
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def stop(self):
+        self._stopping = True
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+        with self._lock:
+            conns = list(self._conns)
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                s.close()
+            except OSError:
+                pass
+        for t in self._threads:
+            t.join(timeout=5)
+
+
+class _ScriptedConnection:
+    def __init__(self, server, sock):
+        self.server = server
+        self.sock = sock
+        self.buf = b""
+        self.hash = None
+        self.headers = {}
+        self.sent = 0
+        sock.settimeout(30)
+
+    def read_request(self):
+        while b"\r\n\r\n" not in self.buf:
+            if len(self.buf) > 65536:
+                raise ValueError("request head too large")
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return False
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        self.headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        length = int(self.headers.get("content-length", "0"))
+        while len(self.buf) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return False
+            self.buf += chunk
+        self.body, self.buf = self.buf[:length], self.buf[length:]
+        self.method = method
+        self.target = target
+        self.hash = target.rsplit("/", 1)[-1]
+        return True
+
+    def send(self, data):
+        self.sock.sendall(data)
+        self.sent += len(data)
+
+    def send_response(self, status, body, headers=(), reason=None, keep=True):
+        reasons = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+                   500: "Internal Server Error"}
+        head = "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % (
+            status, reason or reasons.get(status, "Status"), len(body))
+        for h in headers:
+            head += h + "\r\n"
+        if not keep:
+            head += "Connection: close\r\n"
+        self.send(head.encode("latin-1") + b"\r\n" + body)
+        return keep
+
+
+class KeyrevokeProcesses:
+    """Mixin for KeyrevokeTest: keyrevoke processes started in the background, killed on teardown."""
+
+    def start_keyrevoke(self, origin, *args, report="report.jsonl", env=None, with_key=True, **popen_kw):
+        full_env = dict(os.environ)
+        full_env.pop("MODELGATES_MANAGEMENT_KEY", None)
+        if with_key:
+            full_env["MODELGATES_MANAGEMENT_KEY"] = MANAGEMENT_KEY
+        if env:
+            full_env.update(env)
+        popen_kw.setdefault("stdout", subprocess.PIPE)
+        popen_kw.setdefault("stderr", subprocess.PIPE)
+        proc = subprocess.Popen(self.keyrevoke_cmd(origin, *args, report=report), env=full_env, **popen_kw)
+        if not hasattr(self, "_procs"):
+            self._procs = []
+        self._procs.append(proc)
+        return proc
+
+    def tearDown(self):
+        self._kill_procs()
+        super().tearDown()
+
+    def _kill_procs(self):
+        for p in getattr(self, "_procs", []):
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.communicate(timeout=10)
+            except (subprocess.TimeoutExpired, ValueError):
+                pass
+
+    def wait_for(self, predicate, timeout, what, poll=0.02):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(poll)
+        self.fail("timed out after %s s waiting for %s" % (timeout, what))
+
+    def report_rows_now(self, name="report.jsonl"):
+        """Whole rows on disk right now (the run may still be writing)."""
+        p = self.path(name)
+        if not os.path.exists(p):
+            return 0
+        with open(p, "rb") as f:
+            return f.read().count(b"\n")
