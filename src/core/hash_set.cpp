@@ -1,6 +1,7 @@
 #include "keyrevoke/core/hash_set.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace keyrevoke::core {
@@ -19,6 +20,24 @@ std::uint32_t mix_tail(const std::uint8_t* tail) noexcept {
   return static_cast<std::uint32_t>(x >> 48);
 }
 
+// Orders tails like memcmp, but decides on the first 8 bytes (big-endian) without a library call:
+// random hashes almost never share them.
+struct tail_less {
+  static std::uint64_t head(const std::uint8_t* p) noexcept {
+    std::uint64_t word;
+    std::memcpy(&word, p, sizeof word);
+    if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap64(word);
+    return word;
+  }
+  template <class Tail>
+  bool operator()(const Tail& a, const Tail& b) const noexcept {
+    const std::uint64_t x = head(a.data());
+    const std::uint64_t y = head(b.data());
+    if (x != y) return x < y;
+    return std::memcmp(a.data() + 8, b.data() + 8, a.size() - 8) < 0;
+  }
+};
+
 std::size_t bucket_of(const key_hash& h) noexcept {
   const std::uint32_t prefix = (std::uint32_t{h[0]} << 8) | h[1];
   return (prefix ^ mix_tail(h.data() + 2)) & 0xFFFFu;
@@ -31,8 +50,8 @@ bool hash_set::insert(const key_hash& h) {
   bucket& b = buckets_[bucket_of(h)];
   tail t;
   std::memcpy(t.data(), h.data() + 2, t.size());
-  const auto pos = std::lower_bound(b.begin(), b.end(), t);
-  if (pos != b.end() && *pos == t) return false;
+  const auto pos = std::lower_bound(b.begin(), b.end(), t, tail_less{});
+  if (pos != b.end() && !tail_less{}(t, *pos)) return false;
 
   if (b.size() == b.capacity()) {
     // Grow by ~1.25x (reserve allocates exactly this much in libstdc++), never by doubling.
@@ -54,7 +73,7 @@ bool hash_set::contains(const key_hash& h) const noexcept {
   const bucket& b = buckets_[bucket_of(h)];
   tail t;
   std::memcpy(t.data(), h.data() + 2, t.size());
-  return std::binary_search(b.begin(), b.end(), t);
+  return std::binary_search(b.begin(), b.end(), t, tail_less{});
 }
 
 std::size_t hash_set::largest_bucket() const noexcept {
