@@ -1,0 +1,199 @@
+"""Signals: SIGINT/SIGTERM finish in-flight requests, write whole rows and exit 130; a second SIGINT
+exits at once; kill -9 may tear the last row, which --resume cuts. Nothing reported deleted is ever
+sent again (the mock's per-hash counters are the judge)."""
+
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from harness import (KeyrevokeProcesses, KeyrevokeTest, read_report_lines, repeated_hashes, status_count)
+
+
+def final_rows_by_hash(rows):
+    """hash -> its last row (a resumed report may hold an earlier not_attempted row for a hash)."""
+    out = {}
+    for r in rows:
+        if r.get("hash"):
+            out[r["hash"]] = r
+    return out
+
+
+class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
+    KEYS = 3000
+
+    def start_long_run(self, *extra):
+        mock = self.mock(keys=self.KEYS)
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes)
+        proc = self.start_keyrevoke(mock, "--rate", "400", "--concurrency", "16", *extra, inp)
+        self.wait_for(lambda: self.report_rows_now() >= 600 or proc.poll() is not None, 30, "600 rows")
+        self.assertIsNone(proc.poll(), "the run ended before it could be interrupted")
+        return mock, hashes, inp, proc
+
+    def resume_and_check(self, mock, hashes, inp, deleted_first, done_first):
+        before = mock.stats(hashes=True)
+        self.assertGreaterEqual(status_count(before, 200), len(deleted_first))  # no false "deleted"
+        res = self.run_keyrevoke(mock, "--resume", inp, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        after = mock.stats(hashes=True)
+        self.assertEqual(after["keys"]["remaining"], 0)
+        # No hash reported deleted (or not_found) by the first run was sent again.
+        again = repeated_hashes(after) - repeated_hashes(before)
+        self.assertEqual(again & done_first, set())
+        self.assertEqual(repeated_hashes(after) & deleted_first, set())
+        # Exactly one request per hash that was not done (no faults: nothing to retry).
+        self.assertEqual(after["api_requests"] - before["api_requests"], len(hashes) - len(done_first))
+        rows, torn = read_report_lines(self.path("report.jsonl"))
+        self.assertEqual(torn, b"")
+        final = final_rows_by_hash(rows)
+        self.assertEqual(set(final), set(hashes))
+        self.assertEqual({r["outcome"] for r in final.values()} - {"deleted", "not_found"}, set())
+        return res
+
+    def check_graceful_interrupt(self, sig, word):
+        mock, hashes, inp, proc = self.start_long_run()
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+        self.assertEqual(proc.returncode, 130, err.decode())
+        self.assertLess(took, 5.5)  # in-flight requests get a bounded grace (min(--timeout, 5 s))
+        self.assertIn(word, err.decode())
+        self.assertIn("--resume", err.decode())
+
+        rows, torn = read_report_lines(self.path("report.jsonl"))  # every whole line parses
+        self.assertEqual(torn, b"", "a torn row after a graceful stop")
+        first = self.outcomes(rows)  # and one row per hash
+        self.assertEqual(set(first), set(hashes))
+        deleted_first = {h for h, o in first.items() if o == "deleted"}
+        done_first = {h for h, o in first.items() if o in ("deleted", "not_found")}
+        self.assertGreater(len(deleted_first), 500)
+        self.assertIn("not_attempted", first.values())
+        self.assertEqual(set(first.values()) - {"deleted", "not_attempted"}, set())
+        stats = mock.stats()
+        # The server deleted everything reported deleted, and at most the in-flight requests more.
+        self.assertGreaterEqual(stats["keys"]["deleted"], len(deleted_first))
+        self.assertLessEqual(stats["keys"]["deleted"], len(deleted_first) + 16)
+        self.resume_and_check(mock, hashes, inp, deleted_first, done_first)
+        print("\n  %s after %d deleted: exit 130 in %.2f s" % (word, len(deleted_first), took))
+
+    def test_sigint_mid_run_then_resume(self):
+        self.check_graceful_interrupt(signal.SIGINT, "interrupted")
+
+    def test_sigterm_mid_run_then_resume(self):
+        self.check_graceful_interrupt(signal.SIGTERM, "terminated")
+
+    def test_kill_9_mid_run_torn_tail_then_resume(self):
+        mock, hashes, inp, proc = self.start_long_run()
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+
+        path = self.path("report.jsonl")
+        rows, torn = read_report_lines(path)
+        if not torn:
+            # The kill landed between writes (the usual case): tear the last row as a kill mid-write
+            # would, so that --resume has to cut it.
+            with open(path, "rb") as f:
+                data = f.read()
+            start = data.rstrip(b"\n").rfind(b"\n") + 1
+            torn = data[start:start + (len(data) - start) // 2]
+            with open(path, "wb") as f:
+                f.write(data[:start] + torn)
+            rows = rows[:-1]
+        self.assertFalse(torn.endswith(b"\n"))
+        first = {r["hash"]: r["outcome"] for r in rows if r.get("hash")}
+        deleted_first = {h for h, o in first.items() if o == "deleted"}
+        done_first = {h for h, o in first.items() if o in ("deleted", "not_found")}
+        self.assertGreater(len(deleted_first), 500)
+
+        res = self.resume_and_check(mock, hashes, inp, deleted_first, done_first)
+        self.assertIn("torn last line was cut", res.stderr.decode())
+        with open(path, "rb") as f:
+            self.assertNotIn(torn + b"{", f.read())  # the fragment is gone, not glued to a new row
+        print("\n  kill -9 after %d deleted; torn tail of %d bytes cut on resume" % (len(deleted_first), len(torn)))
+
+    def test_second_sigint_exits_at_once(self):
+        mock = self.mock(keys=24, args=["--latency-ms", "2500"])
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes)
+        proc = self.start_keyrevoke(mock, "--concurrency", "16", "--timeout", "30", inp)
+        self.wait_for(lambda: mock.stats()["in_flight"] >= 4, 20, "requests in flight", poll=0.1)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        # The first signal waits for the requests in flight (each takes 2.5 s at the server).
+        self.assertIsNone(proc.poll(), "the first SIGINT did not let requests in flight finish")
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        took = time.monotonic() - sent
+        self.assertEqual(proc.returncode, 130, err.decode())
+        self.assertLess(took, 1.5)
+        self.assertIn("interrupted again", err.decode())
+
+        rows, torn = read_report_lines(self.path("report.jsonl"))
+        self.assertEqual(torn, b"")
+        first = {r["hash"]: r["outcome"] for r in rows}
+        self.assertLessEqual(set(first), set(hashes))
+        deleted_first = {h for h, o in first.items() if o == "deleted"}
+        done_first = {h for h, o in first.items() if o in ("deleted", "not_found")}
+        self.resume_and_check(mock, hashes, inp, deleted_first, done_first)
+        print("\n  second SIGINT: exit 130 in %.2f s" % took)
+
+    def test_hashes_from_an_open_pipe_are_sent_without_waiting_for_more(self):
+        # `tail -f leaks.txt | keyrevoke -`: a hash that has arrived must not wait for 1023 more lines
+        # or for the end of the input before it is revoked.
+        mock = self.mock(keys=100)
+        hashes = mock.hashes()
+        err_file = open(self.path("stderr.txt"), "wb")
+        self.addCleanup(err_file.close)
+        proc = self.start_keyrevoke(mock, "-", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err_file)
+        proc.stdin.write(("\n".join(hashes) + "\n").encode())
+        proc.stdin.flush()
+        try:
+            deadline = time.monotonic() + 10
+            while self.report_rows_now() < 100 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(self.report_rows_now(), 100, "rows 10 s after 100 hashes went into a pipe that "
+                             "stays open; the API saw %d requests" % mock.stats()["api_requests"])
+        finally:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+        self.assertEqual(proc.returncode, 0)
+
+    def test_sigint_while_stdin_pipe_stays_open(self):
+        mock = self.mock(keys=3000)
+        hashes = mock.hashes()
+        err_file = open(self.path("stderr.txt"), "w+b")
+        self.addCleanup(err_file.close)
+        proc = self.start_keyrevoke(mock, "-", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err_file)
+        proc.stdin.write(("\n".join(hashes) + "\n").encode())
+        proc.stdin.flush()
+        # The run waits for more input that never comes (the pipe stays open).
+        self.wait_for(lambda: self.report_rows_now() >= 2048 or proc.poll() is not None, 30, "2048 rows")
+        time.sleep(0.5)
+        self.assertIsNone(proc.poll())
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)  # stdin stays open: no communicate(), which would close it
+        took = time.monotonic() - sent
+        err_file.seek(0)
+        err = err_file.read()
+        proc.stdin.close()
+        self.assertEqual(proc.returncode, 130, err.decode())
+        self.assertLess(took, 3)
+        self.assertIn("input not read to the end", err.decode())
+        rows, torn = read_report_lines(self.path("report.jsonl"))
+        self.assertEqual(torn, b"")
+        outcomes = self.outcomes(rows)
+        self.assertLessEqual(set(outcomes), set(hashes))
+        self.assertEqual(set(outcomes.values()), {"deleted"})
+        # What the run says it consumed is exactly what it reported: a rerun knows where to start.
+        lines_read = int(err.decode().split("input not read to the end (")[1].split(" lines read")[0].replace(",", ""))
+        self.assertEqual(lines_read, len(outcomes))
+        self.assertEqual(mock.stats()["api_requests"], len(outcomes))
+
+if __name__ == "__main__":
+    unittest.main()

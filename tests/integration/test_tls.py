@@ -1,0 +1,103 @@
+"""TLS that must not be trusted (unknown CA, wrong host name) aborts before any API request reaches
+the server; a handshake that never completes is bounded by --timeout and reported, not hung on."""
+
+import os
+import subprocess
+import time
+import types
+import unittest
+
+from harness import KeyrevokeTest, MANAGEMENT_KEY, final_stats
+
+
+def at_host(mock, host):
+    """The mock reached by another name (keyrevoke_cmd takes anything with base_url, plain and ca)."""
+    return types.SimpleNamespace(plain=False, ca=mock.ca, base_url="https://%s:%d/api/v1" % (host, mock.port))
+
+
+class UntrustedTest(KeyrevokeTest):
+    def check_aborted_before_any_request(self, mock, res, n):
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 3, err)
+        self.assertIn("not trusted", err)
+        rows = self.report()
+        outcomes = self.outcomes(rows)
+        self.assertEqual(len(outcomes), n)  # every hash has a row
+        values = list(outcomes.values())
+        self.assertEqual(set(values) - {"failed", "not_attempted"}, set())
+        self.assertGreaterEqual(values.count("failed"), 1)
+        self.assertLessEqual(values.count("failed"), 4)  # at most the requests in flight
+        for r in rows:
+            if r["outcome"] == "failed":
+                self.assertIn("TLS", r["error"])
+                self.assertIsNone(r["http_status"])
+        stats = mock.stats()
+        self.assertEqual(stats["api_requests"], 0)  # nothing, not even the key, crossed
+        self.assertEqual(stats["auth_failures"], 0)
+        self.assertGreaterEqual(stats["tls_handshake_failures"], 1)
+        self.assertEqual(stats["tls_handshakes"], 0)  # completed handshakes on API connections
+
+    def test_unknown_ca_without_cacert_exits_3(self):
+        mock = self.mock(keys=30)
+        cmd = self.keyrevoke_cmd(mock, "--concurrency", "4", self.write_lines("in.txt", mock.hashes()))
+        i = cmd.index("--cacert")
+        del cmd[i:i + 2]
+        env = dict(os.environ, MODELGATES_MANAGEMENT_KEY=MANAGEMENT_KEY)
+        res = subprocess.run(cmd, env=env, capture_output=True, timeout=60)
+        self.check_aborted_before_any_request(mock, res, 30)
+        self.assertEqual(mock.stats()["keys"]["remaining"], 30)
+
+    def test_hostname_mismatch_exits_3_for_an_ip_and_for_a_name(self):
+        mock = self.mock(keys=30, args=["--cert-hostname", "wrong.example"])
+        inp = self.write_lines("in.txt", mock.hashes())
+        for host in ("127.0.0.1", "localhost"):
+            with self.subTest(host):
+                report = "report-%s.jsonl" % host
+                res = self.run_keyrevoke(at_host(mock, host), "--concurrency", "4", inp, report=report,
+                                         timeout=60)
+                self.assertEqual(res.returncode, 3, res.stderr.decode())
+                self.assertIn("not trusted", res.stderr.decode())
+                outcomes = self.outcomes(self.report(report))
+                self.assertEqual(len(outcomes), 30)
+                self.assertNotIn("deleted", outcomes.values())
+        stats = mock.stats()
+        self.assertEqual(stats["api_requests"], 0)
+        self.assertEqual(stats["keys"]["remaining"], 30)
+        self.assertGreaterEqual(stats["tls_handshake_failures"], 2)
+
+    def test_trusted_name_control_succeeds(self):
+        # The control for the two tests above: the same CA and a name in the certificate work.
+        mock = self.mock(keys=30)
+        res = self.run_keyrevoke(at_host(mock, "localhost"), self.write_lines("in.txt", mock.hashes()), timeout=60)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertEqual(mock.stats()["keys"]["remaining"], 0)
+
+
+class StallTest(KeyrevokeTest):
+    def test_handshake_that_never_completes_is_bounded_by_timeout(self):
+        mock = self.mock(keys=3, args=["--tls-stall"])
+        hashes = mock.hashes()
+        started = time.monotonic()
+        res = self.run_keyrevoke(mock, "--timeout", "1", "--max-attempts", "2", "--concurrency", "4",
+                                 self.write_lines("in.txt", hashes), timeout=60)
+        elapsed = time.monotonic() - started
+        self.assertEqual(res.returncode, 1, res.stderr.decode())
+        rows = self.report()
+        self.assertEqual(len(rows), 3)
+        for r in rows:
+            self.assertEqual(r["outcome"], "failed", r)
+            self.assertEqual(r["attempts"], 2, r)
+            self.assertIn("timed out", r["error"])
+            self.assertIsNone(r["http_status"])
+        self.assertEqual({r["hash"] for r in rows}, set(hashes))
+        # 3 hashes x 2 attempts x 1 s, plus backoff and start-up: far from a hang.
+        self.assertLess(elapsed, 20)
+        stats = final_stats(mock)
+        self.assertEqual(stats["api_requests"], 0)
+        self.assertEqual(stats["tls_handshakes"], 0)
+        self.assertGreaterEqual(stats["connections_accepted"], 6)  # one dial per attempt
+        print("\n  tls stall: 6 attempts in %.1f s" % elapsed)
+
+
+if __name__ == "__main__":
+    unittest.main()
