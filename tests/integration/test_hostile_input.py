@@ -1,0 +1,440 @@
+"""Hostile input: lines built to break the parser or to steer the request URL, huge and endless inputs,
+and hostile server answers (from a scripted HTTP/1.1 server in this file's harness: keyrevoke-mock
+only gives well-formed answers). Judged by the mock's / the scripted server's ground truth."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, ScriptedServer, random_hashes,
+                     read_report_lines, run_measured, status_count)
+
+
+def hostile_lines(h):
+    """Lines that must all be invalid (one row each), built around a real hash h."""
+    return [
+        b"\x00" + h,                         # NUL bytes before, inside, after
+        h[:32] + b"\x00" + h[32:],
+        h + b"\x00",
+        h[:63] + b"\x00",                    # 64 bytes, one of them NUL
+        b"\xff\xfe" + h,                     # invalid UTF-8
+        h[:62] + b"\xc3\x28",
+        b"\xc0\xaf" + h,                     # overlong '/'
+        b"\xed\xa0\x80" + h,                 # a UTF-16 surrogate in UTF-8
+        b"../" + h,                          # path tricks around a hash
+        h + b"/../../__admin/stats",
+        h + b"?x=1",
+        h + b"#frag",
+        h + b"%2F..",
+        b"%2e%2e%2f" + h,
+        b"../" + h[:61],                     # 64 characters, but not hex
+        h[:60] + b"?x=1",
+        h[:61] + b"%2F",
+        h[:32] + b"/" + h[33:],
+        h[:32] + b" " + h[32:],              # two pieces
+        h + b" " + h,                        # two hashes on one line
+        h[:32] + b"\r" + h[32:],             # a bare CR inside
+        b"\x0b" + h,                         # vertical tab, form feed: not blanks
+        b"\x0c" + h,
+        b"\x1b[2J\x1b[31m" + h,              # terminal escapes
+        "\u202e".encode() + h,               # right-to-left override
+        h[:63] + "\u0660".encode(),          # an Arabic-Indic digit zero
+        "\uff10".encode() * 64,              # 64 full-width zeros
+        "\ufeff".encode() + h,               # a BOM that is not at the start of the file
+        b"0x" + h[:62],
+        b"sk-mg-v1-" + h,                    # a key, not a hash
+        b"a" * (1 << 20),                    # a 1 MB line
+        b" " * (1 << 20) + h,                # a hash after 1 MB of blanks
+        h * 16384,                           # a 1 MB line of hashes
+    ]
+
+
+class HostileLinesTest(KeyrevokeTest):
+    def test_hostile_lines_are_invalid_and_never_reach_the_url(self):
+        mock = self.mock(keys=50)
+        hashes = mock.hashes()
+        valid = hashes[:10]
+        hostile = hostile_lines(hashes[20].encode())
+        lines, hostile_numbers = [], []
+        for i, bad in enumerate(hostile):
+            lines.append(valid[i % 10].encode() if i < 10 else b"# filler")
+            lines.append(bad)
+            hostile_numbers.append(len(lines))
+        with open(self.path("in.txt"), "wb") as f:
+            f.write(b"\n".join(lines) + b"\n")
+        res = self.run_keyrevoke(mock, "--concurrency", "4", self.path("in.txt"), timeout=60)
+        self.assertEqual(res.returncode, 1, res.stderr[-2000:].decode("utf-8", "replace"))
+
+        with open(self.path("report.jsonl"), "rb") as f:
+            raw = f.read()
+        text = raw.decode("utf-8")  # strictly valid UTF-8, whatever the input held
+        self.assertLess(len(raw), 64 * 1024)  # no 1 MB line copied into the report
+        rows = [json.loads(line) for line in text.splitlines()]
+        invalid = [r for r in rows if r["outcome"] == "invalid"]
+        self.assertEqual(sorted(r["line"] for r in invalid), hostile_numbers)
+        for r in invalid:
+            self.assertLess(len(r["input"]), 40, r)
+            self.assertFalse(any(ord(c) < 0x20 or ord(c) == 0x7f for c in r["input"]), r)
+            self.assertNotIn(hashes[20][:16], r["input"])  # a preview, never the whole thing
+        self.assertEqual({r["hash"]: r["outcome"] for r in rows if r["hash"]}, {h: "deleted" for h in valid})
+
+        # stderr: bounded, valid UTF-8, no control characters a terminal would obey.
+        self.assertLess(len(res.stderr), 8192)
+        err = res.stderr.decode("utf-8")
+        self.assertNotIn("\x1b", err)
+        self.assertNotIn("\x00", err)
+        self.assertNotIn("\u202e", err)
+
+        # Ground truth: only the ten valid hashes were requested; nothing else reached a URL.
+        stats = mock.stats()
+        self.assertEqual(stats["api_requests"], 10)
+        self.assertEqual(status_count(stats, 200), 10)
+        self.assertEqual(status_count(stats, 400), 0)
+        self.assertEqual(status_count(stats, 404), 0)
+        self.assertEqual(stats["unknown_hash_deletes"], 0)
+        self.assertEqual(stats["keys"]["remaining"], 40)
+        print("\n  %d hostile lines, all invalid; %d API requests" % (len(hostile), stats["api_requests"]))
+
+    def test_empty_and_comment_only_inputs_exit_0_with_an_empty_report(self):
+        mock = self.mock(keys=10)
+        cases = {"empty": b"", "comments and blanks": b"# nothing to do\n\n   \n\t\r\n# done"}
+        for name, data in cases.items():
+            with self.subTest(name):
+                inp = self.path(name.replace(" ", "_") + ".txt")
+                with open(inp, "wb") as f:
+                    f.write(data)
+                report = name.replace(" ", "_") + ".jsonl"
+                res = self.run_keyrevoke(mock, inp, report=report, timeout=60)
+                self.assertEqual(res.returncode, 0, res.stderr.decode())
+                self.assertEqual(os.path.getsize(self.path(report)), 0)
+                res = self.run_keyrevoke(mock, "-", input=data, report="stdin-" + report, timeout=60)
+                self.assertEqual(res.returncode, 0, res.stderr.decode())
+                self.assertEqual(os.path.getsize(self.path("stdin-" + report)), 0)
+        self.assertEqual(mock.stats()["api_requests"], 0)
+
+    def test_missing_or_unreadable_inputs_exit_2_and_create_nothing(self):
+        mock = self.mock(keys=10)
+        good = self.write_lines("in.txt", mock.hashes())
+        cases = {
+            "missing file": [self.path("nope.txt")],
+            "good then missing": [good, self.path("nope.txt")],
+            "a directory": [self.dir],
+        }
+        for name, inputs in cases.items():
+            with self.subTest(name):
+                report = name.replace(" ", "_") + ".jsonl"
+                res = self.run_keyrevoke(mock, *inputs, report=report, timeout=60)
+                self.assertEqual(res.returncode, 2, res.stderr.decode())
+                self.assertFalse(os.path.exists(self.path(report)), "a report was created")
+        self.assertEqual(mock.stats()["api_requests"], 0)
+
+
+# Writes `total` lines to stdout in blocks: per 10,000 lines, 3,000 copies of the given hashes, one
+# invalid line, the rest blank or comments. Fast (one bytes object written over and over).
+GENERATOR = r"""
+import sys
+hashes = sys.argv[2].split(",")
+block = []
+j = 0
+for i in range(10000):
+    if i % 10 < 3:
+        block.append(hashes[j % len(hashes)])
+        j += 1
+    elif i == 5:
+        block.append("not-a-hash")
+    else:
+        block.append("" if i % 2 else "#")
+data = ("\n".join(block) + "\n").encode()
+out = sys.stdout.buffer
+for _ in range(int(sys.argv[1]) // 10000):
+    out.write(data)
+"""
+
+
+class LargeInputTest(KeyrevokeProcesses, KeyrevokeTest):
+    def run_piped(self, mock, total, hashes, report):
+        gen = subprocess.Popen([sys.executable, "-c", GENERATOR, str(total), ",".join(hashes)],
+                               stdout=subprocess.PIPE)
+        try:
+            env = dict(os.environ, MODELGATES_MANAGEMENT_KEY=MANAGEMENT_KEY)
+            with open(self.path(report + ".err"), "wb") as err:
+                rc, rss_kib, elapsed = run_measured(self.keyrevoke_cmd(mock, "--concurrency", "8", "-", report=report),
+                                                    timeout=240, stdin=gen.stdout, stderr=err,
+                                                    stdout=subprocess.DEVNULL, env=env)
+        finally:
+            gen.stdout.close()
+            gen.kill()
+            gen.wait()
+        with open(self.path(report + ".err")) as f:
+            return rc, rss_kib, elapsed, f.read()
+
+    def test_ten_million_lines_through_a_pipe_in_flat_memory(self):
+        mock = self.mock(keys=300)
+        hashes = mock.hashes()
+        rc, small_rss, _, err = self.run_piped(mock, 100_000, hashes, "small.jsonl")
+        self.assertEqual(rc, 1, err)  # invalid lines
+        rc, big_rss, elapsed, err = self.run_piped(mock, 10_000_000, hashes, "big.jsonl")
+        self.assertEqual(rc, 1, err)
+
+        self.assertIn("2,999,700 duplicates", err)  # every one of the 10 million lines was read
+        rows = self.report("big.jsonl")
+        invalid = [r for r in rows if r["outcome"] == "invalid"]
+        self.assertEqual(len(invalid), 1000)
+        # All 300 were deleted by the small run: the big one gets 404s, one request per distinct hash.
+        self.assertEqual(self.outcomes(rows), {h: "not_found" for h in hashes})
+        stats = mock.stats()
+        self.assertEqual(stats["api_requests"], 600)
+        self.assertEqual(stats["keys"]["remaining"], 0)
+        # Memory: bounded, and flat in the number of lines (100 times more lines, same footprint).
+        print("\n  10M lines: peak RSS %.1f MB (100k lines: %.1f MB), %.1f s"
+              % (big_rss / 1024, small_rss / 1024, elapsed))
+        self.assertLess(big_rss, 200 * 1024)
+        self.assertLess(big_rss - small_rss, 32 * 1024)
+
+    def test_hashes_from_an_open_pipe_are_sent_without_waiting_for_more(self):
+        # `tail -f leaks.txt | keyrevoke -`: a hash that has arrived must not wait for 1,023 more
+        # lines, or for the end of the input, before it is revoked.
+        mock = self.mock(keys=100)
+        hashes = mock.hashes()
+        err_file = open(self.path("stderr.txt"), "wb")
+        self.addCleanup(err_file.close)
+        proc = self.start_keyrevoke(mock, "-", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err_file)
+        proc.stdin.write(("\n".join(hashes) + "\n").encode())
+        proc.stdin.flush()
+        try:
+            deadline = time.monotonic() + 10
+            while self.report_rows_now() < 100 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(self.report_rows_now(), 100, "rows 10 s after 100 hashes went into a pipe that "
+                             "stays open; the API saw %d requests" % mock.stats()["api_requests"])
+        finally:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+        self.assertEqual(proc.returncode, 0)
+
+
+# --- hostile server answers ------------------------------------------------------------------
+
+def ok(server, conn, attempt):
+    return ScriptedServer.answer_ok(server, conn, attempt)
+
+
+def then_ok(first):
+    """The hostile answer on the first attempt, the real API's afterwards."""
+    def answer(server, conn, attempt):
+        return first(server, conn, attempt) if attempt == 1 else ok(server, conn, attempt)
+    return answer
+
+
+def non_json_500(server, conn, attempt):
+    body = b"<html><body><h1>502 Bad Gateway</h1>" + b"x" * 2000 + b"</body></html>"
+    conn.send(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+              % len(body) + body)
+    return True
+
+
+def no_deleted_200(server, conn, attempt):
+    return conn.send_response(200, b'{"ok":true}')
+
+
+def deleted_false_200(server, conn, attempt):
+    return conn.send_response(200, b'{"deleted":false}')
+
+
+def deleted_string_200(server, conn, attempt):
+    return conn.send_response(200, b'{"deleted":"true"}')
+
+
+def stream(conn, head, piece, limit=50 << 20):
+    """Sends head then piece over and over, up to limit bytes or until the client hangs up."""
+    conn.send(head)
+    while conn.sent < limit:
+        conn.send(piece)
+    return False
+
+
+def huge_body(server, conn, attempt):
+    return stream(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                  % (50 << 20) + b'{"deleted":true, "pad":"', b"x" * 65536)
+
+
+def endless_chunked(server, conn, attempt):
+    return stream(conn, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                  b"10000\r\n" + b"y" * 65536 + b"\r\n")
+
+
+def endless_headers(server, conn, attempt):
+    return stream(conn, b"HTTP/1.1 200 OK\r\n", b"X-Flood: " + b"z" * 1000 + b"\r\n")
+
+
+def truncated(server, conn, attempt):
+    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+              b'{"deleted":true')
+    return False
+
+
+def chunked_ok(server, conn, attempt):
+    body = ScriptedServer.OK_BODY
+    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"5;ext=1\r\n" + body[:5] + b"\r\n" + b"%x\r\n" % (len(body) - 5) + body[5:] + b"\r\n"
+              b"0\r\nX-Trailer: done\r\n\r\n")
+    server.deleted.add(conn.hash)
+    return True
+
+
+def body_until_eof(server, conn, attempt):
+    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + ScriptedServer.OK_BODY)
+    server.deleted.add(conn.hash)
+    return False  # the body ends when the connection does
+
+
+def drip(data, pause):
+    def answer(server, conn, attempt):
+        for i in range(len(data)):
+            conn.send(data[i:i + 1])
+            time.sleep(pause)
+        return False
+    return answer
+
+
+OK_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+               + ScriptedServer.OK_BODY)
+
+
+def drip_fast_ok(server, conn, attempt):
+    drip(OK_RESPONSE.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), 0.004)(server, conn, attempt)
+    server.deleted.add(conn.hash)
+    return False
+
+
+def close_silently(server, conn, attempt):
+    return False
+
+
+def garbage(server, conn, attempt):
+    conn.send(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n\r\n")
+    return False
+
+
+def weird_status(server, conn, attempt):
+    conn.send(b"HTTP/1.1 999 Whatever\r\nContent-Length: 0\r\n\r\n")
+    return True
+
+
+def redirect(server, conn, attempt):
+    return conn.send_response(302, b"", headers=["Location: http://127.0.0.1:9/api/v1/keys/" + conn.hash])
+
+
+def always_500(server, conn, attempt):
+    return conn.send_response(500, b'{"error":{"code":500,"message":"Internal server error"}}')
+
+
+def interim_100_then_ok(server, conn, attempt):
+    if conn.hash in server.deleted:
+        return conn.send_response(404, b'{"error":{"code":404,"message":"Key not found"}}')
+    conn.send(b"HTTP/1.1 100 Continue\r\n\r\n" + OK_RESPONSE)
+    server.deleted.add(conn.hash)
+    return True
+
+
+def ok_with_bytes_after_the_body(server, conn, attempt):
+    if conn.hash in server.deleted:
+        return conn.send_response(404, b'{"error":{"code":404,"message":"Key not found"}}')
+    conn.send(OK_RESPONSE + OK_RESPONSE)  # the second answer answers no request
+    server.deleted.add(conn.hash)
+    return True
+
+
+class HostileServerTest(KeyrevokeTest):
+    def start_server(self, script):
+        server = ScriptedServer(script)
+        self.addCleanup(server.stop)
+        return server
+
+    def test_hostile_answers_end_failed_with_a_reason_or_retried_then_deleted(self):
+        # name: (answer, expected outcome, expected attempts, text expected in the error)
+        plan = {
+            "non-JSON 500": (non_json_500, "failed", 3, "non-JSON"),
+            "200 without deleted": (no_deleted_200, "failed", 3, "unexpected body"),
+            "200 deleted false": (deleted_false_200, "failed", 3, "unexpected body"),
+            "200 deleted as a string": (deleted_string_200, "failed", 3, "unexpected body"),
+            "redirect": (redirect, "failed", 1, "redirect"),
+            "huge body": (then_ok(huge_body), "deleted", 2, None),
+            "endless chunked body": (then_ok(endless_chunked), "deleted", 2, None),
+            "endless headers": (then_ok(endless_headers), "deleted", 2, None),
+            "truncated body": (then_ok(truncated), "deleted", 2, None),
+            "slow drip past the timeout": (then_ok(drip(OK_RESPONSE, 0.25)), "deleted", 2, None),
+            "closed without an answer": (then_ok(close_silently), "deleted", 2, None),
+            "not HTTP": (then_ok(garbage), "deleted", 2, None),
+            "status 999": (then_ok(weird_status), "deleted", 2, None),
+            "chunked": (chunked_ok, "deleted", 1, None),
+            "body until EOF": (body_until_eof, "deleted", 1, None),
+            "slow drip within the timeout": (drip_fast_ok, "deleted", 1, None),
+            "ordinary": (ok, "deleted", 1, None),
+        }
+        hashes = dict(zip(plan, random_hashes(len(plan))))
+        server = self.start_server({hashes[name]: p[0] for name, p in plan.items()})
+        inp = self.write_lines("in.txt", list(hashes.values()))
+        started = time.monotonic()
+        res = self.run_keyrevoke(server.origin, "--timeout", "2", "--max-attempts", "3", "--concurrency", "4",
+                                 inp, timeout=120)
+        elapsed = time.monotonic() - started
+        self.assertEqual(res.returncode, 1, res.stderr.decode())
+        rows = {r["hash"]: r for r in self.report()}
+        self.assertEqual(set(rows), set(hashes.values()))
+        for name, (_, outcome, attempts, words) in plan.items():
+            with self.subTest(name):
+                h = hashes[name]
+                row = rows[h]
+                self.assertEqual(row["outcome"], outcome, row)
+                self.assertEqual(row["attempts"], attempts, row)
+                if words:
+                    self.assertIn(words, row["error"])
+                    self.assertLess(len(row["error"]), 300)  # the server's text, bounded
+                # Each request the server saw was an attempt in the report.
+                self.assertLessEqual(server.requests.get(h, 0), row["attempts"])
+        # Bounded reads: a client that stopped reading early got far less than the 50 MB on offer.
+        for name in ("huge body", "endless chunked body", "endless headers"):
+            self.assertLess(server.bytes_sent.get(hashes[name], 0), 16 << 20, name)
+        # Ground truth: nothing is reported deleted that the server did not delete.
+        reported = {h for h, r in rows.items() if r["outcome"] == "deleted"}
+        self.assertLessEqual(reported, server.deleted)
+        self.assertLess(elapsed, 60)
+        print("\n  %d hostile answers handled in %.1f s" % (len(plan), elapsed))
+
+    def check_no_answer_taken_for_another_request(self, hostile):
+        # One connection (concurrency 1), the hostile answer first, then hashes the server never deletes
+        # (always 500): if the extra bytes were taken as the next request's answer, they would be
+        # reported deleted.
+        first, *victims = random_hashes(4)
+        script = {first: hostile}
+        script.update({v: always_500 for v in victims})
+        server = self.start_server(script)
+        inp = self.write_lines("in.txt", [first] + victims)
+        res = self.run_keyrevoke(server.origin, "--concurrency", "1", "--max-attempts", "2", "--timeout", "5",
+                                 inp, timeout=120)
+        rows = {r["hash"]: r for r in self.report()}
+        wrongly = [v for v in victims if rows[v]["outcome"] == "deleted"]
+        self.assertEqual(wrongly, [], "reported deleted, but the server answered 500 to every request for "
+                         "them: %s" % [rows[v] for v in wrongly])
+        reported = {h for h, r in rows.items() if r["outcome"] == "deleted"}
+        self.assertLessEqual(reported, server.deleted)
+        self.assertIn(rows[first]["outcome"], ("deleted", "not_found"))
+        self.assertEqual(res.returncode, 1, res.stderr.decode())
+        return rows[first]
+
+    def test_interim_100_continue_is_not_the_answer(self):
+        # RFC 9110 15.2: a client must parse 1xx responses before the final one, even unexpected ones.
+        row = self.check_no_answer_taken_for_another_request(interim_100_then_ok)
+        self.assertEqual(row["outcome"], "deleted", row)
+        self.assertEqual(row["attempts"], 1, row)
+
+    def test_bytes_after_a_complete_answer_are_not_the_next_answer(self):
+        self.check_no_answer_taken_for_another_request(ok_with_bytes_after_the_body)
+
+
+if __name__ == "__main__":
+    unittest.main()
