@@ -142,27 +142,6 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.resume_and_check(mock, hashes, inp, deleted_first, done_first)
         print("\n  second SIGINT: exit 130 in %.2f s" % took)
 
-    def test_hashes_from_an_open_pipe_are_sent_without_waiting_for_more(self):
-        # `tail -f leaks.txt | keyrevoke -`: a hash that has arrived must not wait for 1023 more lines
-        # or for the end of the input before it is revoked.
-        mock = self.mock(keys=100)
-        hashes = mock.hashes()
-        err_file = open(self.path("stderr.txt"), "wb")
-        self.addCleanup(err_file.close)
-        proc = self.start_keyrevoke(mock, "-", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err_file)
-        proc.stdin.write(("\n".join(hashes) + "\n").encode())
-        proc.stdin.flush()
-        try:
-            deadline = time.monotonic() + 10
-            while self.report_rows_now() < 100 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            self.assertEqual(self.report_rows_now(), 100, "rows 10 s after 100 hashes went into a pipe that "
-                             "stays open; the API saw %d requests" % mock.stats()["api_requests"])
-        finally:
-            proc.stdin.close()
-            proc.wait(timeout=30)
-        self.assertEqual(proc.returncode, 0)
-
     def test_sigint_while_stdin_pipe_stays_open(self):
         mock = self.mock(keys=3000)
         hashes = mock.hashes()
