@@ -14,11 +14,13 @@ signal; every client run has a deadline. Traffic goes to 127.0.0.1 only.
 import argparse
 import array
 import datetime
+import hashlib
 import http.client
 import json
 import math
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -40,6 +42,7 @@ README = os.path.join(HERE, "README.md")
 
 HZ = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
+TIME_BIN = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 # A fresh management key per run; it never appears on a command line.
 MANAGEMENT_KEY = "sk-mg-v1-bench-" + secrets.token_hex(24)
@@ -134,8 +137,9 @@ def client_env(extra=None):
 class Finished:
     """What a finished client run left: exit code, wall time, its own rusage."""
 
-    def __init__(self, code, wall, ru, stdout, stderr, timed_out):
+    def __init__(self, code, wall, ru, stdout, stderr, timed_out, maxrss_kib=None):
         self.code, self.wall, self.ru, self.stdout, self.stderr, self.timed_out = code, wall, ru, stdout, stderr, timed_out
+        self.maxrss_kib = maxrss_kib
 
     @property
     def cpu_s(self):
@@ -143,6 +147,8 @@ class Finished:
 
     @property
     def maxrss_mib(self):
+        if self.maxrss_kib is not None:
+            return self.maxrss_kib / 1024.0
         return self.ru.ru_maxrss / 1024.0 if self.ru else float("nan")
 
 
@@ -155,8 +161,16 @@ class Client:
         self.err_path = os.path.join(workdir, name + ".err")
         self._out = open(self.out_path, "wb")
         self._err = open(self.err_path, "wb")
+        # GNU time reports the client's own peak RSS: wait4's ru_maxrss of a child forked from this
+        # Python process would include Python's RSS at fork (Linux keeps the pre-exec high-water mark).
+        # time's own share is ~1 MiB (its forked copy); its CPU is negligible and wait4 counts it.
+        self.time_path = os.path.join(workdir, name + ".time")
+        if TIME_BIN:
+            cmd = [TIME_BIN, "-q", "-f", "%e %U %S %M", "-o", self.time_path] + pinned(cmd, cpu)
+        else:
+            cmd = pinned(cmd, cpu)
         self.started = time.monotonic()
-        self.proc = spawn(pinned(cmd, cpu), env=env, stdout=self._out, stderr=self._err)
+        self.proc = spawn(cmd, env=env, stdout=self._out, stderr=self._err)
         self.ended = None
         self.status = None
         self.ru = None
@@ -176,9 +190,10 @@ class Client:
         self.done.set()
 
     def signal(self, sig):
+        """To the whole session: GNU time ignores SIGINT while it waits, the client under it does not."""
         if not self.done.is_set():
             try:
-                self.proc.send_signal(sig)
+                os.killpg(self.proc.pid, sig)
             except OSError:
                 pass
 
@@ -200,7 +215,14 @@ class Client:
         with open(self.err_path, "rb") as f:
             err = f.read().decode("utf-8", "replace")
         wall = (self.ended or time.monotonic()) - self.started
-        return Finished(self.proc.returncode, wall, self.ru, out, err, timed_out)
+        maxrss_kib = None
+        if TIME_BIN:
+            try:
+                with open(self.time_path) as f:
+                    maxrss_kib = int(f.read().split()[-1])
+            except (OSError, ValueError, IndexError):
+                pass
+        return Finished(self.proc.returncode, wall, self.ru, out, err, timed_out, maxrss_kib)
 
 
 def run_client(cmd, env, workdir, name, cpu, timeout):
@@ -318,19 +340,54 @@ class Mock:
         self.proc = None
 
 
+def system_busy_seconds():
+    """CPU seconds spent busy by the whole machine (all CPUs) since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            vals = [int(x) for x in f.readline().split()[1:9]]
+        return (sum(vals) - vals[3] - vals[4]) / HZ
+    except (OSError, ValueError):
+        return float("nan")
+
+
+def self_cpu_seconds():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def wait_for_idle(limit_s, threshold=0.15):
+    """Waits (up to limit_s) until the machine is quiet: under `threshold` of all CPUs busy for 3 s."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        b0, t0 = system_busy_seconds(), time.monotonic()
+        time.sleep(3)
+        busy = (system_busy_seconds() - b0) / ((time.monotonic() - t0) * NCPU)
+        if busy < threshold:
+            log("machine idle enough (%.0f%% busy)" % (100 * busy))
+            return busy
+        if time.monotonic() >= deadline:
+            log("machine still %.0f%% busy after waiting %.0f s: measuring anyway" % (100 * busy, limit_s))
+            return busy
+        log("machine %.0f%% busy (other work): waiting" % (100 * busy))
+
+
 class MockWindow:
-    """The mock's counters and CPU over one client run."""
+    """The mock's counters and CPU over one client run, and the machine's busy time (to spot noise)."""
 
     def __init__(self, mock):
         self.mock = mock
         self.before = mock.stats()
         self.cpu0 = mock.cpu_seconds()
+        self.busy0 = system_busy_seconds()
+        self.self0 = self_cpu_seconds()
         self.t0 = time.monotonic()
 
     def close(self):
         after = self.mock.stats()
         cpu = self.mock.cpu_seconds() - self.cpu0
         wall = time.monotonic() - self.t0
+        busy = system_busy_seconds() - self.busy0
+        self_cpu = self_cpu_seconds() - self.self0
         b, a = self.before, after
 
         def d(key):
@@ -344,9 +401,10 @@ class MockWindow:
             n = status(int(code))
             if n:
                 statuses[code] = n
-        # The admin answer in flight when `after` was taken is not counted yet; the one for `before` is.
+        # Admin answers written in the window: the one to `before` and any in between, i.e. the admin
+        # requests counted since `before` (which includes `after`'s own, whose answer is not yet counted).
         if "200" in statuses:
-            statuses["200"] -= d("admin_requests") - 1
+            statuses["200"] -= d("admin_requests")
             if statuses["200"] == 0:
                 del statuses["200"]
         return {
@@ -363,6 +421,9 @@ class MockWindow:
             "tls_sessions_resumed": d("tls_sessions_resumed"),
             "threads": self.mock.threads,
             "rss_mib": round(proc_rss_mib(self.mock.proc.pid), 1),
+            "window_s": round(wall, 3),
+            "machine_busy_s": round(busy, 3),
+            "harness_cpu_s": round(self_cpu, 3),
         }
 
 
@@ -498,8 +559,9 @@ class Bench:
         self.quick = args.quick
         self.work = tempfile.mkdtemp(prefix="keyrevoke-bench-")
         REG.set_pidfile(args.pidfile or os.path.join(self.work, "pids"))
-        self.mock_cpu = 0 if NCPU >= 2 else None
-        self.client_cpu = 1 if NCPU >= 2 else None
+        pin = args.placement == "pinned" and NCPU >= 2
+        self.mock_cpu = 0 if pin else None
+        self.client_cpu = 1 if pin else None
         self.mock_threads = args.mock_threads
         self.results = {}
         self.text = []  # the printed tables, also saved for the README
@@ -627,6 +689,10 @@ class Bench:
             "outcomes": outcomes or {}, "status": status_classes(m["status_counts"]), "mock": m,
             "latency_ms": latency,
         }
+        # CPU the machine spent on anything but this client, the mock and the harness: other people's
+        # work on a shared machine. Over ~5% of a CPU, the numbers of this run are suspect.
+        other = m["machine_busy_s"] - fin.cpu_s - m["cpu_s"] - m["harness_cpu_s"]
+        rec["other_cpu_util"] = round(max(0.0, other) / m["window_s"], 3) if m["window_s"] > 0 else None
         if report:
             rec["attempts_mean"] = report["attempts_mean"]
             rec["attempts_max"] = report["attempts_max"]
@@ -637,9 +703,9 @@ class Bench:
         if fin.timed_out or (fin.code != 0):
             log("%s exited %s%s: %s" % (tool, fin.code, " (timed out)" if fin.timed_out else "",
                                          fin.stderr.strip()[-300:]))
-        log("%-9s c=%-3d %8d hashes %7.2f s %9.0f/s cpu %.2f s rss %.1f MiB | mock cpu %.0f%%" % (
+        log("%-9s c=%-3d %8d hashes %7.2f s %9.0f/s cpu %.2f s rss %.1f MiB | mock cpu %.0f%% | other %.0f%%" % (
             tool, concurrency, hashes, wall, rec["rate"] or 0, rec["cpu_s"], rec["maxrss_mib"],
-            100 * (m["cpu_util"] or 0)))
+            100 * (m["cpu_util"] or 0), 100 * (rec["other_cpu_util"] or 0)))
         return rec
 
     # --- scenario 1: raw throughput ------------------------------------------------------------
@@ -708,25 +774,27 @@ class Bench:
 
     def placement(self):
         if self.mock_cpu is None:
-            return "placement: 1 CPU: mock and client share it (no pinning)"
+            return ("placement: no pinning: mock (%d io thread%s) and clients share the %d CPUs; TLS on 127.0.0.1"
+                    % (self.mock_threads, "" if self.mock_threads == 1 else "s", NCPU))
         return ("placement: mock (%d io thread%s) pinned to cpu %d, every client pinned to cpu %d (taskset); "
                 "TLS on 127.0.0.1" % (self.mock_threads, "" if self.mock_threads == 1 else "s", self.mock_cpu,
                                       self.client_cpu))
 
     def emit_runs(self, rows, ref=None, ref_name="ratio"):
-        head = ("%-18s %5s %9s %8s %9s %6s %8s %6s %6s %5s %5s %8s %8s %8s %9s %8s %7s" % (
+        head = ("%-18s %5s %9s %8s %9s %6s %8s %6s %6s %5s %5s %8s %8s %8s %9s %8s %6s %6s %6s" % (
             "tool", "conc", "hashes", "time s", "req/s", ref_name, "2xx", "404", "429", "5xx", "fail",
-            "p50 ms", "p90 ms", "p99 ms", "cpu s/1k", "RSS MiB", "mock%"))
+            "p50 ms", "p90 ms", "p99 ms", "cpu s/1k", "RSS MiB", "cpu%", "mock%", "other%"))
         self.emit(head)
         for r in rows:
             lat = r.get("latency_ms") or {}
             st = r["status"]
-            self.emit("%-18s %5d %9s %8.2f %9s %6s %8d %6d %6d %5d %5d %8s %8s %8s %9s %8.1f %7.0f" % (
+            self.emit("%-18s %5d %9s %8.2f %9s %6s %8d %6d %6d %5d %5d %8s %8s %8s %9s %8.1f %6.0f %6.0f %6.0f" % (
                 r["label"][:18], r["concurrency"], fmt_int(r["hashes"]), r["wall_s"], fmt_int(r["rate"]),
                 fmt_ratio(ratio(r["rate"], ref["rate"])) if ref else "-", st["2xx"], st["404"], st["429"],
                 st["5xx"], r["outcomes"].get("failed", 0), fmt_ms(lat.get("p50")), fmt_ms(lat.get("p90")),
                 fmt_ms(lat.get("p99")), "%.4f" % r["cpu_s_per_1k"] if r["cpu_s_per_1k"] else "-",
-                r["maxrss_mib"], 100 * (r["mock"]["cpu_util"] or 0)))
+                r["maxrss_mib"], 100 * (r["cpu_util"] or 0), 100 * (r["mock"]["cpu_util"] or 0),
+                100 * (r.get("other_cpu_util") or 0)))
 
     # --- scenario 2: throttled -----------------------------------------------------------------
 
@@ -791,6 +859,7 @@ class Bench:
             client = Client(cmd, client_env(), self.work, "rate-step-keyrevoke", self.client_cpu)
             t_end = time.monotonic() + duration
             next_tick = time.monotonic()
+            samples.append((0.0, 0, 0, 0))  # the mock's API counters are zero when it starts
             while True:
                 s = mock.stats()
                 samples.append((s["uptime_ms"] / 1000.0, s["api_requests"], s["keys"]["deleted"], s["rate_limited"]))
@@ -805,7 +874,7 @@ class Bench:
         rep = parse_report(report)
         kr = parse_keyrevoke_summary(fin.stderr)
         bins = bin_counters(samples, 0.5)
-        t_first = samples[0][0]
+        t_first = samples[1][0] if len(samples) > 1 else 0.0
         end_t = samples[-1][0]
 
         def rate_at(t):
@@ -842,7 +911,7 @@ class Bench:
         self.emit("## 3. Rate step: --rate-schedule %s, burst %d, keyrevoke --concurrency %d, %.0f s" % (
             spec, burst, c, duration))
         self.emit("mock stats sampled every 100 ms, binned per 0.5 s; converged = first time goodput stays "
-                  "within 10%% of the new R for 2 s")
+                  "within 10% of the new R for 2 s")
         self.emit("")
         self.emit("%-8s %8s %12s %9s %8s" % ("step at", "R", "converge s", "good/R", "429 %"))
         for s in steps:
@@ -860,11 +929,12 @@ class Bench:
         stem = "rate_step" if not self.quick else "rate_step-quick"
         dat = os.path.join(RESULTS, stem + ".dat")
         with open(dat, "w") as f:
-            f.write("# t_s bucket_rate send_rate goodput throttled_per_s (per 0.5 s bin)\n")
+            f.write("# t0_s t_mid_s bucket_rate send_rate goodput throttled_per_s (per 0.5 s bin, from the mock)\n")
             for b in bins:
                 span = b["t1"] - b["t0"]
-                f.write("%.2f %.0f %.1f %.1f %.1f\n" % ((b["t0"] + b["t1"]) / 2, rate_at(b["t0"]),
-                                                       b["sent"] / span, b["deleted"] / span, b["throttled"] / span))
+                f.write("%.2f %.2f %.0f %.1f %.1f %.1f\n" % (
+                    b["t0"], (b["t0"] + b["t1"]) / 2, rate_at(b["t0"]), b["sent"] / span, b["deleted"] / span,
+                    b["throttled"] / span))
         png = os.path.join(RESULTS, stem + ".png")
         if not shutil.which("gnuplot"):
             log("gnuplot not installed: no plot")
@@ -879,10 +949,15 @@ set ylabel "requests / s"
 set grid
 set key top right
 set yrange [0:*]
-plot '%s' using 1:2 with steps lw 2 lc rgb "#999999" title "bucket rate R", \\
-     '' using 1:3 with lines lw 2 lc rgb "#1f77b4" title "send rate", \\
-     '' using 1:4 with lines lw 2 lc rgb "#2ca02c" title "goodput (deleted)", \\
-     '' using 1:5 with impulses lw 3 lc rgb "#d62728" title "429s"
+set y2label "429 answers / s"
+set y2range [0:*]
+set y2tics
+set ytics nomirror
+set style fill solid 0.5 noborder
+plot '%s' using 2:6 axes x1y2 with boxes lc rgb "#d62728" title "429s / s (right axis)", \\
+     '' using 1:3 with steps lw 2 lc rgb "#999999" title "bucket rate R", \\
+     '' using 2:4 with linespoints pt 7 ps 0.4 lw 2 lc rgb "#1f77b4" title "send rate", \\
+     '' using 2:5 with linespoints pt 7 ps 0.4 lw 2 lc rgb "#2ca02c" title "goodput (deleted)"
 """ % (png, ",".join("%d:%d" % (t, r) for t, r in schedule), dat))
         r = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
@@ -1037,7 +1112,7 @@ plot '%s' using 1:2 with steps lw 2 lc rgb "#999999" title "bucket rate R", \\
             worst_t = max(r["completion_over_ideal"] for r in th["runs"])
             worst_429 = max(r["share_429"] or 0 for r in th["runs"])
             t.append(("throttled completion <= 1.1x ideal (worst mode)", "%.3fx" % worst_t, worst_t <= 1.1))
-            t.append(("throttled 429 share <= 5%% (worst mode)", "%.2f%%" % (100 * worst_429), worst_429 <= 0.05))
+            t.append(("throttled 429 share <= 5% (worst mode)", "%.2f%%" % (100 * worst_429), worst_429 <= 0.05))
         rs = self.results.get("rate_step")
         if rs:
             convs = [s["converge_s"] for s in rs["steps"][1:]]
@@ -1191,10 +1266,15 @@ def update_readme(text):
 
 
 def main():
+    global KEYREVOKE, MOCK
     ap = argparse.ArgumentParser(description="keyrevoke benchmark harness (bench/run.sh drives it)")
     ap.add_argument("--quick", action="store_true", help="smaller runs, under a minute")
     ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(SCENARIOS))
     ap.add_argument("--mock-threads", type=int, default=1, help="mock io threads [1: it has one core]")
+    ap.add_argument("--placement", choices=("pinned", "shared"), default="pinned",
+                    help="pinned: mock on cpu 0, clients on cpu 1 (taskset); shared: no pinning [pinned]")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                    help="first wait up to SECONDS for the machine to be idle (other builds skew numbers)")
     ap.add_argument("--pidfile", help="where the pids of running children are kept (for run.sh's trap)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (reports, logs)")
     ap.add_argument("--no-readme", action="store_true", help="do not update bench/README.md")
@@ -1214,9 +1294,21 @@ def main():
     signal.signal(signal.SIGHUP, on_signal)
 
     bench = Bench(args)
+    # Private copies: another build of the release preset during the run cannot swap binaries mid-run.
+    info = machine_info()
+    for var in ("KEYREVOKE", "MOCK"):
+        src = globals()[var]
+        dst = os.path.join(bench.work, os.path.basename(src))
+        shutil.copy2(src, dst)
+        with open(dst, "rb") as f:
+            info[os.path.basename(src) + "_sha256"] = hashlib.sha256(f.read()).hexdigest()[:16]
+        info[os.path.basename(src) + "_built"] = datetime.datetime.fromtimestamp(
+            os.stat(src).st_mtime).isoformat(timespec="seconds")
+        globals()[var] = dst
+    if args.wait_idle > 0:
+        info["busy_before_start"] = round(wait_for_idle(args.wait_idle), 3)
     started = time.time()
     t0 = time.monotonic()
-    info = machine_info()
     ok = False
     try:
         mode = "quick" if args.quick else "full"

@@ -10,21 +10,21 @@
 -- done() prints one JSON line, prefixed "wrk_delete:", with the counts and latency percentiles.
 
 local hashes = {}
-local count = 0
-local next_index = 0
-local laps = 0
+count = 0       -- globals, so done() can read them with thread:get
+next_index = 0
+laps = 0
 local headers = {}
 local prefix = "/api/v1/keys/"
 
+-- Main state only (setup/done). The threads' own globals thread_index/thread_count are set here with
+-- thread:set, so no local in this file may shadow those two names.
 local threads = {}
-local thread_count = 0
 
 function setup(thread)
-  thread:set("thread_index", thread_count)
-  thread_count = thread_count + 1
+  thread:set("thread_index", #threads)
   table.insert(threads, thread)
   for _, t in ipairs(threads) do
-    t:set("thread_count", thread_count)
+    t:set("thread_count", #threads)
   end
 end
 
