@@ -119,6 +119,58 @@ class RestartTest(KeyrevokeProcesses, KeyrevokeTest):
               % (len(deleted_by_first), status_count(stats, 200), len(not_found)))
 
 
+class OutageTest(KeyrevokeProcesses, KeyrevokeTest):
+    def test_server_gone_for_good_gives_up_then_resume_finishes(self):
+        hashes = random_hashes(1500)
+        keys_file = self.write_lines("keys.txt", hashes)
+        journal = self.path("journal.txt")
+        ca, cert, key = make_test_pki(self.dir)
+        args = ["--keys-file", keys_file, "--store-journal", journal, "--cert", cert, "--key", key]
+        first = self.mock(args=args, name="first")
+        first.ca = ca
+        inp = self.write_lines("in.txt", hashes)
+        proc = self.start_keyrevoke(first, "--rate", "300", "--concurrency", "8", "--give-up-after", "3", inp)
+        self.wait_for(lambda: self.report_rows_now() >= 300 or proc.poll() is not None, 30, "300 rows")
+        self.assertIsNone(proc.poll())
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(timeout=10)
+        killed_at = time.monotonic()
+        out, err = proc.communicate(timeout=120)
+        took = time.monotonic() - killed_at
+        self.assertEqual(proc.returncode, 1, err.decode())
+        self.assertIn("gave up", err.decode())
+        self.assertLess(took, 60)
+
+        rows, torn = read_report_lines(self.path("report.jsonl"))
+        self.assertEqual(torn, b"")
+        first_run = {}
+        for r in rows:
+            self.assertNotIn(r["hash"], first_run, "two rows for one hash")
+            first_run[r["hash"]] = r["outcome"]
+        self.assertEqual(set(first_run), set(hashes))  # every hash has a row, even after giving up
+        self.assertEqual(set(first_run.values()) - {"deleted", "not_found", "failed", "not_attempted"}, set())
+        with open(journal) as f:
+            deleted_by_first = {line.strip() for line in f if line.strip()}
+        deleted_first = {h for h, o in first_run.items() if o == "deleted"}
+        self.assertLessEqual(deleted_first, deleted_by_first)  # nothing reported deleted that was not
+        self.assertLessEqual(len(deleted_by_first - deleted_first), 8)  # answers lost in flight
+
+        second = Mock(self.dir, args=args, port=first.port, name="second")
+        self._mocks.append(second)
+        second.start()
+        second.ca = ca
+        res = self.run_keyrevoke(second, "--resume", inp, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        stats = second.stats(hashes=True)
+        self.assertEqual(stats["keys"]["remaining"], 0)
+        done_first = {h for h, o in first_run.items() if o in ("deleted", "not_found")}
+        self.assertEqual(stats["api_requests"], 1500 - len(done_first))  # nothing done is re-sent
+        self.assertEqual(repeated_hashes(stats), set())
+        self.assertEqual(stats["not_found_after_delete"], len(deleted_by_first - deleted_first))
+        print("\n  gave up %.1f s after the server died; %d deleted before, %d after --resume"
+              % (took, len(deleted_first), status_count(stats, 200)))
+
+
 class PermanentFailureTest(KeyrevokeTest):
     def test_always_500_fails_after_max_attempts_and_400_is_not_retried(self):
         hashes = random_hashes(40)
