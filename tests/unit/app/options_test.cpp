@@ -1,0 +1,92 @@
+// The command line contract: defaults, validation, and that nothing secret is ever echoed.
+#include "keyrevoke/app/options.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <vector>
+
+using namespace keyrevoke::app;
+
+namespace {
+
+std::variant<options, early_exit> parse(std::vector<const char*> args, const char* env_url = nullptr) {
+  args.insert(args.begin(), "keyrevoke");
+  return parse_command_line(static_cast<int>(args.size()), args.data(), env_url);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(command_line)
+
+BOOST_AUTO_TEST_CASE(defaults_match_the_documented_contract) {
+  const auto parsed = parse({});
+  BOOST_TEST_REQUIRE(std::holds_alternative<options>(parsed));
+  const options& o = std::get<options>(parsed);
+  BOOST_TEST(o.base_url == "https://modelgates.ai/api/v1");
+  BOOST_TEST(o.report == "keyrevoke-report.jsonl");
+  BOOST_TEST(o.concurrency == 16U);
+  BOOST_TEST(o.max_attempts == 8U);
+  BOOST_TEST(o.timeout_s == 30.0);
+  BOOST_TEST(o.rate == 0.0);
+  BOOST_TEST(o.inputs.empty());
+  BOOST_TEST(!o.resume);
+  BOOST_TEST(!o.force);
+}
+
+BOOST_AUTO_TEST_CASE(environment_base_url_is_overridden_by_the_option) {
+  const auto from_env = parse({}, "https://env.example/api/v1");
+  BOOST_TEST(std::get<options>(from_env).base_url == "https://env.example/api/v1");
+  const auto from_option = parse({"--base-url", "https://opt.example/v1"}, "https://env.example/api/v1");
+  BOOST_TEST(std::get<options>(from_option).base_url == "https://opt.example/v1");
+}
+
+BOOST_AUTO_TEST_CASE(inputs_and_values_are_parsed) {
+  const auto parsed = parse({"--concurrency", "8", "--rate", "250.5", "--max-attempts", "3", "--timeout", "2",
+                             "--progress", "never", "a.txt", "-", "b.txt"});
+  const options& o = std::get<options>(parsed);
+  BOOST_TEST(o.concurrency == 8U);
+  BOOST_TEST(o.rate == 250.5);
+  BOOST_TEST(o.max_attempts == 3U);
+  BOOST_TEST(o.timeout_s == 2.0);
+  BOOST_TEST((o.progress == progress_mode::never));
+  BOOST_TEST((o.inputs == std::vector<std::string>{"a.txt", "-", "b.txt"}));
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
+  const std::vector<std::vector<const char*>> cases = {
+      {"--concurrency", "0"},   {"--concurrency", "x"},     {"--max-attempts", "0"}, {"--timeout", "0"},
+      {"--rate", "-1"},         {"--progress", "sometimes"}, {"--resume", "--force"}, {"--no-such-option"},
+      {"--key-fil", "k.txt"},   // no abbreviations
+  };
+  for (const auto& args : cases) {
+    BOOST_TEST_CONTEXT("args " << args.front()) {
+      const auto parsed = parse(args);
+      BOOST_TEST_REQUIRE(std::holds_alternative<early_exit>(parsed));
+      BOOST_TEST(std::get<early_exit>(parsed).code == 2);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_key_given_as_an_option_is_never_echoed) {
+  const auto parsed = parse({"--key=sk-mg-v1-0123456789abcdef0123456789abcdef"});
+  BOOST_TEST_REQUIRE(std::holds_alternative<early_exit>(parsed));
+  const early_exit& e = std::get<early_exit>(parsed);
+  BOOST_TEST(e.code == 2);
+  BOOST_TEST(e.text.find("0123456789abcdef") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(help_and_version_exit_0) {
+  BOOST_TEST(std::get<early_exit>(parse({"--help"})).code == 0);
+  BOOST_TEST(std::get<early_exit>(parse({"--help"})).text.find("--max-attempts") != std::string::npos);
+  BOOST_TEST(std::get<early_exit>(parse({"--version"})).text.find("keyrevoke") == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(safe_display_redacts_what_looks_like_a_secret) {
+  BOOST_TEST(safe_display("hashes.txt") == "hashes.txt");
+  BOOST_TEST(safe_display("/var/tmp/leaked-keys-2026-11-27-incident-42.txt") ==
+             "/var/tmp/leaked-keys-2026-11-27-incident-42.txt");
+  BOOST_TEST(safe_display("sk-mg-v1-abcdef").find("abcdef") == std::string::npos);
+  BOOST_TEST(safe_display("0123456789abcdef0123456789abcdef0123").find("0123456789abcdef0123") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
