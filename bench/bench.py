@@ -826,13 +826,14 @@ class Bench:
         self.emit("ideal completion (N - burst) / R = %.2f s; 429 share and requests from the mock's counters, "
                   "attempts from the report" % ideal)
         self.emit("")
-        self.emit("%-10s %8s %7s %8s %9s %7s %8s %7s %8s %7s %8s %8s %8s %6s" % (
-            "retry-after", "time s", "x ideal", "goodput", "good/R", "sent", "429s", "429 %", "att/hash",
-            "max att", "p50 ms", "p90 ms", "p99 ms", "cuts"))
+        self.emit("%-11s %7s %7s %8s %7s %7s %5s %7s %6s %6s %8s %7s %7s %7s %7s %5s" % (
+            "retry-after", "time s", "x ideal", "goodput", "good/R", "deleted", "fail", "sent", "429s", "429 %",
+            "att/hash", "max att", "p50 ms", "p90 ms", "p99 ms", "cuts"))
         for r in runs:
             lat = r.get("latency_ms") or {}
-            self.emit("%-10s %8.2f %7.3f %8.1f %9.3f %7d %8d %7.2f %8.3f %7d %8s %8s %8s %6s" % (
+            self.emit("%-11s %7.2f %7.3f %8.1f %7.3f %7d %5d %7d %6d %6.2f %8.3f %7d %7s %7s %7s %5s" % (
                 r["retry_after"], r["wall_s"], r["completion_over_ideal"], r["goodput"], r["goodput_over_r"],
+                r["outcomes"].get("deleted", 0), r["outcomes"].get("failed", 0) + r["outcomes"].get("not_attempted", 0),
                 r["mock"]["api_requests"], r["mock"]["rate_limited"], 100 * (r["share_429"] or 0),
                 r["attempts_mean"] or 0, r["attempts_max"] or 0, fmt_ms(lat.get("p50")), fmt_ms(lat.get("p90")),
                 fmt_ms(lat.get("p99")), r.get("self_reported", {}).get("cuts", 0)))
@@ -1018,17 +1019,20 @@ plot '%s' using 2:6 axes x1y2 with boxes lc rgb "#d62728" title "429s / s (right
         self.results["scale"] = {"concurrency": c, "runs": runs}
         self.emit("## 5. Scale: keyrevoke --concurrency %d, the mock holds every key (each answer a 200)" % c)
         self.emit("")
-        self.emit("%-10s %8s %9s %9s %10s %10s %10s %12s" % (
-            "hashes", "time s", "req/s", "RSS MiB", "B/hash*", "cpu s/1k", "p99 ms", "mock start s"))
+        self.emit("%-10s %8s %9s %9s %6s %9s %10s %10s %8s %8s %12s %6s" % (
+            "hashes", "time s", "req/s", "2xx", "fail", "RSS MiB", "B/hash*", "cpu s/1k", "p50 ms", "p99 ms",
+            "mock start s", "other%"))
         base = runs[0]["maxrss_mib"]
         for r in runs:
             extra = (r["maxrss_mib"] - base) * 1048576 / (r["hashes"] - runs[0]["hashes"]) \
                 if r is not runs[0] and r["hashes"] > runs[0]["hashes"] else None
             r["rss_bytes_per_extra_hash"] = round(extra, 1) if extra is not None else None
-            self.emit("%-10s %8.2f %9s %9.1f %10s %10.4f %10s %12.2f" % (
-                fmt_int(r["hashes"]), r["wall_s"], fmt_int(r["rate"]), r["maxrss_mib"],
+            self.emit("%-10s %8.2f %9s %9d %6d %9.1f %10s %10.4f %8s %8s %12.2f %6.0f" % (
+                fmt_int(r["hashes"]), r["wall_s"], fmt_int(r["rate"]), r["status"]["2xx"],
+                r["outcomes"].get("failed", 0) + r["outcomes"].get("not_attempted", 0), r["maxrss_mib"],
                 "%.1f" % extra if extra is not None else "-", r["cpu_s_per_1k"] or 0,
-                fmt_ms((r.get("latency_ms") or {}).get("p99")), r["mock_startup_s"]))
+                fmt_ms((r.get("latency_ms") or {}).get("p50")), fmt_ms((r.get("latency_ms") or {}).get("p99")),
+                r["mock_startup_s"], 100 * (r.get("other_cpu_util") or 0)))
         self.emit("* peak RSS growth per hash over the %s-hash run" % fmt_int(runs[0]["hashes"]))
         self.emit("")
 
@@ -1133,6 +1137,40 @@ plot '%s' using 2:6 axes x1y2 with boxes lc rgb "#d62728" title "429s / s (right
         for g, m, ok in t:
             self.emit("%-52s %-22s %s" % (g, m, "met" if ok else "MISSED"))
         self.emit("")
+        self.emit(self.summary_line())
+
+    def summary_line(self):
+        """One line a machine can read (like h2load's): key=value, ratios measured in this run."""
+        kv = [("mode", "quick" if self.quick else "full")]
+        raw = self.results.get("raw_throughput")
+        if raw:
+            best = max(raw["sweep"], key=lambda r: r["rate"] or 0)
+            kv.append(("keyrevoke_rps", "%.0f" % best["rate"]))
+            kv.append(("concurrency", best["concurrency"]))
+            for p in raw["peers"]:
+                kv.append((p["tool"] + "_rps", "%.0f" % (p["rate"] or 0)))
+            for tool, r in raw["ratios_keyrevoke_over_peer"].items():
+                kv.append(("keyrevoke_over_" + tool, fmt_ratio(r["rate"])))
+                kv.append(("cpu_per_1k_over_" + tool, fmt_ratio(r["cpu_per_1k"])))
+        th = self.results.get("throttled")
+        if th:
+            kv.append(("throttled_x_ideal", ",".join("%.3f" % r["completion_over_ideal"] for r in th["runs"])))
+            kv.append(("throttled_429_pct", ",".join("%.2f" % (100 * (r["share_429"] or 0)) for r in th["runs"])))
+        rs = self.results.get("rate_step")
+        if rs:
+            kv.append(("converge_s", ",".join("%.1f" % s["converge_s"] if s["converge_s"] is not None else "never"
+                                              for s in rs["steps"][1:])))
+            kv.append(("step_429_pct", "%.2f" % (100 * (rs["share_429"] or 0))))
+        la = self.results.get("latency")
+        if la:
+            kv.append(("latency_x_ideal", ",".join("%.3f" % r["rate_over_ideal"] for r in la["runs"])))
+        sc = self.results.get("scale")
+        if sc:
+            kv.append(("rss_mib", ",".join("%s:%.1f" % (r["hashes"], r["maxrss_mib"]) for r in sc["runs"])))
+        fa = self.results.get("fairness")
+        if fa:
+            kv.append(("jain", ",".join("%d:%.3f" % (r["processes"], r["jain"] or 0) for r in fa)))
+        return "bench-summary: " + " ".join("%s=%s" % (k, v) for k, v in kv)
 
 
 def bin_counters(samples, width):

@@ -13,6 +13,32 @@ root=$PWD
 
 bash cmake/install-deps.sh --bench
 
+# Two ninjas in one build tree break each other (a precompiled header rewritten under a running
+# compiler dies with SIGBUS): wait, up to 15 minutes, for anyone else's build of build/release.
+other_build() {
+  local pid cwd cmd
+  for pid in $(pgrep -x ninja; pgrep -f 'cmake --build'); do
+    [[ $pid == "$$" ]] && continue
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+    if [[ $cwd == "$root/build/release" || $cmd == *"build/release"* || $cmd == *"--preset release"* ||
+          ($cwd == "$root" && $cmd == *"preset"*"release"*) ]]; then
+      return 0
+    fi
+  done
+  return 1
+}
+wait_for_other_build() {
+  local waited=0
+  while other_build; do
+    ((waited == 0)) && echo "bench: another build of build/release is running; waiting for it"
+    sleep 5
+    waited=$((waited + 5))
+    if ((waited >= 900)); then echo "bench: still building after 15 minutes; going on" >&2; break; fi
+  done
+}
+wait_for_other_build
+
 # Build if needed: missing binaries, or any source/CMake file newer than either of them.
 kr=build/release/keyrevoke
 mk=build/release/keyrevoke-mock
@@ -26,8 +52,16 @@ else
 fi
 if ((need_build)); then
   echo "bench: building the release preset"
-  [[ -f build/release/build.ninja ]] || cmake --preset release >/dev/null
-  cmake --build --preset release --target keyrevoke keyrevoke-mock
+  if ! { [[ -f build/release/build.ninja ]] || cmake --preset release >/dev/null; } ||
+     ! cmake --build --preset release --target keyrevoke keyrevoke-mock; then
+    # Someone's work in progress may not build; measure the last good binaries rather than nothing.
+    if [[ -x $kr && -x $mk ]]; then
+      echo "bench: WARNING: the build failed; measuring the existing binaries ($(date -r "$kr" '+%F %T'))" >&2
+    else
+      echo "bench: the build failed and there are no binaries to measure" >&2
+      exit 1
+    fi
+  fi
 fi
 
 # Children run in their own sessions; bench.py kills them, and this trap catches whatever is left
