@@ -328,5 +328,27 @@ class ReportWriteFailureTest(KeyrevokeTest):
               % (len(in_file), len(spilled), len(torn)))
 
 
+class PoisonHashTest(KeyrevokeTest):
+    def test_a_few_always_failing_hashes_do_not_hold_the_others_hostage(self):
+        # 20 keys the server always answers 500 for, first in the list, then 1,980 healthy ones. The
+        # server answers every request at once: it is not down, and the healthy keys must be revoked.
+        hashes = random_hashes(2000)
+        poison = hashes[:20]
+        keys_file = self.write_lines("keys.txt", hashes)
+        faults = self.write_lines("faults.txt", ["%s always500" % h for h in poison])
+        mock = self.mock(args=["--keys-file", keys_file, "--fault-file", faults])
+        inp = self.write_lines("in.txt", hashes)
+        res = self.run_keyrevoke(mock, "--max-attempts", "6", "--give-up-after", "5", inp, timeout=120)
+        err = res.stderr.decode()
+        stats = mock.stats()
+        outcomes = self.outcomes(self.report())
+        self.assertNotIn("gave up", err, "the run gave up on a server that answered every request "
+                         "(%d answers, %d deleted)" % (stats["api_requests"], stats["keys"]["deleted"]))
+        self.assertEqual(res.returncode, 1, err)
+        self.assertEqual({h: outcomes[h] for h in poison}, {h: "failed" for h in poison})
+        self.assertEqual(list(outcomes.values()).count("deleted"), 1980)
+        self.assertEqual(stats["keys"]["remaining"], 20)
+        self.assertEqual(stats["faults_500"], 20 * 6)
+
 if __name__ == "__main__":
     unittest.main()

@@ -8,7 +8,8 @@ import subprocess
 import time
 import unittest
 
-from harness import (KeyrevokeProcesses, KeyrevokeTest, read_report_lines, repeated_hashes, status_count)
+from harness import (KeyrevokeProcesses, KeyrevokeTest, random_hashes, read_report_lines, repeated_hashes,
+                     status_count)
 
 
 def final_rows_by_hash(rows):
@@ -114,6 +115,49 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         with open(path, "rb") as f:
             self.assertNotIn(torn + b"{", f.read())  # the fragment is gone, not glued to a new row
         print("\n  kill -9 after %d deleted; torn tail of %d bytes cut on resume" % (len(deleted_first), len(torn)))
+
+    def test_sigint_with_retries_waiting_reports_them_and_resume_finishes(self):
+        # 20 hashes always get a 500: at the signal they wait in the retry queue, with a last answer.
+        hashes = random_hashes(2000)
+        failing = hashes[50:1050:50]  # spread out: a run of them would stall the run (see test_faults)
+        keys_file = self.write_lines("keys.txt", hashes)
+        faults = self.write_lines("faults.txt", ["%s always500" % h for h in failing])
+        mock = self.mock(args=["--keys-file", keys_file, "--fault-file", faults])
+        inp = self.write_lines("in.txt", hashes)
+        proc = self.start_keyrevoke(mock, "--rate", "400", "--concurrency", "16", "--max-attempts", "30", inp)
+        self.wait_for(lambda: self.report_rows_now() >= 600 or proc.poll() is not None, 30, "600 rows")
+        self.assertIsNone(proc.poll())
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 130, err.decode())
+        rows, torn = read_report_lines(self.path("report.jsonl"))
+        self.assertEqual(torn, b"")
+        first = self.outcomes(rows)
+        self.assertEqual(set(first), set(hashes))
+        by_hash = {r["hash"]: r for r in rows}
+        tried = [h for h in failing if by_hash[h]["attempts"] > 0]
+        self.assertGreaterEqual(len(tried), 5)
+        for h in failing:  # every hash waiting for a retry has its row, with what it last got
+            r = by_hash[h]
+            self.assertEqual(r["outcome"], "not_attempted", r)
+            if h in tried:
+                self.assertEqual(r["http_status"], 500, r)
+                self.assertIn("last answer: HTTP 500", r["error"])
+        before = mock.stats(hashes=True)
+        self.assertEqual(before["faults_500"], sum(by_hash[h]["attempts"] for h in failing))
+        done_first = {h for h, o in first.items() if o in ("deleted", "not_found")}
+
+        res = self.run_keyrevoke(mock, "--resume", "--max-attempts", "2", inp, timeout=120)
+        self.assertEqual(res.returncode, 1, res.stderr.decode())  # the 20 fail again, for good
+        after = mock.stats(hashes=True)
+        self.assertEqual(after["keys"]["remaining"], 20)
+        self.assertEqual(after["faults_500"] - before["faults_500"], 40)
+        self.assertEqual(repeated_hashes(after) & done_first, set())
+        self.assertEqual(after["api_requests"] - before["api_requests"], 2000 - len(done_first) + 20)
+        final = final_rows_by_hash(read_report_lines(self.path("report.jsonl"))[0])
+        self.assertEqual({h for h, r in final.items() if r["outcome"] == "failed"}, set(failing))
+        print("\n  SIGINT with %d hashes waiting for a retry (%d attempts so far); %d done before"
+              % (len(tried), before["faults_500"], len(done_first)))
 
     def test_second_sigint_exits_at_once(self):
         mock = self.mock(keys=24, args=["--latency-ms", "2500"])
