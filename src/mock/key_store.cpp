@@ -224,9 +224,12 @@ bool key_store::mark_deleted_locked(entry& e) {
 
 std::size_t key_store::open_journal(const std::string& path) {
   std::size_t replayed = 0;
+  bool torn_tail = false;  // killed mid-line: the next append must start on a fresh line
   if (std::ifstream in(path); in) {
     std::string line;
     while (std::getline(in, line)) {
+      torn_tail = in.eof();  // getline hit the end before a '\n'
+
       const auto h = core::parse_key_hash(trim(line));
       if (!h) continue;  // a torn last line from a kill: ignore it
       auto& sh = shard_of(*h);
@@ -238,6 +241,10 @@ std::size_t key_store::open_journal(const std::string& path) {
   std::lock_guard lock(journal_mutex_);
   journal_ = std::fopen(path.c_str(), "a");
   if (journal_ == nullptr) throw std::runtime_error("cannot open store journal " + path);
+  if (torn_tail) {
+    std::fputc('\n', journal_);
+    std::fflush(journal_);
+  }
   return replayed;
 }
 

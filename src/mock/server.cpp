@@ -96,6 +96,25 @@ http_method to_method(http::verb v) noexcept {
   }
 }
 
+bool is_admin_target(std::string_view target) noexcept { return target.starts_with("/__admin/"); }
+
+// TLS handshakes are counted once the connection's first request shows it is API traffic, so the
+// tests' own /__admin/stats connections do not dilute tls_sessions_resumed / tls_handshakes.
+struct handshake_tally {
+  bool pending = false;
+  bool resumed = false;
+  void settle(stats& counters, bool admin) {
+    if (!pending) return;
+    pending = false;
+    if (admin) {
+      counters.admin_connections.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    counters.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+    if (resumed) counters.tls_sessions_resumed.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
 // Registers a connection with its worker for the lifetime of the coroutine frame.
 class registration {
  public:
@@ -142,7 +161,8 @@ awaitable<void> send_bad_request(Stream& stream, unsigned status, std::string_vi
 // The request loop of one connection (TLS already established, if any). Returns true when the
 // connection should be closed gracefully (TLS close_notify), false when it is already dead.
 template <class Stream>
-awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, connection_handle& handle) {
+awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, connection_handle& handle,
+                               handshake_tally& tally) {
   auto& tcp = beast::get_lowest_layer(stream);
   timer_type timer(co_await net::this_coro::executor);
   handle.timer = &timer;
@@ -158,7 +178,8 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
     tcp.expires_after(st.options.idle_timeout);
     auto [read_ec, read_n] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (read_ec) {
-      if (read_ec == http::error::end_of_stream || read_ec == net::error::eof) co_return true;
+      // The client closed between requests: nothing left to say (no close_notify round trip).
+      if (read_ec == http::error::end_of_stream || read_ec == net::error::eof) co_return false;
       // A malformed request (not a transport failure, not a torn message): answer it, then close.
       if (read_ec.category() == http::make_error_code(http::error::body_limit).category() &&
           read_ec != http::error::partial_message) {
@@ -174,19 +195,25 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
     handle.busy = true;
     auto& req = parser.get();
     st.counters.requests_total.fetch_add(1, std::memory_order_relaxed);
-    const std::uint64_t in_flight = st.counters.request_started();
+    const bool admin = is_admin_target(req.target());
+    tally.settle(st.counters, admin);
+    // Admin requests are not API load: they neither count as in flight nor meet the cap.
+    const std::uint64_t in_flight = admin ? 0 : st.counters.request_started();
+    const auto finished = [&st, admin] {
+      if (!admin) st.counters.request_finished();
+    };
     const api_request areq{to_method(req.method()), req.target(), req[http::field::authorization], req.body()};
 
     // Decide: answer, wait then answer, reset, or hang.
     rep.clear();
     const admission admitted = st.api.admit(areq, st.now(), in_flight, rep);
     if (admitted.step == next_step::reset) {
-      st.counters.request_finished();
+      finished();
       reset_connection(tcp);
       co_return false;
     }
     if (admitted.step == next_step::hang) {
-      st.counters.request_finished();  // a hung request does not hold a concurrency slot
+      finished();  // a hung request does not hold a concurrency slot
       handle.busy = false;
       co_await drain_until_closed(stream);
       co_return false;
@@ -196,7 +223,7 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
       timer.expires_after(admitted.delay);
       co_await timer.async_wait(use_tuple);
       if (w.stopping) {
-        st.counters.request_finished();
+        finished();
         co_return false;
       }
       handle.busy = true;
@@ -222,7 +249,7 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
     tcp.expires_after(write_timeout);
     auto [write_ec, write_n] = co_await http::async_write(stream, res, use_tuple);
     rep.body = std::move(res.body());  // keep the capacity for the next response
-    st.counters.request_finished();
+    finished();
     handle.busy = false;
     if (write_ec) co_return false;
     if (!keep_alive) co_return true;
@@ -233,7 +260,8 @@ awaitable<void> serve_plain(socket_type socket, server_state& st, worker& w) {
   tcp_stream stream(std::move(socket));
   connection_handle handle{&stream};
   registration reg(w, handle);
-  const bool graceful = co_await serve_requests(stream, st, w, handle);
+  handshake_tally no_tls;
+  const bool graceful = co_await serve_requests(stream, st, w, handle, no_tls);
   if (graceful && stream.socket().is_open()) {
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -257,11 +285,10 @@ awaitable<void> serve_tls(socket_type socket, server_state& st, worker& w) {
     st.counters.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
     co_return;
   }
-  st.counters.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
-  if (SSL_session_reused(stream.native_handle()) == 1)
-    st.counters.tls_sessions_resumed.fetch_add(1, std::memory_order_relaxed);
+  handshake_tally tally{true, SSL_session_reused(stream.native_handle()) == 1};
 
-  const bool graceful = co_await serve_requests(stream, st, w, handle);
+  const bool graceful = co_await serve_requests(stream, st, w, handle, tally);
+  tally.settle(st.counters, false);  // a connection that never sent a request still shook hands
 
   // close_notify, briefly: the client usually answers it or just closes.
   if (graceful && tcp.socket().is_open()) {

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cstdio>
 
 namespace keyrevoke::mock {
 namespace json = boost::json;
@@ -31,23 +32,29 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
   return std::nullopt;
 }
 
-json::object key_to_json(const key_view& k) {
-  json::object o;
-  o["hash"] = core::to_hex(k.hash);
-  o["name"] = k.name;
-  o["label"] = k.label;
-  o["disabled"] = k.disabled;
+// A key object, written by hand: fixed field order, plain decimals ("limit":10, "usage":12.34).
+void write_key_json(std::string& out, const key_view& k) {
+  char hex[core::key_hash_hex_size];
+  core::write_hex(k.hash, hex);
+  out.append(R"({"hash":")").append(hex, sizeof hex);
+  out.append(R"(","name":")").append(k.name);  // names and labels are generated ASCII: no escaping
+  out.append(R"(","label":")").append(k.label);
+  out.append(R"(","disabled":)").append(k.disabled ? "true" : "false");
+  char number[40];
   if (k.limit)
-    o["limit"] = *k.limit;
+    std::snprintf(number, sizeof number, "%.15g", *k.limit);
   else
-    o["limit"] = nullptr;
-  o["usage"] = k.usage;
-  o["created_at"] = format_iso8601(k.created_at);
+    std::snprintf(number, sizeof number, "null");
+  out.append(R"(,"limit":)").append(number);
+  std::snprintf(number, sizeof number, "%.2f", k.usage);
+  out.append(R"(,"usage":)").append(number);
+  out.append(R"(,"created_at":")").append(format_iso8601(k.created_at)).append("\"");
+  out.append(R"(,"updated_at":)");
   if (k.updated_at)
-    o["updated_at"] = format_iso8601(*k.updated_at);
+    out.append("\"").append(format_iso8601(*k.updated_at)).append("\"");
   else
-    o["updated_at"] = nullptr;
-  return o;
+    out.append("null");
+  out.append("}");
 }
 
 void write_json(std::string& out, const json::value& v) {
@@ -225,9 +232,14 @@ void service::handle_keys(const api_request& request, const route& where, reply&
   }
   const auto include = query_param(where.query, "include_disabled");
   const bool include_disabled = include && (*include == "true" || *include == "1");
-  json::array data;
-  for (const auto& k : store_.list(offset, include_disabled)) data.push_back(key_to_json(k));
-  write_json(out.body, json::object{{"data", std::move(data)}});
+  out.body.append(R"({"data":[)");
+  bool first = true;
+  for (const auto& k : store_.list(offset, include_disabled)) {
+    if (!first) out.body.push_back(',');
+    first = false;
+    write_key_json(out.body, k);
+  }
+  out.body.append("]}");
 }
 
 void service::handle_key(const api_request& request, const route& where, const clock_reading& now,
@@ -255,7 +267,9 @@ void service::handle_key(const api_request& request, const route& where, const c
       return;
     case http_method::get:
       if (const auto k = store_.get(where.hash)) {
-        write_json(out.body, json::object{{"data", key_to_json(*k)}});
+        out.body.append(R"({"data":)");
+        write_key_json(out.body, *k);
+        out.body.push_back('}');
       } else {
         out.status = 404;
         write_error_body(out.body, 404, "Key not found");
@@ -274,7 +288,9 @@ void service::handle_key(const api_request& request, const route& where, const c
   }
   const auto when = std::chrono::floor<std::chrono::seconds>(now.wall);
   if (const auto k = store_.set_disabled(where.hash, disabled->get_bool(), unix_seconds{when.time_since_epoch()})) {
-    write_json(out.body, json::object{{"data", key_to_json(*k)}});
+    out.body.append(R"({"data":)");
+    write_key_json(out.body, *k);
+    out.body.push_back('}');
   } else {
     out.status = 404;
     write_error_body(out.body, 404, "Key not found");

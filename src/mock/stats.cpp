@@ -12,7 +12,7 @@ json::object stats_to_json(const stats& s, const key_store& store, std::chrono::
                            bool include_hashes) {
   const auto get = [](const stats::counter& c) { return c.load(std::memory_order_relaxed); };
   json::object o;
-  o["uptime_s"] = std::chrono::duration<double>(uptime).count();
+  o["uptime_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(uptime).count();
   o["requests_total"] = get(s.requests_total);
   o["api_requests"] = get(s.api_requests);
   o["admin_requests"] = get(s.admin_requests);
@@ -36,6 +36,7 @@ json::object stats_to_json(const stats& s, const key_store& store, std::chrono::
   o["connections_open"] = get(s.connections_open);
   o["connections_open_max"] = get(s.connections_open_max);
   o["connections_accepted"] = get(s.connections_accepted);
+  o["admin_connections"] = get(s.admin_connections);
   o["tls_handshakes"] = get(s.tls_handshakes);
   o["tls_handshake_failures"] = get(s.tls_handshake_failures);
   o["tls_sessions_resumed"] = get(s.tls_sessions_resumed);

@@ -9,6 +9,10 @@
 namespace keyrevoke::mock {
 namespace {
 
+// A token is "there" when the bucket holds at least 1 - epsilon: summing refills in floating point
+// must not make a take at exactly the advertised instant fail.
+constexpr double token_epsilon = 1e-9;
+
 std::optional<double> parse_non_negative(std::string_view text) {
   double value = 0;
   const auto* end = text.data() + text.size();
@@ -37,11 +41,12 @@ std::optional<std::vector<rate_step>> parse_rate_schedule(std::string_view text)
   std::vector<rate_step> steps;
   text = trim(text);
   if (text.empty()) return std::nullopt;
-  while (!text.empty()) {
+  for (bool more = true; more;) {
     const auto comma = text.find(',');
     const auto item = trim(text.substr(0, comma));
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    if (item.empty()) return std::nullopt;
+    more = comma != std::string_view::npos;
+    text = more ? text.substr(comma + 1) : std::string_view{};
+    if (item.empty()) return std::nullopt;  // also a trailing or doubled comma
     rate_step step;
     const auto colon = item.find(':');
     if (colon == std::string_view::npos) {
@@ -110,8 +115,8 @@ mock_duration token_bucket::time_to_accumulate(mock_duration from, double needed
           last_step ? std::numeric_limits<double>::infinity()
                     : std::chrono::duration<double>(seg_end - begin).count();
       if (seconds_needed <= seg_seconds) {
-        // Round up to the next nanosecond so the token is really there at from + wait.
-        const auto ns = static_cast<mock_duration::rep>(std::ceil(seconds_needed * 1e9)) + 1;
+        // Rounded up to the nanosecond; try_take's epsilon absorbs the floating-point error.
+        const auto ns = static_cast<mock_duration::rep>(std::ceil(seconds_needed * 1e9));
         return (begin - from) + mock_duration{ns};
       }
       needed -= rate * seg_seconds;
@@ -123,7 +128,7 @@ mock_duration token_bucket::time_to_accumulate(mock_duration from, double needed
 token_bucket::verdict token_bucket::try_take(mock_duration now) {
   if (unlimited_) return {true, mock_duration{0}};
   refill(now);
-  if (tokens_ >= 1.0) {
+  if (tokens_ >= 1.0 - token_epsilon) {
     tokens_ -= 1.0;
     return {true, mock_duration{0}};
   }

@@ -37,12 +37,13 @@ struct stats {
   counter hangs{0};
   counter delayed{0};             // requests given extra latency
   counter closes_requested{0};    // responses sent with Connection: close by --close-every
-  counter in_flight{0};
+  counter in_flight{0};           // API requests being handled (admin requests excluded)
   counter in_flight_max{0};
   counter connections_open{0};
   counter connections_open_max{0};
   counter connections_accepted{0};
-  counter tls_handshakes{0};       // completed
+  counter admin_connections{0};    // TLS connections whose first request was /__admin/ (not counted below)
+  counter tls_handshakes{0};       // completed, on API connections
   counter tls_handshake_failures{0};
   counter tls_sessions_resumed{0};  // SSL_session_reused on a completed handshake
 
