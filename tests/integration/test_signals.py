@@ -159,6 +159,26 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         print("\n  SIGINT with %d hashes waiting for a retry (%d attempts so far); %d done before"
               % (len(tried), before["faults_500"], len(done_first)))
 
+    def test_sigterm_while_every_request_hangs_exits_within_the_grace(self):
+        # The server never answers: the grace for requests in flight is bounded (min(--timeout, 5 s)).
+        mock = self.mock(keys=200, args=["--phang", "1"])
+        hashes = mock.hashes()
+        proc = self.start_keyrevoke(mock, "--timeout", "30", "--concurrency", "8", self.write_lines("in.txt", hashes))
+        self.wait_for(lambda: mock.stats()["hangs"] >= 1, 20, "a hung request", poll=0.1)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+        self.assertEqual(proc.returncode, 130, err.decode())
+        self.assertLess(took, 8)
+        rows, torn = read_report_lines(self.path("report.jsonl"))
+        self.assertEqual(torn, b"")
+        outcomes = self.outcomes(rows)
+        self.assertEqual(set(outcomes), set(hashes))
+        self.assertEqual(set(outcomes.values()), {"not_attempted"})
+        self.assertEqual(mock.stats()["keys"]["remaining"], 200)
+        print("\n  SIGTERM with every request hung: exit 130 in %.1f s" % took)
+
     def test_second_sigint_exits_at_once(self):
         mock = self.mock(keys=24, args=["--latency-ms", "2500"])
         hashes = mock.hashes()
