@@ -11,40 +11,41 @@ from harness import KeyrevokeTest, MANAGEMENT_KEY, random_hashes, repeated_hashe
 
 class RevokeTest(KeyrevokeTest):
     def test_mixed_list_ends_exactly_as_the_server_says(self):
-        mock = self.mock(keys=3000)
+        # 50,000 hashes: 40,000 live keys, 10,000 that never existed (plus duplicates and bad lines).
+        mock = self.mock(keys=41000)
         existing = mock.hashes()
-        chosen = existing[:2000]
-        absent = random_hashes(700)
+        chosen = existing[:40000]
+        absent = random_hashes(10000)
         lines = ["# leaked keys, incident 42", ""]
         lines += [h.upper() if i % 7 == 0 else "  %s\t" % h for i, h in enumerate(chosen)]
         lines += absent + chosen[:50]  # 50 duplicates
         lines += ["sk-mg-v1-" + "a" * 64, "xyz", "0" * 63]
         inp = self.write_lines("in.txt", lines, newline="\r\n", prefix="\ufeff")
-        res = self.run_keyrevoke(mock, "--concurrency", "16", inp)
+        res = self.run_keyrevoke(mock, "--concurrency", "32", inp)
         self.assertEqual(res.returncode, 1, res.stderr.decode())  # invalid lines -> 1
 
         rows = self.report()
         outcomes = self.outcomes(rows)
-        self.assertEqual(len(outcomes), 2700)
+        self.assertEqual(len(outcomes), 50000)
         for h in chosen:
             self.assertEqual(outcomes[h], "deleted", h)
         for h in absent:
             self.assertEqual(outcomes[h], "not_found", h)
         invalid = [r for r in rows if r["outcome"] == "invalid"]
         self.assertEqual(len(invalid), 3)
-        self.assertEqual(sorted(r["line"] for r in invalid), [2753, 2754, 2755])
+        self.assertEqual(sorted(r["line"] for r in invalid), [50053, 50054, 50055])
         for r in invalid:
             self.assertNotIn("a" * 20, r["input"])  # never echoed whole
 
         # Ground truth: exactly the chosen keys are gone, each deleted by one request.
         stats = mock.stats(hashes=True)
-        self.assertEqual(stats["keys"]["deleted"], 2000)
+        self.assertEqual(stats["keys"]["deleted"], 40000)
         self.assertEqual(stats["keys"]["remaining"], 1000)
-        self.assertEqual(status_count(stats, 200), 2000)
-        self.assertEqual(status_count(stats, 404), 700)
+        self.assertEqual(status_count(stats, 200), 40000)
+        self.assertEqual(status_count(stats, 404), 10000)
         self.assertEqual(repeated_hashes(stats), set())
         summary = res.stderr.decode()
-        self.assertIn("2,000 deleted", summary)
+        self.assertIn("40,000 deleted", summary)
         self.assertIn("50 duplicates", summary)
 
     def test_clean_list_exits_0_and_stdin_works(self):
