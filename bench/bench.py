@@ -669,8 +669,10 @@ class Bench:
         dur = summary.get("duration_us", 0) / 1e6
         lat = summary.get("latency_us", {})
         latency = {k: round(lat[k] / 1000.0, 2) for k in ("p50", "p90", "p99", "max", "mean") if k in lat}
-        outcomes = {"deleted": m["deleted"], "not_found": m["status_counts"].get("404", 0)}
-        outcomes["failed"] = n - outcomes["deleted"] - outcomes["not_found"]
+        # wrk counts what it read back; the mock may also have answered requests wrk cut off at the end.
+        errs = summary.get("errors", {})
+        outcomes = {"deleted": m["deleted"], "not_found": m["status_counts"].get("404", 0),
+                    "failed": sum(int(errs.get(k, 0)) for k in ("connect", "read", "write", "timeout"))}
         rec = self.record("wrk", concurrency, fin, n, n, m, latency or None, outcomes=outcomes,
                           self_reported=summary, wall_override=dur if dur > 0 else None)
         return rec
