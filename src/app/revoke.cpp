@@ -540,7 +540,9 @@ class revocation final : public net::send_observer {
       finish(j, outcome::not_attempted, 0, stop_note());
     }
     if (!input_complete_) {
-      if (reader_.inputs_are_files()) {
+      // Read the rest and report it not_attempted, unless the input is a pipe that may never end, or
+      // the report cannot take rows anyway (they would all go to stderr).
+      if (reader_.inputs_are_files() && reason_ != stop_reason::report_failed) {
         draining_ = true;  // read the rest (a file ends soon) and report it not_attempted
         return;
       }
