@@ -20,8 +20,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/field.hpp>
-#include <boost/beast/http/verb.hpp>
 
 #include <cstdio>
 #include <cstring>
@@ -36,7 +34,6 @@
 namespace keyrevoke::app {
 
 namespace asio = boost::asio;
-namespace http = boost::beast::http;
 using clock_type = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
 using core::outcome;
@@ -310,32 +307,46 @@ class revocation final : public net::send_observer {
   // --- the workers: one HTTPS exchange at a time each ---------------------------------------
 
   asio::awaitable<void> worker() {
-    net::connection_pool::request req{http::verb::delete_, "/", 11};
-    req.set(http::field::host, base_.host_header);
-    req.set(http::field::authorization, authorization_);
-    req.set(http::field::user_agent, "keyrevoke/" KEYREVOKE_VERSION);
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::accept, "application/json");
-    req.body() = "{}";
-    req.keep_alive(true);
-    req.prepare_payload();
-    std::string target;
+    // The request is serialised once; each hash rewrites only its 64 hex digits in place.
+    request_template request = make_request_template();
     for (;;) {
       auto [ec, current] = co_await jobs_.async_receive(nothrow_awaitable);
       if (ec) break;
-      core::key_target(target, base_, current.hash);
-      req.target(target);
+      request.set_hash(current.hash);
       const auto sent = clock_type::now();
       if (current.attempts == 0) current.first_sent = sent;
       ++current.attempts;
       ++stats_.requests;
-      net::exchange_result result = co_await pool_.exchange(req, *this);
+      net::exchange_result result = co_await pool_.exchange(request.bytes, *this);
       --in_flight_;
       wake();
       settle(std::move(current), result);
     }
     --workers_alive_;
     maybe_finish();
+  }
+
+  struct request_template {
+    std::string bytes;
+    std::size_t hash_offset = 0;
+    void set_hash(const core::key_hash& hash) { core::write_hex(hash, bytes.data() + hash_offset); }
+  };
+
+  request_template make_request_template() const {
+    // The target goes through the same code as everywhere else; a zero hash marks where the hex goes.
+    std::string target;
+    core::key_target(target, base_, core::key_hash{});
+    request_template t;
+    t.bytes = "DELETE " + target + " HTTP/1.1\r\n";
+    t.hash_offset = t.bytes.size() - std::string_view{" HTTP/1.1\r\n"}.size() - core::key_hash_hex_size;
+    t.bytes += "Host: " + base_.host_header + "\r\n";
+    t.bytes += "Authorization: " + authorization_ + "\r\n";
+    t.bytes += "User-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\n";
+    t.bytes += "Accept: application/json\r\n";
+    t.bytes += "Content-Type: application/json\r\n";
+    t.bytes += "Content-Length: 2\r\n";
+    t.bytes += "Connection: keep-alive\r\n\r\n{}";
+    return t;
   }
 
   // Everything after one attempt: classify, tell the controller, finish or schedule a retry.

@@ -4,12 +4,12 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/err.h>
@@ -166,7 +166,7 @@ asio::awaitable<exchange_error> connection_pool::dial(connection& conn, std::str
   co_return exchange_error::none;
 }
 
-asio::awaitable<exchange_result> connection_pool::exchange(const request& req,
+asio::awaitable<exchange_result> connection_pool::exchange(request req,
                                                            send_observer& observer) {
   exchange_result result;
   // The first exchange fetches a TLS session (ticket) that every later dial resumes.
@@ -189,7 +189,7 @@ asio::awaitable<exchange_result> connection_pool::exchange(const request& req,
 }
 
 asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<connection> conn,
-                                                              const request& req, send_observer& observer) {
+                                                              request req, send_observer& observer) {
   exchange_result result;
   result.reused_connection = conn->served_ > 0;
 
@@ -204,8 +204,8 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
   // Write the request.
   conn->tcp().expires_after(timeout_);
   auto [write_ec, written] = origin_.tls
-      ? co_await http::async_write(conn->stream_, req, nothrow_awaitable)
-      : co_await http::async_write(conn->tcp(), req, nothrow_awaitable);
+      ? co_await asio::async_write(conn->stream_, asio::buffer(req), nothrow_awaitable)
+      : co_await asio::async_write(conn->tcp(), asio::buffer(req), nothrow_awaitable);
   (void)written;
   if (!write_ec) {
     result.written = true;

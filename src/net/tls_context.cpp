@@ -1,6 +1,10 @@
 #include "keyrevoke/net/tls_context.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cstdlib>
+#include <filesystem>
 
 #include <stdexcept>
 
@@ -12,7 +16,18 @@ ssl::context make_client_tls_context(const std::optional<std::string>& extra_ca_
   ssl::context ctx{ssl::context::tls_client};
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  ctx.set_default_verify_paths();
+  // The system trust store. OpenSSL's defaults parse the whole CA bundle at start (~60 ms, 240M
+  // instructions); the hashed certificate directory is looked up lazily, certificate by certificate.
+  // SSL_CERT_FILE / SSL_CERT_DIR keep their usual meaning.
+  const char* cert_file = std::getenv(X509_get_default_cert_file_env());
+  const char* cert_dir_env = std::getenv(X509_get_default_cert_dir_env());
+  const std::string cert_dir = cert_dir_env != nullptr ? cert_dir_env : X509_get_default_cert_dir();
+  std::error_code fs_error;
+  if (cert_file != nullptr || !std::filesystem::is_directory(cert_dir, fs_error)) {
+    ctx.set_default_verify_paths();
+  } else {
+    ctx.add_verify_path(cert_dir);
+  }
   if (extra_ca_file) {
     boost::system::error_code ec;
     ctx.load_verify_file(*extra_ca_file, ec);
