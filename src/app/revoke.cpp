@@ -236,22 +236,26 @@ class revocation final : public net::send_observer {
     for (;;) {
       if (stopping_) break;
       const auto now = clock_type::now();
-      if (budget_.should_give_up(now)) {
+      // Giving up is for a dead server holding a long list: hashes already in the retry queue are
+      // bounded by --max-attempts anyway, so only new hashes still waiting make the run unbounded.
+      if (budget_.should_give_up(now) && (has_pending() || !input_complete_)) {
         begin_stop(stop_reason::gave_up);
         break;
       }
-      const bool degraded = !budget_.healthy();
-      const unsigned limit = degraded ? 1U : controller_.in_flight_limit();
-      if (in_flight_ >= limit) {
+      if (in_flight_ >= controller_.in_flight_limit()) {
         co_await wait_event(now + std::chrono::seconds{1});
         continue;
       }
-      const bool retry_due = !retries_.empty() && retries_.top().not_before <= now;
-      // A failing server gets no new hashes while retries wait; a queue of retries is bounded.
-      const bool take_new = has_pending() && retries_.size() < retry_capacity() && !(degraded && !retries_.empty());
+      // With the retry budget spent, retries go one at a time (a failing server's load is not
+      // multiplied), while new hashes keep going: if only some hashes fail, the others are not held
+      // hostage, and if the server fails everything, the bounded retry queue soon stops new ones too.
+      const bool retries_allowed = budget_.healthy() || retries_in_flight_ == 0;
+      const bool retry_due = retries_allowed && !retries_.empty() && retries_.top().not_before <= now;
+      const bool take_new = has_pending() && retries_.size() < retry_capacity();
       if (!retry_due && !take_new) {
         if (input_complete_ && !has_pending() && retries_.empty() && in_flight_ == 0) break;
-        const auto until = retries_.empty() ? now + std::chrono::seconds{1} : retries_.top().not_before;
+        const auto until = retries_.empty() || !retries_allowed ? now + std::chrono::seconds{1}
+                                                                : retries_.top().not_before;
         co_await wait_event(until);
         continue;
       }
@@ -264,6 +268,7 @@ class revocation final : public net::send_observer {
       if (retry_due) {
         next = retries_.top();
         retries_.pop();
+        ++retries_in_flight_;
       } else {
         next.hash = take_pending();
         next.sequence = ++sequence_;
@@ -319,6 +324,7 @@ class revocation final : public net::send_observer {
       ++stats_.requests;
       net::exchange_result result = co_await pool_.exchange(request.bytes, *this);
       --in_flight_;
+      if (current.attempts > 1) --retries_in_flight_;
       wake();
       settle(std::move(current), result);
     }
@@ -458,8 +464,7 @@ class revocation final : public net::send_observer {
   // --- progress ----------------------------------------------------------------------------
 
   controller_view view() const {
-    return {controller_.ceiling(), in_flight_,
-            budget_.healthy() ? controller_.in_flight_limit() : 1U, !budget_.healthy()};
+    return {controller_.ceiling(), in_flight_, controller_.in_flight_limit(), !budget_.healthy()};
   }
 
   asio::awaitable<void> progress_loop() {
@@ -624,7 +629,7 @@ class revocation final : public net::send_observer {
         std::fputs("keyrevoke: interrupted; rerun with --resume to finish\n", stderr);
         return exit_interrupted;
       case stop_reason::gave_up:
-        std::fprintf(stderr, "keyrevoke: gave up: no answer from the server for %.0f s; rerun with --resume\n",
+        std::fprintf(stderr, "keyrevoke: gave up: the server answered nothing but failures for %.0f s; rerun with --resume\n",
                      opts_.give_up_after_s);
         return exit_incomplete;
       case stop_reason::report_failed:
@@ -665,6 +670,7 @@ class revocation final : public net::send_observer {
   std::priority_queue<job, std::vector<job>, due_later> retries_;
   std::uint64_t sequence_ = 0;
   unsigned in_flight_ = 0;
+  unsigned retries_in_flight_ = 0;
   unsigned workers_alive_ = 0;
   bool dispatcher_done_ = false;
   bool input_complete_ = false;

@@ -56,7 +56,7 @@ std::string format_progress(const run_stats& stats, const controller_view& ctl, 
   if (stats[outcome::invalid] != 0) line += ", invalid " + grouped(stats[outcome::invalid]);
   line += " | 429s " + grouped(stats.throttled);
   if (ctl.degraded) {
-    line += " | server failing: probing";
+    line += " | server failing: retries one at a time";
   } else if (ctl.rate_limit > 0) {
     std::snprintf(buf, sizeof buf, " | limit %.0f/s", ctl.rate_limit);
     line += buf;

@@ -37,9 +37,10 @@ retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, u
 
 // Retry budget: each failed attempt (5xx, network, timeout) costs a token, each answer the server
 // processed earns `ratio` of one. Below half the tokens the server is failing more than about
-// ratio/(1+ratio) of requests: the pipeline degrades to one request in flight and takes no new
-// hashes until answers come back. If it stays degraded with no answer at all for `give_up_after`,
-// the run gives up on the server (the rest is reported not_attempted, resumable).
+// ratio/(1+ratio) of requests: retries then go one at a time (new hashes keep going, so a few hashes
+// that always fail do not hold the others hostage, and the bounded retry queue stops new ones when
+// everything fails). If it stays so with no successful answer for `give_up_after`, the run gives up
+// on the server (the rest is reported not_attempted, resumable).
 class retry_budget {
  public:
   retry_budget(double max_tokens, double ratio, millis give_up_after, steady_time now) noexcept;
