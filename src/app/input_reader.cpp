@@ -1,6 +1,7 @@
 #include "keyrevoke/app/input_reader.hpp"
 
 #include "keyrevoke/app/options.hpp"
+#include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/hash_line.hpp"
 #include "keyrevoke/core/line_splitter.hpp"
 
@@ -40,13 +41,13 @@ std::string input_reader::open_all() {
       names_.emplace_back("<stdin>");
     } else {
       fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return "cannot open input file '" + safe_display(path) + "': " + std::strerror(errno);
+      if (fd < 0) return "cannot open input file '" + core::safe_display(path) + "': " + std::strerror(errno);
       names_.push_back(path);
     }
     fds_.push_back(fd);
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-      return "input '" + safe_display(path) + "' is a directory";
+      return "input '" + core::safe_display(path) + "' is a directory";
     }
     const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     regular_.push_back(regular);
@@ -134,6 +135,9 @@ void input_reader::run(const deliver_fn& deliver) {
         break;
       }
       splitter.feed(std::string_view{chunk.data(), static_cast<std::size_t>(n)}, on_line);
+      // A pipe may pause for a long time (or forever): what it gave so far goes now, not when a
+      // batch is full. A regular file fills whole batches.
+      if (!regular_[source] && (!batch.hashes.empty() || !batch.invalid.empty())) ship(false);
     }
     if (!batch.error.empty()) break;
   }

@@ -1,6 +1,6 @@
 #include "keyrevoke/app/options.hpp"
 
-#include "keyrevoke/core/hash_line.hpp"
+#include "keyrevoke/core/redact.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -49,13 +49,6 @@ early_exit usage_error(const std::string& message) {
 
 }  // namespace
 
-std::string safe_display(const std::string& text) {
-  const bool looks_secret = text.rfind("sk-", 0) == 0 ||
-                            (text.size() >= 32 && text.find('/') == std::string::npos &&
-                             text.find('.') == std::string::npos);
-  if (!looks_secret) return text;
-  return core::redact_preview(text, text.size());
-}
 
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
                                                      const char* env_base_url) {
@@ -83,7 +76,10 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
     // Never echo a value: "--key=sk-..." must not print the key.
     std::string name = e.get_option_name();
     name = name.substr(0, name.find('='));
-    return usage_error("unknown option '" + safe_display(name) + "'");
+    return usage_error("unknown option '" + core::safe_display(name) + "'");
+  } catch (const po::error_with_option_name& e) {
+    // Name the option, never its value: a key pasted in the wrong place must not be echoed.
+    return usage_error("invalid or missing value for option '" + core::safe_display(e.get_option_name()) + "'");
   } catch (const po::error& e) {
     return usage_error(e.what());
   }

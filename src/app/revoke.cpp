@@ -5,6 +5,7 @@
 #include "keyrevoke/app/run_stats.hpp"
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/rate_controller.hpp"
+#include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/retry_policy.hpp"
 #include "keyrevoke/core/verdict.hpp"
@@ -116,7 +117,8 @@ class revocation final : public net::send_observer {
         signals_{io, SIGINT, SIGTERM},
         rng_{std::random_device{}()},
         started_{clock_type::now()},
-        authorization_{"Bearer " + key} {
+        authorization_{"Bearer " + key},
+        key_{key} {
     progress_enabled_ = opts.progress == progress_mode::always ||
                         (opts.progress == progress_mode::automatic && ::isatty(STDERR_FILENO) != 0);
     progress_tty_ = ::isatty(STDERR_FILENO) != 0;
@@ -371,6 +373,8 @@ class revocation final : public net::send_observer {
                                       std::chrono::system_clock::now(), to_millis(opts_.retry_after_cap_s))
             : core::classify_transport_failure(to_transport_failure(result.error), result.detail);
 
+    // A server may echo the key back in its error text: it never reaches the report or the screen.
+    core::redact_secret(verdict.message, key_);
     const core::answer_kind kind = to_answer_kind(verdict.kind);
     controller_.on_answer(now, result.written ? result.written_at : now, kind, verdict.retry_after);
     if (kind == core::answer_kind::accepted) budget_.on_success(now);
@@ -664,6 +668,7 @@ class revocation final : public net::send_observer {
   std::mt19937_64 rng_;
   clock_type::time_point started_;
   std::string authorization_;
+  std::string key_;  // only to redact it from server messages
 
   std::deque<std::vector<core::key_hash>> pending_;
   std::size_t pending_pos_ = 0;
@@ -707,7 +712,7 @@ std::variant<std::string, early_exit> load_management_key(const options& opts, c
   if (opts.key_file) {
     std::ifstream in{*opts.key_file};
     if (!in) {
-      return early_exit{exit_usage, "keyrevoke: cannot read key file '" + safe_display(*opts.key_file) + "': " +
+      return early_exit{exit_usage, "keyrevoke: cannot read key file '" + core::safe_display(*opts.key_file) + "': " +
                                         std::strerror(errno) + "\n"};
     }
     std::getline(in, key);
@@ -764,6 +769,7 @@ int run_dry_run(const options& opts) {
 int run_revocation(const options& opts, const std::string& management_key) {
   auto parsed = core::parse_base_url(opts.base_url);
   if (auto* error = std::get_if<std::string>(&parsed)) {
+    if (core::looks_like_secret(opts.base_url)) *error = "not a valid URL (not shown: it looks like a key)";
     std::fprintf(stderr, "keyrevoke: --base-url: %s\n", error->c_str());
     return exit_usage;
   }

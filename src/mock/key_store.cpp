@@ -4,7 +4,6 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
-#include <unordered_set>
 
 namespace keyrevoke::mock {
 namespace {
@@ -116,6 +115,9 @@ key_store::key_store(std::vector<entry> entries, std::uint64_t seed)
   });
   std::vector<bool> all(entries_.size(), true);
   std::vector<bool> enabled(entries_.size());
+  std::vector<std::size_t> per_shard(shard_count, 0);
+  for (const auto& e : entries_) ++per_shard[e.hash[0]];
+  for (std::size_t s = 0; s < shard_count; ++s) shards_[s].positions.reserve(per_shard[s]);
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     enabled[i] = !entries_[i].disabled;
     if (entries_[i].disabled) disabled_.fetch_add(1, std::memory_order_relaxed);
@@ -131,16 +133,21 @@ key_store::~key_store() {
 
 std::unique_ptr<key_store> key_store::from_hashes(std::vector<key_hash> hashes, std::uint64_t seed,
                                                   unix_seconds now) {
+  // Drop duplicates, keeping each hash's first occurrence: sort (hash, position), keep the first of
+  // each run, then restore input order. Cheaper than a node-based set for millions of keys.
+  std::vector<std::pair<key_hash, std::uint32_t>> order(hashes.size());
+  for (std::size_t i = 0; i < hashes.size(); ++i) order[i] = {hashes[i], static_cast<std::uint32_t>(i)};
+  std::sort(order.begin(), order.end());
+  order.erase(std::unique(order.begin(), order.end(), [](const auto& x, const auto& y) { return x.first == y.first; }),
+              order.end());
+  std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
+
   const auto base = std::chrono::floor<std::chrono::days>(now);
-  std::vector<entry> entries;
-  entries.reserve(hashes.size());
-  std::unordered_set<key_hash, hash_hasher> seen;
-  seen.reserve(hashes.size());
-  for (const auto& h : hashes) {
-    if (!seen.insert(h).second) continue;
-    entry e;
-    e.hash = h;
-    e.ordinal = static_cast<std::uint32_t>(entries.size());
+  std::vector<entry> entries(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    entry& e = entries[i];
+    e.hash = order[i].first;
+    e.ordinal = static_cast<std::uint32_t>(i);
     std::uint64_t s = ordinal_state(seed, e.ordinal);
     const std::uint64_t r = splitmix64(s);
     e.created_at = unix_seconds{base.time_since_epoch()} -
@@ -152,7 +159,6 @@ std::unique_ptr<key_store> key_store::from_hashes(std::vector<key_hash> hashes, 
     e.usage = static_cast<double>((r2 >> 24) % 100000) / 100.0;
     if (e.limit) e.usage = std::min(e.usage, *e.limit);
     e.disabled = (r2 >> 40) % 20 == 0;  // about 5% start disabled
-    entries.push_back(e);
   }
   return std::unique_ptr<key_store>(new key_store(std::move(entries), seed));
 }

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace keyrevoke::net {
 
@@ -90,11 +91,22 @@ asio::awaitable<std::string> connection_pool::resolve() {
 
 std::unique_ptr<connection> connection_pool::borrow() {
   std::unique_ptr<connection> conn;
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     conn = std::move(idle_.back());  // LIFO: the warmest connection first
     idle_.pop_back();
-    ++stats_.reuses;
-  } else {
+    // An idle connection has nothing to say: bytes waiting on it are a close, or an answer to no
+    // request (which must never be taken for the next request's answer). Either way, a new one.
+    error_code ec;
+    const std::size_t waiting = conn->tcp().socket().available(ec);
+    if (!ec && waiting == 0 && conn->buffer_.size() == 0) {
+      ++stats_.reuses;
+      break;
+    }
+    conn->tcp().close();
+    --stats_.open;
+    conn.reset();
+  }
+  if (!conn) {
     conn = std::make_unique<connection>(executor_, tls_);
   }
   busy_.push_back(conn.get());
@@ -212,17 +224,24 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
     result.written_at = std::chrono::steady_clock::now();
     observer.on_request_written(result.written_at);
 
-    // Read the answer, bounded.
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(body_limit);
-    parser.header_limit(header_limit);
-    conn->tcp().expires_after(timeout_);
-    auto [read_ec, read] = origin_.tls
-        ? co_await http::async_read(conn->stream_, conn->buffer_, parser, nothrow_awaitable)
-        : co_await http::async_read(conn->tcp(), conn->buffer_, parser, nothrow_awaitable);
-    (void)read;
+    // Read the answer, bounded. Interim 1xx answers (RFC 9110 15.2) are read and dropped.
+    std::optional<http::response_parser<http::string_body>> parser;
+    error_code read_ec;
+    for (int interim = 0; interim < 8; ++interim) {
+      parser.emplace();
+      parser->body_limit(body_limit);
+      parser->header_limit(header_limit);
+      conn->tcp().expires_after(timeout_);
+      auto [ec, read] = origin_.tls
+          ? co_await http::async_read(conn->stream_, conn->buffer_, *parser, nothrow_awaitable)
+          : co_await http::async_read(conn->tcp(), conn->buffer_, *parser, nothrow_awaitable);
+      (void)read;
+      read_ec = ec;
+      const unsigned status = ec ? 0U : parser->get().result_int();
+      if (ec || status < 100 || status >= 200 || status == 101) break;
+    }
     if (!read_ec) {
-      auto& res = parser.get();
+      auto& res = parser->get();
       result.answer.status = res.result_int();
       result.answer.retry_after = header_value(res, "Retry-After");
       result.answer.retry_after_ms = header_value(res, "retry-after-ms");
@@ -239,7 +258,10 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
         }
       }
       ++conn->served_;
-      const bool keep = res.keep_alive() && !res.need_eof();
+      // We never pipeline: bytes beyond this answer answer no request, so the connection is done.
+      const bool clean = conn->buffer_.size() == 0 &&
+                         (!origin_.tls || SSL_pending(conn->stream_.native_handle()) == 0);
+      const bool keep = res.keep_alive() && !res.need_eof() && clean && result.answer.status >= 200;
       give_back(std::move(conn), keep);
       co_return result;
     }
@@ -251,14 +273,14 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
     } else if (closed_ && read_ec == asio::error::operation_aborted) {
       result.error = exchange_error::cancelled;
     } else if (read_ec == asio::error::connection_reset) {
-      result.error = parser.got_some() ? exchange_error::torn_response
+      result.error = parser->got_some() ? exchange_error::torn_response
                                        : exchange_error::connection_reset;
     } else if (read_ec == http::error::end_of_stream ||
-               (!parser.got_some() && (read_ec == asio::error::eof ||
+               (!parser->got_some() && (read_ec == asio::error::eof ||
                                        read_ec == ssl::error::stream_truncated))) {
       result.error = exchange_error::eof_before_response;
     } else {
-      result.error = parser.got_some() ? exchange_error::torn_response : exchange_error::other;
+      result.error = parser->got_some() ? exchange_error::torn_response : exchange_error::other;
     }
   } else {
     result.detail = "write: " + write_ec.message();

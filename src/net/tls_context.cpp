@@ -1,5 +1,7 @@
 #include "keyrevoke/net/tls_context.hpp"
 
+#include "keyrevoke/core/redact.hpp"
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -32,7 +34,7 @@ ssl::context make_client_tls_context(const std::optional<std::string>& extra_ca_
     boost::system::error_code ec;
     ctx.load_verify_file(*extra_ca_file, ec);
     if (ec) {
-      throw std::runtime_error("cannot load CA certificates from '" + *extra_ca_file +
+      throw std::runtime_error("cannot load CA certificates from '" + core::safe_display(*extra_ca_file) +
                                "': " + ec.message());
     }
   }

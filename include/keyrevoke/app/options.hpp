@@ -40,7 +40,4 @@ struct early_exit {
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
                                                      const char* env_base_url);
 
-// Never echo something that may be a secret: names that look like keys are shown redacted.
-std::string safe_display(const std::string& text);
-
 }  // namespace keyrevoke::app
