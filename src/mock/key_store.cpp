@@ -29,6 +29,21 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
+constexpr std::uint32_t empty_slot = 0xffffffffu;
+
+std::uint64_t slot_hash(const key_hash& h) noexcept {
+  std::uint64_t v = 0;
+  std::memcpy(&v, h.data() + 8, sizeof v);  // key hashes are uniform already
+  return v;
+}
+
+// Slots for n keys: a power of two, at most half full.
+std::size_t index_size_for(std::size_t n) {
+  std::size_t size = 16;
+  while (size < 2 * n) size *= 2;
+  return size;
+}
+
 }  // namespace
 
 std::string format_iso8601(unix_seconds t) {
@@ -102,9 +117,7 @@ class key_store::fenwick {
 };
 
 std::size_t key_store::hash_hasher::operator()(const key_hash& h) const noexcept {
-  std::uint64_t v = 0;
-  std::memcpy(&v, h.data() + 8, sizeof v);  // byte 0 picks the shard; the rest is uniform already
-  return static_cast<std::size_t>(v);
+  return static_cast<std::size_t>(slot_hash(h));
 }
 
 key_store::key_store(std::vector<entry> entries, std::uint64_t seed)
@@ -115,13 +128,14 @@ key_store::key_store(std::vector<entry> entries, std::uint64_t seed)
   });
   std::vector<bool> all(entries_.size(), true);
   std::vector<bool> enabled(entries_.size());
-  std::vector<std::size_t> per_shard(shard_count, 0);
-  for (const auto& e : entries_) ++per_shard[e.hash[0]];
-  for (std::size_t s = 0; s < shard_count; ++s) shards_[s].positions.reserve(per_shard[s]);
+  index_.assign(index_size_for(entries_.size()), empty_slot);
+  index_mask_ = index_.size() - 1;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     enabled[i] = !entries_[i].disabled;
     if (entries_[i].disabled) disabled_.fetch_add(1, std::memory_order_relaxed);
-    shards_[entries_[i].hash[0]].positions.emplace(entries_[i].hash, static_cast<std::uint32_t>(i));
+    std::size_t slot = slot_hash(entries_[i].hash) & index_mask_;
+    while (index_[slot] != empty_slot) slot = (slot + 1) & index_mask_;
+    index_[slot] = static_cast<std::uint32_t>(i);
   }
   all_visible_ = std::make_unique<fenwick>(all);
   enabled_visible_ = std::make_unique<fenwick>(enabled);
@@ -133,20 +147,30 @@ key_store::~key_store() {
 
 std::unique_ptr<key_store> key_store::from_hashes(std::vector<key_hash> hashes, std::uint64_t seed,
                                                   unix_seconds now) {
-  // Drop duplicates, keeping each hash's first occurrence: sort (hash, position), keep the first of
-  // each run, then restore input order. Cheaper than a node-based set for millions of keys.
-  std::vector<std::pair<key_hash, std::uint32_t>> order(hashes.size());
-  for (std::size_t i = 0; i < hashes.size(); ++i) order[i] = {hashes[i], static_cast<std::uint32_t>(i)};
-  std::sort(order.begin(), order.end());
-  order.erase(std::unique(order.begin(), order.end(), [](const auto& x, const auto& y) { return x.first == y.first; }),
-              order.end());
-  std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
+  // Drop duplicates, keeping each hash's first occurrence (a flat table of input positions).
+  std::vector<std::uint32_t> seen(index_size_for(hashes.size()), empty_slot);
+  const std::size_t mask = seen.size() - 1;
+  std::vector<key_hash> unique;
+  unique.reserve(hashes.size());
+  for (const auto& h : hashes) {
+    std::size_t slot = slot_hash(h) & mask;
+    bool duplicate = false;
+    for (; seen[slot] != empty_slot; slot = (slot + 1) & mask) {
+      if (unique[seen[slot]] == h) {
+        duplicate = true;
+        break;
+      }
+    }
+    if (duplicate) continue;
+    seen[slot] = static_cast<std::uint32_t>(unique.size());
+    unique.push_back(h);
+  }
 
   const auto base = std::chrono::floor<std::chrono::days>(now);
-  std::vector<entry> entries(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
+  std::vector<entry> entries(unique.size());
+  for (std::size_t i = 0; i < unique.size(); ++i) {
     entry& e = entries[i];
-    e.hash = order[i].first;
+    e.hash = unique[i];
     e.ordinal = static_cast<std::uint32_t>(i);
     std::uint64_t s = ordinal_state(seed, e.ordinal);
     const std::uint64_t r = splitmix64(s);
@@ -195,6 +219,14 @@ std::unique_ptr<key_store> key_store::load_file(const std::string& path, std::ui
 
 key_store::shard& key_store::shard_of(const key_hash& h) const noexcept { return shards_[h[0]]; }
 
+std::size_t key_store::find(const key_hash& h) const noexcept {
+  for (std::size_t slot = slot_hash(h) & index_mask_;; slot = (slot + 1) & index_mask_) {
+    const std::uint32_t pos = index_[slot];
+    if (pos == empty_slot) return npos;
+    if (entries_[pos].hash == h) return pos;
+  }
+}
+
 key_view key_store::view_of(const entry& e) const {
   static constexpr const char* label_prefixes[] = {"ci-", "ci-", "ci-", "ci-", "prod-",
                                                    "prod-", "prod-", "staging-", "staging-", "dev-"};
@@ -238,10 +270,10 @@ std::size_t key_store::open_journal(const std::string& path) {
 
       const auto h = core::parse_key_hash(trim(line));
       if (!h) continue;  // a torn last line from a kill: ignore it
-      auto& sh = shard_of(*h);
-      std::lock_guard lock(sh.mutex);
-      const auto it = sh.positions.find(*h);
-      if (it != sh.positions.end() && mark_deleted_locked(entries_[it->second])) ++replayed;
+      const std::size_t pos = find(*h);
+      if (pos == npos) continue;  // not in this store (another seed or keys file)
+      std::lock_guard lock(shard_of(*h).mutex);
+      if (mark_deleted_locked(entries_[pos])) ++replayed;
     }
   }
   std::lock_guard lock(journal_mutex_);
@@ -266,11 +298,11 @@ void key_store::journal_append(const key_hash& hash) {
 
 erase_result key_store::erase(const key_hash& hash) {
   auto& sh = shard_of(hash);
+  const std::size_t pos = find(hash);
   bool journal = false;
   {
     std::lock_guard lock(sh.mutex);
-    const auto it = sh.positions.find(hash);
-    if (it == sh.positions.end()) {
+    if (pos == npos) {
       unknown_deletes_.fetch_add(1, std::memory_order_relaxed);
       auto u = sh.unknown.find(hash);
       if (u == sh.unknown.end()) {
@@ -282,7 +314,7 @@ erase_result key_store::erase(const key_hash& hash) {
       if (++u->second.delete_requests == 2) repeated_.fetch_add(1, std::memory_order_relaxed);
       return erase_result::not_found;
     }
-    entry& e = entries_[it->second];
+    entry& e = entries_[pos];
     if (++e.delete_requests == 2) repeated_.fetch_add(1, std::memory_order_relaxed);
     if (e.deleted) {
       ++e.not_found_after_delete;
@@ -297,23 +329,22 @@ erase_result key_store::erase(const key_hash& hash) {
 }
 
 std::optional<key_view> key_store::get(const key_hash& hash) const {
-  auto& sh = shard_of(hash);
-  std::lock_guard lock(sh.mutex);
-  const auto it = sh.positions.find(hash);
-  if (it == sh.positions.end() || entries_[it->second].deleted) return std::nullopt;
-  return view_of(entries_[it->second]);
+  const std::size_t pos = find(hash);
+  if (pos == npos) return std::nullopt;
+  std::lock_guard lock(shard_of(hash).mutex);
+  if (entries_[pos].deleted) return std::nullopt;
+  return view_of(entries_[pos]);
 }
 
 std::optional<key_view> key_store::set_disabled(const key_hash& hash, bool disabled, unix_seconds now) {
-  auto& sh = shard_of(hash);
-  std::lock_guard lock(sh.mutex);
-  const auto it = sh.positions.find(hash);
-  if (it == sh.positions.end()) return std::nullopt;
-  entry& e = entries_[it->second];
+  const std::size_t pos = find(hash);
+  if (pos == npos) return std::nullopt;
+  std::lock_guard lock(shard_of(hash).mutex);
+  entry& e = entries_[pos];
   if (e.deleted) return std::nullopt;
   if (e.disabled != disabled) {
     e.disabled = disabled;
-    enabled_visible_->add(it->second, disabled ? -1 : 1);
+    enabled_visible_->add(pos, disabled ? -1 : 1);
     if (disabled)
       disabled_.fetch_add(1, std::memory_order_relaxed);
     else
@@ -348,9 +379,10 @@ store_totals key_store::totals() const noexcept {
 
 std::optional<hash_counters> key_store::counters(const key_hash& hash) const {
   auto& sh = shard_of(hash);
+  const std::size_t pos = find(hash);
   std::lock_guard lock(sh.mutex);
-  if (const auto it = sh.positions.find(hash); it != sh.positions.end()) {
-    const entry& e = entries_[it->second];
+  if (pos != npos) {
+    const entry& e = entries_[pos];
     return hash_counters{e.hash, true, e.deleted, e.delete_requests, e.deletes_ok, e.not_found_after_delete};
   }
   if (const auto u = sh.unknown.find(hash); u != sh.unknown.end())
@@ -360,14 +392,14 @@ std::optional<hash_counters> key_store::counters(const key_hash& hash) const {
 
 std::vector<hash_counters> key_store::repeated_hashes() const {
   std::vector<hash_counters> out;
+  for (const entry& e : entries_) {
+    std::lock_guard lock(shard_of(e.hash).mutex);
+    if (e.delete_requests > 1)
+      out.push_back({e.hash, true, e.deleted, e.delete_requests, e.deletes_ok, e.not_found_after_delete});
+  }
   for (std::size_t s = 0; s < shard_count; ++s) {
     const shard& sh = shards_[s];
     std::lock_guard lock(sh.mutex);
-    for (const auto& [hash, pos] : sh.positions) {
-      const entry& e = entries_[pos];
-      if (e.delete_requests > 1)
-        out.push_back({e.hash, true, e.deleted, e.delete_requests, e.deletes_ok, e.not_found_after_delete});
-    }
     for (const auto& [hash, u] : sh.unknown)
       if (u.delete_requests > 1) out.push_back({hash, false, false, u.delete_requests, 0, 0});
   }

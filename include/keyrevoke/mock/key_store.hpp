@@ -1,8 +1,9 @@
 #pragma once
 // The mock's keys: what exists, what was deleted or disabled, and how often each hash was asked for.
-// Pure (no sockets, no clock reads: times are parameters) and thread-safe: the hash -> key map is
-// sharded by the hash's first byte, one mutex per shard; listing order is fixed at load time and a
-// pair of Fenwick trees of atomics answers "the k-th visible key" in O(log n).
+// Pure (no sockets, no clock reads: times are parameters) and thread-safe: the hash -> key index is
+// a flat open-addressing table, immutable after load (lock-free O(1) lookups); each key's mutable
+// state is guarded by one of 256 mutexes chosen by the hash's first byte. Listing order is fixed at
+// load time and a pair of Fenwick trees of atomics answers "the k-th visible key" in O(log n).
 
 #include <atomic>
 #include <chrono>
@@ -110,18 +111,22 @@ class key_store {
   };
   struct shard {
     mutable std::mutex mutex;
-    std::unordered_map<key_hash, std::uint32_t, hash_hasher> positions;  // -> index into entries_
-    std::unordered_map<key_hash, unknown_entry, hash_hasher> unknown;
+    std::unordered_map<key_hash, unknown_entry, hash_hasher> unknown;  // hashes we never had
   };
   class fenwick;
 
   key_store(std::vector<entry> entries, std::uint64_t seed);
   shard& shard_of(const key_hash& h) const noexcept;
+  // Position of `h` in entries_, or npos.
+  std::size_t find(const key_hash& h) const noexcept;
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
   key_view view_of(const entry& e) const;
   void journal_append(const key_hash& hash);
   bool mark_deleted_locked(entry& e);
 
   std::vector<entry> entries_;  // listing order: newest first
+  std::vector<std::uint32_t> index_;  // open addressing, linear probing; slot -> position or empty
+  std::size_t index_mask_ = 0;
   std::uint64_t seed_;
   std::unique_ptr<shard[]> shards_;
   std::unique_ptr<fenwick> all_visible_;      // not deleted
