@@ -33,8 +33,8 @@ namespace {
 // Expected conditions (eof, timeouts, resets) are values, not exceptions.
 constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 
-constexpr std::uint64_t body_limit = 64 * 1024;
-constexpr std::uint32_t header_limit = 16 * 1024;
+constexpr std::uint64_t body_limit = std::uint64_t{64} * 1024;
+constexpr std::uint32_t header_limit = std::uint32_t{16} * 1024;
 
 bool is_ip_literal(const std::string& host) {
   error_code ec;

@@ -20,7 +20,7 @@ struct resume_scan {
 };
 
 // A row longer than this is malformed (its content is not buffered).
-inline constexpr std::size_t max_report_row = 64 * 1024;
+inline constexpr std::size_t max_report_row = std::size_t{64} * 1024;
 
 // A line is a row when it is a JSON object (a trailing '\r' is ignored). Rows whose "hash" is not a
 // string (invalid rows, future header rows with "type":"header") count as rows and are otherwise

@@ -43,7 +43,7 @@ struct response_view {
 };
 
 // Never throws on any body (bytes, size): bodies over max_inspected_body are not parsed.
-inline constexpr std::size_t max_inspected_body = 64 * 1024;
+inline constexpr std::size_t max_inspected_body = std::size_t{64} * 1024;
 verdict classify_response(const response_view& response, std::chrono::system_clock::time_point now,
                           std::chrono::milliseconds retry_after_cap);
 
