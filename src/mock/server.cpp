@@ -67,9 +67,11 @@ struct connection_handle {
 
 // One io thread: its own io_context (no cross-thread locking in Asio) and its connections.
 struct worker {
-  net::io_context ioc{1};
   std::unordered_set<connection_handle*> live;
   bool stopping = false;  // set on this worker's thread at shutdown
+  // Last, so it is destroyed first: destroying it destroys suspended connection frames, whose
+  // registrations still erase themselves from `live`.
+  net::io_context ioc{1};
 };
 
 struct server_state {
@@ -232,7 +234,8 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
 
     // Answer.
     ++responses;
-    bool keep_alive = req.keep_alive() && !w.stopping;
+    // (HEAD only ever meets a 405 with a body here, so it ends the connection to stay framed.)
+    bool keep_alive = req.keep_alive() && !w.stopping && req.method() != http::verb::head;
     if (close_every != 0 && responses % close_every == 0 && keep_alive) {
       keep_alive = false;
       st.counters.closes_requested.fetch_add(1, std::memory_order_relaxed);
