@@ -93,7 +93,9 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
 
   try {
     po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    // No abbreviations: `--key` (TLS private key) must never be taken for `--key-file`, or the reverse.
+    const auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc, argv).options(all).style(style).run(), vm);
     if (vm.count("help") != 0) {
       out << all << '\n';
       return 0;
