@@ -6,6 +6,7 @@
 #include "keyrevoke/core/line_splitter.hpp"
 
 #include <cerrno>
+#include <system_error>
 #include <cstring>
 
 #include <fcntl.h>
@@ -41,7 +42,7 @@ std::string input_reader::open_all() {
       names_.emplace_back("<stdin>");
     } else {
       fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return "cannot open input file '" + core::safe_display(path) + "': " + std::strerror(errno);
+      if (fd < 0) return "cannot open input file '" + core::safe_display(path) + "': " + std::generic_category().message(errno);
       names_.push_back(path);
     }
     fds_.push_back(fd);
@@ -127,7 +128,7 @@ void input_reader::run(const deliver_fn& deliver) {
       const ssize_t n = ::read(fds_[source], chunk.data(), chunk.size());
       if (n < 0) {
         if (errno == EINTR) continue;
-        batch.error = "cannot read '" + names_[source] + "': " + std::strerror(errno);
+        batch.error = "cannot read '" + names_[source] + "': " + std::generic_category().message(errno);
         break;
       }
       if (n == 0) {

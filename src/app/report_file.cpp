@@ -1,6 +1,7 @@
 #include "keyrevoke/app/report_file.hpp"
 
 #include <cerrno>
+#include <system_error>
 #include <cstring>
 
 #include <fcntl.h>
@@ -12,7 +13,7 @@ namespace keyrevoke::app {
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) { return std::generic_category().message(err); }
 
 std::variant<core::resume_scan, std::string> scan_existing(int fd, const std::string& path) {
   core::report_reader reader;

@@ -637,7 +637,6 @@ class revocation final : public net::send_observer {
                      opts_.give_up_after_s);
         return exit_incomplete;
       case stop_reason::report_failed:
-        break;
       case stop_reason::none:
         break;
     }
@@ -698,11 +697,11 @@ class revocation final : public net::send_observer {
   run_stats stats_;
 };
 
-std::string trim(std::string text) {
+std::string trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
+  if (first == std::string_view::npos) return {};
   const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
+  return std::string{text.substr(first, last - first + 1)};
 }
 
 }  // namespace
@@ -713,10 +712,10 @@ std::variant<std::string, early_exit> load_management_key(const options& opts, c
     std::ifstream in{*opts.key_file};
     if (!in) {
       return early_exit{exit_usage, "keyrevoke: cannot read key file '" + core::safe_display(*opts.key_file) + "': " +
-                                        std::strerror(errno) + "\n"};
+                                        std::generic_category().message(errno) + "\n"};
     }
     std::getline(in, key);
-    key = trim(std::move(key));
+    key = trim(key);
     if (key.empty()) return early_exit{exit_usage, "keyrevoke: key file '" + *opts.key_file + "' is empty\n"};
   } else if (env_key != nullptr) {
     key = trim(env_key);

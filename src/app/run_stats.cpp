@@ -22,7 +22,7 @@ std::string grouped(std::uint64_t n) {
 
 std::string duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
-  const auto total = static_cast<std::uint64_t>(s + 0.5);
+  const auto total = static_cast<std::uint64_t>(std::llround(s));
   char buf[32];
   if (total >= 3600) {
     std::snprintf(buf, sizeof buf, "%llu:%02llu:%02llu", static_cast<unsigned long long>(total / 3600),

@@ -10,6 +10,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/err.h>
@@ -272,15 +273,15 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
       result.error = exchange_error::body_too_large;
     } else if (closed_ && read_ec == asio::error::operation_aborted) {
       result.error = exchange_error::cancelled;
+    } else if (parser->got_some()) {
+      result.error = exchange_error::torn_response;  // the answer stopped midway
     } else if (read_ec == asio::error::connection_reset) {
-      result.error = parser->got_some() ? exchange_error::torn_response
-                                       : exchange_error::connection_reset;
-    } else if (read_ec == http::error::end_of_stream ||
-               (!parser->got_some() && (read_ec == asio::error::eof ||
-                                       read_ec == ssl::error::stream_truncated))) {
+      result.error = exchange_error::connection_reset;
+    } else if (read_ec == http::error::end_of_stream || read_ec == asio::error::eof ||
+               read_ec == ssl::error::stream_truncated) {
       result.error = exchange_error::eof_before_response;
     } else {
-      result.error = parser->got_some() ? exchange_error::torn_response : exchange_error::other;
+      result.error = exchange_error::other;
     }
   } else {
     result.detail = "write: " + write_ec.message();

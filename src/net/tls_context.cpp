@@ -21,8 +21,9 @@ ssl::context make_client_tls_context(const std::optional<std::string>& extra_ca_
   // The system trust store. OpenSSL's defaults parse the whole CA bundle at start (~60 ms, 240M
   // instructions); the hashed certificate directory is looked up lazily, certificate by certificate.
   // SSL_CERT_FILE / SSL_CERT_DIR keep their usual meaning.
-  const char* cert_file = std::getenv(X509_get_default_cert_file_env());
-  const char* cert_dir_env = std::getenv(X509_get_default_cert_dir_env());
+  // Read before any other thread starts.
+  const char* cert_file = std::getenv(X509_get_default_cert_file_env());      // NOLINT(concurrency-mt-unsafe)
+  const char* cert_dir_env = std::getenv(X509_get_default_cert_dir_env());    // NOLINT(concurrency-mt-unsafe)
   const std::string cert_dir = cert_dir_env != nullptr ? cert_dir_env : X509_get_default_cert_dir();
   std::error_code fs_error;
   if (cert_file != nullptr || !std::filesystem::is_directory(cert_dir, fs_error)) {
