@@ -341,11 +341,12 @@ class Mock:
 
 
 def system_busy_seconds():
-    """CPU seconds spent busy by the whole machine (all CPUs) since boot, from /proc/stat."""
+    """CPU seconds the whole machine (all CPUs) spent in processes since boot (user + nice + system),
+    from /proc/stat; irq/softirq time (our own loopback traffic, too) is left out on purpose."""
     try:
         with open("/proc/stat") as f:
-            vals = [int(x) for x in f.readline().split()[1:9]]
-        return (sum(vals) - vals[3] - vals[4]) / HZ
+            vals = [int(x) for x in f.readline().split()[1:4]]
+        return sum(vals) / HZ
     except (OSError, ValueError):
         return float("nan")
 
@@ -716,62 +717,91 @@ class Bench:
         n = 10_000 if self.quick else 100_000
         sweep = [16, 32, 64]
         hashes = self.hashes(n)
-        res = {"hashes": n, "sweep": [], "peers": []}
+        res = {"hashes": n, "sweep": [], "peers": [], "repeats": [], "unpinned": []}
 
-        def fresh_mock():
-            return self.mock(hashes)
-
-        for c in sweep:
-            mock = fresh_mock()
+        def one(tool, c, secs=None):
+            mock = self.mock(hashes)  # a fresh mock per run: every run deletes the same N live keys
             try:
-                res["sweep"].append(self.measure_keyrevoke(mock, hashes, c))
+                if tool == "keyrevoke":
+                    return self.measure_keyrevoke(mock, hashes, c)
+                if tool == "curl":
+                    return self.measure_curl(mock, hashes, c)
+                if tool == "aiohttp":
+                    return self.measure_aiohttp(mock, hashes, c)
+                return self.measure_wrk(mock, hashes, c, secs)
             finally:
                 mock.stop()
-        best = max(res["sweep"], key=lambda r: r["rate"] or 0)
-        self.best_concurrency = c = best["concurrency"]
+
+        for c in sweep:
+            res["sweep"].append(one("keyrevoke", c))
+        first = max(res["sweep"], key=lambda r: r["rate"] or 0)
+        self.best_concurrency = c = first["concurrency"]
         res["best_concurrency"] = c
-        for tool in ("curl", "aiohttp", "wrk"):
+        # wrk runs as long as keyrevoke took (at least 3 s); past the last hash it starts over (404s).
+        secs = max(3, int(round(first["wall_s"])))
+        have_wrk = shutil.which("wrk") is not None
+        for tool in ("wrk", "curl", "aiohttp"):
             if tool == "aiohttp" and not self.aiohttp_python:
                 log("aiohttp is not importable: skipping the aiohttp peer")
                 continue
-            if tool == "curl" and not shutil.which("curl") or tool == "wrk" and not shutil.which("wrk"):
+            if not shutil.which(tool) and tool != "aiohttp":
                 log("%s not installed: skipping" % tool)
                 continue
-            mock = fresh_mock()
-            try:
-                if tool == "curl":
-                    res["peers"].append(self.measure_curl(mock, hashes, c))
-                elif tool == "aiohttp":
-                    res["peers"].append(self.measure_aiohttp(mock, hashes, c))
-                else:
-                    # As long as keyrevoke took, at least 3 s; past the last hash wrk starts over (404s).
-                    secs = max(3, int(round(best["wall_s"])))
-                    res["peers"].append(self.measure_wrk(mock, hashes, c, secs))
-            finally:
-                mock.stop()
+            res["peers"].append(one(tool, c, secs))
+        # keyrevoke and wrk once more each, after the slow peers: the ratio uses the best of two runs
+        # of each, so a burst of someone else's work during one run does not decide it.
+        res["repeats"].append(one("keyrevoke", c))
+        if have_wrk:
+            res["repeats"].append(one("wrk", c, secs))
+        best = max([first] + [r for r in res["repeats"] if r["tool"] == "keyrevoke"], key=lambda r: r["rate"] or 0)
+        best_of = {"keyrevoke": best}
+        for p in res["peers"] + res["repeats"]:
+            if p["tool"] != "keyrevoke" and (p["tool"] not in best_of or (p["rate"] or 0) > (best_of[p["tool"]]["rate"] or 0)):
+                best_of[p["tool"]] = p
         ratios = {}
-        for p in res["peers"]:
-            ratios[p["tool"]] = {
+        for tool, p in best_of.items():
+            if tool == "keyrevoke":
+                continue
+            ratios[tool] = {
                 "rate": ratio(best["rate"], p["rate"]),
                 "cpu_per_1k": ratio(best["cpu_s_per_1k"], p["cpu_s_per_1k"]),
                 "maxrss": ratio(best["maxrss_mib"], p["maxrss_mib"]),
             }
+        res["best"] = {t: {"rate": r["rate"], "cpu_s_per_1k": r["cpu_s_per_1k"], "maxrss_mib": r["maxrss_mib"]}
+                       for t, r in best_of.items()}
         res["ratios_keyrevoke_over_peer"] = ratios
+        # Placement cross-check: keyrevoke and wrk again with nothing pinned.
+        if have_wrk and self.mock_cpu is not None:
+            saved = self.mock_cpu, self.client_cpu
+            self.mock_cpu = self.client_cpu = None
+            try:
+                res["unpinned"].append(one("keyrevoke", c))
+                res["unpinned"].append(one("wrk", c, secs))
+            finally:
+                self.mock_cpu, self.client_cpu = saved
+            kr, wk = res["unpinned"]
+            res["unpinned_ratio_over_wrk"] = ratio(kr["rate"], wk["rate"])
         self.results["raw_throughput"] = res
 
         self.emit("## 1. Raw throughput: %s hashes, no rate limit" % fmt_int(n))
         self.emit(self.placement())
         self.emit("keyrevoke --concurrency sweep: " + ", ".join(
-            "%d: %s/s" % (r["concurrency"], fmt_int(r["rate"])) for r in res["sweep"]) + "; best %d" % c)
+            "%d: %s/s" % (r["concurrency"], fmt_int(r["rate"])) for r in res["sweep"]) +
+            "; best %d, used for every tool below" % c)
         self.emit("")
+        wrk = best_of.get("wrk")
         rows = [dict(r, label="keyrevoke c=%d" % r["concurrency"]) for r in res["sweep"]]
         rows += [dict(p, label=p["tool"] + (" (ceiling)" if p["tool"] == "wrk" else "")) for p in res["peers"]]
-        wrk = next((p for p in res["peers"] if p["tool"] == "wrk"), None)
+        rows += [dict(p, label=p["tool"] + " (again)") for p in res["repeats"]]
+        rows += [dict(p, label=p["tool"] + " unpinned") for p in res["unpinned"]]
         self.emit_runs(rows, ref=wrk, ref_name="x wrk")
         self.emit("")
+        self.emit("ratios, best of the runs above per tool (pinned):")
         for tool, r in ratios.items():
             self.emit("keyrevoke/%-8s req/s x%s   CPU s per 1k x%s   peak RSS x%s" % (
                 tool, fmt_ratio(r["rate"]), fmt_ratio(r["cpu_per_1k"]), fmt_ratio(r["maxrss"])))
+        if res.get("unpinned_ratio_over_wrk") is not None:
+            self.emit("keyrevoke/wrk with nothing pinned: req/s x%s" % fmt_ratio(res["unpinned_ratio_over_wrk"]))
         self.emit("")
 
     def placement(self):
@@ -1146,11 +1176,9 @@ plot '%s' using 2:6 axes x1y2 with boxes lc rgb "#d62728" title "429s / s (right
         kv = [("mode", "quick" if self.quick else "full")]
         raw = self.results.get("raw_throughput")
         if raw:
-            best = max(raw["sweep"], key=lambda r: r["rate"] or 0)
-            kv.append(("keyrevoke_rps", "%.0f" % best["rate"]))
-            kv.append(("concurrency", best["concurrency"]))
-            for p in raw["peers"]:
-                kv.append((p["tool"] + "_rps", "%.0f" % (p["rate"] or 0)))
+            kv.append(("concurrency", raw["best_concurrency"]))
+            for tool, b in raw["best"].items():
+                kv.append((tool + "_rps", "%.0f" % (b["rate"] or 0)))
             for tool, r in raw["ratios_keyrevoke_over_peer"].items():
                 kv.append(("keyrevoke_over_" + tool, fmt_ratio(r["rate"])))
                 kv.append(("cpu_per_1k_over_" + tool, fmt_ratio(r["cpu_per_1k"])))
