@@ -350,5 +350,32 @@ class PoisonHashTest(KeyrevokeTest):
         self.assertEqual(stats["keys"]["remaining"], 20)
         self.assertEqual(stats["faults_500"], 20 * 6)
 
+class SharedReportTest(KeyrevokeProcesses, KeyrevokeTest):
+    def test_a_second_run_on_a_report_in_use_is_refused_before_any_request(self):
+        mock = self.mock(keys=2000)
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes)
+        first = self.start_keyrevoke(mock, "--rate", "500", inp)
+        self.wait_for(lambda: self.report_rows_now() >= 200 or first.poll() is not None, 30, "200 rows")
+        self.assertIsNone(first.poll())
+        before = mock.stats()["api_requests"]
+        for mode in ("--resume", "--force"):
+            with self.subTest(mode):
+                res = self.run_keyrevoke(mock, mode, inp, timeout=60)
+                self.assertEqual(res.returncode, 2, res.stderr.decode())
+                self.assertIn("in use", res.stderr.decode())
+        out, err = first.communicate(timeout=60)
+        self.assertEqual(first.returncode, 0, err.decode())
+        # The refused runs sent nothing and truncated nothing: one row, one request per hash.
+        with open(self.path("report.jsonl"), "rb") as f:
+            data = f.read()
+        self.assertEqual(data.count(b"\x00"), 0, "the refused run truncated the report under the running one: "
+                         "its first rows are now NUL bytes")
+        self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in hashes})
+        stats = mock.stats(hashes=True)
+        self.assertGreater(before, 0)
+        self.assertEqual(stats["api_requests"], 2000)
+        self.assertEqual(repeated_hashes(stats), set())
+
 if __name__ == "__main__":
     unittest.main()
