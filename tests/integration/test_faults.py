@@ -350,6 +350,32 @@ class PoisonHashTest(KeyrevokeTest):
         self.assertEqual(stats["keys"]["remaining"], 20)
         self.assertEqual(stats["faults_500"], 20 * 6)
 
+def limit_open_files(n):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+    return apply
+
+
+class DescriptorExhaustionTest(KeyrevokeTest):
+    def test_running_out_of_file_descriptors_loses_nothing(self):
+        # --concurrency 200 with 64 descriptors: connects fail with EMFILE and must be retried, not lost.
+        mock = self.mock(keys=2000)
+        hashes = mock.hashes()
+        env = dict(os.environ, MODELGATES_MANAGEMENT_KEY=MANAGEMENT_KEY)
+        res = subprocess.run(self.keyrevoke_cmd(mock, "--concurrency", "200", self.write_lines("in.txt", hashes)),
+                             env=env, capture_output=True, timeout=120, preexec_fn=limit_open_files(64))
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in hashes})
+        stats = mock.stats(hashes=True)
+        self.assertEqual(stats["keys"]["remaining"], 0)
+        self.assertEqual(status_count(stats, 200), 2000)
+        self.assertEqual(repeated_hashes(stats), set())
+        self.assertLessEqual(stats["connections_open_max"], 64)
+        # The fault did happen: failed connects were counted and retried.
+        failed_connects = int(res.stderr.decode().split("network errors: ")[1].split(",")[0].split(")")[0].replace(",", ""))
+        self.assertGreater(failed_connects, 0)
+        print("\n  %d connects failed for want of descriptors, all retried" % failed_connects)
+
 class SharedReportTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_a_second_run_on_a_report_in_use_is_refused_before_any_request(self):
         mock = self.mock(keys=2000)
