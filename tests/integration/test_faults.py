@@ -376,6 +376,34 @@ class DescriptorExhaustionTest(KeyrevokeTest):
         self.assertGreater(failed_connects, 0)
         print("\n  %d connects failed for want of descriptors, all retried" % failed_connects)
 
+def close_fds(*fds):
+    def apply():
+        for fd in fds:
+            os.close(fd)
+    return apply
+
+
+class ClosedStdioTest(KeyrevokeTest):
+    def test_closed_stderr_or_stdout_never_puts_text_into_the_report(self):
+        # `keyrevoke ... 2>&-` (cron, daemons): the report must not become fd 2 and receive the warnings
+        # and the summary meant for stderr.
+        mock = self.mock(keys=20)
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes + ["bad line"])
+        env = dict(os.environ, MODELGATES_MANAGEMENT_KEY=MANAGEMENT_KEY)
+        for name, fds in {"stderr closed": (2,), "stdout and stderr closed": (1, 2)}.items():
+            with self.subTest(name):
+                report = name.replace(" ", "_") + ".jsonl"
+                res = subprocess.run(self.keyrevoke_cmd(mock, inp, report=report), env=env, timeout=60,
+                                     stdin=subprocess.DEVNULL, preexec_fn=close_fds(*fds))
+                self.assertEqual(res.returncode, 1)  # the invalid line
+                with open(self.path(report), "rb") as f:
+                    lines = f.read().splitlines()
+                self.assertEqual(len(lines), 21)
+                for line in lines:
+                    self.assertTrue(line.startswith(b"{"), "not a report row: %r" % line[:100])
+                    json.loads(line)
+
 class SharedReportTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_a_second_run_on_a_report_in_use_is_refused_before_any_request(self):
         mock = self.mock(keys=2000)
