@@ -132,6 +132,48 @@ class HostileLinesTest(KeyrevokeTest):
         self.assertEqual(mock.stats()["api_requests"], 0)
 
 
+class HostileReportTest(KeyrevokeTest):
+    def test_resume_from_a_corrupted_report_skips_exactly_the_rows_it_can_trust(self):
+        mock = self.mock(keys=400)
+        hashes = mock.hashes()
+        done, rest = hashes[:150], hashes[150:]
+        row = '{"hash":"%s","outcome":"%s","http_status":200,"attempts":1,"elapsed_ms":1.0,"error":null}\n'
+        junk = [
+            b"\x00" * 5000 + b"\n",                                          # a hole left by a truncation
+            b"\xff\xfe garbage \xc3\x28\n",                                  # invalid UTF-8
+            b"{" * 200000 + b"\n",                                            # a 200 kB line
+            b'{"hash":"%s","outcome":"bogus"}\n' % rest[0].encode(),        # unknown outcome: not done
+            b'{"hash":"%s"}\n' % rest[1].encode(),                           # no outcome: not done
+            b'{"hash":"%s","outcome":"deleted"\n' % rest[2].encode(),        # cut JSON: not done
+            b'["%s","deleted"]\n' % rest[3].encode(),                        # not an object
+            b'{"hash":"%s","outcome":"deleted"}\n' % rest[4][:63].encode(),  # not a hash
+            b"\r\n\n",
+        ]
+        with open(self.path("report.jsonl"), "wb") as f:
+            for i, h in enumerate(done):
+                f.write((row % (h, "deleted" if i % 2 else "not_found")).encode())
+                if i % 30 == 0:
+                    f.write(junk[(i // 30) % len(junk)])
+            for j in junk:
+                f.write(j)
+            f.write(b'{"hash":"%s","outcome":"del' % rest[5].encode())  # a torn tail
+        size_before = os.path.getsize(self.path("report.jsonl"))
+        res = self.run_keyrevoke(mock, "--resume", self.write_lines("in.txt", hashes), timeout=60)
+        self.assertEqual(res.returncode, 0, res.stderr.decode("utf-8", "replace"))
+        # Ground truth: exactly the 250 hashes without a trustworthy final row were sent, once each.
+        stats = mock.stats(hashes=True)
+        self.assertEqual(stats["api_requests"], 250)
+        self.assertEqual(stats["keys"]["remaining"], 150)
+        self.assertEqual(stats.get("repeated_hashes", []), [])
+        # What was appended are whole rows, one per hash sent, after the torn tail was cut.
+        with open(self.path("report.jsonl"), "rb") as f:
+            data = f.read()
+        self.assertLess(data.find(b'"outcome":"del' + b"{"), 0)
+        appended = data[size_before - len(b'{"hash":"%s","outcome":"del' % rest[5].encode()):]
+        new_rows = [json.loads(line) for line in appended.splitlines()]
+        self.assertEqual({r["hash"] for r in new_rows}, set(rest))
+        self.assertEqual({r["outcome"] for r in new_rows}, {"deleted"})
+
 # Writes `total` lines to stdout in blocks: per 10,000 lines, 3,000 copies of the given hashes, one
 # invalid line, the rest blank or comments. Fast (one bytes object written over and over).
 GENERATOR = r"""
