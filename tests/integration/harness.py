@@ -290,6 +290,7 @@ class ScriptedServer:
         self.deleted = set()
         self.authorizations = []
         self.bytes_sent = {}
+        self.received = bytearray()  # every byte any client sent
         self.errors = []
         self._lock = threading.Lock()
         self._conns = []
@@ -356,6 +357,10 @@ class ScriptedServer:
     def stop(self):
         self._stopping = True
         try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
+        except OSError:
+            pass
+        try:
             self._listener.close()
         except OSError:
             pass
@@ -388,9 +393,15 @@ class _ScriptedConnection:
         while b"\r\n\r\n" not in self.buf:
             if len(self.buf) > 65536:
                 raise ValueError("request head too large")
+            if self.buf.startswith(b"\x16\x03"):
+                # A TLS ClientHello on this plain-HTTP port: answer as web servers do, in clear text.
+                self.send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return False
             chunk = self.sock.recv(65536)
             if not chunk:
                 return False
+            with self.server._lock:
+                self.server.received += chunk
             self.buf += chunk
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
         lines = head.decode("latin-1").split("\r\n")
@@ -404,6 +415,8 @@ class _ScriptedConnection:
             chunk = self.sock.recv(65536)
             if not chunk:
                 return False
+            with self.server._lock:
+                self.server.received += chunk
             self.buf += chunk
         self.body, self.buf = self.buf[:length], self.buf[length:]
         self.method = method

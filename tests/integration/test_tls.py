@@ -7,7 +7,7 @@ import time
 import types
 import unittest
 
-from harness import KeyrevokeTest, MANAGEMENT_KEY, final_stats
+from harness import KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, final_stats, make_test_pki, random_hashes
 
 
 def at_host(mock, host):
@@ -72,6 +72,23 @@ class UntrustedTest(KeyrevokeTest):
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         self.assertEqual(mock.stats()["keys"]["remaining"], 0)
 
+
+class PlainServerTest(KeyrevokeTest):
+    def test_https_url_at_a_plain_http_server_aborts_and_sends_nothing_in_clear(self):
+        server = ScriptedServer()
+        self.addCleanup(server.stop)
+        ca, _, _ = make_test_pki(self.dir)
+        origin = types.SimpleNamespace(plain=False, ca=ca, base_url="https://127.0.0.1:%d/api/v1" % server.port)
+        res = self.run_keyrevoke(origin, "--timeout", "5", self.write_lines("in.txt", random_hashes(20)), timeout=60)
+        self.assertEqual(res.returncode, 3, res.stderr.decode())
+        self.assertIn("TLS", res.stderr.decode())
+        self.assertEqual(server.requests, {})  # no HTTP request ever reached it
+        self.assertGreater(len(server.received), 0)  # (it did hear from the client: a ClientHello)
+        self.assertNotIn(MANAGEMENT_KEY.encode(), bytes(server.received))
+        self.assertNotIn(b"Authorization", bytes(server.received))
+        outcomes = self.outcomes(self.report())
+        self.assertEqual(len(outcomes), 20)
+        self.assertNotIn("deleted", outcomes.values())
 
 class StallTest(KeyrevokeTest):
     def test_handshake_that_never_completes_is_bounded_by_timeout(self):
