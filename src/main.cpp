@@ -8,8 +8,27 @@
 #include <exception>
 #include <variant>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace {
+
+// A process started with stdin, stdout or stderr closed would hand that number to the next file it
+// opens: the report would receive the summary. Point any closed one at /dev/null first.
+void ensure_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1) {
+      const int null_fd = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+      if (null_fd >= 0 && null_fd != fd) ::close(null_fd);  // it took the lowest free number: fd
+    }
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace keyrevoke::app;
+  ensure_standard_descriptors();
   std::signal(SIGPIPE, SIG_IGN);
   try {
     auto parsed = parse_command_line(argc, argv, std::getenv("MODELGATES_BASE_URL"));

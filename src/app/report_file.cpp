@@ -34,9 +34,8 @@ std::variant<core::resume_scan, std::string> scan_existing(int fd, const std::st
 
 std::variant<report_file, std::string> report_file::open(const std::string& path, report_mode mode,
                                                           core::resume_scan* scan) {
-  int flags = O_RDWR | O_CREAT | O_CLOEXEC;
-  if (mode == report_mode::overwrite) flags |= O_TRUNC;
-  const int fd = ::open(path.c_str(), flags, 0600);
+  // Never O_TRUNC: a report in use by another run must be refused before anything is touched.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return "cannot open report '" + path + "': " + errno_text(errno);
   report_file file{fd, path};
 
@@ -48,6 +47,9 @@ std::variant<report_file, std::string> report_file::open(const std::string& path
   if (::fstat(fd, &st) != 0) return "cannot stat report '" + path + "': " + errno_text(errno);
   if (!S_ISREG(st.st_mode)) return "report '" + path + "' is not a regular file";
 
+  if (mode == report_mode::overwrite && st.st_size > 0 && ::ftruncate(fd, 0) != 0) {
+    return "cannot truncate report '" + path + "': " + errno_text(errno);
+  }
   if (mode == report_mode::create && st.st_size > 0) {
     return "report '" + path + "' already exists and is not empty: use --resume to continue it, "
            "or --force to overwrite it";
