@@ -350,6 +350,47 @@ class PoisonHashTest(KeyrevokeTest):
         self.assertEqual(stats["keys"]["remaining"], 20)
         self.assertEqual(stats["faults_500"], 20 * 6)
 
+class ReportFailureLargeInputTest(KeyrevokeTest):
+    def test_report_failure_with_input_left_to_read_exits_and_resume_finishes(self):
+        # 20,000 hashes: when the report fails, most of the input is still unread. The run must stop
+        # (not hang), say how far it read, and a --resume with room again must finish the job.
+        mock = self.mock(keys=20000)
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes)
+        env = dict(os.environ, MODELGATES_MANAGEMENT_KEY=MANAGEMENT_KEY)
+        proc = subprocess.Popen(self.keyrevoke_cmd(mock, "--concurrency", "8", inp), env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=limit_file_size(64 * 1024))
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            self.fail("keyrevoke did not exit within 30 s of a report write failure; stderr ends: %r"
+                      % err.decode()[-300:])
+        err = err.decode()
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn("cannot write report", err)
+        rows, torn = read_report_lines(self.path("report.jsonl"))
+        spilled = [json.loads(line) for line in err.splitlines() if line.startswith('{"hash"')]
+        reported = {r["hash"]: r["outcome"] for r in rows + spilled}
+        self.assertLessEqual(set(reported), set(hashes))
+        if len(reported) < len(hashes):
+            self.assertIn("input not read to the end", err)
+        stats = mock.stats()
+        deleted = {h for h, o in reported.items() if o == "deleted"}
+        self.assertGreaterEqual(stats["keys"]["deleted"], len(deleted))
+        self.assertLessEqual(stats["keys"]["deleted"], len(deleted) + 8)
+        in_file_deleted = {r["hash"] for r in rows if r["outcome"] == "deleted"}
+
+        res = self.run_keyrevoke(mock, "--resume", "--concurrency", "8", inp, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        after = mock.stats(hashes=True)
+        self.assertEqual(after["keys"]["remaining"], 0)
+        self.assertEqual({r["hash"] for r in after["repeated_hashes"]} & in_file_deleted, set())
+        print("\n  report failed after %d rows; %d rows on stderr; resume finished the other %d"
+              % (len(rows), len(spilled), status_count(after, 200) - stats["keys"]["deleted"]))
+
 def limit_open_files(n):
     def apply():
         resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
