@@ -598,17 +598,41 @@ class Bench:
                "--progress", "never", "--concurrency", str(concurrency)] + list(extra) + [hashes_file]
         return cmd, report
 
-    def measure_keyrevoke(self, mock, hashes_file, concurrency, extra=(), timeout=900):
+    def measure_keyrevoke(self, mock, hashes_file, concurrency, extra=(), timeout=900, sample=False):
+        """One keyrevoke run. With sample=True the mock's counters are also read every 100 ms and
+        binned per 0.5 s (rec["bins"]: sent, deleted, throttled per bin)."""
         cmd, report = self.keyrevoke(mock, hashes_file, concurrency, extra)
         window = MockWindow(mock)
-        fin = run_client(cmd, client_env(), self.work, os.path.basename(report)[:-6], self.client_cpu, timeout)
+        samples = []
+        if sample:
+            client = Client(cmd, client_env(), self.work, os.path.basename(report)[:-6], self.client_cpu)
+            deadline = time.monotonic() + timeout
+            next_tick = time.monotonic()
+            while not client.done.is_set() and time.monotonic() < deadline:
+                st = mock.stats()
+                samples.append((st["uptime_ms"] / 1000.0, st["api_requests"], st["keys"]["deleted"],
+                                st["rate_limited"]))
+                next_tick += 0.1
+                client.done.wait(max(0.0, next_tick - time.monotonic()))
+            fin = client.finish(max(1.0, deadline - time.monotonic()))
+            st = mock.stats()
+            samples.append((st["uptime_ms"] / 1000.0, st["api_requests"], st["keys"]["deleted"], st["rate_limited"]))
+        else:
+            fin = run_client(cmd, client_env(), self.work, os.path.basename(report)[:-6], self.client_cpu, timeout)
         m = window.close()
         rep = parse_report(report)
         self_rep = parse_keyrevoke_summary(fin.stderr)
         hashes = rep["rows"]
         requests = self_rep.get("requests", rep["attempts_total"])
-        return self.record("keyrevoke", concurrency, fin, hashes, requests, m, rep["latency_ms"],
-                           outcomes=rep["outcomes"], report=rep, self_reported=self_rep)
+        rec = self.record("keyrevoke", concurrency, fin, hashes, requests, m, rep["latency_ms"],
+                          outcomes=rep["outcomes"], report=rep, self_reported=self_rep)
+        if sample and len(samples) >= 2:
+            rec["bins"] = bin_counters(samples, 0.5)
+            # The tail: how long the last 1% of deletions took (retries waiting out a Retry-After show here).
+            base, final = samples[0][2], samples[-1][2]
+            t99 = next((x[0] for x in samples if x[2] - base >= 0.99 * (final - base)), samples[-1][0])
+            rec["tail_last_1pct_s"] = round(samples[-1][0] - t99, 2)
+        return rec
 
     def measure_curl(self, mock, hashes_file, concurrency, timeout=900):
         name = self.name("curl")
@@ -840,10 +864,17 @@ class Bench:
         for mode in ("seconds", "http-date", "reset-ms", "none"):
             mock = self.mock(hashes, ["--rate", str(rate), "--burst", str(burst), "--retry-after", mode])
             try:
-                r = self.measure_keyrevoke(mock, hashes, c, timeout=max(120, 10 * ideal))
+                r = self.measure_keyrevoke(mock, hashes, c, timeout=max(120, 10 * ideal), sample=True)
             finally:
                 mock.stop()
             m = r["mock"]
+            # Where the time went: 0.5 s bins (between the first and the last full one) whose goodput
+            # was under half of R.
+            inner = r.get("bins", [])[1:-1]
+            slow = [b for b in inner if b["deleted"] / (b["t1"] - b["t0"]) < 0.5 * rate]
+            r["slow_bins"] = len(slow)
+            r["slow_bins_at_s"] = [b["t0"] for b in slow]
+            r["goodput_bins_min"] = round(min((b["deleted"] / (b["t1"] - b["t0"]) for b in inner), default=0), 1)
             r["retry_after"] = mode
             r["ideal_s"] = round(ideal, 3)
             r["completion_over_ideal"] = round(r["wall_s"] / ideal, 3)
@@ -853,22 +884,28 @@ class Bench:
             runs.append(r)
         self.results["throttled"] = {"hashes": n, "rate": rate, "burst": burst, "concurrency": c,
                                      "ideal_s": ideal, "runs": runs}
+        png = self.plot_throttled(runs, rate)
+        self.results["throttled"]["plot"] = os.path.relpath(png, HERE) if png else None
         self.emit("## 2. Throttled: token bucket R=%d/s, burst %d, %s hashes, keyrevoke --concurrency %d" % (
             rate, burst, fmt_int(n), c))
         self.emit("ideal completion (N - burst) / R = %.2f s; 429 share and requests from the mock's counters, "
                   "attempts from the report" % ideal)
         self.emit("")
-        self.emit("%-11s %7s %7s %8s %7s %7s %5s %7s %6s %6s %8s %7s %7s %7s %7s %5s" % (
+        self.emit("%-11s %7s %7s %8s %7s %7s %5s %7s %6s %6s %8s %7s %7s %7s %7s %5s %5s %8s" % (
             "retry-after", "time s", "x ideal", "goodput", "good/R", "deleted", "fail", "sent", "429s", "429 %",
-            "att/hash", "max att", "p50 ms", "p90 ms", "p99 ms", "cuts"))
+            "att/hash", "max att", "p50 ms", "p90 ms", "p99 ms", "cuts", "slow*", "tail s**"))
         for r in runs:
             lat = r.get("latency_ms") or {}
-            self.emit("%-11s %7.2f %7.3f %8.1f %7.3f %7d %5d %7d %6d %6.2f %8.3f %7d %7s %7s %7s %5s" % (
+            self.emit("%-11s %7.2f %7.3f %8.1f %7.3f %7d %5d %7d %6d %6.2f %8.3f %7d %7s %7s %7s %5s %5s %8s" % (
                 r["retry_after"], r["wall_s"], r["completion_over_ideal"], r["goodput"], r["goodput_over_r"],
                 r["outcomes"].get("deleted", 0), r["outcomes"].get("failed", 0) + r["outcomes"].get("not_attempted", 0),
                 r["mock"]["api_requests"], r["mock"]["rate_limited"], 100 * (r["share_429"] or 0),
                 r["attempts_mean"] or 0, r["attempts_max"] or 0, fmt_ms(lat.get("p50")), fmt_ms(lat.get("p90")),
-                fmt_ms(lat.get("p99")), r.get("self_reported", {}).get("cuts", 0)))
+                fmt_ms(lat.get("p99")), r.get("self_reported", {}).get("cuts", 0), r.get("slow_bins", "-"),
+                "%.2f" % r["tail_last_1pct_s"] if r.get("tail_last_1pct_s") is not None else "-"))
+        self.emit("* slow: 0.5 s bins with goodput under R/2 (mock counters sampled every 100 ms); goodput over time "
+                  "per mode: %s" % self.results["throttled"]["plot"])
+        self.emit("** tail: seconds spent on the last 1%% of deletions (the ideal spends %.2f s on them)" % (0.01 * n / rate))
         self.emit("")
 
     # --- scenario 3: rate step -----------------------------------------------------------------
@@ -998,6 +1035,43 @@ plot '%s' using 2:6 axes x1y2 with boxes lc rgb "#d62728" title "429s / s (right
             return None
         return png
 
+    def plot_throttled(self, runs, rate):
+        os.makedirs(RESULTS, exist_ok=True)
+        stem = "throttled" if not self.quick else "throttled-quick"
+        dats = []
+        for r in runs:
+            if not r.get("bins"):
+                continue
+            t0 = r["bins"][0]["t0"]
+            dat = os.path.join(RESULTS, "%s-%s.dat" % (stem, r["retry_after"]))
+            with open(dat, "w") as f:
+                f.write("# t_s (since the first bin) goodput_per_s throttled_per_s; --retry-after %s\n" % r["retry_after"])
+                for b in r["bins"]:
+                    span = b["t1"] - b["t0"]
+                    f.write("%.2f %.1f %.1f\n" % ((b["t0"] + b["t1"]) / 2 - t0, b["deleted"] / span,
+                                                  b["throttled"] / span))
+            dats.append((r["retry_after"], dat))
+        if not dats or not shutil.which("gnuplot"):
+            return None
+        png = os.path.join(RESULTS, stem + ".png")
+        gp = os.path.join(self.work, "throttled.gp")
+        colors = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd"]
+        plots = ["%d title 'R' with lines lw 2 lc rgb '#999999'" % rate]
+        for i, (mode, dat) in enumerate(dats):
+            plots.append("'%s' using 1:2 with lines lw 2 lc rgb '%s' title 'goodput, --retry-after %s'"
+                         % (dat, colors[i % len(colors)], mode))
+        with open(gp, "w") as f:
+            f.write("set terminal pngcairo size 1000,480 font \",10\"\nset output '%s'\n" % png)
+            f.write("set title 'keyrevoke against a token bucket R=%d/s, burst 50: goodput per 0.5 s (mock counters)'\n"
+                    % rate)
+            f.write("set xlabel 'seconds'\nset ylabel 'deleted / s'\nset grid\nset yrange [0:%d]\n" % (rate * 1.6))
+            f.write("set key bottom right\nplot " + ", \\\n     ".join(plots) + "\n")
+        r = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            log("gnuplot failed: %s" % r.stderr.strip())
+            return None
+        return png
+
     # --- scenario 4: latency ---------------------------------------------------------------------
 
     def scenario_latency(self):
@@ -1120,20 +1194,71 @@ plot '%s' using 2:6 axes x1y2 with boxes lc rgb "#d62728" title "429s / s (right
                    "jain": round(jain, 4) if jain is not None else None,
                    "share_429": round((b[4] - a[4]) / sent, 4) if sent else None,
                    "client_exit_codes": [f.code for f in fins]}
+            # Per-process goodput per second: does the split persist (scale-invariant control keeps
+            # whatever split it starts with) or drift towards equal shares?
+            per_s = []
+            j = 0
+            for i in range(1, len(series)):
+                if series[i][0] - series[j][0] >= 1.0 - 1e-6:
+                    dt = series[i][0] - series[j][0]
+                    per_s.append([round(series[i][0], 2)] + [round((series[i][1][p] - series[j][1][p]) / dt, 1)
+                                                            for p in range(k)])
+                    j = i
+            res["per_process_per_s"] = per_s
+            half = len(per_s) // 2
+            if half >= 1:
+                def share(rows):
+                    tot = [sum(r[1 + p] for r in rows) for p in range(k)]
+                    all_ = sum(tot)
+                    return [round(x / all_, 3) if all_ else 0 for x in tot]
+                res["share_first_half"] = share(per_s[:half])
+                res["share_second_half"] = share(per_s[half:])
             out.append(res)
+            self.plot_fairness(res)
         self.results["fairness"] = out
         self.emit("## 6. Fairness: k keyrevoke processes (--concurrency %d each) on one bucket R=%d/s burst %d" % (
             c, rate, burst))
         self.emit("per-process goodput from each report's deleted rows over the window [%.0f s, end], all "
                   "clients pinned to cpu %s" % (warm, self.client_cpu))
         self.emit("")
-        self.emit("%-4s %8s %10s %10s %8s %7s  %s" % ("k", "window s", "total/s", "total/R", "Jain", "429 %",
-                                                      "per-process goodput /s"))
+        self.emit("%-4s %8s %10s %10s %8s %7s  %-24s %s" % ("k", "window s", "total/s", "total/R", "Jain", "429 %",
+                                                            "per-process goodput /s", "share 1st half -> 2nd half"))
         for r in out:
-            self.emit("%-4d %8.1f %10.1f %10.3f %8.4f %7.2f  %s" % (
+            self.emit("%-4d %8.1f %10.1f %10.3f %8.4f %7.2f  %-24s %s" % (
                 r["processes"], r["window_s"], r["total_goodput"], r["total_over_r"], r["jain"] or 0,
-                100 * (r["share_429"] or 0), " ".join("%.0f" % x for x in r["goodput_per_process"])))
+                100 * (r["share_429"] or 0), " ".join("%.0f" % x for x in r["goodput_per_process"]),
+                "%s -> %s" % ("/".join("%.2f" % x for x in r.get("share_first_half", [])),
+                              "/".join("%.2f" % x for x in r.get("share_second_half", [])))))
+        self.emit("per-process goodput per second: results/fairness-k*.png")
         self.emit("")
+
+    def plot_fairness(self, res):
+        if not res.get("per_process_per_s") or not shutil.which("gnuplot"):
+            return None
+        os.makedirs(RESULTS, exist_ok=True)
+        k = res["processes"]
+        stem = ("fairness-k%d" % k) + ("-quick" if self.quick else "")
+        dat = os.path.join(RESULTS, stem + ".dat")
+        with open(dat, "w") as f:
+            f.write("# t_s then goodput/s of each of %d keyrevoke processes, per second\n" % k)
+            for row in res["per_process_per_s"]:
+                f.write(" ".join(str(x) for x in row) + "\n")
+        png = os.path.join(RESULTS, stem + ".png")
+        gp = os.path.join(self.work, stem + ".gp")
+        plots = ["%g title 'R/k' with lines lw 2 lc rgb '#999999'" % (res["rate"] / k)]
+        for p in range(k):
+            plots.append("'%s' using 1:%d with linespoints pt 7 ps 0.5 lw 2 title 'process %d'" % (dat, p + 2, p + 1))
+        with open(gp, "w") as f:
+            f.write("set terminal pngcairo size 900,420 font \",10\"\nset output '%s'\n" % png)
+            f.write("set title '%d keyrevoke processes on one bucket R=%d/s: goodput of each per second (Jain %.3f)'\n"
+                    % (k, res["rate"], res["jain"] or 0))
+            f.write("set xlabel 'seconds'\nset ylabel 'deleted / s'\nset grid\nset yrange [0:*]\nset key outside right\n")
+            f.write("plot " + ", \\\n     ".join(plots) + "\n")
+        r = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            log("gnuplot failed: %s" % r.stderr.strip())
+            return None
+        return png
 
     # --- targets ---------------------------------------------------------------------------------
 
