@@ -89,6 +89,8 @@ void input_reader::run(const deliver_fn& deliver) {
   input_batch batch;
   batch.hashes.reserve(batch_size_);
   auto ship = [&](bool last) {
+    // Once stopped, never wait for a credit again: nobody is left to release one.
+    if (stop_.load()) return;
     batch.last = last;
     credits_.acquire();
     if (stop_.load()) return;  // the pipeline has gone: hand nothing more over
