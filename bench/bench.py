@@ -558,7 +558,7 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.quick = args.quick
-        self.work = tempfile.mkdtemp(prefix="keyrevoke-bench-")
+        self.work = tempfile.mkdtemp(prefix="krbench-")
         REG.set_pidfile(args.pidfile or os.path.join(self.work, "pids"))
         pin = args.placement == "pinned" and NCPU >= 2
         self.mock_cpu = 0 if pin else None
@@ -1491,7 +1491,9 @@ def main():
     info = machine_info()
     for var in ("KEYREVOKE", "MOCK"):
         src = globals()[var]
-        dst = os.path.join(bench.work, os.path.basename(src))
+        # Named apart from the build's binaries: other people's test teardowns that stop
+        # `keyrevoke-mock` by name (this happened during a run) must not stop the benchmark's.
+        dst = os.path.join(bench.work, "krbench-" + ("client" if var == "KEYREVOKE" else "server"))
         shutil.copy2(src, dst)
         with open(dst, "rb") as f:
             info[os.path.basename(src) + "_sha256"] = hashlib.sha256(f.read()).hexdigest()[:16]
@@ -1514,7 +1516,15 @@ def main():
                 continue
             log("scenario %s" % s)
             t = time.monotonic()
-            getattr(bench, "scenario_" + s)()
+            try:
+                getattr(bench, "scenario_" + s)()
+            except (OSError, RuntimeError, ValueError, KeyError, http.client.HTTPException) as e:
+                # One broken scenario (e.g. a mock stopped from outside) does not void the others.
+                REG.kill_all()
+                bench.results.setdefault("errors", {})[s] = "%s: %s" % (type(e).__name__, e)
+                bench.emit("## scenario %s FAILED: %s: %s" % (s, type(e).__name__, e))
+                bench.emit("")
+                log("scenario %s failed: %r" % (s, e))
             log("scenario %s took %.1f s" % (s, time.monotonic() - t))
         bench.targets()
         took = time.monotonic() - t0
