@@ -1546,8 +1546,10 @@ def main():
         "scenarios": only, "results": bench.results, "table": "\n".join(bench.text)}
     os.makedirs(RESULTS, exist_ok=True)
     stamp = datetime.datetime.fromtimestamp(started).strftime("%Y%m%d-%H%M%S")
-    latest = os.path.join(RESULTS, "latest.json" if not args.quick else "latest-quick.json")
-    for path in (latest, os.path.join(RESULTS, "run-%s-%s.json" % (stamp, doc["mode"]))):
+    # latest.json is always a complete full run; quick and partial (--only) runs have their own names.
+    partial = only != list(SCENARIOS)
+    latest = os.path.join(RESULTS, "latest%s%s.json" % ("-quick" if args.quick else "", "-partial" if partial else ""))
+    for path in (latest, os.path.join(RESULTS, "run-%s-%s%s.json" % (stamp, doc["mode"], "-partial" if partial else ""))):
         with open(path + ".tmp", "w") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
