@@ -102,4 +102,18 @@ BOOST_AUTO_TEST_CASE(an_unwritable_place_is_an_error_before_anything_is_sent) {
   BOOST_TEST(std::holds_alternative<std::string>(opened));
 }
 
+BOOST_AUTO_TEST_CASE(force_on_a_report_in_use_is_refused_and_truncates_nothing) {
+  temp_dir dir;
+  const std::string path = (dir.path / "r.jsonl").string();
+  {
+    auto first = report_file::open(path, report_mode::create, nullptr);
+    BOOST_TEST_REQUIRE(std::holds_alternative<report_file>(first));
+    std::get<report_file>(first).append("{\"row\":1}\n");
+    BOOST_TEST(std::get<report_file>(first).flush());
+    auto second = report_file::open(path, report_mode::overwrite, nullptr);
+    BOOST_TEST(std::holds_alternative<std::string>(second));
+    BOOST_TEST(slurp(path) == "{\"row\":1}\n");
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
