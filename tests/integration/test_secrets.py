@@ -41,7 +41,7 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
 
     def watch_process(self, proc):
         """Reads /proc/<pid>/{cmdline,environ} and the open files until the process ends."""
-        seen = {"cmdline": b"", "environ": b"", "fds": [], "samples": 0}
+        seen = {"cmdline": b"", "environ": b"", "fds": [], "fd_samples": [], "samples": 0}
         while proc.poll() is None:
             try:
                 with open("/proc/%d/cmdline" % proc.pid, "rb") as f:
@@ -49,11 +49,14 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
                 with open("/proc/%d/environ" % proc.pid, "rb") as f:
                     seen["environ"] += f.read() + b"\n"
                 fd_dir = "/proc/%d/fd" % proc.pid
+                sample = []
                 for fd in os.listdir(fd_dir):
                     try:
-                        seen["fds"].append(os.readlink(os.path.join(fd_dir, fd)))
+                        sample.append(os.readlink(os.path.join(fd_dir, fd)))
                     except OSError:
                         pass
+                seen["fds"] += sample
+                seen["fd_samples"].append(sample)
                 seen["samples"] += 1
             except OSError:  # the process is exiting (a zombie's /proc entries go away or deny access)
                 break
@@ -87,7 +90,11 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assert_no_leak("/proc/<pid>/cmdline", seen["cmdline"])
         self.assert_no_leak("/proc/<pid>/environ", seen["environ"])
         self.assertIn(key_file.encode(), seen["cmdline"])  # control: the path, not the key
-        self.assertNotIn(key_file, seen["fds"], "the key file stays open during the run")
+        # While the run is under way (the report is open, so the key was read long before), the key
+        # file is not open. A sample taken during start-up may catch the moment it is being read.
+        running = [fds for fds in seen["fd_samples"] if self.path("report.jsonl") in fds]
+        self.assertGreater(len(running), 5)
+        self.assertEqual([fds for fds in running if key_file in fds], [], "the key file stays open during the run")
         self.assert_outputs_clean(out, err)
         self.assertEqual(mock.stats()["keys"]["remaining"], 0)
 
