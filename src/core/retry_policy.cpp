@@ -36,7 +36,13 @@ retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, u
   if (result.kind == verdict_kind::network_error && result.reused_connection && attempts == 1) {
     return {true, millis{0}, outcome::failed};
   }
-  if (result.retry_after) return {true, *result.retry_after, outcome::failed};
+  if (result.retry_after) {
+    // Not before the server's time, plus a little jitter: a retry due exactly when the next token
+    // appears would race the paced requests for it, and could lose every time.
+    const auto hint = *result.retry_after;
+    const double spread = std::min(static_cast<double>(hint.count()) / 4.0 + 10.0, 1000.0);
+    return {true, hint + millis{static_cast<millis::rep>(spread * std::clamp(u01, 0.0, 1.0))}, outcome::failed};
+  }
   return {true, full_jitter_delay(policy, attempts, u01), outcome::failed};
 }
 

@@ -59,10 +59,16 @@ BOOST_AUTO_TEST_CASE(retryable_answers_retry_until_attempts_are_exhausted) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(retry_after_is_honoured_for_the_hash) {
-  const retry_plan plan = plan_after_attempt({verdict_kind::throttled, millis{7000}, false}, 1, 8, {}, 0.0);
-  BOOST_TEST(plan.retry);
-  BOOST_TEST(plan.delay.count() == 7000);
+BOOST_AUTO_TEST_CASE(retry_after_is_honoured_for_the_hash_with_a_little_jitter) {
+  const retry_plan exact = plan_after_attempt({verdict_kind::throttled, millis{7000}, false}, 1, 8, {}, 0.0);
+  BOOST_TEST(exact.retry);
+  BOOST_TEST(exact.delay.count() == 7000);
+  // Never before the hint, at most a second (or a quarter of the hint, plus 10 ms) after it.
+  const retry_plan late = plan_after_attempt({verdict_kind::throttled, millis{7000}, false}, 1, 8, {}, 0.999);
+  BOOST_TEST(late.delay.count() >= 7000);
+  BOOST_TEST(late.delay.count() <= 8000);
+  const retry_plan zero = plan_after_attempt({verdict_kind::throttled, millis{0}, false}, 1, 8, {}, 0.999);
+  BOOST_TEST(zero.delay.count() <= 10);
 }
 
 BOOST_AUTO_TEST_CASE(a_stale_keep_alive_connection_is_retried_at_once_but_still_counts) {
