@@ -68,16 +68,23 @@ class RandomFaultsTest(KeyrevokeTest):
                                              retried, elapsed))
 
 
+def start_restartable_mock(test, n):
+    """A mock with a fixed certificate and a journal, so it can be killed and restarted with the same
+    keys on the same port. Returns (hashes, mock args, CA file, the mock, input file)."""
+    hashes = random_hashes(n)
+    keys_file = test.write_lines("keys.txt", hashes)
+    journal = test.path("journal.txt")
+    ca, cert, key = make_test_pki(test.dir)
+    args = ["--keys-file", keys_file, "--store-journal", journal, "--cert", cert, "--key", key]
+    first = test.mock(args=args, name="first")
+    first.ca = ca
+    return hashes, args, ca, first, test.write_lines("in.txt", hashes)
+
+
 class RestartTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_mock_killed_and_restarted_on_the_same_port_mid_run(self):
-        hashes = random_hashes(1500)
-        keys_file = self.write_lines("keys.txt", hashes)
+        hashes, args, ca, first, inp = start_restartable_mock(self, 1500)
         journal = self.path("journal.txt")
-        ca, cert, key = make_test_pki(self.dir)
-        args = ["--keys-file", keys_file, "--store-journal", journal, "--cert", cert, "--key", key]
-        first = self.mock(args=args, name="first")
-        first.ca = ca
-        inp = self.write_lines("in.txt", hashes)
         proc = self.start_keyrevoke(first, "--rate", "300", "--concurrency", "8", inp)
 
         # Kill the server hard once a good part of the work is done.
@@ -122,14 +129,8 @@ class RestartTest(KeyrevokeProcesses, KeyrevokeTest):
 
 class OutageTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_server_gone_for_good_gives_up_then_resume_finishes(self):
-        hashes = random_hashes(1500)
-        keys_file = self.write_lines("keys.txt", hashes)
+        hashes, args, ca, first, inp = start_restartable_mock(self, 1500)
         journal = self.path("journal.txt")
-        ca, cert, key = make_test_pki(self.dir)
-        args = ["--keys-file", keys_file, "--store-journal", journal, "--cert", cert, "--key", key]
-        first = self.mock(args=args, name="first")
-        first.ca = ca
-        inp = self.write_lines("in.txt", hashes)
         proc = self.start_keyrevoke(first, "--rate", "300", "--concurrency", "8", "--give-up-after", "3", inp)
         self.wait_for(lambda: self.report_rows_now() >= 300 or proc.poll() is not None, 30, "300 rows")
         self.assertIsNone(proc.poll())
