@@ -79,6 +79,19 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+namespace {
+
+// Empty text is written as null.
+void append_json_string_or_null(std::string& out, std::string_view text) {
+  if (text.empty()) {
+    out.append("null");
+  } else {
+    append_json_string(out, text);
+  }
+}
+
+}  // namespace
+
 void append_row(std::string& out, const hash_row& row) {
   out.append(R"({"hash":")");
   const std::size_t at = out.size();
@@ -97,11 +110,7 @@ void append_row(std::string& out, const hash_row& row) {
   out.append(R"(,"elapsed_ms":)");
   append_one_decimal(out, row.elapsed_ms);
   out.append(R"(,"error":)");
-  if (row.error.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, row.error);
-  }
+  append_json_string_or_null(out, row.error);
   out.append("}\n");
 }
 
@@ -109,11 +118,7 @@ void append_row(std::string& out, const invalid_row& row) {
   out.append(R"({"hash":null,"outcome":"invalid","line":)");
   append_integer(out, row.line);
   out.append(R"(,"file":)");
-  if (row.file.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, row.file);
-  }
+  append_json_string_or_null(out, row.file);
   out.append(R"(,"input":)");
   append_json_string(out, row.input_preview);
   out.append(R"(,"error":)");

@@ -105,6 +105,17 @@ class Mock:
         self.proc = None
 
 
+def keyrevoke_env(with_key=True, env=None):
+    """The environment keyrevoke runs in: the test's management key (or none), plus `env`."""
+    full_env = dict(os.environ)
+    full_env.pop("MODELGATES_MANAGEMENT_KEY", None)
+    if with_key:
+        full_env["MODELGATES_MANAGEMENT_KEY"] = MANAGEMENT_KEY
+    if env:
+        full_env.update(env)
+    return full_env
+
+
 def status_count(stats, code):
     """Answers with this status to API requests (the admin requests before this one got 200s)."""
     n = int(stats.get("status_counts", {}).get(str(code), 0))
@@ -158,12 +169,7 @@ class KeyrevokeTest(unittest.TestCase):
 
     def run_keyrevoke(self, mock, *args, report="report.jsonl", input=None, env=None, timeout=300,
                       with_key=True):
-        full_env = dict(os.environ)
-        full_env.pop("MODELGATES_MANAGEMENT_KEY", None)
-        if with_key:
-            full_env["MODELGATES_MANAGEMENT_KEY"] = MANAGEMENT_KEY
-        if env:
-            full_env.update(env)
+        full_env = keyrevoke_env(with_key, env)
         return subprocess.run(self.keyrevoke_cmd(mock, *args, report=report), input=input, env=full_env,
                               capture_output=True, timeout=timeout)
 
@@ -445,12 +451,7 @@ class KeyrevokeProcesses:
     """Mixin for KeyrevokeTest: keyrevoke processes started in the background, killed on teardown."""
 
     def start_keyrevoke(self, origin, *args, report="report.jsonl", env=None, with_key=True, **popen_kw):
-        full_env = dict(os.environ)
-        full_env.pop("MODELGATES_MANAGEMENT_KEY", None)
-        if with_key:
-            full_env["MODELGATES_MANAGEMENT_KEY"] = MANAGEMENT_KEY
-        if env:
-            full_env.update(env)
+        full_env = keyrevoke_env(with_key, env)
         popen_kw.setdefault("stdout", subprocess.PIPE)
         popen_kw.setdefault("stderr", subprocess.PIPE)
         proc = subprocess.Popen(self.keyrevoke_cmd(origin, *args, report=report), env=full_env, **popen_kw)
