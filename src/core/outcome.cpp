@@ -6,13 +6,16 @@
 namespace keyrevoke::core {
 namespace {
 
-constexpr std::array<std::pair<outcome, std::string_view>, 6> names{{
+constexpr std::array<std::pair<outcome, std::string_view>, 9> names{{
     {outcome::deleted, "deleted"},
     {outcome::not_found, "not_found"},
     {outcome::failed, "failed"},
     {outcome::unauthorized, "unauthorized"},
     {outcome::not_attempted, "not_attempted"},
     {outcome::invalid, "invalid"},
+    {outcome::disabled, "disabled"},
+    {outcome::enabled, "enabled"},
+    {outcome::protected_key, "protected"},
 }};
 
 }  // namespace

@@ -11,11 +11,12 @@ namespace {
 
 namespace json = boost::json;
 
-enum class row_kind { malformed, other, not_done, done };
+enum class row_kind { malformed, other, not_done, done, header, verified };
 
 struct row_facts {
   row_kind kind = row_kind::malformed;
   key_hash hash{};
+  std::string action;  // header rows
 };
 
 row_facts read_row(std::string_view line) {
@@ -36,6 +37,28 @@ row_facts read_row(std::string_view line) {
 
   const json::object* object = row.if_object();
   if (object == nullptr) return facts;
+  if (const json::value* type = object->if_contains("type"); type != nullptr) {
+    if (!type->is_string()) return facts;
+    const json::string& name = type->get_string();
+    if (name == "header") {
+      facts.kind = row_kind::header;
+      if (const json::value* act = object->if_contains("action"); act && act->is_string()) {
+        facts.action = std::string{act->get_string()};
+      }
+      return facts;
+    }
+    facts.kind = row_kind::other;
+    if (name != "verify") return facts;  // "summary", or a newer version's row
+    const json::value* hash = object->if_contains("hash");
+    const json::value* result = object->if_contains("outcome");
+    if (hash == nullptr || !hash->is_string() || result == nullptr || !result->is_string()) return facts;
+    const auto parsed = parse_key_hash(hash->get_string());
+    if (parsed && result->get_string() == "verified") {
+      facts.kind = row_kind::verified;
+      facts.hash = *parsed;
+    }
+    return facts;
+  }
   const json::value* hash = object->if_contains("hash");
   if (hash == nullptr || !hash->is_string()) {
     facts.kind = row_kind::other;  // an invalid-input row, a header row: nothing to resume
@@ -85,6 +108,14 @@ void report_reader::end_line(std::string_view line, bool overlong) {
   switch (facts.kind) {
     case row_kind::malformed: ++scan_.malformed_rows; return;
     case row_kind::done: scan_.done.insert(facts.hash); break;
+    case row_kind::verified: scan_.verified.insert(facts.hash); break;
+    case row_kind::header:
+      if (scan_.headers++ == 0) {
+        scan_.action = facts.action;
+      } else if (facts.action != scan_.action) {
+        scan_.mixed_actions = true;
+      }
+      break;
     case row_kind::other:
     case row_kind::not_done: break;
   }

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <ctime>
 
 #include "utf8.hpp"
 
@@ -124,6 +125,123 @@ void append_row(std::string& out, const invalid_row& row) {
   out.append(R"(,"error":)");
   append_json_string(out, row.error);
   out.append("}\n");
+}
+
+namespace {
+
+void append_hash(std::string& out, const key_hash& hash) {
+  out.push_back('"');
+  const std::size_t at = out.size();
+  out.resize(at + key_hash_hex_size);
+  write_hex(hash, out.data() + at);
+  out.push_back('"');
+}
+
+void append_status_or_null(std::string& out, unsigned status) {
+  if (status == 0) {
+    out.append("null");
+  } else {
+    append_integer(out, status);
+  }
+}
+
+void append_bool(std::string& out, bool value) { out.append(value ? "true" : "false"); }
+
+}  // namespace
+
+void append_row(std::string& out, const verify_row& row) {
+  out.append(R"({"type":"verify","hash":)");
+  append_hash(out, row.hash);
+  out.append(R"(,"outcome":)");
+  append_json_string(out, to_string(row.result));
+  out.append(R"(,"observed":)");
+  append_json_string_or_null(out, row.seen == observed_state::unknown ? std::string_view{} : to_string(row.seen));
+  out.append(R"(,"http_status":)");
+  append_status_or_null(out, row.http_status);
+  out.append(R"(,"attempts":)");
+  append_integer(out, row.attempts);
+  out.append(R"(,"elapsed_ms":)");
+  append_one_decimal(out, row.elapsed_ms);
+  out.append(R"(,"error":)");
+  append_json_string_or_null(out, row.error);
+  out.append("}\n");
+}
+
+void append_row(std::string& out, const header_row& row) {
+  out.append(R"({"type":"header","tool":"keyrevoke","version":)");
+  append_json_string(out, row.version);
+  out.append(R"(,"started_at":)");
+  append_json_string(out, row.started_at);
+  out.append(R"(,"operator":)");
+  append_json_string_or_null(out, row.operator_name);
+  out.append(R"(,"action":)");
+  append_json_string(out, row.action);
+  out.append(R"(,"host":)");
+  append_json_string(out, row.host);
+  out.append(R"(,"inputs":[)");
+  bool first = true;
+  for (const input_fingerprint& input : row.inputs) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(R"({"name":)");
+    append_json_string(out, input.name);
+    out.append(R"(,"sha256":)");
+    append_json_string_or_null(out, input.sha256);
+    out.push_back('}');
+  }
+  out.append(R"(],"plan_digest":)");
+  append_json_string_or_null(out, row.plan_digest);
+  out.append(R"(,"shard":)");
+  append_json_string_or_null(out, row.shard);
+  out.append(R"(,"protect":)");
+  append_json_string_or_null(out, row.protect);
+  out.append(R"(,"options":{"concurrency":)");
+  append_integer(out, row.concurrency);
+  out.append(R"(,"rate":)");
+  if (row.rate > 0.0) {
+    append_one_decimal(out, row.rate);
+  } else {
+    out.append("null");
+  }
+  out.append(R"(,"max_attempts":)");
+  append_integer(out, row.max_attempts);
+  out.append(R"(,"timeout_s":)");
+  append_one_decimal(out, row.timeout_s);
+  out.append(R"(,"verify":)");
+  append_bool(out, row.verify);
+  out.append(R"(,"resume":)");
+  append_bool(out, row.resume);
+  out.append(R"(},"pid":)");
+  append_integer(out, row.pid);
+  out.append("}\n");
+}
+
+void append_row(std::string& out, const summary_row& row) {
+  out.append(R"({"type":"summary","finished_at":)");
+  append_json_string(out, row.finished_at);
+  out.append(R"(,"exit_code":)");
+  append_integer(out, row.exit_code);
+  out.append(R"(,"elapsed_s":)");
+  append_one_decimal(out, row.elapsed_s);
+  out.append(R"(,"counts":{)");
+  bool first = true;
+  for (const auto& [name, count] : row.counts) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, name);
+    out.push_back(':');
+    append_integer(out, count);
+  }
+  out.append("}}\n");
+}
+
+std::string format_utc(std::chrono::system_clock::time_point t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char buffer[32];
+  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return std::string{buffer, n};
 }
 
 }  // namespace keyrevoke::core

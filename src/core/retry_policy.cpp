@@ -20,6 +20,12 @@ retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, u
       return {false, millis{0}, outcome::deleted};
     case verdict_kind::not_found:
       return {false, millis{0}, outcome::not_found};
+    case verdict_kind::disabled:
+      return {false, millis{0}, outcome::disabled};
+    case verdict_kind::enabled:
+      return {false, millis{0}, outcome::enabled};
+    case verdict_kind::present:  // a verifying GET: its caller decides (see verification.hpp)
+      return {false, millis{0}, outcome::failed};
     case verdict_kind::unauthorized:
       return {false, millis{0}, outcome::unauthorized};
     case verdict_kind::client_error:

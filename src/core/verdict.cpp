@@ -30,6 +30,7 @@ enum class body_shape { empty, too_large, not_json, json };
 struct body_facts {
   body_shape shape = body_shape::empty;
   bool deleted = false;  // {"deleted": true}
+  std::optional<bool> data_disabled;  // {"data": {"disabled": bool, ...}}
   std::string words;     // the API's own error text, sanitised: error.message, a string "error",
                          // or a top-level "message"
 };
@@ -54,6 +55,13 @@ body_facts inspect_body(std::string_view body) {
   if (object == nullptr) return facts;
   if (const json::value* deleted = object->if_contains("deleted")) {
     facts.deleted = deleted->is_bool() && deleted->get_bool();
+  }
+  if (const json::value* data = object->if_contains("data")) {
+    if (const json::object* key = data->if_object()) {
+      if (const json::value* disabled = key->if_contains("disabled"); disabled && disabled->is_bool()) {
+        facts.data_disabled = disabled->get_bool();
+      }
+    }
   }
   std::string_view found;
   if (const json::value* error = object->if_contains("error")) {
@@ -104,9 +112,20 @@ std::string http_message(unsigned status, std::string_view body, const body_fact
   return out;
 }
 
-constexpr std::array<std::string_view, 9> kind_names = {
-    "deleted", "not_found", "unauthorized", "throttled", "server_error",
-    "client_error", "network_error", "timeout", "tls_error"};
+constexpr std::array<std::string_view, 12> kind_names = {
+    "deleted", "not_found", "unauthorized", "throttled", "server_error", "client_error",
+    "network_error", "timeout", "tls_error", "disabled", "enabled", "present"};
+
+// What a 2xx must show, for the message when it does not.
+std::string_view expected_body(request_kind request) noexcept {
+  switch (request) {
+    case request_kind::disable: return "not a key with \"disabled\": true ";
+    case request_kind::enable: return "not a key with \"disabled\": false ";
+    case request_kind::get: return "not {\"data\": key} ";
+    case request_kind::delete_key: break;
+  }
+  return "not {\"deleted\": true} ";
+}
 
 }  // namespace
 
@@ -148,23 +167,35 @@ void append_sanitized(std::string& out, std::string_view text, std::size_t max_b
 }
 
 verdict classify_response(const response_view& response, std::chrono::system_clock::time_point now,
-                          std::chrono::milliseconds retry_after_cap) {
+                          std::chrono::milliseconds retry_after_cap, request_kind request) {
   const unsigned status = response.status;
   verdict v{verdict_kind::server_error, status, {}, std::nullopt};
 
   if (status >= 200 && status < 300) {
-    if (status == 204) {
-      v.kind = verdict_kind::deleted;
+    const bool patch = request == request_kind::disable || request == request_kind::enable;
+    if (status == 204 && request != request_kind::get) {
+      v.kind = request == request_kind::disable  ? verdict_kind::disabled
+               : request == request_kind::enable ? verdict_kind::enabled
+                                                 : verdict_kind::deleted;
       return v;
     }
     const body_facts facts = inspect_body(response.body);
-    if (facts.deleted) {
+    if (request == request_kind::delete_key && facts.deleted) {
       v.kind = verdict_kind::deleted;
       return v;
     }
-    // The key may or may not be gone: retrying is safe (a 404 then means done).
+    if (patch && facts.data_disabled && *facts.data_disabled == (request == request_kind::disable)) {
+      v.kind = request == request_kind::disable ? verdict_kind::disabled : verdict_kind::enabled;
+      return v;
+    }
+    if (request == request_kind::get && facts.data_disabled) {
+      v.kind = verdict_kind::present;
+      v.key_disabled = *facts.data_disabled;
+      return v;
+    }
+    // The key may or may not be in the asked-for state: retrying is safe (a 404 then means done).
     append_status(v.message, status);
-    v.message.append("unexpected body, not {\"deleted\": true} ");
+    v.message.append("unexpected body, ").append(expected_body(request));
     if (facts.shape == body_shape::json && !facts.words.empty()) {
       v.message.append("(").append(facts.words).append(")");
     } else {

@@ -13,14 +13,19 @@ enum class outcome {
   unauthorized,   // 401/403: the management key was rejected
   not_attempted,  // the run stopped before this hash got an answer
   invalid,        // the input line is not a hash; never sent
+  disabled,       // --disable: PATCH answered with the key disabled
+  enabled,        // --enable: PATCH answered with the key enabled
+  protected_key,  // "protected": listed, but --protect says never touch it; never sent
 };
 
 std::string_view to_string(outcome value) noexcept;
 std::optional<outcome> outcome_from_string(std::string_view text) noexcept;
 
-// deleted and not_found: a resumed run never sends this hash again.
+// The action is complete for this hash: a resumed run never sends it again. (A report holds one
+// action's rows: --resume refuses a report whose header names another action.)
 constexpr bool is_done(outcome value) noexcept {
-  return value == outcome::deleted || value == outcome::not_found;
+  return value == outcome::deleted || value == outcome::not_found || value == outcome::disabled ||
+         value == outcome::enabled;
 }
 
 }  // namespace keyrevoke::core

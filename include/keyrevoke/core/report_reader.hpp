@@ -11,7 +11,12 @@
 namespace keyrevoke::core {
 
 struct resume_scan {
-  hash_set done;                     // hashes with a row whose outcome is deleted or not_found
+  hash_set done;                     // hashes with a row whose outcome is done (is_done)
+  hash_set verified;                 // hashes with a verify row whose outcome is "verified"
+  std::string action;                // the first header row's "action" ("" if no header: an older
+                                     // version's report, which only deleted)
+  bool mixed_actions = false;        // header rows disagree on the action
+  std::uint64_t headers = 0;         // header rows (one per run that wrote to the report)
   std::uint64_t rows = 0;            // complete, well-formed rows (including rows without a "hash")
   std::uint64_t malformed_rows = 0;  // complete lines that are not a valid row (skipped, counted)
   std::uint64_t valid_bytes = 0;     // offset just past the last complete line ('\n'); a torn tail
@@ -22,10 +27,11 @@ struct resume_scan {
 // A row longer than this is malformed (its content is not buffered).
 inline constexpr std::size_t max_report_row = std::size_t{64} * 1024;
 
-// A line is a row when it is a JSON object (a trailing '\r' is ignored). Rows whose "hash" is not a
-// string (invalid rows, future header rows with "type":"header") count as rows and are otherwise
-// ignored. A row with a "hash" string needs 64 hex digits and an "outcome" string, else it is
-// malformed; an unknown outcome name (a newer version's) is a row that is not done.
+// A line is a row when it is a JSON object (a trailing '\r' is ignored). A "type":"header" row gives
+// its "action"; a "type":"verify" row with a hash and outcome "verified" adds to `verified`; other
+// typed rows ("summary", a newer version's) and rows whose "hash" is not a string (invalid input)
+// count as rows and are otherwise ignored. An untyped row with a "hash" string needs 64 hex digits
+// and an "outcome" string, else it is malformed; an unknown outcome name is a row that is not done.
 class report_reader {
  public:
   void feed(std::string_view chunk);  // any chunking

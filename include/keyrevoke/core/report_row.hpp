@@ -2,12 +2,16 @@
 // JSON Lines report rows, hand-encoded: one append into the caller's buffer, always valid JSON
 // (quotes, backslashes and control characters escaped, invalid UTF-8 replaced with U+FFFD).
 
+#include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "keyrevoke/core/key_hash.hpp"
 #include "keyrevoke/core/outcome.hpp"
+#include "keyrevoke/core/verification.hpp"
 
 namespace keyrevoke::core {
 
@@ -30,6 +34,58 @@ struct invalid_row {
 };
 // {"hash":null,"outcome":"invalid","line":17,"file":"leak.txt","input":"sk-mg-…(73 chars)","error":"not a 64-hex-digit hash"}\n
 void append_row(std::string& out, const invalid_row& row);
+
+// --verify's proof, one per acted-on hash:
+// {"type":"verify","hash":"<64 hex>","outcome":"verified","observed":"gone","http_status":404,"attempts":1,"elapsed_ms":3.1,"error":null}\n
+struct verify_row {
+  key_hash hash;
+  verify_outcome result;
+  observed_state seen;     // unknown => null
+  unsigned http_status;    // 0 => null
+  unsigned attempts;
+  double elapsed_ms;
+  std::string_view error;  // empty => null
+};
+void append_row(std::string& out, const verify_row& row);
+
+// The audit header, first row of every run (a resumed run appends its own). Never the key.
+struct input_fingerprint {
+  std::string_view name;    // the path as given, "-" for stdin
+  std::string_view sha256;  // hex of the file's bytes; empty => null (stdin, pipes)
+};
+struct header_row {
+  std::string_view version;
+  std::string_view started_at;     // ISO 8601 UTC
+  std::string_view operator_name;  // $USER; empty => null
+  std::string_view action;         // "delete", "disable", "enable"
+  std::string_view host;           // the base URL's host[:port]
+  std::span<const input_fingerprint> inputs;
+  std::string_view plan_digest;    // --confirm's digest; empty => null
+  std::string_view shard;          // "K/N"; empty => null
+  std::string_view protect;        // the --protect file; empty => null
+  unsigned concurrency;
+  double rate;                     // 0 => null (no ceiling)
+  unsigned max_attempts;
+  double timeout_s;
+  bool verify;
+  bool resume;
+  std::uint64_t pid;
+};
+// {"type":"header","tool":"keyrevoke","version":...,"started_at":...,"operator":...,"action":...,"host":...,
+//  "inputs":[{"name":...,"sha256":...}],"plan_digest":...,"shard":...,"protect":...,"options":{...},"pid":...}\n
+void append_row(std::string& out, const header_row& row);
+
+// The run's last row: {"type":"summary","finished_at":...,"exit_code":1,"elapsed_s":12.3,"counts":{...}}\n
+struct summary_row {
+  std::string_view finished_at;
+  int exit_code;
+  double elapsed_s;
+  std::span<const std::pair<std::string_view, std::uint64_t>> counts;
+};
+void append_row(std::string& out, const summary_row& row);
+
+// "2026-11-27T21:10:14Z" (UTC, whole seconds).
+std::string format_utc(std::chrono::system_clock::time_point t);
 
 // Appends text as a JSON string: quoted, escaped, invalid UTF-8 replaced with U+FFFD.
 void append_json_string(std::string& out, std::string_view text);

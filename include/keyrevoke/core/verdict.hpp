@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "keyrevoke/core/action.hpp"
 #include "keyrevoke/core/retry_after.hpp"
 
 namespace keyrevoke::core {
@@ -22,6 +23,9 @@ enum class verdict_kind {
   network_error,  // connect refused, reset, eof, torn response: retryable
   timeout,        // no answer within the timeout: retryable
   tls_error,      // certificate untrusted / hostname mismatch / handshake failure: abort the run
+  disabled,       // PATCH {"disabled":true}: 2xx whose body shows the key disabled (or 204)
+  enabled,        // PATCH {"disabled":false}: 2xx whose body shows the key enabled (or 204)
+  present,        // GET /keys/{hash}: 200 with the key; verdict::key_disabled says its state
 };
 
 std::string_view to_string(verdict_kind kind) noexcept;
@@ -34,6 +38,7 @@ struct verdict {
   // empty for deleted/not_found. Printable, valid UTF-8, at most ~200 bytes.
   std::string message;
   std::optional<std::chrono::milliseconds> retry_after;  // server hint, capped (retryable kinds only)
+  bool key_disabled = false;  // present: the key's "disabled" field
 };
 
 struct response_view {
@@ -44,8 +49,12 @@ struct response_view {
 
 // Never throws on any body (bytes, size): bodies over max_inspected_body are not parsed.
 inline constexpr std::size_t max_inspected_body = std::size_t{64} * 1024;
+// `request` says what a 2xx must show: {"deleted": true} for a DELETE, {"data": {"disabled": x}}
+// with the asked-for x for a PATCH, {"data": {...,"disabled": bool}} for a GET. A 2xx that shows
+// anything else is a server_error (retryable: the next answer, or a 404, settles it).
 verdict classify_response(const response_view& response, std::chrono::system_clock::time_point now,
-                          std::chrono::milliseconds retry_after_cap);
+                          std::chrono::milliseconds retry_after_cap,
+                          request_kind request = request_kind::delete_key);
 
 enum class transport_failure {
   connect_failed,

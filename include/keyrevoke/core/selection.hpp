@@ -1,0 +1,39 @@
+#pragma once
+// Which hashes a run takes: --shard K/N, and the --plan / --confirm digest of the exact set. Pure.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keyrevoke/core/action.hpp"
+#include "keyrevoke/core/key_hash.hpp"
+
+namespace keyrevoke::core {
+
+struct shard_spec {
+  unsigned index = 0;  // 0-based; the command line says K = index + 1
+  unsigned count = 1;
+};
+
+inline constexpr unsigned max_shards = 65536;
+
+// "K/N" with 1 <= K <= N <= max_shards (decimal, no signs or spaces).
+std::optional<shard_spec> parse_shard(std::string_view text) noexcept;
+
+// The shard a hash belongs to, 0..count-1. Stable across versions and machines (it is a contract:
+// runners of different versions must split a list the same way): FNV-1a over the 32 bytes, then
+// splitmix64's finaliser, modulo count.
+unsigned shard_of(const key_hash& hash, unsigned count) noexcept;
+
+// Lower-case hex SHA-256 of data.
+std::string sha256_hex(std::string_view data);
+
+// "sha256:<hex>" of "keyrevoke-plan-v1\naction=<action>\nhost=<host>\n" followed by each distinct
+// hash in ascending order, as 64 hex digits and '\n'. Sorts and de-duplicates `hashes` in place.
+// The digest names the action, the server and the exact set: a plan reviewed for one cannot run
+// another.
+std::string plan_digest(action act, std::string_view host, std::vector<key_hash>& hashes);
+
+}  // namespace keyrevoke::core
