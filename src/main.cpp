@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     }
     const options& opts = std::get<options>(parsed);
     if (opts.dry_run) return run_dry_run(opts);
+    if (opts.plan) return run_plan(opts);
 
     auto key = load_management_key(opts, std::getenv("MODELGATES_MANAGEMENT_KEY"));
     if (auto* failed = std::get_if<early_exit>(&key)) {

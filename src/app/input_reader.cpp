@@ -17,9 +17,9 @@
 
 namespace keyrevoke::app {
 
-input_reader::input_reader(std::vector<std::string> paths, const core::hash_set* done,
-                           std::size_t batch_size, std::ptrdiff_t max_batches)
-    : paths_{std::move(paths)}, done_{done}, batch_size_{batch_size}, credits_{max_batches} {
+input_reader::input_reader(std::vector<std::string> paths, input_filter filter, std::size_t batch_size,
+                           std::ptrdiff_t max_batches)
+    : paths_{std::move(paths)}, filter_{filter}, batch_size_{batch_size}, credits_{max_batches} {
   if (paths_.empty()) paths_.emplace_back("-");
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
 }
@@ -85,6 +85,27 @@ void input_reader::read_all(const deliver_fn& deliver) {
   });
 }
 
+void input_reader::take(input_batch& batch, const core::key_hash& hash, std::uint64_t line, std::size_t source) {
+  if (!seen_.insert(hash)) {
+    ++batch.duplicates;
+  } else if (filter_.shard.count > 1 && core::shard_of(hash, filter_.shard.count) != filter_.shard.index) {
+    ++batch.other_shard;
+  } else if (filter_.protect != nullptr && filter_.protect->contains(hash)) {
+    batch.protected_hashes.push_back(hash);
+  } else if (filter_.plan != nullptr && !filter_.plan->contains(hash)) {
+    batch.invalid.push_back({line, static_cast<std::uint32_t>(source), core::to_hex(hash),
+                             "not in the confirmed plan (the input changed after --plan?); not sent"});
+  } else if (filter_.done != nullptr && filter_.done->contains(hash)) {
+    if (filter_.verify_done && (filter_.verified == nullptr || !filter_.verified->contains(hash))) {
+      batch.verify_only.push_back(hash);
+    } else {
+      ++batch.already_done;
+    }
+  } else {
+    batch.hashes.push_back(hash);
+  }
+}
+
 void input_reader::run(const deliver_fn& deliver) {
   input_batch batch;
   batch.hashes.reserve(batch_size_);
@@ -113,16 +134,13 @@ void input_reader::run(const deliver_fn& deliver) {
                                    core::redact_preview(line.text, line.full_length), parsed.reason});
           break;
         case core::line_kind::hash:
-          if (!seen_.insert(parsed.hash)) {
-            ++batch.duplicates;
-          } else if (done_ != nullptr && done_->contains(parsed.hash)) {
-            ++batch.already_done;
-          } else {
-            batch.hashes.push_back(parsed.hash);
-          }
+          take(batch, parsed.hash, line.number, source);
           break;
       }
-      if (batch.hashes.size() >= batch_size_ || batch.invalid.size() >= batch_size_) ship(false);
+      if (batch.hashes.size() + batch.verify_only.size() + batch.protected_hashes.size() >= batch_size_ ||
+          batch.invalid.size() >= batch_size_) {
+        ship(false);
+      }
     };
     for (;;) {
       if (stop_.load(std::memory_order_relaxed)) break;
@@ -140,7 +158,10 @@ void input_reader::run(const deliver_fn& deliver) {
       splitter.feed(std::string_view{chunk.data(), static_cast<std::size_t>(n)}, on_line);
       // A pipe may pause for a long time (or forever): what it gave so far goes now, not when a
       // batch is full. A regular file fills whole batches.
-      if (!regular_[source] && (!batch.hashes.empty() || !batch.invalid.empty())) ship(false);
+      if (!regular_[source] && (!batch.hashes.empty() || !batch.invalid.empty() || !batch.verify_only.empty() ||
+                                !batch.protected_hashes.empty())) {
+        ship(false);
+      }
     }
     if (!batch.error.empty()) break;
   }

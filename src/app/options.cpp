@@ -15,6 +15,21 @@ namespace {
 constexpr const char* usage_line = "usage: keyrevoke [OPTIONS] [FILE ...]   (no FILE, or '-', reads stdin)";
 
 po::options_description describe(options& o, std::string& progress) {
+  po::options_description incident{"Incident workflow (see README, Runbook)"};
+  // clang-format off
+  incident.add_options()
+    ("disable", "contain instead of delete: PATCH each key {\"disabled\": true} (reversible)")
+    ("enable", "undo --disable: PATCH each key {\"disabled\": false}")
+    ("verify", po::bool_switch(&o.verify), "prove each action with GET /keys/{hash} (404, or the "
+                                           "disabled state) and record the proof in the report")
+    ("protect", po::value<std::string>(), "never touch these keys even if listed: a file of hashes and "
+                                          "name/label globs (globs need one listing of the keys)")
+    ("plan", po::bool_switch(&o.plan), "print what would be done and the plan's digest; send nothing")
+    ("confirm", po::value<std::string>(), "act only if the input's selection has exactly this plan digest "
+                                          "(from --plan); input must be files")
+    ("shard", po::value(&o.shard_text), "take only share K of N of the input (stable, hash-based; "
+                                        "K from 1 to N), for N runners splitting one list");
+  // clang-format on
   po::options_description desc{"Options"};
   // clang-format off
   desc.add_options()
@@ -40,6 +55,7 @@ po::options_description describe(options& o, std::string& progress) {
                                                                      "(local mocks only)")
     ("quiet,q", po::bool_switch(&o.quiet), "no progress and no warnings; the summary is one line");
   // clang-format on
+  desc.add(incident);
   return desc;
 }
 
@@ -98,6 +114,29 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
 
   if (vm.count("cacert") != 0) o.cacert = vm["cacert"].as<std::string>();
   if (vm.count("key-file") != 0) o.key_file = vm["key-file"].as<std::string>();
+  if (vm.count("disable") != 0 && vm.count("enable") != 0) return usage_error("--disable and --enable contradict each other");
+  if (vm.count("disable") != 0) o.act = core::action::disable;
+  if (vm.count("enable") != 0) o.act = core::action::enable;
+  if (vm.count("protect") != 0) {
+    o.protect = vm["protect"].as<std::string>();
+    if (o.protect->empty()) return usage_error("--protect needs a file name");
+  }
+  if (vm.count("confirm") != 0) {
+    std::string digest = vm["confirm"].as<std::string>();
+    if (digest.rfind("sha256:", 0) != 0) digest = "sha256:" + digest;
+    const bool hex = digest.size() == 7 + 64 &&
+                     digest.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
+    if (!hex) return usage_error("--confirm takes the digest --plan printed: sha256: and 64 lower-case hex digits");
+    o.confirm = std::move(digest);
+  }
+  if (!o.shard_text.empty() || vm.count("shard") != 0) {
+    const auto shard = core::parse_shard(o.shard_text);
+    if (!shard) return usage_error("--shard takes K/N with 1 <= K <= N <= 65536 (e.g. 1/4 ... 4/4)");
+    o.shard = *shard;
+  }
+  if (o.plan && o.confirm) return usage_error("--plan and --confirm are two steps: run --plan first, then --confirm");
+  if (o.plan && o.dry_run) return usage_error("--plan and --dry-run: choose one (--plan also validates)");
+  if (o.dry_run && o.confirm) return usage_error("--dry-run and --confirm contradict each other");
   if (progress == "auto") {
     o.progress = progress_mode::automatic;
   } else if (progress == "always") {

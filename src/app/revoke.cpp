@@ -1,6 +1,7 @@
 #include "keyrevoke/app/revoke.hpp"
 
 #include "keyrevoke/app/input_reader.hpp"
+#include "keyrevoke/app/prepare.hpp"
 #include "keyrevoke/app/report_file.hpp"
 #include "keyrevoke/app/run_stats.hpp"
 #include "keyrevoke/core/base_url.hpp"
@@ -8,7 +9,9 @@
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/retry_policy.hpp"
+#include "keyrevoke/core/selection.hpp"
 #include "keyrevoke/core/verdict.hpp"
+#include "keyrevoke/core/verification.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
 #include "keyrevoke/net/tls_context.hpp"
 
@@ -52,6 +55,7 @@ struct job {
   clock_type::time_point not_before{};
   std::uint64_t sequence = 0;
   std::string last_error;
+  bool verify = false;  // this attempt is --verify's GET, after the action succeeded
 };
 
 struct due_later {
@@ -88,6 +92,9 @@ core::answer_kind to_answer_kind(core::verdict_kind kind) {
     case core::verdict_kind::timeout:
     case core::verdict_kind::tls_error: return core::answer_kind::failed;
     case core::verdict_kind::deleted:
+    case core::verdict_kind::disabled:
+    case core::verdict_kind::enabled:
+    case core::verdict_kind::present:
     case core::verdict_kind::not_found:
     case core::verdict_kind::unauthorized:
     case core::verdict_kind::client_error: break;
@@ -95,16 +102,25 @@ core::answer_kind to_answer_kind(core::verdict_kind kind) {
   return core::answer_kind::accepted;
 }
 
+// What the pre-run steps decided to leave out or hold to.
+struct run_selection {
+  core::hash_set protect;              // --protect: hashes (listed, and resolved from globs)
+  std::optional<core::hash_set> plan;  // --confirm: the confirmed set
+};
+
 class revocation final : public net::send_observer {
  public:
   revocation(asio::io_context& io, const options& opts, const std::string& key, core::base_url base,
-             asio::ssl::context& tls, report_file report, core::resume_scan scan)
+             asio::ssl::context& tls, report_file report, core::resume_scan scan, run_selection selection)
       : io_{io},
         opts_{opts},
         base_{std::move(base)},
         report_{std::move(report)},
         scan_{std::move(scan)},
-        reader_{opts.inputs, &scan_.done},
+        selection_{std::move(selection)},
+        reader_{opts.inputs, input_filter{opts.shard, selection_.protect.empty() ? nullptr : &selection_.protect,
+                                          selection_.plan ? &*selection_.plan : nullptr, &scan_.done,
+                                          &scan_.verified, opts.verify}},
         pool_{io.get_executor(), tls, base_, to_millis(opts.timeout_s), opts.concurrency},
         controller_{controller_config(opts), clock_type::now()},
         budget_{std::max(10.0, static_cast<double>(opts.concurrency)), 0.2,
@@ -122,16 +138,23 @@ class revocation final : public net::send_observer {
     progress_enabled_ = opts.progress == progress_mode::always ||
                         (opts.progress == progress_mode::automatic && ::isatty(STDERR_FILENO) != 0);
     progress_tty_ = ::isatty(STDERR_FILENO) != 0;
+    stats_.act = opts.act;
+    stats_.verify = opts.verify;
   }
 
   // Opens the inputs; an error here is exit 2 with nothing sent.
   std::string open_inputs() { return reader_.open_all(); }
 
-  int run() {
+  // header: the audit row that opens this run's rows in the report.
+  int run(std::string_view header) {
+    report_.append(header);
+    flush_report();
     auto start = [this]() -> asio::awaitable<void> { co_await start_all(); };
     asio::co_spawn(io_, start, asio::detached);
     io_.run();
-    return finish();
+    const int code = finish();
+    if (setup_error_.empty()) write_summary_row(code);
+    return code;
   }
 
   void on_request_written(core::steady_time at) override { controller_.on_bytes_written(at); }
@@ -180,15 +203,27 @@ class revocation final : public net::send_observer {
     stats_.lines += batch.lines;
     stats_.duplicates += batch.duplicates;
     stats_.already_done += batch.already_done;
+    stats_.other_shard += batch.other_shard;
     for (const invalid_entry& bad : batch.invalid) record_invalid(bad);
+    for (const core::key_hash& hash : batch.protected_hashes) {
+      job j;
+      j.hash = hash;
+      finish(j, outcome::protected_key, 0, "protected (--protect): not sent");
+    }
     if (!batch.error.empty()) input_error_ = batch.error;
     if (batch.last) {
       input_complete_ = true;
       stats_.input_complete = true;
     }
-    stats_.hashes += batch.hashes.size();
+    stats_.hashes += batch.hashes.size() + batch.verify_only.size();
     if (finished_) return;
     if (stopping_) {
+      for (const core::key_hash& hash : batch.verify_only) {
+        job j;
+        j.hash = hash;
+        j.verify = true;
+        finish_verify(j, core::verify_outcome::not_attempted, core::observed_state::unknown, 0, stop_note());
+      }
       for (const core::key_hash& hash : batch.hashes) {
         job j;
         j.hash = hash;
@@ -198,24 +233,31 @@ class revocation final : public net::send_observer {
       if (input_complete_ && draining_) final_finish();
       return;
     }
-    if (batch.hashes.empty()) {
+    if (batch.hashes.empty() && batch.verify_only.empty()) {
       reader_.release_batch();
     } else {
-      pending_.push_back(std::move(batch.hashes));
+      pending_.push_back({std::move(batch.verify_only), std::move(batch.hashes)});
     }
     wake();
   }
 
   bool has_pending() const noexcept { return !pending_.empty(); }
 
-  core::key_hash take_pending() {
-    const core::key_hash hash = pending_.front()[pending_pos_++];
-    if (pending_pos_ == pending_.front().size()) {
+  // The next hash from the input: a resumed run's unverified hashes first (a GET), then new ones.
+  job take_pending() {
+    pending_batch& front = pending_.front();
+    job next;
+    if (front.verify_pos < front.verify_only.size()) {
+      next.hash = front.verify_only[front.verify_pos++];
+      next.verify = true;
+    } else {
+      next.hash = front.hashes[front.pos++];
+    }
+    if (front.verify_pos == front.verify_only.size() && front.pos == front.hashes.size()) {
       pending_.pop_front();
-      pending_pos_ = 0;
       reader_.release_batch();
     }
-    return hash;
+    return next;
   }
 
   void record_invalid(const invalid_entry& bad) {
@@ -253,9 +295,10 @@ class revocation final : public net::send_observer {
       // hostage, and if the server fails everything, the bounded retry queue soon stops new ones too.
       const bool retries_allowed = budget_.healthy() || retries_in_flight_ == 0;
       const bool retry_due = retries_allowed && !retries_.empty() && retries_.top().not_before <= now;
-      const bool take_new = has_pending() && retries_.size() < retry_capacity();
-      if (!retry_due && !take_new) {
-        if (input_complete_ && !has_pending() && retries_.empty() && in_flight_ == 0) break;
+      const bool verify_ready = !verifications_.empty();
+      const bool take_new = has_pending() && retries_.size() + verifications_.size() < retry_capacity();
+      if (!retry_due && !verify_ready && !take_new) {
+        if (input_complete_ && !has_pending() && retries_.empty() && verifications_.empty() && in_flight_ == 0) break;
         const auto until = retries_.empty() || !retries_allowed ? now + std::chrono::seconds{1}
                                                                 : retries_.top().not_before;
         co_await wait_event(until);
@@ -271,8 +314,11 @@ class revocation final : public net::send_observer {
         next = retries_.top();
         retries_.pop();
         ++retries_in_flight_;
+      } else if (verify_ready) {
+        next = std::move(verifications_.front());
+        verifications_.pop_front();
       } else {
-        next.hash = take_pending();
+        next = take_pending();
         next.sequence = ++sequence_;
       }
       controller_.take_send_slot(now);
@@ -315,10 +361,12 @@ class revocation final : public net::send_observer {
 
   asio::awaitable<void> worker() {
     // The request is serialised once; each hash rewrites only its 64 hex digits in place.
-    request_template request = make_request_template();
+    request_template act = make_request_template(opts_.act);
+    request_template check = opts_.verify ? make_request_template(std::nullopt) : request_template{};
     for (;;) {
       auto [ec, current] = co_await jobs_.async_receive(nothrow_awaitable);
       if (ec) break;
+      request_template& request = current.verify ? check : act;
       request.set_hash(current.hash);
       const auto sent = clock_type::now();
       if (current.attempts == 0) current.first_sent = sent;
@@ -340,20 +388,33 @@ class revocation final : public net::send_observer {
     void set_hash(const core::key_hash& hash) { core::write_hex(hash, bytes.data() + hash_offset); }
   };
 
-  request_template make_request_template() const {
+  // The action's request, or (nullopt) --verify's GET.
+  request_template make_request_template(std::optional<core::action> act) const {
     // The target goes through the same code as everywhere else; a zero hash marks where the hex goes.
     std::string target;
     core::key_target(target, base_, core::key_hash{});
+    std::string_view method = "GET";
+    std::string_view body;
+    if (act) {
+      switch (*act) {
+        case core::action::delete_key: method = "DELETE", body = "{}"; break;
+        case core::action::disable: method = "PATCH", body = R"({"disabled":true})"; break;
+        case core::action::enable: method = "PATCH", body = R"({"disabled":false})"; break;
+      }
+    }
     request_template t;
-    t.bytes = "DELETE " + target + " HTTP/1.1\r\n";
+    t.bytes.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
     t.hash_offset = t.bytes.size() - std::string_view{" HTTP/1.1\r\n"}.size() - core::key_hash_hex_size;
     t.bytes += "Host: " + base_.host_header + "\r\n";
     t.bytes += "Authorization: " + authorization_ + "\r\n";
     t.bytes += "User-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\n";
     t.bytes += "Accept: application/json\r\n";
-    t.bytes += "Content-Type: application/json\r\n";
-    t.bytes += "Content-Length: 2\r\n";
-    t.bytes += "Connection: keep-alive\r\n\r\n{}";
+    if (act) {
+      t.bytes += "Content-Type: application/json\r\n";
+      t.bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    }
+    t.bytes += "Connection: keep-alive\r\n\r\n";
+    t.bytes.append(body);
     return t;
   }
 
@@ -361,8 +422,13 @@ class revocation final : public net::send_observer {
   void settle(job current, const net::exchange_result& result) {
     const auto now = clock_type::now();
     if (result.error == net::exchange_error::cancelled) {
-      finish(current, outcome::not_attempted, current.last_status,
-             "interrupted before an answer" + last_answer_note(current));
+      if (current.verify) {
+        finish_verify(current, core::verify_outcome::not_attempted, core::observed_state::unknown,
+                      current.last_status, "interrupted before an answer" + last_answer_note(current));
+      } else {
+        finish(current, outcome::not_attempted, current.last_status,
+               "interrupted before an answer" + last_answer_note(current));
+      }
       return;
     }
     core::verdict verdict =
@@ -370,7 +436,8 @@ class revocation final : public net::send_observer {
             ? core::classify_response({result.answer.status, result.answer.body,
                                        {result.answer.retry_after, result.answer.retry_after_ms,
                                         result.answer.ratelimit_reset}},
-                                      std::chrono::system_clock::now(), to_millis(opts_.retry_after_cap_s))
+                                      std::chrono::system_clock::now(), to_millis(opts_.retry_after_cap_s),
+                                      current.verify ? core::request_kind::get : core::request_for(opts_.act))
             : core::classify_transport_failure(to_transport_failure(result.error), result.detail);
 
     // A server may echo the key back in its error text: it never reaches the report or the screen.
@@ -390,27 +457,70 @@ class revocation final : public net::send_observer {
 
     if (core::aborts_run(verdict.kind)) {
       const bool rejected = verdict.kind == core::verdict_kind::unauthorized;
-      finish(current, rejected ? outcome::unauthorized : outcome::failed, verdict.http_status, verdict.message);
+      if (current.verify) {
+        finish_verify(current, core::verify_outcome::failed, core::observed_state::unknown, verdict.http_status,
+                      verdict.message);
+      } else {
+        finish(current, rejected ? outcome::unauthorized : outcome::failed, verdict.http_status, verdict.message);
+      }
       if (abort_message_.empty()) abort_message_ = verdict.message;
       begin_stop(rejected ? stop_reason::key_rejected : stop_reason::tls_untrusted);
       return;
     }
-    const core::retry_plan plan = core::plan_after_attempt(
-        {verdict.kind, verdict.retry_after, result.reused_connection}, current.attempts, opts_.max_attempts,
-        backoff_, std::uniform_real_distribution<double>{0.0, 1.0}(rng_));
-    if (!plan.retry) {
-      finish(current, plan.final_outcome, verdict.http_status, verdict.message);
-      return;
+    const double u01 = std::uniform_real_distribution<double>{0.0, 1.0}(rng_);
+    core::millis delay{0};
+    if (current.verify) {
+      const core::verify_step step = core::plan_after_check(opts_.act, verdict, result.reused_connection,
+                                                            current.attempts, opts_.max_attempts, backoff_, u01);
+      if (step.seen != core::observed_state::unknown && verdict.message.empty()) {
+        verdict.message = "the server still shows the key " + std::string{core::to_string(step.seen)};
+      }
+      if (!step.retry) {
+        finish_verify(current, step.result, step.seen, verdict.http_status,
+                      step.result == core::verify_outcome::verified ? std::string_view{} : verdict.message);
+        return;
+      }
+      delay = step.delay;
+    } else {
+      const core::retry_plan plan = core::plan_after_attempt(
+          {verdict.kind, verdict.retry_after, result.reused_connection}, current.attempts, opts_.max_attempts,
+          backoff_, u01);
+      if (!plan.retry) {
+        finish(current, plan.final_outcome, verdict.http_status, verdict.message);
+        if (opts_.verify && core::is_done(plan.final_outcome)) queue_verification(current);
+        return;
+      }
+      delay = plan.delay;
     }
     current.last_error = std::move(verdict.message);
     if (stopping_) {
-      finish(current, outcome::not_attempted, current.last_status, stop_note() + last_answer_note(current));
+      abandon(current);
       return;
     }
     ++stats_.retries;
-    current.not_before = now + plan.delay;
+    current.not_before = now + delay;
     retries_.push(std::move(current));
     wake();
+  }
+
+  // --verify: the action is done and written; its proof is a GET, ahead of new hashes.
+  void queue_verification(const job& acted) {
+    job check;
+    check.hash = acted.hash;
+    check.verify = true;
+    check.sequence = acted.sequence;
+    verifications_.push_back(std::move(check));
+    wake();
+  }
+
+  // A job the run stops before finishing gets its row: not_attempted, with the last answer.
+  void abandon(const job& j) {
+    if (j.verify) {
+      finish_verify(j, core::verify_outcome::not_attempted, core::observed_state::unknown, j.last_status,
+                    stop_note() + last_answer_note(j));
+    } else {
+      finish(j, outcome::not_attempted, j.last_status, stop_note() + last_answer_note(j));
+    }
   }
 
   static std::string last_answer_note(const job& j) {
@@ -431,6 +541,37 @@ class revocation final : public net::send_observer {
 
   // --- the report --------------------------------------------------------------------------
 
+  void write_summary_row(int code) {
+    if (report_.failed()) return;
+    using core::to_string;
+    const std::array<std::pair<std::string_view, std::uint64_t>, 19> counts{{
+        {"lines", stats_.lines},
+        {"hashes", stats_.hashes},
+        {to_string(outcome::deleted), stats_[outcome::deleted]},
+        {to_string(outcome::disabled), stats_[outcome::disabled]},
+        {to_string(outcome::enabled), stats_[outcome::enabled]},
+        {to_string(outcome::not_found), stats_[outcome::not_found]},
+        {to_string(outcome::failed), stats_[outcome::failed]},
+        {to_string(outcome::unauthorized), stats_[outcome::unauthorized]},
+        {to_string(outcome::not_attempted), stats_[outcome::not_attempted]},
+        {to_string(outcome::invalid), stats_[outcome::invalid]},
+        {to_string(outcome::protected_key), stats_[outcome::protected_key]},
+        {"duplicates", stats_.duplicates},
+        {"already_done", stats_.already_done},
+        {"other_shards", stats_.other_shard},
+        {"verified", stats_.verified},
+        {"verify_mismatch", stats_.verify_mismatch},
+        {"verify_failed", stats_.verify_failed},
+        {"verify_not_attempted", stats_.verify_not_attempted},
+        {"requests", stats_.requests},
+    }};
+    row_.clear();
+    core::append_row(row_, core::summary_row{core::format_utc(std::chrono::system_clock::now()), code,
+                                             core::to_seconds(clock_type::now() - started_), counts});
+    report_.append(row_);
+    if (report_.flush()) report_.sync();
+  }
+
   void finish(const job& j, outcome result, unsigned status, std::string_view error) {
     ++stats_[result];
     const double elapsed_ms =
@@ -438,6 +579,22 @@ class revocation final : public net::send_observer {
                         : std::chrono::duration<double, std::milli>(clock_type::now() - j.first_sent).count();
     row_.clear();
     core::append_row(row_, core::hash_row{j.hash, result, status, j.attempts, elapsed_ms, error});
+    write_rows(row_);
+  }
+
+  void finish_verify(const job& j, core::verify_outcome result, core::observed_state seen, unsigned status,
+                     std::string_view error) {
+    switch (result) {
+      case core::verify_outcome::verified: ++stats_.verified; break;
+      case core::verify_outcome::mismatch: ++stats_.verify_mismatch; break;
+      case core::verify_outcome::failed: ++stats_.verify_failed; break;
+      case core::verify_outcome::not_attempted: ++stats_.verify_not_attempted; break;
+    }
+    const double elapsed_ms =
+        j.attempts == 0 ? 0.0
+                        : std::chrono::duration<double, std::milli>(clock_type::now() - j.first_sent).count();
+    row_.clear();
+    core::append_row(row_, core::verify_row{j.hash, result, seen, status, j.attempts, elapsed_ms, error});
     write_rows(row_);
   }
 
@@ -550,15 +707,12 @@ class revocation final : public net::send_observer {
     grace_timer_.cancel();
     // Whatever was queued but not answered is reported, so every hash has a row.
     while (!retries_.empty()) {
-      const job& j = retries_.top();
-      finish(j, outcome::not_attempted, j.last_status, stop_note() + last_answer_note(j));
+      abandon(retries_.top());
       retries_.pop();
     }
-    while (has_pending()) {
-      job j;
-      j.hash = take_pending();
-      finish(j, outcome::not_attempted, 0, stop_note());
-    }
+    for (const job& j : verifications_) abandon(j);
+    verifications_.clear();
+    while (has_pending()) abandon(take_pending());
     if (!input_complete_) {
       // Read the rest and report it not_attempted, unless the input is a pipe that may never end, or
       // the report cannot take rows anyway (they would all go to stderr).
@@ -610,8 +764,13 @@ class revocation final : public net::send_observer {
 
     int code = exit_ok;
     if (stats_[outcome::failed] + stats_[outcome::not_attempted] + stats_[outcome::unauthorized] +
-            stats_[outcome::invalid] != 0) {
+            stats_[outcome::invalid] + stats_.unproven() != 0) {
       code = exit_incomplete;
+    }
+    if (stats_.verify_mismatch != 0) {
+      std::fprintf(stderr, "keyrevoke: VERIFY MISMATCH: %llu keys the server answered for still show the wrong "
+                           "state; see the report's verify rows (\"outcome\":\"mismatch\")\n",
+                   static_cast<unsigned long long>(stats_.verify_mismatch));
     }
     if (!input_error_.empty()) {
       std::fprintf(stderr, "keyrevoke: input error: %s\n", input_error_.c_str());
@@ -653,6 +812,7 @@ class revocation final : public net::send_observer {
   core::base_url base_;
   report_file report_;
   core::resume_scan scan_;
+  run_selection selection_;
   input_reader reader_;
   net::connection_pool pool_;
   core::rate_controller controller_;
@@ -669,9 +829,15 @@ class revocation final : public net::send_observer {
   std::string authorization_;
   std::string key_;  // only to redact it from server messages
 
-  std::deque<std::vector<core::key_hash>> pending_;
-  std::size_t pending_pos_ = 0;
+  struct pending_batch {
+    std::vector<core::key_hash> verify_only;
+    std::vector<core::key_hash> hashes;
+    std::size_t verify_pos = 0;
+    std::size_t pos = 0;
+  };
+  std::deque<pending_batch> pending_;
   std::priority_queue<job, std::vector<job>, due_later> retries_;
+  std::deque<job> verifications_;
   std::uint64_t sequence_ = 0;
   unsigned in_flight_ = 0;
   unsigned retries_in_flight_ = 0;
@@ -734,7 +900,7 @@ std::variant<std::string, early_exit> load_management_key(const options& opts, c
 }
 
 int run_dry_run(const options& opts) {
-  input_reader reader{opts.inputs, nullptr};
+  input_reader reader{opts.inputs, input_filter{}};
   if (std::string error = reader.open_all(); !error.empty()) {
     std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
     return exit_usage;
@@ -765,20 +931,113 @@ int run_dry_run(const options& opts) {
   return invalid == 0 ? exit_ok : exit_incomplete;
 }
 
-int run_revocation(const options& opts, const std::string& management_key) {
+namespace {
+
+struct prepared {
+  core::base_url base;
+  run_selection selection;
+  std::optional<protect_list> protect;
+};
+
+// The checks every mode shares: the base URL, the --protect file. An error is exit 2.
+std::variant<prepared, int> prepare_common(const options& opts) {
   auto parsed = core::parse_base_url(opts.base_url);
   if (auto* error = std::get_if<std::string>(&parsed)) {
     if (core::looks_like_secret(opts.base_url)) *error = "not a valid URL (not shown: it looks like a key)";
     std::fprintf(stderr, "keyrevoke: --base-url: %s\n", error->c_str());
     return exit_usage;
   }
-  core::base_url base = std::get<core::base_url>(std::move(parsed));
-  if (!base.tls && !opts.allow_insecure_http) {
+  prepared p{std::get<core::base_url>(std::move(parsed)), {}, std::nullopt};
+  if (!p.base.tls && !opts.allow_insecure_http) {
     std::fputs("keyrevoke: refusing an http:// base URL: the management key would cross the network in "
                "clear text (--allow-insecure-http is for local mocks)\n",
                stderr);
     return exit_usage;
   }
+  if (opts.protect) {
+    auto loaded = load_protect_file(*opts.protect);
+    if (auto* error = std::get_if<std::string>(&loaded)) {
+      std::fprintf(stderr, "keyrevoke: %s\n", error->c_str());
+      return exit_usage;
+    }
+    p.protect = std::get<protect_list>(std::move(loaded));
+    p.selection.protect = std::move(p.protect->hashes);
+    p.protect->hashes = core::hash_set{};
+  }
+  return p;
+}
+
+void show_invalid(const selection_result& sel, bool quiet) {
+  if (quiet) return;
+  for (const invalid_entry& bad : sel.first_invalid) {
+    std::fprintf(stderr, "keyrevoke: %s:%llu: invalid line (%s): %s\n", sel.source_names[bad.source].c_str(),
+                 static_cast<unsigned long long>(bad.line), std::string{bad.reason}.c_str(), bad.preview.c_str());
+  }
+}
+
+}  // namespace
+
+int run_plan(const options& opts) {
+  auto common = prepare_common(opts);
+  if (auto* code = std::get_if<int>(&common)) return *code;
+  prepared& p = std::get<prepared>(common);
+  if (p.protect && p.protect->has_globs()) {
+    std::fputs("keyrevoke: --plan with name/label globs in --protect is not supported yet; list the hashes\n", stderr);
+    return exit_usage;
+  }
+  selection_result sel = read_selection(opts, p.selection.protect.empty() ? nullptr : &p.selection.protect);
+  if (!sel.error.empty()) {
+    std::fprintf(stderr, "keyrevoke: %s\n", sel.error.c_str());
+    return exit_usage;
+  }
+  show_invalid(sel, opts.quiet);
+  const std::string digest = core::plan_digest(opts.act, p.base.host_header, sel.hashes);
+  const auto prints = fingerprint_inputs(opts.inputs);
+  std::string out = R"({"plan":"keyrevoke-plan-v1","digest":")" + digest + R"(","action":)";
+  core::append_json_string(out, core::to_string(opts.act));
+  out += R"(,"host":)";
+  core::append_json_string(out, p.base.host_header);
+  out += R"(,"inputs":[)";
+  for (std::size_t i = 0; i < prints.size(); ++i) {
+    if (i != 0) out += ',';
+    out += R"({"name":)";
+    core::append_json_string(out, prints[i].name);
+    out += R"(,"sha256":)";
+    if (prints[i].sha256.empty()) {
+      out += "null";
+    } else {
+      core::append_json_string(out, prints[i].sha256);
+    }
+    out += '}';
+  }
+  out += R"(],"shard":)";
+  if (opts.shard.count > 1) {
+    core::append_json_string(out, opts.shard_text);
+  } else {
+    out += "null";
+  }
+  out += R"(,"counts":{"selected":)" + std::to_string(sel.hashes.size()) + R"(,"lines":)" + std::to_string(sel.lines) +
+         R"(,"duplicates":)" + std::to_string(sel.duplicates) + R"(,"invalid":)" + std::to_string(sel.invalid) +
+         R"(,"protected":)" + std::to_string(sel.protected_count) + R"(,"other_shards":)" +
+         std::to_string(sel.other_shard) + "}}\n";
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+  if (!opts.quiet) {
+    std::fprintf(stderr,
+                 "plan: %s %s keys on %s (%s protected, %s invalid lines, %s duplicates%s); nothing sent\n"
+                 "to run exactly this plan, repeat the command with --confirm %s instead of --plan\n",
+                 std::string{core::to_string(opts.act)}.c_str(), grouped(sel.hashes.size()).c_str(),
+                 p.base.host_header.c_str(), grouped(sel.protected_count).c_str(), grouped(sel.invalid).c_str(),
+                 grouped(sel.duplicates).c_str(),
+                 opts.shard.count > 1 ? (", shard " + opts.shard_text).c_str() : "", digest.c_str());
+  }
+  return sel.invalid == 0 ? exit_ok : exit_incomplete;
+}
+
+int run_revocation(const options& opts, const std::string& management_key) {
+  auto common = prepare_common(opts);
+  if (auto* code = std::get_if<int>(&common)) return *code;
+  prepared& p = std::get<prepared>(common);
 
   std::optional<asio::ssl::context> tls;
   try {
@@ -788,36 +1047,81 @@ int run_revocation(const options& opts, const std::string& management_key) {
     return exit_usage;
   }
 
-  const report_mode mode = opts.resume ? report_mode::resume : opts.force ? report_mode::overwrite : report_mode::create;
-  core::resume_scan scan;
   // Inputs are checked before the report is touched: a typo in a file name must not create or
   // truncate anything.
   {
-    input_reader probe{opts.inputs, nullptr};
+    input_reader probe{opts.inputs, input_filter{}};
     if (std::string error = probe.open_all(); !error.empty()) {
       std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
       return exit_usage;
     }
+    if (opts.confirm && !probe.inputs_are_files()) {
+      std::fputs("keyrevoke: --confirm reads the input twice (to check the plan, then to run it): give the "
+                 "hashes in a file, not on stdin or a pipe\n",
+                 stderr);
+      return exit_usage;
+    }
   }
+  if (p.protect && p.protect->has_globs()) {
+    std::fputs("keyrevoke: name/label globs in --protect are not supported yet; list the hashes\n", stderr);
+    return exit_usage;
+  }
+  if (opts.confirm) {
+    selection_result sel = read_selection(opts, p.selection.protect.empty() ? nullptr : &p.selection.protect);
+    if (!sel.error.empty()) {
+      std::fprintf(stderr, "keyrevoke: %s\n", sel.error.c_str());
+      return exit_usage;
+    }
+    const std::string digest = core::plan_digest(opts.act, p.base.host_header, sel.hashes);
+    if (digest != *opts.confirm) {
+      std::fprintf(stderr,
+                   "keyrevoke: the input does not match the confirmed plan: it selects %s keys to %s on %s with "
+                   "digest\n  %s\nnot the confirmed\n  %s\nnothing sent (check the input files, --shard, "
+                   "--protect, the action and --base-url; run --plan again to review)\n",
+                   grouped(sel.hashes.size()).c_str(), std::string{core::to_string(opts.act)}.c_str(),
+                   p.base.host_header.c_str(), digest.c_str(), opts.confirm->c_str());
+      return exit_usage;
+    }
+    p.selection.plan.emplace();
+    for (const core::key_hash& h : sel.hashes) p.selection.plan->insert(h);
+  }
+  const std::vector<input_print> prints = fingerprint_inputs(opts.inputs);
+
+  const report_mode mode = opts.resume ? report_mode::resume : opts.force ? report_mode::overwrite : report_mode::create;
+  core::resume_scan scan;
   auto opened = report_file::open(opts.report, mode, &scan);
   if (auto* error = std::get_if<std::string>(&opened)) {
     std::fprintf(stderr, "keyrevoke: %s\n", error->c_str());
     return exit_usage;
+  }
+  if (opts.resume) {
+    // A report holds one action: resuming a --disable report with a delete (or the other way) would
+    // skip hashes whose rows say something else was done to them.
+    const std::string_view previous = scan.headers == 0 ? std::string_view{"delete"} : std::string_view{scan.action};
+    if (scan.mixed_actions || previous != core::to_string(opts.act)) {
+      std::fprintf(stderr,
+                   "keyrevoke: '%s' is the report of a %s run; --resume continues the same action, so this %s "
+                   "run needs a report of its own (--report)\n",
+                   opts.report.c_str(), scan.mixed_actions ? "mixed" : std::string{previous}.c_str(),
+                   std::string{core::to_string(opts.act)}.c_str());
+      return exit_usage;
+    }
   }
   if (opts.resume && !opts.quiet && scan.rows + scan.malformed_rows != 0) {
     std::fprintf(stderr, "keyrevoke: resuming '%s': %llu rows, %zu hashes already done%s\n", opts.report.c_str(),
                  static_cast<unsigned long long>(scan.rows), scan.done.size(),
                  scan.torn_tail ? " (a torn last line was cut)" : "");
   }
+  const std::string header = header_row_text(opts, p.base.host_header, prints);
 
   asio::io_context io{1};
-  revocation run{io, opts, management_key, std::move(base), *tls,
-                 std::get<report_file>(std::move(opened)), std::move(scan)};
+  revocation run{io, opts, management_key, std::move(p.base), *tls,
+                 std::get<report_file>(std::move(opened)), std::move(scan), std::move(p.selection)};
   if (std::string error = run.open_inputs(); !error.empty()) {
     std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
     return exit_usage;
   }
-  return run.run();
+  return run.run(header);
 }
 
 }  // namespace keyrevoke::app

@@ -5,8 +5,6 @@
 
 namespace keyrevoke::app {
 
-namespace {
-
 using core::outcome;
 
 std::string grouped(std::uint64_t n) {
@@ -19,6 +17,8 @@ std::string grouped(std::uint64_t n) {
   }
   return out;
 }
+
+namespace {
 
 std::string duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -39,9 +39,19 @@ std::string duration(double s) {
 std::uint64_t run_stats::finished() const noexcept {
   std::uint64_t n = 0;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    if (static_cast<outcome>(i) != outcome::invalid) n += outcomes[i];
+    const auto o = static_cast<outcome>(i);
+    if (o != outcome::invalid && o != outcome::protected_key) n += outcomes[i];
   }
   return n;
+}
+
+outcome run_stats::applied() const noexcept {
+  switch (act) {
+    case core::action::disable: return outcome::disabled;
+    case core::action::enable: return outcome::enabled;
+    case core::action::delete_key: break;
+  }
+  return outcome::deleted;
 }
 
 std::string format_progress(const run_stats& stats, const controller_view& ctl, double elapsed_s,
@@ -51,9 +61,13 @@ std::string format_progress(const run_stats& stats, const controller_view& ctl, 
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.0f/s", recent_rate);
   line += buf;
-  line += " | deleted " + grouped(stats[outcome::deleted]) + ", not_found " + grouped(stats[outcome::not_found]) +
+  line += " | " + std::string{to_string(stats.applied())} + " " + grouped(stats[stats.applied()]) + ", not_found " + grouped(stats[outcome::not_found]) +
           ", failed " + grouped(stats[outcome::failed]);
   if (stats[outcome::invalid] != 0) line += ", invalid " + grouped(stats[outcome::invalid]);
+  if (stats.verify) {
+    line += ", verified " + grouped(stats.verified);
+    if (stats.verify_mismatch != 0) line += ", MISMATCH " + grouped(stats.verify_mismatch);
+  }
   line += " | 429s " + grouped(stats.throttled);
   if (ctl.degraded) {
     line += " | server failing: retries one at a time";
@@ -75,14 +89,22 @@ std::string format_summary(const run_stats& stats, double elapsed_s, bool quiet)
   char rate[48];
   std::snprintf(rate, sizeof rate, "%.1f s (%.0f/s)", elapsed_s, elapsed_s > 0 ? static_cast<double>(done) / elapsed_s : 0.0);
   std::string text = "keyrevoke: " + grouped(done) + " hashes in " + rate + ": " +
-                     grouped(stats[outcome::deleted]) + " deleted, " + grouped(stats[outcome::not_found]) +
+                     grouped(stats[stats.applied()]) + " " + std::string{to_string(stats.applied())} + ", " +
+                     grouped(stats[outcome::not_found]) +
                      " not_found, " + grouped(stats[outcome::failed]) + " failed, " +
                      grouped(stats[outcome::unauthorized]) + " unauthorized, " +
                      grouped(stats[outcome::not_attempted]) + " not_attempted; " +
                      grouped(stats[outcome::invalid]) + " invalid lines, " + grouped(stats.duplicates) +
                      " duplicates";
   if (stats.already_done != 0) text += ", " + grouped(stats.already_done) + " already done (resume)";
+  if (stats[outcome::protected_key] != 0) text += ", " + grouped(stats[outcome::protected_key]) + " protected (not sent)";
+  if (stats.other_shard != 0) text += ", " + grouped(stats.other_shard) + " left to other shards";
   text += "\n";
+  if (stats.verify) {
+    text += "  verify: " + grouped(stats.verified) + " verified, " + grouped(stats.verify_mismatch) +
+            " MISMATCH (the server still shows the key), " + grouped(stats.verify_failed) + " could not be checked, " +
+            grouped(stats.verify_not_attempted) + " not checked\n";
+  }
   if (quiet) return text;
   text += "  requests " + grouped(stats.requests) + " (retries " + grouped(stats.retries) + "; answered 429: " +
           grouped(stats.throttled) + ", 5xx: " + grouped(stats.server_errors) + ", network errors: " +

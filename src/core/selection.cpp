@@ -10,35 +10,7 @@
 namespace keyrevoke::core {
 namespace {
 
-struct md_ctx_free {
-  void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-};
-
-class sha256 {
- public:
-  sha256() : ctx_{EVP_MD_CTX_new()} {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
-      throw std::runtime_error("SHA-256 is not available");
-    }
-  }
-  void update(std::string_view data) { EVP_DigestUpdate(ctx_.get(), data.data(), data.size()); }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(ctx_.get(), digest, &length);
-    constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * std::size_t{length});
-    for (unsigned int i = 0; i < length; ++i) {
-      out.push_back(digits[digest[i] >> 4]);
-      out.push_back(digits[digest[i] & 0x0f]);
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx_;
-};
+using sha256 = sha256_stream;
 
 bool parse_unsigned(std::string_view text, unsigned& value) noexcept {
   if (text.empty() || text.size() > 6) return false;
@@ -50,6 +22,31 @@ bool parse_unsigned(std::string_view text, unsigned& value) noexcept {
 }
 
 }  // namespace
+
+sha256_stream::sha256_stream() : ctx_{EVP_MD_CTX_new()} {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx_);
+    throw std::runtime_error("SHA-256 is not available");
+  }
+}
+
+sha256_stream::~sha256_stream() { EVP_MD_CTX_free(ctx_); }
+
+void sha256_stream::update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+
+std::string sha256_stream::hex_digest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx_, digest, &length);
+  constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * std::size_t{length});
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(digits[digest[i] >> 4]);
+    out.push_back(digits[digest[i] & 0x0f]);
+  }
+  return out;
+}
 
 std::optional<shard_spec> parse_shard(std::string_view text) noexcept {
   const std::size_t slash = text.find('/');
@@ -78,7 +75,7 @@ unsigned shard_of(const key_hash& hash, unsigned count) noexcept {
 std::string sha256_hex(std::string_view data) {
   sha256 digest;
   digest.update(data);
-  return digest.hex();
+  return digest.hex_digest();
 }
 
 std::string plan_digest(action act, std::string_view host, std::vector<key_hash>& hashes) {
@@ -94,7 +91,7 @@ std::string plan_digest(action act, std::string_view host, std::vector<key_hash>
     write_hex(h, line);
     digest.update(std::string_view{line, sizeof line});
   }
-  return "sha256:" + digest.hex();
+  return "sha256:" + digest.hex_digest();
 }
 
 }  // namespace keyrevoke::core

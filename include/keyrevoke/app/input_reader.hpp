@@ -5,6 +5,7 @@
 
 #include "keyrevoke/core/hash_set.hpp"
 #include "keyrevoke/core/key_hash.hpp"
+#include "keyrevoke/core/selection.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -23,12 +24,26 @@ struct invalid_entry {
   std::string_view reason;
 };
 
+// Which valid hashes a run takes, and what happens to the others. Every pointer may be null and
+// must outlive the reader. Checked in this order after de-duplication: shard, protect, plan, done.
+struct input_filter {
+  core::shard_spec shard{};                  // --shard: other shards' hashes are skipped (counted)
+  const core::hash_set* protect = nullptr;   // --protect: reported "protected", never sent
+  const core::hash_set* plan = nullptr;      // --confirm: a hash outside it is reported invalid
+  const core::hash_set* done = nullptr;      // --resume: a final row is already in the report
+  const core::hash_set* verified = nullptr;  // --resume --verify: done hashes proven by a verify row
+  bool verify_done = false;                  // done hashes not in `verified` come back in verify_only
+};
+
 struct input_batch {
-  std::vector<core::key_hash> hashes;  // valid, first occurrence, not already done
+  std::vector<core::key_hash> hashes;  // valid, first occurrence, selected, not already done
+  std::vector<core::key_hash> verify_only;  // done in the resumed report, not yet verified
+  std::vector<core::key_hash> protected_hashes;
   std::vector<invalid_entry> invalid;
   std::uint64_t lines = 0;
   std::uint64_t duplicates = 0;
   std::uint64_t already_done = 0;  // skipped: a final row in the resumed report
+  std::uint64_t other_shard = 0;   // skipped: another runner's share
   bool last = false;               // no batch follows
   std::string error;               // a read error (the input is cut short)
 };
@@ -37,8 +52,8 @@ class input_reader {
  public:
   using deliver_fn = std::function<void(input_batch&&)>;
 
-  // paths: empty means stdin; "-" is stdin. `done` (may be null) must outlive the reader.
-  input_reader(std::vector<std::string> paths, const core::hash_set* done, std::size_t batch_size = 1024,
+  // paths: empty means stdin; "-" is stdin.
+  input_reader(std::vector<std::string> paths, input_filter filter, std::size_t batch_size = 1024,
                std::ptrdiff_t max_batches = 4);
   ~input_reader();
   input_reader(const input_reader&) = delete;
@@ -63,6 +78,7 @@ class input_reader {
 
  private:
   void run(const deliver_fn& deliver);
+  void take(input_batch& batch, const core::key_hash& hash, std::uint64_t line, std::size_t source);
   bool wait_readable(int fd);  // false: stop was asked
 
   std::vector<std::string> paths_;
@@ -70,7 +86,7 @@ class input_reader {
   std::vector<int> fds_;
   std::vector<bool> regular_;
   int stop_fd_ = -1;
-  const core::hash_set* done_;
+  input_filter filter_;
   core::hash_set seen_;
   std::size_t batch_size_;
   std::counting_semaphore<1024> credits_;

@@ -1,6 +1,9 @@
 #pragma once
 // The command line: the contract users and scripts rely on (see README, Command line).
 
+#include "keyrevoke/core/action.hpp"
+#include "keyrevoke/core/selection.hpp"
+
 #include <optional>
 #include <string>
 #include <variant>
@@ -28,6 +31,14 @@ struct options {
   bool allow_insecure_http = false;
   progress_mode progress = progress_mode::automatic;
   bool quiet = false;
+  // The incident workflow (README, Runbook).
+  core::action act = core::action::delete_key;  // --disable / --enable
+  bool verify = false;                           // --verify: prove each action with a GET
+  std::optional<std::string> protect;            // --protect FILE: hashes and name/label globs
+  bool plan = false;                             // --plan: print the plan and its digest, send nothing
+  std::optional<std::string> confirm;            // --confirm DIGEST ("sha256:<64 hex>")
+  core::shard_spec shard{};                      // --shard K/N
+  std::string shard_text;                        // "K/N" as given, for the report header
 };
 
 // What the command line asks for when it is not a run: help, version, or a usage error (exit 2).

@@ -22,6 +22,9 @@ std::variant<std::string, early_exit> load_management_key(const options& opts, c
 // --dry-run: validate and count, send nothing, write no report.
 int run_dry_run(const options& opts);
 
+// --plan: what would be done and the digest --confirm takes; sends nothing, writes no report.
+int run_plan(const options& opts);
+
 // A real run. Progress and the summary go to stderr.
 int run_revocation(const options& opts, const std::string& management_key);
 

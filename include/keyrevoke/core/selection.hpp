@@ -2,6 +2,7 @@
 // Which hashes a run takes: --shard K/N, and the --plan / --confirm digest of the exact set. Pure.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,8 @@
 
 #include "keyrevoke/core/action.hpp"
 #include "keyrevoke/core/key_hash.hpp"
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace keyrevoke::core {
 
@@ -29,6 +32,20 @@ unsigned shard_of(const key_hash& hash, unsigned count) noexcept;
 
 // Lower-case hex SHA-256 of data.
 std::string sha256_hex(std::string_view data);
+
+// The same, fed in pieces (an input file's fingerprint for the report header).
+class sha256_stream {
+ public:
+  sha256_stream();
+  ~sha256_stream();
+  sha256_stream(const sha256_stream&) = delete;
+  sha256_stream& operator=(const sha256_stream&) = delete;
+  void update(std::string_view data);
+  std::string hex_digest();  // once
+
+ private:
+  ::evp_md_ctx_st* ctx_;
+};
 
 // "sha256:<hex>" of "keyrevoke-plan-v1\naction=<action>\nhost=<host>\n" followed by each distinct
 // hash in ascending order, as 64 hex digits and '\n'. Sorts and de-duplicates `hashes` in place.

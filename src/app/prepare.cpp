@@ -1,0 +1,145 @@
+#include "keyrevoke/app/prepare.hpp"
+
+#include "keyrevoke/core/hash_line.hpp"
+#include "keyrevoke/core/redact.hpp"
+#include "keyrevoke/core/report_row.hpp"
+#include "keyrevoke/core/selection.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <system_error>
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace keyrevoke::app {
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r");
+  return text.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+std::variant<protect_list, std::string> load_protect_file(const std::string& path) {
+  std::ifstream in{path};
+  if (!in) {
+    return "cannot read --protect file '" + core::safe_display(path) + "': " + std::generic_category().message(errno);
+  }
+  protect_list list;
+  std::string line;
+  std::uint64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string_view text = trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    if (const auto hash = core::parse_key_hash(text)) {
+      list.hashes.insert(*hash);
+    } else if (text.starts_with("name:")) {
+      list.name_globs.emplace_back(trim(text.substr(5)));
+    } else if (text.starts_with("label:")) {
+      list.label_globs.emplace_back(trim(text.substr(6)));
+    } else if (core::looks_like_secret(text)) {
+      // A key pasted here by mistake would otherwise be sent nowhere but matched as a glob: refuse it
+      // loudly (without showing it), as it must be revoked itself.
+      return "--protect file '" + core::safe_display(path) + "', line " + std::to_string(number) +
+             ": looks like an API key, not a hash or a glob (not shown)";
+    } else {
+      list.name_globs.emplace_back(text);
+      list.label_globs.emplace_back(text);
+    }
+  }
+  if (in.bad()) return "cannot read --protect file '" + core::safe_display(path) + "'";
+  return list;
+}
+
+bool protected_by_glob(const protect_list& list, std::string_view name, std::string_view label) {
+  const std::string n{name}, l{label};
+  for (const std::string& glob : list.name_globs) {
+    if (!name.empty() && ::fnmatch(glob.c_str(), n.c_str(), 0) == 0) return true;
+  }
+  for (const std::string& glob : list.label_globs) {
+    if (!label.empty() && ::fnmatch(glob.c_str(), l.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+selection_result read_selection(const options& opts, const core::hash_set* protect) {
+  selection_result result;
+  input_reader reader{opts.inputs, input_filter{opts.shard, protect, nullptr, nullptr, nullptr, false}};
+  if (std::string error = reader.open_all(); !error.empty()) {
+    result.error = std::move(error);
+    return result;
+  }
+  result.source_names = reader.source_names();
+  reader.read_all([&](input_batch&& batch) {
+    result.lines += batch.lines;
+    result.duplicates += batch.duplicates;
+    result.invalid += batch.invalid.size();
+    result.protected_count += batch.protected_hashes.size();
+    result.other_shard += batch.other_shard;
+    result.hashes.insert(result.hashes.end(), batch.hashes.begin(), batch.hashes.end());
+    for (invalid_entry& bad : batch.invalid) {
+      if (result.first_invalid.size() < 10) result.first_invalid.push_back(std::move(bad));
+    }
+    if (!batch.error.empty()) result.error = batch.error;
+  });
+  return result;
+}
+
+std::vector<input_print> fingerprint_inputs(const std::vector<std::string>& inputs) {
+  std::vector<input_print> prints;
+  const std::vector<std::string> stdin_only{"-"};
+  for (const std::string& path : inputs.empty() ? stdin_only : inputs) {
+    input_print print{path, {}};
+    struct stat st {};
+    if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        core::sha256_stream digest;
+        std::string buffer(1 << 16, '\0');
+        bool ok = true;
+        for (;;) {
+          const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) ok = false;
+          if (n <= 0) break;
+          digest.update(std::string_view{buffer.data(), static_cast<std::size_t>(n)});
+        }
+        ::close(fd);
+        if (ok) print.sha256 = digest.hex_digest();
+      }
+    }
+    prints.push_back(std::move(print));
+  }
+  return prints;
+}
+
+std::string header_row_text(const options& opts, std::string_view host, const std::vector<input_print>& inputs) {
+  std::vector<core::input_fingerprint> fingerprints;
+  fingerprints.reserve(inputs.size());
+  for (const input_print& input : inputs) fingerprints.push_back({input.name, input.sha256});
+  const char* user = std::getenv("USER");
+  if (user == nullptr || *user == '\0') user = std::getenv("LOGNAME");
+  // An operator name that looks like a key is not one: never write it.
+  std::string operator_name = user != nullptr ? user : "";
+  if (core::looks_like_secret(operator_name)) operator_name.clear();
+  const std::string started = core::format_utc(std::chrono::system_clock::now());
+  const std::string shard = opts.shard.count > 1 ? opts.shard_text : std::string{};
+  std::string row;
+  core::append_row(row, core::header_row{KEYREVOKE_VERSION, started, operator_name, core::to_string(opts.act), host,
+                                         fingerprints, opts.confirm.value_or(""), shard, opts.protect.value_or(""),
+                                         opts.concurrency, opts.rate, opts.max_attempts, opts.timeout_s, opts.verify,
+                                         opts.resume, static_cast<std::uint64_t>(::getpid())});
+  return row;
+}
+
+}  // namespace keyrevoke::app
