@@ -173,11 +173,15 @@ class KeyrevokeTest(unittest.TestCase):
         return subprocess.run(self.keyrevoke_cmd(mock, *args, report=report), input=input, env=full_env,
                               capture_output=True, timeout=timeout)
 
-    def report(self, name="report.jsonl"):
+    def report(self, name="report.jsonl", typed=False):
+        """The report's hash and invalid-line rows; typed=True: also the header, verify and summary rows
+        ("type": ...)."""
         rows = []
         with open(self.path(name)) as f:
             for line in f:
-                rows.append(json.loads(line))
+                row = json.loads(line)
+                if typed or "type" not in row:
+                    rows.append(row)
         return rows
 
     def outcomes(self, rows):
@@ -237,9 +241,10 @@ def make_test_pki(workdir, sans="IP:127.0.0.1,DNS:localhost", name="pki"):
     return ca, cert, key
 
 
-def read_report_lines(path):
+def read_report_lines(path, typed=False):
     """(rows, torn): every whole line parsed (a malformed whole line raises), and the unterminated
-    tail if the file does not end with a newline (what a kill -9 mid-write can leave)."""
+    tail if the file does not end with a newline (what a kill -9 mid-write can leave). Rows with a
+    "type" (header, verify, summary) only with typed=True."""
     with open(path, "rb") as f:
         data = f.read()
     torn = b""
@@ -247,6 +252,8 @@ def read_report_lines(path):
         cut = data.rfind(b"\n") + 1
         data, torn = data[:cut], data[cut:]
     rows = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    if not typed:
+        rows = [r for r in rows if "type" not in r]
     return rows, torn
 
 
@@ -482,9 +489,12 @@ class KeyrevokeProcesses:
         self.fail("timed out after %s s waiting for %s" % (timeout, what))
 
     def report_rows_now(self, name="report.jsonl"):
-        """Whole rows on disk right now (the run may still be writing)."""
+        """Whole hash rows on disk right now (the run may still be writing); header and other typed
+        rows are not counted."""
         p = self.path(name)
         if not os.path.exists(p):
             return 0
         with open(p, "rb") as f:
-            return f.read().count(b"\n")
+            data = f.read()
+        whole = data[:data.rfind(b"\n") + 1]
+        return whole.count(b'\n{"hash"') + (1 if whole.startswith(b'{"hash"') else 0)

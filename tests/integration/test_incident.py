@@ -1,0 +1,383 @@
+"""The incident workflow against keyrevoke-mock: contain (--disable/--enable), prove (--verify),
+protect, plan then confirm, the audit header, and --shard. Every capability keeps the revoker's
+guarantees: every selected hash has a final row, nothing is sent twice after a resume, the key never
+leaks."""
+
+import hashlib
+import json
+import os
+import signal
+import ssl
+import subprocess
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from harness import (KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, keyrevoke_env, random_hashes, read_report_lines,
+                     repeated_hashes, status_count)
+
+
+def api(mock, method, path, body=None):
+    """One request to the mock's key API with the management key: (status, parsed body or None)."""
+    url = "%s%s" % (mock.base_url, path)
+    ctx = ssl.create_default_context(cafile=mock.ca)
+    ctx.check_hostname = False
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + MANAGEMENT_KEY,
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def all_keys(mock):
+    """hash -> key object, every key the mock still holds (paged while nothing else changes them)."""
+    keys, offset = {}, 0
+    while True:
+        status, body = api(mock, "GET", "/keys?include_disabled=true&offset=%d" % offset)
+        assert status == 200, status
+        page = body["data"]
+        for k in page:
+            keys[k["hash"]] = k
+        if len(page) < 100:
+            return keys
+        offset += len(page)
+
+
+def typed_rows(rows, kind):
+    return [r for r in rows if r.get("type") == kind]
+
+
+class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
+    def test_disable_then_enable_round_trip_with_proof(self):
+        mock = self.mock(keys=300)
+        chosen = mock.hashes()[:200]
+        absent = random_hashes(20)
+        inp = self.write_lines("in.txt", chosen + absent)
+        res = self.run_keyrevoke(mock, "--disable", "--verify", inp, report="disable.jsonl")
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+
+        rows = self.report("disable.jsonl", typed=True)
+        self.assertEqual(rows[0]["type"], "header")
+        self.assertEqual(rows[0]["action"], "disable")
+        self.assertEqual(rows[-1]["type"], "summary")
+        self.assertEqual(rows[-1]["exit_code"], 0)
+        outcomes = self.outcomes(self.report("disable.jsonl"))
+        self.assertEqual({h: outcomes[h] for h in chosen}, {h: "disabled" for h in chosen})
+        self.assertEqual({h: outcomes[h] for h in absent}, {h: "not_found" for h in absent})
+        proofs = {r["hash"]: r for r in typed_rows(rows, "verify")}
+        self.assertEqual(set(proofs), set(chosen + absent))
+        for h in chosen:
+            self.assertEqual((proofs[h]["outcome"], proofs[h]["observed"]), ("verified", "disabled"), h)
+        for h in absent:
+            self.assertEqual((proofs[h]["outcome"], proofs[h]["observed"], proofs[h]["http_status"]),
+                             ("verified", "gone", 404), h)
+
+        # Ground truth: disabled, not deleted; the other 100 untouched.
+        keys = all_keys(mock)
+        self.assertEqual(len(keys), 300)
+        for h in chosen:
+            self.assertTrue(keys[h]["disabled"], h)
+        self.assertEqual(mock.stats()["keys"]["deleted"], 0)
+        self.assertIn("200 disabled", res.stderr.decode())
+        self.assertIn("220 verified", res.stderr.decode())
+
+        # --enable undoes it, with its own report.
+        res = self.run_keyrevoke(mock, "--enable", "--verify", inp, report="enable.jsonl")
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        outcomes = self.outcomes(self.report("enable.jsonl"))
+        self.assertEqual({outcomes[h] for h in chosen}, {"enabled"})
+        keys = all_keys(mock)
+        for h in chosen:
+            self.assertFalse(keys[h]["disabled"], h)
+        self.assertEqual(mock.stats()["keys"]["deleted"], 0)
+
+    def test_interrupted_disable_resumes_without_patching_twice(self):
+        mock = self.mock(keys=3000, args=["--latency-ms", "20"])
+        chosen = mock.hashes()
+        inp = self.write_lines("in.txt", chosen)
+        env = keyrevoke_env()
+        proc = subprocess.Popen(self.keyrevoke_cmd(mock, "--disable", "--concurrency", "8", inp), env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while self.report_rows_now() < 500 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, err.decode())
+        first, torn = read_report_lines(self.path("report.jsonl"))
+        self.assertEqual(torn, b"")
+        done_first = {r["hash"] for r in first if r["outcome"] == "disabled"}
+        self.assertGreater(len(done_first), 400)
+        self.assertLess(len(done_first), 3000)
+        patches_first = mock.stats()["api_requests"]
+
+        res = self.run_keyrevoke(mock, "--disable", "--resume", "--concurrency", "8", inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        rows, _ = read_report_lines(self.path("report.jsonl"))
+        final = {}
+        for r in rows:
+            if r["outcome"] in ("disabled", "not_found"):
+                self.assertNotIn(r["hash"], final, "a hash finished twice")
+                final[r["hash"]] = r["outcome"]
+        self.assertEqual(set(final), set(chosen))
+        # The second run sent one PATCH per hash the first did not finish, and nothing else.
+        stats = mock.stats()
+        self.assertEqual(stats["api_requests"] - patches_first, 3000 - len(done_first))
+        self.assertEqual(stats["keys"]["deleted"], 0)
+        self.assertEqual(len(all_keys(mock)), 3000)
+        headers = typed_rows(self.report(typed=True), "header")
+        self.assertEqual([h["resume"] if "resume" in h else h["options"]["resume"] for h in headers], [False, True])
+
+    def test_resume_refuses_a_report_of_another_action(self):
+        mock = self.mock(keys=50)
+        inp = self.write_lines("in.txt", mock.hashes())
+        res = self.run_keyrevoke(mock, "--disable", inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        before = mock.stats()["api_requests"]
+        size = os.path.getsize(self.path("report.jsonl"))
+        res = self.run_keyrevoke(mock, "--resume", inp)  # a delete resuming a disable report
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("disable run", res.stderr.decode())
+        self.assertEqual(mock.stats()["api_requests"], before)
+        self.assertEqual(os.path.getsize(self.path("report.jsonl")), size)
+        res = self.run_keyrevoke(mock, "--disable", "--enable", inp)
+        self.assertEqual(res.returncode, 2)
+
+
+class VerifyTest(KeyrevokeTest):
+    def test_verify_proves_every_delete_with_a_404(self):
+        mock = self.mock(keys=500)
+        chosen = mock.hashes()[:400]
+        absent = random_hashes(50)
+        inp = self.write_lines("in.txt", chosen + absent)
+        res = self.run_keyrevoke(mock, "--verify", inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        rows = self.report(typed=True)
+        proofs = typed_rows(rows, "verify")
+        self.assertEqual(len(proofs), 450)
+        self.assertEqual({r["hash"] for r in proofs}, set(chosen + absent))
+        self.assertEqual({(r["outcome"], r["observed"], r["http_status"]) for r in proofs}, {("verified", "gone", 404)})
+        # Each proof comes after its hash's action row.
+        position = {}
+        for i, r in enumerate(rows):
+            if "hash" in r and r.get("type") is None:
+                position[r["hash"]] = i
+        for i, r in enumerate(rows):
+            if r.get("type") == "verify":
+                self.assertLess(position[r["hash"]], i)
+        stats = mock.stats()
+        self.assertEqual(stats["keys"]["deleted"], 400)
+        self.assertEqual(status_count(stats, 200), 400)       # the DELETEs
+        self.assertEqual(status_count(stats, 404), 50 + 450)  # 50 absent DELETEs, then every GET
+
+    def test_resume_with_verify_checks_only_what_is_unproven(self):
+        mock = self.mock(keys=300)
+        inp = self.write_lines("in.txt", mock.hashes())
+        res = self.run_keyrevoke(mock, inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        after_delete = mock.stats()
+        self.assertEqual(after_delete["keys"]["deleted"], 300)
+
+        # The proof afterwards: GETs only, no DELETE sent again.
+        res = self.run_keyrevoke(mock, "--resume", "--verify", inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        stats = mock.stats()
+        self.assertEqual(stats["api_requests"] - after_delete["api_requests"], 300)
+        self.assertEqual(status_count(stats, 404) - status_count(after_delete, 404), 300)
+        self.assertEqual(stats.get("not_found_after_delete", 0), 0)  # no DELETE repeated
+        proofs = typed_rows(self.report(typed=True), "verify")
+        self.assertEqual(len(proofs), 300)
+        self.assertEqual({r["outcome"] for r in proofs}, {"verified"})
+
+        # Everything is proven now: a third run sends nothing at all.
+        res = self.run_keyrevoke(mock, "--resume", "--verify", inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertEqual(mock.stats()["api_requests"], stats["api_requests"])
+        self.assertIn("300 already done", res.stderr.decode())
+
+
+class ProtectTest(KeyrevokeTest):
+    def test_protected_hashes_are_reported_and_never_sent(self):
+        mock = self.mock(keys=200)
+        hashes = mock.hashes()
+        protected = hashes[:15]
+        prot = self.write_lines("protect.txt", ["# production keys: never revoke", ""] +
+                                [h.upper() for h in protected[:5]] + protected[5:])
+        inp = self.write_lines("in.txt", hashes[:100])
+        res = self.run_keyrevoke(mock, "--protect", prot, inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        outcomes = self.outcomes(self.report())
+        self.assertEqual(len(outcomes), 100)
+        self.assertEqual({h for h, o in outcomes.items() if o == "protected"}, set(protected))
+        self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(hashes[15:100]))
+        stats = mock.stats()
+        self.assertEqual(stats["api_requests"], 85)
+        keys = all_keys(mock)
+        for h in protected:
+            self.assertIn(h, keys)
+        self.assertIn("15 protected", res.stderr.decode())
+        header = self.report(typed=True)[0]
+        self.assertEqual(header["protect"], prot)
+
+    def test_a_missing_or_key_bearing_protect_file_stops_before_sending(self):
+        mock = self.mock(keys=20)
+        inp = self.write_lines("in.txt", mock.hashes())
+        res = self.run_keyrevoke(mock, "--protect", self.path("nope.txt"), inp)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("nope.txt", res.stderr.decode())
+        prot = self.write_lines("protect.txt", [MANAGEMENT_KEY])
+        res = self.run_keyrevoke(mock, "--protect", prot, inp)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("looks like an API key", res.stderr.decode())
+        self.assertNotIn(MANAGEMENT_KEY, res.stderr.decode())
+        self.assertEqual(mock.stats()["api_requests"], 0)
+        self.assertFalse(os.path.exists(self.path("report.jsonl")))
+
+
+class PlanTest(KeyrevokeTest):
+    def plan(self, mock, *args):
+        res = subprocess.run(self.keyrevoke_cmd(mock, "--plan", *args), env=keyrevoke_env(with_key=False),
+                             capture_output=True, timeout=60)
+        return res, (json.loads(res.stdout) if res.stdout else None)
+
+    def test_plan_then_confirm_runs_exactly_the_reviewed_set(self):
+        mock = self.mock(keys=400)
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes[:300] + hashes[:10] + ["not-a-hash"])
+        prot = self.write_lines("protect.txt", hashes[:5])
+        res, plan = self.plan(mock, "--protect", prot, inp)
+        self.assertEqual(res.returncode, 1, res.stderr.decode())  # the invalid line
+        self.assertEqual(plan["action"], "delete")
+        self.assertEqual(plan["counts"]["selected"], 295)
+        self.assertEqual(plan["counts"]["protected"], 5)
+        self.assertEqual(plan["counts"]["duplicates"], 10)
+        self.assertEqual(plan["counts"]["invalid"], 1)
+        with open(inp, "rb") as f:
+            self.assertEqual(plan["inputs"][0]["sha256"], hashlib.sha256(f.read()).hexdigest())
+        # The digest is recomputable from its documented construction.
+        text = "keyrevoke-plan-v1\naction=delete\nhost=127.0.0.1:%d\n" % mock.port
+        text += "".join(h + "\n" for h in sorted(hashes[5:300]))
+        self.assertEqual(plan["digest"], "sha256:" + hashlib.sha256(text.encode()).hexdigest())
+        self.assertIn("--confirm " + plan["digest"], res.stderr.decode())
+        self.assertEqual(mock.stats()["api_requests"], 0)  # a plan sends nothing
+
+        # A different selection (another action, a changed file, no --protect) is refused, nothing sent.
+        for args in (["--disable", "--protect", prot, inp], ["--protect", prot, "--shard", "1/2", inp], [inp]):
+            res = self.run_keyrevoke(mock, "--confirm", plan["digest"], *args)
+            self.assertEqual(res.returncode, 2, args)
+            self.assertIn("does not match the confirmed plan", res.stderr.decode())
+        changed = self.write_lines("changed.txt", hashes[:301] + ["not-a-hash"])
+        res = self.run_keyrevoke(mock, "--confirm", plan["digest"], "--protect", prot, changed)
+        self.assertEqual(res.returncode, 2)
+        with open(inp, "rb") as f:
+            res = self.run_keyrevoke(mock, "--confirm", plan["digest"], "--protect", prot, "-", input=f.read())
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("not on stdin", res.stderr.decode())
+        self.assertEqual(mock.stats()["api_requests"], 0)
+        self.assertFalse(os.path.exists(self.path("report.jsonl")))
+
+        res = self.run_keyrevoke(mock, "--confirm", plan["digest"].split(":")[1], "--protect", prot, inp)
+        self.assertEqual(res.returncode, 1, res.stderr.decode())  # the invalid line, as planned
+        outcomes = self.outcomes(self.report())
+        self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(hashes[5:300]))
+        self.assertEqual(self.report(typed=True)[0]["plan_digest"], plan["digest"])
+        stats = mock.stats()
+        self.assertEqual(stats["keys"]["deleted"], 295)
+        self.assertEqual(stats["api_requests"], 295)
+
+    def test_bad_plan_options_are_usage_errors(self):
+        mock = self.mock(keys=5)
+        inp = self.write_lines("in.txt", mock.hashes())
+        for args in (["--confirm", "sha256:1234", inp], ["--confirm", "x" * 64, inp], ["--plan", "--confirm", "0" * 64, inp],
+                     ["--shard", "0/2", inp], ["--shard", "3/2", inp], ["--shard", "1-2", inp]):
+            res = self.run_keyrevoke(mock, *args)
+            self.assertEqual(res.returncode, 2, args)
+        self.assertEqual(mock.stats()["api_requests"], 0)
+
+
+class AuditTest(KeyrevokeTest):
+    def test_header_row_records_who_what_where_and_never_the_key(self):
+        mock = self.mock(keys=100)
+        inp = self.write_lines("in.txt", mock.hashes()[:60])
+        res = self.run_keyrevoke(mock, "--verify", "--concurrency", "4", "--rate", "500", inp,
+                                 env={"USER": "responder-7"})
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        with open(self.path("report.jsonl"), "rb") as f:
+            raw = f.read()
+        self.assertNotIn(MANAGEMENT_KEY.encode(), raw)
+        self.assertNotIn(MANAGEMENT_KEY[-16:].encode(), raw)
+        rows = [json.loads(line) for line in raw.decode().splitlines()]
+        header = rows[0]
+        self.assertEqual(header["type"], "header")
+        self.assertEqual(header["tool"], "keyrevoke")
+        self.assertRegex(header["version"], r"^\d+\.\d+\.\d+")
+        self.assertRegex(header["started_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertEqual(header["operator"], "responder-7")
+        self.assertEqual(header["action"], "delete")
+        self.assertEqual(header["host"], "127.0.0.1:%d" % mock.port)
+        with open(inp, "rb") as f:
+            self.assertEqual(header["inputs"], [{"name": inp, "sha256": hashlib.sha256(f.read()).hexdigest()}])
+        self.assertEqual(header["options"]["concurrency"], 4)
+        self.assertEqual(header["options"]["rate"], 500)
+        self.assertTrue(header["options"]["verify"])
+        summary = rows[-1]
+        self.assertEqual(summary["type"], "summary")
+        self.assertEqual(summary["counts"]["deleted"], 60)
+        self.assertEqual(summary["counts"]["verified"], 60)
+        self.assertEqual(summary["exit_code"], 0)
+
+        # stdin has no fingerprint; a resumed run appends its own header.
+        res = self.run_keyrevoke(mock, "--resume", "-", input=b"")
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        headers = typed_rows(self.report(typed=True), "header")
+        self.assertEqual(len(headers), 2)
+        self.assertEqual(headers[1]["inputs"], [{"name": "-", "sha256": None}])
+        self.assertTrue(headers[1]["options"]["resume"])
+
+
+class ShardTest(KeyrevokeTest):
+    def test_shards_split_one_list_exactly_and_share_the_server(self):
+        mock = self.mock(keys=3000, args=["--rate", "600", "--burst", "30"])
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes + ["bad line"])
+        env = keyrevoke_env()
+        procs = []
+        for k in (1, 2, 3):
+            cmd = self.keyrevoke_cmd(mock, "--shard", "%d/3" % k, inp, report="shard%d.jsonl" % k)
+            procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        errs = [p.communicate(timeout=120)[1].decode() for p in procs]
+        shares = []
+        for k, p in enumerate(procs, 1):
+            self.assertEqual(p.returncode, 1, errs[k - 1])  # every shard reports the bad line
+            outcomes = self.outcomes(self.report("shard%d.jsonl" % k))
+            mine = {h for h, o in outcomes.items() if h is not None and o != "invalid"}
+            self.assertEqual({outcomes[h] for h in mine}, {"deleted"})
+            shares.append(mine)
+            self.assertEqual(self.report("shard%d.jsonl" % k, typed=True)[0]["shard"], "%d/3" % k)
+            self.assertIn("left to other shards", errs[k - 1])
+        self.assertEqual(set().union(*shares), set(hashes))
+        self.assertEqual(sum(len(s) for s in shares), 3000)  # disjoint
+        for s in shares:
+            self.assertGreater(len(s), 800)
+        stats = mock.stats(hashes=True)
+        self.assertEqual(stats["keys"]["remaining"], 0)
+        self.assertEqual(repeated_hashes(stats), set())
+        # Three adaptive controllers against one limit: few 429s in total.
+        self.assertLess(status_count(stats, 429), 0.1 * 3000)
+
+        # The same split from the plan's point of view: the shards' selections partition the list.
+        selected = 0
+        for k in (1, 2, 3):
+            res = subprocess.run(self.keyrevoke_cmd(mock, "--plan", "--shard", "%d/3" % k, inp),
+                                 env=keyrevoke_env(with_key=False), capture_output=True, timeout=60)
+            selected += json.loads(res.stdout)["counts"]["selected"]
+        self.assertEqual(selected, 3000)
+
+
+if __name__ == "__main__":
+    unittest.main()
