@@ -66,7 +66,8 @@ class fault_plan {
   // Drawn from the same seeded generator, only when > 0 (so --seed sequences stay as they were).
   void set_ghost_rate(double p) noexcept;
   // Called by the handler for a DELETE/PATCH of `hash` it is about to apply: true when this write
-  // must be a ghost (consumes a counted ghost fault; else draws against the ghost rate).
+  // must be a ghost (consumes a counted ghost fault; else draws against the ghost rate). A ghost
+  // meeting a key that does not exist (or no longer does) gets the real 404: nothing to lie about.
   bool take_ghost(const core::key_hash& hash);
   bool ghosts_active() const noexcept { return ghost_rate_ > 0 || !ghosts_.empty(); }
 
