@@ -113,6 +113,28 @@ BOOST_AUTO_TEST_CASE(concurrent_deletes_succeed_exactly_once) {
   BOOST_TEST(store->totals().remaining == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(concurrent_patches_and_gets_are_counted_exactly) {
+  const auto store = key_store::generate(1000, 6, now);
+  const auto hashes = store->hashes_in_generation_order();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (const auto& h : hashes) {
+        store->set_disabled(h, t % 2 == 0, now);
+        store->get_counted(h);
+        if (t == 0) store->ghost_set_disabled(h, true, now);
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(store->patch_requests() == 5000u);
+  BOOST_TEST(store->patched_more_than_once() == 1000u);
+  BOOST_TEST(store->get_key_requests() == 4000u);
+  const auto c = store->counters(hashes[500]).value();
+  BOOST_TEST(c.patch_requests == 5u);
+  BOOST_TEST(c.get_requests == 4u);
+  BOOST_TEST(store->repeated_hashes().size() == 1000u);
+}
+
 BOOST_AUTO_TEST_CASE(listing_is_newest_first_and_pages_by_100) {
   const auto store = key_store::generate(250, 7, now);
   const auto disabled_at_start = store->totals().disabled;
