@@ -41,6 +41,7 @@ std::string_view to_string(fault f) {
     case fault::status_400: return "400";
     case fault::reset: return "reset";
     case fault::hang: return "hang";
+    case fault::ghost: return "ghost";
   }
   return "none";
 }
@@ -79,16 +80,18 @@ std::optional<std::pair<core::key_hash, hash_fault>> parse_fault_line(std::strin
     hf = {fault::reset, 1};
   } else if (f[1] == "hang") {
     hf = {fault::hang, 1};
+  } else if (f[1] == "ghost") {
+    hf = {fault::ghost, -1};
   } else {
     throw std::invalid_argument("unknown fault `" + std::string(f[1]) +
-                                "` (500, reset, hang, 400, always500)");
+                                "` (500, reset, hang, 400, always500, ghost)");
   }
   if (f.size() == 3) {
     std::int64_t n = 0;
     const auto [ptr, ec] = std::from_chars(f[2].data(), f[2].data() + f[2].size(), n);
     if (ec != std::errc{} || ptr != f[2].data() + f[2].size() || n < 1)
       throw std::invalid_argument("count must be a positive integer");
-    if (hf.times > 0) hf.times = n;  // always500 / 400 stay permanent
+    if (hf.times > 0 || hf.kind == fault::ghost) hf.times = n;  // always500 / 400 stay permanent
   }
   return std::pair{*hash, hf};
 }
@@ -113,7 +116,7 @@ fault_plan::fault_plan(double p500, double preset, double phang, double latency_
 }
 
 void fault_plan::add_hash_fault(const core::key_hash& hash, hash_fault f) {
-  auto [it, inserted] = by_hash_.try_emplace(hash);
+  auto [it, inserted] = (f.kind == fault::ghost ? ghosts_ : by_hash_).try_emplace(hash);
   it->second.kind = f.kind;
   it->second.remaining.store(f.times, std::memory_order_relaxed);
 }
@@ -155,23 +158,35 @@ std::chrono::microseconds fault_plan::draw_latency() {
   return std::chrono::microseconds{static_cast<std::int64_t>(ms * 1000.0)};
 }
 
+bool fault_plan::consume(hash_entry& entry) noexcept {
+  auto& remaining = entry.remaining;
+  std::int64_t left = remaining.load(std::memory_order_relaxed);
+  while (left != 0) {
+    if (left < 0) return true;
+    if (remaining.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
+
+void fault_plan::set_ghost_rate(double p) noexcept { ghost_rate_ = std::clamp(p, 0.0, 1.0); }
+
+bool fault_plan::take_ghost(const core::key_hash& hash) {
+  bool ghost = false;
+  if (!ghosts_.empty())
+    if (const auto it = ghosts_.find(hash); it != ghosts_.end()) ghost = consume(it->second);
+  if (ghost_rate_ > 0) {
+    std::lock_guard lock(rng_mutex_);
+    const double u = uniform();  // always drawn, so the sequence does not depend on per-hash hits
+    ghost = ghost || u < ghost_rate_;
+  }
+  return ghost;
+}
+
 fault_decision fault_plan::decide(const core::key_hash* hash) {
   fault_decision d;
   if (hash != nullptr && !by_hash_.empty()) {
-    if (const auto it = by_hash_.find(*hash); it != by_hash_.end()) {
-      auto& remaining = it->second.remaining;
-      std::int64_t left = remaining.load(std::memory_order_relaxed);
-      while (left != 0) {
-        if (left < 0) {
-          d.kind = it->second.kind;
-          break;
-        }
-        if (remaining.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
-          d.kind = it->second.kind;
-          break;
-        }
-      }
-    }
+    if (const auto it = by_hash_.find(*hash); it != by_hash_.end())
+      if (consume(it->second)) d.kind = it->second.kind;
   }
   if (!random_faults_ && latency_ms_ <= 0) return d;
   std::lock_guard lock(rng_mutex_);

@@ -66,6 +66,7 @@ struct key_store::entry {
   std::optional<double> limit;
   double usage = 0;
   std::uint8_t label_kind = 0;
+  bool management = false;  // the management key's own hash (--management-key-listed)
   // Guarded by the hash's shard mutex.
   bool deleted = false;
   bool disabled = false;
@@ -73,6 +74,8 @@ struct key_store::entry {
   std::uint32_t delete_requests = 0;
   std::uint32_t deletes_ok = 0;
   std::uint32_t not_found_after_delete = 0;
+  std::uint32_t patch_requests = 0;
+  std::uint32_t get_requests = 0;
 };
 
 // A Fenwick tree of atomic counts: point updates from any thread, k-th element search.
@@ -131,6 +134,7 @@ key_store::key_store(std::vector<entry> entries, std::uint64_t seed)
   index_.assign(index_size_for(entries_.size()), empty_slot);
   index_mask_ = index_.size() - 1;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].management) management_pos_ = i;
     enabled[i] = !entries_[i].disabled;
     if (entries_[i].disabled) disabled_.fetch_add(1, std::memory_order_relaxed);
     std::size_t slot = slot_hash(entries_[i].hash) & index_mask_;
@@ -146,7 +150,7 @@ key_store::~key_store() {
 }
 
 std::unique_ptr<key_store> key_store::from_hashes(std::vector<key_hash> hashes, std::uint64_t seed,
-                                                  unix_seconds now) {
+                                                  unix_seconds now, std::optional<key_hash> management) {
   // Drop duplicates, keeping each hash's first occurrence (a flat table of input positions).
   std::vector<std::uint32_t> seen(index_size_for(hashes.size()), empty_slot);
   const std::size_t mask = seen.size() - 1;
@@ -165,6 +169,9 @@ std::unique_ptr<key_store> key_store::from_hashes(std::vector<key_hash> hashes, 
     seen[slot] = static_cast<std::uint32_t>(unique.size());
     unique.push_back(h);
   }
+  const std::size_t ordinary = unique.size();
+  if (management && std::find(unique.begin(), unique.end(), *management) == unique.end())
+    unique.push_back(*management);  // last ordinal: generation order stays that of the others
 
   const auto base = std::chrono::floor<std::chrono::days>(now);
   std::vector<entry> entries(unique.size());
@@ -183,11 +190,17 @@ std::unique_ptr<key_store> key_store::from_hashes(std::vector<key_hash> hashes, 
     e.usage = static_cast<double>((r2 >> 24) % 100000) / 100.0;
     if (e.limit) e.usage = std::min(e.usage, *e.limit);
     e.disabled = (r2 >> 40) % 20 == 0;  // about 5% start disabled
+    if (i >= ordinary) {
+      e.management = true;
+      e.disabled = false;
+      e.limit.reset();
+    }
   }
   return std::unique_ptr<key_store>(new key_store(std::move(entries), seed));
 }
 
-std::unique_ptr<key_store> key_store::generate(std::size_t count, std::uint64_t seed, unix_seconds now) {
+std::unique_ptr<key_store> key_store::generate(std::size_t count, std::uint64_t seed, unix_seconds now,
+                                               std::optional<key_hash> management) {
   std::vector<key_hash> hashes(count);
   std::uint64_t state = seed ^ 0x6b65797265766f6bULL;  // "keyrevok"
   for (auto& h : hashes) {
@@ -196,11 +209,11 @@ std::unique_ptr<key_store> key_store::generate(std::size_t count, std::uint64_t 
       std::memcpy(h.data() + i, &v, 8);
     }
   }
-  return from_hashes(std::move(hashes), seed, now);
+  return from_hashes(std::move(hashes), seed, now, management);
 }
 
 std::unique_ptr<key_store> key_store::load_file(const std::string& path, std::uint64_t seed,
-                                                unix_seconds now) {
+                                                unix_seconds now, std::optional<key_hash> management) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot open keys file " + path);
   std::vector<key_hash> hashes;
@@ -214,7 +227,7 @@ std::unique_ptr<key_store> key_store::load_file(const std::string& path, std::ui
     if (!h) throw std::runtime_error(path + ":" + std::to_string(line_no) + ": not a 64-hex-digit key hash");
     hashes.push_back(*h);
   }
-  return from_hashes(std::move(hashes), seed, now);
+  return from_hashes(std::move(hashes), seed, now, management);
 }
 
 key_store::shard& key_store::shard_of(const key_hash& h) const noexcept { return shards_[h[0]]; }
@@ -233,10 +246,15 @@ key_view key_store::view_of(const entry& e) const {
   key_view v;
   v.hash = e.hash;
   v.ordinal = e.ordinal;
-  char name[24];
-  std::snprintf(name, sizeof name, "key-%06u", e.ordinal);
-  v.name = name;
-  v.label = std::string(label_prefixes[e.label_kind % 10]) + std::to_string(e.ordinal);
+  if (e.management) {
+    v.name = "management";
+    v.label = "mgmt";
+  } else {
+    char name[24];
+    std::snprintf(name, sizeof name, "key-%06u", e.ordinal);
+    v.name = name;
+    v.label = std::string(label_prefixes[e.label_kind % 10]) + std::to_string(e.ordinal);
+  }
   v.disabled = e.disabled;
   v.limit = e.limit;
   v.usage = e.usage;
@@ -257,7 +275,33 @@ bool key_store::mark_deleted_locked(entry& e) {
     enabled_visible_->add(pos, -1);
   }
   deleted_.fetch_add(1, std::memory_order_relaxed);
+  if (e.management) management_revoked_.store(true);
   return true;
+}
+
+key_store::unknown_entry* key_store::track_unknown_locked(shard& sh, const key_hash& hash) {
+  auto u = sh.unknown.find(hash);
+  if (u == sh.unknown.end()) {
+    // Bounded: past max_unknown_tracked hashes, new unknown hashes are answered but not counted.
+    if (unknown_tracked_.load(std::memory_order_relaxed) >= max_unknown_tracked) return nullptr;
+    unknown_tracked_.fetch_add(1, std::memory_order_relaxed);
+    u = sh.unknown.emplace(hash, unknown_entry{}).first;
+  }
+  return &u->second;
+}
+
+void key_store::count_delete_locked(std::uint32_t& delete_requests) noexcept {
+  if (++delete_requests == 2) repeated_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void key_store::count_patch_locked(std::uint32_t& patch_requests) noexcept {
+  patch_requests_.fetch_add(1, std::memory_order_relaxed);
+  if (++patch_requests == 2) patched_repeated_.fetch_add(1, std::memory_order_relaxed);
+}
+
+hash_counters key_store::counters_of(const entry& e) {
+  return {e.hash,           true, e.deleted, e.delete_requests, e.deletes_ok, e.not_found_after_delete,
+          e.patch_requests, e.get_requests};
 }
 
 std::size_t key_store::open_journal(const std::string& path) {
@@ -304,18 +348,11 @@ erase_result key_store::erase(const key_hash& hash) {
     std::lock_guard lock(sh.mutex);
     if (pos == npos) {
       unknown_deletes_.fetch_add(1, std::memory_order_relaxed);
-      auto u = sh.unknown.find(hash);
-      if (u == sh.unknown.end()) {
-        if (unknown_tracked_.load(std::memory_order_relaxed) >= max_unknown_tracked)
-          return erase_result::not_found;
-        unknown_tracked_.fetch_add(1, std::memory_order_relaxed);
-        u = sh.unknown.emplace(hash, unknown_entry{}).first;
-      }
-      if (++u->second.delete_requests == 2) repeated_.fetch_add(1, std::memory_order_relaxed);
+      if (auto* u = track_unknown_locked(sh, hash)) count_delete_locked(u->delete_requests);
       return erase_result::not_found;
     }
     entry& e = entries_[pos];
-    if (++e.delete_requests == 2) repeated_.fetch_add(1, std::memory_order_relaxed);
+    count_delete_locked(e.delete_requests);
     if (e.deleted) {
       ++e.not_found_after_delete;
       not_found_after_delete_.fetch_add(1, std::memory_order_relaxed);
@@ -336,12 +373,71 @@ std::optional<key_view> key_store::get(const key_hash& hash) const {
   return view_of(entries_[pos]);
 }
 
-std::optional<key_view> key_store::set_disabled(const key_hash& hash, bool disabled, unix_seconds now) {
+std::optional<key_view> key_store::get_counted(const key_hash& hash) {
+  auto& sh = shard_of(hash);
   const std::size_t pos = find(hash);
-  if (pos == npos) return std::nullopt;
-  std::lock_guard lock(shard_of(hash).mutex);
+  get_requests_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(sh.mutex);
+  if (pos == npos) {
+    if (auto* u = track_unknown_locked(sh, hash)) ++u->get_requests;
+    return std::nullopt;
+  }
   entry& e = entries_[pos];
+  ++e.get_requests;
   if (e.deleted) return std::nullopt;
+  return view_of(e);
+}
+
+bool key_store::ghost_erase(const key_hash& hash) {
+  auto& sh = shard_of(hash);
+  const std::size_t pos = find(hash);
+  std::lock_guard lock(sh.mutex);
+  if (pos == npos) {
+    unknown_deletes_.fetch_add(1, std::memory_order_relaxed);
+    if (auto* u = track_unknown_locked(sh, hash)) count_delete_locked(u->delete_requests);
+    return false;
+  }
+  entry& e = entries_[pos];
+  count_delete_locked(e.delete_requests);
+  if (e.deleted) {  // a real 404: the key is gone, nothing to lie about
+    ++e.not_found_after_delete;
+    not_found_after_delete_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+std::optional<key_view> key_store::ghost_set_disabled(const key_hash& hash, bool disabled, unix_seconds now) {
+  auto& sh = shard_of(hash);
+  const std::size_t pos = find(hash);
+  std::lock_guard lock(sh.mutex);
+  if (pos == npos) {
+    if (auto* u = track_unknown_locked(sh, hash)) count_patch_locked(u->patch_requests);
+    else patch_requests_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  entry& e = entries_[pos];
+  count_patch_locked(e.patch_requests);
+  if (e.deleted) return std::nullopt;
+  auto v = view_of(e);
+  v.disabled = disabled;
+  v.updated_at = now;
+  return v;
+}
+
+std::optional<key_view> key_store::set_disabled(const key_hash& hash, bool disabled, unix_seconds now) {
+  auto& sh = shard_of(hash);
+  const std::size_t pos = find(hash);
+  std::lock_guard lock(sh.mutex);
+  if (pos == npos) {
+    if (auto* u = track_unknown_locked(sh, hash)) count_patch_locked(u->patch_requests);
+    else patch_requests_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  entry& e = entries_[pos];
+  count_patch_locked(e.patch_requests);
+  if (e.deleted) return std::nullopt;
+  if (e.management && disabled) management_revoked_.store(true);
   if (e.disabled != disabled) {
     e.disabled = disabled;
     enabled_visible_->add(pos, disabled ? -1 : 1);
@@ -381,12 +477,10 @@ std::optional<hash_counters> key_store::counters(const key_hash& hash) const {
   auto& sh = shard_of(hash);
   const std::size_t pos = find(hash);
   std::lock_guard lock(sh.mutex);
-  if (pos != npos) {
-    const entry& e = entries_[pos];
-    return hash_counters{e.hash, true, e.deleted, e.delete_requests, e.deletes_ok, e.not_found_after_delete};
-  }
+  if (pos != npos) return counters_of(entries_[pos]);
   if (const auto u = sh.unknown.find(hash); u != sh.unknown.end())
-    return hash_counters{hash, false, false, u->second.delete_requests, 0, 0};
+    return hash_counters{hash, false, false, u->second.delete_requests, 0, 0, u->second.patch_requests,
+                         u->second.get_requests};
   return std::nullopt;
 }
 
@@ -394,22 +488,23 @@ std::vector<hash_counters> key_store::repeated_hashes() const {
   std::vector<hash_counters> out;
   for (const entry& e : entries_) {
     std::lock_guard lock(shard_of(e.hash).mutex);
-    if (e.delete_requests > 1)
-      out.push_back({e.hash, true, e.deleted, e.delete_requests, e.deletes_ok, e.not_found_after_delete});
+    if (e.delete_requests > 1 || e.patch_requests > 1) out.push_back(counters_of(e));
   }
   for (std::size_t s = 0; s < shard_count; ++s) {
     const shard& sh = shards_[s];
     std::lock_guard lock(sh.mutex);
     for (const auto& [hash, u] : sh.unknown)
-      if (u.delete_requests > 1) out.push_back({hash, false, false, u.delete_requests, 0, 0});
+      if (u.delete_requests > 1 || u.patch_requests > 1)
+        out.push_back({hash, false, false, u.delete_requests, 0, 0, u.patch_requests, u.get_requests});
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.hash < b.hash; });
   return out;
 }
 
 std::vector<key_hash> key_store::hashes_in_generation_order() const {
-  std::vector<key_hash> out(entries_.size());
-  for (const auto& e : entries_) out[e.ordinal] = e.hash;
+  std::vector<key_hash> out(entries_.size() - (management_key_listed() ? 1 : 0));
+  for (const auto& e : entries_)
+    if (!e.management) out[e.ordinal] = e.hash;
   return out;
 }
 

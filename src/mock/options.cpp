@@ -65,7 +65,14 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
   api.add_options()
     ("key-file", po::value(&key_file), "management key file (first line); else env MODELGATES_MANAGEMENT_KEY")
     ("auth-failure-status", po::value(&o.auth_failure_status)->default_value(401), "status for a bad/missing key: 401 or 403")
-    ("base-path", po::value(&o.base_path)->default_value(o.base_path), "API prefix");
+    ("base-path", po::value(&o.base_path)->default_value(o.base_path), "API prefix")
+    ("expose-key-hash", po::bool_switch(&o.expose_key_hash),
+     "GET {base}/key (auth required) answers {\"data\":{\"label\":\"management key\",\"hash\":SHA256-HEX,"
+     "\"is_management_key\":true}}; without it, 404 (the API does not expose it)")
+    ("management-key-listed", po::bool_switch(&o.management_key_listed),
+     "the store also holds a key whose hash is sha256(management key) (name `management`, label `mgmt`), "
+     "listed like the others but not in --hashes-out; once it is deleted or disabled every request gets "
+     "the auth failure status (the key revoked itself)");
   po::options_description limits("Limits");
   limits.add_options()
     ("rate", po::value(&o.rate)->default_value(0), "token bucket rate, requests/s (0: unlimited)")
@@ -78,9 +85,16 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     ("p500", po::value(&o.p500)->default_value(0), "probability of a 500")
     ("preset", po::value(&o.preset)->default_value(0), "probability of a connection reset (RST, no answer)")
     ("phang", po::value(&o.phang)->default_value(0), "probability of never answering")
-    ("fault-file", po::value(&o.fault_file), "per-hash faults: lines `<hash> <500|reset|hang|400|always500> [count]`")
+    ("fault-file", po::value(&o.fault_file),
+     "per-hash faults: lines `<hash> <500|reset|hang|400|always500|ghost> [count]`; ghost: a DELETE "
+     "answers 200 {\"deleted\":true} and a PATCH 200 with the requested `disabled`, but the store is "
+     "unchanged (every DELETE/PATCH of the hash, or only the first `count`; GETs do not consume it)")
+    ("ghost-rate", po::value(&o.ghost_rate)->default_value(0),
+     "probability that a DELETE/PATCH of an existing key is a ghost write (seeded by --seed)")
     ("latency-ms", po::value(&o.latency_ms)->default_value(0), "added latency before the handler (fixed, mean or median)")
     ("latency-dist", po::value(&latency_dist_name)->default_value(latency_dist_name), "fixed | exp (mean) | lognormal (median, sigma 1: p99 ~ 10x)")
+    ("list-latency-ms", po::value(&o.list_latency_ms)->default_value(0),
+     "extra delay before answering each GET {base}/keys page only (on top of --latency-ms)")
     ("close-every", po::value(&o.close_every)->default_value(0), "send Connection: close on every K-th response of a connection (0: never)");
   po::options_description output("Output");
   output.add_options()
@@ -132,6 +146,9 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     require_probability(o.phang, "phang");
     if (o.p500 + o.preset + o.phang > 1) throw usage_error("--p500 + --preset + --phang must not exceed 1");
     if (!(o.latency_ms >= 0 && o.latency_ms <= 60000)) throw usage_error("--latency-ms must be in [0, 60000]");
+    require_probability(o.ghost_rate, "ghost-rate");
+    if (!(o.list_latency_ms >= 0 && o.list_latency_ms <= 60000))
+      throw usage_error("--list-latency-ms must be in [0, 60000]");
     const auto dist = parse_latency_dist(latency_dist_name);
     if (!dist) throw usage_error("--latency-dist must be fixed, exp or lognormal");
     o.dist = *dist;

@@ -392,12 +392,15 @@ int run_server(const mock_options& o) {
     // The model.
     const auto wall_start = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     const unix_seconds today{wall_start.time_since_epoch()};
-    auto store = o.keys_file.empty() ? key_store::generate(o.keys, o.seed, today)
-                                     : key_store::load_file(o.keys_file, o.seed, today);
+    std::optional<key_hash> listed_management;
+    if (o.management_key_listed) listed_management = management_key_hash(o.management_key);
+    auto store = o.keys_file.empty() ? key_store::generate(o.keys, o.seed, today, listed_management)
+                                     : key_store::load_file(o.keys_file, o.seed, today, listed_management);
     const std::size_t replayed = o.store_journal.empty() ? 0 : store->open_journal(o.store_journal);
     if (!o.hashes_out.empty()) write_file_atomically(o.hashes_out, hashes_text(*store));
     fault_plan faults(o.p500, o.preset, o.phang, o.latency_ms, o.dist, o.seed);
     if (!o.fault_file.empty()) faults.load_file(o.fault_file);
+    faults.set_ghost_rate(o.ghost_rate);
     stats counters;
     service_config config;
     config.management_key = o.management_key;
@@ -408,6 +411,8 @@ int run_server(const mock_options& o) {
     config.burst = o.burst;
     config.rate_schedule = o.rate_schedule;
     config.retry_mode = o.retry_mode;
+    config.list_latency = std::chrono::microseconds{static_cast<std::int64_t>(o.list_latency_ms * 1000.0)};
+    config.expose_key_hash = o.expose_key_hash;
     service api(std::move(config), *store, counters, faults);
 
     server_state st{o, api, counters, std::nullopt};
@@ -471,7 +476,7 @@ int run_server(const mock_options& o) {
                 << (replayed != 0 ? ", " + std::to_string(replayed) + " deleted per journal" : std::string{})
                 << "), " << o.threads << " thread(s)"
                 << (o.rate > 0 || !o.rate_schedule.empty() ? ", rate-limited" : "")
-                << (faults.active() ? ", faults on" : "") << '\n';
+                << (faults.active() || faults.ghosts_active() ? ", faults on" : "") << '\n';
     }
 
     // Wait for the first signal, then give connections a bounded grace period.

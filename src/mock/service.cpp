@@ -1,8 +1,11 @@
 #include "keyrevoke/mock/service.hpp"
 
+#include <openssl/evp.h>
+
 #include <boost/json.hpp>
 #include <charconv>
 #include <cstdio>
+#include <stdexcept>
 
 namespace keyrevoke::mock {
 namespace json = boost::json;
@@ -66,6 +69,15 @@ void write_json(std::string& out, const json::value& v) {
 
 }  // namespace
 
+core::key_hash management_key_hash(std::string_view management_key) {
+  core::key_hash digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(management_key.data(), management_key.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 ||
+      size != digest.size())
+    throw std::runtime_error("EVP_Digest(SHA-256) failed");
+  return digest;
+}
+
 void write_error_body(std::string& out, unsigned code, std::string_view message) {
   char code_text[8];
   const auto [end, ec] = std::to_chars(code_text, code_text + sizeof code_text, code);
@@ -92,6 +104,10 @@ route parse_route(std::string_view target, std::string_view base_path) {
   }
   if (!path.starts_with(base_path)) return r;
   path.remove_prefix(base_path.size());
+  if (path == "/key") {
+    r.kind = route_kind::current_key;
+    return r;
+  }
   if (path == "/keys" || path == "/keys/") {
     r.kind = path == "/keys" ? route_kind::keys : route_kind::key;  // "/keys/": an empty {hash}
     return r;
@@ -113,6 +129,7 @@ service::service(service_config config, key_store& store, stats& counters, fault
       stats_(counters),
       faults_(faults),
       expected_authorization_("Bearer " + config_.management_key),
+      management_key_hash_hex_(core::to_hex(management_key_hash(config_.management_key))),
       bucket_(config_.rate, config_.burst > 0 ? config_.burst : std::max(1.0, config_.rate),
               config_.rate_schedule) {}
 
@@ -138,8 +155,8 @@ admission service::admit(const api_request& request, const clock_reading& now, s
   }
   stats_.api_requests.fetch_add(1, std::memory_order_relaxed);
 
-  // 1. Auth.
-  if (!authorized(request.authorization)) {
+  // 1. Auth. A listed management key that was deleted or disabled revoked itself.
+  if (!authorized(request.authorization) || store_.management_key_revoked()) {
     stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
     out.status = config_.auth_failure_status;
     write_error_body(out.body, out.status, "Invalid management key");
@@ -195,7 +212,13 @@ admission service::admit(const api_request& request, const clock_reading& now, s
         stats_.hangs.fetch_add(1, std::memory_order_relaxed);
         a.step = next_step::hang;
         return a;
+      case fault::ghost: break;  // decided by the handler (take_ghost), never here
     }
+  }
+  // 6. Slow list pages.
+  if (config_.list_latency.count() > 0 && a.where.kind == route_kind::keys && request.method == http_method::get) {
+    if (a.delay.count() == 0) stats_.delayed.fetch_add(1, std::memory_order_relaxed);
+    a.delay += config_.list_latency;
   }
   a.step = next_step::proceed;
   return a;
@@ -206,6 +229,12 @@ void service::execute(const api_request& request, const admission& admitted, con
   switch (admitted.where.kind) {
     case route_kind::keys: handle_keys(request, admitted.where, out); return;
     case route_kind::key: handle_key(request, admitted.where, now, out); return;
+    case route_kind::current_key:
+      if (config_.expose_key_hash) {
+        handle_current_key(request, out);
+        return;
+      }
+      break;  // the API does not expose it: an unknown route
     case route_kind::admin_stats:
     case route_kind::admin_keys: handle_admin(admitted.where, now, out); return;
     case route_kind::unknown: break;
@@ -232,6 +261,7 @@ void service::handle_keys(const api_request& request, const route& where, reply&
   }
   const auto include = query_param(where.query, "include_disabled");
   const bool include_disabled = include && (*include == "true" || *include == "1");
+  stats_.list_requests.fetch_add(1, std::memory_order_relaxed);
   out.body.append(R"({"data":[)");
   bool first = true;
   for (const auto& k : store_.list(offset, include_disabled)) {
@@ -257,16 +287,19 @@ void service::handle_key(const api_request& request, const route& where, const c
     return;
   }
   switch (request.method) {
-    case http_method::delete_:
-      if (store_.erase(where.hash) == erase_result::deleted) {
+    case http_method::delete_: {
+      const bool ghost = faults_.ghosts_active() && faults_.take_ghost(where.hash);
+      if (ghost ? store_.ghost_erase(where.hash) : (store_.erase(where.hash) == erase_result::deleted)) {
+        if (ghost) stats_.ghost_writes.fetch_add(1, std::memory_order_relaxed);
         out.body.append(deleted_body);
       } else {
         out.status = 404;
         write_error_body(out.body, 404, "Key not found");
       }
       return;
+    }
     case http_method::get:
-      if (const auto k = store_.get(where.hash)) {
+      if (const auto k = store_.get_counted(where.hash)) {
         out.body.append(R"({"data":)");
         write_key_json(out.body, *k);
         out.body.push_back('}');
@@ -286,8 +319,12 @@ void service::handle_key(const api_request& request, const route& where, const c
     write_error_body(out.body, 400, "Invalid request body: expected {\\\"disabled\\\": true|false}");
     return;
   }
-  const auto when = std::chrono::floor<std::chrono::seconds>(now.wall);
-  if (const auto k = store_.set_disabled(where.hash, disabled->get_bool(), unix_seconds{when.time_since_epoch()})) {
+  const auto when = unix_seconds{std::chrono::floor<std::chrono::seconds>(now.wall).time_since_epoch()};
+  const bool ghost = faults_.ghosts_active() && faults_.take_ghost(where.hash);
+  const auto k = ghost ? store_.ghost_set_disabled(where.hash, disabled->get_bool(), when)
+                       : store_.set_disabled(where.hash, disabled->get_bool(), when);
+  if (k) {
+    if (ghost) stats_.ghost_writes.fetch_add(1, std::memory_order_relaxed);
     out.body.append(R"({"data":)");
     write_key_json(out.body, *k);
     out.body.push_back('}');
@@ -295,6 +332,18 @@ void service::handle_key(const api_request& request, const route& where, const c
     out.status = 404;
     write_error_body(out.body, 404, "Key not found");
   }
+}
+
+void service::handle_current_key(const api_request& request, reply& out) {
+  if (request.method != http_method::get) {
+    out.status = 405;
+    out.allow = "GET";
+    write_error_body(out.body, 405, "Method not allowed");
+    return;
+  }
+  out.body.append(R"({"data":{"label":"management key","hash":")");
+  out.body.append(management_key_hash_hex_);
+  out.body.append(R"(","is_management_key":true}})");
 }
 
 void service::handle_admin(const route& where, const clock_reading& now, reply& out) {

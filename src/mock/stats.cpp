@@ -46,6 +46,13 @@ json::object stats_to_json(const stats& s, const key_store& store, std::chrono::
   o["hashes_requested_more_than_once"] = store.hashes_requested_more_than_once();
   o["not_found_after_delete"] = store.not_found_after_delete();
   o["unknown_hash_deletes"] = store.unknown_hash_deletes();
+  o["patch_requests"] = store.patch_requests();
+  o["patched_more_than_once"] = store.patched_more_than_once();
+  o["get_key_requests"] = store.get_key_requests();
+  o["list_requests"] = get(s.list_requests);
+  o["ghost_writes"] = get(s.ghost_writes);
+  o["management_key_listed"] = store.management_key_listed();
+  o["management_key_revoked"] = store.management_key_revoked();
   if (include_hashes) {
     json::array hashes;
     for (const auto& h : store.repeated_hashes()) {
@@ -54,7 +61,9 @@ json::object stats_to_json(const stats& s, const key_store& store, std::chrono::
                                     {"deleted", h.deleted},
                                     {"delete_requests", h.delete_requests},
                                     {"deletes_ok", h.deletes_ok},
-                                    {"not_found_after_delete", h.not_found_after_delete}});
+                                    {"not_found_after_delete", h.not_found_after_delete},
+                                    {"patch_requests", h.patch_requests},
+                                    {"get_requests", h.get_requests}});
     }
     o["repeated_hashes"] = std::move(hashes);
   }

@@ -24,6 +24,8 @@ enum class fault {
   status_400,   // answer 400 with an error body
   reset,        // close the TCP connection abruptly (RST) before answering
   hang,         // never answer; keep the socket open until the client closes or the mock stops
+  ghost,        // a DELETE/PATCH answers success but the store is not changed (fault file only;
+                // decide() never returns it: see take_ghost())
 };
 
 std::string_view to_string(fault f);
@@ -33,7 +35,8 @@ std::optional<latency_dist> parse_latency_dist(std::string_view text);
 std::string_view to_string(latency_dist d);
 
 // A per-hash fault from the fault file: `<hash> <kind> [count]`.
-// kinds: 500, reset, hang (once, or `count` times), 400 and always500 (every request).
+// kinds: 500, reset, hang (once, or `count` times), 400 and always500 (every request), ghost (every
+// DELETE/PATCH of the hash, or its first `count`; other methods neither meet nor consume it).
 struct hash_fault {
   fault kind = fault::none;
   std::int64_t times = 1;  // < 0: every request
@@ -54,9 +57,19 @@ class fault_plan {
   fault_plan(double p500, double preset, double phang, double latency_ms, latency_dist dist,
              std::uint64_t seed);
 
+  // A ghost goes to its own table: a hash can have both a ghost and another fault.
   void add_hash_fault(const core::key_hash& hash, hash_fault f);
   void load_file(const std::string& path);  // throws std::runtime_error naming the bad line
-  std::size_t hash_fault_count() const noexcept { return by_hash_.size(); }
+  std::size_t hash_fault_count() const noexcept { return by_hash_.size() + ghosts_.size(); }
+
+  // Probability that a DELETE/PATCH reaching the handler is a ghost write (clamped to [0, 1]).
+  // Drawn from the same seeded generator, only when > 0 (so --seed sequences stay as they were).
+  void set_ghost_rate(double p) noexcept;
+  // Called by the handler for a DELETE/PATCH of `hash` it is about to apply: true when this write
+  // must be a ghost (consumes a counted ghost fault; else draws against the ghost rate). A ghost
+  // meeting a key that does not exist (or no longer does) gets the real 404: nothing to lie about.
+  bool take_ghost(const core::key_hash& hash);
+  bool ghosts_active() const noexcept { return ghost_rate_ > 0 || !ghosts_.empty(); }
 
   // `hash` is the request's key hash when it has one. Per-hash faults win over probabilities.
   fault_decision decide(const core::key_hash* hash);
@@ -73,13 +86,17 @@ class fault_plan {
   };
   double uniform();  // [0, 1); caller holds rng_mutex_
   std::chrono::microseconds draw_latency();
+  // Takes one use of a counted entry (always true for a permanent one); false once used up.
+  static bool consume(hash_entry& entry) noexcept;
 
   double p500_, preset_, phang_, latency_ms_;
+  double ghost_rate_ = 0;
   latency_dist dist_;
   bool random_faults_;
   std::mutex rng_mutex_;
   std::mt19937_64 rng_;
   std::unordered_map<core::key_hash, hash_entry, hash_hasher> by_hash_;  // read-only once serving
+  std::unordered_map<core::key_hash, hash_entry, hash_hasher> ghosts_;   // likewise
 };
 
 }  // namespace keyrevoke::mock

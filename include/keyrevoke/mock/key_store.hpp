@@ -45,6 +45,8 @@ struct hash_counters {
   std::uint32_t delete_requests = 0;  // DELETEs that reached the store
   std::uint32_t deletes_ok = 0;       // 200s (0 or 1; 1 also for deletes replayed from the journal)
   std::uint32_t not_found_after_delete = 0;
+  std::uint32_t patch_requests = 0;  // PATCHes that reached the store (ghosts included)
+  std::uint32_t get_requests = 0;    // GET /keys/{hash} that reached the store
 };
 
 struct store_totals {
@@ -63,13 +65,20 @@ class key_store {
  public:
   // `count` generated keys, deterministic from `seed`; created_at spread over the 90 days before
   // `now` (truncated to the UTC day, so a restart the same day rebuilds identical keys).
-  static std::unique_ptr<key_store> generate(std::size_t count, std::uint64_t seed, unix_seconds now);
+  // With `management`, the store also holds that key (the management key's own hash: name
+  // `management`, label `mgmt`, enabled), listed like the others but not in generation order
+  // (hashes_in_generation_order() leaves it out). Deleting or disabling it sets
+  // management_key_revoked(). Ignored if the hash is already among the keys.
+  static std::unique_ptr<key_store> generate(std::size_t count, std::uint64_t seed, unix_seconds now,
+                                             std::optional<key_hash> management = std::nullopt);
   // One hash per line (blank lines and `#` comments skipped; any case accepted). Duplicates are
   // ignored. Throws std::runtime_error naming the line on a malformed hash.
   static std::unique_ptr<key_store> from_hashes(std::vector<key_hash> hashes, std::uint64_t seed,
-                                                unix_seconds now);
+                                                unix_seconds now,
+                                                std::optional<key_hash> management = std::nullopt);
   static std::unique_ptr<key_store> load_file(const std::string& path, std::uint64_t seed,
-                                              unix_seconds now);
+                                              unix_seconds now,
+                                              std::optional<key_hash> management = std::nullopt);
 
   ~key_store();
   key_store(const key_store&) = delete;
@@ -81,9 +90,18 @@ class key_store {
 
   // 200 the first time, 404 afterwards (and for hashes never known).
   erase_result erase(const key_hash& hash);
+  // No counting: for the mock's own use and tests.
   std::optional<key_view> get(const key_hash& hash) const;
-  // nullopt when not found (or deleted).
+  // A GET /keys/{hash}: get(), counted per hash (get_requests).
+  std::optional<key_view> get_counted(const key_hash& hash);
+  // A PATCH: nullopt when not found (or deleted). Counted per hash (patch_requests).
   std::optional<key_view> set_disabled(const key_hash& hash, bool disabled, unix_seconds now);
+
+  // Ghost writes: counted like the real request, but the store does not change.
+  // A DELETE: true when the key exists (the server may claim it deleted it), false otherwise.
+  bool ghost_erase(const key_hash& hash);
+  // A PATCH: the key as it would look with `disabled` set at `now`, or nullopt when not found.
+  std::optional<key_view> ghost_set_disabled(const key_hash& hash, bool disabled, unix_seconds now);
 
   static constexpr std::size_t page_size = 100;
   // Newest first; `offset` counts visible keys (not deleted; disabled only if include_disabled).
@@ -95,7 +113,14 @@ class key_store {
   // DELETEs of hashes the store had already deleted: 404-after-200, the double-delete indicator.
   std::uint64_t not_found_after_delete() const noexcept { return not_found_after_delete_.load(); }
   std::uint64_t unknown_hash_deletes() const noexcept { return unknown_deletes_.load(); }
-  // Per-hash counters of every hash requested more than once (known or not).
+  std::uint64_t patch_requests() const noexcept { return patch_requests_.load(); }
+  // Hashes PATCHed more than once.
+  std::uint64_t patched_more_than_once() const noexcept { return patched_repeated_.load(); }
+  std::uint64_t get_key_requests() const noexcept { return get_requests_.load(); }
+  // The management key's own entry (see generate()) was deleted or disabled.
+  bool management_key_revoked() const noexcept { return management_revoked_.load(); }
+  bool management_key_listed() const noexcept { return management_pos_ != npos; }
+  // Per-hash counters of every hash DELETEd or PATCHed more than once (known or not).
   std::vector<hash_counters> repeated_hashes() const;
   std::optional<hash_counters> counters(const key_hash& hash) const;
   // Every key's hash in generation order (what --hashes-out writes).
@@ -105,6 +130,8 @@ class key_store {
   struct entry;
   struct unknown_entry {
     std::uint32_t delete_requests = 0;
+    std::uint32_t patch_requests = 0;
+    std::uint32_t get_requests = 0;
   };
   struct hash_hasher {
     std::size_t operator()(const key_hash& h) const noexcept;
@@ -117,6 +144,12 @@ class key_store {
 
   key_store(std::vector<entry> entries, std::uint64_t seed);
   shard& shard_of(const key_hash& h) const noexcept;
+  // The unknown hash's counters (created if there is room), or nullptr once the table is full.
+  unknown_entry* track_unknown_locked(shard& sh, const key_hash& hash);
+  // Per-hash request counting; the caller holds the hash's shard lock.
+  void count_delete_locked(std::uint32_t& delete_requests) noexcept;
+  void count_patch_locked(std::uint32_t& patch_requests) noexcept;
+  static hash_counters counters_of(const entry& e);
   // Position of `h` in entries_, or npos.
   std::size_t find(const key_hash& h) const noexcept;
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -137,6 +170,11 @@ class key_store {
   std::atomic<std::uint64_t> not_found_after_delete_{0};
   std::atomic<std::uint64_t> unknown_deletes_{0};
   std::atomic<std::uint64_t> unknown_tracked_{0};
+  std::atomic<std::uint64_t> patch_requests_{0};
+  std::atomic<std::uint64_t> patched_repeated_{0};
+  std::atomic<std::uint64_t> get_requests_{0};
+  std::size_t management_pos_ = npos;  // position of the management key's entry
+  std::atomic<bool> management_revoked_{false};
   std::mutex journal_mutex_;
   std::FILE* journal_ = nullptr;
 };

@@ -37,6 +37,8 @@ struct mock_options {
   std::string management_key;  // from MODELGATES_MANAGEMENT_KEY or --key-file; never printed
   unsigned auth_failure_status = 401;
   std::string base_path = "/api/v1";
+  bool expose_key_hash = false;        // GET {base}/key answers the management key's own hash
+  bool management_key_listed = false;  // the store holds sha256(management key) as a key
   // Limits
   double rate = 0;
   double burst = 0;
@@ -51,6 +53,8 @@ struct mock_options {
   double latency_ms = 0;
   latency_dist dist = latency_dist::fixed;
   unsigned close_every = 0;
+  double ghost_rate = 0;
+  double list_latency_ms = 0;
   // Output
   std::string stats_out;
   bool quiet = false;

@@ -41,7 +41,12 @@ struct service_config {
   double burst = 0;                  // 0: max(1, rate)
   std::vector<rate_step> rate_schedule;
   retry_hint_mode retry_mode = retry_hint_mode::seconds;
+  std::chrono::microseconds list_latency{0};  // extra wait before answering a GET /keys page
+  bool expose_key_hash = false;               // GET {base}/key answers the management key's hash
 };
+
+// SHA-256 of the management key string: the hash the API would list it under (OpenSSL EVP).
+core::key_hash management_key_hash(std::string_view management_key);
 
 // A response being built. The caller keeps one per connection so the body's capacity is reused.
 struct reply {
@@ -59,7 +64,7 @@ struct reply {
   }
 };
 
-enum class route_kind { keys, key, admin_stats, admin_keys, unknown };
+enum class route_kind { keys, key, current_key, admin_stats, admin_keys, unknown };
 
 struct route {
   route_kind kind = route_kind::unknown;
@@ -91,8 +96,9 @@ class service {
  public:
   service(service_config config, key_store& store, stats& counters, fault_plan& faults);
 
-  // Everything before the handler, in order: admin routes (no auth), auth, concurrency cap
-  // (`in_flight` includes this request), token bucket, faults, latency.
+  // Everything before the handler, in order: admin routes (no auth), auth (fails for every request
+  // once a listed management key was deleted or disabled), concurrency cap (`in_flight` includes
+  // this request), token bucket, faults, latency (plus list_latency for GET /keys).
   admission admit(const api_request& request, const clock_reading& now, std::uint64_t in_flight,
                   reply& out);
   // The handler proper, for an admission whose step is proceed.
@@ -106,6 +112,7 @@ class service {
   bool authorized(std::string_view authorization) const noexcept;
   void handle_keys(const api_request& request, const route& where, reply& out);
   void handle_key(const api_request& request, const route& where, const clock_reading& now, reply& out);
+  void handle_current_key(const api_request& request, reply& out);
   void handle_admin(const route& where, const clock_reading& now, reply& out);
 
   service_config config_;
@@ -113,6 +120,7 @@ class service {
   stats& stats_;
   fault_plan& faults_;
   std::string expected_authorization_;  // "Bearer <key>"
+  std::string management_key_hash_hex_;
   std::mutex bucket_mutex_;
   token_bucket bucket_;
 };

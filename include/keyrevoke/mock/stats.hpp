@@ -37,6 +37,8 @@ struct stats {
   counter hangs{0};
   counter delayed{0};             // requests given extra latency
   counter closes_requested{0};    // responses sent with Connection: close by --close-every
+  counter list_requests{0};       // GET /keys pages that reached the store
+  counter ghost_writes{0};        // DELETE/PATCH answered as done while the store was left unchanged
   counter in_flight{0};           // API requests being handled (admin requests excluded)
   counter in_flight_max{0};
   counter connections_open{0};
@@ -65,7 +67,7 @@ struct stats {
 };
 
 // The /__admin/stats document. With include_hashes, adds "repeated_hashes": per-hash counters of
-// every hash whose DELETE reached the store more than once.
+// every hash whose DELETE or PATCH reached the store more than once.
 boost::json::object stats_to_json(const stats& s, const key_store& store, std::chrono::nanoseconds uptime,
                                   bool include_hashes);
 std::string stats_to_string(const stats& s, const key_store& store, std::chrono::nanoseconds uptime,

@@ -108,7 +108,8 @@ BOOST_AUTO_TEST_CASE(fault_file_lines) {
       {h + " 500", true, fault::status_500, 1},      {h + " always500", true, fault::status_500, -1},
       {h + " 400", true, fault::status_400, -1},     {h + "\treset", true, fault::reset, 1},
       {"  " + h + "  hang  ", true, fault::hang, 1}, {h + " 500 3", true, fault::status_500, 3},
-      {h + " 400 3", true, fault::status_400, -1},   {"", false, fault::none, 0},
+      {h + " 400 3", true, fault::status_400, -1},   {h + " ghost", true, fault::ghost, -1},
+      {h + " ghost 2", true, fault::ghost, 2},       {"", false, fault::none, 0},
       {"# comment", false, fault::none, 0},
   };
   for (const auto& r : rows) {
@@ -121,7 +122,8 @@ BOOST_AUTO_TEST_CASE(fault_file_lines) {
       }
     }
   }
-  const std::vector<std::string> bad_lines = {h + " 503", h, "xyz 500", h + " 500 0", h + " 500 1 2", h.substr(1) + " 500"};
+  const std::vector<std::string> bad_lines = {h + " 503", h, "xyz 500", h + " 500 0", h + " 500 1 2", h.substr(1) + " 500",
+                                            h + " ghost 0", h + " ghost x", h + " ghosts"};
   for (const auto& bad : bad_lines) {
     BOOST_TEST_CONTEXT("bad line \"" << bad << "\"") { BOOST_CHECK_THROW(parse_fault_line(bad), std::invalid_argument); }
   }
@@ -158,6 +160,67 @@ BOOST_AUTO_TEST_CASE(latency_distributions) {
 BOOST_AUTO_TEST_CASE(probabilities_over_one_are_rejected) {
   BOOST_CHECK_THROW(fault_plan(0.5, 0.4, 0.2, 0, latency_dist::fixed, 1), std::invalid_argument);
   BOOST_TEST(!fault_plan(0, 0, 0, 0, latency_dist::fixed, 1).active());
+}
+
+BOOST_AUTO_TEST_CASE(ghost_writes_per_hash) {
+  fault_plan plan(0, 0, 0, 0, latency_dist::fixed, 1);
+  plan.add_hash_fault(hash_of(1), {fault::ghost, -1});
+  plan.add_hash_fault(hash_of(2), {fault::ghost, 2});
+  plan.add_hash_fault(hash_of(3), {fault::status_500, 1});
+  plan.add_hash_fault(hash_of(3), {fault::ghost, 1});  // its own table: both faults stay
+  BOOST_TEST(plan.ghosts_active());
+  BOOST_TEST(plan.hash_fault_count() == 4u);
+  struct row {
+    std::uint8_t hash;
+    std::vector<bool> ghosts;
+  };
+  const row rows[] = {
+      {1, {true, true, true, true}},
+      {2, {true, true, false, false}},
+      {3, {true, false}},
+      {4, {false, false}},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT("hash byte " << int{r.hash}) {
+      const auto h = hash_of(r.hash);
+      // decide() (what every request meets, GETs included) neither reports nor consumes a ghost.
+      BOOST_TEST((plan.decide(&h).kind != fault::ghost));
+      for (std::size_t i = 0; i < r.ghosts.size(); ++i) {
+        BOOST_TEST_CONTEXT("write " << i) { BOOST_TEST(plan.take_ghost(h) == r.ghosts[i]); }
+      }
+    }
+  }
+  const auto h3 = hash_of(3);
+  BOOST_TEST((plan.decide(&h3).kind == fault::none));  // the 500 was taken by the first decide()
+  BOOST_TEST(!fault_plan(0, 0, 0, 0, latency_dist::fixed, 1).ghosts_active());
+}
+
+BOOST_AUTO_TEST_CASE(ghost_rate_is_seeded_and_roughly_honoured) {
+  constexpr int draws = 10'000;
+  const auto count_ghosts = [](double rate, std::uint64_t seed) {
+    fault_plan plan(0, 0, 0, 0, latency_dist::fixed, seed);
+    plan.set_ghost_rate(rate);
+    std::vector<bool> seen;
+    for (int i = 0; i < draws; ++i) seen.push_back(plan.take_ghost(hash_of(static_cast<std::uint8_t>(i))));
+    return seen;
+  };
+  for (const double rate : {0.0, 0.01, 0.25, 1.0}) {
+    BOOST_TEST_CONTEXT("rate " << rate) {
+      const auto a = count_ghosts(rate, 7);
+      const auto n = std::count(a.begin(), a.end(), true);
+      const double expected = rate * draws;
+      BOOST_TEST(std::abs(static_cast<double>(n) - expected) <= 5 * std::sqrt(draws * rate * (1 - rate)) + 3);
+      BOOST_TEST((a == count_ghosts(rate, 7)));
+    }
+  }
+  BOOST_TEST((count_ghosts(0.5, 7) != count_ghosts(0.5, 8)));
+  // Ghosts at rate 0 draw nothing: the fault sequence of a seed is what it was before ghosts.
+  fault_plan with(0.3, 0, 0, 0, latency_dist::fixed, 5), without(0.3, 0, 0, 0, latency_dist::fixed, 5);
+  with.set_ghost_rate(0);
+  for (int i = 0; i < 100; ++i) {
+    BOOST_TEST_REQUIRE(!with.take_ghost(hash_of(1)));
+    BOOST_TEST_REQUIRE((with.decide(nullptr).kind == without.decide(nullptr).kind));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 // key_store: 200 once then 404, listing order and paging, disable, counters, journal reload.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -110,6 +111,28 @@ BOOST_AUTO_TEST_CASE(concurrent_deletes_succeed_exactly_once) {
   BOOST_TEST(deleted.load() == 2000);
   BOOST_TEST(store->not_found_after_delete() == 6000u);
   BOOST_TEST(store->totals().remaining == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_patches_and_gets_are_counted_exactly) {
+  const auto store = key_store::generate(1000, 6, now);
+  const auto hashes = store->hashes_in_generation_order();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (const auto& h : hashes) {
+        store->set_disabled(h, t % 2 == 0, now);
+        store->get_counted(h);
+        if (t == 0) store->ghost_set_disabled(h, true, now);
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(store->patch_requests() == 5000u);
+  BOOST_TEST(store->patched_more_than_once() == 1000u);
+  BOOST_TEST(store->get_key_requests() == 4000u);
+  const auto c = store->counters(hashes[500]).value();
+  BOOST_TEST(c.patch_requests == 5u);
+  BOOST_TEST(c.get_requests == 4u);
+  BOOST_TEST(store->repeated_hashes().size() == 1000u);
 }
 
 BOOST_AUTO_TEST_CASE(listing_is_newest_first_and_pages_by_100) {
@@ -231,6 +254,145 @@ BOOST_AUTO_TEST_CASE(load_file_accepts_comments_blank_lines_and_any_case) {
   std::ofstream(bad.path) << a << "\nnot-a-hash\n";
   BOOST_CHECK_EXCEPTION(key_store::load_file(bad.path.string(), 1, now), std::runtime_error,
                         [](const std::runtime_error& e) { return std::string(e.what()).find(":2:") != std::string::npos; });
+}
+
+BOOST_AUTO_TEST_CASE(patch_and_get_are_counted_per_hash) {
+  const auto store = key_store::from_hashes({hash_of(1, 1), hash_of(2, 2), hash_of(3, 3)}, 1, now);
+  const auto unknown = hash_of(9, 9);
+  BOOST_TEST(store->set_disabled(hash_of(1, 1), true, now).has_value());
+  BOOST_TEST(store->set_disabled(hash_of(1, 1), false, now).has_value());
+  BOOST_TEST(store->set_disabled(hash_of(2, 2), true, now).has_value());
+  BOOST_TEST(!store->set_disabled(unknown, true, now).has_value());
+  BOOST_TEST(!store->set_disabled(unknown, true, now).has_value());
+  BOOST_TEST(store->get_counted(hash_of(1, 1)).has_value());
+  BOOST_TEST(store->get_counted(hash_of(3, 3)).has_value());
+  BOOST_TEST(!store->get_counted(unknown).has_value());
+  BOOST_TEST(store->get(hash_of(3, 3)).has_value());  // not counted
+  BOOST_TEST((store->erase(hash_of(3, 3)) == erase_result::deleted));
+  BOOST_TEST(!store->get_counted(hash_of(3, 3)).has_value());  // counted, though deleted
+  BOOST_TEST(!store->set_disabled(hash_of(3, 3), true, now).has_value());
+
+  BOOST_TEST(store->patch_requests() == 6u);
+  BOOST_TEST(store->patched_more_than_once() == 2u);  // 1,1 and the unknown 9,9
+  BOOST_TEST(store->get_key_requests() == 4u);  // 1,1; 3,3 twice; the unknown
+  BOOST_TEST(store->hashes_requested_more_than_once() == 0u);  // that one stays DELETE-only
+  struct row {
+    key_hash hash;
+    bool known;
+    std::uint32_t deletes, patches, gets;
+  };
+  const row rows[] = {
+      {hash_of(1, 1), true, 0, 2, 1},
+      {hash_of(2, 2), true, 0, 1, 0},
+      {hash_of(3, 3), true, 1, 1, 2},
+      {unknown, false, 0, 2, 1},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(to_hex(r.hash)) {
+      const auto c = store->counters(r.hash);
+      BOOST_TEST_REQUIRE(c.has_value());
+      BOOST_TEST(c->known == r.known);
+      BOOST_TEST(c->delete_requests == r.deletes);
+      BOOST_TEST(c->patch_requests == r.patches);
+      BOOST_TEST(c->get_requests == r.gets);
+    }
+  }
+  // repeated_hashes: DELETEd or PATCHed more than once; GETs alone do not count.
+  for (int i = 0; i < 3; ++i) store->get_counted(hash_of(2, 2));
+  const auto repeated = store->repeated_hashes();
+  std::set<key_hash> hashes;
+  for (const auto& c : repeated) hashes.insert(c.hash);
+  BOOST_TEST((hashes == std::set<key_hash>{hash_of(1, 1), unknown}));
+}
+
+BOOST_AUTO_TEST_CASE(ghost_writes_leave_the_store_unchanged) {
+  const auto store = key_store::from_hashes({hash_of(1, 1), hash_of(2, 2)}, 1, now);
+  const auto before = store->get(hash_of(1, 1)).value();
+  BOOST_TEST(store->ghost_erase(hash_of(1, 1)));
+  BOOST_TEST(store->ghost_erase(hash_of(1, 1)));
+  const auto ghost = store->ghost_set_disabled(hash_of(1, 1), !before.disabled, now + 5s);
+  BOOST_TEST_REQUIRE(ghost.has_value());
+  BOOST_TEST(ghost->disabled == !before.disabled);  // what the answer claims
+  BOOST_TEST((ghost->updated_at == std::optional<unix_seconds>{now + 5s}));
+  const auto after = store->get(hash_of(1, 1));
+  BOOST_TEST_REQUIRE(after.has_value());  // still there, unchanged
+  BOOST_TEST(after->disabled == before.disabled);
+  BOOST_TEST(!after->updated_at.has_value());
+  BOOST_TEST(store->totals().deleted == 0u);
+  BOOST_TEST(store->list(0, true).size() == 2u);
+  const auto c = store->counters(hash_of(1, 1)).value();
+  BOOST_TEST(c.delete_requests == 2u);
+  BOOST_TEST(c.deletes_ok == 0u);
+  BOOST_TEST(c.patch_requests == 1u);
+  BOOST_TEST(store->hashes_requested_more_than_once() == 1u);
+  // Nothing to lie about for a key that is gone or never was.
+  BOOST_TEST((store->erase(hash_of(2, 2)) == erase_result::deleted));
+  BOOST_TEST(!store->ghost_erase(hash_of(2, 2)));
+  BOOST_TEST(!store->ghost_set_disabled(hash_of(2, 2), true, now).has_value());
+  BOOST_TEST(!store->ghost_erase(hash_of(9, 9)));
+  BOOST_TEST(store->not_found_after_delete() == 1u);
+  BOOST_TEST(store->unknown_hash_deletes() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(management_key_is_listed_and_revokes_itself) {
+  const key_hash management = hash_of(7, 7);
+  struct row {
+    const char* name;
+    bool by_delete;
+  };
+  for (const row r : {row{"delete", true}, row{"disable", false}}) {
+    BOOST_TEST_CONTEXT(r.name) {
+      const auto store = key_store::generate(250, 3, now, management);
+      BOOST_TEST(store->management_key_listed());
+      BOOST_TEST(store->totals().total == 251u);
+      const auto generated = store->hashes_in_generation_order();
+      BOOST_TEST(generated.size() == 250u);  // --hashes-out leaves it out
+      BOOST_TEST((std::find(generated.begin(), generated.end(), management) == generated.end()));
+      BOOST_TEST((generated == key_store::generate(250, 3, now)->hashes_in_generation_order()));
+      const auto k = store->get(management);
+      BOOST_TEST_REQUIRE(k.has_value());
+      BOOST_TEST(k->name == "management");
+      BOOST_TEST(k->label == "mgmt");
+      BOOST_TEST(!k->disabled);
+      std::size_t listed = 0;
+      for (std::size_t offset = 0;; offset += key_store::page_size) {
+        const auto page = store->list(offset, false);
+        if (page.empty()) break;
+        for (const auto& v : page) listed += v.hash == management ? 1u : 0u;
+      }
+      BOOST_TEST(listed == 1u);
+      BOOST_TEST(!store->management_key_revoked());
+      BOOST_TEST(store->set_disabled(management, false, now).has_value());  // enabling is harmless
+      store->ghost_erase(management);
+      BOOST_TEST(!store->management_key_revoked());
+      store->erase(generated[0]);
+      BOOST_TEST(!store->management_key_revoked());
+      if (r.by_delete)
+        BOOST_TEST((store->erase(management) == erase_result::deleted));
+      else
+        BOOST_TEST(store->set_disabled(management, true, now).has_value());
+      BOOST_TEST(store->management_key_revoked());
+    }
+  }
+  BOOST_TEST(!key_store::generate(10, 3, now)->management_key_listed());
+  // Already among the keys: not added twice, and it is that key that revokes.
+  const auto store = key_store::from_hashes({hash_of(1, 1), management}, 1, now, management);
+  BOOST_TEST(store->totals().total == 2u);
+  BOOST_TEST(!store->management_key_listed());
+}
+
+BOOST_AUTO_TEST_CASE(journal_replay_keeps_the_management_key_revoked) {
+  temp_path journal("mgmt-journal");
+  const key_hash management = hash_of(7, 7);
+  {
+    const auto store = key_store::generate(20, 1, now, management);
+    store->open_journal(journal.path.string());
+    store->erase(management);
+  }
+  const auto again = key_store::generate(20, 1, now, management);
+  BOOST_TEST(!again->management_key_revoked());
+  BOOST_TEST(again->open_journal(journal.path.string()) == 1u);
+  BOOST_TEST(again->management_key_revoked());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -300,4 +300,235 @@ BOOST_AUTO_TEST_CASE(custom_base_path) {
   BOOST_TEST(f.call(http_method::delete_, f.key_path(1)).status == 404u);
 }
 
+BOOST_AUTO_TEST_CASE(ghost_writes_answer_success_and_change_nothing) {
+  fixture f;
+  f.faults.add_hash_fault(f.hashes[0], {fault::ghost, -1});
+  f.faults.add_hash_fault(f.hashes[1], {fault::ghost, 1});
+  const bool was_disabled = f.store->get(f.hashes[0]).value().disabled;
+  const std::string patch_body = was_disabled ? R"({"disabled":false})" : R"({"disabled":true})";
+  struct row {
+    const char* name;
+    http_method method;
+    std::size_t key;
+    std::string_view body;
+    unsigned status;
+    std::uint64_t ghosts_after;
+  };
+  const row rows[] = {
+      {"always: get first (no ghost consumed)", http_method::get, 0, {}, 200, 0},
+      {"always: delete", http_method::delete_, 0, {}, 200, 1},
+      {"always: still there", http_method::get, 0, {}, 200, 1},
+      {"always: delete again", http_method::delete_, 0, {}, 200, 2},
+      {"always: patch", http_method::patch, 0, patch_body, 200, 3},
+      {"once: get", http_method::get, 1, {}, 200, 3},
+      {"once: delete is a ghost", http_method::delete_, 1, {}, 200, 4},
+      {"once: still there", http_method::get, 1, {}, 200, 4},
+      {"once: delete is real", http_method::delete_, 1, {}, 200, 4},
+      {"once: gone", http_method::get, 1, {}, 404, 4},
+      {"once: and stays gone", http_method::delete_, 1, {}, 404, 4},
+      {"bad patch body is no write", http_method::patch, 0, R"({"disabled":1})", 400, 4},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      const auto rep = f.call(r.method, f.key_path(r.key), good_auth, r.body);
+      BOOST_TEST(rep.status == r.status);
+      BOOST_TEST(f.counters.ghost_writes.load() == r.ghosts_after);
+      if (r.method == http_method::delete_ && r.status == 200) BOOST_TEST(rep.body == R"({"deleted":true})");
+      if (r.method == http_method::patch && r.status == 200) {
+        const auto data = json::parse(rep.body).as_object().at("data").as_object();
+        BOOST_TEST(data.at("disabled").as_bool() == !was_disabled);  // what the client asked for
+        BOOST_TEST(data.at("hash").as_string() == to_hex(f.hashes[0]));
+      }
+    }
+  }
+  const auto k = f.store->get(f.hashes[0]);
+  BOOST_TEST_REQUIRE(k.has_value());
+  BOOST_TEST(k->disabled == was_disabled);  // the PATCH was a ghost
+  BOOST_TEST(f.store->totals().deleted == 1u);
+
+  const auto st = json::parse(f.call(http_method::get, "/__admin/stats?hashes=1", "").body).as_object();
+  BOOST_TEST(st.at("ghost_writes").to_number<std::uint64_t>() == 4u);
+  BOOST_TEST(st.at("patch_requests").to_number<std::uint64_t>() == 1u);  // the 400 never reached the store
+  BOOST_TEST(st.at("patched_more_than_once").to_number<std::uint64_t>() == 0u);
+  BOOST_TEST(st.at("get_key_requests").to_number<std::uint64_t>() == 5u);
+  BOOST_TEST(st.at("hashes_requested_more_than_once").to_number<std::uint64_t>() == 2u);
+  const auto& repeated = st.at("repeated_hashes").as_array();
+  BOOST_TEST_REQUIRE(repeated.size() == 2u);
+  for (const auto& v : repeated) {
+    const auto& h = v.as_object();
+    const bool always = h.at("hash").as_string() == to_hex(f.hashes[0]);
+    BOOST_TEST_CONTEXT(h) {
+      BOOST_TEST(h.at("known").as_bool());
+      BOOST_TEST(h.at("deleted").as_bool() == !always);
+      BOOST_TEST(h.at("delete_requests").to_number<std::uint64_t>() == (always ? 2u : 3u));
+      BOOST_TEST(h.at("deletes_ok").to_number<std::uint64_t>() == (always ? 0u : 1u));
+      BOOST_TEST(h.at("not_found_after_delete").to_number<std::uint64_t>() == (always ? 0u : 1u));
+      BOOST_TEST(h.at("patch_requests").to_number<std::uint64_t>() == (always ? 1u : 0u));
+      BOOST_TEST(h.at("get_requests").to_number<std::uint64_t>() == (always ? 2u : 3u));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ghost_rate_applies_to_writes_only) {
+  fixture f;
+  f.faults.set_ghost_rate(1.0);
+  BOOST_TEST(f.call(http_method::delete_, f.key_path(0)).status == 200u);
+  BOOST_TEST(f.call(http_method::patch, f.key_path(1), good_auth, R"({"disabled":true})").status == 200u);
+  BOOST_TEST(f.call(http_method::get, f.key_path(0)).status == 200u);
+  BOOST_TEST(f.call(http_method::get, "/api/v1/keys").status == 200u);
+  BOOST_TEST(f.counters.ghost_writes.load() == 2u);
+  BOOST_TEST(f.store->totals().deleted == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(patch_and_list_counters_in_stats) {
+  fixture f;
+  for (int i = 0; i < 3; ++i)
+    f.call(http_method::patch, f.key_path(5), good_auth, i % 2 == 0 ? R"({"disabled":true})" : R"({"disabled":false})");
+  f.call(http_method::patch, f.key_path(6), good_auth, R"({"disabled":true})");
+  f.call(http_method::patch, f.key_path(6), good_auth, R"({"disabled":true})");
+  f.call(http_method::patch, f.key_path(7), good_auth, R"({"disabled":true})");
+  f.call(http_method::get, f.key_path(7));
+  f.call(http_method::get, "/api/v1/keys");
+  f.call(http_method::get, "/api/v1/keys?offset=100&include_disabled=true");
+  f.call(http_method::get, "/api/v1/keys?offset=x");  // 400: no page
+  const auto st = json::parse(f.call(http_method::get, "/__admin/stats?hashes=1", "").body).as_object();
+  BOOST_TEST(st.at("patch_requests").to_number<std::uint64_t>() == 6u);
+  BOOST_TEST(st.at("patched_more_than_once").to_number<std::uint64_t>() == 2u);
+  BOOST_TEST(st.at("get_key_requests").to_number<std::uint64_t>() == 1u);
+  BOOST_TEST(st.at("list_requests").to_number<std::uint64_t>() == 2u);
+  BOOST_TEST(st.at("ghost_writes").to_number<std::uint64_t>() == 0u);
+  BOOST_TEST(st.at("hashes_requested_more_than_once").to_number<std::uint64_t>() == 0u);
+  const auto& repeated = st.at("repeated_hashes").as_array();
+  BOOST_TEST_REQUIRE(repeated.size() == 2u);  // PATCHed more than once: keys 5 and 6
+  for (const auto& v : repeated) BOOST_TEST(v.as_object().at("delete_requests").to_number<std::uint64_t>() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(list_latency_delays_list_pages_only) {
+  service_config c;
+  c.list_latency = 40ms;
+  struct row {
+    const char* name;
+    http_method method;
+    std::string target;
+    std::string_view auth;
+    std::int64_t delay_us;  // with --latency-ms 0 / 25
+    std::int64_t delay_with_latency_us;
+  };
+  const row rows[] = {
+      {"list", http_method::get, "/api/v1/keys", good_auth, 40'000, 65'000},
+      {"list page 2", http_method::get, "/api/v1/keys?offset=100", good_auth, 40'000, 65'000},
+      {"get key", http_method::get, "/api/v1/keys/" + std::string(64, 'a'), good_auth, 0, 25'000},
+      {"delete", http_method::delete_, "/api/v1/keys/" + std::string(64, 'a'), good_auth, 0, 25'000},
+      {"post list", http_method::post, "/api/v1/keys", good_auth, 0, 25'000},
+      {"unauthorized list", http_method::get, "/api/v1/keys", "", 0, 0},
+  };
+  for (const double latency_ms : {0.0, 25.0}) {
+    fixture f(c, latency_ms);
+    std::uint64_t delayed = 0;
+    for (const auto& r : rows) {
+      BOOST_TEST_CONTEXT(r.name << " latency " << latency_ms) {
+        admission a;
+        f.call(r.method, r.target, r.auth, {}, 1, &a);
+        const auto expected = latency_ms > 0 ? r.delay_with_latency_us : r.delay_us;
+        BOOST_TEST(a.delay.count() == expected);
+        delayed += expected > 0 ? 1 : 0;
+        BOOST_TEST(f.counters.delayed.load() == delayed);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(management_key_hash_is_sha256) {
+  BOOST_TEST(to_hex(management_key_hash("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  BOOST_TEST(to_hex(management_key_hash("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+BOOST_AUTO_TEST_CASE(current_key_route) {
+  const std::string mgmt_hex = to_hex(management_key_hash("secret-key"));
+  BOOST_TEST((parse_route("/api/v1/key", "/api/v1").kind == route_kind::current_key));
+  BOOST_TEST((parse_route("/api/v1/key?x=1", "/api/v1").kind == route_kind::current_key));
+  BOOST_TEST((parse_route("/api/v1/key/", "/api/v1").kind == route_kind::unknown));
+  struct row {
+    const char* name;
+    bool expose;
+    http_method method;
+    std::string_view auth;
+    unsigned status;
+  };
+  const row rows[] = {
+      {"hidden", false, http_method::get, good_auth, 404},
+      {"hidden, no auth", false, http_method::get, "", 401},
+      {"exposed", true, http_method::get, good_auth, 200},
+      {"exposed, no auth", true, http_method::get, "", 401},
+      {"exposed, delete", true, http_method::delete_, good_auth, 405},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      service_config c;
+      c.expose_key_hash = r.expose;
+      fixture f(c);
+      const auto rep = f.call(r.method, "/api/v1/key", r.auth);
+      BOOST_TEST(rep.status == r.status);
+      if (r.status == 404) BOOST_TEST(error_of(rep).at("message").as_string() == "Not found");
+      if (r.status == 200) {
+        BOOST_TEST(rep.body == R"({"data":{"label":"management key","hash":")" + mgmt_hex +
+                                   R"(","is_management_key":true}})");
+        json::parse(rep.body);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(listed_management_key_revokes_itself) {
+  const auto mgmt = management_key_hash("secret-key");
+  const std::string mgmt_path = "/api/v1/keys/" + to_hex(mgmt);
+  struct row {
+    const char* name;
+    http_method method;
+    std::string_view body;
+  };
+  for (const auto& r : {row{"delete", http_method::delete_, {}}, row{"disable", http_method::patch, R"({"disabled":true})"}}) {
+    BOOST_TEST_CONTEXT(r.name) {
+      fixture f;
+      f.store = key_store::generate(300, 1, today, mgmt);
+      f.hashes = f.store->hashes_in_generation_order();
+      service_config c;
+      c.management_key = "secret-key";
+      f.api = std::make_unique<service>(c, *f.store, f.counters, f.faults);
+      // Listed like the others.
+      std::size_t seen = 0;
+      for (std::size_t offset = 0; offset < 400; offset += 100) {
+        const auto page = json::parse(f.call(http_method::get, "/api/v1/keys?include_disabled=true&offset=" +
+                                                                   std::to_string(offset)).body);
+        for (const auto& k : page.at("data").as_array())
+          if (k.at("hash").as_string() == to_hex(mgmt)) {
+            ++seen;
+            BOOST_TEST(k.at("name").as_string() == "management");
+            BOOST_TEST(k.at("label").as_string() == "mgmt");
+          }
+      }
+      BOOST_TEST(seen == 1u);
+      BOOST_TEST(f.call(http_method::get, mgmt_path).status == 200u);
+      BOOST_TEST(f.call(http_method::delete_, f.key_path(0)).status == 200u);
+      // A ghost write does not revoke it.
+      f.faults.add_hash_fault(mgmt, {fault::ghost, 1});
+      BOOST_TEST(f.call(r.method, mgmt_path, good_auth, r.body).status == 200u);
+      BOOST_TEST(f.call(http_method::delete_, f.key_path(1)).status == 200u);
+      // The real write does: it is answered, and every later request fails auth.
+      BOOST_TEST(f.call(r.method, mgmt_path, good_auth, r.body).status == 200u);
+      const auto failures = f.counters.auth_failures.load();
+      BOOST_TEST(f.call(http_method::delete_, f.key_path(2)).status == 401u);
+      BOOST_TEST(error_of(f.call(http_method::get, "/api/v1/keys")).at("code").as_int64() == 401);
+      BOOST_TEST(f.call(http_method::get, mgmt_path).status == 401u);
+      BOOST_TEST(f.counters.auth_failures.load() == failures + 3);
+      BOOST_TEST(f.store->get(f.hashes[2]).has_value());
+      // The admin endpoint still answers, and says so.
+      const auto st = json::parse(f.call(http_method::get, "/__admin/stats", "").body).as_object();
+      BOOST_TEST(st.at("management_key_listed").as_bool());
+      BOOST_TEST(st.at("management_key_revoked").as_bool());
+      BOOST_TEST(st.at("keys").as_object().at("total").to_number<std::uint64_t>() == 301u);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,79 @@
+// keyrevoke-mock's command line: the ghost, list-latency and management-key options.
+#include <boost/test/unit_test.hpp>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "keyrevoke/mock/options.hpp"
+
+using namespace keyrevoke::mock;
+
+namespace {
+
+struct parsed {
+  std::variant<mock_options, int> result;
+  std::string out, err;
+};
+
+parsed parse(std::vector<std::string> args, const char* env_key = "secret") {
+  args.insert(args.begin(), "keyrevoke-mock");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  auto result = parse_options(static_cast<int>(argv.size()), argv.data(), env_key, out, err);
+  return {std::move(result), out.str(), err.str()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(mock_options_suite)
+
+BOOST_AUTO_TEST_CASE(defaults_keep_the_new_behaviours_off) {
+  const auto p = parse({});
+  BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
+  const auto& o = std::get<mock_options>(p.result);
+  BOOST_TEST(o.ghost_rate == 0.0);
+  BOOST_TEST(o.list_latency_ms == 0.0);
+  BOOST_TEST(!o.expose_key_hash);
+  BOOST_TEST(!o.management_key_listed);
+}
+
+BOOST_AUTO_TEST_CASE(new_options_parse) {
+  const auto p = parse({"--ghost-rate", "0.25", "--list-latency-ms", "150", "--expose-key-hash",
+                        "--management-key-listed", "--seed", "9"});
+  BOOST_TEST_INFO(p.err);
+  BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
+  const auto& o = std::get<mock_options>(p.result);
+  BOOST_TEST(o.ghost_rate == 0.25);
+  BOOST_TEST(o.list_latency_ms == 150.0);
+  BOOST_TEST(o.expose_key_hash);
+  BOOST_TEST(o.management_key_listed);
+  BOOST_TEST(o.seed == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_are_usage_errors) {
+  const std::vector<std::vector<std::string>> rows = {
+      {"--ghost-rate", "1.5"}, {"--ghost-rate", "-0.1"}, {"--ghost-rate", "x"},
+      {"--list-latency-ms", "-1"}, {"--list-latency-ms", "60001"},
+  };
+  for (const auto& args : rows) {
+    BOOST_TEST_CONTEXT(args[0] << " " << args[1]) {
+      const auto p = parse(args);
+      BOOST_TEST_REQUIRE(std::holds_alternative<int>(p.result));
+      BOOST_TEST(std::get<int>(p.result) == 2);
+      BOOST_TEST(!p.err.empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(help_describes_them) {
+  const auto p = parse({"--help"});
+  BOOST_TEST_REQUIRE(std::holds_alternative<int>(p.result));
+  BOOST_TEST(std::get<int>(p.result) == 0);
+  for (const char* text : {"--ghost-rate", "--list-latency-ms", "--expose-key-hash", "--management-key-listed",
+                           "500|reset|hang|400|always500|ghost"})
+    BOOST_TEST_CONTEXT(text) { BOOST_TEST(p.out.find(text) != std::string::npos); }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
