@@ -127,8 +127,9 @@ std::string header_row_text(const options& opts, std::string_view host, const st
   std::vector<core::input_fingerprint> fingerprints;
   fingerprints.reserve(inputs.size());
   for (const input_print& input : inputs) fingerprints.push_back({input.name, input.sha256});
-  const char* user = std::getenv("USER");
-  if (user == nullptr || *user == '\0') user = std::getenv("LOGNAME");
+  // Read before any thread starts: nothing sets the environment concurrently.
+  const char* user = std::getenv("USER");                                  // NOLINT(concurrency-mt-unsafe)
+  if (user == nullptr || *user == '\0') user = std::getenv("LOGNAME");    // NOLINT(concurrency-mt-unsafe)
   // An operator name that looks like a key is not one: never write it.
   std::string operator_name = user != nullptr ? user : "";
   if (core::looks_like_secret(operator_name)) operator_name.clear();

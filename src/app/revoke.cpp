@@ -215,7 +215,7 @@ class revocation final : public net::send_observer {
       input_complete_ = true;
       stats_.input_complete = true;
     }
-    stats_.hashes += batch.hashes.size() + batch.verify_only.size();
+    stats_.hashes += batch.hashes.size();  // the progress counts actions; proofs show as "verified"
     if (finished_) return;
     if (stopping_) {
       for (const core::key_hash& hash : batch.verify_only) {
