@@ -128,6 +128,8 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         # The second run sent one PATCH per hash the first did not finish, and nothing else.
         stats = mock.stats()
         self.assertEqual(stats["api_requests"] - patches_first, 3000 - len(done_first))
+        self.assertEqual(stats["patch_requests"], 3000)
+        self.assertEqual(stats["patched_more_than_once"], 0)
         self.assertEqual(stats["keys"]["deleted"], 0)
         self.assertEqual(len(all_keys(mock)), 3000)
         headers = typed_rows(self.report(typed=True), "header")
@@ -174,6 +176,33 @@ class VerifyTest(KeyrevokeTest):
         self.assertEqual(stats["keys"]["deleted"], 400)
         self.assertEqual(status_count(stats, 200), 400)       # the DELETEs
         self.assertEqual(status_count(stats, 404), 50 + 450)  # 50 absent DELETEs, then every GET
+
+    def test_verify_catches_a_server_that_answers_deleted_but_keeps_the_key(self):
+        mock = self.mock(keys=200)
+        mock_hashes = mock.hashes()
+        ghosts = mock_hashes[:5]
+        mock.stop()
+        faults = self.write_lines("faults.txt", ["%s ghost" % h for h in ghosts])
+        mock = self.mock(keys=200, args=["--fault-file", faults], name="ghostly")
+        self.assertEqual(mock.hashes(), mock_hashes)  # same seed, same keys
+        inp = self.write_lines("in.txt", mock_hashes[:100])
+        res = self.run_keyrevoke(mock, "--verify", "--max-attempts", "3", inp)
+        self.assertEqual(res.returncode, 1, res.stderr.decode())
+        self.assertIn("VERIFY MISMATCH", res.stderr.decode())
+        outcomes = self.outcomes(self.report())
+        self.assertEqual(set(outcomes.values()), {"deleted"})  # the server said so, and the row says what it said
+        proofs = {r["hash"]: r for r in typed_rows(self.report(typed=True), "verify")}
+        self.assertEqual(len(proofs), 100)
+        for h in ghosts:
+            self.assertEqual(proofs[h]["outcome"], "mismatch", h)
+            self.assertIn(proofs[h]["observed"], ("enabled", "disabled"))
+            self.assertEqual(proofs[h]["attempts"], 3)
+            self.assertIn("still shows the key", proofs[h]["error"])
+        self.assertEqual({proofs[h]["outcome"] for h in mock_hashes[5:100]}, {"verified"})
+        stats = mock.stats()
+        self.assertEqual(stats["ghost_writes"], 5)
+        self.assertEqual(stats["get_key_requests"], 95 + 5 * 3)
+        self.assertEqual(self.report(typed=True)[-1]["counts"]["verify_mismatch"], 5)
 
     def test_resume_with_verify_checks_only_what_is_unproven(self):
         mock = self.mock(keys=300)
