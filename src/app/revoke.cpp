@@ -1,6 +1,7 @@
 #include "keyrevoke/app/revoke.hpp"
 
 #include "keyrevoke/app/input_reader.hpp"
+#include "keyrevoke/app/own_key.hpp"
 #include "keyrevoke/app/prepare.hpp"
 #include "keyrevoke/app/report_file.hpp"
 #include "keyrevoke/app/run_stats.hpp"
@@ -1084,6 +1085,20 @@ int run_revocation(const options& opts, const std::string& management_key) {
     }
     p.selection.plan.emplace();
     for (const core::key_hash& h : sel.hashes) p.selection.plan->insert(h);
+  }
+  if (opts.protect) {
+    // The key this run uses is never revoked by it, when the API says which key that is. A guard at
+    // run time (after the plan check): a plan cannot know it without the key.
+    own_key_result own = fetch_own_key_hash(p.base, *tls, management_key, opts.timeout_s, opts.max_attempts);
+    if (own.abort_code != 0) {
+      std::fprintf(stderr, "keyrevoke: aborted before sending anything: %s\n", own.note.c_str());
+      return own.abort_code;
+    }
+    if (own.hash) {
+      p.selection.protect.insert(*own.hash);
+    } else if (!own.note.empty() && !opts.quiet) {
+      std::fprintf(stderr, "keyrevoke: warning: %s\n", own.note.c_str());
+    }
   }
   const std::vector<input_print> prints = fingerprint_inputs(opts.inputs);
 

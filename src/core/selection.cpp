@@ -5,6 +5,10 @@
 #include <memory>
 #include <stdexcept>
 
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
 #include <openssl/evp.h>
 
 namespace keyrevoke::core {
@@ -70,6 +74,21 @@ unsigned shard_of(const key_hash& hash, unsigned count) noexcept {
   h *= 0x94d049bb133111ebULL;
   h ^= h >> 31;
   return static_cast<unsigned>(h % count);
+}
+
+std::optional<key_hash> own_key_hash_from_body(std::string_view body) noexcept {
+  if (body.size() > 64 * 1024) return std::nullopt;
+  unsigned char buffer[4096];
+  boost::json::monotonic_resource resource(buffer, sizeof buffer);
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(body, ec, boost::json::storage_ptr(&resource));
+  if (ec) return std::nullopt;
+  const boost::json::object* top = doc.if_object();
+  const boost::json::value* data = top != nullptr ? top->if_contains("data") : nullptr;
+  const boost::json::object* key = data != nullptr ? data->if_object() : nullptr;
+  const boost::json::value* hash = key != nullptr ? key->if_contains("hash") : nullptr;
+  if (hash == nullptr || !hash->is_string()) return std::nullopt;
+  return parse_key_hash(hash->get_string());
 }
 
 std::string sha256_hex(std::string_view data) {

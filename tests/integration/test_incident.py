@@ -245,13 +245,36 @@ class ProtectTest(KeyrevokeTest):
         self.assertEqual({h for h, o in outcomes.items() if o == "protected"}, set(protected))
         self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(hashes[15:100]))
         stats = mock.stats()
-        self.assertEqual(stats["api_requests"], 85)
+        self.assertEqual(stats["api_requests"], 85 + 1)  # the DELETEs, and GET /key (not exposed here: 404)
+        self.assertEqual(status_count(stats, 200), 85)
         keys = all_keys(mock)
         for h in protected:
             self.assertIn(h, keys)
         self.assertIn("15 protected", res.stderr.decode())
         header = self.report(typed=True)[0]
         self.assertEqual(header["protect"], prot)
+
+    def test_protect_keeps_the_management_key_itself(self):
+        own = hashlib.sha256(MANAGEMENT_KEY.encode()).hexdigest()
+        args = ["--expose-key-hash", "--management-key-listed"]
+        mock = self.mock(keys=100, args=args)
+        others = mock.hashes()[:50]
+        inp = self.write_lines("in.txt", others[:25] + [own] + others[25:])
+        prot = self.write_lines("protect.txt", ["# nothing but the management key itself"])
+        res = self.run_keyrevoke(mock, "--protect", prot, "--concurrency", "1", inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        outcomes = self.outcomes(self.report())
+        self.assertEqual(outcomes[own], "protected")
+        self.assertEqual({outcomes[h] for h in others}, {"deleted"})
+        stats = mock.stats()
+        self.assertFalse(stats["management_key_revoked"])
+        self.assertEqual(stats["keys"]["deleted"], 50)
+
+        # Without --protect the same list revokes the key mid-run, and the rest is refused (exit 3).
+        mock2 = self.mock(keys=100, args=args, name="unprotected")
+        res = self.run_keyrevoke(mock2, "--concurrency", "1", inp, report="unprotected.jsonl")
+        self.assertEqual(res.returncode, 3, res.stderr.decode())
+        self.assertTrue(mock2.stats()["management_key_revoked"])
 
     def test_a_missing_or_key_bearing_protect_file_stops_before_sending(self):
         mock = self.mock(keys=20)

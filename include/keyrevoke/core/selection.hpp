@@ -30,6 +30,10 @@ std::optional<shard_spec> parse_shard(std::string_view text) noexcept;
 // splitmix64's finaliser, modulo count.
 unsigned shard_of(const key_hash& hash, unsigned count) noexcept;
 
+// GET {base}/key's answer (OpenRouter's "current key"): the management key's own hash when the body
+// is {"data": {..., "hash": "<64 hex>"}}; nullopt for anything else (the API does not expose it).
+std::optional<key_hash> own_key_hash_from_body(std::string_view body) noexcept;
+
 // Lower-case hex SHA-256 of data.
 std::string sha256_hex(std::string_view data);
 

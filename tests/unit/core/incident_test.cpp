@@ -190,6 +190,18 @@ BOOST_AUTO_TEST_CASE(shards_partition_the_input_evenly_and_stably) {
   BOOST_TEST_MESSAGE("pinned shard_of = " << a);
 }
 
+BOOST_AUTO_TEST_CASE(own_key_hash_only_from_the_documented_shape) {
+  const std::string hex = "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943";
+  const auto h = kc::own_key_hash_from_body(R"({"data":{"label":"mgmt","hash":")" + hex + R"("}})");
+  BOOST_REQUIRE(h.has_value());
+  BOOST_TEST(kc::to_hex(*h) == hex);
+  const std::vector<std::string> bodies{"", "{}", R"({"data":{"label":"x"}})", R"({"data":{"hash":"abc"}})",
+                                        R"({"data":{"hash":7}})", R"({"hash":")" + hex + "\"}", "[1,2]", "{\"data\""};
+  for (const std::string& body : bodies) {
+    BOOST_TEST(!kc::own_key_hash_from_body(body).has_value(), body);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(sha256_known_answers) {
   BOOST_TEST(kc::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   BOOST_TEST(kc::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

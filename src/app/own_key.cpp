@@ -1,0 +1,98 @@
+#include "keyrevoke/app/own_key.hpp"
+
+#include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/core/redact.hpp"
+#include "keyrevoke/core/retry_policy.hpp"
+#include "keyrevoke/core/selection.hpp"
+#include "keyrevoke/core/verdict.hpp"
+#include "keyrevoke/net/connection_pool.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace keyrevoke::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+struct no_observer final : net::send_observer {
+  void on_request_written(core::steady_time /*at*/) override {}
+};
+
+asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string request, const std::string& key,
+                                    unsigned max_attempts) {
+  own_key_result result;
+  if (std::string error = co_await pool.resolve(); !error.empty()) {
+    result.note = "could not check the management key's own hash: " + error;
+    co_return result;
+  }
+  no_observer observer;
+  std::mt19937_64 rng{std::random_device{}()};
+  asio::steady_timer timer{co_await asio::this_coro::executor};
+  for (unsigned attempt = 1;; ++attempt) {
+    const net::exchange_result answer = co_await pool.exchange(request, observer);
+    core::verdict verdict =
+        answer.error == net::exchange_error::none
+            ? core::classify_response({answer.answer.status, answer.answer.body,
+                                       {answer.answer.retry_after, answer.answer.retry_after_ms,
+                                        answer.answer.ratelimit_reset}},
+                                      std::chrono::system_clock::now(), std::chrono::seconds{30},
+                                      core::request_kind::get)
+            : core::classify_transport_failure(core::transport_failure::other, answer.detail);
+    core::redact_secret(verdict.message, key);
+    if (answer.error == net::exchange_error::tls_untrusted) {
+      result.abort_code = exit_aborted;
+      result.note = "TLS could not be trusted: " + answer.detail;
+      co_return result;
+    }
+    if (answer.error == net::exchange_error::none && answer.answer.status >= 200 && answer.answer.status < 300) {
+      result.hash = core::own_key_hash_from_body(answer.answer.body);
+      co_return result;
+    }
+    if (verdict.kind == core::verdict_kind::unauthorized) {
+      result.abort_code = exit_aborted;
+      result.note = "the server rejected the management key (" + verdict.message + ")";
+      co_return result;
+    }
+    if (!core::is_retryable(verdict.kind) && answer.error == net::exchange_error::none) co_return result;  // 404...
+    if (attempt >= max_attempts) {
+      result.note = "could not check the management key's own hash (" + verdict.message + ")";
+      co_return result;
+    }
+    const core::retry_plan plan = core::plan_after_attempt({verdict.kind, verdict.retry_after, answer.reused_connection},
+                                                           attempt, max_attempts, core::backoff_policy{},
+                                                           std::uniform_real_distribution<double>{0.0, 1.0}(rng));
+    timer.expires_after(std::min<core::millis>(plan.delay, std::chrono::seconds{10}));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace
+
+own_key_result fetch_own_key_hash(const core::base_url& base, asio::ssl::context& tls, const std::string& management_key,
+                                  double timeout_s, unsigned max_attempts) {
+  asio::io_context io{1};
+  net::connection_pool pool{io.get_executor(), tls, base,
+                            core::millis{static_cast<core::millis::rep>(timeout_s * 1000.0)}, 1};
+  std::string request = "GET " + base.path + "/key HTTP/1.1\r\nHost: " + base.host_header +
+                        "\r\nAuthorization: Bearer " + management_key +
+                        "\r\nUser-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\nAccept: application/json\r\n"
+                        "Connection: close\r\n\r\n";
+  own_key_result result;
+  asio::co_spawn(io, ask(pool, std::move(request), management_key, std::min(max_attempts, 3U)),
+                 [&](std::exception_ptr error, own_key_result r) {
+                   if (!error) result = std::move(r);
+                   pool.close_all();
+                 });
+  io.run();
+  return result;
+}
+
+}  // namespace keyrevoke::app
