@@ -1,6 +1,7 @@
 #include "keyrevoke/core/list_pager.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace keyrevoke::core {
 
@@ -42,6 +43,26 @@ bool list_pager::anchored(std::span<const list_entry> page) const {
   return false;
 }
 
+bool list_pager::measure_drift(std::span<const list_entry> page, std::size_t already_seen) {
+  if (!boundary_ || fetches_ <= boundary_fetch_) return false;
+  const auto fetches = static_cast<double>(fetches_ - boundary_fetch_);
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    if (!page[i].usable || page[i].hash != *boundary_) continue;
+    const double shift = static_cast<double>(boundary_index_) - static_cast<double>(offset_ + i);
+    drift_ = std::max(0.0, 0.5 * drift_ + 0.5 * shift / fetches);
+    boundary_index_ = offset_ + i;
+    boundary_fetch_ = fetches_;
+    return true;
+  }
+  if (offset_ == 0 && already_seen == 0) {
+    // Everything emitted so far is gone from the head of the list: it is being deleted at least as
+    // fast as it is read, and the boundary moved past index 0 (at least boundary_index_ + 1).
+    const double shift = static_cast<double>(boundary_index_ + 1);
+    drift_ = std::max(0.0, 0.5 * drift_ + 0.5 * shift / fetches);
+  }
+  return false;
+}
+
 std::vector<std::size_t> list_pager::consume(std::span<const list_entry> page) {
   std::vector<std::size_t> fresh;
   if (status_ != pager_status::fetch) return fresh;
@@ -73,6 +94,7 @@ std::vector<std::size_t> list_pager::consume(std::span<const list_entry> page) {
       status_ = pager_status::complete;  // an anchored page that reaches the end of the list
       return fresh;
     }
+    measure_drift(page, already_seen);
     if (last_was_forward_) {
       // A forward page should start with `overlap_` keys we already had: those missing were deleted
       // (or shifted left) since the last fetch. Keep twice that drift as the next overlap.
@@ -81,16 +103,31 @@ std::vector<std::size_t> list_pager::consume(std::span<const list_entry> page) {
       overlap_ = wanted >= overlap_ ? wanted : std::max(wanted, overlap_ - overlap_ / 4);
       overlap_ = std::clamp<std::size_t>(overlap_, 1, config_.max_overlap);
     }
-    // The next page starts `overlap_` usable entries before this page's end.
-    std::size_t usable_from_end = 0, start = page.size();
-    while (start > 0 && usable_from_end < overlap_) {
-      --start;
-      if (page[start].usable) ++usable_from_end;
+    // Where the next page starts: `overlap_` entries before where the frontier (the last key known to
+    // have everything before it emitted) should be at the next fetch, leading by the drift. A list
+    // that shifts left by more than a page per fetch is followed to a lower offset (it is the list
+    // that moves; the fetch bound stops a runaway).
+    std::size_t last_usable = page.size();
+    for (std::size_t i = page.size(); i > 0; --i) {
+      if (page[i - 1].usable) {
+        last_usable = i - 1;
+        break;
+      }
     }
-    if (usable_from_end == 0 || start == 0) start = page.size() / 2;  // a page of hashless objects
-    offset_ += start;
+    double frontier = static_cast<double>(offset_ + page.size() / 2);  // a page of hashless objects
+    std::size_t overlap = overlap_;
+    if (last_usable != page.size()) {
+      frontier = static_cast<double>(offset_ + last_usable) - drift_;
+      boundary_ = page[last_usable].hash;
+      boundary_index_ = offset_ + last_usable;
+      boundary_fetch_ = fetches_;
+      // Nothing new here: a step back went too far, and the keys we have not seen are further on.
+      if (fresh.empty()) overlap = 1;
+    }
+    const double next = std::round(frontier) + 1.0 - static_cast<double>(overlap);
+    offset_ = next <= 0.0 ? 0 : static_cast<std::size_t>(std::min(next, 1e15));
     back_ = config_.page_size;
-    last_was_forward_ = true;
+    last_was_forward_ = !fresh.empty();  // the next page measures the overlap it was given
   }
   if (fetches_ >= fetch_limit()) status_ = pager_status::kept_changing;
   return fresh;

@@ -22,7 +22,9 @@
 //  and the pager steps back (100, then 200, 400 ... while it keeps missing; offset 0 always anchors).
 //  After an anchored full page the next offset overlaps its last few entries, so that in a stable list
 //  the next page starts with a key already emitted; the overlap grows with the deletions observed
-//  between fetches (the drift), up to half a page. An anchored short page (< page_size) reaches the
+//  between fetches, up to half a page. When the list steadily shifts left (the last key emitted is
+//  found at a lower index than where it was), the next offset also leads by that drift (dead
+//  reckoning), so a listing racing a revoker needs about one fetch per page. An anchored short page (< page_size) reaches the
 //  end of the list: the listing is complete.
 //  Fetches are bounded (fetches_per_page x (emitted pages + 1) + fetch_allowance): a list that keeps
 //  changing faster than it can be read ends as kept_changing (the caller reports it incomplete).
@@ -78,10 +80,12 @@ class list_pager {
   std::uint64_t emitted() const noexcept { return emitted_; }
   std::uint64_t fetch_limit() const noexcept;
   std::size_t overlap() const noexcept { return overlap_; }
+  double drift() const noexcept { return drift_; }
 
  private:
   bool anchored(std::span<const list_entry> page) const;
   void check_order(std::span<const list_entry> page);
+  bool measure_drift(std::span<const list_entry> page, std::size_t already_seen);
 
   list_pager_config config_;
   pager_status status_ = pager_status::fetch;
@@ -91,6 +95,11 @@ class list_pager {
   bool last_was_forward_ = false;
   bool order_known_ = true;     // created_at present everywhere and non-increasing within pages
   std::optional<unix_micros> oldest_emitted_;
+  // The last usable key of the last anchored page, and its index then: measures the drift.
+  std::optional<key_hash> boundary_;
+  std::size_t boundary_index_ = 0;
+  std::uint64_t boundary_fetch_ = 0;
+  double drift_ = 0.0;  // keys the list shifts left per fetch (smoothed), >= 0
   hash_set seen_;
   std::uint64_t fetches_ = 0;
   std::uint64_t step_backs_ = 0;
