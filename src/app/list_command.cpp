@@ -25,16 +25,11 @@ namespace {
 
 constexpr const char* list_usage_line = "usage: keyrevoke list [OPTIONS]   (prints matching key hashes, one per line)";
 
-struct list_options {
-  key_lister_config lister;
-  std::optional<std::string> key_file;
-  core::key_filter filter;
-  bool json = false;
-};
-
 early_exit list_usage_error(const std::string& message) {
   return {exit_usage, "keyrevoke list: " + message + "\n" + list_usage_line + "\nTry 'keyrevoke list --help'.\n"};
 }
+
+}  // namespace
 
 std::variant<list_options, early_exit> parse_list_command_line(int argc, const char* const* argv,
                                                                const char* env_base_url) {
@@ -153,8 +148,6 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
   }
   return o;
 }
-
-}  // namespace
 
 int run_list_command(int argc, const char* const* argv, const char* env_base_url, const char* env_key) {
   auto parsed = parse_list_command_line(argc, argv, env_base_url);
