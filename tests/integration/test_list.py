@@ -194,16 +194,33 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
     # --- throttling, faults, errors -----------------------------------------------------------------
 
     def test_paging_under_429_is_complete_and_counted(self):
-        mock = self.mock(keys=1234, args=["--rate", "50", "--burst", "5"])
-        res = self.run_list(mock, timeout=120)
+        # Retry-After in seconds, as an HTTP date, as X-RateLimit-Reset, or no hint at all.
+        for hint in ("seconds", "http-date", "reset-ms", "none"):
+            with self.subTest(retry_after=hint):
+                mock = self.mock(keys=1234, args=["--rate", "50", "--burst", "5", "--retry-after", hint],
+                                 name="mock-" + hint)
+                started = time.monotonic()
+                res = self.run_list(mock, timeout=120)
+                self.assertEqual(res.returncode, 0, res.stderr.decode())
+                self.assertLess(time.monotonic() - started, 60)
+                self.assertEqual(set(self.lines(res)), set(mock.hashes()))
+                self.assertEqual(len(self.lines(res)), 1234)
+                last, numbers = self.summary(res)
+                stats = mock.stats()
+                self.assertGreater(status_count(stats, 429), 0, "the mock never throttled: the test proves nothing")
+                self.assertEqual(numbers["throttled (429)"], status_count(stats, 429))
+                self.assertEqual(numbers["requests"], numbers["pages"] + numbers["throttled (429)"])
+                mock.stop()
+
+    def test_quiet_prints_nothing_on_success(self):
+        mock = self.mock(keys=250)
+        res = self.run_list(mock, "--quiet", "--label", "ci-*")
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        self.assertEqual(set(self.lines(res)), set(mock.hashes()))
-        self.assertEqual(len(self.lines(res)), 1234)
-        last, numbers = self.summary(res)
-        stats = mock.stats()
-        self.assertGreater(status_count(stats, 429), 0, "the mock never throttled: the test proves nothing")
-        self.assertEqual(numbers["throttled (429)"], status_count(stats, 429))
-        self.assertEqual(numbers["requests"], numbers["pages"] + numbers["throttled (429)"])
+        self.assertEqual(res.stderr, b"")
+        self.assertGreater(len(self.lines(res)), 0)
+        res = self.run_list(mock, "--quiet", "--json", "--label", "ci-*")
+        for line in self.lines(res):
+            self.assertTrue(json.loads(line)["label"].startswith("ci-"))
 
     def test_500s_are_retried(self):
         mock = self.mock(keys=1234, args=["--p500", "0.3", "--seed", "3"])
