@@ -20,12 +20,20 @@
 //  moment it was fetched, so an anchored page extends C to all of its keys: its new keys are emitted.
 //  An unanchored page may have a gap before it (keys shifted left past our offset): nothing is emitted
 //  and the pager steps back (100, then 200, 400 ... while it keeps missing; offset 0 always anchors).
-//  After an anchored full page the next offset overlaps its last few entries, so that in a stable list
-//  the next page starts with a key already emitted; the overlap grows with the deletions observed
-//  between fetches, up to half a page. When the list steadily shifts left (the last key emitted is
-//  found at a lower index than where it was), the next offset also leads by that drift (dead
-//  reckoning), so a listing racing a revoker needs about one fetch per page. An anchored short page (< page_size) reaches the
-//  end of the list: the listing is complete.
+//  (Why not `offset += 100` and "anchored if the first key is seen or newer than the last emitted":
+//  in a list that does not change, the next page then starts with an unseen, older key and would
+//  never anchor; and with created_at ties "newer" cannot tell where a key stands. Overlapping pages
+//  and strict comparisons avoid both.)
+//  Where to fetch next only affects cost, never completeness (anchoring decides what is emitted):
+//  after an anchored full page the next page starts `overlap` entries before this page's last one,
+//  so that in a stable list it starts with a key already emitted. The overlap grows with the keys
+//  found missing from it (twice that many, at most half a page) and shrinks slowly when none are.
+//  The next offset also leads by the drift: how far per fetch the last key emitted was seen to move
+//  left (smoothed; an offset-0 page with nothing seen means the head of the list was deleted as fast
+//  as it was read). A page with nothing new (a step back went too far) moves on with an overlap of
+//  one. In a stable list that is pages at 0, 99, 198 ...; racing `keyrevoke` through a pipe costs
+//  about 1.3 to 2 fetches a page. An anchored short page (< page_size) reaches the end of the list:
+//  the listing is complete.
 //  Fetches are bounded (fetches_per_page x (emitted pages + 1) + fetch_allowance): a list that keeps
 //  changing faster than it can be read ends as kept_changing (the caller reports it incomplete).
 // Created-at ordering is trusted only while every entry has one and pages are in non-increasing
