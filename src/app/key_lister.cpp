@@ -1,5 +1,16 @@
 #include "keyrevoke/app/key_lister.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <random>
+
 #include "keyrevoke/app/revoke.hpp"
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/key_page.hpp"
@@ -10,18 +21,6 @@
 #include "keyrevoke/core/verdict.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
 #include "keyrevoke/net/tls_context.hpp"
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
-#include <csignal>
-#include <cstdio>
-#include <exception>
-#include <random>
 
 namespace keyrevoke::app {
 
@@ -37,29 +36,41 @@ constexpr std::uint64_t page_body_limit = std::uint64_t{8} * 1024 * 1024;
 core::transport_failure to_transport_failure(net::exchange_error e) {
   using net::exchange_error;
   switch (e) {
-    case exchange_error::connect_failed: return core::transport_failure::connect_failed;
-    case exchange_error::connection_reset: return core::transport_failure::connection_reset;
-    case exchange_error::eof_before_response: return core::transport_failure::eof_before_response;
-    case exchange_error::torn_response: return core::transport_failure::torn_response;
-    case exchange_error::timeout: return core::transport_failure::timeout;
-    case exchange_error::tls_untrusted: return core::transport_failure::tls_untrusted;
-    case exchange_error::tls_handshake_failed: return core::transport_failure::tls_handshake_failed;
-    case exchange_error::body_too_large: return core::transport_failure::body_too_large;
+    case exchange_error::connect_failed:
+      return core::transport_failure::connect_failed;
+    case exchange_error::connection_reset:
+      return core::transport_failure::connection_reset;
+    case exchange_error::eof_before_response:
+      return core::transport_failure::eof_before_response;
+    case exchange_error::torn_response:
+      return core::transport_failure::torn_response;
+    case exchange_error::timeout:
+      return core::transport_failure::timeout;
+    case exchange_error::tls_untrusted:
+      return core::transport_failure::tls_untrusted;
+    case exchange_error::tls_handshake_failed:
+      return core::transport_failure::tls_handshake_failed;
+    case exchange_error::body_too_large:
+      return core::transport_failure::body_too_large;
     case exchange_error::none:
     case exchange_error::cancelled:
-    case exchange_error::other: break;
+    case exchange_error::other:
+      break;
   }
   return core::transport_failure::other;
 }
 
-core::millis to_millis(double seconds) { return core::millis{static_cast<core::millis::rep>(seconds * 1000.0)}; }
+core::millis to_millis(double seconds) {
+  return core::millis{static_cast<core::millis::rep>(seconds * 1000.0)};
+}
 
 // One listing: a single coroutine fetching one page at a time. Decisions are core's (pager, rate
 // controller, retry plan, classification); this class only moves bytes and sleeps.
 class lister final : public net::send_observer {
  public:
   lister(asio::io_context& io, const key_lister_config& config, const std::string& key, core::base_url base,
-         asio::ssl::context& tls, const detailed_key_callback& on_key, const std::function<bool()>& on_page_done)
+         asio::ssl::context& tls, const detailed_key_callback& on_key,
+         const std::function<bool()>& on_page_done)
       : io_{io},
         config_{config},
         base_{std::move(base)},
@@ -118,7 +129,8 @@ class lister final : public net::send_observer {
   }
 
   std::string request_for(std::size_t offset) const {
-    std::string r = "GET " + base_.path + "/keys?offset=" + std::to_string(offset) + "&include_disabled=true HTTP/1.1\r\n";
+    std::string r = "GET " + base_.path + "/keys?offset=" + std::to_string(offset) +
+                    "&include_disabled=true HTTP/1.1\r\n";
     r += "Host: " + base_.host_header + "\r\n";
     r += "Authorization: Bearer " + key_ + "\r\n";
     r += "User-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\n";
@@ -154,8 +166,9 @@ class lister final : public net::send_observer {
       }
       result_.keys_seen += fresh.size();
       if (page->unusable != 0 && !config_.quiet) {
-        std::fprintf(stderr, "keyrevoke: warning: %zu key objects without a valid hash skipped (page at offset %zu)\n",
-                     page->unusable, offset_of_last_);
+        std::fprintf(
+            stderr, "keyrevoke: warning: %zu key objects without a valid hash skipped (page at offset %zu)\n",
+            page->unusable, offset_of_last_);
       }
       if (on_page_done_ && !on_page_done_()) {
         fail(exit_incomplete, "stopped after " + std::to_string(result_.pages) + " pages");
@@ -163,7 +176,8 @@ class lister final : public net::send_observer {
       }
     }
     if (interrupted_) {
-      result_ = {exit_interrupted, "interrupted: the listing is incomplete", result_.pages, result_.requests,
+      result_ = {exit_interrupted,  "interrupted: the listing is incomplete",
+                 result_.pages,     result_.requests,
                  result_.throttled, result_.keys_seen};
     } else if (result_.exit_code == 0 && pager_.status() == core::pager_status::kept_changing) {
       fail(exit_incomplete, "the list kept changing faster than it could be read: gave up after " +
@@ -195,27 +209,31 @@ class lister final : public net::send_observer {
       if (interrupted_) co_return std::nullopt;
 
       core::verdict verdict{core::verdict_kind::server_error, 0, {}, std::nullopt};
-      if (answer.error == net::exchange_error::none && answer.answer.status >= 200 && answer.answer.status < 300) {
+      if (answer.error == net::exchange_error::none && answer.answer.status >= 200 &&
+          answer.answer.status < 300) {
         if (auto page = core::parse_key_page(answer.answer.body)) {
-          controller_.on_answer(now, answer.written ? answer.written_at : now, core::answer_kind::accepted, std::nullopt);
+          controller_.on_answer(now, answer.written ? answer.written_at : now, core::answer_kind::accepted,
+                                std::nullopt);
           co_return page;
         }
         verdict.http_status = answer.answer.status;
         verdict.message = "HTTP " + std::to_string(answer.answer.status) + ": not a key list (" +
                           std::to_string(answer.answer.body.size()) + " bytes)";
       } else if (answer.error == net::exchange_error::none) {
-        verdict = core::classify_response({answer.answer.status, answer.answer.body,
-                                           {answer.answer.retry_after, answer.answer.retry_after_ms,
-                                            answer.answer.ratelimit_reset}},
-                                          std::chrono::system_clock::now(), core::millis{120000});
+        verdict = core::classify_response(
+            {answer.answer.status,
+             answer.answer.body,
+             {answer.answer.retry_after, answer.answer.retry_after_ms, answer.answer.ratelimit_reset}},
+            std::chrono::system_clock::now(), core::millis{120000});
       } else {
         verdict = core::classify_transport_failure(to_transport_failure(answer.error), answer.detail);
       }
       core::redact_secret(verdict.message, key_);
 
-      const core::answer_kind kind = verdict.kind == core::verdict_kind::throttled ? core::answer_kind::throttled
-                                     : core::is_retryable(verdict.kind)           ? core::answer_kind::failed
-                                                                                  : core::answer_kind::accepted;
+      const core::answer_kind kind = verdict.kind == core::verdict_kind::throttled
+                                         ? core::answer_kind::throttled
+                                     : core::is_retryable(verdict.kind) ? core::answer_kind::failed
+                                                                        : core::answer_kind::accepted;
       controller_.on_answer(now, answer.written ? answer.written_at : now, kind, verdict.retry_after);
       if (verdict.kind == core::verdict_kind::throttled) ++result_.throttled;
 
@@ -232,15 +250,16 @@ class lister final : public net::send_observer {
         co_return std::nullopt;
       }
       const core::retry_plan plan = core::plan_after_attempt(
-          {verdict.kind, verdict.retry_after, answer.reused_connection}, attempts, config_.max_attempts, backoff_,
-          std::uniform_real_distribution<double>{0.0, 1.0}(rng_));
+          {verdict.kind, verdict.retry_after, answer.reused_connection}, attempts, config_.max_attempts,
+          backoff_, std::uniform_real_distribution<double>{0.0, 1.0}(rng_));
       if (!plan.retry) {
         fail(exit_incomplete, "page at offset " + std::to_string(offset) + " failed after " +
                                   std::to_string(attempts) + " attempts: " + verdict.message);
         co_return std::nullopt;
       }
       if (!config_.quiet && verdict.kind != core::verdict_kind::throttled) {
-        std::fprintf(stderr, "keyrevoke: page at offset %zu: %s; retrying\n", offset, verdict.message.c_str());
+        std::fprintf(stderr, "keyrevoke: page at offset %zu: %s; retrying\n", offset,
+                     verdict.message.c_str());
       }
       co_await sleep_until(clock_type::now() + plan.delay);
       if (interrupted_) co_return std::nullopt;
@@ -276,15 +295,16 @@ list_result list_keys_detailed(const key_lister_config& config, const std::strin
   if (auto* error = std::get_if<std::string>(&parsed)) {
     result.exit_code = exit_usage;
     result.error = "base URL: " + (core::looks_like_secret(config.base_url)
-                                        ? std::string{"not a valid URL (not shown: it looks like a key)"}
-                                        : *error);
+                                       ? std::string{"not a valid URL (not shown: it looks like a key)"}
+                                       : *error);
     return result;
   }
   core::base_url base = std::get<core::base_url>(std::move(parsed));
   if (!base.tls && !config.allow_insecure_http) {
     result.exit_code = exit_usage;
-    result.error = "refusing an http:// base URL: the management key would cross the network in clear text "
-                   "(--allow-insecure-http is for local mocks)";
+    result.error =
+        "refusing an http:// base URL: the management key would cross the network in clear text "
+        "(--allow-insecure-http is for local mocks)";
     return result;
   }
   std::optional<asio::ssl::context> tls;
@@ -302,7 +322,9 @@ list_result list_keys_detailed(const key_lister_config& config, const std::strin
 
 list_result list_keys(const key_lister_config& config, const std::string& management_key,
                       const std::function<void(const listed_key&)>& on_key, bool handle_signals) {
-  const detailed_key_callback forward = [&on_key](const listed_key& key, const core::key_fields&) { on_key(key); };
+  const detailed_key_callback forward = [&on_key](const listed_key& key, const core::key_fields&) {
+    on_key(key);
+  };
   const std::function<bool()> no_hook;
   return list_keys_detailed(config, management_key, forward, no_hook, handle_signals);
 }

@@ -1,5 +1,13 @@
 #include "keyrevoke/app/list_command.hpp"
 
+#include <boost/program_options.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <variant>
+
 #include "keyrevoke/app/key_lister.hpp"
 #include "keyrevoke/app/options.hpp"
 #include "keyrevoke/app/revoke.hpp"
@@ -8,25 +16,18 @@
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/timestamp.hpp"
 
-#include <boost/program_options.hpp>
-
-#include <cerrno>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <sstream>
-#include <variant>
-
 namespace keyrevoke::app {
 
 namespace po = boost::program_options;
 
 namespace {
 
-constexpr const char* list_usage_line = "usage: keyrevoke list [OPTIONS]   (prints matching key hashes, one per line)";
+constexpr const char* list_usage_line =
+    "usage: keyrevoke list [OPTIONS]   (prints matching key hashes, one per line)";
 
 early_exit list_usage_error(const std::string& message) {
-  return {exit_usage, "keyrevoke list: " + message + "\n" + list_usage_line + "\nTry 'keyrevoke list --help'.\n"};
+  return {exit_usage,
+          "keyrevoke list: " + message + "\n" + list_usage_line + "\nTry 'keyrevoke list --help'.\n"};
 }
 
 }  // namespace
@@ -89,20 +90,26 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
     return list_usage_error("list takes no arguments, only options (a file named 'list' is ./list)");
   } catch (const po::error_with_option_name& e) {
     // Name the option, never its value: a key pasted in the wrong place must not be echoed.
-    return list_usage_error("invalid or missing value for option '" + core::safe_display(e.get_option_name()) + "'");
+    return list_usage_error("invalid or missing value for option '" +
+                            core::safe_display(e.get_option_name()) + "'");
   } catch (const po::error&) {
     return list_usage_error("invalid command line");
   }
 
   if (vm.count("help") != 0) {
     std::ostringstream text;
-    text << list_usage_line << "\n\nLists ModelGates API keys (disabled ones included) and prints the hash of "
+    text << list_usage_line
+         << "\n\nLists ModelGates API keys (disabled ones included) and prints the hash of "
          << "each key that matches\nevery filter given, one per line, flushed after each page: it pipes into "
-         << "keyrevoke.\n  keyrevoke list --label 'ci-*' --created-before 2026-11-24 | keyrevoke --report r.jsonl\n"
+         << "keyrevoke.\n  keyrevoke list --label 'ci-*' --created-before 2026-11-24 | keyrevoke --report "
+            "r.jsonl\n"
          << "Keys deleted while the list is read never make it skip another key; each hash is printed once.\n"
-         << "The management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, never the command line.\n\n"
-         << general << "\n" << filters
-         << "\nExit codes: 0 listing complete, 1 listing incomplete (a page failed, or the list kept changing),\n"
+         << "The management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, never the command "
+            "line.\n\n"
+         << general << "\n"
+         << filters
+         << "\nExit codes: 0 listing complete, 1 listing incomplete (a page failed, or the list kept "
+            "changing),\n"
          << "2 usage or configuration error, 3 key rejected or TLS not trusted, 130 interrupted.\n";
     return early_exit{0, text.str()};
   }
@@ -113,7 +120,8 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
   for (const char* option : {"name", "label"}) {
     if (vm.count(option) == 0) continue;
     const std::string& pattern = vm[option].as<std::string>();
-    if (const auto error = core::glob_error(pattern)) return list_usage_error(std::string{"--"} + option + ": " + *error);
+    if (const auto error = core::glob_error(pattern))
+      return list_usage_error(std::string{"--"} + option + ": " + *error);
     (std::strcmp(option, "name") == 0 ? o.filter.name_glob : o.filter.label_glob) = pattern;
   }
   struct time_option {
@@ -128,11 +136,13 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
     if (vm.count(t.name) == 0) continue;
     t.target = core::parse_timestamp(vm[t.name].as<std::string>());
     if (!t.target) {
-      return list_usage_error(std::string{"--"} + t.name +
-                              " takes an ISO 8601 time: 2026-11-24, 2026-11-24T10:00:00Z or 2026-11-24T10:00:00+02:00");
+      return list_usage_error(
+          std::string{"--"} + t.name +
+          " takes an ISO 8601 time: 2026-11-24, 2026-11-24T10:00:00Z or 2026-11-24T10:00:00+02:00");
     }
   }
-  if (only_disabled && only_enabled) return list_usage_error("--disabled and --enabled contradict each other");
+  if (only_disabled && only_enabled)
+    return list_usage_error("--disabled and --enabled contradict each other");
   if (only_disabled) o.filter.disabled = true;
   if (only_enabled) o.filter.disabled = false;
   for (const char* option : {"usage-above", "usage-below"}) {
@@ -141,8 +151,10 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
     if (!std::isfinite(value)) return list_usage_error(std::string{"--"} + option + " takes a finite number");
     (std::strcmp(option, "usage-above") == 0 ? o.filter.usage_above : o.filter.usage_below) = value;
   }
-  if (!(o.lister.rate >= 0.0) || o.lister.rate > 1e6) return list_usage_error("--rate must be 0 (none) to 1000000");
-  if (o.lister.max_attempts < 1 || o.lister.max_attempts > 100) return list_usage_error("--max-attempts must be 1 to 100");
+  if (!(o.lister.rate >= 0.0) || o.lister.rate > 1e6)
+    return list_usage_error("--rate must be 0 (none) to 1000000");
+  if (o.lister.max_attempts < 1 || o.lister.max_attempts > 100)
+    return list_usage_error("--max-attempts must be 1 to 100");
   if (!(o.lister.timeout_s > 0.0) || o.lister.timeout_s > 3600.0) {
     return list_usage_error("--timeout must be in (0, 3600] seconds");
   }
@@ -208,10 +220,12 @@ int run_list_command(int argc, const char* const* argv, const char* env_base_url
     std::fprintf(stderr, "keyrevoke list: %s\n", error.c_str());
   }
   if (!o.lister.quiet) {
-    std::fprintf(stderr, "keyrevoke list: %s: %llu pages, %llu requests, %llu keys seen, %llu matched, %llu throttled (429)\n",
-                 code == exit_ok ? "complete" : "INCOMPLETE", static_cast<unsigned long long>(result.pages),
-                 static_cast<unsigned long long>(result.requests), static_cast<unsigned long long>(result.keys_seen),
-                 static_cast<unsigned long long>(matched), static_cast<unsigned long long>(result.throttled));
+    std::fprintf(
+        stderr,
+        "keyrevoke list: %s: %llu pages, %llu requests, %llu keys seen, %llu matched, %llu throttled (429)\n",
+        code == exit_ok ? "complete" : "INCOMPLETE", static_cast<unsigned long long>(result.pages),
+        static_cast<unsigned long long>(result.requests), static_cast<unsigned long long>(result.keys_seen),
+        static_cast<unsigned long long>(matched), static_cast<unsigned long long>(result.throttled));
   }
   return code;
 }

@@ -1,9 +1,9 @@
 #include "keyrevoke/core/glob.hpp"
 
-#include "utf8.hpp"
-
 #include <cstdint>
 #include <vector>
+
+#include "utf8.hpp"
 
 namespace keyrevoke::core {
 
@@ -37,8 +37,8 @@ enum class token_kind { literal, any, star, set };
 
 struct token {
   token_kind kind;
-  unit value = 0;            // literal
-  std::size_t first = 0;     // set: ranges_[first, first + count)
+  unit value = 0;         // literal
+  std::size_t first = 0;  // set: ranges_[first, first + count)
   std::size_t count = 0;
   bool negated = false;
 };
@@ -116,8 +116,10 @@ class compiled_glob {
 
   bool matches_one(const token& tok, unit c) const noexcept {
     switch (tok.kind) {
-      case token_kind::literal: return tok.value == c;
-      case token_kind::any: return true;
+      case token_kind::literal:
+        return tok.value == c;
+      case token_kind::any:
+        return true;
       case token_kind::set: {
         bool in = false;
         for (std::size_t k = tok.first; k < tok.first + tok.count; ++k) {
@@ -128,7 +130,8 @@ class compiled_glob {
         }
         return in != tok.negated;
       }
-      case token_kind::star: break;
+      case token_kind::star:
+        break;
     }
     return false;
   }
@@ -194,7 +197,9 @@ class compiled_glob {
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view text) { return compiled_glob{pattern}.match(text); }
+bool glob_match(std::string_view pattern, std::string_view text) {
+  return compiled_glob{pattern}.match(text);
+}
 
 std::optional<std::string> glob_error(std::string_view pattern) {
   compiled_glob compiled{pattern};

@@ -18,8 +18,8 @@ bool key_filter::matches(const key_fields& key) const {
 }
 
 bool key_filter::empty() const noexcept {
-  return !name_glob && !label_glob && !created_before && !created_after && !updated_before && !updated_after &&
-         !disabled && !usage_above && !usage_below;
+  return !name_glob && !label_glob && !created_before && !created_after && !updated_before &&
+         !updated_after && !disabled && !usage_above && !usage_below;
 }
 
 }  // namespace keyrevoke::core

@@ -61,7 +61,8 @@ std::optional<key_page> parse_key_page(std::string_view body) {
       if (parsed) entry.hash = *parsed;
       fields.name = string_field(*obj, "name");
       fields.label = string_field(*obj, "label");
-      if (const json::value* d = obj->if_contains("disabled"); d != nullptr && d->is_bool()) fields.disabled = d->get_bool();
+      if (const json::value* d = obj->if_contains("disabled"); d != nullptr && d->is_bool())
+        fields.disabled = d->get_bool();
       fields.usage = number_field(*obj, "usage");
       fields.created_at = time_field(*obj, "created_at");
       fields.updated_at = time_field(*obj, "updated_at");

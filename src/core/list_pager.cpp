@@ -7,7 +7,8 @@ namespace keyrevoke::core {
 
 list_pager::list_pager(const list_pager_config& config) : config_{config} {
   config_.page_size = std::max<std::size_t>(config_.page_size, 1);
-  config_.max_overlap = std::clamp<std::size_t>(config_.max_overlap, 1, std::max<std::size_t>(1, config_.page_size / 2));
+  config_.max_overlap =
+      std::clamp<std::size_t>(config_.max_overlap, 1, std::max<std::size_t>(1, config_.page_size / 2));
   back_ = config_.page_size;
 }
 
@@ -88,7 +89,8 @@ std::vector<std::size_t> list_pager::consume(std::span<const list_entry> page) {
       }
       fresh.push_back(i);
       ++emitted_;
-      if (e.created_at && (!oldest_emitted_ || *e.created_at < *oldest_emitted_)) oldest_emitted_ = e.created_at;
+      if (e.created_at && (!oldest_emitted_ || *e.created_at < *oldest_emitted_))
+        oldest_emitted_ = e.created_at;
     }
     if (page.size() < config_.page_size) {
       status_ = pager_status::complete;  // an anchored page that reaches the end of the list

@@ -3,36 +3,36 @@
 // and retry policy as the revoker, with core::list_pager keeping the listing complete while keys are
 // deleted under it. Used by `keyrevoke list` and by the revoker to resolve label globs.
 
-#include "keyrevoke/core/key_filter.hpp"
-#include "keyrevoke/core/key_hash.hpp"
-
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 
+#include "keyrevoke/core/key_filter.hpp"
+#include "keyrevoke/core/key_hash.hpp"
+
 namespace keyrevoke::app {
 
 struct key_lister_config {
-  std::string base_url;                  // already chosen (option or env)
+  std::string base_url;  // already chosen (option or env)
   std::optional<std::string> cacert;
   bool allow_insecure_http = false;
   double timeout_s = 30.0;
   unsigned max_attempts = 8;
-  double rate = 0.0;                     // 0: no ceiling
-  bool quiet = false;                    // no progress/warnings on stderr
+  double rate = 0.0;   // 0: no ceiling
+  bool quiet = false;  // no progress/warnings on stderr
 };
 
 struct listed_key {
   core::key_hash hash;
-  std::string name, label;               // empty when absent
+  std::string name, label;  // empty when absent
   bool disabled = false;
-  std::string json;                      // the object as received, serialised (one line)
+  std::string json;  // the object as received, serialised (one line)
 };
 
 struct list_result {
-  int exit_code = 0;                     // 0 complete, 1 incomplete, 2 config, 3 key/TLS, 130 interrupted
-  std::string error;                     // one sentence when exit_code != 0; never contains the key
+  int exit_code = 0;  // 0 complete, 1 incomplete, 2 config, 3 key/TLS, 130 interrupted
+  std::string error;  // one sentence when exit_code != 0; never contains the key
   std::uint64_t pages = 0, requests = 0, throttled = 0, keys_seen = 0;
 };
 

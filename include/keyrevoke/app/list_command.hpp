@@ -2,18 +2,18 @@
 // `keyrevoke list [OPTIONS]`: prints the hashes (or, with --json, the key objects) of the keys that
 // match every filter given, one per line, flushed after each page, so that it pipes into keyrevoke.
 
-#include "keyrevoke/app/key_lister.hpp"
-#include "keyrevoke/app/options.hpp"
-#include "keyrevoke/core/key_filter.hpp"
-
 #include <optional>
 #include <string>
 #include <variant>
 
+#include "keyrevoke/app/key_lister.hpp"
+#include "keyrevoke/app/options.hpp"
+#include "keyrevoke/core/key_filter.hpp"
+
 namespace keyrevoke::app {
 
 struct list_options {
-  key_lister_config lister;              // base_url defaults to https://modelgates.ai/api/v1
+  key_lister_config lister;  // base_url defaults to https://modelgates.ai/api/v1
   std::optional<std::string> key_file;
   core::key_filter filter;
   bool json = false;

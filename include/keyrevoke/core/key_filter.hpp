@@ -1,10 +1,10 @@
 #pragma once
 // Which listed keys `keyrevoke list` prints: every criterion given must hold (AND). Pure.
 
-#include "keyrevoke/core/timestamp.hpp"
-
 #include <optional>
 #include <string>
+
+#include "keyrevoke/core/timestamp.hpp"
 
 namespace keyrevoke::core {
 
@@ -20,15 +20,15 @@ struct key_fields {
 };
 
 struct key_filter {
-  std::optional<std::string> name_glob;   // glob_match, whole string, case-sensitive
+  std::optional<std::string> name_glob;  // glob_match, whole string, case-sensitive
   std::optional<std::string> label_glob;
   std::optional<unix_micros> created_before;  // strictly earlier
   std::optional<unix_micros> created_after;   // at or later
   std::optional<unix_micros> updated_before;
   std::optional<unix_micros> updated_after;
-  std::optional<bool> disabled;               // true: only disabled keys; false: only enabled ones
-  std::optional<double> usage_above;          // strictly greater
-  std::optional<double> usage_below;          // strictly less
+  std::optional<bool> disabled;       // true: only disabled keys; false: only enabled ones
+  std::optional<double> usage_above;  // strictly greater
+  std::optional<double> usage_below;  // strictly less
 
   // A key that lacks a field some criterion needs does not match.
   bool matches(const key_fields& key) const;

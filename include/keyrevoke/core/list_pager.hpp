@@ -39,21 +39,21 @@
 // Created-at ordering is trusted only while every entry has one and pages are in non-increasing
 // order; otherwise anchoring uses emitted keys alone (still complete, possibly more step-backs).
 
-#include "keyrevoke/core/hash_set.hpp"
-#include "keyrevoke/core/key_hash.hpp"
-#include "keyrevoke/core/timestamp.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "keyrevoke/core/hash_set.hpp"
+#include "keyrevoke/core/key_hash.hpp"
+#include "keyrevoke/core/timestamp.hpp"
+
 namespace keyrevoke::core {
 
 struct list_pager_config {
-  std::size_t page_size = 100;     // what a full page holds
-  std::size_t max_overlap = 50;    // at most this many entries of a page are fetched again (<= page/2)
+  std::size_t page_size = 100;   // what a full page holds
+  std::size_t max_overlap = 50;  // at most this many entries of a page are fetched again (<= page/2)
   std::uint64_t fetches_per_page = 3;
   std::uint64_t fetch_allowance = 100;
 };
@@ -98,10 +98,10 @@ class list_pager {
   list_pager_config config_;
   pager_status status_ = pager_status::fetch;
   std::size_t offset_ = 0;
-  std::size_t overlap_ = 1;     // entries of the last page fetched again by the next
-  std::size_t back_;            // next step back
+  std::size_t overlap_ = 1;  // entries of the last page fetched again by the next
+  std::size_t back_;         // next step back
   bool last_was_forward_ = false;
-  bool order_known_ = true;     // created_at present everywhere and non-increasing within pages
+  bool order_known_ = true;  // created_at present everywhere and non-increasing within pages
   std::optional<unix_micros> oldest_emitted_;
   // The last usable key of the last anchored page, and its index then: measures the drift.
   std::optional<key_hash> boundary_;

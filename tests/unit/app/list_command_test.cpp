@@ -1,11 +1,11 @@
 // `keyrevoke list`'s command line: filters parsed into the pure filter, usage errors that name the
 // option and never echo a value, and the lister's configuration errors (no request is ever sent).
-#include "keyrevoke/app/key_lister.hpp"
 #include "keyrevoke/app/list_command.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <vector>
+
+#include "keyrevoke/app/key_lister.hpp"
 
 using namespace keyrevoke::app;
 namespace core = keyrevoke::core;
@@ -44,11 +44,35 @@ BOOST_AUTO_TEST_CASE(defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(filters_are_parsed) {
-  const auto parsed = parse({"--name", "key-*", "--label", "ci-[0-9]*", "--created-before", "2026-11-24",
-                             "--created-after", "2026-11-01T10:00:00+02:00", "--updated-before",
-                             "2026-11-25T00:00:00Z", "--updated-after", "2026-11-02", "--disabled",
-                             "--usage-above", "1.5", "--usage-below", "100", "--json", "--quiet", "--rate", "5",
-                             "--max-attempts", "3", "--timeout", "2.5", "--cacert", "ca.pem", "--key-file", "k"});
+  const auto parsed = parse({"--name",
+                             "key-*",
+                             "--label",
+                             "ci-[0-9]*",
+                             "--created-before",
+                             "2026-11-24",
+                             "--created-after",
+                             "2026-11-01T10:00:00+02:00",
+                             "--updated-before",
+                             "2026-11-25T00:00:00Z",
+                             "--updated-after",
+                             "2026-11-02",
+                             "--disabled",
+                             "--usage-above",
+                             "1.5",
+                             "--usage-below",
+                             "100",
+                             "--json",
+                             "--quiet",
+                             "--rate",
+                             "5",
+                             "--max-attempts",
+                             "3",
+                             "--timeout",
+                             "2.5",
+                             "--cacert",
+                             "ca.pem",
+                             "--key-file",
+                             "k"});
   BOOST_TEST_REQUIRE(std::holds_alternative<list_options>(parsed));
   const list_options& o = std::get<list_options>(parsed);
   BOOST_TEST(o.filter.name_glob.value() == "key-*");

@@ -2,7 +2,6 @@
 #include "keyrevoke/core/glob.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <chrono>
 #include <string>
 
@@ -11,7 +10,10 @@ using namespace keyrevoke::core;
 BOOST_AUTO_TEST_SUITE(glob)
 
 BOOST_AUTO_TEST_CASE(table) {
-  struct row { std::string_view pattern, text; bool match; };
+  struct row {
+    std::string_view pattern, text;
+    bool match;
+  };
   const row rows[] = {
       {"", "", true},
       {"", "a", false},
@@ -20,8 +22,8 @@ BOOST_AUTO_TEST_CASE(table) {
       {"**", "x", true},
       {"ci-*", "ci-42", true},
       {"ci-*", "ci-", true},
-      {"ci-*", "CI-42", false},          // case-sensitive
-      {"ci-*", "prod-ci-42", false},     // whole string, not a substring
+      {"ci-*", "CI-42", false},       // case-sensitive
+      {"ci-*", "prod-ci-42", false},  // whole string, not a substring
       {"ci-*", "xci-42", false},
       {"*-42", "ci-42", true},
       {"*-42", "ci-421", false},
@@ -53,10 +55,10 @@ BOOST_AUTO_TEST_CASE(table) {
       {"\\?", "a", false},
       {"a\\[b", "a[b", true},
       {"\\\\", "\\", true},
-      {"[", "[", true},            // unterminated: a literal '['
+      {"[", "[", true},  // unterminated: a literal '['
       {"a[b", "a[b", true},
       {"[ab", "a", false},
-      {"a\\", "a\\", true},        // trailing backslash: literal
+      {"a\\", "a\\", true},  // trailing backslash: literal
       {"*a*a*b", "aaab", true},
       {"*a*a*b", "aab", true},
       {"*a*a*b", "ab", false},
@@ -64,15 +66,15 @@ BOOST_AUTO_TEST_CASE(table) {
       {"a*b*c", "aXXbYYc", true},
       {"a*b*c", "aXXbYY", false},
       {"*.txt", "notes.txt", true},
-      {"*/*", "a/b", true},        // no special '/'
-      {"*", ".hidden", true},      // no special leading '.'
-      {"?", "é", true},            // one code point, two bytes
+      {"*/*", "a/b", true},    // no special '/'
+      {"*", ".hidden", true},  // no special leading '.'
+      {"?", "é", true},        // one code point, two bytes
       {"??", "é", false},
       {"[é]", "é", true},
       {"[à-ê]", "é", true},
       {"[!é]", "e", true},
       {"caf?", "café", true},
-      {"?", "\xff", true},         // an invalid byte is one character
+      {"?", "\xff", true},  // an invalid byte is one character
       {"\xff", "\xff", true},
       {"[!a]", "\xff", true},
   };
@@ -84,7 +86,10 @@ BOOST_AUTO_TEST_CASE(table) {
 }
 
 BOOST_AUTO_TEST_CASE(errors_for_the_command_line) {
-  struct row { std::string_view pattern; bool bad; };
+  struct row {
+    std::string_view pattern;
+    bool bad;
+  };
   const row rows[] = {
       {"ci-*", false}, {"[a-z]*", false}, {"\\[", false}, {"\\\\", false}, {"[]]", false},
       {"[", true},     {"ci-[", true},    {"[a-z", true}, {"a\\", true},   {"a\\\\\\", true},

@@ -4,9 +4,8 @@
 // emitted exactly once, and the pager must end.
 #include "keyrevoke/core/list_pager.hpp"
 
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <functional>
 #include <map>
 #include <random>
@@ -220,7 +219,8 @@ BOOST_AUTO_TEST_CASE(deleting_the_last_key_emitted_and_its_neighbours) {
         const auto initial = hashes_of(list);
         const run_result r = run(list, [&](sim_list& l, const std::vector<key_hash>& emitted, std::uint64_t) {
           // L itself, then the keys emitted just before it.
-          for (std::size_t k = 0; k < burst && k < emitted.size(); ++k) l.erase(emitted[emitted.size() - 1 - k]);
+          for (std::size_t k = 0; k < burst && k < emitted.size(); ++k)
+            l.erase(emitted[emitted.size() - 1 - k]);
         });
         check_guarantee(initial, list, r);
       }
@@ -257,20 +257,21 @@ BOOST_AUTO_TEST_CASE(random_mutation_sequences) {
       const auto initial = hashes_of(list);
       unix_micros now = 1000000;
       std::size_t cursor = 0;
-      const run_result r = run(list, [&](sim_list& l, const std::vector<key_hash>& emitted, std::uint64_t fetch) {
-        if (fetch > 200) return;  // the churn ends; the listing must then finish
-        const auto roll = rng() % 10;
-        if (roll < 3 && !emitted.empty()) {  // seen keys anywhere, sometimes L
-          for (std::uint64_t k = rng() % 40; k > 0; --k) l.erase(emitted[rng() % emitted.size()]);
-          if (rng() % 2 == 0) l.erase(emitted.back());
-        } else if (roll < 5 && l.size() > 0) {  // any keys, seen or not
-          for (std::uint64_t k = rng() % 40; k > 0 && l.size() > 0; --k) l.erase_at(rng() % l.size());
-        } else if (roll < 7) {  // the pipe
-          delete_oldest_emitted(l, emitted, cursor, rng() % 150);
-        } else if (roll < 9) {
-          l.insert_top(rng() % 120, now += static_cast<unix_micros>(rng() % 2));
-        }
-      });
+      const run_result r =
+          run(list, [&](sim_list& l, const std::vector<key_hash>& emitted, std::uint64_t fetch) {
+            if (fetch > 200) return;  // the churn ends; the listing must then finish
+            const auto roll = rng() % 10;
+            if (roll < 3 && !emitted.empty()) {  // seen keys anywhere, sometimes L
+              for (std::uint64_t k = rng() % 40; k > 0; --k) l.erase(emitted[rng() % emitted.size()]);
+              if (rng() % 2 == 0) l.erase(emitted.back());
+            } else if (roll < 5 && l.size() > 0) {  // any keys, seen or not
+              for (std::uint64_t k = rng() % 40; k > 0 && l.size() > 0; --k) l.erase_at(rng() % l.size());
+            } else if (roll < 7) {  // the pipe
+              delete_oldest_emitted(l, emitted, cursor, rng() % 150);
+            } else if (roll < 9) {
+              l.insert_top(rng() % 120, now += static_cast<unix_micros>(rng() % 2));
+            }
+          });
       check_guarantee(initial, list, r);
     }
   }
@@ -322,14 +323,16 @@ BOOST_AUTO_TEST_CASE(hashless_objects_keep_their_place) {
 BOOST_AUTO_TEST_CASE(a_list_that_never_settles_ends_as_kept_changing) {
   // Offset 0 is stable; every deeper page is brand new keys each time (no anchor, ever).
   std::vector<list_entry> head;
-  for (std::uint64_t i = 0; i < 100; ++i) head.push_back({make_hash(i), static_cast<unix_micros>(1000000 - i), true});
+  for (std::uint64_t i = 0; i < 100; ++i)
+    head.push_back({make_hash(i), static_cast<unix_micros>(1000000 - i), true});
   std::uint64_t fresh_id = 1000;
   list_pager pager;
   std::uint64_t emitted = 0;
   while (pager.status() == pager_status::fetch) {
     std::vector<list_entry> page = head;
     if (pager.offset() != 0) {
-      for (auto& e : page) e = {make_hash(fresh_id++), static_cast<unix_micros>(1000 - (fresh_id % 500)), true};
+      for (auto& e : page)
+        e = {make_hash(fresh_id++), static_cast<unix_micros>(1000 - (fresh_id % 500)), true};
     }
     emitted += pager.consume(page).size();
     BOOST_TEST_REQUIRE(pager.fetches() < 10000u);
@@ -342,7 +345,8 @@ BOOST_AUTO_TEST_CASE(a_list_that_never_settles_ends_as_kept_changing) {
 BOOST_AUTO_TEST_CASE(an_empty_page_past_the_end_steps_back) {
   list_pager pager;
   std::vector<list_entry> full;
-  for (std::uint64_t i = 0; i < 100; ++i) full.push_back({make_hash(i), static_cast<unix_micros>(500 - i), true});
+  for (std::uint64_t i = 0; i < 100; ++i)
+    full.push_back({make_hash(i), static_cast<unix_micros>(500 - i), true});
   BOOST_TEST(pager.consume(full).size() == 100u);
   BOOST_TEST(pager.offset() == 99u);
   // The list shrank to 50 (the first 50 deleted) before the next fetch: offset 99 is empty.
