@@ -339,6 +339,55 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(set(outcomes.values()), {"deleted"})  # each hash printed once: no 404s
         self.assert_no_key(lister_err, revoker_err)
 
+    def test_random_deletions_while_listing_skip_no_surviving_key(self):
+        # Another client deletes random keys (some already listed, some not yet) while the listing
+        # runs: every key that survived must be listed, once.
+        import http.client
+        import random
+        import threading
+
+        mock = self.mock(keys=3000, args=["--latency-ms", "15", "--threads", "2"])
+        all_hashes = mock.hashes()
+        order = list(all_hashes)
+        random.Random(5).shuffle(order)
+        deleted = []
+        stop = threading.Event()
+
+        def deleter(share):
+            ctx = ssl.create_default_context(cafile=mock.ca)
+            ctx.check_hostname = False
+            conn = http.client.HTTPSConnection("127.0.0.1", mock.port, context=ctx, timeout=10)
+            headers = {"Authorization": "Bearer " + MANAGEMENT_KEY, "Content-Type": "application/json"}
+            for h in share:
+                if stop.is_set():
+                    break
+                conn.request("DELETE", "/api/v1/keys/" + h, body=b"{}", headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status == 200:
+                    deleted.append(h)  # list.append is atomic under the GIL
+            conn.close()
+
+        # Four deleters over half the keys; the listing is paced (--rate 8: about 4 s) so they race it.
+        threads = [threading.Thread(target=deleter, args=(order[i:1500:4],), daemon=True) for i in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            res = self.run_list(mock, "--rate", "8", timeout=120)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        listed = self.lines(res)
+        self.assertEqual(len(set(listed)), len(listed), "a hash printed twice")
+        self.assertTrue(set(listed) <= set(all_hashes))
+        survivors = set(all_hashes) - set(deleted)
+        self.assertGreater(len(deleted), 100, "the deleter did not race the listing: the test proves nothing")
+        self.assertLess(len(deleted), 3000)
+        missed = survivors - set(listed)
+        self.assertEqual(missed, set(), "%d surviving keys were not listed" % len(missed))
+
     def test_interrupt_stops_with_whole_lines(self):
         mock = self.mock(keys=3000, args=["--latency-ms", "150"])
         proc = self.start_keyrevoke_list(mock)
