@@ -91,7 +91,7 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(numbers["matched"], 1234)
         self.assertEqual(numbers["throttled (429)"], 0)
         self.assertEqual(numbers["pages"], numbers["requests"])
-        self.assertEqual(numbers["pages"], mock.stats()["status_counts"]["200"] - 0)  # one request per page
+        self.assertEqual(numbers["pages"], status_count(mock.stats(), 200))  # one request per page
         # Newest first, as the server lists them.
         keys = self.all_keys(mock)
         created = [parse_time(k["created_at"]) for k in keys]
