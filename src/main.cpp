@@ -1,10 +1,12 @@
 // keyrevoke: bulk revocation of ModelGates API keys. Thin: options in, exit code out.
+#include "keyrevoke/app/list_command.hpp"
 #include "keyrevoke/app/options.hpp"
 #include "keyrevoke/app/revoke.hpp"
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <variant>
 
@@ -31,6 +33,11 @@ int main(int argc, char** argv) {
   ensure_standard_descriptors();
   std::signal(SIGPIPE, SIG_IGN);
   try {
+    // `keyrevoke list ...` selects keys; anything else is a revocation run (a file named "list" is ./list).
+    if (argc > 1 && std::strcmp(argv[1], "list") == 0) {
+      return run_list_command(argc - 1, argv + 1, std::getenv("MODELGATES_BASE_URL"),
+                              std::getenv("MODELGATES_MANAGEMENT_KEY"));
+    }
     auto parsed = parse_command_line(argc, argv, std::getenv("MODELGATES_BASE_URL"));
     if (auto* done = std::get_if<early_exit>(&parsed)) {
       std::fputs(done->text.c_str(), done->code == 0 ? stdout : stderr);

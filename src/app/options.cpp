@@ -104,7 +104,8 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
     std::ostringstream text;
     text << usage_line << "\n\nDeletes ModelGates API keys by hash, one per line, and writes a per-hash "
          << "report.\nThe management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, "
-         << "never the command line.\n\n"
+         << "never the command line.\n"
+         << "To select keys by label, name, age or usage first: keyrevoke list --help\n\n"
          << desc << "\nExit codes: 0 all done, 1 some hash failed or invalid lines, 2 usage or "
          << "configuration error (nothing sent),\n3 aborted (key rejected or TLS not trusted), "
          << "130 interrupted.\n";

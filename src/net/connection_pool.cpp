@@ -34,7 +34,6 @@ namespace {
 // Expected conditions (eof, timeouts, resets) are values, not exceptions.
 constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 
-constexpr std::uint64_t body_limit = std::uint64_t{64} * 1024;
 constexpr std::uint32_t header_limit = std::uint32_t{16} * 1024;
 
 bool is_ip_literal(const std::string& host) {
@@ -70,12 +69,13 @@ class connection {
 
 connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& tls,
                                  core::base_url origin, core::millis timeout,
-                                 std::size_t max_connections)
+                                 std::size_t max_connections, std::uint64_t max_body)
     : executor_{std::move(executor)},
       tls_{tls},
       origin_{std::move(origin)},
       timeout_{timeout},
       max_connections_{std::max<std::size_t>(1, max_connections)},
+      max_body_{max_body},
       warm_up_done_{executor_} {}
 
 connection_pool::~connection_pool() {
@@ -230,7 +230,7 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
     error_code read_ec;
     for (int interim = 0; interim < 8; ++interim) {
       parser.emplace();
-      parser->body_limit(body_limit);
+      parser->body_limit(max_body_);
       parser->header_limit(header_limit);
       conn->tcp().expires_after(timeout_);
       auto [ec, read] = origin_.tls

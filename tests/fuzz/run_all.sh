@@ -15,7 +15,7 @@ bin_dir="${build}/tests/fuzz"
 work="$(mktemp -d "${TMPDIR:-/tmp}/keyrevoke-fuzz.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT
 
-targets=(fuzz_hash_line fuzz_retry_after fuzz_classify fuzz_report_reader fuzz_base_url)
+targets=(fuzz_hash_line fuzz_retry_after fuzz_classify fuzz_report_reader fuzz_base_url fuzz_glob fuzz_key_page)
 failed=()
 printf '%-20s %12s %8s %s\n' target execs seconds result
 for target in "${targets[@]}"; do

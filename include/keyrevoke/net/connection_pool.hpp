@@ -78,8 +78,11 @@ class connection_pool {
   // costs a fraction of Beast's serializer, and only the target changes from one request to the next.
   using request = std::string_view;
 
+  // max_body: answers with a larger body end with exchange_error::body_too_large (a DELETE's answer
+  // is tiny; a page of GET /keys is tens of KiB).
   connection_pool(boost::asio::any_io_executor executor, boost::asio::ssl::context& tls,
-                  core::base_url origin, core::millis timeout, std::size_t max_connections);
+                  core::base_url origin, core::millis timeout, std::size_t max_connections,
+                  std::uint64_t max_body = std::uint64_t{64} * 1024);
   ~connection_pool();
   connection_pool(const connection_pool&) = delete;
   connection_pool& operator=(const connection_pool&) = delete;
@@ -108,6 +111,7 @@ class connection_pool {
   core::base_url origin_;
   core::millis timeout_;
   std::size_t max_connections_;
+  std::uint64_t max_body_;
   boost::asio::ip::tcp::resolver::results_type endpoints_;
   std::vector<std::unique_ptr<connection>> idle_;
   std::vector<connection*> busy_;

@@ -1,0 +1,25 @@
+#pragma once
+// ISO 8601 timestamps (the API's created_at/updated_at, and --created-before & co.) as comparable
+// microseconds since the Unix epoch, UTC.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace keyrevoke::core {
+
+// Microseconds since 1970-01-01T00:00:00Z.
+using unix_micros = std::int64_t;
+
+// Accepts
+//   2026-11-24                         (midnight UTC)
+//   2026-11-24T10:00Z                  (seconds optional)
+//   2026-11-24T10:00:00Z               ('T', 't' or one space between date and time)
+//   2026-11-24T10:00:00.123456789Z     (1 to 9 fractional digits; kept to the microsecond, truncated)
+//   2026-11-24T10:00:00+02:00          (also +0200 and +02; 'z' for Z)
+//   2026-11-24T10:00:00                (no zone: UTC)
+// Years 0000-9999; the day must exist (2026-02-29 does not); 24:00 and leap seconds are rejected.
+// Anything else is nullopt. Never throws, never allocates.
+std::optional<unix_micros> parse_timestamp(std::string_view text) noexcept;
+
+}  // namespace keyrevoke::core

@@ -1,0 +1,332 @@
+#include "keyrevoke/app/key_lister.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <random>
+
+#include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/core/base_url.hpp"
+#include "keyrevoke/core/key_page.hpp"
+#include "keyrevoke/core/list_pager.hpp"
+#include "keyrevoke/core/rate_controller.hpp"
+#include "keyrevoke/core/redact.hpp"
+#include "keyrevoke/core/retry_policy.hpp"
+#include "keyrevoke/core/verdict.hpp"
+#include "keyrevoke/net/connection_pool.hpp"
+#include "keyrevoke/net/tls_context.hpp"
+
+namespace keyrevoke::app {
+
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+
+namespace {
+
+constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
+constexpr std::uint64_t page_body_limit = std::uint64_t{8} * 1024 * 1024;
+
+core::transport_failure to_transport_failure(net::exchange_error e) {
+  using net::exchange_error;
+  switch (e) {
+    case exchange_error::connect_failed:
+      return core::transport_failure::connect_failed;
+    case exchange_error::connection_reset:
+      return core::transport_failure::connection_reset;
+    case exchange_error::eof_before_response:
+      return core::transport_failure::eof_before_response;
+    case exchange_error::torn_response:
+      return core::transport_failure::torn_response;
+    case exchange_error::timeout:
+      return core::transport_failure::timeout;
+    case exchange_error::tls_untrusted:
+      return core::transport_failure::tls_untrusted;
+    case exchange_error::tls_handshake_failed:
+      return core::transport_failure::tls_handshake_failed;
+    case exchange_error::body_too_large:
+      return core::transport_failure::body_too_large;
+    case exchange_error::none:
+    case exchange_error::cancelled:
+    case exchange_error::other:
+      break;
+  }
+  return core::transport_failure::other;
+}
+
+core::millis to_millis(double seconds) {
+  return core::millis{static_cast<core::millis::rep>(seconds * 1000.0)};
+}
+
+// One listing: a single coroutine fetching one page at a time. Decisions are core's (pager, rate
+// controller, retry plan, classification); this class only moves bytes and sleeps.
+class lister final : public net::send_observer {
+ public:
+  lister(asio::io_context& io, const key_lister_config& config, const std::string& key, core::base_url base,
+         asio::ssl::context& tls, const detailed_key_callback& on_key,
+         const std::function<bool()>& on_page_done)
+      : io_{io},
+        config_{config},
+        base_{std::move(base)},
+        key_{key},
+        on_key_{on_key},
+        on_page_done_{on_page_done},
+        pool_{io.get_executor(), tls, base_, to_millis(config.timeout_s), 1, page_body_limit},
+        controller_{controller_config(config), clock_type::now()},
+        timer_{io},
+        signals_{io},
+        rng_{std::random_device{}()} {}
+
+  list_result run(bool handle_signals) {
+    if (handle_signals) {
+      signals_.add(SIGINT);
+      signals_.add(SIGTERM);
+      wait_for_signal();
+    }
+    std::exception_ptr failure;
+    auto body = [this]() -> asio::awaitable<void> { co_await list_all(); };
+    asio::co_spawn(io_, body, [&](std::exception_ptr e) {
+      failure = e;
+      done_ = true;
+      signals_.cancel();
+    });
+    io_.run();
+    if (failure) std::rethrow_exception(failure);
+    return result_;
+  }
+
+  void on_request_written(core::steady_time at) override { controller_.on_bytes_written(at); }
+
+ private:
+  static core::rate_controller_config controller_config(const key_lister_config& config) {
+    core::rate_controller_config c;
+    c.max_in_flight = 1;
+    c.max_rate = config.rate;
+    return c;
+  }
+
+  void wait_for_signal() {
+    signals_.async_wait([this](const error_code& ec, int) {
+      if (ec || done_) return;
+      // A listing changes nothing on the server: stop at once (the request in flight is cancelled).
+      interrupted_ = true;
+      pool_.close_all();
+      timer_.cancel();
+    });
+  }
+
+  void fail(int code, std::string error) {
+    if (result_.exit_code != 0) return;
+    core::redact_secret(error, key_);
+    result_.exit_code = code;
+    result_.error = std::move(error);
+  }
+
+  std::string request_for(std::size_t offset) const {
+    std::string r = "GET " + base_.path + "/keys?offset=" + std::to_string(offset) +
+                    "&include_disabled=true HTTP/1.1\r\n";
+    r += "Host: " + base_.host_header + "\r\n";
+    r += "Authorization: Bearer " + key_ + "\r\n";
+    r += "User-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\n";
+    r += "Accept: application/json\r\n";
+    r += "Connection: keep-alive\r\n\r\n";
+    return r;
+  }
+
+  asio::awaitable<void> sleep_until(clock_type::time_point until) {
+    timer_.expires_at(until);
+    co_await timer_.async_wait(nothrow_awaitable);
+  }
+
+  asio::awaitable<void> list_all() {
+    if (std::string error = co_await pool_.resolve(); !error.empty()) {
+      fail(exit_usage, error);
+      co_return;
+    }
+    while (pager_.status() == core::pager_status::fetch && !interrupted_) {
+      std::optional<core::key_page> page = co_await fetch_page(pager_.offset());
+      if (!page) break;
+      ++result_.pages;
+      const std::vector<std::size_t> fresh = pager_.consume(page->entries);
+      for (const std::size_t i : fresh) {
+        const core::key_fields& fields = page->fields[i];
+        listed_key key;
+        key.hash = page->entries[i].hash;
+        key.name = fields.name.value_or(std::string{});
+        key.label = fields.label.value_or(std::string{});
+        key.disabled = fields.disabled.value_or(false);
+        key.json = std::move(page->json[i]);
+        on_key_(key, fields);
+      }
+      result_.keys_seen += fresh.size();
+      if (page->unusable != 0 && !config_.quiet) {
+        std::fprintf(
+            stderr, "keyrevoke: warning: %zu key objects without a valid hash skipped (page at offset %zu)\n",
+            page->unusable, offset_of_last_);
+      }
+      if (on_page_done_ && !on_page_done_()) {
+        fail(exit_incomplete, "stopped after " + std::to_string(result_.pages) + " pages");
+        break;
+      }
+    }
+    if (interrupted_) {
+      result_ = {exit_interrupted,  "interrupted: the listing is incomplete",
+                 result_.pages,     result_.requests,
+                 result_.throttled, result_.keys_seen};
+    } else if (result_.exit_code == 0 && pager_.status() == core::pager_status::kept_changing) {
+      fail(exit_incomplete, "the list kept changing faster than it could be read: gave up after " +
+                                std::to_string(pager_.fetches()) + " pages; the listing is incomplete");
+    }
+    done_ = true;
+    pool_.close_all();
+    timer_.cancel();
+    signals_.cancel();
+  }
+
+  // One page, with retries; nullopt when the listing must stop (result_ says why).
+  asio::awaitable<std::optional<core::key_page>> fetch_page(std::size_t offset) {
+    offset_of_last_ = offset;
+    const std::string request = request_for(offset);
+    for (unsigned attempts = 1;; ++attempts) {
+      // Pacing: wait for a send slot (a 429 cuts the rate for every later request).
+      for (;;) {
+        const auto now = clock_type::now();
+        const auto at = controller_.next_send_time(now);
+        if (at <= now) break;
+        co_await sleep_until(at);
+        if (interrupted_) co_return std::nullopt;
+      }
+      controller_.take_send_slot(clock_type::now());
+      ++result_.requests;
+      net::exchange_result answer = co_await pool_.exchange(request, *this);
+      const auto now = clock_type::now();
+      if (interrupted_) co_return std::nullopt;
+
+      core::verdict verdict{core::verdict_kind::server_error, 0, {}, std::nullopt};
+      if (answer.error == net::exchange_error::none && answer.answer.status >= 200 &&
+          answer.answer.status < 300) {
+        if (auto page = core::parse_key_page(answer.answer.body)) {
+          controller_.on_answer(now, answer.written ? answer.written_at : now, core::answer_kind::accepted,
+                                std::nullopt);
+          co_return page;
+        }
+        verdict.http_status = answer.answer.status;
+        verdict.message = "HTTP " + std::to_string(answer.answer.status) + ": not a key list (" +
+                          std::to_string(answer.answer.body.size()) + " bytes)";
+      } else if (answer.error == net::exchange_error::none) {
+        verdict = core::classify_response(
+            {answer.answer.status,
+             answer.answer.body,
+             {answer.answer.retry_after, answer.answer.retry_after_ms, answer.answer.ratelimit_reset}},
+            std::chrono::system_clock::now(), core::millis{120000});
+      } else {
+        verdict = core::classify_transport_failure(to_transport_failure(answer.error), answer.detail);
+      }
+      core::redact_secret(verdict.message, key_);
+
+      const core::answer_kind kind = verdict.kind == core::verdict_kind::throttled
+                                         ? core::answer_kind::throttled
+                                     : core::is_retryable(verdict.kind) ? core::answer_kind::failed
+                                                                        : core::answer_kind::accepted;
+      controller_.on_answer(now, answer.written ? answer.written_at : now, kind, verdict.retry_after);
+      if (verdict.kind == core::verdict_kind::throttled) ++result_.throttled;
+
+      if (verdict.kind == core::verdict_kind::unauthorized) {
+        fail(exit_aborted, "the server rejected the management key (" + verdict.message + ")");
+        co_return std::nullopt;
+      }
+      if (verdict.kind == core::verdict_kind::tls_error) {
+        fail(exit_aborted, verdict.message);
+        co_return std::nullopt;
+      }
+      if (!core::is_retryable(verdict.kind)) {
+        fail(exit_incomplete, "page at offset " + std::to_string(offset) + " failed: " + verdict.message);
+        co_return std::nullopt;
+      }
+      const core::retry_plan plan = core::plan_after_attempt(
+          {verdict.kind, verdict.retry_after, answer.reused_connection}, attempts, config_.max_attempts,
+          backoff_, std::uniform_real_distribution<double>{0.0, 1.0}(rng_));
+      if (!plan.retry) {
+        fail(exit_incomplete, "page at offset " + std::to_string(offset) + " failed after " +
+                                  std::to_string(attempts) + " attempts: " + verdict.message);
+        co_return std::nullopt;
+      }
+      if (!config_.quiet && verdict.kind != core::verdict_kind::throttled) {
+        std::fprintf(stderr, "keyrevoke: page at offset %zu: %s; retrying\n", offset,
+                     verdict.message.c_str());
+      }
+      co_await sleep_until(clock_type::now() + plan.delay);
+      if (interrupted_) co_return std::nullopt;
+    }
+  }
+
+  asio::io_context& io_;
+  const key_lister_config& config_;
+  core::base_url base_;
+  const std::string& key_;
+  const detailed_key_callback& on_key_;
+  const std::function<bool()>& on_page_done_;
+  net::connection_pool pool_;
+  core::rate_controller controller_;
+  core::backoff_policy backoff_;
+  core::list_pager pager_;
+  asio::steady_timer timer_;
+  asio::signal_set signals_;
+  std::mt19937_64 rng_;
+  list_result result_;
+  std::size_t offset_of_last_ = 0;
+  bool interrupted_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+list_result list_keys_detailed(const key_lister_config& config, const std::string& management_key,
+                               const detailed_key_callback& on_key, const std::function<bool()>& on_page_done,
+                               bool handle_signals) {
+  list_result result;
+  auto parsed = core::parse_base_url(config.base_url);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    result.exit_code = exit_usage;
+    result.error = "base URL: " + (core::looks_like_secret(config.base_url)
+                                       ? std::string{"not a valid URL (not shown: it looks like a key)"}
+                                       : *error);
+    return result;
+  }
+  core::base_url base = std::get<core::base_url>(std::move(parsed));
+  if (!base.tls && !config.allow_insecure_http) {
+    result.exit_code = exit_usage;
+    result.error =
+        "refusing an http:// base URL: the management key would cross the network in clear text "
+        "(--allow-insecure-http is for local mocks)";
+    return result;
+  }
+  std::optional<asio::ssl::context> tls;
+  try {
+    tls.emplace(net::make_client_tls_context(config.cacert));
+  } catch (const std::exception& e) {
+    result.exit_code = exit_usage;
+    result.error = e.what();
+    return result;
+  }
+  asio::io_context io{1};
+  lister run{io, config, management_key, std::move(base), *tls, on_key, on_page_done};
+  return run.run(handle_signals);
+}
+
+list_result list_keys(const key_lister_config& config, const std::string& management_key,
+                      const std::function<void(const listed_key&)>& on_key, bool handle_signals) {
+  const detailed_key_callback forward = [&on_key](const listed_key& key, const core::key_fields&) {
+    on_key(key);
+  };
+  const std::function<bool()> no_hook;
+  return list_keys_detailed(config, management_key, forward, no_hook, handle_signals);
+}
+
+}  // namespace keyrevoke::app

@@ -1,0 +1,91 @@
+// ISO 8601 timestamps to microseconds since the epoch, UTC.
+#include "keyrevoke/core/timestamp.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace keyrevoke::core;
+
+BOOST_AUTO_TEST_SUITE(timestamp)
+
+BOOST_AUTO_TEST_CASE(valid_forms) {
+  constexpr unix_micros s = 1000000;
+  const unix_micros day = 1795478400LL * s;  // 2026-11-24T00:00:00Z
+  struct row {
+    std::string_view text;
+    unix_micros expected;
+  };
+  const row rows[] = {
+      {"1970-01-01", 0},
+      {"1970-01-01T00:00:00Z", 0},
+      {"1969-12-31T23:59:59Z", -1 * s},
+      {"2000-02-29", 951782400LL * s},
+      {"2026-11-24", day},
+      {"2026-11-24T00:00:00Z", day},
+      {"2026-11-24T10:00Z", day + 36000 * s},
+      {"2026-11-24T10:00:00Z", day + 36000 * s},
+      {"2026-11-24t10:00:00z", day + 36000 * s},
+      {"2026-11-24 10:00:00Z", day + 36000 * s},
+      {"2026-11-24T10:00:00", day + 36000 * s},
+      {"2026-11-24T10:00:00+02:00", day + 28800 * s},
+      {"2026-11-24T10:00:00+0200", day + 28800 * s},
+      {"2026-11-24T10:00:00+02", day + 28800 * s},
+      {"2026-11-24T10:00:00-05:30", day + (36000 + 19800) * s},
+      {"2026-11-24T00:30:00+01:00", day - 1800 * s},
+      {"2026-11-24T10:00:00.5Z", day + 36000 * s + 500000},
+      {"2026-11-24T10:00:00.123456Z", day + 36000 * s + 123456},
+      {"2026-11-24T10:00:00.123456789Z", day + 36000 * s + 123456},
+      {"2026-11-24T10:00:00,25Z", day + 36000 * s + 250000},
+      {"2026-11-24T23:59:59.999999Z", day + 86400 * s - 1},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.text) {
+      const auto parsed = parse_timestamp(r.text);
+      BOOST_TEST_REQUIRE(parsed.has_value());
+      BOOST_TEST(*parsed == r.expected);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(invalid_forms) {
+  const std::string_view rows[] = {
+      "",
+      "2026",
+      "2026-11",
+      "2026-1-24",
+      "26-11-24",
+      "2026-13-01",
+      "2026-00-10",
+      "2026-11-31",
+      "2026-02-29",
+      "1900-02-29",
+      "2026-11-24T",
+      "2026-11-24T10",
+      "2026-11-24T24:00:00Z",
+      "2026-11-24T10:60:00Z",
+      "2026-11-24T10:00:60Z",
+      "2026-11-24T10:00:00.Z",
+      "2026-11-24T10:00:00.1234567890Z",
+      "2026-11-24T10:00:00ZZ",
+      "2026-11-24T10:00:00+2",
+      "2026-11-24T10:00:00+02:0",
+      "2026-11-24T10:00:00+24:00",
+      "2026-11-24T10:00:00 Z",
+      "2026-11-24x",
+      "2026-11-24T10:00:00Zjunk",
+      " 2026-11-24",
+      "2026-11-24 ",
+      "yesterday",
+      "1795478400",
+      "２０２６-11-24",
+  };
+  for (const std::string_view text : rows) {
+    BOOST_TEST_CONTEXT(text) { BOOST_TEST(!parse_timestamp(text).has_value()); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(order_is_chronological_across_zones) {
+  BOOST_TEST(*parse_timestamp("2026-11-24T10:00:00+02:00") < *parse_timestamp("2026-11-24T09:00:00Z"));
+  BOOST_TEST(*parse_timestamp("2026-11-24T10:00:00.000001Z") > *parse_timestamp("2026-11-24T10:00:00Z"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
