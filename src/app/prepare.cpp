@@ -1,5 +1,6 @@
 #include "keyrevoke/app/prepare.hpp"
 
+#include "keyrevoke/core/glob.hpp"
 #include "keyrevoke/core/hash_line.hpp"
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/report_row.hpp"
@@ -12,7 +13,6 @@
 #include <system_error>
 
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,17 +41,24 @@ std::variant<protect_list, std::string> load_protect_file(const std::string& pat
     ++number;
     const std::string_view text = trim(line);
     if (text.empty() || text.front() == '#') continue;
+    const auto where = [&] { return "--protect file '" + core::safe_display(path) + "', line " + std::to_string(number); };
+    std::string_view glob = text;
+    if (glob.starts_with("name:")) glob = trim(glob.substr(5));
+    if (glob.starts_with("label:")) glob = trim(glob.substr(6));
+    if (const auto error = core::glob_error(glob); error && !core::parse_key_hash(text)) {
+      return where() + ": not a hash or a valid glob (" + *error + ")";
+    }
+    if (glob.empty()) return where() + ": an empty glob";
     if (const auto hash = core::parse_key_hash(text)) {
       list.hashes.insert(*hash);
     } else if (text.starts_with("name:")) {
-      list.name_globs.emplace_back(trim(text.substr(5)));
+      list.name_globs.emplace_back(glob);
     } else if (text.starts_with("label:")) {
-      list.label_globs.emplace_back(trim(text.substr(6)));
+      list.label_globs.emplace_back(glob);
     } else if (core::looks_like_secret(text)) {
       // A key pasted here by mistake would otherwise be sent nowhere but matched as a glob: refuse it
       // loudly (without showing it), as it must be revoked itself.
-      return "--protect file '" + core::safe_display(path) + "', line " + std::to_string(number) +
-             ": looks like an API key, not a hash or a glob (not shown)";
+      return where() + ": looks like an API key, not a hash or a glob (not shown)";
     } else {
       list.name_globs.emplace_back(text);
       list.label_globs.emplace_back(text);
@@ -62,12 +69,11 @@ std::variant<protect_list, std::string> load_protect_file(const std::string& pat
 }
 
 bool protected_by_glob(const protect_list& list, std::string_view name, std::string_view label) {
-  const std::string n{name}, l{label};
   for (const std::string& glob : list.name_globs) {
-    if (!name.empty() && ::fnmatch(glob.c_str(), n.c_str(), 0) == 0) return true;
+    if (!name.empty() && core::glob_match(glob, name)) return true;
   }
   for (const std::string& glob : list.label_globs) {
-    if (!label.empty() && ::fnmatch(glob.c_str(), l.c_str(), 0) == 0) return true;
+    if (!label.empty() && core::glob_match(glob, label)) return true;
   }
   return false;
 }

@@ -1,6 +1,7 @@
 #include "keyrevoke/app/revoke.hpp"
 
 #include "keyrevoke/app/input_reader.hpp"
+#include "keyrevoke/app/key_lister.hpp"
 #include "keyrevoke/app/own_key.hpp"
 #include "keyrevoke/app/prepare.hpp"
 #include "keyrevoke/app/report_file.hpp"
@@ -968,6 +969,33 @@ std::variant<prepared, int> prepare_common(const options& opts) {
   return p;
 }
 
+// --protect's globs: one listing of every key; the matching ones join the protected set. Nothing is
+// sent before it completes: a protection that may have missed a key is no protection.
+int resolve_protect_globs(const options& opts, const protect_list& list, const std::string& key,
+                          core::hash_set& protect) {
+  const key_lister_config config{opts.base_url, opts.cacert, opts.allow_insecure_http, opts.timeout_s,
+                                 opts.max_attempts, opts.rate, opts.quiet};
+  std::uint64_t matched = 0;
+  const list_result listed = list_keys(
+      config, key,
+      [&](const listed_key& k) {
+        if (protected_by_glob(list, k.name, k.label) && protect.insert(k.hash)) ++matched;
+      },
+      true);
+  if (listed.exit_code != 0) {
+    std::fprintf(stderr, "keyrevoke: --protect: listing the keys to match its globs failed (%s); nothing sent\n",
+                 listed.error.c_str());
+    return listed.exit_code == exit_aborted || listed.exit_code == exit_interrupted || listed.exit_code == exit_usage
+               ? listed.exit_code
+               : exit_incomplete;
+  }
+  if (!opts.quiet) {
+    std::fprintf(stderr, "keyrevoke: --protect: %s of %s keys match its name/label globs\n", grouped(matched).c_str(),
+                 grouped(listed.keys_seen).c_str());
+  }
+  return exit_ok;
+}
+
 void show_invalid(const selection_result& sel, bool quiet) {
   if (quiet) return;
   for (const invalid_entry& bad : sel.first_invalid) {
@@ -983,8 +1011,17 @@ int run_plan(const options& opts) {
   if (auto* code = std::get_if<int>(&common)) return *code;
   prepared& p = std::get<prepared>(common);
   if (p.protect && p.protect->has_globs()) {
-    std::fputs("keyrevoke: --plan with name/label globs in --protect is not supported yet; list the hashes\n", stderr);
-    return exit_usage;
+    auto key = load_management_key(opts, std::getenv("MODELGATES_MANAGEMENT_KEY"));  // NOLINT(concurrency-mt-unsafe)
+    if (auto* failed = std::get_if<early_exit>(&key)) {
+      std::fputs("keyrevoke: --plan with name/label globs in --protect lists the keys, so it needs the key too\n",
+                 stderr);
+      std::fputs(failed->text.c_str(), stderr);
+      return failed->code;
+    }
+    if (const int code = resolve_protect_globs(opts, *p.protect, std::get<std::string>(key), p.selection.protect);
+        code != exit_ok) {
+      return code;
+    }
   }
   selection_result sel = read_selection(opts, p.selection.protect.empty() ? nullptr : &p.selection.protect);
   if (!sel.error.empty()) {
@@ -1064,8 +1101,9 @@ int run_revocation(const options& opts, const std::string& management_key) {
     }
   }
   if (p.protect && p.protect->has_globs()) {
-    std::fputs("keyrevoke: name/label globs in --protect are not supported yet; list the hashes\n", stderr);
-    return exit_usage;
+    if (const int code = resolve_protect_globs(opts, *p.protect, management_key, p.selection.protect); code != exit_ok) {
+      return code;
+    }
   }
   if (opts.confirm) {
     selection_result sel = read_selection(opts, p.selection.protect.empty() ? nullptr : &p.selection.protect);

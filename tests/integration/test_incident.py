@@ -3,6 +3,7 @@ protect, plan then confirm, the audit header, and --shard. Every capability keep
 guarantees: every selected hash has a final row, nothing is sent twice after a resume, the key never
 leaks."""
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -254,6 +255,40 @@ class ProtectTest(KeyrevokeTest):
         header = self.report(typed=True)[0]
         self.assertEqual(header["protect"], prot)
 
+    def test_protect_globs_match_names_and_labels_from_one_listing(self):
+        mock = self.mock(keys=600)
+        keys = all_keys(mock)
+        listed = mock.stats()["api_requests"]
+        prod = {h for h, k in keys.items() if k["label"].startswith("prod-")}
+        named = {h for h, k in keys.items()
+                 if fnmatch.fnmatchcase(k["name"], "key-0000[0-9]7") or k["name"] == "key-000042"}
+        self.assertEqual(len(named), 11)
+        self.assertGreater(len(prod), 20)
+        protected = prod | named
+        prot = self.write_lines("protect.txt", ["# never revoke production", "label:prod-*", "key-0000[0-9]7",
+                                                "name:key-000042"])
+        inp = self.write_lines("in.txt", sorted(keys))
+        res = self.run_keyrevoke(mock, "--protect", prot, inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertIn("%d of 600 keys match" % len(protected), res.stderr.decode())
+        outcomes = self.outcomes(self.report())
+        self.assertEqual({h for h, o in outcomes.items() if o == "protected"}, protected)
+        self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(keys) - protected)
+        stats = mock.stats()
+        self.assertEqual(stats["keys"]["remaining"], len(protected))
+        self.assertEqual(stats["list_requests"] - listed, 6 + 1)  # the listing (600 keys, with overlap)...
+        self.assertEqual(set(all_keys(mock)), protected)
+
+        # --plan resolves the same globs (it needs the key for that), and --confirm agrees with it.
+        res = subprocess.run(self.keyrevoke_cmd(mock, "--plan", "--protect", prot, inp), env=keyrevoke_env(),
+                             capture_output=True, timeout=60)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertEqual(json.loads(res.stdout)["counts"]["protected"], len(protected))
+        res = subprocess.run(self.keyrevoke_cmd(mock, "--plan", "--protect", prot, inp),
+                             env=keyrevoke_env(with_key=False), capture_output=True, timeout=60)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("needs the key", res.stderr.decode())
+
     def test_protect_keeps_the_management_key_itself(self):
         own = hashlib.sha256(MANAGEMENT_KEY.encode()).hexdigest()
         args = ["--expose-key-hash", "--management-key-listed"]
@@ -282,6 +317,10 @@ class ProtectTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--protect", self.path("nope.txt"), inp)
         self.assertEqual(res.returncode, 2)
         self.assertIn("nope.txt", res.stderr.decode())
+        prot = self.write_lines("bad-glob.txt", ["label:ci-["])
+        res = self.run_keyrevoke(mock, "--protect", prot, inp)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("line 1: not a hash or a valid glob", res.stderr.decode())
         prot = self.write_lines("protect.txt", [MANAGEMENT_KEY])
         res = self.run_keyrevoke(mock, "--protect", prot, inp)
         self.assertEqual(res.returncode, 2)
