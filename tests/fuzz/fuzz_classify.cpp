@@ -1,6 +1,7 @@
 // Response classification: bytes 0-1 are the status (mod 1000), then up to three header values
 // (Retry-After, retry-after-ms, X-RateLimit-Reset) each ending in '\n', then the body. Also feeds the
-// whole input as a transport failure's detail.
+// whole input as a transport failure's detail. The answer is classified as a DELETE's, a PATCH's
+// and a verifying GET's.
 
 #include <chrono>
 #include <cstdint>
@@ -29,7 +30,10 @@ std::string_view take_line(std::string_view& rest) {
 void check_message(const kc::verdict& v) {
   FUZZ_CHECK(v.message.size() <= 200);
   FUZZ_CHECK(keyrevoke::fuzz::clean_utf8(v.message));
-  FUZZ_CHECK(v.message.empty() == (v.kind == kc::verdict_kind::deleted || v.kind == kc::verdict_kind::not_found));
+  const bool success = v.kind == kc::verdict_kind::deleted || v.kind == kc::verdict_kind::not_found ||
+                       v.kind == kc::verdict_kind::disabled || v.kind == kc::verdict_kind::enabled ||
+                       v.kind == kc::verdict_kind::present;
+  FUZZ_CHECK(v.message.empty() == success);
   FUZZ_CHECK(!(kc::is_retryable(v.kind) && kc::aborts_run(v.kind)));
 }
 
@@ -56,6 +60,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (status == 401 || status == 403) FUZZ_CHECK(v.kind == kc::verdict_kind::unauthorized);
   if (status == 404 || status == 410) FUZZ_CHECK(v.kind == kc::verdict_kind::not_found);
   if (v.kind == kc::verdict_kind::deleted) FUZZ_CHECK(status >= 200 && status < 300);
+
+  // The same answer to a PATCH and to a verifying GET: a success only of the asked-for kind.
+  for (const kc::request_kind request : {kc::request_kind::disable, kc::request_kind::enable, kc::request_kind::get}) {
+    const kc::verdict r = kc::classify_response({status, body, hints}, now, cap, request);
+    check_message(r);
+    FUZZ_CHECK(r.kind != kc::verdict_kind::deleted);
+    if (r.kind == kc::verdict_kind::disabled) FUZZ_CHECK(request == kc::request_kind::disable);
+    if (r.kind == kc::verdict_kind::enabled) FUZZ_CHECK(request == kc::request_kind::enable);
+    if (r.kind == kc::verdict_kind::present) FUZZ_CHECK(request == kc::request_kind::get && status >= 200 && status < 300);
+    if (status == 429) FUZZ_CHECK(r.kind == kc::verdict_kind::throttled);
+  }
 
   const std::string_view detail(reinterpret_cast<const char*>(data), size);
   for (int f = 0; f <= static_cast<int>(kc::transport_failure::other); ++f) {
