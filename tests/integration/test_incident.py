@@ -152,7 +152,40 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(res.returncode, 2)
 
 
-class VerifyTest(KeyrevokeTest):
+class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
+    def test_interrupted_verification_resumes_with_proofs_only(self):
+        mock = self.mock(keys=2000, args=["--latency-ms", "20"])
+        chosen = mock.hashes()
+        inp = self.write_lines("in.txt", chosen)
+        proc = subprocess.Popen(self.keyrevoke_cmd(mock, "--verify", "--concurrency", "8", inp), env=keyrevoke_env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while self.report_rows_now() < 400 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, err.decode())
+        first = self.report(typed=True)
+        self.assertLess(len([r for r in first if r.get("outcome") == "deleted"]), 2000)
+        self.assertEqual(first[-1]["type"], "summary")
+        self.assertEqual(first[-1]["exit_code"], 130)
+        deleted_first = {r["hash"] for r in first if "type" not in r and r["outcome"] == "deleted"}
+        proven_first = {r["hash"] for r in typed_rows(first, "verify") if r["outcome"] == "verified"}
+        self.assertTrue(deleted_first - proven_first)  # the stop left deletions without a proof
+        self.assertTrue({r["outcome"] for r in typed_rows(first, "verify")} <= {"verified", "not_attempted"})
+
+        res = self.run_keyrevoke(mock, "--resume", "--verify", "--concurrency", "8", inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        rows = self.report(typed=True)
+        acted = [r["hash"] for r in rows if "type" not in r and r["outcome"] == "deleted"]
+        self.assertEqual(sorted(acted), sorted(chosen))  # one final row per hash across both runs
+        verified = [r["hash"] for r in typed_rows(rows, "verify") if r["outcome"] == "verified"]
+        self.assertEqual(sorted(verified), sorted(chosen))  # one proof per hash
+        stats = mock.stats(hashes=True)
+        self.assertEqual(stats["keys"]["remaining"], 0)
+        self.assertEqual(repeated_hashes(stats), set())  # no DELETE sent twice
+        self.assertEqual(stats["not_found_after_delete"], 0)
+
     def test_verify_proves_every_delete_with_a_404(self):
         mock = self.mock(keys=500)
         chosen = mock.hashes()[:400]
