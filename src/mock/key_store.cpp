@@ -408,24 +408,16 @@ bool key_store::ghost_erase(const key_hash& hash) {
 }
 
 std::optional<key_view> key_store::ghost_set_disabled(const key_hash& hash, bool disabled, unix_seconds now) {
-  auto& sh = shard_of(hash);
-  const std::size_t pos = find(hash);
-  std::lock_guard lock(sh.mutex);
-  if (pos == npos) {
-    if (auto* u = track_unknown_locked(sh, hash)) count_patch_locked(u->patch_requests);
-    else patch_requests_.fetch_add(1, std::memory_order_relaxed);
-    return std::nullopt;
-  }
-  entry& e = entries_[pos];
-  count_patch_locked(e.patch_requests);
-  if (e.deleted) return std::nullopt;
-  auto v = view_of(e);
-  v.disabled = disabled;
-  v.updated_at = now;
-  return v;
+  return patch(hash, disabled, now, false);
 }
 
 std::optional<key_view> key_store::set_disabled(const key_hash& hash, bool disabled, unix_seconds now) {
+  return patch(hash, disabled, now, true);
+}
+
+// A PATCH that reached the store: counted either way; applied unless it is a ghost (then the answer
+// shows the asked-for state and the store is unchanged).
+std::optional<key_view> key_store::patch(const key_hash& hash, bool disabled, unix_seconds now, bool apply) {
   auto& sh = shard_of(hash);
   const std::size_t pos = find(hash);
   std::lock_guard lock(sh.mutex);
@@ -437,6 +429,12 @@ std::optional<key_view> key_store::set_disabled(const key_hash& hash, bool disab
   entry& e = entries_[pos];
   count_patch_locked(e.patch_requests);
   if (e.deleted) return std::nullopt;
+  if (!apply) {
+    auto v = view_of(e);
+    v.disabled = disabled;
+    v.updated_at = now;
+    return v;
+  }
   if (e.management && disabled) management_revoked_.store(true);
   if (e.disabled != disabled) {
     e.disabled = disabled;

@@ -154,6 +154,7 @@ class key_store {
   std::size_t find(const key_hash& h) const noexcept;
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
   key_view view_of(const entry& e) const;
+  std::optional<key_view> patch(const key_hash& hash, bool disabled, unix_seconds now, bool apply);
   void journal_append(const key_hash& hash);
   bool mark_deleted_locked(entry& e);
 
