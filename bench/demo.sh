@@ -51,3 +51,20 @@ echo "== the mock's ground truth:"
 curl -s --cacert "$out/ca.pem" "https://127.0.0.1:$port/__admin/stats" |
   python3 -c 'import json,sys; s=json.load(sys.stdin); print("  keys deleted %d, remaining %d; answers %s" % (s["keys"]["deleted"], s["keys"]["remaining"], s["status_counts"]))'
 [[ $code -eq 1 ]]
+
+echo
+echo "== the incident workflow on the keys left: select the keys created in the leak window, contain them,"
+echo "   plan, revoke exactly the plan, prove each deletion; production keys (label prod-*) are protected"
+K=(--base-url "https://127.0.0.1:$port/api/v1" --cacert "$out/ca.pem")
+printf '%s\n' '# never touch production keys' 'label:prod-*' >"$out/keep.txt"
+since=$(date -u -d '30 days ago' +%F)
+build/release/keyrevoke list "${K[@]}" --created-after "$since" >"$out/selected.txt"
+echo "-- selected $(wc -l <"$out/selected.txt") keys created since $since"
+build/release/keyrevoke "${K[@]}" --disable --verify --protect "$out/keep.txt" --report "$out/contain.jsonl" \
+  --force --quiet "$out/selected.txt"
+build/release/keyrevoke --plan "${K[@]}" --protect "$out/keep.txt" "$out/selected.txt" >"$out/plan.json"
+digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["digest"])' "$out/plan.json")
+build/release/keyrevoke "${K[@]}" --confirm "$digest" --protect "$out/keep.txt" --verify --report "$out/revoke.jsonl" \
+  --force --quiet "$out/selected.txt"
+echo "-- proofs: $(grep -c '"type":"verify","hash":"[0-9a-f]*","outcome":"verified","observed":"gone"' "$out/revoke.jsonl") keys verified gone; header:"
+head -1 "$out/revoke.jsonl"
