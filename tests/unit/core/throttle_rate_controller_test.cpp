@@ -7,6 +7,7 @@
 #include <cmath>
 #include <deque>
 #include <functional>
+#include <sstream>
 
 using namespace keyrevoke::core;
 using namespace std::chrono_literals;
@@ -260,6 +261,11 @@ BOOST_AUTO_TEST_CASE(follows_a_rate_step_down_and_back_up) {
   // 1000/s, then 250/s from t=10, then 1000/s from t=20.
   simulated_server server{[](double t) { return t < 10.0 || t >= 20.0 ? 1000.0 : 250.0; }, 50.0, 50.0};
   const sim_result r = simulate(server, 30.0, 0.002, 128);
+  std::ostringstream per_second;
+  for (std::size_t s = 18; s < 30; ++s) per_second << ' ' << r.accepted_per_second[s];
+  BOOST_TEST_MESSAGE("rate step: accepted per second from 18 s:" << per_second.str() << "; 429 share "
+                                                                  << static_cast<double>(r.throttled) /
+                                                                         static_cast<double>(r.sent));
   // Within 5 s of each step the client uses at least 80% of the new rate, and never for long above it.
   for (std::size_t s = 15; s < 20; ++s) {
     BOOST_TEST_CONTEXT("second " << s) { BOOST_TEST(r.accepted_per_second[s] >= 0.8 * 250.0); }
