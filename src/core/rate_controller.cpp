@@ -94,8 +94,13 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
 
   w_max_ = base;
   fill_rate_ = std::max(config_.min_rate, config_.beta * base);
+  // C is absolute (the same for every process on the server), so K grows with cbrt(W_max): a process
+  // with a bigger share recovers more slowly than a smaller one, and shares converge.
   const double drop = w_max_ * (1.0 - config_.beta);
-  c_ = std::max(config_.cubic_c, drop / std::pow(config_.max_recovery_s, 3.0));
+  const double absolute_c = (1.0 - config_.beta) * config_.reference_rate /
+                            std::pow(config_.reference_recovery_s, 3.0);
+  const double k = std::clamp(std::cbrt(drop / absolute_c), config_.min_recovery_s, config_.max_recovery_s);
+  c_ = std::max(config_.cubic_c, drop / (k * k * k));
   k_s_ = std::cbrt(drop / c_);
   last_cut_ = now;
   epoch_accepted_ = 0;

@@ -9,8 +9,16 @@
 //  - the first W_max is seeded from what was observed: the lower of the measured send rate and the
 //    rate at which the server accepted requests (a token-bucket server accepts about its rate R);
 //  - the pacer never bursts to catch up after a late wake-up;
-//  - C is raised for large rates so that CUBIC's recovery time K stays bounded (C = 0.4 takes ~7 s
-//    to recover at 400 req/s, far slower than a server whose limit changes mid-run).
+//  - C is an absolute constant, the same in every process, not scaled with the process's own W_max:
+//    K = 1.5 s at 1000 req/s (AWS's C = 0.4 takes ~7 s to recover at 400 req/s, far slower than a
+//    server whose limit changes mid-run), growing as cbrt(W_max), clamped to [0.5 s, 3 s].
+//    Several processes on one limit (`--shard K/N`) then converge to equal shares, as with classic
+//    CUBIC: a bigger process takes longer to climb back after a cut, and the smaller ones, already
+//    probing with the same absolute C, take what it leaves. A C scaled with the own W_max made the
+//    whole curve proportional to the own rate (multiplicative increase and decrease), which keeps
+//    whatever split the first 429s set. Below ~37 req/s (K = 0.5 s) and above ~8000 req/s (K = 3 s)
+//    per process the curve is proportional again: a shorter K would cost a 429 per cut more often
+//    at low rates, a longer one would recover too slowly at high rates.
 // The in-flight ceiling follows the rate by Little's law (rate x RTT, with headroom), in
 // [1, max_in_flight]. A long Retry-After, or cuts that keep coming without any request accepted
 // in between, pause every sender.
@@ -27,8 +35,11 @@ struct rate_controller_config {
   unsigned max_in_flight = 16;  // --concurrency
   double max_rate = 0.0;        // --rate; 0: no ceiling
   double beta = 0.7;
-  double cubic_c = 0.4;
-  double max_recovery_s = 1.5;  // K never exceeds this
+  double cubic_c = 0.4;                // floor of C
+  double reference_rate = 1000.0;      // req/s; C = (1 - beta) * reference_rate / reference_recovery_s^3
+  double reference_recovery_s = 1.5;   // K at reference_rate
+  double min_recovery_s = 0.5;         // K never falls below this (each cut costs a 429)
+  double max_recovery_s = 3.0;         // K never exceeds this
   double min_rate = 0.5;
   millis min_settle{20};
   millis max_settle{1000};

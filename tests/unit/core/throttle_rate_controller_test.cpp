@@ -7,6 +7,7 @@
 #include <cmath>
 #include <deque>
 #include <functional>
+#include <sstream>
 
 using namespace keyrevoke::core;
 using namespace std::chrono_literals;
@@ -98,15 +99,49 @@ BOOST_AUTO_TEST_CASE(cubic_recovers_to_w_max_within_the_bound_then_probes_above)
   // Keep sending at what the controller allows, all accepted.
   double t = 1.0;
   double rate_at_k = 0.0;
-  while (t < 1.0 + config.max_recovery_s + 1.0) {
+  // K is at most reference_recovery_s (1.5 s) for W_max up to reference_rate.
+  while (t < 1.0 + config.reference_recovery_s + 1.0) {
     const double rate = c.fill_rate();
     c.on_bytes_written(at(t));
     c.on_answer(at(t + 0.002), at(t), answer_kind::accepted, std::nullopt);
-    if (rate_at_k == 0.0 && t >= 1.0 + config.max_recovery_s + 0.002) rate_at_k = c.fill_rate();
+    if (rate_at_k == 0.0 && t >= 1.0 + config.reference_recovery_s + 0.002) rate_at_k = c.fill_rate();
     t += 1.0 / rate;
   }
   BOOST_TEST(rate_at_k >= 0.97 * w_max);
   BOOST_TEST(c.fill_rate() > w_max);  // probing above the old limit
+}
+
+BOOST_AUTO_TEST_CASE(growth_does_not_scale_with_the_own_rate) {
+  // Two processes cut at 200 and at 800 req/s. With one absolute C the bigger one takes longer to
+  // climb back (K grows with cbrt(W_max): ~0.88 s and ~1.39 s), and past its W_max each probes by the
+  // same absolute amount. (A C scaled with the own W_max gave both K = 1.5 s and a 4x bigger probe to
+  // the bigger one: the split the first 429s set was kept.)
+  double recovered_after[2] = {0.0, 0.0};
+  double gain_1s_later[2] = {0.0, 0.0};
+  const double rates[2] = {200.0, 800.0};
+  for (int i = 0; i < 2; ++i) {
+    rate_controller c{{.max_in_flight = 1000}, t0};
+    steady_traffic(c, 0.0, 1.0, rates[i], 0.002);
+    c.on_answer(at(1.0), at(0.999), answer_kind::throttled, std::nullopt);
+    const double w_max = c.w_max();
+    double t = 1.0;
+    while (t < 5.0) {
+      const double rate = c.fill_rate();
+      c.on_bytes_written(at(t));
+      c.on_answer(at(t + 0.002), at(t), answer_kind::accepted, std::nullopt);
+      if (recovered_after[i] == 0.0 && c.fill_rate() >= w_max) recovered_after[i] = t + 0.002 - 1.0;
+      if (recovered_after[i] > 0.0 && gain_1s_later[i] == 0.0 && t + 0.002 - 1.0 >= recovered_after[i] + 1.0) {
+        gain_1s_later[i] = c.fill_rate() - w_max;
+      }
+      t += 1.0 / rate;
+    }
+    BOOST_TEST_MESSAGE("cut at " << rates[i] << "/s: back at W_max after " << recovered_after[i] << " s, +"
+                                 << gain_1s_later[i] << "/s one second later");
+  }
+  BOOST_TEST(recovered_after[0] > 0.0);
+  BOOST_TEST(recovered_after[1] > recovered_after[0] + 0.3);
+  BOOST_TEST(gain_1s_later[0] > 0.0);
+  BOOST_TEST(gain_1s_later[1] == gain_1s_later[0], boost::test_tools::tolerance(0.2));
 }
 
 BOOST_AUTO_TEST_CASE(growth_is_capped_at_twice_the_measured_send_rate) {
@@ -260,6 +295,11 @@ BOOST_AUTO_TEST_CASE(follows_a_rate_step_down_and_back_up) {
   // 1000/s, then 250/s from t=10, then 1000/s from t=20.
   simulated_server server{[](double t) { return t < 10.0 || t >= 20.0 ? 1000.0 : 250.0; }, 50.0, 50.0};
   const sim_result r = simulate(server, 30.0, 0.002, 128);
+  std::ostringstream per_second;
+  for (std::size_t s = 18; s < 30; ++s) per_second << ' ' << r.accepted_per_second[s];
+  BOOST_TEST_MESSAGE("rate step: accepted per second from 18 s:" << per_second.str() << "; 429 share "
+                                                                  << static_cast<double>(r.throttled) /
+                                                                         static_cast<double>(r.sent));
   // Within 5 s of each step the client uses at least 80% of the new rate, and never for long above it.
   for (std::size_t s = 15; s < 20; ++s) {
     BOOST_TEST_CONTEXT("second " << s) { BOOST_TEST(r.accepted_per_second[s] >= 0.8 * 250.0); }
