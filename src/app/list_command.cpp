@@ -213,7 +213,8 @@ int run_list_command(int argc, const char* const* argv, const char* env_base_url
   if (output_failed) {
     code = exit_incomplete;
     error = std::string{"cannot write to standard output: "} +
-            (output_errno != 0 ? std::strerror(output_errno) : "write error") + "; the listing is incomplete";
+            (output_errno != 0 ? std::strerror(output_errno) : "write error") +  // NOLINT(concurrency-mt-unsafe)
+            "; the listing is incomplete";
   }
   if (code != exit_ok) {
     core::redact_secret(error, management_key);

@@ -116,7 +116,8 @@ std::vector<std::size_t> list_pager::consume(std::span<const list_entry> page) {
         break;
       }
     }
-    double frontier = static_cast<double>(offset_ + page.size() / 2);  // a page of hashless objects
+    // A page of hashless objects: its middle (integer division intended).
+    double frontier = static_cast<double>(offset_ + page.size() / 2);  // NOLINT(bugprone-integer-division)
     std::size_t overlap = overlap_;
     if (last_usable != page.size()) {
       frontier = static_cast<double>(offset_ + last_usable) - drift_;

@@ -77,7 +77,7 @@ unsigned shard_of(const key_hash& hash, unsigned count) noexcept {
 }
 
 std::optional<key_hash> own_key_hash_from_body(std::string_view body) noexcept {
-  if (body.size() > 64 * 1024) return std::nullopt;
+  if (body.size() > std::size_t{64} * 1024) return std::nullopt;
   unsigned char buffer[4096];
   boost::json::monotonic_resource resource(buffer, sizeof buffer);
   boost::system::error_code ec;
