@@ -2,6 +2,7 @@
 the happy path (env or --key-file), on error paths (mistyped options, a rejected key) or when a server
 echoes it back. Positive controls prove each search would have found it."""
 
+import json
 import os
 import subprocess
 import time
@@ -156,6 +157,40 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(server.origin, "--concurrency", "1", "--max-attempts", "2", inp, timeout=60)
         self.assertEqual(res.returncode, 3, res.stderr.decode())
         self.assertIn("Bearer " + MANAGEMENT_KEY, server.authorizations)  # control: the key was sent
+        self.assert_outputs_clean(res.stdout, res.stderr)
+
+    def test_echoing_server_in_the_incident_modes(self):
+        # The same echoes to PATCH (--disable), to --protect's GET /key and to --verify's GET.
+        def echo(status):
+            def answer(server, conn, attempt):
+                said = conn.headers.get("authorization", "")
+                body = ('{"error":{"code":%d,"message":"%s %s for %s"}}' % (status, conn.method, conn.target, said))
+                return conn.send_response(status, body.encode())
+            return answer
+
+        def disabled_then_echo(server, conn, attempt):
+            if conn.method == "PATCH":
+                return conn.send_response(200, b'{"data":{"disabled":true}}')
+            return echo(500)(server, conn, attempt)
+
+        h400, h500, hverify, h401 = random_hashes(4)
+        server = ScriptedServer({h400: echo(400), h500: echo(500), hverify: disabled_then_echo, h401: echo(401),
+                                 "key": echo(500)})
+        self.addCleanup(server.stop)
+        prot = self.write_lines("protect.txt", ["# nothing"])
+        inp = self.write_lines("in.txt", [h400, h500, hverify, h401])
+        res = self.run_keyrevoke(server.origin, "--disable", "--verify", "--protect", prot, "--concurrency", "1",
+                                 "--max-attempts", "2", inp, timeout=120)
+        self.assertEqual(res.returncode, 3, res.stderr.decode())
+        self.assertIn("Bearer " + MANAGEMENT_KEY, server.authorizations)  # control: the key was sent
+        err = res.stderr.decode()
+        self.assertIn("could not check the management key's own hash", err)  # the GET /key echo was read
+        with open(self.path("report.jsonl")) as f:
+            rows = [json.loads(line) for line in f]
+        proofs = [r for r in rows if r.get("type") == "verify"]
+        self.assertEqual([r["hash"] for r in proofs], [hverify])
+        self.assertIn(proofs[0]["outcome"], ("failed", "not_attempted"))  # the 401 may stop its retry
+        self.assertIn("GET", proofs[0]["error"])  # the echoed text is there, without the key
         self.assert_outputs_clean(res.stdout, res.stderr)
 
 
