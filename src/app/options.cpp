@@ -40,8 +40,9 @@ po::options_description describe(options& o, std::string& progress) {
     ("key-file", po::value<std::string>(), "read the management key from the first line of this file "
                                            "(default: env MODELGATES_MANAGEMENT_KEY)")
     ("report", po::value(&o.report), "JSON Lines report [keyrevoke-report.jsonl]")
-    ("resume", po::bool_switch(&o.resume), "append to an existing report; hashes already deleted or "
-                                           "not_found there are skipped")
+    ("resume", po::bool_switch(&o.resume), "append to an existing report of the same action; hashes "
+                                           "already done there (deleted/disabled/enabled, not_found) "
+                                           "are skipped")
     ("force", po::bool_switch(&o.force), "overwrite an existing report")
     ("concurrency", po::value(&o.concurrency), "ceiling on requests in flight and open connections [16]")
     ("rate", po::value(&o.rate), "ceiling on requests per second [none]")
