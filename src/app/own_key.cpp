@@ -80,13 +80,13 @@ own_key_result fetch_own_key_hash(const core::base_url& base, asio::ssl::context
                                   double timeout_s, unsigned max_attempts) {
   asio::io_context io{1};
   net::connection_pool pool{io.get_executor(), tls, base,
-                            core::millis{static_cast<core::millis::rep>(timeout_s * 1000.0)}, 1};
+                            core::millis{static_cast<core::millis::rep>(std::min(timeout_s, 10.0) * 1000.0)}, 1};
   std::string request = "GET " + base.path + "/key HTTP/1.1\r\nHost: " + base.host_header +
                         "\r\nAuthorization: Bearer " + management_key +
                         "\r\nUser-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\nAccept: application/json\r\n"
                         "Connection: close\r\n\r\n";
   own_key_result result;
-  asio::co_spawn(io, ask(pool, std::move(request), management_key, std::min(max_attempts, 3U)),
+  asio::co_spawn(io, ask(pool, std::move(request), management_key, std::min(max_attempts, 2U)),
                  [&](std::exception_ptr error, own_key_result r) {
                    if (!error) result = std::move(r);
                    pool.close_all();

@@ -20,6 +20,8 @@ struct own_key_result {
   std::string note;                    // a warning or the abort's reason; never contains the key
 };
 
+// Best effort and bounded: at most 2 attempts of at most 10 s each (a hung endpoint must not hold up a
+// revocation for long; the run itself then meets the same server).
 own_key_result fetch_own_key_hash(const core::base_url& base, boost::asio::ssl::context& tls,
                                   const std::string& management_key, double timeout_s, unsigned max_attempts);
 
