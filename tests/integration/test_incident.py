@@ -15,8 +15,8 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import (KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, keyrevoke_env, random_hashes, read_report_lines,
-                     repeated_hashes, status_count)
+from harness import (KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, keyrevoke_env, random_hashes,
+                     read_report_lines, repeated_hashes, status_count)
 
 
 def api(mock, method, path, body=None):
@@ -343,6 +343,21 @@ class ProtectTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock2, "--concurrency", "1", inp, report="unprotected.jsonl")
         self.assertEqual(res.returncode, 3, res.stderr.decode())
         self.assertTrue(mock2.stats()["management_key_revoked"])
+
+    def test_a_hung_key_endpoint_only_delays_the_run(self):
+        # GET /key never answers: the own-key check gives up (bounded) with a warning, and the run goes on.
+        hashes = random_hashes(5)
+        server = ScriptedServer({"key": lambda server, conn, attempt: True})  # read, never answered
+        self.addCleanup(server.stop)
+        prot = self.write_lines("protect.txt", [hashes[0]])
+        inp = self.write_lines("in.txt", hashes)
+        res = self.run_keyrevoke(server.origin, "--protect", prot, "--timeout", "1", inp, timeout=60)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertIn("could not check the management key's own hash", res.stderr.decode())
+        outcomes = self.outcomes(self.report())
+        self.assertEqual(outcomes[hashes[0]], "protected")
+        self.assertEqual({outcomes[h] for h in hashes[1:]}, {"deleted"})
+        self.assertEqual(server.deleted, set(hashes[1:]))
 
     def test_a_missing_or_key_bearing_protect_file_stops_before_sending(self):
         mock = self.mock(keys=20)
