@@ -11,6 +11,7 @@
 #include <exception>
 #include <random>
 
+#include "keyrevoke/app/exchange.hpp"
 #include "keyrevoke/app/revoke.hpp"
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/key_page.hpp"
@@ -32,33 +33,6 @@ namespace {
 
 constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint64_t page_body_limit = std::uint64_t{8} * 1024 * 1024;
-
-core::transport_failure to_transport_failure(net::exchange_error e) {
-  using net::exchange_error;
-  switch (e) {
-    case exchange_error::connect_failed:
-      return core::transport_failure::connect_failed;
-    case exchange_error::connection_reset:
-      return core::transport_failure::connection_reset;
-    case exchange_error::eof_before_response:
-      return core::transport_failure::eof_before_response;
-    case exchange_error::torn_response:
-      return core::transport_failure::torn_response;
-    case exchange_error::timeout:
-      return core::transport_failure::timeout;
-    case exchange_error::tls_untrusted:
-      return core::transport_failure::tls_untrusted;
-    case exchange_error::tls_handshake_failed:
-      return core::transport_failure::tls_handshake_failed;
-    case exchange_error::body_too_large:
-      return core::transport_failure::body_too_large;
-    case exchange_error::none:
-    case exchange_error::cancelled:
-    case exchange_error::other:
-      break;
-  }
-  return core::transport_failure::other;
-}
 
 core::millis to_millis(double seconds) {
   return core::millis{static_cast<core::millis::rep>(seconds * 1000.0)};
@@ -129,14 +103,8 @@ class lister final : public net::send_observer {
   }
 
   std::string request_for(std::size_t offset) const {
-    std::string r = "GET " + base_.path + "/keys?offset=" + std::to_string(offset) +
-                    "&include_disabled=true HTTP/1.1\r\n";
-    r += "Host: " + base_.host_header + "\r\n";
-    r += "Authorization: Bearer " + key_ + "\r\n";
-    r += "User-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\n";
-    r += "Accept: application/json\r\n";
-    r += "Connection: keep-alive\r\n\r\n";
-    return r;
+    return make_request("GET", base_.path + "/keys?offset=" + std::to_string(offset) + "&include_disabled=true",
+                        base_, key_);
   }
 
   asio::awaitable<void> sleep_until(clock_type::time_point until) {
@@ -219,22 +187,13 @@ class lister final : public net::send_observer {
         verdict.http_status = answer.answer.status;
         verdict.message = "HTTP " + std::to_string(answer.answer.status) + ": not a key list (" +
                           std::to_string(answer.answer.body.size()) + " bytes)";
-      } else if (answer.error == net::exchange_error::none) {
-        verdict = core::classify_response(
-            {answer.answer.status,
-             answer.answer.body,
-             {answer.answer.retry_after, answer.answer.retry_after_ms, answer.answer.ratelimit_reset}},
-            std::chrono::system_clock::now(), core::millis{120000});
       } else {
-        verdict = core::classify_transport_failure(to_transport_failure(answer.error), answer.detail);
+        verdict = classify_exchange(answer, core::millis{120000}, core::request_kind::get);
       }
       core::redact_secret(verdict.message, key_);
 
-      const core::answer_kind kind = verdict.kind == core::verdict_kind::throttled
-                                         ? core::answer_kind::throttled
-                                     : core::is_retryable(verdict.kind) ? core::answer_kind::failed
-                                                                        : core::answer_kind::accepted;
-      controller_.on_answer(now, answer.written ? answer.written_at : now, kind, verdict.retry_after);
+      controller_.on_answer(now, answer.written ? answer.written_at : now, to_answer_kind(verdict.kind),
+                            verdict.retry_after);
       if (verdict.kind == core::verdict_kind::throttled) ++result_.throttled;
 
       if (verdict.kind == core::verdict_kind::unauthorized) {

@@ -1,5 +1,6 @@
 #include "keyrevoke/app/own_key.hpp"
 
+#include "keyrevoke/app/exchange.hpp"
 #include "keyrevoke/app/revoke.hpp"
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/retry_policy.hpp"
@@ -38,18 +39,11 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
   asio::steady_timer timer{co_await asio::this_coro::executor};
   for (unsigned attempt = 1;; ++attempt) {
     const net::exchange_result answer = co_await pool.exchange(request, observer);
-    core::verdict verdict =
-        answer.error == net::exchange_error::none
-            ? core::classify_response({answer.answer.status, answer.answer.body,
-                                       {answer.answer.retry_after, answer.answer.retry_after_ms,
-                                        answer.answer.ratelimit_reset}},
-                                      std::chrono::system_clock::now(), std::chrono::seconds{30},
-                                      core::request_kind::get)
-            : core::classify_transport_failure(core::transport_failure::other, answer.detail);
+    core::verdict verdict = classify_exchange(answer, std::chrono::seconds{30}, core::request_kind::get);
     core::redact_secret(verdict.message, key);
-    if (answer.error == net::exchange_error::tls_untrusted) {
+    if (verdict.kind == core::verdict_kind::tls_error) {
       result.abort_code = exit_aborted;
-      result.note = "TLS could not be trusted: " + answer.detail;
+      result.note = "TLS could not be trusted: " + verdict.message;
       co_return result;
     }
     if (answer.error == net::exchange_error::none && answer.answer.status >= 200 && answer.answer.status < 300) {
@@ -61,7 +55,7 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
       result.note = "the server rejected the management key (" + verdict.message + ")";
       co_return result;
     }
-    if (!core::is_retryable(verdict.kind) && answer.error == net::exchange_error::none) co_return result;  // 404...
+    if (!core::is_retryable(verdict.kind)) co_return result;  // 404, 405...: the API does not show it
     if (attempt >= max_attempts) {
       result.note = "could not check the management key's own hash (" + verdict.message + ")";
       co_return result;
@@ -81,10 +75,7 @@ own_key_result fetch_own_key_hash(const core::base_url& base, asio::ssl::context
   asio::io_context io{1};
   net::connection_pool pool{io.get_executor(), tls, base,
                             core::millis{static_cast<core::millis::rep>(std::min(timeout_s, 10.0) * 1000.0)}, 1};
-  std::string request = "GET " + base.path + "/key HTTP/1.1\r\nHost: " + base.host_header +
-                        "\r\nAuthorization: Bearer " + management_key +
-                        "\r\nUser-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\nAccept: application/json\r\n"
-                        "Connection: close\r\n\r\n";
+  std::string request = make_request("GET", base.path + "/key", base, management_key);
   own_key_result result;
   asio::co_spawn(io, ask(pool, std::move(request), management_key, std::min(max_attempts, 2U)),
                  [&](std::exception_ptr error, own_key_result r) {

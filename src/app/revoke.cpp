@@ -1,5 +1,6 @@
 #include "keyrevoke/app/revoke.hpp"
 
+#include "keyrevoke/app/exchange.hpp"
 #include "keyrevoke/app/input_reader.hpp"
 #include "keyrevoke/app/key_lister.hpp"
 #include "keyrevoke/app/own_key.hpp"
@@ -68,42 +69,6 @@ struct due_later {
 
 enum class stop_reason { none, interrupted, key_rejected, tls_untrusted, gave_up, report_failed };
 
-core::transport_failure to_transport_failure(net::exchange_error e) {
-  using net::exchange_error;
-  switch (e) {
-    case exchange_error::connect_failed: return core::transport_failure::connect_failed;
-    case exchange_error::connection_reset: return core::transport_failure::connection_reset;
-    case exchange_error::eof_before_response: return core::transport_failure::eof_before_response;
-    case exchange_error::torn_response: return core::transport_failure::torn_response;
-    case exchange_error::timeout: return core::transport_failure::timeout;
-    case exchange_error::tls_untrusted: return core::transport_failure::tls_untrusted;
-    case exchange_error::tls_handshake_failed: return core::transport_failure::tls_handshake_failed;
-    case exchange_error::body_too_large: return core::transport_failure::body_too_large;
-    case exchange_error::none:
-    case exchange_error::cancelled:
-    case exchange_error::other: break;
-  }
-  return core::transport_failure::other;
-}
-
-core::answer_kind to_answer_kind(core::verdict_kind kind) {
-  switch (kind) {
-    case core::verdict_kind::throttled: return core::answer_kind::throttled;
-    case core::verdict_kind::server_error:
-    case core::verdict_kind::network_error:
-    case core::verdict_kind::timeout:
-    case core::verdict_kind::tls_error: return core::answer_kind::failed;
-    case core::verdict_kind::deleted:
-    case core::verdict_kind::disabled:
-    case core::verdict_kind::enabled:
-    case core::verdict_kind::present:
-    case core::verdict_kind::not_found:
-    case core::verdict_kind::unauthorized:
-    case core::verdict_kind::client_error: break;
-  }
-  return core::answer_kind::accepted;
-}
-
 // What the pre-run steps decided to leave out or hold to.
 struct run_selection {
   core::hash_set protect;              // --protect: hashes (listed, and resolved from globs)
@@ -135,7 +100,6 @@ class revocation final : public net::send_observer {
         signals_{io, SIGINT, SIGTERM},
         rng_{std::random_device{}()},
         started_{clock_type::now()},
-        authorization_{"Bearer " + key},
         key_{key} {
     progress_enabled_ = opts.progress == progress_mode::always ||
                         (opts.progress == progress_mode::automatic && ::isatty(STDERR_FILENO) != 0);
@@ -405,18 +369,8 @@ class revocation final : public net::send_observer {
       }
     }
     request_template t;
-    t.bytes.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
-    t.hash_offset = t.bytes.size() - std::string_view{" HTTP/1.1\r\n"}.size() - core::key_hash_hex_size;
-    t.bytes += "Host: " + base_.host_header + "\r\n";
-    t.bytes += "Authorization: " + authorization_ + "\r\n";
-    t.bytes += "User-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\n";
-    t.bytes += "Accept: application/json\r\n";
-    if (act) {
-      t.bytes += "Content-Type: application/json\r\n";
-      t.bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    }
-    t.bytes += "Connection: keep-alive\r\n\r\n";
-    t.bytes.append(body);
+    t.bytes = make_request(method, target, base_, key_, body);
+    t.hash_offset = method.size() + 1 + target.size() - core::key_hash_hex_size;
     return t;
   }
 
@@ -434,13 +388,8 @@ class revocation final : public net::send_observer {
       return;
     }
     core::verdict verdict =
-        result.error == net::exchange_error::none
-            ? core::classify_response({result.answer.status, result.answer.body,
-                                       {result.answer.retry_after, result.answer.retry_after_ms,
-                                        result.answer.ratelimit_reset}},
-                                      std::chrono::system_clock::now(), to_millis(opts_.retry_after_cap_s),
-                                      current.verify ? core::request_kind::get : core::request_for(opts_.act))
-            : core::classify_transport_failure(to_transport_failure(result.error), result.detail);
+        classify_exchange(result, to_millis(opts_.retry_after_cap_s),
+                          current.verify ? core::request_kind::get : core::request_for(opts_.act));
 
     // A server may echo the key back in its error text: it never reaches the report or the screen.
     core::redact_secret(verdict.message, key_);
@@ -828,8 +777,7 @@ class revocation final : public net::send_observer {
   asio::signal_set signals_;
   std::mt19937_64 rng_;
   clock_type::time_point started_;
-  std::string authorization_;
-  std::string key_;  // only to redact it from server messages
+  std::string key_;  // for the requests' Authorization, and to redact it from server messages
 
   struct pending_batch {
     std::vector<core::key_hash> verify_only;

@@ -49,6 +49,17 @@ def all_keys(mock):
         offset += len(page)
 
 
+def interrupt_after_rows(test, cmd, rows):
+    """Runs cmd, sends SIGINT once the report holds `rows` hash rows, and asserts it exits 130."""
+    proc = subprocess.Popen(cmd, env=keyrevoke_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while test.report_rows_now() < rows and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    test.assertEqual(proc.returncode, 130, err.decode())
+
+
 def typed_rows(rows, kind):
     return [r for r in rows if r.get("type") == kind]
 
@@ -101,15 +112,7 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         mock = self.mock(keys=3000, args=["--latency-ms", "20"])
         chosen = mock.hashes()
         inp = self.write_lines("in.txt", chosen)
-        env = keyrevoke_env()
-        proc = subprocess.Popen(self.keyrevoke_cmd(mock, "--disable", "--concurrency", "8", inp), env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while self.report_rows_now() < 500 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-        self.assertEqual(proc.returncode, 130, err.decode())
+        interrupt_after_rows(self, self.keyrevoke_cmd(mock, "--disable", "--concurrency", "8", inp), 500)
         first, torn = read_report_lines(self.path("report.jsonl"))
         self.assertEqual(torn, b"")
         done_first = {r["hash"] for r in first if r["outcome"] == "disabled"}
@@ -157,14 +160,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         mock = self.mock(keys=2000, args=["--latency-ms", "20"])
         chosen = mock.hashes()
         inp = self.write_lines("in.txt", chosen)
-        proc = subprocess.Popen(self.keyrevoke_cmd(mock, "--verify", "--concurrency", "8", inp), env=keyrevoke_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while self.report_rows_now() < 400 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-        self.assertEqual(proc.returncode, 130, err.decode())
+        interrupt_after_rows(self, self.keyrevoke_cmd(mock, "--verify", "--concurrency", "8", inp), 400)
         first = self.report(typed=True)
         self.assertLess(len([r for r in first if r.get("outcome") == "deleted"]), 2000)
         self.assertEqual(first[-1]["type"], "summary")

@@ -1,0 +1,33 @@
+#pragma once
+// What the pool's three clients (the revoker, the key lister, the own-key check) share: one request's
+// bytes, and one exchange's verdict.
+
+#include "keyrevoke/core/action.hpp"
+#include "keyrevoke/core/base_url.hpp"
+#include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/rate_controller.hpp"
+#include "keyrevoke/core/verdict.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace keyrevoke::net {
+struct exchange_result;
+}
+
+namespace keyrevoke::app {
+
+// "METHOD target HTTP/1.1" with Host, Authorization, User-Agent, Accept and keep-alive; with a body,
+// its JSON Content-Type and Content-Length, and the body.
+std::string make_request(std::string_view method, std::string_view target, const core::base_url& base,
+                         std::string_view management_key, std::string_view json_body = {});
+
+// One exchange's verdict: the answer classified as `request`'s, or the transport failure.
+core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
+                                core::request_kind request);
+
+// What the rate controller hears: 429 throttled; 5xx, network, timeouts and TLS failures failed; any
+// other answer accepted.
+core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept;
+
+}  // namespace keyrevoke::app

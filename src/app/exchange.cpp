@@ -1,0 +1,76 @@
+#include "keyrevoke/app/exchange.hpp"
+
+#include "keyrevoke/net/connection_pool.hpp"
+
+#include <chrono>
+
+namespace keyrevoke::app {
+
+namespace {
+
+core::transport_failure to_transport_failure(net::exchange_error e) {
+  using net::exchange_error;
+  switch (e) {
+    case exchange_error::connect_failed: return core::transport_failure::connect_failed;
+    case exchange_error::connection_reset: return core::transport_failure::connection_reset;
+    case exchange_error::eof_before_response: return core::transport_failure::eof_before_response;
+    case exchange_error::torn_response: return core::transport_failure::torn_response;
+    case exchange_error::timeout: return core::transport_failure::timeout;
+    case exchange_error::tls_untrusted: return core::transport_failure::tls_untrusted;
+    case exchange_error::tls_handshake_failed: return core::transport_failure::tls_handshake_failed;
+    case exchange_error::body_too_large: return core::transport_failure::body_too_large;
+    case exchange_error::none:
+    case exchange_error::cancelled:
+    case exchange_error::other: break;
+  }
+  return core::transport_failure::other;
+}
+
+}  // namespace
+
+std::string make_request(std::string_view method, std::string_view target, const core::base_url& base,
+                         std::string_view management_key, std::string_view json_body) {
+  std::string r;
+  r.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  r.append("Host: ").append(base.host_header).append("\r\n");
+  r.append("Authorization: Bearer ").append(management_key).append("\r\n");
+  r.append("User-Agent: keyrevoke/" KEYREVOKE_VERSION "\r\n");
+  r.append("Accept: application/json\r\n");
+  if (!json_body.empty()) {
+    r.append("Content-Type: application/json\r\n");
+    r.append("Content-Length: ").append(std::to_string(json_body.size())).append("\r\n");
+  }
+  r.append("Connection: keep-alive\r\n\r\n");
+  r.append(json_body);
+  return r;
+}
+
+core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
+                                core::request_kind request) {
+  if (result.error != net::exchange_error::none) {
+    return core::classify_transport_failure(to_transport_failure(result.error), result.detail);
+  }
+  const net::http_answer& a = result.answer;
+  return core::classify_response({a.status, a.body, {a.retry_after, a.retry_after_ms, a.ratelimit_reset}},
+                                 std::chrono::system_clock::now(), retry_after_cap, request);
+}
+
+core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept {
+  switch (kind) {
+    case core::verdict_kind::throttled: return core::answer_kind::throttled;
+    case core::verdict_kind::server_error:
+    case core::verdict_kind::network_error:
+    case core::verdict_kind::timeout:
+    case core::verdict_kind::tls_error: return core::answer_kind::failed;
+    case core::verdict_kind::deleted:
+    case core::verdict_kind::not_found:
+    case core::verdict_kind::unauthorized:
+    case core::verdict_kind::client_error:
+    case core::verdict_kind::disabled:
+    case core::verdict_kind::enabled:
+    case core::verdict_kind::present: break;
+  }
+  return core::answer_kind::accepted;
+}
+
+}  // namespace keyrevoke::app
