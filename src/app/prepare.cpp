@@ -6,6 +6,7 @@
 #include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/selection.hpp"
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -129,10 +130,40 @@ std::vector<input_print> fingerprint_inputs(const std::vector<std::string>& inpu
   return prints;
 }
 
-std::string header_row_text(const options& opts, std::string_view host, const std::vector<input_print>& inputs) {
+namespace {
+
+std::vector<core::input_fingerprint> fingerprints_of(const std::vector<input_print>& inputs) {
   std::vector<core::input_fingerprint> fingerprints;
   fingerprints.reserve(inputs.size());
   for (const input_print& input : inputs) fingerprints.push_back({input.name, input.sha256});
+  return fingerprints;
+}
+
+std::string_view shard_or_empty(const options& opts) {
+  return opts.shard.count > 1 ? std::string_view{opts.shard_text} : std::string_view{};
+}
+
+}  // namespace
+
+std::string plan_row_text(const options& opts, std::string_view host, std::string_view digest,
+                          const selection_result& sel, const std::vector<input_print>& inputs) {
+  const std::vector<core::input_fingerprint> fingerprints = fingerprints_of(inputs);
+  const std::array<std::pair<std::string_view, std::uint64_t>, 6> counts{{
+      {"selected", sel.hashes.size()},
+      {"lines", sel.lines},
+      {"duplicates", sel.duplicates},
+      {"invalid", sel.invalid},
+      {"protected", sel.protected_count},
+      {"other_shards", sel.other_shard},
+  }};
+  std::string row;
+  core::append_row(row, core::plan_row{digest, core::to_string(opts.act), host, fingerprints, shard_or_empty(opts),
+                                       counts});
+  return row;
+}
+
+std::string header_row_text(const options& opts, std::string_view host, const std::vector<input_print>& inputs) {
+  const std::vector<core::input_fingerprint> fingerprints = fingerprints_of(inputs);
   // Read before any thread starts: nothing sets the environment concurrently.
   const char* user = std::getenv("USER");                                  // NOLINT(concurrency-mt-unsafe)
   if (user == nullptr || *user == '\0') user = std::getenv("LOGNAME");    // NOLINT(concurrency-mt-unsafe)
@@ -140,10 +171,10 @@ std::string header_row_text(const options& opts, std::string_view host, const st
   std::string operator_name = user != nullptr ? user : "";
   if (core::looks_like_secret(operator_name)) operator_name.clear();
   const std::string started = core::format_utc(std::chrono::system_clock::now());
-  const std::string shard = opts.shard.count > 1 ? opts.shard_text : std::string{};
   std::string row;
   core::append_row(row, core::header_row{KEYREVOKE_VERSION, started, operator_name, core::to_string(opts.act), host,
-                                         fingerprints, opts.confirm.value_or(""), shard, opts.protect.value_or(""),
+                                         fingerprints, opts.confirm.value_or(""), shard_or_empty(opts),
+                                         opts.protect.value_or(""),
                                          opts.concurrency, opts.rate, opts.max_attempts, opts.timeout_s, opts.verify,
                                          opts.resume, static_cast<std::uint64_t>(::getpid())});
   return row;

@@ -978,34 +978,7 @@ int run_plan(const options& opts) {
   }
   show_invalid(sel, opts.quiet);
   const std::string digest = core::plan_digest(opts.act, p.base.host_header, sel.hashes);
-  const auto prints = fingerprint_inputs(opts.inputs);
-  std::string out = R"({"plan":"keyrevoke-plan-v1","digest":")" + digest + R"(","action":)";
-  core::append_json_string(out, core::to_string(opts.act));
-  out += R"(,"host":)";
-  core::append_json_string(out, p.base.host_header);
-  out += R"(,"inputs":[)";
-  for (std::size_t i = 0; i < prints.size(); ++i) {
-    if (i != 0) out += ',';
-    out += R"({"name":)";
-    core::append_json_string(out, prints[i].name);
-    out += R"(,"sha256":)";
-    if (prints[i].sha256.empty()) {
-      out += "null";
-    } else {
-      core::append_json_string(out, prints[i].sha256);
-    }
-    out += '}';
-  }
-  out += R"(],"shard":)";
-  if (opts.shard.count > 1) {
-    core::append_json_string(out, opts.shard_text);
-  } else {
-    out += "null";
-  }
-  out += R"(,"counts":{"selected":)" + std::to_string(sel.hashes.size()) + R"(,"lines":)" + std::to_string(sel.lines) +
-         R"(,"duplicates":)" + std::to_string(sel.duplicates) + R"(,"invalid":)" + std::to_string(sel.invalid) +
-         R"(,"protected":)" + std::to_string(sel.protected_count) + R"(,"other_shards":)" +
-         std::to_string(sel.other_shard) + "}}\n";
+  const std::string out = plan_row_text(opts, p.base.host_header, digest, sel, fingerprint_inputs(opts.inputs));
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
   if (!opts.quiet) {

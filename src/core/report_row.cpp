@@ -152,6 +152,36 @@ void append_status_or_null(std::string& out, unsigned status) {
 
 void append_bool(std::string& out, bool value) { out.append(value ? "true" : "false"); }
 
+// ,"inputs":[{"name":...,"sha256":...},...]
+void append_inputs(std::string& out, std::span<const input_fingerprint> inputs) {
+  out.append(R"(,"inputs":[)");
+  bool first = true;
+  for (const input_fingerprint& input : inputs) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(R"({"name":)");
+    append_json_string(out, input.name);
+    out.append(R"(,"sha256":)");
+    append_json_string_or_null(out, input.sha256);
+    out.push_back('}');
+  }
+  out.push_back(']');
+}
+
+// ,"counts":{"name":n,...}
+void append_counts(std::string& out, std::span<const std::pair<std::string_view, std::uint64_t>> counts) {
+  out.append(R"(,"counts":{)");
+  bool first = true;
+  for (const auto& [name, count] : counts) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, name);
+    out.push_back(':');
+    append_integer(out, count);
+  }
+  out.push_back('}');
+}
+
 }  // namespace
 
 void append_row(std::string& out, const verify_row& row) {
@@ -177,18 +207,8 @@ void append_row(std::string& out, const header_row& row) {
   append_json_string(out, row.action);
   out.append(R"(,"host":)");
   append_json_string(out, row.host);
-  out.append(R"(,"inputs":[)");
-  bool first = true;
-  for (const input_fingerprint& input : row.inputs) {
-    if (!first) out.push_back(',');
-    first = false;
-    out.append(R"({"name":)");
-    append_json_string(out, input.name);
-    out.append(R"(,"sha256":)");
-    append_json_string_or_null(out, input.sha256);
-    out.push_back('}');
-  }
-  out.append(R"(],"plan_digest":)");
+  append_inputs(out, row.inputs);
+  out.append(R"(,"plan_digest":)");
   append_json_string_or_null(out, row.plan_digest);
   out.append(R"(,"shard":)");
   append_json_string_or_null(out, row.shard);
@@ -222,16 +242,22 @@ void append_row(std::string& out, const summary_row& row) {
   append_integer(out, row.exit_code);
   out.append(R"(,"elapsed_s":)");
   append_one_decimal(out, row.elapsed_s);
-  out.append(R"(,"counts":{)");
-  bool first = true;
-  for (const auto& [name, count] : row.counts) {
-    if (!first) out.push_back(',');
-    first = false;
-    append_json_string(out, name);
-    out.push_back(':');
-    append_integer(out, count);
-  }
-  out.append("}}\n");
+  append_counts(out, row.counts);
+  out.append("}\n");
+}
+
+void append_row(std::string& out, const plan_row& row) {
+  out.append(R"({"plan":"keyrevoke-plan-v1","digest":)");
+  append_json_string(out, row.digest);
+  out.append(R"(,"action":)");
+  append_json_string(out, row.action);
+  out.append(R"(,"host":)");
+  append_json_string(out, row.host);
+  append_inputs(out, row.inputs);
+  out.append(R"(,"shard":)");
+  append_json_string_or_null(out, row.shard);
+  append_counts(out, row.counts);
+  out.append("}\n");
 }
 
 std::string format_utc(std::chrono::system_clock::time_point t) {

@@ -84,6 +84,18 @@ struct summary_row {
 };
 void append_row(std::string& out, const summary_row& row);
 
+// --plan's output (stdout, one line; not a report row, but built the same way):
+// {"plan":"keyrevoke-plan-v1","digest":...,"action":...,"host":...,"inputs":[...],"shard":...,"counts":{...}}\n
+struct plan_row {
+  std::string_view digest;  // "sha256:<hex>"
+  std::string_view action;
+  std::string_view host;
+  std::span<const input_fingerprint> inputs;
+  std::string_view shard;  // "K/N"; empty => null
+  std::span<const std::pair<std::string_view, std::uint64_t>> counts;
+};
+void append_row(std::string& out, const plan_row& row);
+
 // "2026-11-27T21:10:14Z" (UTC, whole seconds).
 std::string format_utc(std::chrono::system_clock::time_point t);
 

@@ -287,6 +287,17 @@ BOOST_AUTO_TEST_CASE(header_verify_and_summary_rows_are_json) {
   BOOST_TEST(summary.at("exit_code").as_int64() == 1);
   BOOST_TEST(summary.at("counts").as_object().at("deleted").as_int64() == 5);
 
+  out.clear();
+  const std::array<std::pair<std::string_view, std::uint64_t>, 2> plan_counts{{{"selected", 295}, {"protected", 5}}};
+  kc::append_row(out, kc::plan_row{"sha256:ab", "delete", "h:1", inputs, "", plan_counts});
+  BOOST_REQUIRE(out.back() == '\n');
+  const json::object plan = json::parse(out).as_object();
+  BOOST_TEST(plan.at("plan").as_string() == "keyrevoke-plan-v1");
+  BOOST_TEST(plan.at("digest").as_string() == "sha256:ab");
+  BOOST_TEST(plan.at("inputs").as_array().size() == 2U);
+  BOOST_TEST(plan.at("shard").is_null());
+  BOOST_TEST(plan.at("counts").as_object().at("selected").as_int64() == 295);
+
   BOOST_TEST(kc::format_utc(system_clock::time_point{} + 86400s + 3661s) == "1970-01-02T01:01:01Z");
 }
 
