@@ -1,5 +1,6 @@
 #include "keyrevoke/app/exchange.hpp"
 
+#include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
 
 #include <chrono>
@@ -27,6 +28,19 @@ core::transport_failure to_transport_failure(net::exchange_error e) {
 }
 
 }  // namespace
+
+std::variant<core::base_url, std::string> checked_base_url(const std::string& url, bool allow_insecure_http) {
+  auto parsed = core::parse_base_url(url);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    return "--base-url: " +
+           (core::looks_like_secret(url) ? std::string{"not a valid URL (not shown: it looks like a key)"} : *error);
+  }
+  if (!std::get<core::base_url>(parsed).tls && !allow_insecure_http) {
+    return std::string{"refusing an http:// base URL: the management key would cross the network in clear text "
+                       "(--allow-insecure-http is for local mocks)"};
+  }
+  return parsed;
+}
 
 std::string make_request(std::string_view method, std::string_view target, const core::base_url& base,
                          std::string_view management_key, std::string_view json_body) {

@@ -250,22 +250,13 @@ list_result list_keys_detailed(const key_lister_config& config, const std::strin
                                const detailed_key_callback& on_key, const std::function<bool()>& on_page_done,
                                bool handle_signals) {
   list_result result;
-  auto parsed = core::parse_base_url(config.base_url);
-  if (auto* error = std::get_if<std::string>(&parsed)) {
+  auto checked = checked_base_url(config.base_url, config.allow_insecure_http);
+  if (auto* error = std::get_if<std::string>(&checked)) {
     result.exit_code = exit_usage;
-    result.error = "base URL: " + (core::looks_like_secret(config.base_url)
-                                       ? std::string{"not a valid URL (not shown: it looks like a key)"}
-                                       : *error);
+    result.error = std::move(*error);
     return result;
   }
-  core::base_url base = std::get<core::base_url>(std::move(parsed));
-  if (!base.tls && !config.allow_insecure_http) {
-    result.exit_code = exit_usage;
-    result.error =
-        "refusing an http:// base URL: the management key would cross the network in clear text "
-        "(--allow-insecure-http is for local mocks)";
-    return result;
-  }
+  core::base_url base = std::get<core::base_url>(std::move(checked));
   std::optional<asio::ssl::context> tls;
   try {
     tls.emplace(net::make_client_tls_context(config.cacert));

@@ -891,19 +891,12 @@ struct prepared {
 
 // The checks every mode shares: the base URL, the --protect file. An error is exit 2.
 std::variant<prepared, int> prepare_common(const options& opts) {
-  auto parsed = core::parse_base_url(opts.base_url);
-  if (auto* error = std::get_if<std::string>(&parsed)) {
-    if (core::looks_like_secret(opts.base_url)) *error = "not a valid URL (not shown: it looks like a key)";
-    std::fprintf(stderr, "keyrevoke: --base-url: %s\n", error->c_str());
+  auto checked = checked_base_url(opts.base_url, opts.allow_insecure_http);
+  if (auto* error = std::get_if<std::string>(&checked)) {
+    std::fprintf(stderr, "keyrevoke: %s\n", error->c_str());
     return exit_usage;
   }
-  prepared p{std::get<core::base_url>(std::move(parsed)), {}, std::nullopt};
-  if (!p.base.tls && !opts.allow_insecure_http) {
-    std::fputs("keyrevoke: refusing an http:// base URL: the management key would cross the network in "
-               "clear text (--allow-insecure-http is for local mocks)\n",
-               stderr);
-    return exit_usage;
-  }
+  prepared p{std::get<core::base_url>(std::move(checked)), {}, std::nullopt};
   if (opts.protect) {
     auto loaded = load_protect_file(*opts.protect);
     if (auto* error = std::get_if<std::string>(&loaded)) {

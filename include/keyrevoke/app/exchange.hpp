@@ -10,12 +10,17 @@
 
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace keyrevoke::net {
 struct exchange_result;
 }
 
 namespace keyrevoke::app {
+
+// --base-url checked: parsed (a value that looks like a key is never echoed), and https unless
+// allow_insecure_http (the key would cross the network in clear text). The error is a sentence.
+std::variant<core::base_url, std::string> checked_base_url(const std::string& url, bool allow_insecure_http);
 
 // "METHOD target HTTP/1.1" with Host, Authorization, User-Agent, Accept and keep-alive; with a body,
 // its JSON Content-Type and Content-Length, and the body.
