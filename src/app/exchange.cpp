@@ -59,14 +59,17 @@ std::string make_request(std::string_view method, std::string_view target, const
   return r;
 }
 
+core::response_view response_view_of(const net::http_answer& a) {
+  return {a.status, a.body, {a.retry_after, a.retry_after_ms, a.ratelimit_reset}};
+}
+
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
                                 core::request_kind request) {
   if (result.error != net::exchange_error::none) {
     return core::classify_transport_failure(to_transport_failure(result.error), result.detail);
   }
-  const net::http_answer& a = result.answer;
-  return core::classify_response({a.status, a.body, {a.retry_after, a.retry_after_ms, a.ratelimit_reset}},
-                                 std::chrono::system_clock::now(), retry_after_cap, request);
+  return core::classify_response(response_view_of(result.answer), std::chrono::system_clock::now(), retry_after_cap,
+                                 request);
 }
 
 core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept {
@@ -75,6 +78,7 @@ core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept {
     case core::verdict_kind::server_error:
     case core::verdict_kind::network_error:
     case core::verdict_kind::timeout:
+    case core::verdict_kind::not_api:
     case core::verdict_kind::tls_error: return core::answer_kind::failed;
     case core::verdict_kind::deleted:
     case core::verdict_kind::not_found:

@@ -145,7 +145,7 @@ std::string_view shard_or_empty(const options& opts) {
 
 }  // namespace
 
-std::string plan_row_text(const options& opts, std::string_view host, std::string_view digest,
+std::string plan_row_text(const options& opts, const core::base_url& base, std::string_view digest,
                           const selection_result& sel, const std::vector<input_print>& inputs) {
   const std::vector<core::input_fingerprint> fingerprints = fingerprints_of(inputs);
   const std::array<std::pair<std::string_view, std::uint64_t>, 6> counts{{
@@ -157,12 +157,12 @@ std::string plan_row_text(const options& opts, std::string_view host, std::strin
       {"other_shards", sel.other_shard},
   }};
   std::string row;
-  core::append_row(row, core::plan_row{digest, core::to_string(opts.act), host, fingerprints, shard_or_empty(opts),
+  core::append_row(row, core::plan_row{digest, core::to_string(opts.act), base.host_header, base.canonical, fingerprints, shard_or_empty(opts),
                                        counts});
   return row;
 }
 
-std::string header_row_text(const options& opts, std::string_view host, const std::vector<input_print>& inputs) {
+std::string header_row_text(const options& opts, const core::base_url& base, const std::vector<input_print>& inputs) {
   const std::vector<core::input_fingerprint> fingerprints = fingerprints_of(inputs);
   // Read before any thread starts: nothing sets the environment concurrently.
   const char* user = std::getenv("USER");                                  // NOLINT(concurrency-mt-unsafe)
@@ -172,7 +172,7 @@ std::string header_row_text(const options& opts, std::string_view host, const st
   if (core::looks_like_secret(operator_name)) operator_name.clear();
   const std::string started = core::format_utc(std::chrono::system_clock::now());
   std::string row;
-  core::append_row(row, core::header_row{KEYREVOKE_VERSION, started, operator_name, core::to_string(opts.act), host,
+  core::append_row(row, core::header_row{KEYREVOKE_VERSION, started, operator_name, core::to_string(opts.act), base.host_header, base.canonical,
                                          fingerprints, opts.confirm.value_or(""), shard_or_empty(opts),
                                          opts.protect.value_or(""),
                                          opts.concurrency, opts.rate, opts.max_attempts, opts.timeout_s, opts.verify,

@@ -36,24 +36,6 @@ std::string duration(double s) {
 
 }  // namespace
 
-std::uint64_t run_stats::finished() const noexcept {
-  std::uint64_t n = 0;
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    const auto o = static_cast<outcome>(i);
-    if (o != outcome::invalid && o != outcome::protected_key) n += outcomes[i];
-  }
-  return n;
-}
-
-outcome run_stats::applied() const noexcept {
-  switch (act) {
-    case core::action::disable: return outcome::disabled;
-    case core::action::enable: return outcome::enabled;
-    case core::action::delete_key: break;
-  }
-  return outcome::deleted;
-}
-
 std::string format_progress(const run_stats& stats, const controller_view& ctl, double elapsed_s,
                             double recent_rate) {
   const std::uint64_t done = stats.finished();

@@ -137,6 +137,7 @@ std::variant<base_url, std::string> parse_base_url(std::string_view url) {
   out.host = lowered(host);
   out.host_header = ipv6 ? "[" + out.host + "]" : out.host;
   if (out.port != default_port) out.host_header.append(":").append(out.port);
+  out.canonical = (out.tls ? "https://" : "http://") + out.host_header + out.path;
   return out;
 }
 

@@ -6,7 +6,7 @@
 namespace keyrevoke::core {
 namespace {
 
-constexpr std::array<std::pair<outcome, std::string_view>, 9> names{{
+constexpr std::array<std::pair<outcome, std::string_view>, outcome_count> names{{
     {outcome::deleted, "deleted"},
     {outcome::not_found, "not_found"},
     {outcome::failed, "failed"},
@@ -16,6 +16,7 @@ constexpr std::array<std::pair<outcome, std::string_view>, 9> names{{
     {outcome::disabled, "disabled"},
     {outcome::enabled, "enabled"},
     {outcome::protected_key, "protected"},
+    {outcome::not_found_after_retry, "not_found_after_retry"},
 }};
 
 }  // namespace

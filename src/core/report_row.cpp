@@ -207,6 +207,8 @@ void append_row(std::string& out, const header_row& row) {
   append_json_string(out, row.action);
   out.append(R"(,"host":)");
   append_json_string(out, row.host);
+  out.append(R"(,"base_url":)");
+  append_json_string(out, row.base_url);
   append_inputs(out, row.inputs);
   out.append(R"(,"plan_digest":)");
   append_json_string_or_null(out, row.plan_digest);
@@ -247,12 +249,14 @@ void append_row(std::string& out, const summary_row& row) {
 }
 
 void append_row(std::string& out, const plan_row& row) {
-  out.append(R"({"plan":"keyrevoke-plan-v1","digest":)");
+  out.append(R"({"plan":"keyrevoke-plan-v2","digest":)");
   append_json_string(out, row.digest);
   out.append(R"(,"action":)");
   append_json_string(out, row.action);
   out.append(R"(,"host":)");
   append_json_string(out, row.host);
+  out.append(R"(,"base_url":)");
+  append_json_string(out, row.base_url);
   append_inputs(out, row.inputs);
   out.append(R"(,"shard":)");
   append_json_string_or_null(out, row.shard);

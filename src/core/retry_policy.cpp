@@ -32,6 +32,7 @@ retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, u
     case verdict_kind::tls_error:
       return {false, millis{0}, outcome::failed};
     case verdict_kind::throttled:
+    case verdict_kind::not_api:
     case verdict_kind::server_error:
     case verdict_kind::network_error:
     case verdict_kind::timeout:
@@ -42,33 +43,17 @@ retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, u
   if (result.kind == verdict_kind::network_error && result.reused_connection && attempts == 1) {
     return {true, millis{0}, outcome::failed};
   }
+  const millis backoff = full_jitter_delay(policy, attempts, u01);
   if (result.retry_after) {
     // Not before the server's time, plus a little jitter: a retry due exactly when the next token
-    // appears would race the paced requests for it, and could lose every time.
+    // appears would race the paced requests for it, and could lose every time. A hint shorter than
+    // the backoff does not shorten it.
     const auto hint = *result.retry_after;
     const double spread = std::min(static_cast<double>(hint.count()) / 4.0 + 10.0, 1000.0);
-    return {true, hint + millis{static_cast<millis::rep>(spread * std::clamp(u01, 0.0, 1.0))}, outcome::failed};
+    const millis hinted = hint + millis{static_cast<millis::rep>(spread * std::clamp(u01, 0.0, 1.0))};
+    return {true, std::max(hinted, backoff), outcome::failed};
   }
-  return {true, full_jitter_delay(policy, attempts, u01), outcome::failed};
-}
-
-retry_budget::retry_budget(double max_tokens, double ratio, millis give_up_after,
-                           steady_time now) noexcept
-    : max_tokens_{std::max(max_tokens, 1.0)},
-      ratio_{ratio},
-      give_up_after_{give_up_after},
-      tokens_{max_tokens_},
-      last_success_{now} {}
-
-void retry_budget::on_success(steady_time now) noexcept {
-  tokens_ = std::min(max_tokens_, tokens_ + ratio_);
-  last_success_ = std::max(last_success_, now);
-}
-
-void retry_budget::on_failure(steady_time /*now*/) noexcept { tokens_ = std::max(0.0, tokens_ - 1.0); }
-
-bool retry_budget::should_give_up(steady_time now) const noexcept {
-  return !healthy() && now - last_success_ >= give_up_after_;
+  return {true, backoff, outcome::failed};
 }
 
 }  // namespace keyrevoke::core

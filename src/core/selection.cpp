@@ -97,12 +97,12 @@ std::string sha256_hex(std::string_view data) {
   return digest.hex_digest();
 }
 
-std::string plan_digest(action act, std::string_view host, std::vector<key_hash>& hashes) {
+std::string plan_digest(action act, std::string_view base_url, std::vector<key_hash>& hashes) {
   std::sort(hashes.begin(), hashes.end());
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
   sha256 digest;
-  std::string head = "keyrevoke-plan-v1\naction=";
-  head.append(to_string(act)).append("\nhost=").append(host).append("\n");
+  std::string head = "keyrevoke-plan-v2\naction=";
+  head.append(to_string(act)).append("\nbase_url=").append(base_url).append("\n");
   digest.update(head);
   char line[key_hash_hex_size + 1];
   line[key_hash_hex_size] = '\n';

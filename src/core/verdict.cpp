@@ -112,9 +112,9 @@ std::string http_message(unsigned status, std::string_view body, const body_fact
   return out;
 }
 
-constexpr std::array<std::string_view, 12> kind_names = {
+constexpr std::array<std::string_view, 13> kind_names = {
     "deleted", "not_found", "unauthorized", "throttled", "server_error", "client_error",
-    "network_error", "timeout", "tls_error", "disabled", "enabled", "present"};
+    "network_error", "timeout", "tls_error", "disabled", "enabled", "present", "not_api"};
 
 // What a 2xx must show, for the message when it does not.
 std::string_view expected_body(request_kind request) noexcept {

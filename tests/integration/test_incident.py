@@ -395,7 +395,7 @@ class PlanTest(KeyrevokeTest):
         with open(inp, "rb") as f:
             self.assertEqual(plan["inputs"][0]["sha256"], hashlib.sha256(f.read()).hexdigest())
         # The digest is recomputable from its documented construction.
-        text = "keyrevoke-plan-v1\naction=delete\nhost=127.0.0.1:%d\n" % mock.port
+        text = "keyrevoke-plan-v2\naction=delete\nbase_url=https://127.0.0.1:%d/api/v1\n" % mock.port
         text += "".join(h + "\n" for h in sorted(hashes[5:300]))
         self.assertEqual(plan["digest"], "sha256:" + hashlib.sha256(text.encode()).hexdigest())
         self.assertIn("--confirm " + plan["digest"], res.stderr.decode())

@@ -14,6 +14,7 @@
 
 namespace keyrevoke::net {
 struct exchange_result;
+struct http_answer;
 }
 
 namespace keyrevoke::app {
@@ -26,6 +27,9 @@ std::variant<core::base_url, std::string> checked_base_url(const std::string& ur
 // its JSON Content-Type and Content-Length, and the body.
 std::string make_request(std::string_view method, std::string_view target, const core::base_url& base,
                          std::string_view management_key, std::string_view json_body = {});
+
+// The pure classifiers' view of an answer (it refers into `answer`).
+core::response_view response_view_of(const net::http_answer& answer);
 
 // One exchange's verdict: the answer classified as `request`'s, or the transport failure.
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,

@@ -4,6 +4,7 @@
 
 #include "keyrevoke/app/input_reader.hpp"
 #include "keyrevoke/app/options.hpp"
+#include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/hash_set.hpp"
 #include "keyrevoke/core/key_hash.hpp"
 
@@ -46,10 +47,10 @@ struct input_print {
 std::vector<input_print> fingerprint_inputs(const std::vector<std::string>& inputs);
 
 // --plan's JSON line for this selection (sorted and de-duplicated by plan_digest already).
-std::string plan_row_text(const options& opts, std::string_view host, std::string_view digest,
+std::string plan_row_text(const options& opts, const core::base_url& base, std::string_view digest,
                           const selection_result& sel, const std::vector<input_print>& inputs);
 
 // The report's header row for this run (never the key).
-std::string header_row_text(const options& opts, std::string_view host, const std::vector<input_print>& inputs);
+std::string header_row_text(const options& opts, const core::base_url& base, const std::vector<input_print>& inputs);
 
 }  // namespace keyrevoke::app

@@ -1,20 +1,22 @@
 #pragma once
-// The revocation run, wired end to end: input reader -> queue -> dispatcher (rate controller,
-// retry queue) -> worker coroutines over the connection pool -> report. Returns the exit code.
+// The modes of the command: a run (its pre-run steps in one straight line, then app/revocation),
+// --dry-run and --plan. Each returns the exit code.
 
 #include "keyrevoke/app/options.hpp"
+#include "keyrevoke/core/exit_status.hpp"
 
 #include <string>
 #include <variant>
 
 namespace keyrevoke::app {
 
-// Exit codes (the contract with scripts; README, Exit codes).
-inline constexpr int exit_ok = 0;
-inline constexpr int exit_incomplete = 1;   // some hash failed, or invalid lines
-inline constexpr int exit_usage = 2;        // usage, configuration or input error: nothing sent
-inline constexpr int exit_aborted = 3;      // key rejected or TLS not trusted
-inline constexpr int exit_interrupted = 130;
+// Exit codes (the contract with scripts; README, Exit codes): core/exit_status.hpp.
+using core::exit_aborted;
+using core::exit_incomplete;
+using core::exit_interrupted;
+using core::exit_ok;
+using core::exit_unreachable;
+using core::exit_usage;
 
 // The management key from --key-file (first line) or the environment; never from argv.
 std::variant<std::string, early_exit> load_management_key(const options& opts, const char* env_key);

@@ -1,8 +1,7 @@
 #pragma once
 // What a run counts, and the progress and summary lines made from it (pure formatting).
 
-#include "keyrevoke/core/action.hpp"
-#include "keyrevoke/core/outcome.hpp"
+#include "keyrevoke/core/run_counts.hpp"
 
 #include <array>
 #include <cstdint>
@@ -10,36 +9,8 @@
 
 namespace keyrevoke::app {
 
-struct run_stats {
-  std::array<std::uint64_t, 9> outcomes{};  // indexed by core::outcome
-  core::action act = core::action::delete_key;
-  std::uint64_t lines = 0;
-  std::uint64_t hashes = 0;        // distinct valid hashes queued for sending
-  std::uint64_t duplicates = 0;
-  std::uint64_t already_done = 0;  // skipped on --resume
-  bool input_complete = false;
-  std::uint64_t requests = 0;
-  std::uint64_t throttled = 0;     // answers 429
-  std::uint64_t server_errors = 0;
-  std::uint64_t network_errors = 0;
-  std::uint64_t timeouts = 0;
-  std::uint64_t retries = 0;
-  std::uint64_t other_shard = 0;   // --shard: another runner's hashes, skipped
-  bool verify = false;             // --verify: the counts below are shown
-  std::uint64_t verified = 0;
-  std::uint64_t verify_mismatch = 0;
-  std::uint64_t verify_failed = 0;
-  std::uint64_t verify_not_attempted = 0;
-
-  std::uint64_t& operator[](core::outcome o) { return outcomes[static_cast<std::size_t>(o)]; }
-  std::uint64_t operator[](core::outcome o) const { return outcomes[static_cast<std::size_t>(o)]; }
-  // Hashes the run acted on and finished (all outcomes but invalid and protected).
-  std::uint64_t finished() const noexcept;
-  // The action's own success outcome: deleted, disabled or enabled.
-  core::outcome applied() const noexcept;
-  // Verify rows that are not "verified" (each makes the exit code 1).
-  std::uint64_t unproven() const noexcept { return verify_mismatch + verify_failed + verify_not_attempted; }
-};
+// The counts live with the scheduler that keeps them (core/run_counts.hpp).
+using run_stats = core::run_counts;
 
 struct controller_view {
   double rate_limit = 0.0;  // req/s the pacer holds to; 0: not limiting

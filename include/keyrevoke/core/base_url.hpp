@@ -15,6 +15,7 @@ struct base_url {
   std::string port;         // "443"/"80" when not given
   std::string path;         // without trailing '/', e.g. "/api/v1"; "" for the root
   std::string host_header;  // host[:port] if non-default; IPv6 in []
+  std::string canonical;    // scheme://host_header + path: the whole base URL, normalised (what a plan binds)
 };
 
 // Accepts https://host[:port][/path] and http://... (scheme case-insensitive, surrounding

@@ -59,6 +59,7 @@ struct header_row {
   std::string_view operator_name;  // $USER; empty => null
   std::string_view action;         // "delete", "disable", "enable"
   std::string_view host;           // the base URL's host[:port]
+  std::string_view base_url;       // the whole base URL (base_url::canonical)
   std::span<const input_fingerprint> inputs;
   std::string_view plan_digest;    // --confirm's digest; empty => null
   std::string_view shard;          // "K/N"; empty => null
@@ -72,7 +73,7 @@ struct header_row {
   std::uint64_t pid;
 };
 // {"type":"header","tool":"keyrevoke","version":...,"started_at":...,"operator":...,"action":...,"host":...,
-//  "inputs":[{"name":...,"sha256":...}],"plan_digest":...,"shard":...,"protect":...,"options":{...},"pid":...}\n
+//  "base_url":...,"inputs":[{"name":...,"sha256":...}],"plan_digest":...,"shard":...,"protect":...,"options":{...},"pid":...}\n
 void append_row(std::string& out, const header_row& row);
 
 // The run's last row: {"type":"summary","finished_at":...,"exit_code":1,"elapsed_s":12.3,"counts":{...}}\n
@@ -85,11 +86,12 @@ struct summary_row {
 void append_row(std::string& out, const summary_row& row);
 
 // --plan's output (stdout, one line; not a report row, but built the same way):
-// {"plan":"keyrevoke-plan-v1","digest":...,"action":...,"host":...,"inputs":[...],"shard":...,"counts":{...}}\n
+// {"plan":"keyrevoke-plan-v2","digest":...,"action":...,"host":...,"base_url":...,"inputs":[...],"shard":...,"counts":{...}}\n
 struct plan_row {
   std::string_view digest;  // "sha256:<hex>"
   std::string_view action;
   std::string_view host;
+  std::string_view base_url;
   std::span<const input_fingerprint> inputs;
   std::string_view shard;  // "K/N"; empty => null
   std::span<const std::pair<std::string_view, std::uint64_t>> counts;

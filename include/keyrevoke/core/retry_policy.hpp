@@ -1,7 +1,9 @@
 #pragma once
 // What happens after one attempt: finish with an outcome, or retry no sooner than a delay.
-// Full-jitter exponential backoff (AWS Architecture Blog), Retry-After honoured for the hash itself,
-// and a retry budget (gRPC A6 style) so a failing server does not get its load multiplied.
+// Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff and Jitter"), and the
+// server's hint honoured for the hash itself, never shortening the backoff (THROTTLING.md pitfall 7:
+// `Retry-After: 0`, a date already past or a reset sent as a delta must not make retries faster than
+// no hint at all). A server failing everything is server_health's business, not this one's.
 
 #include "keyrevoke/core/clock.hpp"
 #include "keyrevoke/core/outcome.hpp"
@@ -31,34 +33,12 @@ struct retry_plan {
   outcome final_outcome{};  // when !retry
 };
 
-// attempts: how many attempts this hash has had, this one included.
+// attempts: how many attempts of this hash count toward max_attempts, this one included (>= 1).
+// A retryable kind retries after max(hint + jitter, full_jitter_delay(attempts)), the jitter being
+// U(0, min(hint / 4 + 10 ms, 1 s)); a network error on a reused keep-alive connection at the first
+// attempt retries at once (the server most likely closed it while idle). Not retryable, or
+// attempts >= max_attempts: the final outcome (retryable kinds end `failed`).
 retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, unsigned max_attempts,
                               const backoff_policy& policy, double u01) noexcept;
-
-// Retry budget: each failed attempt (5xx, network, timeout) costs a token, each answer the server
-// processed earns `ratio` of one. Below half the tokens the server is failing more than about
-// ratio/(1+ratio) of requests: retries then go one at a time (new hashes keep going, so a few hashes
-// that always fail do not hold the others hostage, and the bounded retry queue stops new ones when
-// everything fails). If it stays so with no successful answer for `give_up_after`, the run gives up
-// on the server (the rest is reported not_attempted, resumable).
-class retry_budget {
- public:
-  retry_budget(double max_tokens, double ratio, millis give_up_after, steady_time now) noexcept;
-
-  void on_success(steady_time now) noexcept;
-  void on_failure(steady_time now) noexcept;
-
-  bool healthy() const noexcept { return tokens_ > max_tokens_ / 2.0; }
-  bool should_give_up(steady_time now) const noexcept;
-  double tokens() const noexcept { return tokens_; }
-  steady_time last_success() const noexcept { return last_success_; }
-
- private:
-  double max_tokens_;
-  double ratio_;
-  millis give_up_after_;
-  double tokens_;
-  steady_time last_success_;
-};
 
 }  // namespace keyrevoke::core

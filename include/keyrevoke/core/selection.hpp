@@ -51,10 +51,10 @@ class sha256_stream {
   ::evp_md_ctx_st* ctx_;
 };
 
-// "sha256:<hex>" of "keyrevoke-plan-v1\naction=<action>\nhost=<host>\n" followed by each distinct
-// hash in ascending order, as 64 hex digits and '\n'. Sorts and de-duplicates `hashes` in place.
-// The digest names the action, the server and the exact set: a plan reviewed for one cannot run
-// another.
-std::string plan_digest(action act, std::string_view host, std::vector<key_hash>& hashes);
+// "sha256:<hex>" of "keyrevoke-plan-v2\naction=<action>\nbase_url=<base_url>\n" followed by each
+// distinct hash in ascending order, as 64 hex digits and '\n'. Sorts and de-duplicates `hashes` in
+// place. base_url is the whole normalised base URL (base_url::canonical: scheme, host, port and
+// path): a plan reviewed for one server, or one route on it, cannot run against another.
+std::string plan_digest(action act, std::string_view base_url, std::vector<key_hash>& hashes);
 
 }  // namespace keyrevoke::core

@@ -26,6 +26,8 @@ enum class verdict_kind {
   disabled,       // PATCH {"disabled":true}: 2xx whose body shows the key disabled (or 204)
   enabled,        // PATCH {"disabled":false}: 2xx whose body shows the key enabled (or 204)
   present,        // GET /keys/{hash}: 200 with the key; verdict::key_disabled says its state
+  not_api,        // an answer that does not look like the API's (a wrong route, a gateway's page):
+                  // proves nothing; retryable
 };
 
 std::string_view to_string(verdict_kind kind) noexcept;
@@ -71,7 +73,7 @@ verdict classify_transport_failure(transport_failure failure, std::string_view d
 
 constexpr bool is_retryable(verdict_kind k) noexcept {
   return k == verdict_kind::throttled || k == verdict_kind::server_error || k == verdict_kind::network_error ||
-         k == verdict_kind::timeout;
+         k == verdict_kind::timeout || k == verdict_kind::not_api;
 }
 constexpr bool aborts_run(verdict_kind k) noexcept {
   return k == verdict_kind::unauthorized || k == verdict_kind::tls_error;

@@ -217,45 +217,52 @@ BOOST_AUTO_TEST_CASE(plan_digest_is_the_set_the_action_and_the_server) {
   shuffled.push_back(shuffled.front());  // a duplicate does not change the set
 
   std::vector<kc::key_hash> a = hashes;
-  const std::string digest = kc::plan_digest(kc::action::delete_key, "modelgates.ai", a);
+  const std::string digest = kc::plan_digest(kc::action::delete_key, "https://modelgates.ai/api/v1", a);
   BOOST_TEST(digest.rfind("sha256:", 0) == 0U);
   BOOST_TEST(digest.size() == 7U + 64U);
-  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "modelgates.ai", shuffled) == digest);
+  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "https://modelgates.ai/api/v1", shuffled) == digest);
   BOOST_TEST(shuffled.size() == hashes.size());  // de-duplicated in place
   BOOST_TEST(std::is_sorted(shuffled.begin(), shuffled.end()));
 
   std::vector<kc::key_hash> b = hashes;
-  BOOST_TEST(kc::plan_digest(kc::action::disable, "modelgates.ai", b) != digest);
+  BOOST_TEST(kc::plan_digest(kc::action::disable, "https://modelgates.ai/api/v1", b) != digest);
   b = hashes;
-  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "staging.modelgates.ai", b) != digest);
+  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "https://staging.modelgates.ai/api/v1", b) != digest);
+  // The path too: a plan reviewed for /api/v1 does not run against /v1 (a wrong route on the same host).
+  b = hashes;
+  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "https://modelgates.ai/v1", b) != digest);
+  b = hashes;
+  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "http://modelgates.ai/api/v1", b) != digest);
   b = hashes;
   b.pop_back();
-  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "modelgates.ai", b) != digest);
+  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "https://modelgates.ai/api/v1", b) != digest);
   b = hashes;
   b[17][3] ^= 1;
-  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "modelgates.ai", b) != digest);
+  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "https://modelgates.ai/api/v1", b) != digest);
 
   // The documented construction, recomputed by hand for a two-hash set.
   std::vector<kc::key_hash> two{kc::key_hash{}, kc::key_hash{}};
   two[0].fill(0x11);
   two[1].fill(0x01);
-  const std::string text = "keyrevoke-plan-v1\naction=enable\nhost=h:8443\n" + kc::to_hex(two[1]) + "\n" + kc::to_hex(two[0]) + "\n";
-  BOOST_TEST(kc::plan_digest(kc::action::enable, "h:8443", two) == "sha256:" + kc::sha256_hex(text));
+  const std::string text = "keyrevoke-plan-v2\naction=enable\nbase_url=https://h:8443/api/v1\n" + kc::to_hex(two[1]) +
+                           "\n" + kc::to_hex(two[0]) + "\n";
+  BOOST_TEST(kc::plan_digest(kc::action::enable, "https://h:8443/api/v1", two) == "sha256:" + kc::sha256_hex(text));
   std::vector<kc::key_hash> none;
-  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "h", none) ==
-             "sha256:" + kc::sha256_hex("keyrevoke-plan-v1\naction=delete\nhost=h\n"));
+  BOOST_TEST(kc::plan_digest(kc::action::delete_key, "https://h", none) ==
+             "sha256:" + kc::sha256_hex("keyrevoke-plan-v2\naction=delete\nbase_url=https://h\n"));
 }
 
 BOOST_AUTO_TEST_CASE(header_verify_and_summary_rows_are_json) {
   const std::array<kc::input_fingerprint, 2> inputs{{{"leak \"1\".txt", "abc123"}, {"-", ""}}};
   std::string out;
   kc::append_row(out, kc::header_row{"0.3.0", "2026-11-27T21:10:14Z", "alice", "disable", "modelgates.ai",
-                                     inputs, "sha256:00", "2/3", "", 16, 0.0, 8, 30.0, true, false, 4242});
+                                     "https://modelgates.ai/api/v1", inputs, "sha256:00", "2/3", "", 16, 0.0, 8, 30.0, true, false, 4242});
   BOOST_REQUIRE(out.back() == '\n');
   const json::object header = json::parse(out).as_object();
   BOOST_TEST(header.at("type").as_string() == "header");
   BOOST_TEST(header.at("action").as_string() == "disable");
   BOOST_TEST(header.at("operator").as_string() == "alice");
+  BOOST_TEST(header.at("base_url").as_string() == "https://modelgates.ai/api/v1");
   BOOST_TEST(header.at("inputs").as_array().size() == 2U);
   BOOST_TEST(header.at("inputs").as_array()[0].as_object().at("name").as_string() == "leak \"1\".txt");
   BOOST_TEST(header.at("inputs").as_array()[1].as_object().at("sha256").is_null());
@@ -289,10 +296,11 @@ BOOST_AUTO_TEST_CASE(header_verify_and_summary_rows_are_json) {
 
   out.clear();
   const std::array<std::pair<std::string_view, std::uint64_t>, 2> plan_counts{{{"selected", 295}, {"protected", 5}}};
-  kc::append_row(out, kc::plan_row{"sha256:ab", "delete", "h:1", inputs, "", plan_counts});
+  kc::append_row(out, kc::plan_row{"sha256:ab", "delete", "h:1", "https://h:1/api/v1", inputs, "", plan_counts});
   BOOST_REQUIRE(out.back() == '\n');
   const json::object plan = json::parse(out).as_object();
-  BOOST_TEST(plan.at("plan").as_string() == "keyrevoke-plan-v1");
+  BOOST_TEST(plan.at("plan").as_string() == "keyrevoke-plan-v2");
+  BOOST_TEST(plan.at("base_url").as_string() == "https://h:1/api/v1");
   BOOST_TEST(plan.at("digest").as_string() == "sha256:ab");
   BOOST_TEST(plan.at("inputs").as_array().size() == 2U);
   BOOST_TEST(plan.at("shard").is_null());
@@ -308,7 +316,7 @@ BOOST_AUTO_TEST_CASE(resume_reads_the_action_and_the_proofs) {
   c.fill(3);
   std::string report;
   const std::array<kc::input_fingerprint, 1> inputs{{{"-", ""}}};
-  const kc::header_row header{"0.3.0", "t", "", "disable", "h", inputs, "", "", "", 1, 0.0, 1, 1.0, true, false, 1};
+  const kc::header_row header{"0.3.0", "t", "", "disable", "h", "https://h", inputs, "", "", "", 1, 0.0, 1, 1.0, true, false, 1};
   kc::append_row(report, header);
   kc::append_row(report, kc::hash_row{a, kc::outcome::disabled, 200, 1, 1.0, ""});
   kc::append_row(report, kc::hash_row{b, kc::outcome::not_found, 404, 1, 1.0, ""});
@@ -335,7 +343,7 @@ BOOST_AUTO_TEST_CASE(resume_reads_the_action_and_the_proofs) {
   BOOST_TEST(scan.malformed_rows == 1U);
 
   std::string two = report;
-  const kc::header_row other{"0.3.0", "t", "", "delete", "h", inputs, "", "", "", 1, 0.0, 1, 1.0, false, true, 1};
+  const kc::header_row other{"0.3.0", "t", "", "delete", "h", "https://h", inputs, "", "", "", 1, 0.0, 1, 1.0, false, true, 1};
   kc::append_row(two, other);
   kc::report_reader again;
   again.feed(two);

@@ -1,0 +1,38 @@
+#pragma once
+// The preflight: before the first request that changes anything, one authenticated read
+// (GET {base}/keys?offset=0&include_disabled=true) proves the route, the key, TLS and the network path.
+// Pure: what its answer means, and what the run does next.
+
+#include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/verdict.hpp"
+
+#include <optional>
+#include <string>
+
+namespace keyrevoke::core {
+
+enum class preflight_kind {
+  ok,           // 2xx with the API's list shape {"data": [...]}: go
+  throttled,    // 429, or a 403/503 with a rate-limit hint: wait (hint or backoff) and ask again
+  failing,      // 5xx, or a body too large to check: the server is there but failing; ask again
+  unreachable,  // no answer at all (refused, reset, timeout, name not resolved): a few tries, then exit 4
+  rejected,     // 401, or 403 without a hint: the management key was refused (exit 3)
+  tls,          // TLS could not be trusted (exit 3)
+  not_api,      // anything else (a 404, a 200 page that is not the list, a redirect): a wrong
+                // --base-url or something in front of the API (exit 2)
+};
+
+struct preflight_result {
+  preflight_kind kind = preflight_kind::not_api;
+  std::optional<millis> retry_after;  // the server's hint (throttled, failing)
+  std::string message;  // for the user: what came back (status, content type, a sanitised snippet)
+};
+
+// The answer to the preflight's GET. `now` and `cap` as for classify_response.
+preflight_result classify_preflight(const response_view& response, std::chrono::system_clock::time_point now,
+                                    millis retry_after_cap);
+
+// A transport failure (classify_transport_failure's verdict) during the preflight.
+preflight_result preflight_from_failure(const verdict& failure);
+
+}  // namespace keyrevoke::core

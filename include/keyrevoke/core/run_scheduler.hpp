@@ -1,0 +1,224 @@
+#pragma once
+// The run scheduler: every decision of a revocation run in one pure state machine, in the style of
+// Boost.MySQL's sansio_connection_node. No I/O, no clock and no randomness of its own: the caller
+// passes `now` and uniform draws, asks what to do (`next`), does it, and reports back (`on_result`,
+// `on_input`, `on_signal` ...). The coroutines in app/ only move bytes.
+//
+// What it decides:
+//  - the order of work: a resumed run's proofs, then proofs of finished actions (--verify), then due
+//    retries, then new hashes (bounded by the retry queue's capacity: backpressure on the input);
+//  - pacing (core::rate_controller, CUBIC) and how many requests may be in flight;
+//  - retries: full-jitter backoff, the server's hint never shortening it; throttled answers (429, a
+//    403/503 with a hint) count toward 4 x --max-attempts, failures toward --max-attempts, except
+//    failures seen during an outage (core::server_health) and one free resend after a stale keep-alive
+//    connection (no byte of an answer, a reused connection);
+//  - outages: nothing new while the server fails nearly everything, one probe at a time, slow start
+//    after, give up after --give-up-after (the rest not_attempted, exit 4);
+//  - the preflight (core/preflight.hpp) before anything that changes a key;
+//  - outcome proof: a 404 is `not_found` only if no earlier attempt of this run may have reached the
+//    server; otherwise `not_found_after_retry` (the answer to that attempt was lost);
+//  - stopping: one phase (running, stopping, draining, done) and one stop reason; every hash that was
+//    taken gets exactly one row.
+//
+// Phases: preflight -> running -> done; any -> stopping (in-flight requests finish or are cut by the
+// caller's grace timer; queued work is reported not_attempted at once) -> draining (the rest of a file
+// input is read and reported not_attempted) -> done.
+
+#include "keyrevoke/core/action.hpp"
+#include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/key_hash.hpp"
+#include "keyrevoke/core/outcome.hpp"
+#include "keyrevoke/core/preflight.hpp"
+#include "keyrevoke/core/rate_controller.hpp"
+#include "keyrevoke/core/retry_policy.hpp"
+#include "keyrevoke/core/run_counts.hpp"
+#include "keyrevoke/core/server_health.hpp"
+#include "keyrevoke/core/verdict.hpp"
+#include "keyrevoke/core/verification.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+namespace keyrevoke::core {
+
+enum class job_kind : std::uint8_t {
+  preflight,  // GET {base}/keys: proves route, key, TLS and path before anything changes
+  act,        // the run's action on a hash: DELETE, or PATCH for --disable/--enable
+  verify,     // --verify's GET {base}/keys/{hash}
+};
+
+// One piece of work on its way.
+struct job {
+  key_hash hash{};
+  job_kind kind = job_kind::act;
+  std::uint64_t sequence = 0;  // input order; ties in the retry queue
+  unsigned attempts = 0;       // requests sent: the report's "attempts" (never below what the server saw)
+  unsigned failures = 0;       // failures that count toward --max-attempts
+  unsigned throttles = 0;      // throttling answers (count toward 4 x --max-attempts)
+  unsigned mismatches = 0;     // verify: answers showing the key in another state
+  bool failed_before = false;  // any failure at all (server_health's evidence rule)
+  bool stale_resent = false;   // the one free resend after a stale keep-alive connection was used
+  bool maybe_acted = false;    // an attempt was written and its answer lost (no answer, 5xx, timeout)
+  bool probe = false;          // this attempt probes a server in an outage
+  unsigned last_status = 0;
+  std::string last_error;
+  steady_time first_sent{};
+  steady_time not_before{};
+};
+
+// What the transport says about one exchange, besides the answer.
+struct exchange_facts {
+  bool written = false;            // the request's bytes reached the socket
+  bool reused_connection = false;  // the connection had served a request before
+  bool answer_started = false;     // at least one byte of an answer arrived
+  steady_time written_at{};
+};
+
+enum class stop_reason {
+  none,
+  interrupted,     // SIGINT/SIGTERM (exit 130)
+  key_rejected,    // 401, or 403 without a hint (exit 3)
+  tls_untrusted,   // exit 3
+  not_api,         // the preflight's answer was not the API's: a wrong --base-url (exit 2)
+  unreachable,     // the preflight never reached the server (exit 4)
+  gave_up,         // an outage outlasted --give-up-after (exit 4)
+  report_failed,   // the report could not be written (exit 1)
+};
+
+enum class run_phase { preflight, running, stopping, draining, done };
+
+// A report row to write (the caller formats and writes it).
+struct row_event {
+  job_kind kind = job_kind::act;  // act or verify
+  key_hash hash{};
+  outcome result = outcome::failed;                   // act
+  verify_outcome checked = verify_outcome::failed;    // verify
+  observed_state seen = observed_state::unknown;      // verify
+  unsigned http_status = 0;                           // 0: none
+  unsigned attempts = 0;
+  double elapsed_ms = 0.0;  // first request to the row, ms
+  std::string error;        // empty: null
+};
+
+struct scheduler_config {
+  action act = action::delete_key;
+  bool verify = false;        // --verify: a proof GET after each done action
+  unsigned max_attempts = 8;  // --max-attempts, >= 1
+  unsigned concurrency = 16;  // --concurrency: ceiling on requests in flight
+  double max_rate = 0.0;      // --rate, req/s; 0: none
+  backoff_policy backoff{};
+  health_config health{};     // give_up_after from --give-up-after
+  bool preflight = true;      // false: start in `running` (tests of the rest)
+  unsigned preflight_tries = 3;  // transport failures before the preflight calls the server unreachable
+  bool input_is_files = true;    // the rest of the input can be read after a stop (a pipe may never end)
+  std::size_t retry_capacity = 0;  // retries + verifications queued before new hashes wait; 0: 4 x concurrency + 256
+};
+
+// What the dispatcher does now.
+struct next_step {
+  enum class kind { dispatch, sleep_until, wait, done } what = kind::wait;
+  job work;               // dispatch: attempts, first_sent already updated
+  steady_time until{};    // sleep_until: then ask again (or earlier, at an event)
+};
+
+enum class signal_action { stop_gracefully, exit_now };
+
+class run_scheduler {
+ public:
+  run_scheduler(const scheduler_config& config, steady_time now);
+
+  // --- what the caller tells it ------------------------------------------------------------
+  // A batch of the input: a resumed run's hashes to prove (verify_only) and hashes to act on. Every
+  // hash given gets exactly one row. last: no batch follows.
+  void on_input(std::vector<key_hash> verify_only, std::vector<key_hash> hashes, bool last, steady_time now);
+  // Batches fully taken since the last call (the caller hands their credit back to the reader).
+  unsigned take_consumed_batches() noexcept;
+
+  next_step next(steady_time now);
+  void on_written(steady_time at) noexcept { controller_.on_bytes_written(at); }
+  // The answer (or transport failure, as a verdict) to a dispatched act/verify job. u01 in [0, 1).
+  void on_result(job j, const verdict& answer, const exchange_facts& facts, steady_time now, double u01);
+  // The preflight's answer.
+  void on_preflight(const preflight_result& answer, steady_time now, double u01);
+  // The exchange was cut short by the run's own stop (the pool was closed): no answer.
+  void on_cancelled(job j, const exchange_facts& facts, steady_time now);
+  signal_action on_signal(steady_time now);
+  void on_report_error(steady_time now) { stop(stop_reason::report_failed, {}, now); }
+  // A stop from outside (a setup failure at run time, e.g. the host name does not resolve).
+  void stop(stop_reason reason, std::string message, steady_time now);
+
+  // --- what the caller reads ---------------------------------------------------------------
+  std::vector<row_event>& rows() noexcept { return rows_; }  // write, then clear()
+  // The phase became stopping since the last call (the caller arms its grace timer or closes the pool).
+  bool take_stop_started() noexcept;
+  run_phase phase() const noexcept { return phase_; }
+  stop_reason reason() const noexcept { return reason_; }
+  const std::string& stop_message() const noexcept { return stop_message_; }
+  bool input_cut_short() const noexcept { return input_cut_short_; }
+  run_counts& counts() noexcept { return counts_; }
+  const run_counts& counts() const noexcept { return counts_; }
+  unsigned in_flight() const noexcept { return in_flight_; }
+  unsigned in_flight_limit() const noexcept;
+  const rate_controller& controller() const noexcept { return controller_; }
+  const server_health& health() const noexcept { return health_; }
+  std::size_t queued() const noexcept { return retries_.size() + verifications_.size(); }
+
+ private:
+  struct due_later {
+    bool operator()(const job& a, const job& b) const noexcept {
+      return a.not_before != b.not_before ? a.not_before > b.not_before : a.sequence > b.sequence;
+    }
+  };
+  struct pending_batch {
+    std::vector<key_hash> verify_only;
+    std::vector<key_hash> hashes;
+    std::size_t verify_pos = 0;
+    std::size_t pos = 0;
+  };
+
+  next_step dispatch(job j, steady_time now);
+  std::optional<job> take_pending();
+  bool has_pending() const noexcept { return !pending_.empty(); }
+  void retry_later(job j, millis delay, steady_time now);
+  void finish(const job& j, outcome result, unsigned status, std::string_view error, steady_time now);
+  void finish_verify(const job& j, verify_outcome result, observed_state seen, unsigned status,
+                     std::string_view error, steady_time now);
+  void abandon(const job& j, std::string_view note, steady_time now);
+  void abandon_queued(steady_time now);
+  void settle_stop(steady_time now);
+  std::string stop_note() const;
+  void count_answer(verdict_kind kind) noexcept;
+
+  scheduler_config config_;
+  rate_controller controller_;
+  server_health health_;
+  run_counts counts_;
+  run_phase phase_;
+  stop_reason reason_ = stop_reason::none;
+  std::string stop_message_;
+  bool stop_started_ = false;
+  bool input_complete_ = false;
+  bool input_cut_short_ = false;
+  std::deque<pending_batch> pending_;
+  unsigned consumed_batches_ = 0;
+  std::priority_queue<job, std::vector<job>, due_later> retries_;
+  std::deque<job> verifications_;
+  std::vector<row_event> rows_;
+  std::uint64_t sequence_ = 0;
+  unsigned in_flight_ = 0;
+  // The preflight.
+  bool preflight_in_flight_ = false;
+  steady_time preflight_due_{};
+  unsigned preflight_transport_failures_ = 0;
+  unsigned preflight_answers_ = 0;
+  steady_time started_;
+};
+
+std::string_view to_string(stop_reason reason) noexcept;
+
+}  // namespace keyrevoke::core

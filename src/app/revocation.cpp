@@ -1,0 +1,558 @@
+// The run's coroutines: they do what core::run_scheduler says and report back. No decision is made
+// here (which hash, when, retry or not, stop or not: all in the scheduler); this file moves bytes,
+// formats rows, and prints.
+#include "keyrevoke/app/revocation.hpp"
+
+#include "keyrevoke/app/exchange.hpp"
+#include "keyrevoke/app/input_reader.hpp"
+#include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/app/run_stats.hpp"
+#include "keyrevoke/core/redact.hpp"
+#include "keyrevoke/core/report_row.hpp"
+#include "keyrevoke/core/run_scheduler.hpp"
+#include "keyrevoke/net/connection_pool.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdio>
+#include <random>
+
+#include <unistd.h>
+
+namespace keyrevoke::app {
+
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+using core::outcome;
+
+namespace {
+
+// The project's one error policy for awaited operations: expected conditions are values.
+constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
+
+core::millis to_millis(double seconds) { return core::millis{static_cast<core::millis::rep>(seconds * 1000.0)}; }
+
+// A request serialised once; each hash rewrites only its 64 hex digits in place.
+struct request_template {
+  std::string bytes;
+  std::size_t hash_offset = 0;
+  void set_hash(const core::key_hash& hash) { core::write_hex(hash, bytes.data() + hash_offset); }
+};
+
+// DELETE {base}/keys/{hash} carries no body (the API defines none; RFC 9110 9.3.5); PATCH carries the
+// state asked for; GET (--verify) nothing.
+request_template make_key_request(std::string_view method, std::string_view body, const core::base_url& base,
+                                  const std::string& key) {
+  std::string target;
+  core::key_target(target, base, core::key_hash{});  // a zero hash marks where the hex goes
+  request_template t;
+  t.bytes = make_request(method, target, base, key, body);
+  t.hash_offset = method.size() + 1 + target.size() - core::key_hash_hex_size;
+  return t;
+}
+
+request_template make_action_request(core::action act, const core::base_url& base, const std::string& key) {
+  switch (act) {
+    case core::action::disable: return make_key_request("PATCH", R"({"disabled":true})", base, key);
+    case core::action::enable: return make_key_request("PATCH", R"({"disabled":false})", base, key);
+    case core::action::delete_key: break;
+  }
+  return make_key_request("DELETE", {}, base, key);
+}
+
+core::scheduler_config scheduler_config_from(const options& opts, bool input_is_files) {
+  core::scheduler_config c;
+  c.act = opts.act;
+  c.verify = opts.verify;
+  c.max_attempts = opts.max_attempts;
+  c.concurrency = opts.concurrency;
+  c.max_rate = opts.rate;
+  c.health.give_up_after = to_millis(opts.give_up_after_s);
+  c.input_is_files = input_is_files;
+  return c;
+}
+
+// Everything the coroutines share, passed to each as a pointer (GCC 12: coroutine parameters by value).
+struct run_context final : net::send_observer {
+  run_context(asio::io_context& io_in, const options& o, const std::string& k, core::base_url b,
+              asio::ssl::context& tls, report_file r, run_setup& s)
+      : io{io_in},
+        opts{o},
+        key{k},
+        base{std::move(b)},
+        report{std::move(r)},
+        setup{s},
+        reader{opts.inputs, input_filter{opts.shard, setup.selection.protect.empty() ? nullptr : &setup.selection.protect,
+                                         setup.selection.plan ? &*setup.selection.plan : nullptr, &setup.scan.done,
+                                         &setup.scan.verified, opts.verify}},
+        pool{io.get_executor(), tls, base, to_millis(opts.timeout_s), opts.concurrency},
+        sched{scheduler_config_from(opts, true), clock_type::now()},
+        jobs{io, 0},
+        wake_timer{io},
+        progress_timer{io},
+        sync_timer{io},
+        grace_timer{io},
+        signals{io, SIGINT, SIGTERM},
+        rng{std::random_device{}()},
+        started{clock_type::now()} {
+    progress_tty = ::isatty(STDERR_FILENO) != 0;
+    progress_enabled = opts.progress == progress_mode::always || (opts.progress == progress_mode::automatic && progress_tty);
+  }
+
+  void on_request_written(core::steady_time at) override { sched.on_written(at); }
+  double draw() { return std::uniform_real_distribution<double>{0.0, 1.0}(rng); }
+
+  asio::io_context& io;
+  const options& opts;
+  const std::string& key;  // for the requests' Authorization, and to redact it from server messages
+  core::base_url base;
+  report_file report;
+  run_setup& setup;
+  input_reader reader;
+  net::connection_pool pool;
+  core::run_scheduler sched;
+  asio::experimental::channel<void(error_code, core::job)> jobs;
+  asio::steady_timer wake_timer;
+  asio::steady_timer progress_timer;
+  asio::steady_timer sync_timer;
+  asio::steady_timer grace_timer;
+  asio::signal_set signals;
+  std::mt19937_64 rng;
+  clock_type::time_point started;
+  bool waiting = false, event_pending = false, flush_scheduled = false, finished = false;
+  bool progress_enabled = false, progress_tty = false, progress_shown = false;
+  unsigned invalid_shown = 0;
+  std::string input_error, setup_error, internal_error, row;
+};
+
+void clear_progress(run_context* ctx) {
+  if (ctx->progress_shown) {
+    std::fputs("\r\033[K", stderr);
+    ctx->progress_shown = false;
+  }
+}
+
+void flush_report(run_context* ctx) {
+  if (ctx->report.failed()) return;
+  if (!ctx->report.flush()) ctx->sched.on_report_error(clock_type::now());
+}
+
+// Rows that complete in one turn of the event loop go to disk in one write.
+void write_rows(run_context* ctx, std::string_view rows) {
+  ctx->report.append(rows);
+  if (ctx->flush_scheduled) return;
+  ctx->flush_scheduled = true;
+  asio::post(ctx->io, [ctx] {
+    ctx->flush_scheduled = false;
+    flush_report(ctx);
+  });
+}
+
+void wake(run_context* ctx) {
+  if (ctx->waiting) {
+    ctx->wake_timer.cancel();
+  } else {
+    ctx->event_pending = true;
+  }
+}
+
+void finish_all(run_context* ctx) {
+  if (ctx->finished) return;
+  ctx->finished = true;
+  flush_report(ctx);
+  ctx->report.sync();
+  ctx->pool.close_all();
+  ctx->jobs.close();
+  ctx->wake_timer.cancel();
+  ctx->progress_timer.cancel();
+  ctx->sync_timer.cancel();
+  ctx->grace_timer.cancel();
+  ctx->signals.cancel();
+  ctx->reader.stop();
+}
+
+// After every call into the scheduler: write its rows, hand batch credits back to the reader, and
+// carry out a stop.
+void publish(run_context* ctx) {
+  auto& rows = ctx->sched.rows();
+  if (!rows.empty()) {
+    ctx->row.clear();
+    for (const core::row_event& r : rows) {
+      if (r.kind == core::job_kind::verify) {
+        core::append_row(ctx->row, core::verify_row{r.hash, r.checked, r.seen, r.http_status, r.attempts, r.elapsed_ms, r.error});
+      } else {
+        core::append_row(ctx->row, core::hash_row{r.hash, r.result, r.http_status, r.attempts, r.elapsed_ms, r.error});
+      }
+    }
+    rows.clear();
+    write_rows(ctx, ctx->row);
+  }
+  for (unsigned n = ctx->sched.take_consumed_batches(); n != 0; --n) ctx->reader.release_batch();
+  if (ctx->sched.take_stop_started()) {
+    switch (ctx->sched.reason()) {
+      case core::stop_reason::interrupted:
+      case core::stop_reason::report_failed:
+        // Requests in flight get a short grace, then are cut.
+        ctx->grace_timer.expires_after(std::min(to_millis(ctx->opts.timeout_s), core::millis{5000}));
+        ctx->grace_timer.async_wait([ctx](const error_code& ec) {
+          if (!ec) ctx->pool.close_all();
+        });
+        break;
+      case core::stop_reason::not_api:
+      case core::stop_reason::unreachable:
+      case core::stop_reason::gave_up: ctx->pool.close_all(); break;
+      default: break;  // key or TLS rejected: answers in flight are bounded by --timeout
+    }
+  }
+  if (ctx->sched.phase() == core::run_phase::done) finish_all(ctx);
+}
+
+// The same, for an event from outside the dispatcher: it then looks again.
+void after_event(run_context* ctx) {
+  publish(ctx);
+  wake(ctx);
+}
+
+void on_batch(run_context* ctx, input_batch&& batch) {
+  core::run_counts& c = ctx->sched.counts();
+  if (ctx->sched.phase() != core::run_phase::done) {
+    c.lines += batch.lines;
+    c.duplicates += batch.duplicates;
+    c.already_done += batch.already_done;
+    c.other_shard += batch.other_shard;
+    ctx->row.clear();
+    for (const invalid_entry& bad : batch.invalid) {
+      ++c[outcome::invalid];
+      const std::string& file = ctx->reader.source_names()[bad.source];
+      core::append_row(ctx->row, core::invalid_row{bad.line, file, bad.preview, bad.reason});
+      if (!ctx->opts.quiet && ++ctx->invalid_shown <= 10) {
+        clear_progress(ctx);
+        std::fprintf(stderr, "keyrevoke: %s:%llu: invalid line (%s): %s\n", file.c_str(),
+                     static_cast<unsigned long long>(bad.line), std::string{bad.reason}.c_str(), bad.preview.c_str());
+      }
+    }
+    for (const core::key_hash& hash : batch.protected_hashes) {
+      ++c[outcome::protected_key];
+      core::append_row(ctx->row, core::hash_row{hash, outcome::protected_key, 0, 0, 0.0, "protected (--protect): not sent"});
+    }
+    if (!ctx->row.empty()) write_rows(ctx, ctx->row);
+    if (!batch.error.empty()) ctx->input_error = batch.error;
+  }
+  ctx->sched.on_input(std::move(batch.verify_only), std::move(batch.hashes), batch.last, clock_type::now());
+  after_event(ctx);
+}
+
+// Sleeps until `until` or the next event (an answer, new input, a stop), whichever is first.
+asio::awaitable<void> wait_event(run_context* ctx, clock_type::time_point until) {
+  if (std::exchange(ctx->event_pending, false)) co_return;
+  ctx->wake_timer.expires_at(until);
+  ctx->waiting = true;
+  co_await ctx->wake_timer.async_wait(nothrow_awaitable);
+  ctx->waiting = false;
+  ctx->event_pending = false;
+}
+
+// --- the coroutines ----------------------------------------------------------------------------
+
+asio::awaitable<void> dispatcher(run_context* ctx) {
+  for (;;) {
+    const auto now = clock_type::now();
+    core::next_step step = ctx->sched.next(now);
+    if (ctx->sched.phase() == core::run_phase::done || step.what == core::next_step::kind::done) {
+      publish(ctx);
+      break;
+    }
+    switch (step.what) {
+      case core::next_step::kind::dispatch: {
+        auto [ec] = co_await ctx->jobs.async_send(error_code{}, step.work, nothrow_awaitable);
+        if (ec) {
+          ctx->sched.on_cancelled(std::move(step.work), {}, clock_type::now());
+          publish(ctx);
+          co_return;
+        }
+        break;
+      }
+      case core::next_step::kind::sleep_until: co_await wait_event(ctx, step.until); break;
+      case core::next_step::kind::wait: co_await wait_event(ctx, now + std::chrono::hours{1}); break;
+      case core::next_step::kind::done: break;
+    }
+    publish(ctx);
+    if (ctx->finished) break;
+  }
+}
+
+asio::awaitable<void> worker(run_context* ctx) {
+  request_template act = make_action_request(ctx->opts.act, ctx->base, ctx->key);
+  request_template check = make_key_request("GET", {}, ctx->base, ctx->key);
+  const std::string preflight =
+      make_request("GET", ctx->base.path + "/keys?offset=0&include_disabled=true", ctx->base, ctx->key);
+  const auto cap = to_millis(ctx->opts.retry_after_cap_s);
+  for (;;) {
+    auto [ec, current] = co_await ctx->jobs.async_receive(nothrow_awaitable);
+    if (ec) break;
+    std::string_view request = preflight;
+    if (current.kind != core::job_kind::preflight) {
+      request_template& t = current.kind == core::job_kind::verify ? check : act;
+      t.set_hash(current.hash);
+      request = t.bytes;
+    }
+    const net::exchange_result result = co_await ctx->pool.exchange(request, *ctx);
+    const auto now = clock_type::now();
+    // TODO(pool merge): the pool's own answer_started.
+    const bool answer_started = result.error == net::exchange_error::none ||
+                                result.error == net::exchange_error::torn_response ||
+                                result.error == net::exchange_error::body_too_large;
+    const core::exchange_facts facts{result.written, result.reused_connection, answer_started, result.written_at};
+    if (result.error == net::exchange_error::cancelled) {
+      ctx->sched.on_cancelled(std::move(current), facts, now);
+    } else if (current.kind == core::job_kind::preflight) {
+      core::preflight_result answer =
+          result.error == net::exchange_error::none
+              ? core::classify_preflight(response_view_of(result.answer), std::chrono::system_clock::now(), cap)
+              : core::preflight_from_failure(classify_exchange(result, cap, core::request_kind::get));
+      core::redact_secret(answer.message, ctx->key);
+      ctx->sched.on_preflight(answer, now, ctx->draw());
+    } else {
+      core::verdict verdict = classify_exchange(
+          result, cap, current.kind == core::job_kind::verify ? core::request_kind::get : core::request_for(ctx->opts.act));
+      // A server may echo the key back in its error text: it never reaches the report or the screen.
+      core::redact_secret(verdict.message, ctx->key);
+      ctx->sched.on_result(std::move(current), verdict, facts, now, ctx->draw());
+    }
+    after_event(ctx);
+  }
+}
+
+asio::awaitable<void> report_sync(run_context* ctx) {
+  while (!ctx->finished) {
+    ctx->sync_timer.expires_after(std::chrono::seconds{1});
+    co_await ctx->sync_timer.async_wait(nothrow_awaitable);
+    if (!ctx->report.failed() && !ctx->report.sync()) {
+      ctx->sched.on_report_error(clock_type::now());
+      after_event(ctx);
+    }
+  }
+}
+
+controller_view view_of(const core::run_scheduler& sched) {
+  return {sched.controller().ceiling(), sched.in_flight(), sched.in_flight_limit(), sched.health().in_outage()};
+}
+
+asio::awaitable<void> progress(run_context* ctx) {
+  if (!ctx->progress_enabled) co_return;
+  const auto period = ctx->progress_tty ? std::chrono::milliseconds{500} : std::chrono::milliseconds{5000};
+  std::uint64_t last_done = 0;
+  auto last_time = clock_type::now();
+  double recent = 0.0;
+  while (!ctx->finished) {
+    ctx->progress_timer.expires_after(period);
+    co_await ctx->progress_timer.async_wait(nothrow_awaitable);
+    if (ctx->finished) break;
+    const auto now = clock_type::now();
+    const std::uint64_t done = ctx->sched.counts().finished();
+    const double dt = core::to_seconds(now - last_time);
+    const double instant = dt > 0 ? static_cast<double>(done - last_done) / dt : 0.0;
+    recent = recent == 0.0 ? instant : 0.7 * recent + 0.3 * instant;
+    last_done = done;
+    last_time = now;
+    const std::string line =
+        format_progress(ctx->sched.counts(), view_of(ctx->sched), core::to_seconds(now - ctx->started), recent);
+    if (ctx->progress_tty) {
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      ctx->progress_shown = true;
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    std::fflush(stderr);
+  }
+}
+
+void wait_for_signal(run_context* ctx) {
+  ctx->signals.async_wait([ctx](const error_code& ec, int signal_number) {
+    if (ec) return;
+    clear_progress(ctx);
+    if (ctx->sched.on_signal(clock_type::now()) == core::signal_action::exit_now) {
+      // Again, whatever stopped the run first: leave now. Rows already written are whole.
+      ctx->report.flush();
+      ctx->report.sync();
+      std::fputs("keyrevoke: interrupted again: exiting at once; resume with --resume\n", stderr);
+      std::_Exit(exit_interrupted);
+    }
+    std::fprintf(stderr, "keyrevoke: %s: finishing requests in flight (again to exit at once)\n",
+                 signal_number == SIGINT ? "interrupted" : "terminated");
+    after_event(ctx);
+    wait_for_signal(ctx);
+  });
+}
+
+// A coroutine that throws would leave the run hanging: say so, and stop the run.
+auto on_coroutine_end(run_context* ctx, const char* role) {
+  return [ctx, role](const std::exception_ptr& error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      ctx->internal_error = std::string{role} + ": " + e.what();
+    } catch (...) {
+      ctx->internal_error = std::string{role} + ": unknown exception";
+    }
+    ctx->sched.stop(core::stop_reason::interrupted, ctx->internal_error, clock_type::now());
+    after_event(ctx);
+  };
+}
+
+asio::awaitable<void> start(run_context* ctx) {
+  if (std::string error = co_await ctx->pool.resolve(); !error.empty()) {
+    // No address for the host: nothing can be reached. Every hash still gets its row.
+    ctx->sched.stop(core::stop_reason::unreachable, error, clock_type::now());
+  }
+  ctx->reader.start([ctx](input_batch&& batch) {
+    asio::post(ctx->io, [ctx, b = std::move(batch)]() mutable { on_batch(ctx, std::move(b)); });
+  });
+  auto dispatch = [ctx]() -> asio::awaitable<void> { co_await dispatcher(ctx); };
+  asio::co_spawn(ctx->io, dispatch, on_coroutine_end(ctx, "dispatcher"));
+  for (unsigned i = 0; i < std::max(1U, ctx->opts.concurrency); ++i) {
+    auto work = [ctx]() -> asio::awaitable<void> { co_await worker(ctx); };
+    asio::co_spawn(ctx->io, work, on_coroutine_end(ctx, "worker"));
+  }
+  auto show = [ctx]() -> asio::awaitable<void> { co_await progress(ctx); };
+  asio::co_spawn(ctx->io, show, on_coroutine_end(ctx, "progress"));
+  auto sync = [ctx]() -> asio::awaitable<void> { co_await report_sync(ctx); };
+  asio::co_spawn(ctx->io, sync, on_coroutine_end(ctx, "report sync"));
+  wait_for_signal(ctx);
+  after_event(ctx);
+}
+
+void write_summary_row(run_context* ctx, int code) {
+  if (ctx->report.failed()) return;
+  const core::run_counts& c = ctx->sched.counts();
+  using core::to_string;
+  const std::array<std::pair<std::string_view, std::uint64_t>, 22> counts{{
+      {"lines", c.lines},
+      {"hashes", c.hashes},
+      {to_string(outcome::deleted), c[outcome::deleted]},
+      {to_string(outcome::disabled), c[outcome::disabled]},
+      {to_string(outcome::enabled), c[outcome::enabled]},
+      {to_string(outcome::not_found), c[outcome::not_found]},
+      {to_string(outcome::not_found_after_retry), c[outcome::not_found_after_retry]},
+      {to_string(outcome::failed), c[outcome::failed]},
+      {to_string(outcome::unauthorized), c[outcome::unauthorized]},
+      {to_string(outcome::not_attempted), c[outcome::not_attempted]},
+      {to_string(outcome::invalid), c[outcome::invalid]},
+      {to_string(outcome::protected_key), c[outcome::protected_key]},
+      {"duplicates", c.duplicates},
+      {"already_done", c.already_done},
+      {"other_shards", c.other_shard},
+      {"verified", c.verified},
+      {"verify_mismatch", c.verify_mismatch},
+      {"verify_failed", c.verify_failed},
+      {"verify_not_attempted", c.verify_not_attempted},
+      {"requests", c.requests},
+      {"throttled", c.throttled},
+      {"outages", c.outages},
+  }};
+  ctx->row.clear();
+  core::append_row(ctx->row, core::summary_row{core::format_utc(std::chrono::system_clock::now()), code,
+                                               core::to_seconds(clock_type::now() - ctx->started), counts});
+  ctx->report.append(ctx->row);
+  if (ctx->report.flush()) ctx->report.sync();
+}
+
+// The summary on stderr and the exit code. Its first line says why a run stopped early.
+int conclude(run_context* ctx) {
+  clear_progress(ctx);
+  const core::run_scheduler& s = ctx->sched;
+  const core::run_end end{s.reason(), !ctx->input_error.empty(), ctx->report.failed()};
+  const int code = core::exit_code(end, s.counts());
+  std::string why;
+  switch (s.reason()) {
+    case core::stop_reason::unreachable:
+      why = "keyrevoke: the server could not be reached (" + s.stop_message() + "); nothing more was sent";
+      break;
+    case core::stop_reason::gave_up:
+      why = "keyrevoke: gave up: the server answered nothing but failures for " +
+            std::to_string(static_cast<long long>(ctx->opts.give_up_after_s)) + " s" +
+            (s.stop_message().empty() ? std::string{} : " (last: " + s.stop_message() + ")") + "; rerun with --resume";
+      break;
+    case core::stop_reason::not_api:
+      why = "keyrevoke: GET " + std::string{ctx->base.tls ? "https://" : "http://"} + ctx->base.host_header +
+            ctx->base.path + "/keys answered " + s.stop_message() +
+            ": this is not the ModelGates API; check --base-url (nothing was changed)";
+      break;
+    case core::stop_reason::key_rejected:
+      why = "keyrevoke: aborted: the server rejected the management key (" + s.stop_message() + ")";
+      break;
+    case core::stop_reason::tls_untrusted: why = "keyrevoke: aborted: " + s.stop_message(); break;
+    case core::stop_reason::interrupted:
+      why = ctx->internal_error.empty() ? "keyrevoke: interrupted; rerun with --resume to finish"
+                                        : "keyrevoke: internal error (" + ctx->internal_error + "); rerun with --resume";
+      break;
+    case core::stop_reason::report_failed:
+    case core::stop_reason::none: break;
+  }
+  if (!why.empty()) std::fprintf(stderr, "%s\n", why.c_str());
+  const double elapsed = core::to_seconds(clock_type::now() - ctx->started);
+  std::string summary = format_summary(s.counts(), elapsed, ctx->opts.quiet);
+  if (!ctx->opts.quiet) {
+    const net::pool_stats& ps = ctx->pool.stats();
+    summary += "  connections opened " + std::to_string(ps.dials) + " (TLS sessions resumed " +
+               std::to_string(ps.tls_resumed) + ", max open " + std::to_string(ps.max_open) + ")";
+    if (s.controller().cuts() != 0) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "; rate limited: %u cuts, last limit %.0f/s", s.controller().cuts(),
+                    s.controller().fill_rate());
+      summary += buf;
+    }
+    summary += "\n  report: " + ctx->report.path() + "\n";
+  }
+  std::fputs(summary.c_str(), stderr);
+  if (s.counts().verify_mismatch != 0) {
+    std::fprintf(stderr, "keyrevoke: VERIFY MISMATCH: %llu keys the server answered for still show the wrong "
+                         "state; see the report's verify rows (\"outcome\":\"mismatch\")\n",
+                 static_cast<unsigned long long>(s.counts().verify_mismatch));
+  }
+  if (!ctx->input_error.empty()) std::fprintf(stderr, "keyrevoke: input error: %s\n", ctx->input_error.c_str());
+  if (s.input_cut_short()) {
+    std::fprintf(stderr, "keyrevoke: input not read to the end (%llu lines read); rerun with --resume\n",
+                 static_cast<unsigned long long>(s.counts().lines));
+  }
+  if (ctx->report.failed()) {
+    std::fprintf(stderr, "keyrevoke: %s\nkeyrevoke: these rows could not be written to the report:\n%s",
+                 ctx->report.error().c_str(), ctx->report.pending().c_str());
+  }
+  if (!ctx->opts.quiet) std::fprintf(stderr, "keyrevoke: %s\n", core::exit_explanation(code, end, s.counts()).c_str());
+  return code;
+}
+
+}  // namespace
+
+int execute_revocation(const options& opts, const std::string& management_key, asio::ssl::context& tls,
+                       report_file report, run_setup setup) {
+  asio::io_context io{1};
+  core::base_url base = setup.base;
+  run_context ctx{io, opts, management_key, std::move(base), tls, std::move(report), setup};
+  if (std::string error = ctx.reader.open_all(); !error.empty()) {
+    std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
+    return exit_usage;
+  }
+  ctx.sched = core::run_scheduler{scheduler_config_from(opts, ctx.reader.inputs_are_files()), clock_type::now()};
+  ctx.report.append(setup.header);
+  flush_report(&ctx);
+  run_context* p = &ctx;
+  auto begin = [p]() -> asio::awaitable<void> { co_await start(p); };
+  asio::co_spawn(io, begin, on_coroutine_end(p, "start"));
+  io.run();
+  const int code = conclude(p);
+  write_summary_row(p, code);
+  return code;
+}
+
+}  // namespace keyrevoke::app

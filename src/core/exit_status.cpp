@@ -1,0 +1,54 @@
+#include "keyrevoke/core/exit_status.hpp"
+
+namespace keyrevoke::core {
+
+int exit_code(const run_end& end, const run_counts& c) noexcept {
+  switch (end.reason) {
+    case stop_reason::interrupted: return exit_interrupted;
+    case stop_reason::key_rejected:
+    case stop_reason::tls_untrusted: return exit_aborted;
+    case stop_reason::not_api: return exit_usage;
+    case stop_reason::unreachable:
+    case stop_reason::gave_up: return exit_unreachable;
+    case stop_reason::report_failed: return exit_incomplete;
+    case stop_reason::none: break;
+  }
+  const std::uint64_t open = c[outcome::failed] + c[outcome::not_attempted] + c[outcome::unauthorized] +
+                             c[outcome::invalid] + c.unproven();
+  return open != 0 || end.input_error || end.report_failed ? exit_incomplete : exit_ok;
+}
+
+std::string exit_explanation(int code, const run_end& end, const run_counts& c) {
+  std::string why;
+  const auto add = [&](std::uint64_t n, std::string_view what) {
+    if (n == 0) return;
+    if (!why.empty()) why += ", ";
+    why += std::to_string(n);
+    why += ' ';
+    why += what;
+  };
+  switch (end.reason) {
+    case stop_reason::interrupted: why = "interrupted"; break;
+    case stop_reason::key_rejected: why = "the server rejected the management key"; break;
+    case stop_reason::tls_untrusted: why = "TLS could not be trusted"; break;
+    case stop_reason::not_api: why = "the server's answers are not the API's (check --base-url)"; break;
+    case stop_reason::unreachable: why = "the server could not be reached"; break;
+    case stop_reason::gave_up: why = "the server kept failing for --give-up-after"; break;
+    case stop_reason::report_failed: why = "the report could not be written"; break;
+    case stop_reason::none:
+      add(c[outcome::invalid], c[outcome::invalid] == 1 ? "invalid line" : "invalid lines");
+      add(c[outcome::failed], "failed");
+      add(c[outcome::unauthorized], "unauthorized");
+      add(c[outcome::not_attempted], "not attempted");
+      add(c.verify_mismatch, "verify mismatches");
+      add(c.verify_failed, "could not be verified");
+      add(c.verify_not_attempted, "not verified");
+      if (end.input_error) why += why.empty() ? "an input could not be read" : ", an input could not be read";
+      if (end.report_failed) why += why.empty() ? "report rows lost" : ", report rows lost";
+      break;
+  }
+  if (why.empty()) why = "every hash done";
+  return "exit " + std::to_string(code) + ": " + why;
+}
+
+}  // namespace keyrevoke::core

@@ -1,0 +1,83 @@
+#include "keyrevoke/core/preflight.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+namespace keyrevoke::core {
+
+namespace {
+
+namespace json = boost::json;
+
+// {"data": [...]}: the API's list answer (API.md, GET {base}/keys).
+bool is_key_list(std::string_view body) {
+  if (body.empty() || body.size() > max_inspected_body * 16) return false;
+  json::monotonic_resource resource;
+  std::error_code ec;
+  const json::value doc = json::parse(body, ec, json::storage_ptr(&resource));
+  if (ec) return false;
+  const json::object* object = doc.if_object();
+  if (object == nullptr) return false;
+  const json::value* data = object->if_contains("data");
+  return data != nullptr && data->is_array();
+}
+
+std::string describe(unsigned status, std::string_view body) {
+  std::string out = "HTTP " + std::to_string(status) + ": not the API's list of keys (";
+  out += std::to_string(body.size());
+  out += body.size() == 1 ? " byte" : " bytes";
+  if (!body.empty()) {
+    out += ": \"";
+    append_sanitized(out, body, 60);
+    out += "\"";
+  }
+  out += ")";
+  return out;
+}
+
+}  // namespace
+
+preflight_result classify_preflight(const response_view& response, std::chrono::system_clock::time_point now,
+                                    millis retry_after_cap) {
+  preflight_result r;
+  if (response.status >= 200 && response.status < 300) {
+    if (is_key_list(response.body)) {
+      r.kind = preflight_kind::ok;
+    } else {
+      r.kind = preflight_kind::not_api;
+      r.message = describe(response.status, response.body);
+    }
+    return r;
+  }
+  const verdict v = classify_response(response, now, retry_after_cap, request_kind::get);
+  r.message = v.message.empty() ? describe(response.status, response.body) : v.message;
+  r.retry_after = v.retry_after;
+  switch (v.kind) {
+    case verdict_kind::throttled: r.kind = preflight_kind::throttled; break;
+    case verdict_kind::unauthorized: r.kind = preflight_kind::rejected; break;
+    case verdict_kind::server_error:
+      // A 5xx is the server failing; a "server_error" for a 2xx cannot happen here (handled above).
+      r.kind = preflight_kind::failing;
+      break;
+    default:
+      // 404 (even with the API's error shape: the API has this route), 3xx, other 4xx, not_api.
+      r.kind = preflight_kind::not_api;
+      if (v.kind == verdict_kind::not_found || v.message.empty()) r.message = describe(response.status, response.body);
+      break;
+  }
+  return r;
+}
+
+preflight_result preflight_from_failure(const verdict& failure) {
+  preflight_result r;
+  r.message = failure.message;
+  switch (failure.kind) {
+    case verdict_kind::tls_error: r.kind = preflight_kind::tls; break;
+    case verdict_kind::server_error: r.kind = preflight_kind::failing; break;  // e.g. a body over the limit
+    default: r.kind = preflight_kind::unreachable; break;
+  }
+  return r;
+}
+
+}  // namespace keyrevoke::core

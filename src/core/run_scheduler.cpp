@@ -1,0 +1,532 @@
+#include "keyrevoke/core/run_scheduler.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace keyrevoke::core {
+
+namespace {
+
+// Answers that say the server could not do its job: evidence for server_health, and (when the
+// request was written) a sign that the server may have acted without our hearing of it.
+constexpr bool is_failure(verdict_kind k) noexcept {
+  return k == verdict_kind::server_error || k == verdict_kind::network_error || k == verdict_kind::timeout ||
+         k == verdict_kind::not_api;
+}
+
+answer_kind to_answer(verdict_kind k) noexcept {
+  if (k == verdict_kind::throttled) return answer_kind::throttled;
+  if (is_failure(k) || k == verdict_kind::tls_error) return answer_kind::failed;
+  return answer_kind::accepted;
+}
+
+double elapsed_ms(const job& j, steady_time now) {
+  if (j.attempts == 0) return 0.0;
+  return std::chrono::duration<double, std::milli>(now - j.first_sent).count();
+}
+
+std::string last_answer_note(const job& j) {
+  return j.last_error.empty() ? std::string{} : "; last answer: " + j.last_error;
+}
+
+}  // namespace
+
+std::string_view to_string(stop_reason reason) noexcept {
+  switch (reason) {
+    case stop_reason::interrupted: return "interrupted";
+    case stop_reason::key_rejected: return "key_rejected";
+    case stop_reason::tls_untrusted: return "tls_untrusted";
+    case stop_reason::not_api: return "not_api";
+    case stop_reason::unreachable: return "unreachable";
+    case stop_reason::gave_up: return "gave_up";
+    case stop_reason::report_failed: return "report_failed";
+    case stop_reason::none: break;
+  }
+  return "none";
+}
+
+run_scheduler::run_scheduler(const scheduler_config& config, steady_time now)
+    : config_{config},
+      controller_{rate_controller_config{.max_in_flight = std::max(1U, config.concurrency), .max_rate = config.max_rate},
+                  now},
+      health_{config.health, now},
+      phase_{config.preflight ? run_phase::preflight : run_phase::running},
+      preflight_due_{now},
+      started_{now} {
+  config_.max_attempts = std::max(1U, config_.max_attempts);
+  config_.concurrency = std::max(1U, config_.concurrency);
+  if (config_.retry_capacity == 0) config_.retry_capacity = 4 * std::size_t{config_.concurrency} + 256;
+  counts_.act = config_.act;
+  counts_.verify = config_.verify;
+}
+
+// --- input -------------------------------------------------------------------------------------
+
+void run_scheduler::on_input(std::vector<key_hash> verify_only, std::vector<key_hash> hashes, bool last,
+                             steady_time now) {
+  if (phase_ == run_phase::done) return;  // the run ended; the reader was told to stop: no rows, not counted
+  counts_.hashes += hashes.size();
+  if (last) {
+    input_complete_ = true;
+    counts_.input_complete = true;
+  }
+  if (phase_ == run_phase::stopping || phase_ == run_phase::draining) {
+    job j;
+    j.kind = job_kind::verify;
+    for (const key_hash& h : verify_only) {
+      j.hash = h;
+      abandon(j, stop_note(), now);
+    }
+    j.kind = job_kind::act;
+    for (const key_hash& h : hashes) {
+      j.hash = h;
+      abandon(j, stop_note(), now);
+    }
+    ++consumed_batches_;
+    settle_stop(now);
+    return;
+  }
+  if (verify_only.empty() && hashes.empty()) {
+    ++consumed_batches_;
+  } else {
+    pending_.push_back({std::move(verify_only), std::move(hashes)});
+  }
+}
+
+unsigned run_scheduler::take_consumed_batches() noexcept { return std::exchange(consumed_batches_, 0U); }
+
+std::optional<job> run_scheduler::take_pending() {
+  if (pending_.empty()) return std::nullopt;
+  pending_batch& front = pending_.front();
+  job next;
+  if (front.verify_pos < front.verify_only.size()) {
+    next.hash = front.verify_only[front.verify_pos++];
+    next.kind = job_kind::verify;
+  } else {
+    next.hash = front.hashes[front.pos++];
+  }
+  next.sequence = ++sequence_;
+  if (front.verify_pos == front.verify_only.size() && front.pos == front.hashes.size()) {
+    pending_.pop_front();
+    ++consumed_batches_;
+  }
+  return next;
+}
+
+// --- dispatching -------------------------------------------------------------------------------
+
+unsigned run_scheduler::in_flight_limit() const noexcept {
+  return health_.in_flight_limit(std::min(controller_.in_flight_limit(), config_.concurrency));
+}
+
+next_step run_scheduler::dispatch(job j, steady_time now) {
+  controller_.take_send_slot(now);
+  if (j.attempts == 0) j.first_sent = now;
+  ++j.attempts;
+  ++in_flight_;
+  ++counts_.requests;
+  if (j.attempts > 1) ++counts_.retries;
+  next_step step;
+  step.what = next_step::kind::dispatch;
+  step.work = std::move(j);
+  return step;
+}
+
+next_step run_scheduler::next(steady_time now) {
+  next_step step;
+  switch (phase_) {
+    case run_phase::done: step.what = next_step::kind::done; return step;
+    case run_phase::stopping:
+    case run_phase::draining: return step;  // wait: answers in flight, or the rest of the input
+    case run_phase::preflight:
+      if (preflight_in_flight_) return step;
+      if (now < preflight_due_) {
+        step.what = next_step::kind::sleep_until;
+        step.until = preflight_due_;
+        return step;
+      }
+      preflight_in_flight_ = true;
+      {
+        job check;
+        check.kind = job_kind::preflight;
+        ++in_flight_;
+        ++counts_.requests;
+        step.what = next_step::kind::dispatch;
+        step.work = std::move(check);
+      }
+      return step;
+    case run_phase::running: break;
+  }
+
+  if (health_.should_give_up(now)) {
+    stop(stop_reason::gave_up, {}, now);
+    return next(now);
+  }
+  if (in_flight_ >= in_flight_limit()) return step;
+
+  if (health_.in_outage()) {
+    // One probe at a time, on its schedule; nothing else goes.
+    if (health_.probe_in_flight()) return step;
+    if (now < health_.next_probe_at()) {
+      step.what = next_step::kind::sleep_until;
+      step.until = health_.next_probe_at();
+      return step;
+    }
+    // A fresh hash first: a hash that already failed may fail for reasons of its own.
+    std::optional<job> probe;
+    if (!verifications_.empty()) {
+      probe = std::move(verifications_.front());
+      verifications_.pop_front();
+    } else if (has_pending()) {
+      probe = take_pending();
+    } else if (!retries_.empty()) {
+      probe = retries_.top();
+      retries_.pop();
+    }
+    if (!probe) {
+      if (input_complete_ && in_flight_ == 0) phase_ = run_phase::done;
+      return next_step{phase_ == run_phase::done ? next_step::kind::done : next_step::kind::wait, {}, {}};
+    }
+    probe->probe = true;
+    health_.on_probe_sent();
+    ++counts_.probes;
+    return dispatch(std::move(*probe), now);
+  }
+
+  const bool retry_due = !retries_.empty() && retries_.top().not_before <= now;
+  const bool verify_ready = !verifications_.empty();
+  const bool take_new = has_pending() && retries_.size() + verifications_.size() < config_.retry_capacity;
+  if (!retry_due && !verify_ready && !take_new) {
+    if (input_complete_ && !has_pending() && retries_.empty() && verifications_.empty() && in_flight_ == 0) {
+      phase_ = run_phase::done;
+      step.what = next_step::kind::done;
+      return step;
+    }
+    if (!retries_.empty()) {
+      step.what = next_step::kind::sleep_until;
+      step.until = retries_.top().not_before;
+    }
+    return step;
+  }
+  const steady_time send_at = controller_.next_send_time(now);
+  if (send_at > now) {
+    step.what = next_step::kind::sleep_until;
+    step.until = send_at;
+    return step;
+  }
+  job j;
+  if (verify_ready) {
+    // Proofs first: the action is done and written; its proof should follow it closely.
+    j = std::move(verifications_.front());
+    verifications_.pop_front();
+  } else if (retry_due) {
+    j = retries_.top();
+    retries_.pop();
+  } else {
+    j = *take_pending();
+  }
+  return dispatch(std::move(j), now);
+}
+
+// --- answers -----------------------------------------------------------------------------------
+
+void run_scheduler::count_answer(verdict_kind kind) noexcept {
+  switch (kind) {
+    case verdict_kind::throttled: ++counts_.throttled; break;
+    case verdict_kind::server_error: ++counts_.server_errors; break;
+    case verdict_kind::not_api: ++counts_.not_api; break;
+    case verdict_kind::network_error: ++counts_.network_errors; break;
+    case verdict_kind::timeout: ++counts_.timeouts; break;
+    default: break;
+  }
+}
+
+void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts& facts, steady_time now,
+                              double u01) {
+  --in_flight_;
+  const bool probe = std::exchange(j.probe, false);
+  controller_.on_answer(now, facts.written ? facts.written_at : now, to_answer(answer.kind), answer.retry_after);
+  count_answer(answer.kind);
+  if (answer.http_status != 0) j.last_status = answer.http_status;
+
+  const bool failure = is_failure(answer.kind);
+  // A connection the server closed while it sat idle in the pool: the request most likely never
+  // reached the server. Resent once at once; not a failure of the server or of the hash.
+  const bool stale = answer.kind == verdict_kind::network_error && facts.reused_connection && !facts.answer_started &&
+                     !j.stale_resent;
+  bool counted = false;
+  if (failure) {
+    const bool healthy_before = !health_.in_outage();
+    if (!stale) {
+      health_.on_failure(now, !j.failed_before, probe, u01);
+      j.failed_before = true;
+    } else if (probe) {
+      health_.on_probe_abandoned();
+    }
+    if (healthy_before && health_.in_outage()) ++counts_.outages;
+    // Failures during an outage (or the one that showed it) do not use up the hash's attempts.
+    counted = !stale && healthy_before && !health_.in_outage();
+    if (facts.written && answer.kind != verdict_kind::not_api) j.maybe_acted = true;
+    if (facts.written && answer.kind == verdict_kind::not_api && answer.http_status >= 500) j.maybe_acted = true;
+  } else if (answer.kind != verdict_kind::tls_error) {
+    health_.on_success(now);
+  } else if (probe) {
+    health_.on_probe_abandoned();
+  }
+
+  if (aborts_run(answer.kind)) {
+    const bool rejected = answer.kind == verdict_kind::unauthorized;
+    if (j.kind == job_kind::verify) {
+      finish_verify(j, verify_outcome::failed, observed_state::unknown, answer.http_status, answer.message, now);
+    } else {
+      finish(j, rejected ? outcome::unauthorized : outcome::failed, answer.http_status, answer.message, now);
+    }
+    stop(rejected ? stop_reason::key_rejected : stop_reason::tls_untrusted, answer.message, now);
+    return;
+  }
+
+  // How many of which kind of answer decide this hash's fate (see the header).
+  const bool throttled = answer.kind == verdict_kind::throttled;
+  if (throttled) ++j.throttles;
+  if (counted) ++j.failures;
+  const unsigned limit = throttled ? 4 * config_.max_attempts : config_.max_attempts;
+  const attempt_result attempt{answer.kind, answer.retry_after, facts.reused_connection};
+
+  if (failure && !counted) {
+    // A stale connection, or a failure during an outage: try again, the hash's attempts untouched.
+    j.stale_resent = j.stale_resent || stale;
+    j.last_error = answer.message;
+    retry_later(std::move(j), stale ? millis{0} : full_jitter_delay(config_.backoff, std::max(1U, j.failures + 1), u01),
+                now);
+    return;
+  }
+
+  if (j.kind == job_kind::verify) {
+    const observed_state seen = observed(answer);
+    const bool wrong_state = seen != observed_state::unknown && !proves(config_.act, seen);
+    if (wrong_state) ++j.mismatches;
+    const unsigned n = throttled ? j.throttles : failure ? j.failures : std::max(1U, j.mismatches);
+    const verify_step step =
+        plan_after_check(config_.act, answer, facts.reused_connection, n, limit, config_.backoff, u01);
+    std::string message = answer.message;
+    if (wrong_state && message.empty()) message = "the server still shows the key " + std::string{to_string(seen)};
+    if (!step.retry) {
+      finish_verify(j, step.result, step.seen, answer.http_status,
+                    step.result == verify_outcome::verified ? std::string_view{} : std::string_view{message}, now);
+      return;
+    }
+    j.last_error = std::move(message);
+    retry_later(std::move(j), step.delay, now);
+    return;
+  }
+
+  const unsigned n = throttled ? j.throttles : failure ? j.failures : 1;
+  const retry_plan plan = plan_after_attempt(attempt, n, limit, config_.backoff, u01);
+  if (!plan.retry) {
+    outcome result = plan.final_outcome;
+    std::string_view error = answer.message;
+    std::string note;
+    if (result == outcome::not_found && j.maybe_acted && config_.act == action::delete_key) {
+      // The key is gone; an earlier attempt of ours may have deleted it and its answer was lost.
+      result = outcome::not_found_after_retry;
+      note = "gone; an earlier attempt may have deleted it (its answer was lost" +
+             (j.last_error.empty() ? std::string{")"} : ": " + j.last_error + ")");
+      error = note;
+    }
+    finish(j, result, answer.http_status, error, now);
+    if (config_.verify && is_done(result)) {
+      job check;
+      check.hash = j.hash;
+      check.kind = job_kind::verify;
+      check.sequence = j.sequence;
+      if (phase_ == run_phase::running || phase_ == run_phase::preflight) {
+        verifications_.push_back(std::move(check));
+      } else {
+        abandon(check, stop_note(), now);
+      }
+    }
+    settle_stop(now);
+    return;
+  }
+  j.last_error = answer.message;
+  retry_later(std::move(j), plan.delay, now);
+}
+
+void run_scheduler::retry_later(job j, millis delay, steady_time now) {
+  if (phase_ != run_phase::running) {
+    abandon(j, stop_note() + last_answer_note(j), now);
+    settle_stop(now);
+    return;
+  }
+  j.not_before = now + delay;
+  retries_.push(std::move(j));
+}
+
+void run_scheduler::on_preflight(const preflight_result& answer, steady_time now, double u01) {
+  --in_flight_;
+  preflight_in_flight_ = false;
+  if (phase_ != run_phase::preflight) {
+    settle_stop(now);
+    return;
+  }
+  const auto retry_in = [&](millis delay) { preflight_due_ = now + delay; };
+  switch (answer.kind) {
+    case preflight_kind::ok:
+      phase_ = run_phase::running;
+      health_.on_success(now);
+      return;
+    case preflight_kind::rejected: stop(stop_reason::key_rejected, answer.message, now); return;
+    case preflight_kind::tls: stop(stop_reason::tls_untrusted, answer.message, now); return;
+    case preflight_kind::not_api: stop(stop_reason::not_api, answer.message, now); return;
+    case preflight_kind::unreachable:
+      if (++preflight_transport_failures_ >= std::max(1U, config_.preflight_tries)) {
+        stop(stop_reason::unreachable, answer.message, now);
+        return;
+      }
+      retry_in(full_jitter_delay(config_.backoff, preflight_transport_failures_, 0.5 + u01 / 2.0));
+      return;
+    case preflight_kind::throttled:
+    case preflight_kind::failing: {
+      // The server is there but busy or failing: ask again, within --give-up-after.
+      if (answer.kind == preflight_kind::throttled) {
+        ++counts_.throttled;
+      } else {
+        ++counts_.server_errors;
+      }
+      if (now - started_ >= config_.health.give_up_after) {
+        stop(stop_reason::gave_up, answer.message, now);
+        return;
+      }
+      const millis backoff = full_jitter_delay(config_.backoff, ++preflight_answers_, 0.5 + u01 / 2.0);
+      retry_in(std::max(backoff, answer.retry_after.value_or(millis{0})));
+      stop_message_ = answer.message;  // what the server last said, should it come to giving up
+      return;
+    }
+  }
+}
+
+void run_scheduler::on_cancelled(job j, const exchange_facts& facts, steady_time now) {
+  --in_flight_;
+  if (j.kind == job_kind::preflight) {
+    preflight_in_flight_ = false;
+    settle_stop(now);
+    return;
+  }
+  if (j.probe) health_.on_probe_abandoned();
+  std::string note = facts.written ? "the run stopped while waiting for the answer (the request was sent: the "
+                                     "server may have acted; --resume settles it)"
+                                   : stop_note();
+  abandon(j, note + last_answer_note(j), now);
+  settle_stop(now);
+}
+
+// --- rows --------------------------------------------------------------------------------------
+
+void run_scheduler::finish(const job& j, outcome result, unsigned status, std::string_view error, steady_time now) {
+  ++counts_[result];
+  row_event row;
+  row.kind = job_kind::act;
+  row.hash = j.hash;
+  row.result = result;
+  row.http_status = status;
+  row.attempts = j.attempts;
+  row.elapsed_ms = elapsed_ms(j, now);
+  row.error = std::string{error};
+  rows_.push_back(std::move(row));
+}
+
+void run_scheduler::finish_verify(const job& j, verify_outcome result, observed_state seen, unsigned status,
+                                  std::string_view error, steady_time now) {
+  switch (result) {
+    case verify_outcome::verified: ++counts_.verified; break;
+    case verify_outcome::mismatch: ++counts_.verify_mismatch; break;
+    case verify_outcome::failed: ++counts_.verify_failed; break;
+    case verify_outcome::not_attempted: ++counts_.verify_not_attempted; break;
+  }
+  row_event row;
+  row.kind = job_kind::verify;
+  row.hash = j.hash;
+  row.checked = result;
+  row.seen = seen;
+  row.http_status = status;
+  row.attempts = j.attempts;
+  row.elapsed_ms = elapsed_ms(j, now);
+  row.error = std::string{error};
+  rows_.push_back(std::move(row));
+}
+
+void run_scheduler::abandon(const job& j, std::string_view note, steady_time now) {
+  if (j.kind == job_kind::verify) {
+    finish_verify(j, verify_outcome::not_attempted, observed_state::unknown, j.last_status, note, now);
+  } else if (j.kind == job_kind::act) {
+    finish(j, outcome::not_attempted, j.last_status, note, now);
+  }
+}
+
+// --- stopping ----------------------------------------------------------------------------------
+
+std::string run_scheduler::stop_note() const {
+  switch (reason_) {
+    case stop_reason::interrupted: return "not sent: the run was interrupted";
+    case stop_reason::key_rejected: return "not sent: the run stopped when the management key was rejected";
+    case stop_reason::tls_untrusted: return "not sent: the run stopped because TLS could not be trusted";
+    case stop_reason::not_api: return "not sent: the server's answers are not the API's (check --base-url)";
+    case stop_reason::unreachable: return "not sent: the server could not be reached";
+    case stop_reason::gave_up: return "not sent: the server kept failing; the run gave up";
+    case stop_reason::report_failed: return "not sent: the report could not be written";
+    case stop_reason::none: break;
+  }
+  return "not sent";
+}
+
+void run_scheduler::stop(stop_reason reason, std::string message, steady_time now) {
+  if (phase_ == run_phase::done) return;
+  if (reason_ == stop_reason::none) {
+    reason_ = reason;
+    if (!message.empty()) stop_message_ = std::move(message);
+  }
+  if (phase_ == run_phase::stopping || phase_ == run_phase::draining) return;
+  phase_ = run_phase::stopping;
+  stop_started_ = true;
+  abandon_queued(now);
+  settle_stop(now);
+}
+
+void run_scheduler::abandon_queued(steady_time now) {
+  while (!retries_.empty()) {
+    abandon(retries_.top(), stop_note() + last_answer_note(retries_.top()), now);
+    retries_.pop();
+  }
+  for (const job& j : verifications_) abandon(j, stop_note(), now);
+  verifications_.clear();
+  while (std::optional<job> j = take_pending()) abandon(*j, stop_note(), now);
+}
+
+void run_scheduler::settle_stop(steady_time now) {
+  (void)now;
+  if (phase_ == run_phase::running && input_complete_ && !has_pending() && retries_.empty() &&
+      verifications_.empty() && in_flight_ == 0) {
+    phase_ = run_phase::done;
+    return;
+  }
+  if (phase_ != run_phase::stopping && phase_ != run_phase::draining) return;
+  if (in_flight_ != 0) return;
+  if (input_complete_) {
+    phase_ = run_phase::done;
+  } else if (config_.input_is_files && reason_ != stop_reason::report_failed) {
+    phase_ = run_phase::draining;  // read the rest (a file ends soon) and report it not_attempted
+  } else {
+    input_cut_short_ = true;  // a pipe may never end, or the report cannot take rows anyway
+    phase_ = run_phase::done;
+  }
+}
+
+bool run_scheduler::take_stop_started() noexcept { return std::exchange(stop_started_, false); }
+
+signal_action run_scheduler::on_signal(steady_time now) {
+  if (phase_ != run_phase::running && phase_ != run_phase::preflight) return signal_action::exit_now;
+  stop(stop_reason::interrupted, {}, now);
+  return signal_action::stop_gracefully;
+}
+
+}  // namespace keyrevoke::core
