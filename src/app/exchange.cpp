@@ -65,8 +65,14 @@ core::verdict classify_exchange(const net::exchange_result& result, core::millis
     return core::classify_transport_failure(to_transport_failure(result.error), result.detail);
   }
   const net::http_answer& a = result.answer;
-  return core::classify_response({a.status, a.body, {a.retry_after, a.retry_after_ms, a.ratelimit_reset}},
-                                 std::chrono::system_clock::now(), retry_after_cap, request);
+  // TODO(lead): once net::http_answer carries them (the pool's work), pass content_type, body_truncated,
+  // and hints.x_ratelimit_remaining / hints.date: classify_response reads all four.
+  const core::response_view view{
+      .status = a.status,
+      .body = a.body,
+      .hints = {.retry_after = a.retry_after, .retry_after_ms = a.retry_after_ms, .ratelimit_reset = a.ratelimit_reset},
+  };
+  return core::classify_response(view, std::chrono::system_clock::now(), retry_after_cap, request);
 }
 
 core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept {
@@ -75,6 +81,7 @@ core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept {
     case core::verdict_kind::server_error:
     case core::verdict_kind::network_error:
     case core::verdict_kind::timeout:
+    case core::verdict_kind::not_api:
     case core::verdict_kind::tls_error: return core::answer_kind::failed;
     case core::verdict_kind::deleted:
     case core::verdict_kind::not_found:
