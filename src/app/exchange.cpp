@@ -70,7 +70,9 @@ core::verdict classify_exchange(const net::exchange_result& result, core::millis
   const core::response_view view{
       .status = a.status,
       .body = a.body,
-      .hints = {.retry_after = a.retry_after, .retry_after_ms = a.retry_after_ms, .ratelimit_reset = a.ratelimit_reset},
+      .hints = {.retry_after = a.retry_after,
+                .retry_after_ms = a.retry_after_ms,
+                .ratelimit_reset = a.ratelimit_reset},
   };
   return core::classify_response(view, std::chrono::system_clock::now(), retry_after_cap, request);
 }

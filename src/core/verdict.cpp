@@ -45,7 +45,9 @@ bool api_error_shape(const json::object& object, unsigned status) {
   const json::value* code = inner->if_contains("code");
   const json::value* message = inner->if_contains("message");
   if (code == nullptr || message == nullptr || !message->is_string()) return false;
-  if (code->is_int64()) return code->get_int64() >= 0 && static_cast<std::uint64_t>(code->get_int64()) == status;
+  if (code->is_int64()) {
+    return code->get_int64() >= 0 && static_cast<std::uint64_t>(code->get_int64()) == status;
+  }
   if (code->is_uint64()) return code->get_uint64() == status;
   return false;  // 404.0, "404", null: not an integer
 }
@@ -142,9 +144,11 @@ std::string not_api_message(unsigned status, const response_view& response) {
   std::string out;
   append_status(out, status);
   out.append("not the API's answer (");
+  // The media type without its parameters ("text/html; charset=utf-8" => "text/html").
   std::string_view media_type = response.content_type.substr(0, response.content_type.find(';'));
-  while (!media_type.empty() && (media_type.back() == ' ' || media_type.back() == '\t')) media_type.remove_suffix(1);
-  while (!media_type.empty() && (media_type.front() == ' ' || media_type.front() == '\t')) media_type.remove_prefix(1);
+  const std::size_t first = media_type.find_first_not_of(" \t");
+  media_type = first == std::string_view::npos ? std::string_view{}
+                                               : media_type.substr(first, media_type.find_last_not_of(" \t") - first + 1);
   if (!media_type.empty()) {
     append_sanitized(out, media_type, 40);
     out.append(", ");
@@ -263,7 +267,9 @@ verdict classify_response(const response_view& response, std::chrono::system_clo
     if (status == 204) {
       v.kind = verdict_kind::not_api;
       append_status(v.message, status);
-      v.message.append("not the API's answer (it answers ").append(api_success(request)).append("): check --base-url");
+      v.message.append("not the API's answer (it answers ")
+          .append(api_success(request))
+          .append("): check --base-url");
       return v;
     }
     // "HTTP 200: unexpected body, not ... (words)": the words get what the frame leaves.
