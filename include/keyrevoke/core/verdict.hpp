@@ -53,7 +53,7 @@ struct response_view {
   std::string_view body{};  // the whole body, or its first bytes when body_truncated
   rate_limit_hints hints{};
   std::string_view content_type{};  // Content-Type, empty if absent (only for messages)
-  bool body_truncated = false;    // the body exceeded the pool's limit and was cut: it proves nothing
+  bool body_truncated = false;      // the body exceeded the pool's limit and was cut: it proves nothing
 };
 
 // Never throws on any body (bytes, size): bodies over max_inspected_body are not parsed.
@@ -65,7 +65,7 @@ inline constexpr std::size_t max_inspected_body = std::size_t{64} * 1024;
 // answer without it did not come from the key API. False for bodies over max_inspected_body.
 bool has_api_error_shape(std::string_view body, unsigned status);
 
-// The rules, in order (each a claim only what the answer shows):
+// The rules, in order (each claims only what the answer shows):
 //  1. 429 => throttled, whatever the body (also truncated or unreadable). 403 or 503 with
 //     rate_limit_signalled(hints) => throttled ("secondary rate limit" for a 403). THROTTLING.md
 //     pitfall 8: throttling is recognised by status and header fields, not by the body.
