@@ -60,7 +60,11 @@ std::string make_request(std::string_view method, std::string_view target, const
 }
 
 core::response_view response_view_of(const net::http_answer& a) {
-  return {a.status, a.body, {a.retry_after, a.retry_after_ms, a.ratelimit_reset}};
+  return core::response_view{
+      .status = a.status,
+      .body = a.body,
+      .hints = {.retry_after = a.retry_after, .retry_after_ms = a.retry_after_ms, .ratelimit_reset = a.ratelimit_reset},
+  };
 }
 
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,

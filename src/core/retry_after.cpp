@@ -236,21 +236,69 @@ std::optional<milliseconds> parse_retry_after_ms(std::string_view value) noexcep
 std::optional<milliseconds> parse_ratelimit_reset(std::string_view value,
                                                   std::chrono::system_clock::time_point now) noexcept {
   value = trim(value);
-  auto target = parse_scaled(value, 1);
-  if (!target) return std::nullopt;
-  if (*target < 100'000'000'000) target = parse_scaled(value, 1000);  // epoch seconds
+  // The integer part decides the form; parse_scaled then checks the whole value.
+  const std::string_view whole = value.substr(0, value.find('.'));
+  if (!std::all_of(whole.begin(), whole.end(), is_digit)) return std::nullopt;
+  const std::string_view significant = whole.substr(std::min(whole.find_first_not_of('0'), whole.size()));
+  constexpr std::size_t delta_digits = 9;   // v < 1e9: delta-seconds
+  constexpr std::size_t second_digits = 11;  // v < 1e11: epoch seconds; above: epoch milliseconds
+  if (significant.size() <= delta_digits) {
+    const auto delta = parse_scaled(value, 1000);
+    if (!delta) return std::nullopt;
+    return milliseconds{*delta};
+  }
+  const auto target = parse_scaled(value, significant.size() <= second_digits ? 1000 : 1);
   if (!target) return std::nullopt;
   return until(*target, now);
 }
 
+std::optional<std::uint64_t> parse_ratelimit_remaining(std::string_view value) noexcept {
+  std::optional<std::uint64_t> smallest;
+  while (true) {
+    const std::size_t comma = value.find(',');
+    const std::string_view element = trim(value.substr(0, comma));
+    if (element.empty() || element.size() > 19 || !std::all_of(element.begin(), element.end(), is_digit)) {
+      return std::nullopt;
+    }
+    std::uint64_t n = 0;
+    for (const char c : element) n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    smallest = smallest ? std::min(*smallest, n) : n;
+    if (comma == std::string_view::npos) return smallest;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+std::chrono::system_clock::time_point hint_reference(const rate_limit_hints& hints,
+                                                     std::chrono::system_clock::time_point now) noexcept {
+  if (hints.date.empty()) return now;
+  using namespace std::chrono;
+  const auto date = parse_http_date(hints.date, now);
+  // Only dates a system_clock::time_point holds everywhere (libstdc++ counts nanoseconds in 64 bits:
+  // 1677 to 2262); a Date outside them is no clock to measure from.
+  constexpr sys_seconds earliest = sys_days{year{1900} / January / 1};
+  constexpr sys_seconds latest = sys_days{year{2200} / January / 1};
+  if (!date || *date < earliest || *date >= latest) return now;
+  return time_point_cast<system_clock::duration>(*date);
+}
+
 std::optional<milliseconds> server_retry_delay(const rate_limit_hints& hints, std::chrono::system_clock::time_point now,
                                                milliseconds cap) noexcept {
+  const auto reference = hint_reference(hints, now);
   std::optional<milliseconds> delay;
   if (!hints.retry_after_ms.empty()) delay = parse_retry_after_ms(hints.retry_after_ms);
-  if (!delay && !hints.retry_after.empty()) delay = parse_retry_after(hints.retry_after, now);
-  if (!delay && !hints.ratelimit_reset.empty()) delay = parse_ratelimit_reset(hints.ratelimit_reset, now);
+  if (!delay && !hints.retry_after.empty()) delay = parse_retry_after(hints.retry_after, reference);
+  if (!delay && !hints.ratelimit_reset.empty()) {
+    const auto remaining = parse_ratelimit_remaining(hints.x_ratelimit_remaining);
+    if (!remaining || *remaining == 0) delay = parse_ratelimit_reset(hints.ratelimit_reset, reference);
+  }
   if (!delay) return std::nullopt;
   return std::clamp(*delay, milliseconds{0}, std::max(cap, milliseconds{0}));
+}
+
+bool rate_limit_signalled(const rate_limit_hints& hints, std::chrono::system_clock::time_point now) noexcept {
+  if (server_retry_delay(hints, now, milliseconds{0})) return true;
+  const auto remaining = parse_ratelimit_remaining(hints.x_ratelimit_remaining);
+  return remaining && *remaining == 0;
 }
 
 }  // namespace keyrevoke::core

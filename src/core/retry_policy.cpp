@@ -36,6 +36,7 @@ retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, u
     case verdict_kind::server_error:
     case verdict_kind::network_error:
     case verdict_kind::timeout:
+    case verdict_kind::not_api:  // a wrong route or a gateway page: retryable, never a proof
       break;
   }
   if (attempts >= max_attempts) return {false, millis{0}, outcome::failed};

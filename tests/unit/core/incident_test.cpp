@@ -41,6 +41,10 @@ kc::key_hash random_hash(std::mt19937_64& rng) {
 
 const std::string disabled_key = R"({"data":{"hash":"ab","name":"ci","disabled":true,"usage":0}})";
 const std::string enabled_key = R"({"data":{"hash":"ab","name":"ci","disabled":false,"usage":0}})";
+// The API's own "no such key" (../shared/API.md), and what a wrong route answers instead.
+const std::string api_not_found =
+    R"({"error":{"code":404,"message":"Key not found","metadata":null},"modelgates_metadata":null,"user_id":null})";
+const std::string route_not_found = "<html><head><title>404 Not Found</title></head><body>nginx</body></html>";
 
 }  // namespace
 
@@ -63,7 +67,9 @@ BOOST_AUTO_TEST_CASE(actions_have_stable_names) {
 BOOST_AUTO_TEST_CASE(patch_answers_must_show_the_asked_for_state) {
   BOOST_TEST((answer(200, disabled_key, rk::disable).kind == vk::disabled));
   BOOST_TEST((answer(200, enabled_key, rk::enable).kind == vk::enabled));
-  BOOST_TEST((answer(204, "", rk::disable).kind == vk::disabled));
+  // The API answers a PATCH 200 with the key: a 204 shows no state.
+  BOOST_TEST((answer(204, "", rk::disable).kind == vk::not_api));
+  BOOST_TEST((answer(204, "", rk::enable).kind == vk::not_api));
   // A 200 that shows the other state, or no key, is not proof: retryable server_error.
   const kc::verdict wrong = answer(200, enabled_key, rk::disable);
   BOOST_TEST((wrong.kind == vk::server_error));
@@ -73,7 +79,18 @@ BOOST_AUTO_TEST_CASE(patch_answers_must_show_the_asked_for_state) {
   BOOST_TEST((answer(200, "not json", rk::enable).kind == vk::server_error));
   // A DELETE's 200 is not a PATCH's, and the other way round.
   BOOST_TEST((answer(200, disabled_key, rk::delete_key).kind == vk::server_error));
-  BOOST_TEST((answer(404, "", rk::disable).kind == vk::not_found));
+  BOOST_TEST((answer(404, api_not_found, rk::disable).kind == vk::not_found));
+  // A 404 that is not the API's proves nothing about the key.
+  for (const rk request : {rk::disable, rk::enable}) {
+    for (const std::string& body : {std::string{}, route_not_found, std::string{R"({"error":"not found"})"}}) {
+      BOOST_TEST_CONTEXT(body) {
+        const kc::verdict v = answer(404, body, request);
+        BOOST_TEST((v.kind == vk::not_api));
+        BOOST_TEST(kc::is_retryable(v.kind));
+        BOOST_TEST(v.message.find("check --base-url") != std::string::npos);
+      }
+    }
+  }
   BOOST_TEST((answer(429, "", rk::enable).kind == vk::throttled));
   BOOST_TEST((answer(401, "", rk::disable).kind == vk::unauthorized));
 }
@@ -87,9 +104,13 @@ BOOST_AUTO_TEST_CASE(get_answers_say_what_the_server_holds) {
   BOOST_TEST(!e.key_disabled);
   BOOST_TEST((kc::observed(d) == kc::observed_state::disabled));
   BOOST_TEST((kc::observed(e) == kc::observed_state::enabled));
-  BOOST_TEST((kc::observed(answer(404, "", rk::get)) == kc::observed_state::gone));
+  BOOST_TEST((kc::observed(answer(404, api_not_found, rk::get)) == kc::observed_state::gone));
+  // A non-API 404 is never a proof of "gone".
+  BOOST_TEST((kc::observed(answer(404, "", rk::get)) == kc::observed_state::unknown));
+  BOOST_TEST((kc::observed(answer(404, route_not_found, rk::get)) == kc::observed_state::unknown));
+  BOOST_TEST((kc::observed(answer(410, "Gone", rk::get)) == kc::observed_state::unknown));
   // No proof either way: a 204, an empty or odd body, a 5xx.
-  BOOST_TEST((answer(204, "", rk::get).kind == vk::server_error));
+  BOOST_TEST((answer(204, "", rk::get).kind == vk::not_api));
   BOOST_TEST((answer(200, R"({"data":[]})", rk::get).kind == vk::server_error));
   BOOST_TEST((kc::observed(answer(500, "", rk::get)) == kc::observed_state::unknown));
 }
@@ -122,10 +143,21 @@ BOOST_AUTO_TEST_CASE(verification_retries_a_lagging_state_then_calls_it_a_mismat
   BOOST_TEST((last.result == kc::verify_outcome::mismatch));
   BOOST_TEST((last.seen == kc::observed_state::enabled));
 
-  const kc::verify_step gone = kc::plan_after_check(kc::action::delete_key, answer(404, "", rk::get), false, 1, 4, policy, 0.5);
+  const kc::verify_step gone =
+      kc::plan_after_check(kc::action::delete_key, answer(404, api_not_found, rk::get), false, 1, 4, policy, 0.5);
   BOOST_TEST(!gone.retry);
   BOOST_TEST((gone.result == kc::verify_outcome::verified));
   BOOST_TEST((gone.seen == kc::observed_state::gone));
+  // A wrong route's 404 is retried, then fails: never "verified".
+  for (const kc::action done : {kc::action::delete_key, kc::action::disable, kc::action::enable}) {
+    const kc::verdict route = answer(404, route_not_found, rk::get);
+    const kc::verify_step again = kc::plan_after_check(done, route, false, 1, 4, policy, 0.5);
+    BOOST_TEST(again.retry);
+    BOOST_TEST((again.seen == kc::observed_state::unknown));
+    const kc::verify_step spent_on_route = kc::plan_after_check(done, route, false, 4, 4, policy, 0.5);
+    BOOST_TEST(!spent_on_route.retry);
+    BOOST_TEST((spent_on_route.result == kc::verify_outcome::failed));
+  }
 
   // Failures follow the ordinary retry rules and end "failed", with nothing observed.
   const kc::verdict busy = answer(503, "", rk::get);

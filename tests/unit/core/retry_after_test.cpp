@@ -180,11 +180,23 @@ BOOST_AUTO_TEST_CASE(ratelimit_reset) {
       {std::to_string(now_ms / 1000 + 5), 5000},  // epoch seconds
       {std::to_string(now_ms / 1000 + 5) + ".5", 5500},
       {std::to_string(now_ms / 1000 - 60), 0},
-      {"60", 0},            // seconds since 1970: long past
+      // Below 1e9: delta-seconds (a reset sent as "in 5 s" is not 5 s after 1970).
+      {"5", 5000},
+      {"60", 60'000},
+      {"0", 0},
+      {"5.5", 5500},
+      {".5", 500},
+      {"000000000005", 5000},  // leading zeros do not make it an epoch time
+      {"999999999", 999'999'999'000},
+      {"999999999.9", 999'999'999'900},
+      {"1000000000", 0},  // 1e9: epoch seconds, in 2001
       {"99999999999", 99'999'999'999'000 - now_ms},  // just below 1e11: seconds
       {"100000000000", 0},  // 1e11: milliseconds, in 1973
       {" " + std::to_string(now_ms + 1) + " ", 1},
       {"-5", std::nullopt},
+      {"5s", std::nullopt},
+      {"1e3", std::nullopt},
+      {".", std::nullopt},
       {"", std::nullopt},
       {"soon", std::nullopt},
       {"99999999999999999999", std::nullopt},
@@ -196,12 +208,31 @@ BOOST_AUTO_TEST_CASE(ratelimit_reset) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(ratelimit_remaining) {
+  const std::vector<std::pair<std::string, std::optional<std::uint64_t>>> table = {
+      {"0", 0},          {"57", 57},          {" 3 ", 3},           {"5, 0", 0},         {"7,9", 7},
+      {"", std::nullopt}, {"-1", std::nullopt}, {"1.5", std::nullopt}, {"x", std::nullopt}, {"5,", std::nullopt},
+      {"18446744073709551615", std::nullopt},  // 20 digits: more than any quota
+      {"9999999999999999999", 9'999'999'999'999'999'999ULL},
+  };
+  for (const auto& [value, expected] : table) {
+    BOOST_TEST_CONTEXT("X-RateLimit-Remaining: \"" << value << "\"") {
+      const auto got = kc::parse_ratelimit_remaining(value);
+      BOOST_TEST(got.has_value() == expected.has_value());
+      if (got && expected) BOOST_TEST(*got == *expected);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(server_retry_delay_precedence_and_cap) {
   struct hint_row {
     std::string ms, retry_after, reset;
     std::optional<std::int64_t> expected;
+    std::string remaining{}, date{};
+    system_clock::time_point client = now;
   };
   const std::string reset_in_9s = std::to_string(1'710'072'009'000);
+  const std::string date_now = kc::format_http_date(now);
   const std::vector<hint_row> table = {
       {"", "", "", std::nullopt},
       {"250", "", "", 250},
@@ -218,15 +249,51 @@ BOOST_AUTO_TEST_CASE(server_retry_delay_precedence_and_cap) {
       {"99999999", "", "", 60'000},
       {"", "Fri, 31 Dec 9999 23:59:59 GMT", "", 60'000},
       {"", "9223372036854776", reset_in_9s, 9000},  // overflow is unusable, not "capped"
+      {"", "0", "", 0},                             // a zero hint is kept (the retry policy decides)
+      {"", "", "5", 5000},                          // a delta reset
+      // X-RateLimit-Reset counts only while the quota is spent (or its state unknown).
+      {"", "", reset_in_9s, 9000, "0"},
+      {"", "", reset_in_9s, std::nullopt, "12"},
+      {"", "", reset_in_9s, 9000, "junk"},
+      {"", "4", reset_in_9s, 4000, "12"},           // Retry-After is about this answer, whatever the quota
+      // Absolute forms from the server's Date, whatever the local clock says.
+      {"", "Sun, 10 Mar 2024 12:00:10 GMT", "", 10'000, "", date_now, now - 60s},
+      {"", "Sun, 10 Mar 2024 12:00:10 GMT", "", 10'000, "", date_now, now + 3600s},
+      {"", "Sun, 10 Mar 2024 12:00:10 GMT", "", 0, "", "", now + 3600s},  // no Date: the local clock
+      {"", "Sun, 10 Mar 2024 12:00:10 GMT", "", 0, "", "garbage", now + 3600s},
+      {"", "Sun, 10 Mar 2024 12:00:10 GMT", "", 10'000, "", "Sunday, 10-Mar-24 12:00:00 GMT", now - 60s},
+      {"", "", "1710072010", 10'000, "", date_now, now - 60s},
+      {"", "", "1710072010000", 10'000, "", date_now, now + 60s},
+      {"", "", "1710072010000", 60'000, "", "Fri, 31 Dec 9999 23:59:59 GMT", now - 60s},  // no clock: local, capped
+      {"", "", "1710072010000", 0, "", "Sun, 06 Nov 1800 08:49:37 GMT", now + 60s},
+      {"", "", "1710072010000", 0, "", "Sun, 10 Mar 2024 12:00:11 GMT", now},  // reset before Date: 0
   };
-  for (const auto& [ms, retry_after, reset, expected] : table) {
-    BOOST_TEST_CONTEXT("ms=\"" << ms << "\" retry-after=\"" << retry_after << "\" reset=\"" << reset << "\"") {
-      const kc::rate_limit_hints hints{retry_after, ms, reset};
-      BOOST_TEST(show(kc::server_retry_delay(hints, now, 60s)) == show_ms(expected));
+  for (const auto& [ms, retry_after, reset, expected, remaining, date, client] : table) {
+    BOOST_TEST_CONTEXT("ms=\"" << ms << "\" retry-after=\"" << retry_after << "\" reset=\"" << reset << "\" remaining=\""
+                                << remaining << "\" date=\"" << date << "\"") {
+      const kc::rate_limit_hints hints{retry_after, ms, reset, remaining, date};
+      BOOST_TEST(show(kc::server_retry_delay(hints, client, 60s)) == show_ms(expected));
+      // Signalled exactly when there is a hint or the quota is spent.
+      const bool spent = remaining == "0";
+      BOOST_TEST(kc::rate_limit_signalled(hints, client) == (expected.has_value() || spent));
     }
   }
   BOOST_TEST(show(kc::server_retry_delay({"5", "", ""}, now, 0ms)) == "0ms");
   BOOST_TEST(show(kc::server_retry_delay({"5", "", ""}, now, -5ms)) == "0ms");
+  // The quota spent with no reset: a throttle signal without a hint (the backoff decides).
+  BOOST_TEST(kc::rate_limit_signalled({.x_ratelimit_remaining = "0"}, now));
+  BOOST_TEST(!kc::server_retry_delay({.x_ratelimit_remaining = "0"}, now, 60s).has_value());
+  BOOST_TEST(!kc::rate_limit_signalled({.x_ratelimit_remaining = "1"}, now));
+  BOOST_TEST(!kc::rate_limit_signalled({.date = "Sun, 10 Mar 2024 12:00:10 GMT"}, now));
+}
+
+BOOST_AUTO_TEST_CASE(hint_reference_is_the_servers_date) {
+  BOOST_TEST((kc::hint_reference({.date = "Sun, 10 Mar 2024 12:00:10 GMT"}, now - 1h) == now + 10s));
+  BOOST_TEST((kc::hint_reference({}, now - 1h) == now - 1h));
+  BOOST_TEST((kc::hint_reference({.date = "10 Mar 2024"}, now - 1h) == now - 1h));
+  BOOST_TEST((kc::hint_reference({.date = "Fri, 31 Dec 9999 23:59:59 GMT"}, now) == now));
+  BOOST_TEST((kc::hint_reference({.date = "Mon, 01 Jan 1900 00:00:00 GMT"}, now) == sys_days{1900y / January / 1}));
+  BOOST_TEST((kc::hint_reference({.date = "Sun, 31 Dec 1899 23:59:59 GMT"}, now) == now));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

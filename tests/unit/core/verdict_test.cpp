@@ -43,7 +43,30 @@ struct row {
   vk kind;
   std::string message;  // "" = must be empty; otherwise the exact message
   std::optional<std::int64_t> retry_after_ms;
+  std::string content_type{};
+  bool truncated = false;
 };
+
+void check_rows(const std::vector<row>& table, system_clock::time_point at = now) {
+  for (const auto& r : table) {
+    BOOST_TEST_CONTEXT("HTTP " << r.status << " body \"" << r.body.substr(0, 60) << "\" retry-after \""
+                               << r.hints.retry_after << "\" remaining \"" << r.hints.x_ratelimit_remaining
+                               << "\" reset \"" << r.hints.ratelimit_reset << "\" truncated " << r.truncated) {
+      const kc::verdict v = kc::classify_response({r.status, r.body, r.hints, r.content_type, r.truncated}, at, cap);
+      BOOST_TEST(kc::to_string(v.kind) == kc::to_string(r.kind));
+      BOOST_TEST(v.http_status == r.status);
+      BOOST_TEST(v.message == r.message);
+      BOOST_TEST(v.retry_after.has_value() == r.retry_after_ms.has_value());
+      if (v.retry_after && r.retry_after_ms) BOOST_TEST(v.retry_after->count() == *r.retry_after_ms);
+      BOOST_TEST(v.message.size() <= 200u);
+      BOOST_TEST(clean_text(v.message));
+    }
+  }
+}
+
+const std::string html_404 =
+    "<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center>"
+    "<hr><center>nginx</center></body></html>";
 
 }  // namespace
 
@@ -56,8 +79,9 @@ BOOST_AUTO_TEST_CASE(statuses_and_bodies) {
       {200, R"({"deleted": true})", {}, vk::deleted, "", std::nullopt},
       {200, R"({"deleted":true,"extra":[1,2]})", {}, vk::deleted, "", std::nullopt},
       {201, R"({"deleted": true})", {}, vk::deleted, "", std::nullopt},
-      {204, "", {}, vk::deleted, "", std::nullopt},
-      {204, "anything", {}, vk::deleted, "", std::nullopt},
+      // The API answers a DELETE 200 {"deleted": true}: a 204 is someone else's answer.
+      {204, "", {}, vk::not_api, R"(HTTP 204: not the API's answer (it answers 200 with {"deleted": true}): check --base-url)", std::nullopt},
+      {204, "anything", {}, vk::not_api, R"(HTTP 204: not the API's answer (it answers 200 with {"deleted": true}): check --base-url)", std::nullopt},
       {200, R"({"deleted": false})", {}, vk::server_error,
        R"(HTTP 200: unexpected body, not {"deleted": true} <JSON body without an error message, 18 bytes>)", std::nullopt},
       {200, R"({"deleted": "true"})", {}, vk::server_error,
@@ -73,10 +97,14 @@ BOOST_AUTO_TEST_CASE(statuses_and_bodies) {
       {202, "1", {}, vk::server_error,
        R"(HTTP 202: unexpected body, not {"deleted": true} <JSON body without an error message, 1 byte>)", std::nullopt},
       {404, error_body(404, "Key not found"), {}, vk::not_found, "", std::nullopt},
-      {404, "", {}, vk::not_found, "", std::nullopt},
-      {410, "gone", {}, vk::not_found, "", std::nullopt},
+      {404, R"({"error":{"code":404,"message":""}})", {}, vk::not_found, "", std::nullopt},  // only the shape
+      {410, error_body(410, "Gone"), {}, vk::not_found, "", std::nullopt},
+      // A 404 or 410 without the API's error shape is not "no such key".
+      {404, "", {}, vk::not_api, "HTTP 404: not the API's answer (empty body): check --base-url", std::nullopt},
+      {410, "gone", {}, vk::not_api, R"(HTTP 410: not the API's answer (4 bytes: "gone"): check --base-url)", std::nullopt},
       {401, error_body(401, "No auth credentials found"), {}, vk::unauthorized, "HTTP 401: No auth credentials found", std::nullopt},
-      {403, "", {}, vk::unauthorized, "HTTP 403: <empty body>", std::nullopt},
+      {403, error_body(403, "Forbidden"), {}, vk::unauthorized, "HTTP 403: Forbidden", std::nullopt},
+      {403, "", {}, vk::unauthorized, "HTTP 403 (not the API's error shape: a gateway in front of it?): <empty body>", std::nullopt},
       {429, error_body(429, "Rate limit exceeded"), {}, vk::throttled, "HTTP 429: Rate limit exceeded", std::nullopt},
       {429, "", {"2", "", ""}, vk::throttled, "HTTP 429: <empty body>", 2000},
       {429, "", {"", "150", ""}, vk::throttled, "HTTP 429: <empty body>", 150},
@@ -108,37 +136,256 @@ BOOST_AUTO_TEST_CASE(statuses_and_bodies) {
       {600, "", {}, vk::server_error, "HTTP 600: <empty body>", std::nullopt},
       {999, "", {}, vk::server_error, "HTTP 999: <empty body>", std::nullopt},
   };
-  for (const auto& r : table) {
-    BOOST_TEST_CONTEXT("HTTP " << r.status << " body \"" << r.body.substr(0, 60) << "\"") {
-      const kc::verdict v = kc::classify_response({r.status, r.body, r.hints}, now, cap);
-      BOOST_TEST(kc::to_string(v.kind) == kc::to_string(r.kind));
-      BOOST_TEST(v.http_status == r.status);
-      BOOST_TEST(v.message == r.message);
-      BOOST_TEST(v.retry_after.has_value() == r.retry_after_ms.has_value());
-      if (v.retry_after && r.retry_after_ms) BOOST_TEST(v.retry_after->count() == *r.retry_after_ms);
-      BOOST_TEST(clean_text(v.message));
+  check_rows(table);
+}
+
+// The rows that used to pass on a wrong product: a 404 from a wrong route, a 403 that only asks the
+// client to slow down, a 429 whose page is larger than the body limit.
+BOOST_AUTO_TEST_CASE(counter_rows_believe_only_the_api) {
+  const std::string big_html = "<html>" + std::string(100 * 1024, 'x') + "</html>";
+  const std::string kept = big_html.substr(0, 64 * 1024);  // what the pool keeps of it
+  kc::rate_limit_hints remaining_0;
+  remaining_0.x_ratelimit_remaining = "0";
+  kc::rate_limit_hints remaining_0_reset_5 = remaining_0;
+  remaining_0_reset_5.ratelimit_reset = "5";
+  kc::rate_limit_hints quota_advert;  // on every answer of some gateways: not a throttle
+  quota_advert.x_ratelimit_remaining = "57";
+  quota_advert.ratelimit_reset = "1710072030";
+  kc::rate_limit_hints reset_5;
+  reset_5.ratelimit_reset = "5";
+  const std::string not_api_html =
+      R"(HTTP 404: not the API's answer (text/html, 132 bytes: "<html><head><title>404 Not Found</title></head><body><cen…"): check --base-url)";
+  const std::vector<row> table = {
+      // 404: only the API's error shape with code 404 says "no such key".
+      {404, html_404, {}, vk::not_api, not_api_html, std::nullopt, "text/html; charset=utf-8"},
+      {404, html_404, {}, vk::not_api, not_api_html, std::nullopt, " text/html "},
+      {404, R"({"error":"nope"})", {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (16 bytes: "{"error":"nope"}"): check --base-url)", std::nullopt},
+      {404, error_body(500, "x"), {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (application/json, 104 bytes: "{"error": {"code": 500, "message": "x", "metadata": null}…"): check --base-url)",
+       std::nullopt, "application/json"},
+      {404, R"({"error":{"code":"404","message":"Not found"}})", {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (46 bytes: "{"error":{"code":"404","message":"Not found"}}"): check --base-url)", std::nullopt},
+      {404, R"({"error":{"code":404.0,"message":"x"}})", {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (38 bytes: "{"error":{"code":404.0,"message":"x"}}"): check --base-url)", std::nullopt},
+      {404, R"({"error":{"code":404}})", {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (22 bytes: "{"error":{"code":404}}"): check --base-url)", std::nullopt},
+      {404, R"({"error":{"code":404,"message":null}})", {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (37 bytes: "{"error":{"code":404,"message":null}}"): check --base-url)", std::nullopt},
+      {404, R"({"code":404,"message":"Not Found"})", {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (34 bytes: "{"code":404,"message":"Not Found"}"): check --base-url)", std::nullopt},
+      {404, "[" + error_body(404, "x") + "]", {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (106 bytes: "[{"error": {"code": 404, "message": "x", "metadata": null…"): check --base-url)", std::nullopt},
+      {404, "Not Found\n", {}, vk::not_api,
+       R"(HTTP 404: not the API's answer (text/plain, 10 bytes: "Not Found "): check --base-url)", std::nullopt, "text/plain"},
+      {410, error_body(404, "Key not found"), {}, vk::not_api,
+       R"(HTTP 410: not the API's answer (116 bytes: "{"error": {"code": 404, "message": "Key not found", "meta…"): check --base-url)",
+       std::nullopt},
+      // 403: a rate limit when a hint says so (a "secondary rate limit"), else the key is rejected.
+      {403, "", {"30"}, vk::throttled, "HTTP 403 (secondary rate limit): <empty body>", 30'000},
+      {403, "", {"0"}, vk::throttled, "HTTP 403 (secondary rate limit): <empty body>", 0},
+      {403, "", {"", "1500"}, vk::throttled, "HTTP 403 (secondary rate limit): <empty body>", 1500},
+      {403, R"({"message":"You have exceeded a secondary rate limit"})", {"60"}, vk::throttled,
+       "HTTP 403 (secondary rate limit): You have exceeded a secondary rate limit", 60'000},
+      {403, "", remaining_0, vk::throttled, "HTTP 403 (secondary rate limit): <empty body>", std::nullopt},
+      {403, "", remaining_0_reset_5, vk::throttled, "HTTP 403 (secondary rate limit): <empty body>", 5000},
+      {403, "", reset_5, vk::throttled, "HTTP 403 (secondary rate limit): <empty body>", 5000},
+      {403, html_404, {"30"}, vk::throttled, "HTTP 403 (secondary rate limit): <non-JSON body, 132 bytes>", 30'000},
+      {403, "", quota_advert, vk::unauthorized,
+       "HTTP 403 (not the API's error shape: a gateway in front of it?): <empty body>", std::nullopt},
+      {403, "", {"soon"}, vk::unauthorized,
+       "HTTP 403 (not the API's error shape: a gateway in front of it?): <empty body>", std::nullopt},
+      {403, error_body(403, "Key disabled"), {}, vk::unauthorized, "HTTP 403: Key disabled", std::nullopt},
+      // 401 stays a rejection; without the API's shape the message says who may have answered.
+      {401, html_404, {"30"}, vk::unauthorized,
+       "HTTP 401 (not the API's error shape: a gateway in front of it?): <non-JSON body, 132 bytes>", std::nullopt},
+      {401, R"({"message":"Unauthorized"})", {}, vk::unauthorized,
+       "HTTP 401 (not the API's error shape: a gateway in front of it?): Unauthorized", std::nullopt},
+      // 429 whatever the body: a CDN's 100 KB page, cut by the pool, still carries its hint.
+      {429, kept, {"7"}, vk::throttled, "HTTP 429: <body too large to inspect, over 65536 bytes>", 7000, "text/html", true},
+      {429, "", {"7"}, vk::throttled, "HTTP 429: <body too large to inspect>", 7000, "", true},
+      {429, big_html, {"7"}, vk::throttled, "HTTP 429: <body too large to inspect, 102413 bytes>", 7000},
+      {429, html_404, reset_5, vk::throttled, "HTTP 429: <non-JSON body, 132 bytes>", 5000},
+      {429, "", quota_advert, vk::throttled, "HTTP 429: <empty body>", std::nullopt},  // contradicted: backoff
+      // 503 with a hint is a throttle; without, an outage.
+      {503, html_404, {"2"}, vk::throttled, "HTTP 503: <non-JSON body, 132 bytes>", 2000},
+      {503, "", remaining_0, vk::throttled, "HTTP 503: <empty body>", std::nullopt},
+      {503, "", quota_advert, vk::server_error, "HTTP 503: <empty body>", std::nullopt},
+      {503, kept, {"2"}, vk::throttled, "HTTP 503: <body too large to inspect, over 65536 bytes>", 2000, "", true},
+      {502, kept, {}, vk::server_error, "HTTP 502: <body too large to inspect, over 65536 bytes>", std::nullopt, "", true},
+      // A truncated body proves nothing, whatever its first bytes say.
+      {200, R"({"deleted": true})", {}, vk::server_error, "HTTP 200: body too large to inspect (over 17 bytes)", std::nullopt, "", true},
+      {200, "", {}, vk::server_error, "HTTP 200: body too large to inspect", std::nullopt, "", true},
+      {404, error_body(404, "Key not found"), {}, vk::server_error, "HTTP 404: body too large to inspect (over 116 bytes)",
+       std::nullopt, "", true},
+      {410, "", {}, vk::server_error, "HTTP 410: body too large to inspect", std::nullopt, "", true},
+      {204, "", {}, vk::server_error, "HTTP 204: body too large to inspect", std::nullopt, "", true},
+      {401, "", {}, vk::unauthorized,
+       "HTTP 401 (not the API's error shape: a gateway in front of it?): <body too large to inspect>", std::nullopt, "", true},
+      {401, error_body(401, "x"), {}, vk::unauthorized,
+       "HTTP 401 (not the API's error shape: a gateway in front of it?): <body too large to inspect, over 104 bytes>",
+       std::nullopt, "", true},
+  };
+  check_rows(table);
+}
+
+// Absolute hints are measured on the server's clock (its Date), so a client clock that is off does
+// not stretch or cut the wait (RFC 9110 10.2.3).
+BOOST_AUTO_TEST_CASE(absolute_hints_are_measured_from_the_response_date) {
+  const system_clock::time_point server_now = now;
+  const system_clock::time_point client_behind = server_now - 60s;
+  const system_clock::time_point client_ahead = server_now + 3600s;
+  const std::string date = kc::format_http_date(server_now);
+  const std::string in_10s = kc::format_http_date(server_now + 10s);
+  const std::string reset_ms_in_10s = std::to_string(duration_cast<milliseconds>((server_now + 10s).time_since_epoch()).count());
+  const std::string before_date = kc::format_http_date(server_now - 5s);
+  const std::string reset_s_in_10s = std::to_string(duration_cast<seconds>((server_now + 10s).time_since_epoch()).count());
+  struct clock_row {
+    std::string name;
+    system_clock::time_point client;
+    kc::rate_limit_hints hints;
+    std::optional<std::int64_t> expected_ms;
+  };
+  const std::vector<clock_row> table = {
+      {"HTTP-date, client 60 s behind", client_behind, {.retry_after = in_10s, .date = date}, 10'000},
+      {"HTTP-date, client 1 h ahead", client_ahead, {.retry_after = in_10s, .date = date}, 10'000},
+      {"HTTP-date, no Date: the local clock", client_behind, {.retry_after = in_10s}, 60'000},  // capped 70 s
+      {"HTTP-date, Date unparseable: the local clock", client_ahead, {.retry_after = in_10s, .date = "yesterday"}, 0},
+      {"epoch ms, client 60 s behind", client_behind, {.ratelimit_reset = reset_ms_in_10s, .date = date}, 10'000},
+      {"epoch s, client 1 h ahead", client_ahead, {.ratelimit_reset = reset_s_in_10s, .date = date}, 10'000},
+      {"delta-seconds ignore Date", client_behind, {.retry_after = "4", .date = date}, 4000},
+      {"delta reset ignores Date", client_behind, {.ratelimit_reset = "5", .date = date}, 5000},
+      {"a date before Date: 0", client_behind, {.retry_after = before_date, .date = date}, 0},
+  };
+  for (const auto& [name, client, hints, expected] : table) {
+    BOOST_TEST_CONTEXT(name) {
+      const kc::verdict v = kc::classify_response({.status = 429, .hints = hints}, client, cap);
+      BOOST_TEST((v.kind == vk::throttled));
+      BOOST_TEST_REQUIRE(v.retry_after.has_value() == expected.has_value());
+      if (expected) BOOST_TEST(v.retry_after->count() == *expected);
     }
   }
 }
 
-BOOST_AUTO_TEST_CASE(every_status_code) {
-  const auto expected = [](unsigned s) {
-    if (s == 204) return vk::deleted;
-    if (s == 404 || s == 410) return vk::not_found;
-    if (s == 401 || s == 403) return vk::unauthorized;
-    if (s == 429) return vk::throttled;
-    if (s >= 300 && s < 400) return vk::client_error;
-    if (s >= 400 && s < 500 && s != 408) return vk::client_error;
-    return vk::server_error;  // other 2xx with an empty body, 408, 5xx, 1xx, 600+
+BOOST_AUTO_TEST_CASE(the_api_error_shape) {
+  struct shape_row {
+    std::string body;
+    unsigned status;
+    bool expected;
   };
-  for (unsigned status = 100; status < 700; ++status) {
-    BOOST_TEST_CONTEXT("HTTP " << status) {
-      const kc::verdict v = kc::classify_response({status, "", {}}, now, cap);
-      BOOST_TEST(kc::to_string(v.kind) == kc::to_string(expected(status)));
-      BOOST_TEST(v.message.empty() == (v.kind == vk::deleted || v.kind == vk::not_found));
-      BOOST_TEST((v.message.starts_with("HTTP " + std::to_string(status)) || v.message.empty()));
+  const std::vector<shape_row> table = {
+      {error_body(404, "Key not found"), 404, true},
+      {R"({"error":{"code":404,"message":"x"}})", 404, true},
+      {R"({"error":{"message":"x","code":404,"metadata":{"a":1}},"user_id":"u"})", 404, true},
+      {R"({"error":{"code":404,"message":"x"}})", 410, false},
+      {R"({"error":{"code":-404,"message":"x"}})", 404, false},
+      {R"({"error":{"code":404,"message":7}})", 404, false},
+      {R"({"error":{"message":"x"}})", 404, false},
+      {R"({"error":"x"})", 404, false},
+      {R"({"error":[404,"x"]})", 404, false},
+      {R"({"message":"x","code":404})", 404, false},
+      {R"([{"error":{"code":404,"message":"x"}}])", 404, false},
+      {R"({"error":{"code":404,"message":"x"})", 404, false},  // cut short
+      {"", 404, false},
+      {"<html></html>", 404, false},
+      {R"({"error":{"code":18446744073709551615,"message":"x"}})", 404, false},
+      {R"({"error":{"code":429,"message":"Rate limit exceeded","metadata":null},"modelgates_metadata":null,"user_id":null})", 429, true},
+      {"{\"error\":{\"code\":404,\"message\":\"x\"}," + std::string(70'000, ' ') + "\"a\":1}", 404, false},  // over the limit
+  };
+  for (const auto& [body, status, expected] : table) {
+    BOOST_TEST_CONTEXT(status << " " << body.substr(0, 80)) { BOOST_TEST(kc::has_api_error_shape(body, status) == expected); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(not_api_messages_stay_within_the_budget) {
+  for (const std::string unit : {"a", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9D\x84\x9E", "\n", "\xFF"}) {
+    std::string body;
+    for (int i = 0; i < 500; ++i) body += unit;
+    BOOST_TEST_CONTEXT("unit of " << unit.size() << " bytes") {
+      const std::string content_type(300, 't');
+      const kc::verdict v = kc::classify_response({404, body, {}, content_type, false}, now, cap);
+      BOOST_TEST((v.kind == vk::not_api));
+      BOOST_TEST(v.message.size() <= 200u);
+      BOOST_TEST(v.message.ends_with("\"): check --base-url"));
+      BOOST_TEST(clean_text(v.message));
+      const std::size_t open = v.message.find('"');
+      BOOST_TEST(v.message.size() - open - std::string_view("\"\"): check --base-url").size() <= 60u);
     }
   }
+  // The 2xx frames for a PATCH are longer than a DELETE's: the server's words get what is left.
+  const std::string long_words = error_body(200, std::string(500, 'w'));
+  for (const kc::request_kind request :
+       {kc::request_kind::delete_key, kc::request_kind::disable, kc::request_kind::enable, kc::request_kind::get}) {
+    const kc::verdict v = kc::classify_response({200, long_words}, now, cap, request);
+    BOOST_TEST((v.kind == vk::server_error));
+    BOOST_TEST(v.message.size() <= 200u);
+    BOOST_TEST(v.message.size() >= 190u);
+  }
+  const kc::verdict rejected = kc::classify_response({401, R"({"message":")" + std::string(500, 'w') + "\"}"}, now, cap);
+  BOOST_TEST(rejected.message.size() <= 200u);
+  BOOST_TEST(rejected.message.ends_with("\xE2\x80\xA6"));
+}
+
+// Every status with every kind of body, with and without a hint: the rules of classify_response as a
+// table of their own, so that a change to one rule shows up on every status it touches.
+BOOST_AUTO_TEST_CASE(every_status_code) {
+  enum class body_kind { api, html, empty, truncated };
+  struct body_case {
+    body_kind kind;
+    std::string name;
+  };
+  const std::vector<body_case> bodies = {
+      {body_kind::api, "API-shaped"}, {body_kind::html, "HTML"}, {body_kind::empty, "empty"}, {body_kind::truncated, "truncated"}};
+  // What the API would send with this status: its success body for a 2xx, its error shape otherwise.
+  const auto api_body = [](unsigned s) {
+    return s >= 200 && s < 300 ? std::string(R"({"deleted": true})") : error_body(s, "The API's words");
+  };
+  const auto expected = [](unsigned s, body_kind body, bool hint) {
+    const bool ok = s >= 200 && s < 300;
+    if (s == 429) return vk::throttled;
+    if ((s == 403 || s == 503) && hint) return vk::throttled;
+    if (body == body_kind::truncated && (ok || s == 404 || s == 410)) return vk::server_error;
+    if (s == 204) return vk::not_api;
+    if (ok) return body == body_kind::api ? vk::deleted : vk::server_error;
+    if (s == 404 || s == 410) return body == body_kind::api ? vk::not_found : vk::not_api;
+    if (s >= 300 && s < 400) return vk::client_error;
+    if (s == 401 || s == 403) return vk::unauthorized;
+    if (s >= 400 && s < 500 && s != 408) return vk::client_error;
+    return vk::server_error;  // 408, 5xx, 1xx, 600+
+  };
+  const std::string html = "<html><body><h1>Something</h1></body></html>";
+  std::size_t checked = 0;
+  for (unsigned status = 100; status < 700; ++status) {
+    for (const auto& [body_kind_, name] : bodies) {
+      const std::string body = body_kind_ == body_kind::html    ? html
+                               : body_kind_ == body_kind::empty ? std::string{}
+                                                                : api_body(status);
+      for (const bool hint : {false, true}) {
+        BOOST_TEST_CONTEXT("HTTP " << status << ", " << name << " body, " << (hint ? "Retry-After: 30" : "no hint")) {
+          const kc::rate_limit_hints hints{.retry_after = hint ? "30" : ""};
+          const kc::verdict v = kc::classify_response(
+              {status, body, hints, body_kind_ == body_kind::html ? "text/html" : "", body_kind_ == body_kind::truncated},
+              now, cap);
+          const vk want = expected(status, body_kind_, hint);
+          BOOST_TEST(kc::to_string(v.kind) == kc::to_string(want));
+          BOOST_TEST(v.http_status == status);
+          const bool success = want == vk::deleted || want == vk::not_found;
+          BOOST_TEST(v.message.empty() == success);
+          if (!success) BOOST_TEST(v.message.starts_with("HTTP " + std::to_string(status)));
+          BOOST_TEST(v.message.size() <= 200u);
+          // The hint is kept where the retry policy reads it: on a throttle and on a 5xx-like failure.
+          const bool ruled_by_body = (status >= 200 && status < 300) || status == 404 || status == 410;
+          const bool keeps_hint =
+              hint && (want == vk::throttled || (want == vk::server_error && !ruled_by_body));
+          BOOST_TEST(v.retry_after.has_value() == keeps_hint);
+          if (v.retry_after) BOOST_TEST(v.retry_after->count() == 30'000);
+          if (want == vk::not_api) BOOST_TEST(v.message.ends_with("check --base-url"));
+          ++checked;
+        }
+      }
+    }
+  }
+  BOOST_TEST(checked == 600u * 4u * 2u);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_bodies_are_bounded_and_sanitised) {
@@ -233,7 +480,9 @@ BOOST_AUTO_TEST_CASE(what_each_kind_means_for_the_pipeline) {
       {vk::unauthorized, "unauthorized", false, true},  {vk::throttled, "throttled", true, false},
       {vk::server_error, "server_error", true, false},  {vk::client_error, "client_error", false, false},
       {vk::network_error, "network_error", true, false}, {vk::timeout, "timeout", true, false},
-      {vk::tls_error, "tls_error", false, true},
+      {vk::tls_error, "tls_error", false, true},         {vk::disabled, "disabled", false, false},
+      {vk::enabled, "enabled", false, false},            {vk::present, "present", false, false},
+      {vk::not_api, "not_api", true, false},
   };
   for (const auto& [kind, name, retryable, aborts] : table) {
     BOOST_TEST_CONTEXT(name) {
