@@ -18,7 +18,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -56,6 +59,13 @@ bool is_ip_literal(const std::string& host) {
 bool is_tls_verify_failure(const error_code& ec) {
   if (ec.category() != asio::error::get_ssl_category()) return false;
   return ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
+// Nothing to read and no end of stream on an idle socket (one non-blocking peek, no waiting).
+bool is_quiet(tcp::socket& socket) {
+  char byte = 0;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void keep_first(std::string& into, beast::string_view value) {
@@ -227,10 +237,10 @@ std::unique_ptr<connection> connection_pool::borrow() {
     conn = std::move(idle_.back());  // LIFO: the warmest connection first
     idle_.pop_back();
     // An idle connection has nothing to say: bytes waiting on it are a close, or an answer to no
-    // request (which must never be taken for the next request's answer). Either way, a new one.
-    error_code ec;
-    const std::size_t waiting = conn->tcp().socket().available(ec);
-    if (!ec && waiting == 0 && conn->buffer_.size() == 0) {
+    // request (which must never be taken for the next request's answer); end of stream is the
+    // server's keep-alive timeout (a request written there would meet EOF or a reset, unanswered).
+    // Either way, a new one.
+    if (is_quiet(conn->tcp().socket()) && conn->buffer_.size() == 0) {
       ++stats_.reuses;
       break;
     }
