@@ -129,10 +129,10 @@ class connection {
   connection& operator=(const connection&) = delete;
   ~connection() {
     // SSL_free of a connection that saw no close_notify marks its session not resumable (OpenSSL's
-    // ssl_clear_bad_session, the rule of RFC 2246 7.2.1); the pool shares that very SSL_SESSION
-    // object with every later dial. TLS 1.1+ dropped the rule (RFC 4346 / 5246 7.2.1: a premature
-    // close does not make a session unresumable), and fatal alerts invalidate it on their own; so
-    // the close counts as a proper one and the session stays usable.
+    // ssl_clear_bad_session, the rule of RFC 2246 7.2.1), and the sessions the pool keeps for its
+    // next dials are those very SSL_SESSION objects. TLS 1.1+ dropped the rule (RFC 4346 / 5246
+    // 7.2.1: a premature close does not make a session unresumable), and fatal alerts invalidate it
+    // on their own; so the close counts as a proper one and the session stays usable.
     SSL_set_shutdown(stream_.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   }
 
@@ -154,9 +154,9 @@ connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& t
       max_body_{max_body},
       session_stock_{std::clamp<std::size_t>(max_connections, 2, 64)},
       warm_up_done_{executor_} {
-  // Every session (TLS 1.3: every ticket) a connection receives comes here: the newest is resumed
-  // by the next dial. Tickets arrive on each connection, resumed ones included, so the pool keeps
-  // a fresh one for as long as the server issues them.
+  // Every session (TLS 1.3: every ticket) a connection receives comes here, for the next dials.
+  // Tickets arrive on each connection, resumed ones included, so the pool has fresh ones for as
+  // long as the server issues them.
   SSL_CTX_sess_set_new_cb(tls_.native_handle(), &connection_pool::on_new_session);
 }
 
@@ -449,8 +449,10 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   // Read the body: its first max_body_ bytes into answer.body; the rest of a longer one is read and
   // discarded up to drain_limit (the connection stays usable), beyond that left unread.
   const boost::optional<std::uint64_t> length = parser->content_length();
-  if (length && *length > max_body_) answer.body_truncated = true;
-  if (length && *length > drain_limit) co_return;  // not worth reading: the connection is closed
+  if (length && *length > max_body_) {
+    answer.body_truncated = true;
+    if (*length - max_body_ > drain_limit) co_return;  // not worth reading: the connection is closed
+  }
   std::string& body = answer.body;
   std::string discard;  // allocated only to drain an oversized body
   std::uint64_t drained = 0;
@@ -467,7 +469,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     } else {
       if (drained >= drain_limit) co_return;  // long enough: the connection is closed
       discard.resize(drain_step);
-      room = discard.size();
+      room = static_cast<std::size_t>(std::min<std::uint64_t>(drain_step, drain_limit - drained));
       into = discard.data();
     }
     http::buffer_body::value_type& sink = parser->get().body();
