@@ -7,7 +7,7 @@ own. Standard library only; loopback only; every process is bounded in time and 
 
 What the gateway does (its configuration is written to <workdir>/<name>.conf):
 - listens on 127.0.0.1:<free port> with its own TLS: a throwaway CA and certificate from
-  harness.make_test_pki (trust it with --cacert gw.ca), TLS 1.2 and 1.3, `ssl_session_tickets on`
+  harness.make_test_pki (trust it with --cacert gw.ca), TLS 1.2 and 1.3 (tls_protocols), `ssl_session_tickets on`
   (stateless tickets: any number of resumptions per ticket; session_tickets=False: none, and with no
   server-side session cache nothing is resumable);
 - `location /` proxies to http://127.0.0.1:<upstream_port> (HTTP/1.1, upstream keep-alive);
@@ -49,7 +49,8 @@ def free_port():
 
 class NginxGateway:
     def __init__(self, workdir, upstream_port, extra_locations="", keepalive_requests=1000,
-                 keepalive_timeout=75, extra_http="", name="nginx", base_path="/api/v1", session_tickets=True):
+                 keepalive_timeout=75, extra_http="", name="nginx", base_path="/api/v1", session_tickets=True,
+                 tls_protocols="TLSv1.2 TLSv1.3"):
         self.workdir = workdir
         self.upstream_port = upstream_port
         self.extra_locations = extra_locations
@@ -57,6 +58,7 @@ class NginxGateway:
         self.keepalive_requests = keepalive_requests
         self.keepalive_timeout = keepalive_timeout
         self.session_tickets = session_tickets
+        self.tls_protocols = tls_protocols
         self.name = name
         self.base_path = base_path
         self.port = None
@@ -101,7 +103,7 @@ http {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_protocols {tls_protocols};
         ssl_session_tickets {tickets};
         keepalive_requests {keepalive_requests};
         keepalive_timeout {keepalive_timeout};
@@ -118,7 +120,7 @@ http {{
            upstream_port=self.upstream_port, port=self.port, cert=self.cert, key=self.key,
            keepalive_requests=self.keepalive_requests, keepalive_timeout=self.keepalive_timeout,
            extra_locations=self.extra_locations, extra_http=self.extra_http,
-           tickets="on" if self.session_tickets else "off")
+           tickets="on" if self.session_tickets else "off", tls_protocols=self.tls_protocols)
 
     def start(self, timeout=15):
         if self.ca is None:
