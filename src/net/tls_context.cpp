@@ -40,8 +40,11 @@ ssl::context make_client_tls_context(const std::optional<std::string>& extra_ca_
     }
   }
   ctx.set_verify_mode(ssl::verify_peer);
-  // Client-side session cache: pooled connections resume the first one's TLS session.
-  SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_CLIENT);
+  // Client-side sessions: every new session (TLS 1.3: every ticket) goes to the connection pool's
+  // new-session callback, which keeps the newest for its next dial. OpenSSL's own cache is never
+  // looked up by a client, so nothing is stored there.
+  SSL_CTX_set_session_cache_mode(ctx.native_handle(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   return ctx;
 }
 

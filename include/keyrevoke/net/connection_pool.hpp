@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+struct ssl_st;
 struct ssl_session_st;
 
 namespace keyrevoke::net {
@@ -30,25 +31,44 @@ enum class exchange_error {
   timeout,
   tls_untrusted,        // certificate chain or host name not trusted
   tls_handshake_failed,
-  body_too_large,
+  body_too_large,       // not produced any more: a longer body is http_answer::body_truncated
   cancelled,            // the pool was closed (shutdown)
   other,
 };
 
+// An answer's status, the header fields a classifier reads, and its body. A field absent from the
+// answer is empty. A field sent more than once keeps its first line, except RateLimit and
+// RateLimit-Policy, which are lists: their lines are joined with ", " (RFC 9110 5.3).
 struct http_answer {
   unsigned status = 0;
-  std::string body;
-  std::string retry_after;
-  std::string retry_after_ms;
-  std::string ratelimit_reset;
+  std::string body;             // the whole body, or its first max_body bytes when body_truncated
+  std::string retry_after;      // Retry-After (RFC 9110 10.2.3): seconds or an HTTP-date
+  std::string retry_after_ms;   // retry-after-ms (milliseconds; sent by some API gateways)
+  std::string ratelimit_reset;  // X-RateLimit-Reset
+  // The body was longer than the pool's max_body: `body` holds only its first max_body bytes. The
+  // rest was read and discarded (at most connection_pool::drain_limit bytes, and the connection
+  // stays usable) or left unread (the connection is closed). Status and header fields are complete.
+  bool body_truncated = false;
+  std::string content_type;           // Content-Type
+  std::string x_ratelimit_remaining;  // X-RateLimit-Remaining
+  std::string x_ratelimit_limit;      // X-RateLimit-Limit
+  std::string ratelimit;              // RateLimit (IETF draft-ietf-httpapi-ratelimit-headers)
+  std::string ratelimit_policy;       // RateLimit-Policy (same draft)
+  std::string date;                   // Date (RFC 9110 6.6.1): the server's clock, an IMF-fixdate
 };
 
 struct exchange_result {
   exchange_error error = exchange_error::none;
   std::string detail;              // for the report when error != none
-  http_answer answer;              // when error == none
+  // When error == none. With torn_response or timeout after a complete header: its status and
+  // header fields (body empty), for diagnostics only.
+  http_answer answer;
   bool reused_connection = false;  // went over a connection that had served a request before
   bool written = false;            // the request reached the socket
+  // At least one byte of the answer was read. `written && reused_connection && !answer_started` with
+  // eof_before_response or connection_reset is a stale keep-alive connection the server had closed:
+  // the request may never have reached it. With answer_started, the server did answer something.
+  bool answer_started = false;
   core::steady_time written_at{};
 };
 
@@ -78,8 +98,16 @@ class connection_pool {
   // costs a fraction of Beast's serializer, and only the target changes from one request to the next.
   using request = std::string_view;
 
-  // max_body: answers with a larger body end with exchange_error::body_too_large (a DELETE's answer
-  // is tiny; a page of GET /keys is tens of KiB).
+  // Bytes of an oversized body read and discarded so that its connection can serve the next request;
+  // a longer body closes the connection instead.
+  static constexpr std::uint64_t drain_limit = std::uint64_t{1024} * 1024;
+
+  // max_body (bytes): an answer with a longer body keeps its status and header fields, its body is
+  // cut to max_body bytes and marked http_answer::body_truncated (a DELETE's answer is tiny; a page
+  // of GET /keys is tens of KiB).
+  // TLS: the pool sets a new-session callback on `tls` (SSL_CTX_sess_set_new_cb) and keeps the
+  // resumable sessions (TLS 1.3 tickets) its connections receive, for its next dials; `tls` must
+  // outlive the pool and its cache mode include SSL_SESS_CACHE_CLIENT (make_client_tls_context).
   connection_pool(boost::asio::any_io_executor executor, boost::asio::ssl::context& tls,
                   core::base_url origin, core::millis timeout, std::size_t max_connections,
                   std::uint64_t max_body = std::uint64_t{64} * 1024);
@@ -91,7 +119,10 @@ class connection_pool {
   boost::asio::awaitable<std::string> resolve();
 
   // One exchange: borrows an idle connection (or dials one), writes, reads the answer. The connection
-  // goes back to the pool only after a complete answer that allows keep-alive.
+  // goes back to the pool only after a complete answer (an oversized body drained) that allows
+  // keep-alive. While the pool's first TLS connection is being set up, other exchanges wait (without
+  // polling) until it has a session to resume, or its handshake has been done for one round trip, or
+  // it ended: only one full handshake at start, and at most one round trip of delay for the others.
   boost::asio::awaitable<exchange_result> exchange(request req, send_observer& observer);
 
   // Closes every connection, idle or busy: exchanges under way end with exchange_error::cancelled.
@@ -105,6 +136,12 @@ class connection_pool {
   std::unique_ptr<connection> borrow();
   void give_back(std::unique_ptr<connection> conn, bool reusable);
   boost::asio::awaitable<exchange_error> dial(connection& conn, std::string& detail);
+  boost::asio::awaitable<void> read_answer(connection& conn, exchange_result& result, bool& reusable);
+  boost::asio::awaitable<void> wait_for_warm_up();
+  void end_warm_up();
+  void keep_session(ssl_session_st* session);                       // takes the reference
+  ssl_session_st* take_session();  // a session for the next dial (owned by the caller), or null
+  static int on_new_session(ssl_st* ssl, ssl_session_st* session);  // SSL_CTX_sess_set_new_cb
 
   boost::asio::any_io_executor executor_;
   boost::asio::ssl::context& tls_;
@@ -115,10 +152,19 @@ class connection_pool {
   boost::asio::ip::tcp::resolver::results_type endpoints_;
   std::vector<std::unique_ptr<connection>> idle_;
   std::vector<connection*> busy_;
-  ssl_session_st* session_ = nullptr;  // last resumable TLS session, owned (SSL_SESSION_free)
-  // Until a session exists, one exchange goes first and the others wait for its ticket, so that
-  // only one full TLS handshake is paid at start instead of one per connection.
-  bool warming_up_ = false;
+  // Resumable TLS sessions not used yet, oldest first, owned (SSL_SESSION_free); at most
+  // session_stock_. TLS 1.3 servers send one or two tickets per connection and RFC 8446 C.4 asks
+  // clients to use each once: a dial takes the newest, and lends a copy of the last one.
+  std::vector<ssl_session_st*> sessions_;
+  std::size_t session_stock_;
+  // The pool's first exchange fetches a session (TLS 1.3: a ticket, sent after the handshake) that
+  // every later dial resumes; the exchanges that come meanwhile wait on warm_up_done_, which only
+  // the warm-up moves: armed at start (no expiry), set to "handshake done + one round trip" once,
+  // cancelled once when a session arrives or the first exchange ends. Waiters never re-arm it.
+  // Once done, never again: a server that gives no resumable session is not asked on every dial.
+  enum class warm_up_phase { not_started, handshaking, awaiting_session, done };
+  warm_up_phase warm_up_ = warm_up_phase::not_started;
+  const connection* warm_up_connection_ = nullptr;
   boost::asio::steady_timer warm_up_done_;
   bool closed_ = false;
   pool_stats stats_;
