@@ -15,6 +15,7 @@
 #include "keyrevoke/app/revoke.hpp"
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/key_page.hpp"
+#include "keyrevoke/core/list_answer.hpp"
 #include "keyrevoke/core/list_pager.hpp"
 #include "keyrevoke/core/rate_controller.hpp"
 #include "keyrevoke/core/redact.hpp"
@@ -102,9 +103,32 @@ class lister final : public net::send_observer {
     result_.error = std::move(error);
   }
 
+  void deliver(core::key_page& page, const std::vector<std::size_t>& positions) {
+    for (const std::size_t i : positions) {
+      const core::key_fields& fields = page.fields[i];
+      listed_key key;
+      key.hash = page.entries[i].hash;
+      key.name = fields.name.value_or(std::string{});
+      key.label = fields.label.value_or(std::string{});
+      key.disabled = fields.disabled.value_or(false);
+      key.json = std::move(page.json[i]);
+      on_key_(key, fields);
+    }
+  }
+
+  std::string target_for(std::size_t offset) const {
+    return base_.path + "/keys?offset=" + std::to_string(offset) + "&include_disabled=true";
+  }
+
+  // The URL a page was asked from, for an error message (sanitised; the key is never in it).
+  std::string url_for(std::size_t offset) const {
+    std::string out = base_.tls ? "https://" : "http://";
+    core::append_sanitized(out, base_.host_header + target_for(offset), 300);
+    return out;
+  }
+
   std::string request_for(std::size_t offset) const {
-    return make_request("GET", base_.path + "/keys?offset=" + std::to_string(offset) + "&include_disabled=true",
-                        base_, key_);
+    return make_request("GET", target_for(offset), base_, key_);
   }
 
   asio::awaitable<void> sleep_until(clock_type::time_point until) {
@@ -117,30 +141,34 @@ class lister final : public net::send_observer {
       fail(exit_usage, error);
       co_return;
     }
+    std::optional<core::key_page> held;  // the page the pager holds (rule E), delivered if proven
     while (pager_.status() == core::pager_status::fetch && !interrupted_) {
       std::optional<core::key_page> page = co_await fetch_page(pager_.offset());
       if (!page) break;
       ++result_.pages;
-      const std::vector<std::size_t> fresh = pager_.consume(page->entries);
-      for (const std::size_t i : fresh) {
-        const core::key_fields& fields = page->fields[i];
-        listed_key key;
-        key.hash = page->entries[i].hash;
-        key.name = fields.name.value_or(std::string{});
-        key.label = fields.label.value_or(std::string{});
-        key.disabled = fields.disabled.value_or(false);
-        key.json = std::move(page->json[i]);
-        on_key_(key, fields);
-      }
-      result_.keys_seen += fresh.size();
-      if (page->unusable != 0 && !config_.quiet) {
+      const std::size_t unusable = page->unusable;
+      const core::pager_emission out = pager_.consume(page->entries);
+      deliver(*page, out.page);
+      if (held) deliver(*held, out.held);
+      if (pager_.holding()) held = std::move(page);
+      result_.keys_seen += out.page.size() + out.held.size();
+      if (unusable != 0 && !config_.quiet) {
         std::fprintf(
             stderr, "keyrevoke: warning: %zu key objects without a valid hash skipped (page at offset %zu)\n",
-            page->unusable, offset_of_last_);
+            unusable, offset_of_last_);
       }
       if (on_page_done_ && !on_page_done_()) {
         fail(exit_incomplete, "stopped after " + std::to_string(result_.pages) + " pages");
         break;
+      }
+      if (pager_.settling() && pager_.status() == core::pager_status::fetch) {
+        // The end was checked and the list had got shorter in between: keys are still being deleted
+        // (typically by the `keyrevoke` this listing is piped into). Give it time before checking again:
+        // 100 ms, doubling up to 2 s.
+        const std::uint64_t rounds = std::min<std::uint64_t>(pager_.end_checks(), 6);
+        const std::chrono::milliseconds pause{
+            std::min<std::int64_t>(std::int64_t{100} << (rounds - 1), 2000)};
+        co_await sleep_until(clock_type::now() + pause);
       }
     }
     if (interrupted_) {
@@ -150,6 +178,9 @@ class lister final : public net::send_observer {
     } else if (result_.exit_code == 0 && pager_.status() == core::pager_status::kept_changing) {
       fail(exit_incomplete, "the list kept changing faster than it could be read: gave up after " +
                                 std::to_string(pager_.fetches()) + " pages; the listing is incomplete");
+    } else if (result_.exit_code == 0 && pager_.status() != core::pager_status::complete) {
+      // Never report a listing complete unless the pager proved it (--protect relies on this).
+      fail(exit_incomplete, "the listing stopped before its end was proven; it is incomplete");
     }
     done_ = true;
     pool_.close_all();
@@ -177,16 +208,40 @@ class lister final : public net::send_observer {
       if (interrupted_) co_return std::nullopt;
 
       core::verdict verdict{core::verdict_kind::server_error, 0, {}, std::nullopt};
-      if (answer.error == net::exchange_error::none && answer.answer.status >= 200 &&
-          answer.answer.status < 300) {
-        if (auto page = core::parse_key_page(answer.answer.body)) {
-          controller_.on_answer(now, answer.written ? answer.written_at : now, core::answer_kind::accepted,
-                                std::nullopt);
-          co_return page;
+      if (answer.error == net::exchange_error::none) {
+        const net::http_answer& http = answer.answer;
+        std::optional<core::key_page> page;
+        if (http.status >= 200 && http.status < 300) page = core::parse_key_page(http.body);
+        const bool hint =
+            !http.retry_after.empty() || !http.retry_after_ms.empty() || !http.ratelimit_reset.empty();
+        switch (core::judge_list_answer(http.status, page.has_value(), http.body, hint)) {
+          case core::list_answer_kind::page:
+            controller_.on_answer(now, answer.written ? answer.written_at : now, core::answer_kind::accepted,
+                                  std::nullopt);
+            co_return page;
+          case core::list_answer_kind::not_the_api:
+            // A wrong route or a shape that is not the key API's (a gateway's or web server's page): no
+            // retry can fix the URL. Say what came back and where.
+            fail(exit_usage,
+                 "GET " + url_for(offset) + " answered " + core::describe_answer(http.status, {}, http.body) +
+                     (http.status >= 200 && http.status < 300 ? ", not a key list {\"data\": [...]}"
+                                                              : ", not the key API's answer") +
+                     ": check --base-url");
+            co_return std::nullopt;
+          case core::list_answer_kind::key_rejected:
+            fail(exit_aborted, "the server rejected the management key: GET " + url_for(offset) +
+                                   " answered " + core::describe_answer(http.status, {}, http.body));
+            co_return std::nullopt;
+          case core::list_answer_kind::classify:
+            verdict = classify_exchange(answer, core::millis{120000}, core::request_kind::get);
+            // A 403 with a rate-limit hint is a throttle here, whatever the classifier says of 403s.
+            if (http.status == 403 && verdict.kind == core::verdict_kind::unauthorized)
+              verdict.kind = core::verdict_kind::throttled;
+            // The reason always says what came back (a verdict's message may be empty, e.g. not_found).
+            if (verdict.message.empty() || !core::is_retryable(verdict.kind))
+              verdict.message = core::describe_answer(http.status, {}, http.body);
+            break;
         }
-        verdict.http_status = answer.answer.status;
-        verdict.message = "HTTP " + std::to_string(answer.answer.status) + ": not a key list (" +
-                          std::to_string(answer.answer.body.size()) + " bytes)";
       } else {
         verdict = classify_exchange(answer, core::millis{120000}, core::request_kind::get);
       }
@@ -205,7 +260,7 @@ class lister final : public net::send_observer {
         co_return std::nullopt;
       }
       if (!core::is_retryable(verdict.kind)) {
-        fail(exit_incomplete, "page at offset " + std::to_string(offset) + " failed: " + verdict.message);
+        fail(exit_incomplete, "GET " + url_for(offset) + " failed: " + verdict.message);
         co_return std::nullopt;
       }
       const core::retry_plan plan = core::plan_after_attempt(

@@ -104,13 +104,15 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
          << "keyrevoke.\n  keyrevoke list --label 'ci-*' --created-before 2026-11-24 | keyrevoke --report "
             "r.jsonl\n"
          << "Keys deleted while the list is read never make it skip another key; each hash is printed once.\n"
+         << "Pages may be of any size the server chooses: only an empty page, proven, ends the listing.\n"
          << "The management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, never the command "
             "line.\n\n"
          << general << "\n"
          << filters
          << "\nExit codes: 0 listing complete, 1 listing incomplete (a page failed, or the list kept "
             "changing),\n"
-         << "2 usage or configuration error, 3 key rejected or TLS not trusted, 130 interrupted.\n";
+         << "2 usage or configuration error (or an answer that is not the key API's: check --base-url),\n"
+         << "3 key rejected or TLS not trusted, 130 interrupted.\n";
     return early_exit{0, text.str()};
   }
   if (vm.count("version") != 0) return early_exit{0, "keyrevoke " KEYREVOKE_VERSION "\n"};

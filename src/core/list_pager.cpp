@@ -5,15 +5,24 @@
 
 namespace keyrevoke::core {
 
+namespace {
+
+constexpr std::size_t max_step = std::size_t{1} << 40;
+
+// The overlap a page of `size` entries can carry and still move on: at most half of it (0 for one).
+std::size_t overlap_cap(std::size_t configured, std::size_t size) noexcept {
+  return std::min(configured, size / 2);
+}
+
+}  // namespace
+
 list_pager::list_pager(const list_pager_config& config) : config_{config} {
-  config_.page_size = std::max<std::size_t>(config_.page_size, 1);
-  config_.max_overlap =
-      std::clamp<std::size_t>(config_.max_overlap, 1, std::max<std::size_t>(1, config_.page_size / 2));
-  back_ = config_.page_size;
+  config_.max_overlap = std::max<std::size_t>(config_.max_overlap, 1);
 }
 
 std::uint64_t list_pager::fetch_limit() const noexcept {
-  return config_.fetches_per_page * (emitted_ / config_.page_size + 1) + config_.fetch_allowance;
+  const auto pages = static_cast<std::uint64_t>(std::min(pages_read_, 1e15));
+  return config_.fetches_per_page * (pages + 1 + end_checks_) + config_.fetch_allowance;
 }
 
 void list_pager::check_order(std::span<const list_entry> page) {
@@ -60,80 +69,171 @@ bool list_pager::measure_drift(std::span<const list_entry> page, std::size_t alr
     // fast as it is read, and the boundary moved past index 0 (at least boundary_index_ + 1).
     const double shift = static_cast<double>(boundary_index_ + 1);
     drift_ = std::max(0.0, 0.5 * drift_ + 0.5 * shift / fetches);
+  } else {
+    // Not in this page (deleted, or the lead put the page before it): no measure; let an old drift
+    // fade, or a list that stopped moving would be walked backwards a few keys a fetch.
+    drift_ *= 0.5;
   }
   return false;
 }
 
-std::vector<std::size_t> list_pager::consume(std::span<const list_entry> page) {
-  std::vector<std::size_t> fresh;
-  if (status_ != pager_status::fetch) return fresh;
+bool list_pager::emit(const list_entry& e) {
+  if (!e.usable || !seen_.insert(e.hash)) return false;
+  ++emitted_;
+  if (e.created_at && (!oldest_emitted_ || *e.created_at < *oldest_emitted_)) oldest_emitted_ = e.created_at;
+  return true;
+}
+
+void list_pager::hold_and_step_back(std::span<const list_entry> page) {
+  // Keys shifted left past this offset, or the list got shorter than it, or a page too small to hold
+  // an anchor and a new key: there may be a gap before it. Hold it (rule E) and step back, further
+  // each time in a row; the next full page overlaps more.
+  ++step_backs_;
+  // Rule E only for a page that cannot be anchored otherwise: an empty one, or one of a single key
+  // (no room for an anchor and a new key). A larger page is anchored by a step back that overlaps it.
+  if (page.size() <= 1) {
+    held_ = held_page{offset_, fetches_, {page.begin(), page.end()}};
+    holding_ = true;
+  } else {
+    held_.reset();
+  }
+  std::size_t base = page.size();
+  if (page.empty()) base = 1 + static_cast<std::size_t>(std::min(std::ceil(2.0 * drift_), 1e12));
+  back_ = missing_ ? std::min(back_ * 2, max_step) : std::max<std::size_t>(base, 1);
+  missing_ = true;
+  offset_ = offset_ > back_ ? offset_ - back_ : 0;
+  overlap_ = std::min(config_.max_overlap, overlap_ * 2 + 1);
+  last_was_forward_ = false;
+}
+
+void list_pager::finish_fetch() {
+  if (status_ != pager_status::fetch) return;
+  if (end_checks_ > config_.max_end_checks || fetches_ >= fetch_limit())
+    status_ = pager_status::kept_changing;
+}
+
+pager_emission list_pager::consume(std::span<const list_entry> page) {
+  pager_emission out;
+  if (status_ != pager_status::fetch) return out;
   ++fetches_;
+  holding_ = false;
+  settling_ = false;
+
+  if (page.empty() && offset_ == 0) {
+    // The list is empty now: nothing that exists for the whole listing can be missing.
+    held_.reset();
+    status_ = pager_status::complete;
+    return out;
+  }
+  if (!page.empty()) largest_ = std::max(largest_, page.size());
   check_order(page);
 
-  if (!anchored(page)) {
-    // Keys shifted left past this offset (or the list shrank below it): there may be a gap. Step back,
-    // further each time in a row, and have the next full page overlap more.
-    ++step_backs_;
-    offset_ = offset_ > back_ ? offset_ - back_ : 0;
-    back_ = std::min<std::size_t>(back_ * 2, std::size_t{1} << 40);
-    overlap_ = std::min(config_.max_overlap, overlap_ * 2 + 1);
+  if (page.empty() || !anchored(page)) {
+    hold_and_step_back(page);
+    finish_fetch();
+    return out;
+  }
+
+  std::size_t already_seen = 0;
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    if (!page[i].usable) continue;
+    if (emit(page[i])) {
+      out.page.push_back(i);
+    } else {
+      ++already_seen;
+    }
+  }
+  pages_read_ += static_cast<double>(out.page.size()) / static_cast<double>(page.size());
+  const std::size_t end = offset_ + page.size();
+
+  // Rule E: does this anchored page prove the held one?
+  std::optional<held_page> proven;
+  if (held_) {
+    if (held_->entries.empty()) {
+      if (end == held_->offset) {
+        held_.reset();
+        status_ = pager_status::complete;  // an empty page, proven: every survivor was emitted
+        return out;
+      }
+      if (end < held_->offset) {
+        ++end_checks_;  // the list got shorter between the two fetches: a deleter at work
+        settling_ = true;
+      }
+    } else if (end >= held_->offset) {
+      for (std::size_t i = 0; i < held_->entries.size(); ++i) {
+        if (emit(held_->entries[i])) out.held.push_back(i);
+      }
+      pages_read_ += static_cast<double>(out.held.size()) / static_cast<double>(held_->entries.size());
+      proven = std::move(held_);
+    }
+    held_.reset();
+  }
+  missing_ = false;
+
+  measure_drift(page, already_seen);
+  if (last_was_forward_) {
+    // A forward page should start with `overlap_` keys we already had: those missing were deleted
+    // (or shifted left) since the last fetch. Keep twice that drift as the next overlap.
+    const std::size_t lost = overlap_ > already_seen ? overlap_ - already_seen : 0;
+    const std::size_t wanted = 2 * lost + 1;
+    overlap_ = wanted >= overlap_ ? wanted : std::max(wanted, overlap_ - overlap_ / 4);
+    overlap_ = std::clamp<std::size_t>(overlap_, 1, config_.max_overlap);
+  }
+
+  // The frontier: the last usable key of the proven held page, else of this page.
+  const auto last_usable = [](std::span<const list_entry> entries) {
+    for (std::size_t i = entries.size(); i > 0; --i) {
+      if (entries[i - 1].usable) return i - 1;
+    }
+    return entries.size();
+  };
+  bool has_frontier = false;
+  std::size_t frontier_page_size = page.size();
+  if (proven) {
+    if (const std::size_t i = last_usable(proven->entries); i != proven->entries.size()) {
+      boundary_ = proven->entries[i].hash;
+      boundary_index_ = proven->offset + i;
+      boundary_fetch_ = proven->fetch;
+      has_frontier = true;
+      frontier_page_size = proven->entries.size();
+    }
+  }
+  if (!has_frontier) {
+    if (const std::size_t i = last_usable(page); i != page.size()) {
+      boundary_ = page[i].hash;
+      boundary_index_ = offset_ + i;
+      boundary_fetch_ = fetches_;
+      has_frontier = true;
+    }
+  }
+
+  const bool nothing_new = out.page.empty() && out.held.empty();
+  const bool shorter = !proven && page.size() < previous_size_;
+  previous_size_ = page.size();
+  if (shorter || !has_frontier || (nothing_new && page.size() < 2)) {
+    // Probably the tail (a hint, never a proof: if it is not, the next page is not anchored and a
+    // step back overlaps it), or a page of hashless objects, or one key already seen: fetch just past
+    // this page.
+    offset_ = end;
+    last_was_forward_ = false;
+  } else if (nothing_new) {
+    // A step back went too far, or the list moved right (keys created at the top): the keys not seen
+    // are further on. The next page starts with this page's last entry (its anchor).
+    offset_ = end - 1;
     last_was_forward_ = false;
   } else {
-    std::size_t already_seen = 0;
-    for (std::size_t i = 0; i < page.size(); ++i) {
-      const list_entry& e = page[i];
-      if (!e.usable) continue;
-      if (!seen_.insert(e.hash)) {
-        ++already_seen;
-        continue;
-      }
-      fresh.push_back(i);
-      ++emitted_;
-      if (e.created_at && (!oldest_emitted_ || *e.created_at < *oldest_emitted_))
-        oldest_emitted_ = e.created_at;
-    }
-    if (page.size() < config_.page_size) {
-      status_ = pager_status::complete;  // an anchored page that reaches the end of the list
-      return fresh;
-    }
-    measure_drift(page, already_seen);
-    if (last_was_forward_) {
-      // A forward page should start with `overlap_` keys we already had: those missing were deleted
-      // (or shifted left) since the last fetch. Keep twice that drift as the next overlap.
-      const std::size_t lost = overlap_ > already_seen ? overlap_ - already_seen : 0;
-      const std::size_t wanted = 2 * lost + 1;
-      overlap_ = wanted >= overlap_ ? wanted : std::max(wanted, overlap_ - overlap_ / 4);
-      overlap_ = std::clamp<std::size_t>(overlap_, 1, config_.max_overlap);
-    }
-    // Where the next page starts: `overlap_` entries before where the frontier (the last key known to
-    // have everything before it emitted) should be at the next fetch, leading by the drift. A list
-    // that shifts left by more than a page per fetch is followed to a lower offset (it is the list
-    // that moves; the fetch bound stops a runaway).
-    std::size_t last_usable = page.size();
-    for (std::size_t i = page.size(); i > 0; --i) {
-      if (page[i - 1].usable) {
-        last_usable = i - 1;
-        break;
-      }
-    }
-    // A page of hashless objects: its middle (integer division intended).
-    double frontier = static_cast<double>(offset_ + page.size() / 2);  // NOLINT(bugprone-integer-division)
-    std::size_t overlap = overlap_;
-    if (last_usable != page.size()) {
-      frontier = static_cast<double>(offset_ + last_usable) - drift_;
-      boundary_ = page[last_usable].hash;
-      boundary_index_ = offset_ + last_usable;
-      boundary_fetch_ = fetches_;
-      // Nothing new here: a step back went too far, and the keys we have not seen are further on.
-      if (fresh.empty()) overlap = 1;
-    }
+    // `overlap` entries before where the frontier should be at the next fetch, leading by the
+    // drift. A list that shifts left by more than a page per fetch is followed to a lower offset
+    // (it is the list that moves; the fetch bound stops a runaway).
+    const auto elapsed = static_cast<double>(fetches_ + 1 - boundary_fetch_);
+    const double frontier = static_cast<double>(boundary_index_) - drift_ * elapsed;
+    const std::size_t overlap = overlap_cap(overlap_, std::min(page.size(), frontier_page_size));
     const double next = std::round(frontier) + 1.0 - static_cast<double>(overlap);
     offset_ = next <= 0.0 ? 0 : static_cast<std::size_t>(std::min(next, 1e15));
-    back_ = config_.page_size;
-    last_was_forward_ = !fresh.empty();  // the next page measures the overlap it was given
+    last_was_forward_ = !proven && overlap == overlap_;  // the next page measures the overlap it was given
   }
-  if (fetches_ >= fetch_limit()) status_ = pager_status::kept_changing;
-  return fresh;
+  finish_fetch();
+  return out;
 }
 
 }  // namespace keyrevoke::core

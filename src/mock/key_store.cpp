@@ -448,12 +448,12 @@ std::optional<key_view> key_store::patch(const key_hash& hash, bool disabled, un
   return view_of(e);
 }
 
-std::vector<key_view> key_store::list(std::size_t offset, bool include_disabled) const {
+std::vector<key_view> key_store::list(std::size_t offset, bool include_disabled, std::size_t limit) const {
   std::vector<key_view> page;
   const fenwick& tree = include_disabled ? *all_visible_ : *enabled_visible_;
   std::size_t pos = tree.find_kth(offset + 1);
-  page.reserve(page_size);
-  for (; pos < entries_.size() && page.size() < page_size; ++pos) {
+  page.reserve(std::min<std::size_t>(limit, 1000));
+  for (; pos < entries_.size() && page.size() < limit; ++pos) {
     const entry& e = entries_[pos];
     std::lock_guard lock(shard_of(e.hash).mutex);
     if (e.deleted || (!include_disabled && e.disabled)) continue;

@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <fstream>
 #include <ostream>
 
@@ -31,6 +32,22 @@ void require_probability(double p, const char* name) {
   if (!(p >= 0 && p <= 1)) throw usage_error(std::string("--") + name + " must be in [0, 1]");
 }
 
+// --page-sizes "A,B,C": each 1-10000; nullopt on anything else.
+std::optional<std::vector<std::size_t>> parse_page_sizes(std::string_view text) {
+  std::vector<std::size_t> sizes;
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    std::size_t value = 0;
+    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (item.empty() || ec != std::errc{} || ptr != item.data() + item.size() || value < 1 || value > 10000)
+      return std::nullopt;
+    sizes.push_back(value);
+    if (comma == std::string_view::npos) return sizes;
+    text.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace
 
 std::variant<mock_options, int> parse_options(int argc, const char* const* argv, const char* env_key,
@@ -38,6 +55,7 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
   mock_options o;
   std::string rate_schedule, retry_after = "seconds", latency_dist_name = "fixed", key_file;
   unsigned idle_timeout_s = 60;
+  std::string page_sizes;  // --page-sizes, parsed below
   po::options_description listen("Listening");
   listen.add_options()
     ("help,h", "show this help and exit")
@@ -95,6 +113,11 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     ("latency-dist", po::value(&latency_dist_name)->default_value(latency_dist_name), "fixed | exp (mean) | lognormal (median, sigma 1: p99 ~ 10x)")
     ("list-latency-ms", po::value(&o.list_latency_ms)->default_value(0),
      "extra delay before answering each GET {base}/keys page only (on top of --latency-ms)")
+    ("page-size", po::value(&o.page_size)->default_value(100),
+     "the most keys a GET {base}/keys page returns, whatever is asked (1-10000)")
+    ("page-sizes", po::value(&page_sizes),
+     "A,B,C...: the size of the 1st, 2nd, 3rd... GET {base}/keys page, the last repeating (each 1-10000; "
+     "instead of --page-size)")
     ("close-every", po::value(&o.close_every)->default_value(0), "send Connection: close on every K-th response of a connection (0: never)");
   po::options_description output("Output");
   output.add_options()
@@ -149,6 +172,13 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     require_probability(o.ghost_rate, "ghost-rate");
     if (!(o.list_latency_ms >= 0 && o.list_latency_ms <= 60000))
       throw usage_error("--list-latency-ms must be in [0, 60000]");
+    if (o.page_size < 1 || o.page_size > 10000) throw usage_error("--page-size must be 1-10000");
+    if (vm.count("page-sizes") != 0) {
+      if (!vm["page-size"].defaulted()) throw usage_error("--page-size and --page-sizes exclude each other");
+      auto sizes = parse_page_sizes(page_sizes);
+      if (!sizes) throw usage_error("--page-sizes: expected A,B,C... each 1-10000, e.g. 50,37,100");
+      o.page_sizes = std::move(*sizes);
+    }
     const auto dist = parse_latency_dist(latency_dist_name);
     if (!dist) throw usage_error("--latency-dist must be fixed, exp or lognormal");
     o.dist = *dist;

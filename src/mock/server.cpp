@@ -412,6 +412,8 @@ int run_server(const mock_options& o) {
     config.rate_schedule = o.rate_schedule;
     config.retry_mode = o.retry_mode;
     config.list_latency = std::chrono::microseconds{static_cast<std::int64_t>(o.list_latency_ms * 1000.0)};
+    config.page_size = o.page_size;
+    config.page_sizes = o.page_sizes;
     config.expose_key_hash = o.expose_key_hash;
     service api(std::move(config), *store, counters, faults);
 

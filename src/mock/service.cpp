@@ -261,10 +261,14 @@ void service::handle_keys(const api_request& request, const route& where, reply&
   }
   const auto include = query_param(where.query, "include_disabled");
   const bool include_disabled = include && (*include == "true" || *include == "1");
-  stats_.list_requests.fetch_add(1, std::memory_order_relaxed);
+  // The page size is the server's (../shared/API.md): --page-size, or the n-th of --page-sizes.
+  const std::uint64_t n = stats_.list_requests.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t limit = config_.page_sizes.empty()
+                                ? config_.page_size
+                                : config_.page_sizes[std::min<std::uint64_t>(n, config_.page_sizes.size() - 1)];
   out.body.append(R"({"data":[)");
   bool first = true;
-  for (const auto& k : store_.list(offset, include_disabled)) {
+  for (const auto& k : store_.list(offset, include_disabled, limit)) {
     if (!first) out.body.push_back(',');
     first = false;
     write_key_json(out.body, k);

@@ -1,6 +1,7 @@
 """keyrevoke list against keyrevoke-mock over TLS: the listing equals the server's store, every filter
-equals ground truth computed here, paging survives 429s, 500s and keys deleted while it reads (the pipe
-into keyrevoke), and the management key never shows."""
+equals ground truth computed here, paging survives 429s, 500s, keys deleted while it reads (the pipe
+into keyrevoke) and any page size the server chooses (1, 37, 50, 100, changing), an answer that is not
+the key API's ends it with exit 2, and the management key never shows."""
 
 import datetime
 import fnmatch
@@ -11,9 +12,11 @@ import ssl
 import subprocess
 import time
 import unittest
+import urllib.error
 import urllib.request
 
-from harness import KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, keyrevoke_env, status_count
+from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, ScriptedServer, keyrevoke_env,
+                     status_count)
 
 SUMMARY_PREFIX = "keyrevoke list: "
 
@@ -69,6 +72,31 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
             self.assertEqual(resp.status, 200)
             return json.loads(resp.read())["data"]
 
+    def api_get(self, mock, path):
+        """GET {base}{path} with the management key, straight to the mock: (status, parsed body)."""
+        url = "https://127.0.0.1:%d/api/v1%s" % (mock.port, path)
+        ctx = ssl.create_default_context(cafile=mock.ca)
+        ctx.check_hostname = False
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer " + MANAGEMENT_KEY})
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
+    def store_keys(self, mock):
+        """Ground truth, independent of keyrevoke: every key object the mock holds, paged by what each
+        page returned (valid here: nothing changes the store while this runs). Costs list requests."""
+        keys, offset = {}, 0
+        while True:
+            status, body = self.api_get(mock, "/keys?include_disabled=true&offset=%d" % offset)
+            self.assertEqual(status, 200)
+            if not body["data"]:
+                return keys
+            for k in body["data"]:
+                keys[k["hash"]] = k
+            offset += len(body["data"])
+
     def assert_no_key(self, *outputs):
         for out in outputs:
             self.assertNotIn(MANAGEMENT_KEY.encode(), out)
@@ -98,7 +126,9 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(created, sorted(created, reverse=True))
 
     def test_empty_and_single_page_stores(self):
-        for n, pages in ((0, 1), (1, 1), (99, 1), (100, 2), (101, 2)):
+        # Only an empty page ends a listing, and one at offset > 0 is proven by reading the last key
+        # again: 0 keys, one page; 1 key: 0, 1 (empty), 0; 99: 0, 98, 99 (empty), 98.
+        for n, pages in ((0, 1), (1, 3), (99, 4), (100, 4), (101, 4)):
             with self.subTest(keys=n):
                 mock = self.mock(keys=n, name="mock%d" % n) if n else self.mock(
                     keys=0, name="mock0", args=["--keys-file", self.write_lines("empty.txt", ["# none"])])
@@ -218,9 +248,16 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         self.assertEqual(res.stderr, b"")
         self.assertGreater(len(self.lines(res)), 0)
+        plain = self.lines(res)
         res = self.run_list(mock, "--quiet", "--json", "--label", "ci-*")
-        for line in self.lines(res):
-            self.assertTrue(json.loads(line)["label"].startswith("ci-"))
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertEqual(res.stderr, b"")
+        objects = [json.loads(line) for line in self.lines(res)]
+        # Not vacuous: the same keys as the plain listing, at least one.
+        self.assertGreater(len(objects), 0)
+        self.assertEqual([o["hash"] for o in objects], plain)
+        for o in objects:
+            self.assertTrue(o["label"].startswith("ci-"))
 
     def test_500s_are_retried(self):
         mock = self.mock(keys=1234, args=["--p500", "0.3", "--seed", "3"])
@@ -388,18 +425,192 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         missed = survivors - set(listed)
         self.assertEqual(missed, set(), "%d surviving keys were not listed" % len(missed))
 
+    # --- any page size the server chooses -------------------------------------------------------
+
+    def test_any_page_size_lists_every_key_once(self):
+        # Issue 10: a server that serves at most 50 keys a page (whatever is asked) used to end the
+        # listing after the first short page. The server chooses: 1, 37, 50, 100, or changing sizes.
+        cases = [
+            (["--page-size", "1"], 40),
+            (["--page-size", "37"], 1000),
+            (["--page-size", "50"], 230),
+            (["--page-size", "100"], 1234),
+            (["--page-sizes", "50,37,1,100,2,9,37"], 500),
+            (["--page-sizes", "100,100,37"], 700),
+        ]
+        for args, n in cases:
+            with self.subTest(args=args, keys=n):
+                mock = self.mock(keys=n, args=args, name="mock-" + "-".join(args[1].split(",")))
+                res = self.run_list(mock)
+                self.assertEqual(res.returncode, 0, res.stderr.decode())
+                got = self.lines(res)
+                self.assertEqual(len(got), n)
+                self.assertEqual(len(set(got)), n, "a hash printed twice")
+                truth = self.store_keys(mock)
+                self.assertEqual(set(got), set(truth))
+                self.assertEqual(set(got), set(mock.hashes()))
+                last, numbers = self.summary(res)
+                self.assertIn("complete", last)
+                self.assertNotIn("INCOMPLETE", last)
+                self.assertEqual(numbers["keys seen"], n)
+                mock.stop()
+
+    def test_pipe_into_keyrevoke_with_small_pages(self):
+        # The pipe again with 37 keys a page: keys deleted under the listing, and an end that must be
+        # proven while the revoker is still deleting what was printed.
+        mock = self.mock(keys=1000, args=["--page-size", "37", "--latency-ms", "2", "--threads", "2"])
+        lister = subprocess.Popen(self.list_cmd(mock), env=keyrevoke_env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        revoker = subprocess.Popen(self.keyrevoke_cmd(mock, "--concurrency", "16", "-"), env=keyrevoke_env(),
+                                   stdin=lister.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        lister.stdout.close()
+        try:
+            _, revoker_err = revoker.communicate(timeout=240)
+            _, lister_err = lister.communicate(timeout=120)
+        finally:
+            for p in (lister, revoker):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        self.assertEqual(lister.returncode, 0, lister_err.decode())
+        self.assertEqual(revoker.returncode, 0, revoker_err.decode())
+        keys = mock.stats()["keys"]
+        self.assertEqual(keys["remaining"], 0, "keys the listing skipped: %s" % keys)
+        self.assertEqual(keys["deleted"], 1000)
+        outcomes = self.outcomes(self.report())
+        self.assertEqual(set(outcomes), set(mock.hashes()))
+        self.assertEqual(set(outcomes.values()), {"deleted"})  # each hash printed once: no 404s
+
+    def test_protect_label_glob_with_50_keys_a_page_protects_every_match(self):
+        # Issue 10 item 2: the glob lookup saw 50 of 230 keys and the run deleted keys the user asked
+        # to keep. Ground truth: the mock's own store, before and after.
+        mock = self.mock(keys=230, args=["--page-size", "50"])
+        before = self.store_keys(mock)
+        self.assertEqual(len(before), 230)
+        keep = {h for h, k in before.items() if fnmatch.fnmatchcase(k["label"], "ci-*")}
+        self.assertGreater(len(keep), 50, "the glob must match more keys than one page holds")
+        self.assertLess(len(keep), 230)
+        prot = self.write_lines("protect.txt", ["label:ci-*"])
+        inp = self.write_lines("in.txt", sorted(before))
+        res = self.run_keyrevoke(mock, "--protect", prot, inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        outcomes = self.outcomes(self.report())
+        self.assertEqual({h for h, o in outcomes.items() if o == "protected"}, keep)
+        self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(before) - keep)
+        # The server's side: exactly the others were deleted, every protected key is still there.
+        stats = mock.stats()
+        self.assertEqual(stats["keys"]["deleted"], 230 - len(keep))
+        self.assertEqual(stats["keys"]["remaining"], len(keep))
+        self.assertEqual(stats["not_found_after_delete"], 0)
+        self.assertEqual(set(self.store_keys(mock)), keep)
+        for h in sorted(keep)[:10]:
+            self.assertEqual(self.api_get(mock, "/keys/" + h)[0], 200)
+
+    # --- an answer that is not the key API's ---------------------------------------------------------
+
+    def test_a_wrong_base_url_path_is_exit_2_naming_the_url(self):
+        # The mock serves /api/v1; /v1 is a route it does not have: its 404 is not a key list.
+        mock = self.mock(keys=50)
+        wrong = "https://127.0.0.1:%d/v1" % mock.port
+        res = subprocess.run([KEYREVOKE, "list", "--base-url", wrong, "--cacert", mock.ca], env=keyrevoke_env(),
+                             capture_output=True, timeout=60)
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 2, err)
+        self.assertEqual(res.stdout, b"")
+        self.assertIn(wrong + "/keys?offset=0", err)
+        self.assertIn("HTTP 404", err)
+        self.assertIn("check --base-url", err)
+        self.assertIn("INCOMPLETE", err)
+        self.assert_no_key(res.stdout, res.stderr)
+        self.assertEqual(mock.stats()["api_requests"], 1, "no retry can fix a wrong route")
+
+        # --protect with globs on the wrong path: its listing is not complete, so nothing is sent.
+        prot = self.write_lines("protect.txt", ["label:ci-*"])
+        inp = self.write_lines("in.txt", mock.hashes())
+        res = subprocess.run([KEYREVOKE, "--base-url", wrong, "--cacert", mock.ca, "--protect", prot,
+                              "--report", self.path("wrong.jsonl"), inp],
+                             env=keyrevoke_env(), capture_output=True, timeout=60)
+        self.assertNotEqual(res.returncode, 0, res.stderr.decode())
+        stats = mock.stats()
+        self.assertEqual(stats["keys"]["remaining"], 50)
+        self.assertEqual(stats["keys"]["deleted"], 0)
+
+    def test_answers_that_are_not_a_key_list_are_exit_2(self):
+        cases = [
+            (200, b"<html><body>Welcome to nginx!</body></html>", "not a key list"),
+            (200, b'{"data":{"hash":"x"}}', "not a key list"),
+            (404, b"404 page not found\n", "HTTP 404"),
+            (405, b"<html>Method Not Allowed</html>", "HTTP 405"),
+            (302, b"", "HTTP 302"),
+        ]
+        for status, body, expected in cases:
+            with self.subTest(status=status, body=body):
+                server = ScriptedServer(default=lambda srv, conn, n, s=status, b=body: conn.send_response(s, b))
+                try:
+                    cmd = [KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"]
+                    res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)
+                finally:
+                    server.stop()
+                err = res.stderr.decode()
+                self.assertEqual(res.returncode, 2, err)
+                self.assertEqual(res.stdout, b"")
+                self.assertIn(expected, err)
+                self.assertIn(server.origin.base_url + "/keys?offset=0", err)
+                self.assertIn("check --base-url", err)
+                if body:
+                    self.assertIn(body[:10].decode().replace("\n", " "), err)  # a snippet of what came back
+                self.assert_no_key(res.stdout, res.stderr)
+                self.assertEqual(sum(server.requests.values()), 1)
+
+    def test_403_without_a_hint_is_exit_3_with_one_as_a_throttle_retried(self):
+        def forbidden(srv, conn, n):
+            return conn.send_response(403, b"<html>Forbidden</html>")
+
+        server = ScriptedServer(default=forbidden)
+        try:
+            cmd = [KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"]
+            res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)
+        finally:
+            server.stop()
+        self.assertEqual(res.returncode, 3, res.stderr.decode())
+        self.assertIn("rejected the management key", res.stderr.decode())
+        self.assertEqual(sum(server.requests.values()), 1)
+
+        # A 403 with Retry-After (a secondary rate limit) is retried, then the listing goes on.
+        page = json.dumps({"data": []}).encode()
+
+        def throttled_once(srv, conn, n):
+            if n == 1:
+                return conn.send_response(403, b"<html>slow down</html>", headers=["Retry-After: 1"])
+            return conn.send_response(200, page)
+
+        server = ScriptedServer(default=throttled_once)
+        try:
+            cmd = [KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"]
+            res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)
+        finally:
+            server.stop()
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertEqual(sum(server.requests.values()), 2)
+
     def test_interrupt_stops_with_whole_lines(self):
         mock = self.mock(keys=3000, args=["--latency-ms", "150"])
         proc = self.start_keyrevoke_list(mock)
         deadline = time.monotonic() + 30
         while mock.stats()["api_requests"] < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
+        # The third request arrived: the first two pages were printed (each page is flushed before the
+        # next is asked for), so there are lines to check.
+        self.assertGreaterEqual(mock.stats()["api_requests"], 3)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 130, err.decode())
         self.assertIn("interrupted", err.decode())
         got = out.decode().splitlines()
-        self.assertTrue(out == b"" or out.endswith(b"\n"))
+        self.assertGreaterEqual(len(got), 100, "nothing printed: the whole-lines check would be vacuous")
+        self.assertTrue(out.endswith(b"\n"))
+        for line in got:
+            self.assertRegex(line, "^[0-9a-f]{64}$")
         self.assertLess(len(got), 3000)
         self.assertTrue(set(got) <= set(mock.hashes()))
         self.assertEqual(len(set(got)), len(got))

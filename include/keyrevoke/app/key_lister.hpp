@@ -31,8 +31,11 @@ struct listed_key {
 };
 
 struct list_result {
-  int exit_code = 0;  // 0 complete, 1 incomplete, 2 config, 3 key/TLS, 130 interrupted
-  std::string error;  // one sentence when exit_code != 0; never contains the key
+  // 0 complete (proven: see core::list_pager), 1 incomplete, 2 config or an answer that is not the
+  // key API's (a wrong route or shape: check --base-url), 3 key rejected (401, 403 without a
+  // rate-limit hint) or TLS, 130 interrupted. Never 0 unless the listing is complete.
+  int exit_code = 0;
+  std::string error;  // one sentence when exit_code != 0 (the URL and what came back); never the key
   std::uint64_t pages = 0, requests = 0, throttled = 0, keys_seen = 0;
 };
 

@@ -1,15 +1,18 @@
 #pragma once
-// Paging GET /keys (newest first, `offset`, 100 a page) without missing keys while the list changes
-// under us: the pure state machine behind `keyrevoke list` (no I/O; the caller fetches the offset it
-// is told and hands the page back).
+// Paging GET /keys (newest first, `offset`, pages of a size the server chooses) without missing keys
+// while the list changes under us: the pure state machine behind `keyrevoke list` and the `--protect`
+// glob lookup (no I/O; the caller fetches the offset it is told and hands the page back).
 //
 // Why naive paging fails: `keyrevoke list | keyrevoke` deletes keys from earlier pages while later
 // pages are fetched. Every key behind a deleted one moves to a lower offset, so `offset += 100`
-// jumps over keys that nobody ever sees.
+// jumps over keys that nobody ever sees. And the page size is the server's: OpenRouter serves up to
+// 100, a deployment or a gateway may serve fewer, whatever is asked, and may change it mid-listing
+// (../shared/API.md). A page shorter than the last one is not the end: only an empty page is.
 //
 // The guarantee: every key that exists for the whole listing (present when the first page is
 // fetched, not deleted before the end) is emitted exactly once; no hash is emitted twice. Keys
-// created during the listing (at the top) may or may not be emitted.
+// created during the listing (at the top) may or may not be emitted. The one case outside it is
+// stated with rule E below: keys created inside the window of a two-fetch proof.
 //
 // How (order = the server's list order; a key's position in it never changes relative to the other
 // surviving keys: deletions remove, insertions happen at the top):
@@ -18,24 +21,41 @@
 //  key created strictly later than some emitted key (so every surviving key before it is newer than
 //  that emitted key, hence before it, hence emitted). A page is a contiguous run of the list at the
 //  moment it was fetched, so an anchored page extends C to all of its keys: its new keys are emitted.
-//  An unanchored page may have a gap before it (keys shifted left past our offset): nothing is emitted
-//  and the pager steps back (100, then 200, 400 ... while it keeps missing; offset 0 always anchors).
-//  (Why not `offset += 100` and "anchored if the first key is seen or newer than the last emitted":
-//  in a list that does not change, the next page then starts with an unseen, older key and would
-//  never anchor; and with created_at ties "newer" cannot tell where a key stands. Overlapping pages
-//  and strict comparisons avoid both.)
-//  Where to fetch next only affects cost, never completeness (anchoring decides what is emitted):
-//  after an anchored full page the next page starts `overlap` entries before this page's last one,
-//  so that in a stable list it starts with a key already emitted. The overlap grows with the keys
-//  found missing from it (twice that many, at most half a page) and shrinks slowly when none are.
-//  The next offset also leads by the drift: how far per fetch the last key emitted was seen to move
-//  left (smoothed; an offset-0 page with nothing seen means the head of the list was deleted as fast
-//  as it was read). A page with nothing new (a step back went too far) moves on with an overlap of
-//  one. In a stable list that is pages at 0, 99, 198 ...; racing `keyrevoke` through a pipe costs
-//  about 1.3 to 2 fetches a page. An anchored short page (< page_size) reaches the end of the list:
-//  the listing is complete.
-//  Fetches are bounded (fetches_per_page x (emitted pages + 1) + fetch_allowance): a list that keeps
-//  changing faster than it can be read ends as kept_changing (the caller reports it incomplete).
+//  A page that is not anchored may have a gap before it (keys shifted left past our offset): nothing
+//  of it is emitted and the pager steps back (doubling while pages keep missing; offset 0 always
+//  anchors) until an anchored page overlaps it.
+//  The end: no page shorter than another proves anything (the server chooses the size). Only an
+//  empty page does: at offset 0 on its own (the list is empty), at offset o > 0 by rule E.
+//  Rule E (a two-fetch proof), for the pages one fetch cannot anchor: an empty page at o > 0, and a
+//  page of one key (no room for an anchor and a new key). Such a page P, fetched at offset o, is
+//  *held* (the caller keeps its object) and the pager steps back. A later anchored page Q at offset
+//  q whose end q + |Q| reaches o proves P: a survivor S not emitted after Q lies after Q's end (C), so
+//  at Q's fetch its index is >= q + |Q| >= o, while at P's fetch it was < o (before P's key, or P was
+//  empty). Deletions only lower an index: only keys created between the two fetches can move S that
+//  way (the residual case: a key created while a gap left by deletions exists). So P's key is
+//  emitted too, and a held empty page at o proven by a Q ending exactly at o ends the listing: every
+//  survivor has been emitted. Q ending past o: the list grew, no proof, paging goes on. Q ending
+//  before o: the list got shorter between the two fetches (a deleter still at work, typically the
+//  pipe into `keyrevoke` finishing the keys already printed): no proof either; the pager says
+//  settling() so the caller can wait before trying again, and after max_end_checks failed checks the
+//  listing ends kept_changing. A page of one hashless object can neither anchor nor be proven past:
+//  with a server serving one object a page, the listing then ends kept_changing (incomplete).
+//  Where to fetch next only affects cost, never completeness: after an anchored page with new keys
+//  the next page starts `overlap` entries before the frontier (the last key known to have every
+//  survivor before it emitted), so that in a stable list it starts with a key already emitted. The
+//  overlap grows with the keys found missing from it (twice that many) and shrinks slowly when none
+//  are; it is at most max_overlap and half the page just read (0 for a page of one key). The next
+//  offset also leads by the drift: how far per fetch the frontier was seen to move left (smoothed,
+//  fading when not measured; an offset-0 page with nothing seen means the head was deleted as fast as
+//  it was read). An anchored page with nothing new is followed by one starting at its last entry;
+//  one shorter than the page before it (probably the tail: a hint for cost, never a proof) by a fetch
+//  just past its end. Step backs: a held empty page steps back 1 + twice the drift, any other page
+//  its own size. The page size is learned from the pages seen (largest_page(); each page's own size
+//  scales its overlap, its step back and its weight in the fetch bound). In a stable list of n keys with
+//  pages of c >= 2: pages at 0, c-1, 2(c-1) ... plus two to prove the end (the empty page past it, then its
+//  last key again); pages of one key: two fetches a key. Fetches are bounded (fetches_per_page x (pages'
+//  worth of new keys + 1 + failed end checks) + fetch_allowance): a list that keeps changing faster than it
+//  can be read ends as kept_changing (the caller reports it incomplete).
 // Created-at ordering is trusted only while every entry has one and pages are in non-increasing
 // order; otherwise anchoring uses emitted keys alone (still complete, possibly more step-backs).
 
@@ -52,10 +72,10 @@
 namespace keyrevoke::core {
 
 struct list_pager_config {
-  std::size_t page_size = 100;   // what a full page holds
-  std::size_t max_overlap = 50;  // at most this many entries of a page are fetched again (<= page/2)
+  std::size_t max_overlap = 50;  // at most this many entries of a page are fetched again (also <= page/2)
   std::uint64_t fetches_per_page = 3;
   std::uint64_t fetch_allowance = 100;
+  std::uint64_t max_end_checks = 60;  // end proofs that found the list shorter, then kept_changing
 };
 
 // One object of a page, in list order. usable = false: it has no valid hash (skipped, but it still
@@ -68,8 +88,14 @@ struct list_entry {
 
 enum class pager_status {
   fetch,          // fetch offset() and consume() the page
-  complete,       // every key has been seen
+  complete,       // every key has been seen (an empty page, proven)
   kept_changing,  // the fetch bound was reached before the end: the listing is incomplete
+};
+
+// What one consume() emits: positions of the keys to emit, each hash once over the whole listing.
+struct pager_emission {
+  std::vector<std::size_t> page;  // into the page just consumed, in list order
+  std::vector<std::size_t> held;  // into the page held until now (rule E), emitted after `page`
 };
 
 class list_pager {
@@ -79,39 +105,63 @@ class list_pager {
   pager_status status() const noexcept { return status_; }
   std::size_t offset() const noexcept { return offset_; }
 
-  // The page fetched at offset(). Returns the positions (into page) of the keys to emit, in list
-  // order: each hash is returned once over the whole listing.
-  std::vector<std::size_t> consume(std::span<const list_entry> page);
+  // The page fetched at offset(). After it, holding() says whether the pager now holds this page
+  // (the caller keeps its objects: a later emission's `held` positions point into it).
+  pager_emission consume(std::span<const list_entry> page);
+
+  bool holding() const noexcept { return holding_; }
+  // The last consume() was an end check that found the list shorter than its empty page said (keys
+  // still being deleted): waiting a little before the next fetch makes the next check likelier to hold.
+  bool settling() const noexcept { return settling_; }
 
   std::uint64_t fetches() const noexcept { return fetches_; }
   std::uint64_t step_backs() const noexcept { return step_backs_; }
   std::uint64_t emitted() const noexcept { return emitted_; }
+  std::uint64_t end_checks() const noexcept { return end_checks_; }  // failed ones (settling)
   std::uint64_t fetch_limit() const noexcept;
+  std::size_t largest_page() const noexcept { return largest_; }  // 0 until a non-empty page
   std::size_t overlap() const noexcept { return overlap_; }
   double drift() const noexcept { return drift_; }
 
  private:
+  struct held_page {
+    std::size_t offset = 0;
+    std::uint64_t fetch = 0;
+    std::vector<list_entry> entries;  // empty: an empty page at offset > 0
+  };
+
   bool anchored(std::span<const list_entry> page) const;
   void check_order(std::span<const list_entry> page);
   bool measure_drift(std::span<const list_entry> page, std::size_t already_seen);
+  bool emit(const list_entry& e);
+  void hold_and_step_back(std::span<const list_entry> page);
+  void finish_fetch();
 
   list_pager_config config_;
   pager_status status_ = pager_status::fetch;
   std::size_t offset_ = 0;
   std::size_t overlap_ = 1;  // entries of the last page fetched again by the next
-  std::size_t back_;         // next step back
+  std::size_t back_ = 1;     // the last step back
+  bool missing_ = false;     // the last page was held (steps back double)
   bool last_was_forward_ = false;
   bool order_known_ = true;  // created_at present everywhere and non-increasing within pages
   std::optional<unix_micros> oldest_emitted_;
-  // The last usable key of the last anchored page, and its index then: measures the drift.
+  std::size_t largest_ = 0;        // the largest page seen
+  std::size_t previous_size_ = 0;  // the size of the last non-empty page
+  std::optional<held_page> held_;  // rule E
+  bool holding_ = false;
+  bool settling_ = false;
+  // The last usable key of the frontier page, its index then, and the fetch that saw it: the drift.
   std::optional<key_hash> boundary_;
   std::size_t boundary_index_ = 0;
   std::uint64_t boundary_fetch_ = 0;
-  double drift_ = 0.0;  // keys the list shifts left per fetch (smoothed), >= 0
+  double drift_ = 0.0;       // keys the list shifts left per fetch (smoothed), >= 0
+  double pages_read_ = 0.0;  // sum over pages of (new keys / page size)
   hash_set seen_;
   std::uint64_t fetches_ = 0;
   std::uint64_t step_backs_ = 0;
   std::uint64_t emitted_ = 0;
+  std::uint64_t end_checks_ = 0;
 };
 
 }  // namespace keyrevoke::core

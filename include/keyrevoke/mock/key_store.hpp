@@ -104,8 +104,9 @@ class key_store {
   std::optional<key_view> ghost_set_disabled(const key_hash& hash, bool disabled, unix_seconds now);
 
   static constexpr std::size_t page_size = 100;
-  // Newest first; `offset` counts visible keys (not deleted; disabled only if include_disabled).
-  std::vector<key_view> list(std::size_t offset, bool include_disabled) const;
+  // Newest first; `offset` counts visible keys (not deleted; disabled only if include_disabled); at
+  // most `limit` keys.
+  std::vector<key_view> list(std::size_t offset, bool include_disabled, std::size_t limit = page_size) const;
 
   store_totals totals() const noexcept;
   // Hashes whose DELETE reached the store more than once (a retry, or a client bug).

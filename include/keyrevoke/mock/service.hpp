@@ -42,6 +42,8 @@ struct service_config {
   std::vector<rate_step> rate_schedule;
   retry_hint_mode retry_mode = retry_hint_mode::seconds;
   std::chrono::microseconds list_latency{0};  // extra wait before answering a GET /keys page
+  std::size_t page_size = 100;                // the most keys a GET /keys page returns
+  std::vector<std::size_t> page_sizes;        // if set: the k-th GET /keys page's size (last repeats)
   bool expose_key_hash = false;               // GET {base}/key answers the management key's hash
 };
 

@@ -76,4 +76,38 @@ BOOST_AUTO_TEST_CASE(help_describes_them) {
     BOOST_TEST_CONTEXT(text) { BOOST_TEST(p.out.find(text) != std::string::npos); }
 }
 
+BOOST_AUTO_TEST_CASE(page_size_options) {
+  {
+    const auto p = parse({});
+    BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
+    BOOST_TEST(std::get<mock_options>(p.result).page_size == 100u);
+    BOOST_TEST(std::get<mock_options>(p.result).page_sizes.empty());
+  }
+  {
+    const auto p = parse({"--page-size", "37"});
+    BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
+    BOOST_TEST(std::get<mock_options>(p.result).page_size == 37u);
+  }
+  {
+    const auto p = parse({"--page-sizes", "50,37,1,100"});
+    BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
+    const std::vector<std::size_t> expected{50, 37, 1, 100};
+    BOOST_TEST(std::get<mock_options>(p.result).page_sizes == expected);
+  }
+  const std::vector<std::vector<std::string>> bad = {
+      {"--page-size", "0"},    {"--page-size", "10001"}, {"--page-size", "x"},   {"--page-sizes", ""},
+      {"--page-sizes", "50,"}, {"--page-sizes", "0,5"},  {"--page-sizes", "5;6"}, {"--page-sizes", "-1"},
+      {"--page-size", "50", "--page-sizes", "50,37"},
+  };
+  for (const auto& args : bad) {
+    std::string text;
+    for (const auto& a : args) text += a + " ";
+    BOOST_TEST_CONTEXT(text) {
+      const auto p = parse(args);
+      BOOST_TEST_REQUIRE(std::holds_alternative<int>(p.result));
+      BOOST_TEST(std::get<int>(p.result) == 2);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -143,6 +143,38 @@ BOOST_AUTO_TEST_CASE(key_objects_and_listing) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(page_size_is_the_servers) {
+  // --page-size: at most N keys a page, whatever is asked; --page-sizes: the n-th request's size.
+  struct row {
+    std::size_t page_size;
+    std::vector<std::size_t> page_sizes;
+    std::vector<std::size_t> offsets;   // one GET /keys each, in order
+    std::vector<std::size_t> expected;  // keys in each answer (300 keys in the store)
+  };
+  const row rows[] = {
+      {100, {}, {0, 100, 250, 300}, {100, 100, 50, 0}},
+      {50, {}, {0, 50, 280}, {50, 50, 20}},
+      {37, {}, {0, 296}, {37, 4}},
+      {1, {}, {0, 299, 300}, {1, 1, 0}},
+      {100, {50, 37, 1}, {0, 0, 0, 0, 10}, {50, 37, 1, 1, 1}},
+      {100, {200}, {0, 250}, {200, 50}},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT("page size " << r.page_size << " sizes " << r.page_sizes.size()) {
+      service_config c;
+      c.page_size = r.page_size;
+      c.page_sizes = r.page_sizes;
+      fixture f{c};
+      for (std::size_t i = 0; i < r.offsets.size(); ++i) {
+        const reply got =
+            f.call(http_method::get, "/api/v1/keys?include_disabled=true&offset=" + std::to_string(r.offsets[i]));
+        BOOST_TEST(got.status == 200u);
+        BOOST_TEST(json::parse(got.body).as_object().at("data").as_array().size() == r.expected[i]);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(patch_disables_and_enables) {
   fixture f;
   const auto target = f.store->list(0, false).front().hash;
