@@ -156,10 +156,18 @@ void input_reader::run(const deliver_fn& deliver) {
       switch (parsed.kind) {
         case core::line_kind::skip:
           return;
-        case core::line_kind::invalid:
-          batch.invalid.push_back({line.number, static_cast<std::uint32_t>(source),
-                                   core::redact_preview(line.text, line.full_length), parsed.reason});
+        case core::line_kind::invalid: {
+          // A CRLF list previews like its LF twin: the '\r' is the line's end, not a character of it.
+          std::string_view text = line.text;
+          std::size_t length = line.full_length;
+          if (length == text.size() && text.ends_with('\r')) {
+            text.remove_suffix(1);
+            --length;
+          }
+          batch.invalid.push_back({line.number, static_cast<std::uint32_t>(source), core::redact_preview(text, length),
+                                   parsed.reason});
           break;
+        }
         case core::line_kind::hash:
           take(batch, parsed.hash, line.number, source);
           break;
