@@ -151,7 +151,8 @@ void input_reader::run(const deliver_fn& deliver) {
       ++batch.lines;
       core::parsed_line parsed = core::parse_hash_line(line.text, line.full_length, line.number == 1);
       if (parsed.kind == core::line_kind::invalid && decoder.is_utf16()) {
-        if (const std::string_view why = core::utf16_error_reason(line.text); !why.empty()) parsed.reason = why;
+        if (const std::string_view why = core::utf16_error_reason(line.text); !why.empty())
+          parsed.reason = why;
       }
       switch (parsed.kind) {
         case core::line_kind::skip:
@@ -164,8 +165,8 @@ void input_reader::run(const deliver_fn& deliver) {
             text.remove_suffix(1);
             --length;
           }
-          batch.invalid.push_back({line.number, static_cast<std::uint32_t>(source), core::redact_preview(text, length),
-                                   parsed.reason});
+          batch.invalid.push_back({line.number, static_cast<std::uint32_t>(source),
+                                   core::redact_preview(text, length), parsed.reason});
           break;
         }
         case core::line_kind::hash:

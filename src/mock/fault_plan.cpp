@@ -42,7 +42,8 @@ std::string_view to_string(fault f) {
     case fault::reset: return "reset";
     case fault::hang: return "hang";
     case fault::ghost: return "ghost";
-    case fault::lost: return "lost";
+    case fault::lost:
+      return "lost";
   }
   return "none";
 }

@@ -109,8 +109,8 @@ std::optional<outage_window> parse_outage(std::string_view text) {
   if (first == std::string_view::npos) return std::nullopt;
   const auto second = text.find(':', first + 1);
   const auto start = parse_seconds(text.substr(0, first));
-  const auto duration = parse_seconds(text.substr(first + 1, second == std::string_view::npos ? std::string_view::npos
-                                                                                              : second - first - 1));
+  const auto duration = parse_seconds(
+      text.substr(first + 1, second == std::string_view::npos ? std::string_view::npos : second - first - 1));
   if (!start || !duration || *duration <= 0) return std::nullopt;
   outage_window w{from_seconds(*start), from_seconds(*duration), outage_kind::bad_gateway};
   if (second != std::string_view::npos) {
@@ -122,9 +122,11 @@ std::optional<outage_window> parse_outage(std::string_view text) {
   return w;
 }
 
-std::optional<outage_hit> outage_at(const std::vector<outage_window>& windows, mock_duration elapsed) noexcept {
+std::optional<outage_hit> outage_at(const std::vector<outage_window>& windows,
+                                    mock_duration elapsed) noexcept {
   for (const auto& w : windows) {
-    if (elapsed >= w.start && elapsed < w.start + w.duration) return outage_hit{w.kind, w.start + w.duration - elapsed};
+    if (elapsed >= w.start && elapsed < w.start + w.duration)
+      return outage_hit{w.kind, w.start + w.duration - elapsed};
   }
   return std::nullopt;
 }

@@ -235,7 +235,8 @@ admission service::admit(const api_request& request, const clock_reading& now, s
         stats_.hangs.fetch_add(1, std::memory_order_relaxed);
         a.step = next_step::hang;
         return a;
-      case fault::ghost: break;  // decided by the handler (take_ghost), never here
+      case fault::ghost:
+      case fault::lost: break;  // decided by the handler (take_ghost, take_lost), never here
     }
   }
   // 6. Slow list pages.
@@ -294,7 +295,8 @@ void service::throttle(reply& out, mock_duration wait, const clock_reading& now)
 
 mock_duration service::since_first_api_request(mock_duration since_start) noexcept {
   auto first = first_api_request_.load(std::memory_order_relaxed);
-  if (first < 0 && first_api_request_.compare_exchange_strong(first, since_start.count(), std::memory_order_relaxed))
+  if (first < 0 &&
+      first_api_request_.compare_exchange_strong(first, since_start.count(), std::memory_order_relaxed))
     first = since_start.count();
   // Another io thread may have read its clock a little earlier and stored a later instant.
   return std::max(mock_duration{0}, since_start - mock_duration{first});

@@ -105,8 +105,8 @@ json::object stats_to_json(const stats& s, const key_store& store, std::chrono::
     if (c.requests == 0) continue;
     json::object types;
     for (const auto& [value, n] : c.content_types) types[value] = n;
-    by_method[method_name(method)] =
-        json::object{{"requests", c.requests}, {"with_body", c.with_body}, {"content_types", std::move(types)}};
+    by_method[method_name(method)] = json::object{
+        {"requests", c.requests}, {"with_body", c.with_body}, {"content_types", std::move(types)}};
   }
   o["requests_by_method"] = std::move(by_method);
   o["route_not_found"] = get(s.route_not_found);

@@ -64,8 +64,8 @@ class input_decoder {
 
   input_encoding encoding_ = input_encoding::undecided;
   char held_[2] = {};
-  std::size_t held_size_ = 0;     // BOM candidates (undecided) or the first byte of a unit (UTF-16)
-  std::uint16_t high_ = 0;        // a high surrogate waiting for its low half; 0: none
+  std::size_t held_size_ = 0;  // BOM candidates (undecided) or the first byte of a unit (UTF-16)
+  std::uint16_t high_ = 0;     // a high surrogate waiting for its low half; 0: none
   std::string out_;
 };
 

@@ -20,15 +20,15 @@ namespace keyrevoke::mock {
 
 enum class fault {
   none,
-  status_500,   // answer 500 with an error body
-  status_400,   // answer 400 with an error body
-  reset,        // close the TCP connection abruptly (RST) before answering
-  hang,         // never answer; keep the socket open until the client closes or the mock stops
-  ghost,        // a DELETE/PATCH answers success but the store is not changed (fault file only;
-                // decide() never returns it: see take_ghost())
-  lost,         // a DELETE/PATCH is applied to the store, then answered 504 with a gateway's HTML
-                // page: a gateway that timed out on a backend that did the work (fault file only;
-                // decide() never returns it: see take_lost())
+  status_500,  // answer 500 with an error body
+  status_400,  // answer 400 with an error body
+  reset,       // close the TCP connection abruptly (RST) before answering
+  hang,        // never answer; keep the socket open until the client closes or the mock stops
+  ghost,       // a DELETE/PATCH answers success but the store is not changed (fault file only;
+               // decide() never returns it: see take_ghost())
+  lost,        // a DELETE/PATCH is applied to the store, then answered 504 with a gateway's HTML
+               // page: a gateway that timed out on a backend that did the work (fault file only;
+               // decide() never returns it: see take_lost())
 };
 
 std::string_view to_string(fault f);

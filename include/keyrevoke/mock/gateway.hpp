@@ -64,6 +64,7 @@ struct outage_hit {
 
 // The window `elapsed` (time since the first API request) falls in, [start, start + duration);
 // the first listed wins where windows overlap. nullopt outside every window.
-std::optional<outage_hit> outage_at(const std::vector<outage_window>& windows, mock_duration elapsed) noexcept;
+std::optional<outage_hit> outage_at(const std::vector<outage_window>& windows,
+                                    mock_duration elapsed) noexcept;
 
 }  // namespace keyrevoke::mock

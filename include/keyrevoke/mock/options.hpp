@@ -60,9 +60,9 @@ struct mock_options {
   std::string stats_out;
   bool quiet = false;
   // A real deployment's front end (gateway.hpp)
-  unsigned throttle_status = 429;                    // --throttle-status: 429, 403 or 503
+  unsigned throttle_status = 429;                      // --throttle-status: 429, 403 or 503
   throttle_body throttle_answer = throttle_body::api;  // --throttle-body
-  std::vector<outage_window> outages;                // --outage, in command-line order
+  std::vector<outage_window> outages;                  // --outage, in command-line order
 };
 
 // A parsed command line, or the exit code to return now (0 after --help, 2 on a usage error,

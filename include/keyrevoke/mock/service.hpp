@@ -46,9 +46,9 @@ struct service_config {
   std::chrono::microseconds list_latency{0};  // extra wait before answering a GET /keys page
   bool expose_key_hash = false;               // GET {base}/key answers the management key's hash
   // A real deployment's front end (gateway.hpp).
-  unsigned throttle_status = 429;                    // the token bucket's refusal: 429, 403 or 503
+  unsigned throttle_status = 429;                      // the token bucket's refusal: 429, 403 or 503
   throttle_body throttle_answer = throttle_body::api;  // its body
-  std::vector<outage_window> outages;                // from the first API request on
+  std::vector<outage_window> outages;                  // from the first API request on
 };
 
 // SHA-256 of the management key string: the hash the API would list it under (OpenSSL EVP).

@@ -86,10 +86,10 @@ struct stats {
   counter tls_handshake_failures{0};
   counter tls_sessions_resumed{0};  // SSL_session_reused on a completed handshake
   // Misbehaviours of a real deployment's front end.
-  request_tally by_method;          // every request but the admin routes, by method
-  counter route_not_found{0};       // 404 HTML pages: a route the API does not have
-  counter outage_answers{0};        // requests answered by an --outage window (resets included)
-  counter lost_answers{0};          // DELETE/PATCH applied, then answered 504 (fault `lost`)
+  request_tally by_method;     // every request but the admin routes, by method
+  counter route_not_found{0};  // 404 HTML pages: a route the API does not have
+  counter outage_answers{0};   // requests answered by an --outage window (resets included)
+  counter lost_answers{0};     // DELETE/PATCH applied, then answered 504 (fault `lost`)
 
   void count_status(unsigned status) noexcept {
     if (status < by_status.size()) by_status[status].fetch_add(1, std::memory_order_relaxed);

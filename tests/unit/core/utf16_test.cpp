@@ -3,7 +3,6 @@
 #include "keyrevoke/core/utf16.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -77,7 +76,9 @@ BOOST_AUTO_TEST_CASE(sniffing_the_byte_order_mark) {
       {"\xFE\xFF", kc::input_encoding::utf16be},
       {"\xFF\xFF", kc::input_encoding::utf8},
       {"\xFE\xFE", kc::input_encoding::utf8},
-      {"\xEF\xBB\xBF" "abc", kc::input_encoding::utf8},
+      {"\xEF\xBB\xBF"
+       "abc",
+       kc::input_encoding::utf8},
       {"a", kc::input_encoding::utf8},
       {"\0a"s, kc::input_encoding::utf8},
   };
@@ -125,7 +126,12 @@ BOOST_AUTO_TEST_CASE(transcodes_at_every_split) {
   };
   const row rows[] = {
       {"UTF-8 passes through", "abc\ndef", "abc\ndef", kc::input_encoding::utf8},
-      {"UTF-8 BOM is left for the line parser", "\xEF\xBB\xBF" "ab\n", "\xEF\xBB\xBF" "ab\n", kc::input_encoding::utf8},
+      {"UTF-8 BOM is left for the line parser",
+       "\xEF\xBB\xBF"
+       "ab\n",
+       "\xEF\xBB\xBF"
+       "ab\n",
+       kc::input_encoding::utf8},
       {"empty", "", "", kc::input_encoding::utf8},
       {"a lone FF byte", "\xFF", "\xFF", kc::input_encoding::utf8},
       {"FF then text", "\xFFxy", "\xFFxy", kc::input_encoding::utf8},
@@ -138,16 +144,26 @@ BOOST_AUTO_TEST_CASE(transcodes_at_every_split) {
       {"LE, U+FFFD is text", "\xFF\xFE\xFD\xFF"s, "\xEF\xBF\xBD", kc::input_encoding::utf16le},
       {"LE, a second BOM is U+FEFF", "\xFF\xFE\xFF\xFE"s, "\xEF\xBB\xBF", kc::input_encoding::utf16le},
       {"LE, U+0000", "\xFF\xFE\x00\x00"s, "\0"s, kc::input_encoding::utf16le},
-      {"LE, surrogate pair U+1F600", "\xFF\xFE\x3D\xD8\x00\xDE"s, "\xF0\x9F\x98\x80", kc::input_encoding::utf16le},
-      {"BE, surrogate pair U+10FFFF", "\xFE\xFF\xDB\xFF\xDF\xFF"s, "\xF4\x8F\xBF\xBF", kc::input_encoding::utf16be},
-      {"LE, high surrogate then A", "\xFF\xFE\x3D\xD8\x41\x00"s, "\xFF" "A", kc::input_encoding::utf16le},
+      {"LE, surrogate pair U+1F600", "\xFF\xFE\x3D\xD8\x00\xDE"s, "\xF0\x9F\x98\x80",
+       kc::input_encoding::utf16le},
+      {"BE, surrogate pair U+10FFFF", "\xFE\xFF\xDB\xFF\xDF\xFF"s, "\xF4\x8F\xBF\xBF",
+       kc::input_encoding::utf16be},
+      {"LE, high surrogate then A", "\xFF\xFE\x3D\xD8\x41\x00"s,
+       "\xFF"
+       "A",
+       kc::input_encoding::utf16le},
       {"LE, high then high then low", "\xFF\xFE\x3D\xD8\x3D\xD8\x00\xDE"s, "\xFF\xF0\x9F\x98\x80",
        kc::input_encoding::utf16le},
-      {"LE, lone low surrogate", "\xFF\xFE\x00\xDC\x41\x00"s, "\xFF" "A", kc::input_encoding::utf16le},
+      {"LE, lone low surrogate", "\xFF\xFE\x00\xDC\x41\x00"s,
+       "\xFF"
+       "A",
+       kc::input_encoding::utf16le},
       {"LE, high surrogate at the end", "\xFF\xFE\x41\x00\x3D\xD8"s, "A\xFF", kc::input_encoding::utf16le},
       {"LE, odd trailing byte", "\xFF\xFE\x41\x00\x42"s, "A\xFE", kc::input_encoding::utf16le},
-      {"BE, odd trailing byte after a newline", utf16("ab\n", false) + "x", "ab\n\xFE", kc::input_encoding::utf16be},
-      {"LE, high surrogate and an odd byte", "\xFF\xFE\x3D\xD8\x41"s, "\xFF\xFE", kc::input_encoding::utf16le},
+      {"BE, odd trailing byte after a newline", utf16("ab\n", false) + "x", "ab\n\xFE",
+       kc::input_encoding::utf16be},
+      {"LE, high surrogate and an odd byte", "\xFF\xFE\x3D\xD8\x41"s, "\xFF\xFE",
+       kc::input_encoding::utf16le},
       {"BOM-less UTF-16 is not decoded", utf16("ab", true, false), "a\0b\0"s, kc::input_encoding::utf8},
   };
   for (const auto& r : rows) {
@@ -196,7 +212,8 @@ BOOST_AUTO_TEST_CASE(output_is_bounded_by_the_chunk) {
 
 BOOST_AUTO_TEST_CASE(error_reasons) {
   BOOST_TEST(kc::utf16_error_reason("abc").empty());
-  BOOST_TEST(kc::utf16_error_reason("ab\xFF" "c") == "invalid UTF-16: an unpaired surrogate");
+  BOOST_TEST(kc::utf16_error_reason("ab\xFF"
+                                    "c") == "invalid UTF-16: an unpaired surrogate");
   BOOST_TEST(kc::utf16_error_reason("ab\xFE") == "invalid UTF-16: the input ends with an odd byte");
   BOOST_TEST(kc::utf16_error_reason("\xC3\xA9\xE2\x82\xAC").empty());  // UTF-8 text holds neither byte
 }
@@ -219,7 +236,9 @@ BOOST_AUTO_TEST_CASE(a_powershell_list_reads_like_its_utf8_twin) {
       switch (parsed.kind) {
         case kc::line_kind::hash: out.push_back(kc::to_hex(parsed.hash)); break;
         case kc::line_kind::skip: out.emplace_back("skip"); break;
-        case kc::line_kind::invalid: out.push_back(std::string(parsed.reason) + "|" + std::string(line.text)); break;
+        case kc::line_kind::invalid:
+          out.push_back(std::string(parsed.reason) + "|" + std::string(line.text));
+          break;
       }
     };
     for (std::size_t i = 0; i < bytes.size(); i += 7) splitter.feed(d.feed(bytes.substr(i, 7)), on_line);

@@ -123,9 +123,12 @@ BOOST_AUTO_TEST_CASE(fault_file_lines) {
       }
     }
   }
-  const std::vector<std::string> bad_lines = {h + " 503", h, "xyz 500", h + " 500 0", h + " 500 1 2", h.substr(1) + " 500",
-                                            h + " ghost 0", h + " ghost x", h + " ghosts", h + " lost 0",
-                                            h + " lost -1", h + " Lost"};
+  const std::vector<std::string> bad_lines = {h + " 503",     h,
+                                              "xyz 500",      h + " 500 0",
+                                              h + " 500 1 2", h.substr(1) + " 500",
+                                              h + " ghost 0", h + " ghost x",
+                                              h + " ghosts",  h + " lost 0",
+                                              h + " lost -1", h + " Lost"};
   for (const auto& bad : bad_lines) {
     BOOST_TEST_CONTEXT("bad line \"" << bad << "\"") { BOOST_CHECK_THROW(parse_fault_line(bad), std::invalid_argument); }
   }

@@ -71,9 +71,9 @@ BOOST_AUTO_TEST_CASE(help_describes_them) {
   const auto p = parse({"--help"});
   BOOST_TEST_REQUIRE(std::holds_alternative<int>(p.result));
   BOOST_TEST(std::get<int>(p.result) == 0);
-  for (const char* text : {"--ghost-rate", "--list-latency-ms", "--expose-key-hash", "--management-key-listed",
-                           "500|reset|hang|400|always500|ghost", "--throttle-status", "--throttle-body",
-                           "--outage", "reset-delta", "|lost>"})
+  for (const char* text : {"--ghost-rate", "--list-latency-ms", "--expose-key-hash",
+                           "--management-key-listed", "500|reset|hang|400|always500|ghost",
+                           "--throttle-status", "--throttle-body", "--outage", "reset-delta", "|lost>"})
     BOOST_TEST_CONTEXT(text) { BOOST_TEST(p.out.find(text) != std::string::npos); }
 }
 
@@ -105,8 +105,9 @@ BOOST_AUTO_TEST_CASE(gateway_options_parse) {
 
 BOOST_AUTO_TEST_CASE(bad_gateway_options_are_usage_errors) {
   const std::vector<std::vector<std::string>> rows = {
-      {"--throttle-status", "500"}, {"--throttle-status", "x"}, {"--throttle-body", "json"},
-      {"--outage", "5"},            {"--outage", "0:0"},         {"--outage", "0:5:418"},
+      {"--throttle-status", "500"}, {"--throttle-status", "x"},
+      {"--throttle-body", "json"},  {"--outage", "5"},
+      {"--outage", "0:0"},          {"--outage", "0:5:418"},
       {"--retry-after", "soon"},
   };
   for (const auto& args : rows) {

@@ -32,8 +32,9 @@ struct fixture {
   // One request through the whole pipeline, as the server runs it.
   reply call(http_method method, const std::string& target, std::string_view auth = good_auth,
              std::string_view body = {}, std::uint64_t in_flight = 1, admission* out_admission = nullptr) {
-    return call(api_request{method, target, auth, body, body.empty() ? "" : "application/json", !body.empty()},
-                in_flight, out_admission);
+    return call(
+        api_request{method, target, auth, body, body.empty() ? "" : "application/json", !body.empty()},
+        in_flight, out_admission);
   }
   reply call(const api_request& req, std::uint64_t in_flight = 1, admission* out_admission = nullptr) {
     reply r;
@@ -78,7 +79,8 @@ BOOST_AUTO_TEST_CASE(routes_and_statuses) {
       {"delete again", http_method::delete_, f.key_path(0), good_auth, 404, "Key not found"},
       {"get deleted", http_method::get, f.key_path(0), good_auth, 404, "Key not found"},
       {"get", http_method::get, f.key_path(1), good_auth, 200, nullptr},
-      {"unknown hash", http_method::delete_, "/api/v1/keys/" + std::string(64, 'f'), good_auth, 404, "Key not found"},
+      {"unknown hash", http_method::delete_, "/api/v1/keys/" + std::string(64, 'f'), good_auth, 404,
+       "Key not found"},
       {"upper-case hash", http_method::delete_, bad_upper, good_auth, 400, nullptr},
       {"short hash", http_method::delete_, "/api/v1/keys/abc", good_auth, 400, nullptr},
       {"empty hash", http_method::delete_, "/api/v1/keys/", good_auth, 400, nullptr},
@@ -89,7 +91,8 @@ BOOST_AUTO_TEST_CASE(routes_and_statuses) {
       {"nested", http_method::get, f.key_path(1) + "/x", good_auth, 404, "html"},
       {"outside base", http_method::get, "/keys", good_auth, 404, "html"},
       {"outside base, no auth", http_method::delete_, "/v1/keys/" + to_hex(f.hashes[2]), "", 404, "html"},
-      {"base lookalike", http_method::delete_, "/api/v1x/keys/" + to_hex(f.hashes[2]), good_auth, 404, "html"},
+      {"base lookalike", http_method::delete_, "/api/v1x/keys/" + to_hex(f.hashes[2]), good_auth, 404,
+       "html"},
       {"no auth", http_method::delete_, f.key_path(2), "", 401, "Invalid management key"},
       {"wrong key", http_method::delete_, f.key_path(2), "Bearer secret-kez", 401, "Invalid management key"},
       {"no scheme", http_method::delete_, f.key_path(2), "secret-key", 401, "Invalid management key"},
@@ -565,8 +568,10 @@ BOOST_AUTO_TEST_CASE(requests_are_tallied_by_method_body_and_content_type) {
       {"delete, no body", {http_method::delete_, k0, good_auth, {}, {}, false}},
       {"delete, {} as json", {http_method::delete_, k1, good_auth, "{}", "application/json", true}},
       {"delete, chunked, empty", {http_method::delete_, k2, good_auth, {}, {}, true}},
-      {"delete, Content-Type but no body", {http_method::delete_, k3, good_auth, {}, "application/json", false}},
-      {"patch", {http_method::patch, k3, good_auth, R"({"disabled":true})", "application/json; charset=utf-8", true}},
+      {"delete, Content-Type but no body",
+       {http_method::delete_, k3, good_auth, {}, "application/json", false}},
+      {"patch",
+       {http_method::patch, k3, good_auth, R"({"disabled":true})", "application/json; charset=utf-8", true}},
       {"get", {http_method::get, "/api/v1/keys", good_auth, {}, {}, false}},
       {"unauthorized get still counted", {http_method::get, "/api/v1/keys", "", {}, {}, false}},
       {"outside the base still counted", {http_method::put, "/v1/keys", good_auth, "x", "text/plain", true}},
@@ -728,9 +733,8 @@ BOOST_AUTO_TEST_CASE(outage_windows_answer_for_the_api) {
     const char* expect;            // "api", "502", "503", "504", "reset", "429"
   };
   const row rows[] = {
-      {0ms, "api"},      {999ms, "api"},  {1000ms, "502"}, {2999ms, "502"}, {3000ms, "api"},
-      {4000ms, "503"},   {5000ms, "504"}, {6000ms, "reset"}, {7000ms, "429"}, {8499ms, "429"},
-      {8500ms, "api"},   {60s, "api"},
+      {0ms, "api"},    {999ms, "api"},    {1000ms, "502"}, {2999ms, "502"}, {3000ms, "api"}, {4000ms, "503"},
+      {5000ms, "504"}, {6000ms, "reset"}, {7000ms, "429"}, {8499ms, "429"}, {8500ms, "api"}, {60s, "api"},
   };
   std::size_t key = 0;
   std::uint64_t answered_by_outage = 0;
@@ -801,7 +805,8 @@ BOOST_AUTO_TEST_CASE(outage_window_syntax) {
       BOOST_TEST(w.has_value() == r.ok);
       if (w && r.ok) {
         BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(w->start).count() == r.start_ms);
-        BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(w->duration).count() == r.duration_ms);
+        BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(w->duration).count() ==
+                   r.duration_ms);
         BOOST_TEST((w->kind == r.kind));
         BOOST_TEST((parse_outage_kind(to_string(w->kind)) == w->kind));
       }

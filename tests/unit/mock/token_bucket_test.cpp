@@ -177,9 +177,9 @@ BOOST_AUTO_TEST_CASE(retry_hints_for_each_mode) {
 }
 
 BOOST_AUTO_TEST_CASE(retry_hint_mode_names_round_trip) {
-  for (const auto mode : {retry_hint_mode::seconds, retry_hint_mode::http_date, retry_hint_mode::reset_ms,
-                          retry_hint_mode::none, retry_hint_mode::zero, retry_hint_mode::past,
-                          retry_hint_mode::reset_delta}) {
+  for (const auto mode :
+       {retry_hint_mode::seconds, retry_hint_mode::http_date, retry_hint_mode::reset_ms,
+        retry_hint_mode::none, retry_hint_mode::zero, retry_hint_mode::past, retry_hint_mode::reset_delta}) {
     BOOST_TEST_CONTEXT(to_string(mode)) { BOOST_TEST((parse_retry_hint_mode(to_string(mode)) == mode)); }
   }
   BOOST_TEST(!parse_retry_hint_mode("Seconds").has_value());
