@@ -4,6 +4,7 @@
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/hash_line.hpp"
 #include "keyrevoke/core/line_splitter.hpp"
+#include "keyrevoke/core/utf16.hpp"
 
 #include <cerrno>
 #include <system_error>
@@ -53,6 +54,27 @@ std::string input_reader::open_all() {
     const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     regular_.push_back(regular);
     if (!regular) all_regular_ = false;
+    if (regular) {
+      if (std::string error = check_encoding(fd, names_.back()); !error.empty()) return error;
+    }
+  }
+  return {};
+}
+
+std::string input_reader::check_encoding(int fd, const std::string& name) {
+  // Peek without moving the read position (stdin may be a file the shell opened for us).
+  const off_t at = ::lseek(fd, 0, SEEK_CUR);
+  if (at < 0) return {};
+  char head[512];
+  ssize_t n = -1;
+  do {
+    n = ::pread(fd, head, sizeof head, at);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return {};  // a read error shows up (and is reported) when the input is read
+  const std::string_view bytes{head, static_cast<std::size_t>(n)};
+  if (core::sniff_encoding(bytes) == core::input_encoding::utf8 && core::looks_like_bomless_utf16(bytes)) {
+    return "input '" + core::safe_display(name) +
+           "' looks like UTF-16 without a byte-order mark; save it as UTF-8 (or as UTF-16 with a BOM)";
   }
   return {};
 }
@@ -123,16 +145,30 @@ void input_reader::run(const deliver_fn& deliver) {
   std::string chunk(1 << 16, '\0');
   for (std::size_t source = 0; source < fds_.size() && !stop_.load(std::memory_order_relaxed); ++source) {
     core::line_splitter splitter{core::max_hash_line_length};
+    // UTF-16 with a BOM becomes UTF-8 here, before the lines are split; UTF-8 passes uncopied.
+    core::input_decoder decoder;
     auto on_line = [&](const core::input_line& line) {
       ++batch.lines;
-      const core::parsed_line parsed = core::parse_hash_line(line.text, line.full_length, line.number == 1);
+      core::parsed_line parsed = core::parse_hash_line(line.text, line.full_length, line.number == 1);
+      if (parsed.kind == core::line_kind::invalid && decoder.is_utf16()) {
+        if (const std::string_view why = core::utf16_error_reason(line.text); !why.empty())
+          parsed.reason = why;
+      }
       switch (parsed.kind) {
         case core::line_kind::skip:
           return;
-        case core::line_kind::invalid:
+        case core::line_kind::invalid: {
+          // A CRLF list previews like its LF twin: the '\r' is the line's end, not a character of it.
+          std::string_view text = line.text;
+          std::size_t length = line.full_length;
+          if (length == text.size() && text.ends_with('\r')) {
+            text.remove_suffix(1);
+            --length;
+          }
           batch.invalid.push_back({line.number, static_cast<std::uint32_t>(source),
-                                   core::redact_preview(line.text, line.full_length), parsed.reason});
+                                   core::redact_preview(text, length), parsed.reason});
           break;
+        }
         case core::line_kind::hash:
           take(batch, parsed.hash, line.number, source);
           break;
@@ -152,10 +188,11 @@ void input_reader::run(const deliver_fn& deliver) {
         break;
       }
       if (n == 0) {
+        splitter.feed(decoder.finish(), on_line);
         splitter.finish(on_line);
         break;
       }
-      splitter.feed(std::string_view{chunk.data(), static_cast<std::size_t>(n)}, on_line);
+      splitter.feed(decoder.feed(std::string_view{chunk.data(), static_cast<std::size_t>(n)}), on_line);
       // A pipe may pause for a long time (or forever): what it gave so far goes now, not when a
       // batch is full. A regular file fills whole batches.
       if (!regular_[source] && (!batch.hashes.empty() || !batch.invalid.empty() || !batch.verify_only.empty() ||

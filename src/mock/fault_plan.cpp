@@ -42,6 +42,8 @@ std::string_view to_string(fault f) {
     case fault::reset: return "reset";
     case fault::hang: return "hang";
     case fault::ghost: return "ghost";
+    case fault::lost:
+      return "lost";
   }
   return "none";
 }
@@ -82,9 +84,11 @@ std::optional<std::pair<core::key_hash, hash_fault>> parse_fault_line(std::strin
     hf = {fault::hang, 1};
   } else if (f[1] == "ghost") {
     hf = {fault::ghost, -1};
+  } else if (f[1] == "lost") {
+    hf = {fault::lost, 1};
   } else {
     throw std::invalid_argument("unknown fault `" + std::string(f[1]) +
-                                "` (500, reset, hang, 400, always500, ghost)");
+                                "` (500, reset, hang, 400, always500, ghost, lost)");
   }
   if (f.size() == 3) {
     std::int64_t n = 0;
@@ -116,7 +120,8 @@ fault_plan::fault_plan(double p500, double preset, double phang, double latency_
 }
 
 void fault_plan::add_hash_fault(const core::key_hash& hash, hash_fault f) {
-  auto [it, inserted] = (f.kind == fault::ghost ? ghosts_ : by_hash_).try_emplace(hash);
+  auto& table = f.kind == fault::ghost ? ghosts_ : f.kind == fault::lost ? losts_ : by_hash_;
+  auto [it, inserted] = table.try_emplace(hash);
   it->second.kind = f.kind;
   it->second.remaining.store(f.times, std::memory_order_relaxed);
 }
@@ -180,6 +185,12 @@ bool fault_plan::take_ghost(const core::key_hash& hash) {
     ghost = ghost || u < ghost_rate_;
   }
   return ghost;
+}
+
+bool fault_plan::take_lost(const core::key_hash& hash) {
+  if (losts_.empty()) return false;
+  const auto it = losts_.find(hash);
+  return it != losts_.end() && consume(it->second);
 }
 
 fault_decision fault_plan::decide(const core::key_hash* hash) {

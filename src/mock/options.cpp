@@ -96,7 +96,9 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     ("rate", po::value(&o.rate)->default_value(0), "token bucket rate, requests/s (0: unlimited)")
     ("burst", po::value(&o.burst)->default_value(0), "token bucket size (0: max(1, rate))")
     ("rate-schedule", po::value(&rate_schedule), "rates over time, \"SEC:RATE,...\" e.g. 0:1000,10:250,20:1000 (overrides --rate)")
-    ("retry-after", po::value(&retry_after)->default_value(retry_after), "429 hint: seconds | http-date | reset-ms | none")
+    ("retry-after", po::value(&retry_after)->default_value(retry_after),
+     "429 hint: seconds | http-date | reset-ms | none | zero (Retry-After: 0) | past (Retry-After: an "
+     "HTTP-date 1 h ago) | reset-delta (X-RateLimit-Reset: seconds to wait, not epoch ms)")
     ("max-concurrent", po::value(&o.max_concurrent)->default_value(0), "429 when more requests than this are in flight (0: no cap)");
   po::options_description faults("Faults");
   faults.add_options()
@@ -104,9 +106,11 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     ("preset", po::value(&o.preset)->default_value(0), "probability of a connection reset (RST, no answer)")
     ("phang", po::value(&o.phang)->default_value(0), "probability of never answering")
     ("fault-file", po::value(&o.fault_file),
-     "per-hash faults: lines `<hash> <500|reset|hang|400|always500|ghost> [count]`; ghost: a DELETE "
+     "per-hash faults: lines `<hash> <500|reset|hang|400|always500|ghost|lost> [count]`; ghost: a DELETE "
      "answers 200 {\"deleted\":true} and a PATCH 200 with the requested `disabled`, but the store is "
-     "unchanged (every DELETE/PATCH of the hash, or only the first `count`; GETs do not consume it)")
+     "unchanged (every DELETE/PATCH of the hash, or only the first `count`; GETs do not consume it); "
+     "lost: the DELETE/PATCH is applied, then answered 504 with nginx's HTML page (the first applied "
+     "write of the hash, or the first `count`)")
     ("ghost-rate", po::value(&o.ghost_rate)->default_value(0),
      "probability that a DELETE/PATCH of an existing key is a ghost write (seeded by --seed)")
     ("latency-ms", po::value(&o.latency_ms)->default_value(0), "added latency before the handler (fixed, mean or median)")
@@ -119,6 +123,21 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
      "A,B,C...: the size of the 1st, 2nd, 3rd... GET {base}/keys page, the last repeating (each 1-10000; "
      "instead of --page-size)")
     ("close-every", po::value(&o.close_every)->default_value(0), "send Connection: close on every K-th response of a connection (0: never)");
+  std::string throttle_body_name = "api";
+  std::vector<std::string> outage_texts;
+  po::options_description gateway("A real deployment's front end");
+  gateway.add_options()
+    ("throttle-status", po::value(&o.throttle_status)->default_value(o.throttle_status),
+     "status of the token bucket's refusal: 429 | 403 | 503 (a \"secondary rate limit\", a busy gateway); "
+     "it carries the --retry-after hint")
+    ("throttle-body", po::value(&throttle_body_name)->default_value(throttle_body_name),
+     "body of the refusal: api (the API's JSON error) | html (nginx's page, text/html) | big (a ~100 KB "
+     "HTML page, as a CDN sends)")
+    ("outage", po::value(&outage_texts)->composing(),
+     "START:DURATION[:KIND], seconds after the first API request (repeatable): during the window every "
+     "API request (not /__admin/) is answered by the gateway and never reaches the store; KIND: 502 "
+     "(default, nginx's HTML page) | 503 | 504 | reset (close the connection) | 429 (the throttle answer "
+     "above, hinting the window's end)");
   po::options_description output("Output");
   output.add_options()
     ("stats-out", po::value(&o.stats_out), "write the stats JSON here on shutdown")
@@ -127,6 +146,7 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
                               "A mock ModelGates key API over HTTPS on loopback. Admin (no auth): "
                               "GET /__admin/stats[?hashes=1], GET /__admin/keys");
   all.add(listen).add(tls).add(keys).add(api).add(limits).add(faults).add(output);
+  all.add(gateway);
 
   try {
     po::variables_map vm;
@@ -162,7 +182,7 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
       o.rate_schedule = std::move(*steps);
     }
     const auto mode = parse_retry_hint_mode(retry_after);
-    if (!mode) throw usage_error("--retry-after must be seconds, http-date, reset-ms or none");
+    if (!mode) throw usage_error("--retry-after must be seconds, http-date, reset-ms, none, zero, past or reset-delta");
     o.retry_mode = *mode;
     require_probability(o.p500, "p500");
     require_probability(o.preset, "preset");
@@ -178,6 +198,19 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
       auto sizes = parse_page_sizes(page_sizes);
       if (!sizes) throw usage_error("--page-sizes: expected A,B,C... each 1-10000, e.g. 50,37,100");
       o.page_sizes = std::move(*sizes);
+    }
+    if (o.throttle_status != 429 && o.throttle_status != 403 && o.throttle_status != 503)
+      throw usage_error("--throttle-status must be 429, 403 or 503");
+    const auto body = parse_throttle_body(throttle_body_name);
+    if (!body) throw usage_error("--throttle-body must be api, html or big");
+    o.throttle_answer = *body;
+    for (const auto& text : outage_texts) {
+      const auto window = parse_outage(text);
+      if (!window)
+        throw usage_error("--outage " + text +
+                          ": expected START:DURATION[:KIND], seconds (DURATION > 0, both <= 86400), KIND "
+                          "502, 503, 504, reset or 429");
+      o.outages.push_back(*window);
     }
     const auto dist = parse_latency_dist(latency_dist_name);
     if (!dist) throw usage_error("--latency-dist must be fixed, exp or lognormal");

@@ -204,7 +204,11 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
     const auto finished = [&st, admin] {
       if (!admin) st.counters.request_finished();
     };
-    const api_request areq{to_method(req.method()), req.target(), req[http::field::authorization], req.body()};
+    // Content: a Content-Length above 0, or chunked (even if the chunks add up to nothing).
+    const auto length = parser.content_length();
+    const bool has_body = parser.chunked() || (length && *length > 0);
+    const api_request areq{to_method(req.method()), req.target(), req[http::field::authorization], req.body(),
+                           req[http::field::content_type], has_body};
 
     // Decide: answer, wait then answer, reset, or hang.
     rep.clear();
@@ -242,7 +246,7 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
     }
     http::response<http::string_body> res{static_cast<http::status>(rep.status), req.version()};
     res.set(http::field::server, "keyrevoke-mock");
-    res.set(http::field::content_type, "application/json");
+    res.set(http::field::content_type, rep.content_type);
     if (!rep.hint_header.empty()) res.set(rep.hint_header, rep.hint_value);
     if (!rep.allow.empty()) res.set(http::field::allow, rep.allow);
     res.keep_alive(keep_alive);
@@ -415,6 +419,9 @@ int run_server(const mock_options& o) {
     config.page_size = o.page_size;
     config.page_sizes = o.page_sizes;
     config.expose_key_hash = o.expose_key_hash;
+    config.throttle_status = o.throttle_status;
+    config.throttle_answer = o.throttle_answer;
+    config.outages = o.outages;
     service api(std::move(config), *store, counters, faults);
 
     server_state st{o, api, counters, std::nullopt};

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 #include <cstdio>
@@ -102,7 +103,10 @@ route parse_route(std::string_view target, std::string_view base_path) {
     r.kind = route_kind::admin_keys;
     return r;
   }
-  if (!path.starts_with(base_path)) return r;
+  if (!path.starts_with(base_path) || (path.size() > base_path.size() && path[base_path.size()] != '/')) {
+    r.kind = route_kind::outside_base;  // "/v1/keys/..." or "/api/v1x" with the base "/api/v1"
+    return r;
+  }
   path.remove_prefix(base_path.size());
   if (path == "/key") {
     r.kind = route_kind::current_key;
@@ -154,6 +158,30 @@ admission service::admit(const api_request& request, const clock_reading& now, s
     return a;
   }
   stats_.api_requests.fetch_add(1, std::memory_order_relaxed);
+  stats_.by_method.count(request.method, request.has_body, request.content_type);
+
+  // A path outside the API: the web server in front answers it, as nginx does, before any API rule.
+  if (a.where.kind == route_kind::outside_base) {
+    route_not_found(out);
+    return a;
+  }
+  // An outage window: the gateway answers, the API behind it never sees the request.
+  const mock_duration since_first = since_first_api_request(now.since_start);
+  if (!config_.outages.empty()) {
+    if (const auto hit = outage_at(config_.outages, since_first)) {
+      stats_.outage_answers.fetch_add(1, std::memory_order_relaxed);
+      switch (hit->kind) {
+        case outage_kind::bad_gateway: out.status = 502; break;
+        case outage_kind::unavailable: out.status = 503; break;
+        case outage_kind::gateway_timeout: out.status = 504; break;
+        case outage_kind::reset: a.step = next_step::reset; return a;
+        case outage_kind::throttle: throttle(out, hit->remaining, now); return a;
+      }
+      out.content_type = html_content_type;
+      write_html_page(out.body, out.status);
+      return a;
+    }
+  }
 
   // 1. Auth. A listed management key that was deleted or disabled revoked itself.
   if (!authorized(request.authorization) || store_.management_key_revoked()) {
@@ -178,12 +206,7 @@ admission service::admit(const api_request& request, const clock_reading& now, s
     }
     if (!v.ok) {
       stats_.rate_limited.fetch_add(1, std::memory_order_relaxed);
-      out.status = 429;
-      write_error_body(out.body, 429, "Rate limit exceeded");
-      if (auto hint = make_retry_hint(config_.retry_mode, v.wait, now.wall)) {
-        out.hint_header = hint->header;
-        out.hint_value = std::move(hint->value);
-      }
+      throttle(out, v.wait, now);
       return a;
     }
   }
@@ -212,7 +235,8 @@ admission service::admit(const api_request& request, const clock_reading& now, s
         stats_.hangs.fetch_add(1, std::memory_order_relaxed);
         a.step = next_step::hang;
         return a;
-      case fault::ghost: break;  // decided by the handler (take_ghost), never here
+      case fault::ghost:
+      case fault::lost: break;  // decided by the handler (take_ghost, take_lost), never here
     }
   }
   // 6. Slow list pages.
@@ -237,10 +261,45 @@ void service::execute(const api_request& request, const admission& admitted, con
       break;  // the API does not expose it: an unknown route
     case route_kind::admin_stats:
     case route_kind::admin_keys: handle_admin(admitted.where, now, out); return;
-    case route_kind::unknown: break;
+    case route_kind::unknown:
+    case route_kind::outside_base: break;
   }
+  route_not_found(out);
+}
+
+void service::route_not_found(reply& out) {
+  stats_.route_not_found.fetch_add(1, std::memory_order_relaxed);
   out.status = 404;
-  write_error_body(out.body, 404, "Not found");
+  out.content_type = html_content_type;
+  write_html_page(out.body, 404);
+}
+
+void service::throttle(reply& out, mock_duration wait, const clock_reading& now) const {
+  out.status = config_.throttle_status;
+  switch (config_.throttle_answer) {
+    case throttle_body::api: write_error_body(out.body, out.status, "Rate limit exceeded"); break;
+    case throttle_body::html:
+      out.content_type = html_content_type;
+      write_html_page(out.body, out.status);
+      break;
+    case throttle_body::big:
+      out.content_type = html_content_type;
+      write_big_html_page(out.body, out.status);
+      break;
+  }
+  if (auto hint = make_retry_hint(config_.retry_mode, wait, now.wall)) {
+    out.hint_header = hint->header;
+    out.hint_value = std::move(hint->value);
+  }
+}
+
+mock_duration service::since_first_api_request(mock_duration since_start) noexcept {
+  auto first = first_api_request_.load(std::memory_order_relaxed);
+  if (first < 0 &&
+      first_api_request_.compare_exchange_strong(first, since_start.count(), std::memory_order_relaxed))
+    first = since_start.count();
+  // Another io thread may have read its clock a little earlier and stored a later instant.
+  return std::max(mock_duration{0}, since_start - mock_duration{first});
 }
 
 void service::handle_keys(const api_request& request, const route& where, reply& out) {
@@ -295,6 +354,7 @@ void service::handle_key(const api_request& request, const route& where, const c
       const bool ghost = faults_.ghosts_active() && faults_.take_ghost(where.hash);
       if (ghost ? store_.ghost_erase(where.hash) : (store_.erase(where.hash) == erase_result::deleted)) {
         if (ghost) stats_.ghost_writes.fetch_add(1, std::memory_order_relaxed);
+        if (!ghost && lose_answer(where.hash, out)) return;
         out.body.append(deleted_body);
       } else {
         out.status = 404;
@@ -329,6 +389,7 @@ void service::handle_key(const api_request& request, const route& where, const c
                        : store_.set_disabled(where.hash, disabled->get_bool(), when);
   if (k) {
     if (ghost) stats_.ghost_writes.fetch_add(1, std::memory_order_relaxed);
+    if (!ghost && lose_answer(where.hash, out)) return;
     out.body.append(R"({"data":)");
     write_key_json(out.body, *k);
     out.body.push_back('}');
@@ -336,6 +397,15 @@ void service::handle_key(const api_request& request, const route& where, const c
     out.status = 404;
     write_error_body(out.body, 404, "Key not found");
   }
+}
+
+bool service::lose_answer(const core::key_hash& hash, reply& out) {
+  if (!faults_.losts_active() || !faults_.take_lost(hash)) return false;
+  stats_.lost_answers.fetch_add(1, std::memory_order_relaxed);
+  out.status = 504;
+  out.content_type = html_content_type;
+  write_html_page(out.body, 504);
+  return true;
 }
 
 void service::handle_current_key(const api_request& request, reply& out) {
@@ -359,7 +429,15 @@ void service::handle_admin(const route& where, const clock_reading& now, reply& 
   }
   const auto h = query_param(where.query, "hashes");
   const bool include_hashes = h && (*h == "1" || *h == "true");
-  write_json(out.body, stats_to_json(stats_, store_, now.since_start, include_hashes));
+  auto doc = stats_to_json(stats_, store_, now.since_start, include_hashes);
+  // When the first API request came (ms since the mock started; null before it): --outage's zero.
+  const auto first = first_api_request_.load(std::memory_order_relaxed);
+  if (first < 0)
+    doc["first_api_request_ms"] = nullptr;
+  else
+    doc["first_api_request_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(mock_duration{first}).count();
+  write_json(out.body, doc);
 }
 
 }  // namespace keyrevoke::mock

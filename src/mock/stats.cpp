@@ -8,6 +8,51 @@ namespace keyrevoke::mock {
 
 namespace json = boost::json;
 
+std::string_view method_name(http_method m) noexcept {
+  switch (m) {
+    case http_method::get: return "GET";
+    case http_method::head: return "HEAD";
+    case http_method::post: return "POST";
+    case http_method::put: return "PUT";
+    case http_method::patch: return "PATCH";
+    case http_method::delete_: return "DELETE";
+    case http_method::other: return "OTHER";
+  }
+  return "OTHER";
+}
+
+void request_tally::count(http_method m, bool has_body, std::string_view content_type) {
+  auto& s = slots_[static_cast<std::size_t>(m)];
+  s.requests.fetch_add(1, std::memory_order_relaxed);
+  if (has_body) s.with_body.fetch_add(1, std::memory_order_relaxed);
+  if (content_type.empty()) return;
+  content_type = content_type.substr(0, content_type_max_size);
+  std::lock_guard lock(mutex_);
+  for (auto& [value, n] : s.content_types) {
+    if (value == content_type) {
+      ++n;
+      return;
+    }
+  }
+  if (s.content_types.size() + 1 < content_type_limit) {
+    s.content_types.emplace_back(content_type, 1);
+    return;
+  }
+  constexpr std::string_view other = "(other)";
+  if (s.content_types.size() + 1 == content_type_limit) s.content_types.emplace_back(other, 0);
+  ++s.content_types.back().second;
+}
+
+request_tally::method_counts request_tally::counts(http_method m) const {
+  const auto& s = slots_[static_cast<std::size_t>(m)];
+  method_counts out;
+  out.requests = s.requests.load(std::memory_order_relaxed);
+  out.with_body = s.with_body.load(std::memory_order_relaxed);
+  std::lock_guard lock(mutex_);
+  out.content_types = s.content_types;
+  return out;
+}
+
 json::object stats_to_json(const stats& s, const key_store& store, std::chrono::nanoseconds uptime,
                            bool include_hashes) {
   const auto get = [](const stats::counter& c) { return c.load(std::memory_order_relaxed); };
@@ -53,6 +98,20 @@ json::object stats_to_json(const stats& s, const key_store& store, std::chrono::
   o["ghost_writes"] = get(s.ghost_writes);
   o["management_key_listed"] = store.management_key_listed();
   o["management_key_revoked"] = store.management_key_revoked();
+  json::object by_method;
+  for (std::size_t m = 0; m < http_method_count; ++m) {
+    const auto method = static_cast<http_method>(m);
+    const auto c = s.by_method.counts(method);
+    if (c.requests == 0) continue;
+    json::object types;
+    for (const auto& [value, n] : c.content_types) types[value] = n;
+    by_method[method_name(method)] = json::object{
+        {"requests", c.requests}, {"with_body", c.with_body}, {"content_types", std::move(types)}};
+  }
+  o["requests_by_method"] = std::move(by_method);
+  o["route_not_found"] = get(s.route_not_found);
+  o["outage_answers"] = get(s.outage_answers);
+  o["lost_answers"] = get(s.lost_answers);
   if (include_hashes) {
     json::array hashes;
     for (const auto& h : store.repeated_hashes()) {

@@ -149,6 +149,9 @@ std::optional<retry_hint_mode> parse_retry_hint_mode(std::string_view text) {
   if (text == "http-date") return retry_hint_mode::http_date;
   if (text == "reset-ms") return retry_hint_mode::reset_ms;
   if (text == "none") return retry_hint_mode::none;
+  if (text == "zero") return retry_hint_mode::zero;
+  if (text == "past") return retry_hint_mode::past;
+  if (text == "reset-delta") return retry_hint_mode::reset_delta;
   return std::nullopt;
 }
 
@@ -158,6 +161,9 @@ std::string_view to_string(retry_hint_mode mode) {
     case retry_hint_mode::http_date: return "http-date";
     case retry_hint_mode::reset_ms: return "reset-ms";
     case retry_hint_mode::none: return "none";
+    case retry_hint_mode::zero: return "zero";
+    case retry_hint_mode::past: return "past";
+    case retry_hint_mode::reset_delta: return "reset-delta";
   }
   return "none";
 }
@@ -197,6 +203,15 @@ std::optional<retry_hint> make_retry_hint(retry_hint_mode mode, mock_duration wa
       return retry_hint{"X-RateLimit-Reset", std::to_string(at.time_since_epoch().count())};
     }
     case retry_hint_mode::none: return std::nullopt;
+    case retry_hint_mode::zero: return retry_hint{"Retry-After", "0"};
+    case retry_hint_mode::past: {
+      const auto at = floor<seconds>(wall_now) - hours{1};
+      return retry_hint{"Retry-After", format_imf_fixdate(sys_seconds{at.time_since_epoch()})};
+    }
+    case retry_hint_mode::reset_delta: {
+      const auto secs = std::max<seconds::rep>(1, ceil<seconds>(bounded).count());
+      return retry_hint{"X-RateLimit-Reset", std::to_string(secs)};
+    }
   }
   return std::nullopt;
 }

@@ -94,6 +94,25 @@ class Mock:
     def stats(self, hashes=False):
         return self._get("/__admin/stats" + ("?hashes=1" if hashes else ""))
 
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        """One raw request on a fresh connection, path under the host (not the base URL), no
+        keyrevoke involved: (status, {lower-case header: value}, body bytes). `body` may be bytes or
+        an iterable of bytes chunks (sent chunked). Connection errors propagate."""
+        import http.client
+        if self.plain:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        else:
+            ctx = ssl.create_default_context(cafile=self.ca)
+            ctx.check_hostname = False
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
+        try:
+            chunked = body is not None and not isinstance(body, (bytes, bytearray))
+            conn.request(method, path, body=body, headers=dict(headers or {}), encode_chunked=chunked)
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -114,6 +133,15 @@ def keyrevoke_env(with_key=True, env=None):
     if env:
         full_env.update(env)
     return full_env
+
+
+def method_counts(stats, method):
+    """What the mock saw of one HTTP method ("DELETE", "GET", "PATCH"...), from stats():
+    {"requests": N, "with_body": N, "content_types": {"<value as sent>": N}}; zeros when never seen.
+    with_body counts requests that carried content (Content-Length > 0 or chunked); admin requests
+    are not counted."""
+    empty = {"requests": 0, "with_body": 0, "content_types": {}}
+    return dict(empty, **stats.get("requests_by_method", {}).get(method, {}))
 
 
 def status_count(stats, code):

@@ -60,7 +60,9 @@ class input_reader {
   input_reader& operator=(const input_reader&) = delete;
 
   // Opens every input up front, so a missing file is an error before anything is sent.
-  // Returns an error sentence, or empty.
+  // Returns an error sentence, or empty. A regular file (stdin too) whose first bytes look like
+  // UTF-16 without a byte-order mark is such an error; UTF-16 with a BOM (LE or BE) is decoded to
+  // UTF-8 as it is read (core/utf16.hpp), for files and pipes alike.
   std::string open_all();
 
   // Starts the thread; deliver is called on it (it must hand the batch to the pipeline's thread).
@@ -78,6 +80,8 @@ class input_reader {
 
  private:
   void run(const deliver_fn& deliver);
+  // The BOM-less UTF-16 check of a regular file, peeking its first bytes (error sentence or empty).
+  static std::string check_encoding(int fd, const std::string& name);
   void take(input_batch& batch, const core::key_hash& hash, std::uint64_t line, std::size_t source);
   bool wait_readable(int fd);  // false: stop was asked
 

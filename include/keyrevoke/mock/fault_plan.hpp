@@ -20,12 +20,15 @@ namespace keyrevoke::mock {
 
 enum class fault {
   none,
-  status_500,   // answer 500 with an error body
-  status_400,   // answer 400 with an error body
-  reset,        // close the TCP connection abruptly (RST) before answering
-  hang,         // never answer; keep the socket open until the client closes or the mock stops
-  ghost,        // a DELETE/PATCH answers success but the store is not changed (fault file only;
-                // decide() never returns it: see take_ghost())
+  status_500,  // answer 500 with an error body
+  status_400,  // answer 400 with an error body
+  reset,       // close the TCP connection abruptly (RST) before answering
+  hang,        // never answer; keep the socket open until the client closes or the mock stops
+  ghost,       // a DELETE/PATCH answers success but the store is not changed (fault file only;
+               // decide() never returns it: see take_ghost())
+  lost,        // a DELETE/PATCH is applied to the store, then answered 504 with a gateway's HTML
+               // page: a gateway that timed out on a backend that did the work (fault file only;
+               // decide() never returns it: see take_lost())
 };
 
 std::string_view to_string(fault f);
@@ -36,7 +39,9 @@ std::string_view to_string(latency_dist d);
 
 // A per-hash fault from the fault file: `<hash> <kind> [count]`.
 // kinds: 500, reset, hang (once, or `count` times), 400 and always500 (every request), ghost (every
-// DELETE/PATCH of the hash, or its first `count`; other methods neither meet nor consume it).
+// DELETE/PATCH of the hash, or its first `count`; other methods neither meet nor consume it), lost
+// (the first applied DELETE/PATCH of the hash, or its first `count`; a write the store refuses with
+// 404 neither meets nor consumes it).
 struct hash_fault {
   fault kind = fault::none;
   std::int64_t times = 1;  // < 0: every request
@@ -57,10 +62,10 @@ class fault_plan {
   fault_plan(double p500, double preset, double phang, double latency_ms, latency_dist dist,
              std::uint64_t seed);
 
-  // A ghost goes to its own table: a hash can have both a ghost and another fault.
+  // A ghost (and a lost answer) goes to its own table: a hash can have both and another fault.
   void add_hash_fault(const core::key_hash& hash, hash_fault f);
   void load_file(const std::string& path);  // throws std::runtime_error naming the bad line
-  std::size_t hash_fault_count() const noexcept { return by_hash_.size() + ghosts_.size(); }
+  std::size_t hash_fault_count() const noexcept { return by_hash_.size() + ghosts_.size() + losts_.size(); }
 
   // Probability that a DELETE/PATCH reaching the handler is a ghost write (clamped to [0, 1]).
   // Drawn from the same seeded generator, only when > 0 (so --seed sequences stay as they were).
@@ -70,6 +75,11 @@ class fault_plan {
   // meeting a key that does not exist (or no longer does) gets the real 404: nothing to lie about.
   bool take_ghost(const core::key_hash& hash);
   bool ghosts_active() const noexcept { return ghost_rate_ > 0 || !ghosts_.empty(); }
+
+  // Called by the handler after the store applied a DELETE/PATCH of `hash`: true when its answer
+  // must be lost (a 504 instead of the success); consumes one use of the hash's `lost` fault.
+  bool take_lost(const core::key_hash& hash);
+  bool losts_active() const noexcept { return !losts_.empty(); }
 
   // `hash` is the request's key hash when it has one. Per-hash faults win over probabilities.
   fault_decision decide(const core::key_hash* hash);
@@ -97,6 +107,7 @@ class fault_plan {
   std::mt19937_64 rng_;
   std::unordered_map<core::key_hash, hash_entry, hash_hasher> by_hash_;  // read-only once serving
   std::unordered_map<core::key_hash, hash_entry, hash_hasher> ghosts_;   // likewise
+  std::unordered_map<core::key_hash, hash_entry, hash_hasher> losts_;    // likewise
 };
 
 }  // namespace keyrevoke::mock

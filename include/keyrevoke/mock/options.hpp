@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "keyrevoke/mock/fault_plan.hpp"
+#include "keyrevoke/mock/gateway.hpp"
 #include "keyrevoke/mock/token_bucket.hpp"
 
 namespace keyrevoke::mock {
@@ -60,6 +61,10 @@ struct mock_options {
   // Output
   std::string stats_out;
   bool quiet = false;
+  // A real deployment's front end (gateway.hpp)
+  unsigned throttle_status = 429;                      // --throttle-status: 429, 403 or 503
+  throttle_body throttle_answer = throttle_body::api;  // --throttle-body
+  std::vector<outage_window> outages;                  // --outage, in command-line order
 };
 
 // A parsed command line, or the exit code to return now (0 after --help, 2 on a usage error,

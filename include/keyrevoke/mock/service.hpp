@@ -3,6 +3,7 @@
 // token bucket, faults, latency, and the handlers. The server only moves bytes and performs the
 // step admit() returns (answer, wait then answer, reset the connection, or hang).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -12,19 +13,20 @@
 
 #include "keyrevoke/core/key_hash.hpp"
 #include "keyrevoke/mock/fault_plan.hpp"
+#include "keyrevoke/mock/gateway.hpp"
 #include "keyrevoke/mock/key_store.hpp"
 #include "keyrevoke/mock/stats.hpp"
 #include "keyrevoke/mock/token_bucket.hpp"
 
 namespace keyrevoke::mock {
 
-enum class http_method { get, head, post, put, patch, delete_, other };
-
 struct api_request {
   http_method method = http_method::get;
   std::string_view target;         // path and query, as received
   std::string_view authorization;  // the Authorization header's value ("" if absent)
   std::string_view body;
+  std::string_view content_type;  // the Content-Type header's value ("" if absent)
+  bool has_body = false;          // the request carried content: Content-Length > 0, or chunked
 };
 
 struct clock_reading {
@@ -45,6 +47,10 @@ struct service_config {
   std::size_t page_size = 100;                // the most keys a GET /keys page returns
   std::vector<std::size_t> page_sizes;        // if set: the k-th GET /keys page's size (last repeats)
   bool expose_key_hash = false;               // GET {base}/key answers the management key's hash
+  // A real deployment's front end (gateway.hpp).
+  unsigned throttle_status = 429;                      // the token bucket's refusal: 429, 403 or 503
+  throttle_body throttle_answer = throttle_body::api;  // its body
+  std::vector<outage_window> outages;                  // from the first API request on
 };
 
 // SHA-256 of the management key string: the hash the API would list it under (OpenSSL EVP).
@@ -57,16 +63,19 @@ struct reply {
   std::string_view hint_header;  // "Retry-After" / "X-RateLimit-Reset" or empty
   std::string hint_value;
   std::string_view allow;  // the Allow header of a 405
+  std::string_view content_type = json_content_type;  // text/html for a gateway's page
   void clear() noexcept {
     status = 200;
     body.clear();
     hint_header = {};
     hint_value.clear();
     allow = {};
+    content_type = json_content_type;
   }
 };
 
-enum class route_kind { keys, key, current_key, admin_stats, admin_keys, unknown };
+// unknown: under the base path, but not a route of the API; outside_base: not under it at all.
+enum class route_kind { keys, key, current_key, admin_stats, admin_keys, unknown, outside_base };
 
 struct route {
   route_kind kind = route_kind::unknown;
@@ -98,9 +107,12 @@ class service {
  public:
   service(service_config config, key_store& store, stats& counters, fault_plan& faults);
 
-  // Everything before the handler, in order: admin routes (no auth), auth (fails for every request
-  // once a listed management key was deleted or disabled), concurrency cap (`in_flight` includes
-  // this request), token bucket, faults, latency (plus list_latency for GET /keys).
+  // Everything before the handler, in order: admin routes (no auth), the web server's 404 page for a
+  // path outside the base path (no auth, no limits), an outage window (answered by the gateway:
+  // no auth, no limits, never reaches the store), auth (fails for every request once a listed
+  // management key was deleted or disabled), concurrency cap (`in_flight` includes this request),
+  // token bucket (answered with throttle_status/throttle_answer), faults, latency (plus
+  // list_latency for GET /keys). Every non-admin request is tallied by method (stats::by_method).
   admission admit(const api_request& request, const clock_reading& now, std::uint64_t in_flight,
                   reply& out);
   // The handler proper, for an admission whose step is proceed.
@@ -116,6 +128,14 @@ class service {
   void handle_key(const api_request& request, const route& where, const clock_reading& now, reply& out);
   void handle_current_key(const api_request& request, reply& out);
   void handle_admin(const route& where, const clock_reading& now, reply& out);
+  // The web server's answer to a route the API does not have: 404, nginx's HTML page.
+  void route_not_found(reply& out);
+  // The token bucket's refusal (also an outage window of kind throttle), `wait` until a retry helps.
+  void throttle(reply& out, mock_duration wait, const clock_reading& now) const;
+  // A `lost` fault for an applied write: answers 504 with a gateway's page instead (true), or false.
+  bool lose_answer(const core::key_hash& hash, reply& out);
+  // Time since the first API request (this one, if it is the first).
+  mock_duration since_first_api_request(mock_duration since_start) noexcept;
 
   service_config config_;
   key_store& store_;
@@ -125,6 +145,7 @@ class service {
   std::string management_key_hash_hex_;
   std::mutex bucket_mutex_;
   token_bucket bucket_;
+  std::atomic<mock_duration::rep> first_api_request_{-1};  // since_start of the first API request (ns)
 };
 
 }  // namespace keyrevoke::mock

@@ -5,13 +5,50 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/fwd.hpp>
 
 namespace keyrevoke::mock {
 
 class key_store;
+
+enum class http_method { get, head, post, put, patch, delete_, other };
+inline constexpr std::size_t http_method_count = 7;
+// "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OTHER" (any other method).
+std::string_view method_name(http_method m) noexcept;
+
+// What clients sent, per method (ground truth for "the DELETE carried no body"): requests, those
+// that carried a body (Content-Length > 0 or chunked), and the Content-Type values seen (as sent,
+// at most content_type_limit distinct values of at most 128 bytes per method; the rest are counted
+// under "(other)"). Thread-safe; the mutex is only taken for a request with a Content-Type.
+class request_tally {
+ public:
+  static constexpr std::size_t content_type_limit = 16;
+  static constexpr std::size_t content_type_max_size = 128;
+
+  void count(http_method m, bool has_body, std::string_view content_type);
+
+  struct method_counts {
+    std::uint64_t requests = 0;
+    std::uint64_t with_body = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> content_types;  // in order first seen
+  };
+  method_counts counts(http_method m) const;
+
+ private:
+  struct slot {
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> with_body{0};
+    std::vector<std::pair<std::string, std::uint64_t>> content_types;  // guarded by mutex_
+  };
+  mutable std::mutex mutex_;
+  std::array<slot, http_method_count> slots_{};
+};
 
 // Raises `target` to `value` if larger (lock-free high-water mark).
 inline void raise_to(std::atomic<std::uint64_t>& target, std::uint64_t value) noexcept {
@@ -48,6 +85,11 @@ struct stats {
   counter tls_handshakes{0};       // completed, on API connections
   counter tls_handshake_failures{0};
   counter tls_sessions_resumed{0};  // SSL_session_reused on a completed handshake
+  // Misbehaviours of a real deployment's front end.
+  request_tally by_method;     // every request but the admin routes, by method
+  counter route_not_found{0};  // 404 HTML pages: a route the API does not have
+  counter outage_answers{0};   // requests answered by an --outage window (resets included)
+  counter lost_answers{0};     // DELETE/PATCH applied, then answered 504 (fault `lost`)
 
   void count_status(unsigned status) noexcept {
     if (status < by_status.size()) by_status[status].fetch_add(1, std::memory_order_relaxed);
@@ -67,7 +109,8 @@ struct stats {
 };
 
 // The /__admin/stats document. With include_hashes, adds "repeated_hashes": per-hash counters of
-// every hash whose DELETE or PATCH reached the store more than once.
+// every hash whose DELETE or PATCH reached the store more than once. "requests_by_method" holds, for
+// each method seen, {"requests": N, "with_body": N, "content_types": {"<value as sent>": N, ...}}.
 boost::json::object stats_to_json(const stats& s, const key_store& store, std::chrono::nanoseconds uptime,
                                   bool include_hashes);
 std::string stats_to_string(const stats& s, const key_store& store, std::chrono::nanoseconds uptime,

@@ -51,7 +51,17 @@ class token_bucket {
   bool unlimited_;
 };
 
-enum class retry_hint_mode { seconds, http_date, reset_ms, none };
+// How a throttled answer hints when to come back. The last three play what real deployments send
+// and a client must not trust blindly (THROTTLING.md pitfall 7): a hint shorter than its backoff.
+enum class retry_hint_mode {
+  seconds,
+  http_date,
+  reset_ms,
+  none,
+  zero,         // Retry-After: 0 (whatever the wait)
+  past,         // Retry-After: an HTTP-date one hour before now (a skewed clock)
+  reset_delta,  // X-RateLimit-Reset: the wait in whole seconds (a delta where epoch ms is expected)
+};
 
 std::optional<retry_hint_mode> parse_retry_hint_mode(std::string_view text);
 std::string_view to_string(retry_hint_mode mode);
@@ -66,6 +76,10 @@ struct retry_hint {
 // http_date -> Retry-After: IMF-fixdate of wall_now + wait, rounded up to the next whole second
 // reset_ms  -> X-RateLimit-Reset: Unix epoch milliseconds of wall_now + wait
 // none      -> nullopt
+// zero      -> Retry-After: 0
+// past      -> Retry-After: IMF-fixdate of wall_now - 1 h (whole second, rounded down)
+// reset_delta -> X-RateLimit-Reset: ceil(wait) in whole seconds, at least 1
+// Names on the command line: seconds, http-date, reset-ms, none, zero, past, reset-delta.
 std::optional<retry_hint> make_retry_hint(retry_hint_mode mode, mock_duration wait,
                                           std::chrono::system_clock::time_point wall_now);
 

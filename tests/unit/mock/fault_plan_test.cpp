@@ -109,7 +109,8 @@ BOOST_AUTO_TEST_CASE(fault_file_lines) {
       {h + " 400", true, fault::status_400, -1},     {h + "\treset", true, fault::reset, 1},
       {"  " + h + "  hang  ", true, fault::hang, 1}, {h + " 500 3", true, fault::status_500, 3},
       {h + " 400 3", true, fault::status_400, -1},   {h + " ghost", true, fault::ghost, -1},
-      {h + " ghost 2", true, fault::ghost, 2},       {"", false, fault::none, 0},
+      {h + " ghost 2", true, fault::ghost, 2},       {h + " lost", true, fault::lost, 1},
+      {h + " lost 3", true, fault::lost, 3},         {"", false, fault::none, 0},
       {"# comment", false, fault::none, 0},
   };
   for (const auto& r : rows) {
@@ -122,8 +123,12 @@ BOOST_AUTO_TEST_CASE(fault_file_lines) {
       }
     }
   }
-  const std::vector<std::string> bad_lines = {h + " 503", h, "xyz 500", h + " 500 0", h + " 500 1 2", h.substr(1) + " 500",
-                                            h + " ghost 0", h + " ghost x", h + " ghosts"};
+  const std::vector<std::string> bad_lines = {h + " 503",     h,
+                                              "xyz 500",      h + " 500 0",
+                                              h + " 500 1 2", h.substr(1) + " 500",
+                                              h + " ghost 0", h + " ghost x",
+                                              h + " ghosts",  h + " lost 0",
+                                              h + " lost -1", h + " Lost"};
   for (const auto& bad : bad_lines) {
     BOOST_TEST_CONTEXT("bad line \"" << bad << "\"") { BOOST_CHECK_THROW(parse_fault_line(bad), std::invalid_argument); }
   }
@@ -193,6 +198,38 @@ BOOST_AUTO_TEST_CASE(ghost_writes_per_hash) {
   const auto h3 = hash_of(3);
   BOOST_TEST((plan.decide(&h3).kind == fault::none));  // the 500 was taken by the first decide()
   BOOST_TEST(!fault_plan(0, 0, 0, 0, latency_dist::fixed, 1).ghosts_active());
+}
+
+BOOST_AUTO_TEST_CASE(lost_answers_per_hash) {
+  fault_plan plan(0, 0, 0, 0, latency_dist::fixed, 1);
+  BOOST_TEST(!plan.losts_active());
+  plan.add_hash_fault(hash_of(1), {fault::lost, 1});
+  plan.add_hash_fault(hash_of(2), {fault::lost, 3});
+  plan.add_hash_fault(hash_of(3), {fault::ghost, 1});
+  plan.add_hash_fault(hash_of(3), {fault::lost, 1});  // its own table: the ghost stays
+  BOOST_TEST(plan.losts_active());
+  BOOST_TEST(plan.hash_fault_count() == 4u);
+  struct row {
+    std::uint8_t hash;
+    std::vector<bool> lost;
+  };
+  const row rows[] = {
+      {1, {true, false, false}},
+      {2, {true, true, true, false}},
+      {3, {true, false}},
+      {4, {false, false}},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT("hash byte " << int{r.hash}) {
+      const auto h = hash_of(r.hash);
+      // decide() (every request) neither reports nor consumes a lost answer.
+      BOOST_TEST((plan.decide(&h).kind == fault::none));
+      for (std::size_t i = 0; i < r.lost.size(); ++i) {
+        BOOST_TEST_CONTEXT("write " << i) { BOOST_TEST(plan.take_lost(h) == r.lost[i]); }
+      }
+    }
+  }
+  BOOST_TEST(plan.take_ghost(hash_of(3)));  // the ghost was not consumed by the lost answers
 }
 
 BOOST_AUTO_TEST_CASE(ghost_rate_is_seeded_and_roughly_honoured) {

@@ -71,8 +71,9 @@ BOOST_AUTO_TEST_CASE(help_describes_them) {
   const auto p = parse({"--help"});
   BOOST_TEST_REQUIRE(std::holds_alternative<int>(p.result));
   BOOST_TEST(std::get<int>(p.result) == 0);
-  for (const char* text : {"--ghost-rate", "--list-latency-ms", "--expose-key-hash", "--management-key-listed",
-                           "500|reset|hang|400|always500|ghost"})
+  for (const char* text : {"--ghost-rate", "--list-latency-ms", "--expose-key-hash",
+                           "--management-key-listed", "500|reset|hang|400|always500|ghost",
+                           "--throttle-status", "--throttle-body", "--outage", "reset-delta", "|lost>"})
     BOOST_TEST_CONTEXT(text) { BOOST_TEST(p.out.find(text) != std::string::npos); }
 }
 
@@ -106,6 +107,49 @@ BOOST_AUTO_TEST_CASE(page_size_options) {
       const auto p = parse(args);
       BOOST_TEST_REQUIRE(std::holds_alternative<int>(p.result));
       BOOST_TEST(std::get<int>(p.result) == 2);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gateway_options_default_to_the_api_alone) {
+  const auto p = parse({});
+  BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
+  const auto& o = std::get<mock_options>(p.result);
+  BOOST_TEST(o.throttle_status == 429u);
+  BOOST_TEST((o.throttle_answer == throttle_body::api));
+  BOOST_TEST(o.outages.empty());
+  BOOST_TEST((o.retry_mode == retry_hint_mode::seconds));
+}
+
+BOOST_AUTO_TEST_CASE(gateway_options_parse) {
+  const auto p = parse({"--throttle-status", "403", "--throttle-body", "big", "--retry-after", "reset-delta",
+                        "--outage", "0:30", "--outage", "40:2.5:reset", "--outage", "50:1:429"});
+  BOOST_TEST_INFO(p.err);
+  BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
+  const auto& o = std::get<mock_options>(p.result);
+  BOOST_TEST(o.throttle_status == 403u);
+  BOOST_TEST((o.throttle_answer == throttle_body::big));
+  BOOST_TEST((o.retry_mode == retry_hint_mode::reset_delta));
+  BOOST_TEST_REQUIRE(o.outages.size() == 3u);
+  BOOST_TEST((o.outages[0].kind == outage_kind::bad_gateway));
+  BOOST_TEST((o.outages[1].kind == outage_kind::reset));
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(o.outages[1].duration).count() == 2500);
+  BOOST_TEST((o.outages[2].kind == outage_kind::throttle));
+}
+
+BOOST_AUTO_TEST_CASE(bad_gateway_options_are_usage_errors) {
+  const std::vector<std::vector<std::string>> rows = {
+      {"--throttle-status", "500"}, {"--throttle-status", "x"},
+      {"--throttle-body", "json"},  {"--outage", "5"},
+      {"--outage", "0:0"},          {"--outage", "0:5:418"},
+      {"--retry-after", "soon"},
+  };
+  for (const auto& args : rows) {
+    BOOST_TEST_CONTEXT(args[0] << " " << args[1]) {
+      const auto p = parse(args);
+      BOOST_TEST_REQUIRE(std::holds_alternative<int>(p.result));
+      BOOST_TEST(std::get<int>(p.result) == 2);
+      BOOST_TEST(!p.err.empty());
     }
   }
 }

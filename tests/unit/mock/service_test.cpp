@@ -32,8 +32,12 @@ struct fixture {
   // One request through the whole pipeline, as the server runs it.
   reply call(http_method method, const std::string& target, std::string_view auth = good_auth,
              std::string_view body = {}, std::uint64_t in_flight = 1, admission* out_admission = nullptr) {
+    return call(
+        api_request{method, target, auth, body, body.empty() ? "" : "application/json", !body.empty()},
+        in_flight, out_admission);
+  }
+  reply call(const api_request& req, std::uint64_t in_flight = 1, admission* out_admission = nullptr) {
     reply r;
-    const api_request req{method, target, auth, body};
     const auto a = api->admit(req, now, in_flight, r);
     if (a.step == next_step::proceed) api->execute(req, a, now, r);
     if (out_admission != nullptr) *out_admission = a;
@@ -43,6 +47,17 @@ struct fixture {
 };
 
 json::object error_of(const reply& r) { return json::parse(r.body).as_object().at("error").as_object(); }
+
+// nginx's page: what a web server or gateway answers, never the API's JSON.
+bool is_gateway_page(const reply& r, unsigned status) {
+  const std::string title = "<title>" + std::to_string(status) + " ";
+  return r.content_type == "text/html" && r.status == status && r.body.starts_with("<html>") &&
+         r.body.find(title) != std::string::npos && r.body.find("nginx") != std::string::npos;
+}
+
+json::object admin_stats(fixture& f) {
+  return json::parse(f.call(http_method::get, "/__admin/stats", "").body).as_object();
+}
 
 }  // namespace
 
@@ -57,23 +72,27 @@ BOOST_AUTO_TEST_CASE(routes_and_statuses) {
     std::string target;
     std::string_view auth;
     unsigned status;
-    const char* message;  // nullptr: not an error body
+    const char* message;  // nullptr: not an error body; "html": the web server's page, not the API's
   };
   const row rows[] = {
       {"delete", http_method::delete_, f.key_path(0), good_auth, 200, nullptr},
       {"delete again", http_method::delete_, f.key_path(0), good_auth, 404, "Key not found"},
       {"get deleted", http_method::get, f.key_path(0), good_auth, 404, "Key not found"},
       {"get", http_method::get, f.key_path(1), good_auth, 200, nullptr},
-      {"unknown hash", http_method::delete_, "/api/v1/keys/" + std::string(64, 'f'), good_auth, 404, "Key not found"},
+      {"unknown hash", http_method::delete_, "/api/v1/keys/" + std::string(64, 'f'), good_auth, 404,
+       "Key not found"},
       {"upper-case hash", http_method::delete_, bad_upper, good_auth, 400, nullptr},
       {"short hash", http_method::delete_, "/api/v1/keys/abc", good_auth, 400, nullptr},
       {"empty hash", http_method::delete_, "/api/v1/keys/", good_auth, 400, nullptr},
       {"list", http_method::get, "/api/v1/keys", good_auth, 200, nullptr},
       {"post list", http_method::post, "/api/v1/keys", good_auth, 405, "Method not allowed"},
       {"put key", http_method::put, f.key_path(1), good_auth, 405, "Method not allowed"},
-      {"unknown route", http_method::get, "/api/v1/other", good_auth, 404, "Not found"},
-      {"nested", http_method::get, f.key_path(1) + "/x", good_auth, 404, "Not found"},
-      {"outside base", http_method::get, "/keys", good_auth, 404, "Not found"},
+      {"unknown route", http_method::get, "/api/v1/other", good_auth, 404, "html"},
+      {"nested", http_method::get, f.key_path(1) + "/x", good_auth, 404, "html"},
+      {"outside base", http_method::get, "/keys", good_auth, 404, "html"},
+      {"outside base, no auth", http_method::delete_, "/v1/keys/" + to_hex(f.hashes[2]), "", 404, "html"},
+      {"base lookalike", http_method::delete_, "/api/v1x/keys/" + to_hex(f.hashes[2]), good_auth, 404,
+       "html"},
       {"no auth", http_method::delete_, f.key_path(2), "", 401, "Invalid management key"},
       {"wrong key", http_method::delete_, f.key_path(2), "Bearer secret-kez", 401, "Invalid management key"},
       {"no scheme", http_method::delete_, f.key_path(2), "secret-key", 401, "Invalid management key"},
@@ -84,7 +103,12 @@ BOOST_AUTO_TEST_CASE(routes_and_statuses) {
     BOOST_TEST_CONTEXT(r.name << ": " << r.target) {
       const auto rep = f.call(r.method, r.target, r.auth);
       BOOST_TEST(rep.status == r.status);
-      const auto doc = json::parse(rep.body).as_object();  // every answer is JSON
+      if (r.message != nullptr && std::string_view{r.message} == "html") {
+        BOOST_TEST(is_gateway_page(rep, r.status));
+        continue;
+      }
+      BOOST_TEST(rep.content_type == "application/json");
+      const auto doc = json::parse(rep.body).as_object();  // every API answer is JSON
       if (r.status >= 400) {
         const auto& e = doc.at("error").as_object();
         BOOST_TEST(e.at("code").as_int64() == r.status);
@@ -98,7 +122,9 @@ BOOST_AUTO_TEST_CASE(routes_and_statuses) {
   }
   BOOST_TEST(f.call(http_method::delete_, f.key_path(3)).body == R"({"deleted":true})");
   BOOST_TEST(f.counters.auth_failures.load() == 4u);
-  BOOST_TEST(f.counters.api_requests.load() == 20u);
+  BOOST_TEST(f.counters.api_requests.load() == 22u);
+  BOOST_TEST(f.counters.route_not_found.load() == 5u);
+  BOOST_TEST(f.store->counters(f.hashes[2]).value().delete_requests == 0u);  // no route reached the store
 }
 
 BOOST_AUTO_TEST_CASE(error_body_is_byte_exact) {
@@ -501,7 +527,7 @@ BOOST_AUTO_TEST_CASE(current_key_route) {
       fixture f(c);
       const auto rep = f.call(r.method, "/api/v1/key", r.auth);
       BOOST_TEST(rep.status == r.status);
-      if (r.status == 404) BOOST_TEST(error_of(rep).at("message").as_string() == "Not found");
+      if (r.status == 404) BOOST_TEST(is_gateway_page(rep, 404));  // a route the API does not have
       if (r.status == 200) {
         BOOST_TEST(rep.body == R"({"data":{"label":"management key","hash":")" + mgmt_hex +
                                    R"(","is_management_key":true}})");
@@ -561,6 +587,326 @@ BOOST_AUTO_TEST_CASE(listed_management_key_revokes_itself) {
       BOOST_TEST(st.at("keys").as_object().at("total").to_number<std::uint64_t>() == 301u);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(requests_are_tallied_by_method_body_and_content_type) {
+  fixture f;
+  const std::string k0 = f.key_path(0), k1 = f.key_path(1), k2 = f.key_path(2), k3 = f.key_path(3);
+  struct row {
+    const char* name;
+    api_request request;
+  };
+  const row rows[] = {
+      {"delete, no body", {http_method::delete_, k0, good_auth, {}, {}, false}},
+      {"delete, {} as json", {http_method::delete_, k1, good_auth, "{}", "application/json", true}},
+      {"delete, chunked, empty", {http_method::delete_, k2, good_auth, {}, {}, true}},
+      {"delete, Content-Type but no body",
+       {http_method::delete_, k3, good_auth, {}, "application/json", false}},
+      {"patch",
+       {http_method::patch, k3, good_auth, R"({"disabled":true})", "application/json; charset=utf-8", true}},
+      {"get", {http_method::get, "/api/v1/keys", good_auth, {}, {}, false}},
+      {"unauthorized get still counted", {http_method::get, "/api/v1/keys", "", {}, {}, false}},
+      {"outside the base still counted", {http_method::put, "/v1/keys", good_auth, "x", "text/plain", true}},
+      {"other method", {http_method::other, "/api/v1/keys", good_auth, {}, {}, false}},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) { f.call(r.request); }
+  }
+  f.call(http_method::get, "/__admin/keys", "");  // admin requests are not tallied
+  const auto by = admin_stats(f).at("requests_by_method").as_object();
+  struct expect {
+    const char* method;
+    std::uint64_t requests, with_body;
+    std::vector<std::pair<std::string, std::uint64_t>> types;
+  };
+  const expect expected[] = {
+      {"DELETE", 4, 2, {{"application/json", 2}}},
+      {"PATCH", 1, 1, {{"application/json; charset=utf-8", 1}}},
+      {"GET", 2, 0, {}},
+      {"PUT", 1, 1, {{"text/plain", 1}}},
+      {"OTHER", 1, 0, {}},
+  };
+  BOOST_TEST(by.size() == std::size(expected));  // no POST, no HEAD: methods never seen are absent
+  for (const auto& e : expected) {
+    BOOST_TEST_CONTEXT(e.method) {
+      BOOST_TEST_REQUIRE(by.contains(e.method));
+      const auto& m = by.at(e.method).as_object();
+      BOOST_TEST(m.at("requests").to_number<std::uint64_t>() == e.requests);
+      BOOST_TEST(m.at("with_body").to_number<std::uint64_t>() == e.with_body);
+      const auto& types = m.at("content_types").as_object();
+      BOOST_TEST(types.size() == e.types.size());
+      for (const auto& [type, n] : e.types) BOOST_TEST(types.at(type).to_number<std::uint64_t>() == n);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(content_types_are_bounded) {
+  request_tally tally;
+  for (int i = 0; i < 40; ++i) tally.count(http_method::delete_, true, "type/" + std::to_string(i % 20));
+  tally.count(http_method::delete_, true, std::string(500, 'x'));
+  const auto c = tally.counts(http_method::delete_);
+  BOOST_TEST(c.requests == 41u);
+  BOOST_TEST(c.with_body == 41u);
+  BOOST_TEST_REQUIRE(c.content_types.size() == request_tally::content_type_limit);
+  BOOST_TEST(c.content_types.front().first == "type/0");
+  BOOST_TEST(c.content_types.front().second == 2u);
+  BOOST_TEST(c.content_types.back().first == "(other)");
+  // 20 types twice: 15 kept, 5 more types (10 requests) and the long one go to "(other)".
+  BOOST_TEST(c.content_types.back().second == 11u);
+  for (const auto& [type, n] : c.content_types)
+    BOOST_TEST(type.size() <= request_tally::content_type_max_size);
+  BOOST_TEST(tally.counts(http_method::get).requests == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(delete_with_or_without_a_body_is_answered_the_same) {
+  struct row {
+    const char* name;
+    std::string_view body;
+    std::string_view content_type;
+    bool has_body;
+  };
+  const row rows[] = {
+      {"no body", {}, {}, false},
+      {"{} as json", "{}", "application/json", true},
+      {"chunked, empty", {}, {}, true},
+      {"junk", "not json at all", "text/plain", true},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      fixture f;
+      const std::string target = f.key_path(0);
+      const api_request req{http_method::delete_, target, good_auth, r.body, r.content_type, r.has_body};
+      const auto first = f.call(req);
+      BOOST_TEST(first.status == 200u);
+      BOOST_TEST(first.body == R"({"deleted":true})");
+      const auto again = f.call(req);
+      BOOST_TEST(again.status == 404u);
+      BOOST_TEST(error_of(again).at("message").as_string() == "Key not found");
+      BOOST_TEST(again.content_type == "application/json");
+      BOOST_TEST(f.store->totals().deleted == 1u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(throttle_status_body_and_hint_variants) {
+  struct row {
+    unsigned status;
+    throttle_body body;
+    retry_hint_mode mode;
+    std::string_view header;
+    std::string value;
+  };
+  const row rows[] = {
+      {429, throttle_body::api, retry_hint_mode::seconds, "Retry-After", "1"},
+      {403, throttle_body::api, retry_hint_mode::seconds, "Retry-After", "1"},
+      {403, throttle_body::html, retry_hint_mode::none, "", ""},
+      {503, throttle_body::html, retry_hint_mode::http_date, "Retry-After", "Fri, 10 Jan 2025 12:00:01 GMT"},
+      {429, throttle_body::big, retry_hint_mode::seconds, "Retry-After", "1"},
+      {429, throttle_body::api, retry_hint_mode::zero, "Retry-After", "0"},
+      {429, throttle_body::api, retry_hint_mode::past, "Retry-After", "Fri, 10 Jan 2025 11:00:00 GMT"},
+      {429, throttle_body::api, retry_hint_mode::reset_delta, "X-RateLimit-Reset", "1"},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.status << " " << to_string(r.body) << " " << to_string(r.mode)) {
+      service_config c;
+      c.rate = 10;
+      c.burst = 1;
+      c.retry_mode = r.mode;
+      c.throttle_status = r.status;
+      c.throttle_answer = r.body;
+      fixture f(c);
+      BOOST_TEST(f.call(http_method::delete_, f.key_path(0)).status == 200u);
+      const auto limited = f.call(http_method::delete_, f.key_path(1));
+      BOOST_TEST(limited.status == r.status);
+      BOOST_TEST(limited.hint_header == r.header);
+      BOOST_TEST(limited.hint_value == r.value);
+      switch (r.body) {
+        case throttle_body::api:
+          BOOST_TEST(limited.content_type == "application/json");
+          BOOST_TEST(error_of(limited).at("code").as_int64() == r.status);
+          BOOST_TEST(error_of(limited).at("message").as_string() == "Rate limit exceeded");
+          break;
+        case throttle_body::html:
+          BOOST_TEST(is_gateway_page(limited, r.status));
+          BOOST_TEST(limited.body.size() < 300u);
+          break;
+        case throttle_body::big:
+          BOOST_TEST(is_gateway_page(limited, r.status));
+          BOOST_TEST(limited.body.size() == big_page_size);
+          BOOST_TEST(limited.body.ends_with("</html>\r\n"));
+          break;
+      }
+      BOOST_TEST(f.counters.rate_limited.load() == 1u);
+      BOOST_TEST(f.store->totals().deleted == 1u);  // the refusal never reached the store
+    }
+  }
+  // The concurrency cap keeps its plain 429 whatever the throttle looks like.
+  service_config c;
+  c.max_concurrent = 1;
+  c.throttle_status = 403;
+  c.throttle_answer = throttle_body::html;
+  fixture f(c);
+  const auto capped = f.call(http_method::delete_, f.key_path(0), good_auth, {}, 2);
+  BOOST_TEST(capped.status == 429u);
+  BOOST_TEST(capped.content_type == "application/json");
+}
+
+BOOST_AUTO_TEST_CASE(outage_windows_answer_for_the_api) {
+  service_config c;
+  c.outages = {*parse_outage("1:2"), *parse_outage("4:1:503"), *parse_outage("5:1:504"),
+               *parse_outage("6:1:reset"), *parse_outage("7:1.5:429")};
+  c.retry_mode = retry_hint_mode::seconds;
+  fixture f(c);
+  const auto admin_before = admin_stats(f);
+  BOOST_TEST(admin_before.at("first_api_request_ms").is_null());
+  f.now.since_start = 10s;  // the first API request starts the windows' clock
+  struct row {
+    std::chrono::milliseconds at;  // since the first API request
+    const char* expect;            // "api", "502", "503", "504", "reset", "429"
+  };
+  const row rows[] = {
+      {0ms, "api"},    {999ms, "api"},    {1000ms, "502"}, {2999ms, "502"}, {3000ms, "api"}, {4000ms, "503"},
+      {5000ms, "504"}, {6000ms, "reset"}, {7000ms, "429"}, {8499ms, "429"}, {8500ms, "api"}, {60s, "api"},
+  };
+  std::size_t key = 0;
+  std::uint64_t answered_by_outage = 0;
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT("at " << r.at.count() << " ms: " << r.expect) {
+      f.now.since_start = 10s + r.at;
+      const std::string expect = r.expect;
+      const auto deleted_before = f.store->totals().deleted;
+      admission a;
+      const auto rep = f.call(http_method::delete_, f.key_path(key), good_auth, {}, 1, &a);
+      if (expect == "api") {
+        BOOST_TEST(rep.status == 200u);
+        BOOST_TEST(f.store->totals().deleted == deleted_before + 1);
+        ++key;
+        continue;
+      }
+      ++answered_by_outage;
+      BOOST_TEST(f.store->totals().deleted == deleted_before);  // never reaches the store
+      BOOST_TEST(f.store->counters(f.hashes[key]).value().delete_requests == 0u);
+      if (expect == "reset") {
+        BOOST_TEST((a.step == next_step::reset));
+      } else if (expect == "429") {
+        BOOST_TEST(rep.status == 429u);
+        BOOST_TEST(rep.hint_header == "Retry-After");
+        BOOST_TEST(rep.hint_value == (r.at == 7000ms ? "2" : "1"));  // the window's end, rounded up
+      } else {
+        BOOST_TEST(is_gateway_page(rep, static_cast<unsigned>(std::stoul(expect))));
+      }
+      BOOST_TEST(f.counters.outage_answers.load() == answered_by_outage);
+    }
+  }
+  // Unauthorized requests meet the gateway first; admin routes never meet it.
+  f.now.since_start = 11s;
+  BOOST_TEST(is_gateway_page(f.call(http_method::delete_, f.key_path(key), "Bearer wrong"), 502));
+  const auto st = admin_stats(f);
+  BOOST_TEST(st.at("first_api_request_ms").to_number<std::int64_t>() == 10'000);
+  BOOST_TEST(st.at("outage_answers").to_number<std::uint64_t>() == answered_by_outage + 1);
+  BOOST_TEST(f.counters.auth_failures.load() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(outage_window_syntax) {
+  struct row {
+    const char* text;
+    bool ok;
+    std::int64_t start_ms, duration_ms;
+    outage_kind kind;
+  };
+  const row rows[] = {
+      {"0:30", true, 0, 30'000, outage_kind::bad_gateway},
+      {"2.5:0.25:503", true, 2'500, 250, outage_kind::unavailable},
+      {"10:5:504", true, 10'000, 5'000, outage_kind::gateway_timeout},
+      {"1:1:reset", true, 1'000, 1'000, outage_kind::reset},
+      {"1:1:429", true, 1'000, 1'000, outage_kind::throttle},
+      {"1:1:502", true, 1'000, 1'000, outage_kind::bad_gateway},
+      {"1:0", false, 0, 0, {}},
+      {"1", false, 0, 0, {}},
+      {"-1:5", false, 0, 0, {}},
+      {"1:5:500", false, 0, 0, {}},
+      {"1:5:", false, 0, 0, {}},
+      {":5", false, 0, 0, {}},
+      {"1:x", false, 0, 0, {}},
+      {"1:86401", false, 0, 0, {}},
+      {"1:5:502:3", false, 0, 0, {}},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.text) {
+      const auto w = parse_outage(r.text);
+      BOOST_TEST(w.has_value() == r.ok);
+      if (w && r.ok) {
+        BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(w->start).count() == r.start_ms);
+        BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(w->duration).count() ==
+                   r.duration_ms);
+        BOOST_TEST((w->kind == r.kind));
+        BOOST_TEST((parse_outage_kind(to_string(w->kind)) == w->kind));
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(lost_answers_apply_the_write_then_answer_504) {
+  fixture f;
+  f.faults.add_hash_fault(f.hashes[0], {fault::lost, 1});
+  f.faults.add_hash_fault(f.hashes[1], {fault::lost, 2});
+  f.faults.add_hash_fault(f.hashes[2], {fault::lost, 1});
+  f.faults.add_hash_fault(f.hashes[2], {fault::ghost, 1});
+  const bool was_disabled = f.store->get(f.hashes[1]).value().disabled;
+  const std::string flip = was_disabled ? R"({"disabled":false})" : R"({"disabled":true})";
+  struct row {
+    const char* name;
+    http_method method;
+    std::size_t key;
+    std::string_view body;
+    unsigned status;  // 504: the gateway's page
+    bool deleted_after;
+    std::uint64_t lost_after;
+  };
+  const row rows[] = {
+      {"get meets no lost answer", http_method::get, 0, {}, 200, false, 0},
+      {"delete applied, answer lost", http_method::delete_, 0, {}, 504, true, 1},
+      {"the retry finds it gone", http_method::delete_, 0, {}, 404, true, 1},
+      {"patch applied, answer lost", http_method::patch, 1, flip, 504, false, 2},
+      {"delete applied, answer lost again", http_method::delete_, 1, {}, 504, true, 3},
+      {"a 404 consumes nothing", http_method::delete_, 1, {}, 404, true, 3},
+      {"a ghost is not lost", http_method::delete_, 2, {}, 200, false, 3},
+      {"then the real delete is", http_method::delete_, 2, {}, 504, true, 4},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      const auto rep = f.call(r.method, f.key_path(r.key), good_auth, r.body);
+      BOOST_TEST(rep.status == r.status);
+      if (r.status == 504) BOOST_TEST(is_gateway_page(rep, 504));
+      if (r.status == 404) BOOST_TEST(error_of(rep).at("message").as_string() == "Key not found");
+      BOOST_TEST(!f.store->get(f.hashes[r.key]).has_value() == r.deleted_after);
+      BOOST_TEST(f.counters.lost_answers.load() == r.lost_after);
+    }
+  }
+  BOOST_TEST(f.store->counters(f.hashes[1]).value().patch_requests == 1u);
+  BOOST_TEST(admin_stats(f).at("lost_answers").to_number<std::uint64_t>() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(gateway_pages) {
+  for (const unsigned status : {403u, 404u, 429u, 502u, 503u, 504u}) {
+    BOOST_TEST_CONTEXT(status) {
+      std::string page;
+      write_html_page(page, status);
+      const std::string line = std::to_string(status) + " " + std::string(gateway_reason(status));
+      BOOST_TEST(page.find("<title>" + line + "</title>") != std::string::npos);
+      BOOST_TEST(page.find("<h1>" + line + "</h1>") != std::string::npos);
+      BOOST_TEST(page.find('{') == std::string::npos);  // nothing a JSON parser would take
+      std::string big;
+      write_big_html_page(big, status);
+      BOOST_TEST(big.size() == big_page_size);
+      BOOST_TEST(big.find("<title>" + line + "</title>") != std::string::npos);
+    }
+  }
+  BOOST_TEST(gateway_reason(502) == "Bad Gateway");
+  BOOST_TEST(gateway_reason(504) == "Gateway Time-out");
+  for (const auto b : {throttle_body::api, throttle_body::html, throttle_body::big})
+    BOOST_TEST_CONTEXT(to_string(b)) { BOOST_TEST((parse_throttle_body(to_string(b)) == b)); }
+  BOOST_TEST(!parse_throttle_body("json").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

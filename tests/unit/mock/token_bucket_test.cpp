@@ -156,6 +156,13 @@ BOOST_AUTO_TEST_CASE(retry_hints_for_each_mode) {
       {retry_hint_mode::reset_ms, 100ms, "X-RateLimit-Reset", "1709618828350"},
       {retry_hint_mode::reset_ms, 1ns, "X-RateLimit-Reset", "1709618828251"},
       {retry_hint_mode::none, 5s, nullptr, nullptr},
+      {retry_hint_mode::zero, 5s, "Retry-After", "0"},
+      {retry_hint_mode::zero, 0ns, "Retry-After", "0"},
+      {retry_hint_mode::past, 5s, "Retry-After", "Tue, 05 Mar 2024 05:07:08 GMT"},  // an hour ago
+      {retry_hint_mode::past, 18h, "Retry-After", "Tue, 05 Mar 2024 05:07:08 GMT"},
+      {retry_hint_mode::reset_delta, 100ms, "X-RateLimit-Reset", "1"},
+      {retry_hint_mode::reset_delta, 7500ms, "X-RateLimit-Reset", "8"},
+      {retry_hint_mode::reset_delta, mock_duration::max(), "X-RateLimit-Reset", "3600"},
   };
   for (const auto& r : rows) {
     BOOST_TEST_CONTEXT("mode " << to_string(r.mode) << " wait " << r.wait.count() << " ns") {
@@ -170,11 +177,13 @@ BOOST_AUTO_TEST_CASE(retry_hints_for_each_mode) {
 }
 
 BOOST_AUTO_TEST_CASE(retry_hint_mode_names_round_trip) {
-  for (const auto mode : {retry_hint_mode::seconds, retry_hint_mode::http_date, retry_hint_mode::reset_ms,
-                          retry_hint_mode::none}) {
+  for (const auto mode :
+       {retry_hint_mode::seconds, retry_hint_mode::http_date, retry_hint_mode::reset_ms,
+        retry_hint_mode::none, retry_hint_mode::zero, retry_hint_mode::past, retry_hint_mode::reset_delta}) {
     BOOST_TEST_CONTEXT(to_string(mode)) { BOOST_TEST((parse_retry_hint_mode(to_string(mode)) == mode)); }
   }
   BOOST_TEST(!parse_retry_hint_mode("Seconds").has_value());
+  BOOST_TEST(!parse_retry_hint_mode("reset_delta").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(imf_fixdate) {
