@@ -63,7 +63,13 @@ core::response_view response_view_of(const net::http_answer& a) {
   return core::response_view{
       .status = a.status,
       .body = a.body,
-      .hints = {.retry_after = a.retry_after, .retry_after_ms = a.retry_after_ms, .ratelimit_reset = a.ratelimit_reset},
+      .hints = {.retry_after = a.retry_after,
+                .retry_after_ms = a.retry_after_ms,
+                .ratelimit_reset = a.ratelimit_reset,
+                .x_ratelimit_remaining = a.x_ratelimit_remaining,
+                .date = a.date},
+      .content_type = a.content_type,
+      .body_truncated = a.body_truncated,
   };
 }
 

@@ -306,11 +306,8 @@ asio::awaitable<void> worker(run_context* ctx) {
     }
     const net::exchange_result result = co_await ctx->pool.exchange(request, *ctx);
     const auto now = clock_type::now();
-    // TODO(pool merge): the pool's own answer_started.
-    const bool answer_started = result.error == net::exchange_error::none ||
-                                result.error == net::exchange_error::torn_response ||
-                                result.error == net::exchange_error::body_too_large;
-    const core::exchange_facts facts{result.written, result.reused_connection, answer_started, result.written_at};
+    const core::exchange_facts facts{result.written, result.reused_connection, result.answer_started,
+                                     result.written_at};
     if (result.error == net::exchange_error::cancelled) {
       ctx->sched.on_cancelled(std::move(current), facts, now);
     } else if (current.kind == core::job_kind::preflight) {

@@ -23,6 +23,22 @@ bool is_key_list(std::string_view body) {
   return data != nullptr && data->is_array();
 }
 
+// A list page longer than the pool's body limit arrives cut: its start must still be the list's,
+// {"data": [ (whitespace allowed between the tokens).
+bool starts_like_key_list(std::string_view body) {
+  std::size_t i = 0;
+  const auto skip = [&] {
+    while (i < body.size() && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) ++i;
+  };
+  const auto take = [&](std::string_view token) {
+    skip();
+    if (body.substr(i, token.size()) != token) return false;
+    i += token.size();
+    return true;
+  };
+  return take("{") && take("\"data\"") && take(":") && take("[");
+}
+
 std::string describe(unsigned status, std::string_view body) {
   std::string out = "HTTP " + std::to_string(status) + ": not the API's list of keys (";
   out += std::to_string(body.size());
@@ -42,7 +58,7 @@ preflight_result classify_preflight(const response_view& response, std::chrono::
                                     millis retry_after_cap) {
   preflight_result r;
   if (response.status >= 200 && response.status < 300) {
-    if (is_key_list(response.body)) {
+    if (response.body_truncated ? starts_like_key_list(response.body) : is_key_list(response.body)) {
       r.kind = preflight_kind::ok;
     } else {
       r.kind = preflight_kind::not_api;

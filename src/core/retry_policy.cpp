@@ -32,7 +32,6 @@ retry_plan plan_after_attempt(const attempt_result& result, unsigned attempts, u
     case verdict_kind::tls_error:
       return {false, millis{0}, outcome::failed};
     case verdict_kind::throttled:
-    case verdict_kind::not_api:
     case verdict_kind::server_error:
     case verdict_kind::network_error:
     case verdict_kind::timeout:
