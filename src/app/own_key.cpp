@@ -55,7 +55,11 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
       result.note = "the server rejected the management key (" + verdict.message + ")";
       co_return result;
     }
-    if (!core::is_retryable(verdict.kind)) co_return result;  // 404, 405...: the API does not show it
+    // 404, 405...: the API does not show it. A route the server does not have answers like that too
+    // (a web server's 404 page, not the API's error): the same conclusion, nothing to retry.
+    const bool no_such_route = verdict.kind == core::verdict_kind::not_api && answer.answer.status >= 400 &&
+                               answer.answer.status < 500;
+    if (!core::is_retryable(verdict.kind) || no_such_route) co_return result;
     if (attempt >= max_attempts) {
       result.note = "could not check the management key's own hash (" + verdict.message + ")";
       co_return result;
@@ -79,7 +83,19 @@ own_key_result fetch_own_key_hash(const core::base_url& base, asio::ssl::context
   own_key_result result;
   asio::co_spawn(io, ask(pool, std::move(request), management_key, std::min(max_attempts, 2U)),
                  [&](std::exception_ptr error, own_key_result r) {
-                   if (!error) result = std::move(r);
+                   if (!error) {
+                     result = std::move(r);
+                   } else {
+                     // Never silent: the run goes on without this guard, and says so.
+                     try {
+                       std::rethrow_exception(error);
+                     } catch (const std::exception& e) {
+                       result.note = std::string{"could not check the management key's own hash (internal error: "} +
+                                     e.what() + ")";
+                     } catch (...) {
+                       result.note = "could not check the management key's own hash (internal error)";
+                     }
+                   }
                    pool.close_all();
                  });
   io.run();

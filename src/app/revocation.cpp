@@ -386,7 +386,7 @@ void wait_for_signal(run_context* ctx) {
     std::fprintf(stderr, "keyrevoke: %s: finishing requests in flight (again to exit at once)\n",
                  signal_number == SIGINT ? "interrupted" : "terminated");
     after_event(ctx);
-    wait_for_signal(ctx);
+    if (!ctx->finished) wait_for_signal(ctx);  // a wait left armed would keep the run from ending
   });
 }
 

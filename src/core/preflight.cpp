@@ -91,7 +91,10 @@ preflight_result preflight_from_failure(const verdict& failure) {
   switch (failure.kind) {
     case verdict_kind::tls_error: r.kind = preflight_kind::tls; break;
     case verdict_kind::server_error: r.kind = preflight_kind::failing; break;  // e.g. a body over the limit
-    default: r.kind = preflight_kind::unreachable; break;
+    default:
+      r.kind = preflight_kind::unreachable;
+      r.timed_out = failure.kind == verdict_kind::timeout;
+      break;
   }
   return r;
 }

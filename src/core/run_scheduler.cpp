@@ -313,6 +313,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     if (!step.retry) {
       finish_verify(j, step.result, step.seen, answer.http_status,
                     step.result == verify_outcome::verified ? std::string_view{} : std::string_view{message}, now);
+      settle_stop(now);
       return;
     }
     j.last_error = std::move(message);
@@ -379,7 +380,10 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
     case preflight_kind::tls: stop(stop_reason::tls_untrusted, answer.message, now); return;
     case preflight_kind::not_api: stop(stop_reason::not_api, answer.message, now); return;
     case preflight_kind::unreachable:
-      if (++preflight_transport_failures_ >= std::max(1U, config_.preflight_tries)) {
+      // A timeout costs --timeout each: it counts twice, so that a server that never answers is
+      // called unreachable after three of them rather than five.
+      preflight_transport_failures_ += answer.timed_out ? 2U : 1U;
+      if (preflight_transport_failures_ >= std::max(1U, config_.preflight_tries)) {
         stop(stop_reason::unreachable, answer.message, now);
         return;
       }

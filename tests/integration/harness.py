@@ -318,7 +318,8 @@ class LocalOrigin:
 class ScriptedServer:
     """A tiny HTTP/1.1 server on 127.0.0.1 (port 0) for answers keyrevoke-mock cannot give: every
     DELETE /api/v1/keys/<hash> is answered by script[hash](conn, attempt), a function that writes raw
-    bytes and returns True to keep the connection. Ground truth: `deleted` holds each hash for which
+    bytes and returns True to keep the connection; GET /api/v1/keys (the list, which keyrevoke's
+    preflight reads) by script["keys"], by default an empty list {"data":[]}. Ground truth: `deleted` holds each hash for which
     a genuine {"deleted":true} was sent in answer to a request for that very hash; `requests` counts
     requests per hash; `authorizations` keeps every Authorization header seen."""
 
@@ -356,6 +357,10 @@ class ScriptedServer:
         self.deleted.add(conn.hash)
         return keep
 
+    def answer_list(self, conn, attempt):
+        """The API's list route (keyrevoke's preflight reads its first page): no keys to show."""
+        return conn.send_response(200, b'{"data":[]}')
+
     def _accept_loop(self):
         while not self._stopping:
             try:
@@ -381,7 +386,9 @@ class ScriptedServer:
                     n = self.requests.get(conn.hash, 0) + 1
                     self.requests[conn.hash] = n
                     self.authorizations.append(conn.headers.get("authorization", ""))
-                answer = self.script.get(conn.hash, self.default)
+                answer = self.script.get(conn.hash)
+                if answer is None:
+                    answer = ScriptedServer.answer_list if conn.hash == "keys" else self.default
                 if not answer(self, conn, n):
                     return
         except (OSError, ValueError) as e:  # the client went away mid-answer, or spoke garbage
@@ -462,7 +469,10 @@ class _ScriptedConnection:
         self.body, self.buf = self.buf[:length], self.buf[length:]
         self.method = method
         self.target = target
-        self.hash = target.rsplit("/", 1)[-1]
+        # The hash for /keys/<hash>; "keys" for the list (GET /keys?offset=..., keyrevoke's preflight),
+        # "key" for the own-key route.
+        self.hash = target.split("?", 1)[0].rsplit("/", 1)[-1]
+        self.query = target.split("?", 1)[1] if "?" in target else ""
         return True
 
     def send(self, data):

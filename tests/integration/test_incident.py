@@ -131,7 +131,7 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(set(final), set(chosen))
         # The second run sent one PATCH per hash the first did not finish, and nothing else.
         stats = mock.stats()
-        self.assertEqual(stats["api_requests"] - patches_first, 3000 - len(done_first))
+        self.assertEqual(stats["api_requests"] - patches_first, 3000 - len(done_first) + 1)  # + the preflight
         self.assertEqual(stats["patch_requests"], 3000)
         self.assertEqual(stats["patched_more_than_once"], 0)
         self.assertEqual(stats["keys"]["deleted"], 0)
@@ -204,7 +204,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
                 self.assertLess(position[r["hash"]], i)
         stats = mock.stats()
         self.assertEqual(stats["keys"]["deleted"], 400)
-        self.assertEqual(status_count(stats, 200), 400)       # the DELETEs
+        self.assertEqual(status_count(stats, 200), 400 + 1)   # the DELETEs, and the preflight's GET /keys
         self.assertEqual(status_count(stats, 404), 50 + 450)  # 50 absent DELETEs, then every GET
 
     def test_verify_catches_a_server_that_answers_deleted_but_keeps_the_key(self):
@@ -246,7 +246,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--resume", "--verify", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         stats = mock.stats()
-        self.assertEqual(stats["api_requests"] - after_delete["api_requests"], 300)
+        self.assertEqual(stats["api_requests"] - after_delete["api_requests"], 300 + 1)  # + the preflight
         self.assertEqual(status_count(stats, 404) - status_count(after_delete, 404), 300)
         self.assertEqual(stats.get("not_found_after_delete", 0), 0)  # no DELETE repeated
         proofs = typed_rows(self.report(typed=True), "verify")
@@ -275,8 +275,9 @@ class ProtectTest(KeyrevokeTest):
         self.assertEqual({h for h, o in outcomes.items() if o == "protected"}, set(protected))
         self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(hashes[15:100]))
         stats = mock.stats()
-        self.assertEqual(stats["api_requests"], 85 + 1)  # the DELETEs, and GET /key (not exposed here: 404)
-        self.assertEqual(status_count(stats, 200), 85)
+        # The DELETEs, GET /key (not exposed here: the server's route 404) and the preflight's GET /keys.
+        self.assertEqual(stats["api_requests"], 85 + 1 + 1)
+        self.assertEqual(status_count(stats, 200), 85 + 1)
         keys = all_keys(mock)
         for h in protected:
             self.assertIn(h, keys)
@@ -307,7 +308,7 @@ class ProtectTest(KeyrevokeTest):
         self.assertEqual(stats["keys"]["remaining"], len(protected))
         # The listing: 600 keys in pages of 100 overlapping by one (7), then the empty page past the end
         # and the page that proves it (list_pager rule E)...
-        self.assertEqual(stats["list_requests"] - listed, 7 + 2)
+        self.assertEqual(stats["list_requests"] - listed, 7 + 2 + 1)  # + the run's preflight (one page)
         self.assertEqual(set(all_keys(mock)), protected)
 
         # --plan resolves the same globs (it needs the key for that), and --confirm agrees with it.
@@ -425,8 +426,8 @@ class PlanTest(KeyrevokeTest):
         self.assertEqual(self.report(typed=True)[0]["plan_digest"], plan["digest"])
         stats = mock.stats()
         self.assertEqual(stats["keys"]["deleted"], 295)
-        self.assertEqual(stats["api_requests"], 295 + 1)  # + GET /key (with --protect)
-        self.assertEqual(status_count(stats, 200), 295)
+        self.assertEqual(stats["api_requests"], 295 + 1 + 1)  # + GET /key (with --protect), + the preflight
+        self.assertEqual(status_count(stats, 200), 295 + 1)
 
     def test_bad_plan_options_are_usage_errors(self):
         mock = self.mock(keys=5)

@@ -545,7 +545,7 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         ]
         for status, body, expected in cases:
             with self.subTest(status=status, body=body):
-                server = ScriptedServer(default=lambda srv, conn, n, s=status, b=body: conn.send_response(s, b))
+                server = ScriptedServer({"keys": lambda srv, conn, n, s=status, b=body: conn.send_response(s, b)})
                 try:
                     cmd = [KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"]
                     res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)
@@ -566,7 +566,7 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         def forbidden(srv, conn, n):
             return conn.send_response(403, b"<html>Forbidden</html>")
 
-        server = ScriptedServer(default=forbidden)
+        server = ScriptedServer({"keys": forbidden})
         try:
             cmd = [KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"]
             res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)
@@ -584,7 +584,7 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
                 return conn.send_response(403, b"<html>slow down</html>", headers=["Retry-After: 1"])
             return conn.send_response(200, page)
 
-        server = ScriptedServer(default=throttled_once)
+        server = ScriptedServer({"keys": throttled_once})
         try:
             cmd = [KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"]
             res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)

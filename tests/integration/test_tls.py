@@ -23,14 +23,13 @@ class UntrustedTest(KeyrevokeTest):
         rows = self.report()
         outcomes = self.outcomes(rows)
         self.assertEqual(len(outcomes), n)  # every hash has a row
-        values = list(outcomes.values())
-        self.assertEqual(set(values) - {"failed", "not_attempted"}, set())
-        self.assertGreaterEqual(values.count("failed"), 1)
-        self.assertLessEqual(values.count("failed"), 4)  # at most the requests in flight
+        # The preflight met the untrusted certificate before any hash was sent: every hash is
+        # not_attempted, and says why.
+        self.assertEqual(set(outcomes.values()), {"not_attempted"})
         for r in rows:
-            if r["outcome"] == "failed":
-                self.assertIn("TLS", r["error"])
-                self.assertIsNone(r["http_status"])
+            self.assertIn("TLS", r["error"])
+            self.assertIsNone(r["http_status"])
+            self.assertEqual(r["attempts"], 0)
         stats = mock.stats()
         self.assertEqual(stats["api_requests"], 0)  # nothing, not even the key, crossed
         self.assertEqual(stats["auth_failures"], 0)
@@ -98,13 +97,16 @@ class StallTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--timeout", "1", "--max-attempts", "2", "--concurrency", "4",
                                  self.write_lines("in.txt", hashes), timeout=60)
         elapsed = time.monotonic() - started
-        self.assertEqual(res.returncode, 1, res.stderr.decode())
+        # Nothing could be reached (the preflight's handshakes all timed out): exit 4, every hash
+        # not_attempted, and the first line says why.
+        self.assertEqual(res.returncode, 4, res.stderr.decode())
+        self.assertIn("could not be reached", res.stderr.decode().splitlines()[0])
+        self.assertIn("timed out", res.stderr.decode())
         rows = self.report()
         self.assertEqual(len(rows), 3)
         for r in rows:
-            self.assertEqual(r["outcome"], "failed", r)
-            self.assertEqual(r["attempts"], 2, r)
-            self.assertIn("timed out", r["error"])
+            self.assertEqual(r["outcome"], "not_attempted", r)
+            self.assertEqual(r["attempts"], 0, r)
             self.assertIsNone(r["http_status"])
         self.assertEqual({r["hash"] for r in rows}, set(hashes))
         # 3 hashes x 2 attempts x 1 s, plus backoff and start-up: far from a hang.
@@ -112,8 +114,8 @@ class StallTest(KeyrevokeTest):
         stats = final_stats(mock)
         self.assertEqual(stats["api_requests"], 0)
         self.assertEqual(stats["tls_handshakes"], 0)
-        self.assertGreaterEqual(stats["connections_accepted"], 6)  # one dial per attempt
-        print("\n  tls stall: 6 attempts in %.1f s" % elapsed)
+        self.assertGreaterEqual(stats["connections_accepted"], 3)  # the preflight's tries, one dial each
+        print("\n  tls stall: %d dials in %.1f s" % (stats["connections_accepted"], elapsed))
 
 
 if __name__ == "__main__":

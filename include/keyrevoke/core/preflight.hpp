@@ -25,6 +25,7 @@ enum class preflight_kind {
 struct preflight_result {
   preflight_kind kind = preflight_kind::not_api;
   std::optional<millis> retry_after;  // the server's hint (throttled, failing)
+  bool timed_out = false;             // unreachable: no answer within --timeout (as opposed to refused)
   std::string message;  // for the user: what came back (status, content type, a sanitised snippet)
 };
 

@@ -114,7 +114,8 @@ struct scheduler_config {
   backoff_policy backoff{};
   health_config health{};     // give_up_after from --give-up-after
   bool preflight = true;      // false: start in `running` (tests of the rest)
-  unsigned preflight_tries = 3;  // transport failures before the preflight calls the server unreachable
+  unsigned preflight_tries = 5;  // transport failures before the preflight calls the server unreachable
+                                 // (about 2-4 s with the default backoff: a server still starting is waited for)
   bool input_is_files = true;    // the rest of the input can be read after a stop (a pipe may never end)
   std::size_t retry_capacity = 0;  // retries + verifications queued before new hashes wait; 0: 4 x concurrency + 256
 };
