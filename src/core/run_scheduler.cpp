@@ -140,6 +140,15 @@ next_step run_scheduler::next(steady_time now) {
     case run_phase::draining: return step;  // wait: answers in flight, or the rest of the input
     case run_phase::preflight:
       if (preflight_in_flight_) return step;
+      if (!has_pending()) {
+        // Nothing to send yet: the server is not asked anything before there is (an empty input
+        // ends the run without a request).
+        if (input_complete_) {
+          phase_ = run_phase::done;
+          step.what = next_step::kind::done;
+        }
+        return step;
+      }
       if (now < preflight_due_) {
         step.what = next_step::kind::sleep_until;
         step.until = preflight_due_;

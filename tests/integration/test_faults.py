@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Mock, make_test_pki, random_hashes,
+from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Mock, make_test_pki, method_counts, random_hashes,
                      read_report_lines, repeated_hashes, status_count)
 
 
@@ -46,7 +46,7 @@ class RandomFaultsTest(KeyrevokeTest):
         # decided before the store, so a retry after a fault is the first store hit, never a second).
         self.assertEqual(stats["keys"]["remaining"], 0)
         self.assertEqual(stats["keys"]["deleted"], 1000)
-        self.assertEqual(status_count(stats, 200), 1000)
+        self.assertEqual(status_count(stats, 200), 1000 + 1)  # + the preflight's GET /keys
         self.assertEqual(stats["not_found_after_delete"], 0)
         self.assertEqual(stats["unknown_hash_deletes"], 0)
         # Per hash: the report never claims fewer attempts than the server saw.
@@ -56,10 +56,14 @@ class RandomFaultsTest(KeyrevokeTest):
         for r in rows:
             self.assertGreaterEqual(r["attempts"], 1)
             self.assertLessEqual(r["attempts"], 8)
-        # In total: every request the mock saw (faulted or not) is an attempt in the report.
+        # In total: every request the mock saw (faulted or not) is an attempt in the report, but for
+        # the preflight's GET /keys (faults may hit it too: it is retried like any request).
         attempts = sum(r["attempts"] for r in rows)
-        self.assertGreaterEqual(attempts, stats["api_requests"])
-        self.assertEqual(stats["api_requests"], 1000 + injected)
+        preflights = method_counts(stats, "GET")["requests"]
+        self.assertGreaterEqual(preflights, 1)
+        self.assertGreaterEqual(attempts + preflights, stats["api_requests"])
+        self.assertEqual(stats["api_requests"], 1000 + preflights + injected)
+        self.assertGreaterEqual(attempts, method_counts(stats, "DELETE")["requests"])
         retried = sum(1 for r in rows if r["attempts"] > 1)
         self.assertGreaterEqual(retried, 1)
         print("\n  faults injected: %d x 500, %d resets, %d hangs, %d closes; %d requests, %d attempts, "
@@ -113,10 +117,13 @@ class RestartTest(KeyrevokeProcesses, KeyrevokeTest):
         stats = second.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
         self.assertEqual(stats["keys"]["deleted"], 1500)
-        # A hash is not_found only if the killed server deleted it and died before answering: at most
-        # one per request in flight, and the journal proves the first server did delete it.
-        not_found = {h for h, r in by_hash.items() if r["outcome"] == "not_found"}
-        self.assertEqual({r["outcome"] for r in rows} - {"deleted", "not_found"}, set())
+        # The killed server deleted some keys and died before answering: their retry met a 404, after an
+        # attempt that may have deleted them. That is not_found_after_retry, never a plain not_found (the
+        # keys all existed before the run): at most one per request in flight, and the journal proves the
+        # first server did delete each.
+        self.assertNotIn("not_found", {r["outcome"] for r in rows})
+        not_found = {h for h, r in by_hash.items() if r["outcome"] == "not_found_after_retry"}
+        self.assertEqual({r["outcome"] for r in rows} - {"deleted", "not_found_after_retry"}, set())
         self.assertLessEqual(len(not_found), 8)
         self.assertLessEqual(not_found, deleted_by_first)
         # The restarted server never deleted a key twice, and the outage cost retries.
@@ -139,7 +146,7 @@ class OutageTest(KeyrevokeProcesses, KeyrevokeTest):
         killed_at = time.monotonic()
         out, err = proc.communicate(timeout=120)
         took = time.monotonic() - killed_at
-        self.assertEqual(proc.returncode, 1, err.decode())
+        self.assertEqual(proc.returncode, 4, err.decode())  # the server could not be reached for --give-up-after
         self.assertIn("gave up", err.decode())
         self.assertLess(took, 60)
 
@@ -166,7 +173,7 @@ class OutageTest(KeyrevokeProcesses, KeyrevokeTest):
         stats = second.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
         done_first = {h for h, o in first_run.items() if o in ("deleted", "not_found")}
-        self.assertEqual(stats["api_requests"], 1500 - len(done_first))  # nothing done is re-sent
+        self.assertEqual(stats["api_requests"], 1500 - len(done_first) + 1)  # nothing done is re-sent (+ preflight)
         self.assertEqual(repeated_hashes(stats), set())
         self.assertEqual(stats["not_found_after_delete"], len(deleted_by_first - deleted_first))
         print("\n  gave up %.1f s after the server died; %d deleted before, %d after --resume"
@@ -203,7 +210,7 @@ class PermanentFailureTest(KeyrevokeTest):
         self.assertEqual(status_count(stats, 500), 4)
         self.assertEqual(stats["faults_400"], 1)
         self.assertEqual(status_count(stats, 400), 1)
-        self.assertEqual(stats["api_requests"], 38 + 4 + 1)
+        self.assertEqual(stats["api_requests"], 38 + 4 + 1 + 1)  # + the preflight
         self.assertEqual(stats["keys"]["remaining"], 2)
         self.assertEqual(repeated_hashes(stats), set())
 
@@ -331,6 +338,9 @@ class ReportWriteFailureTest(KeyrevokeTest):
 
 
 class PoisonHashTest(KeyrevokeTest):
+    def report_attempts(self, h):
+        return next(r["attempts"] for r in self.report() if r.get("hash") == h)
+
     def test_a_few_always_failing_hashes_do_not_hold_the_others_hostage(self):
         # 20 keys the server always answers 500 for, first in the list, then 1,980 healthy ones. The
         # server answers every request at once: it is not down, and the healthy keys must be revoked.
@@ -350,7 +360,14 @@ class PoisonHashTest(KeyrevokeTest):
         self.assertEqual({h: outcomes[h] for h in poison}, {h: "failed" for h in poison})
         self.assertEqual(list(outcomes.values()).count("deleted"), 1980)
         self.assertEqual(stats["keys"]["remaining"], 20)
-        self.assertEqual(stats["faults_500"], 20 * 6)
+        # Each poison hash used its --max-attempts (6); a failure seen while the first burst of 500s
+        # looked like an outage does not count toward them (issue 10), so a few got one more. The
+        # server's count matches the report's attempts exactly.
+        poison_attempts = [self.report_attempts(h) for h in poison]
+        self.assertEqual(stats["faults_500"], sum(poison_attempts))
+        for h, n in zip(poison, poison_attempts):
+            self.assertGreaterEqual(n, 6, h)
+            self.assertLessEqual(n, 6 + 2, h)
 
 class ReportFailureLargeInputTest(KeyrevokeTest):
     def test_report_failure_with_input_left_to_read_exits_and_resume_finishes(self):
@@ -417,7 +434,7 @@ class DescriptorExhaustionTest(KeyrevokeTest):
         self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in hashes})
         stats = mock.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
-        self.assertEqual(status_count(stats, 200), 3000)
+        self.assertEqual(status_count(stats, 200), 3000 + 1)  # + the preflight's GET /keys
         self.assertEqual(repeated_hashes(stats), set())
         self.assertLessEqual(stats["connections_open_max"], 32)
         # The fault did happen: failed connects were counted and retried.
@@ -449,7 +466,7 @@ class SharedReportTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in hashes})
         stats = mock.stats(hashes=True)
         self.assertGreater(before, 0)
-        self.assertEqual(stats["api_requests"], 2000)
+        self.assertEqual(stats["api_requests"], 2000 + 1)  # + the preflight's GET /keys
         self.assertEqual(repeated_hashes(stats), set())
 
 if __name__ == "__main__":

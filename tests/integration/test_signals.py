@@ -45,7 +45,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(again & done_first, set())
         self.assertEqual(repeated_hashes(after) & deleted_first, set())
         # Exactly one request per hash that was not done (no faults: nothing to retry).
-        self.assertEqual(after["api_requests"] - before["api_requests"], len(hashes) - len(done_first))
+        self.assertEqual(after["api_requests"] - before["api_requests"], len(hashes) - len(done_first) + 1)  # + preflight
         rows, torn = read_report_lines(self.path("report.jsonl"))
         self.assertEqual(torn, b"")
         final = final_rows_by_hash(rows)
@@ -153,7 +153,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(after["keys"]["remaining"], 20)
         self.assertEqual(after["faults_500"] - before["faults_500"], 40)
         self.assertEqual(repeated_hashes(after) & done_first, set())
-        self.assertEqual(after["api_requests"] - before["api_requests"], 2000 - len(done_first) + 20)
+        self.assertEqual(after["api_requests"] - before["api_requests"], 2000 - len(done_first) + 20 + 1)  # + preflight
         final = final_rows_by_hash(read_report_lines(self.path("report.jsonl"))[0])
         self.assertEqual({h for h, r in final.items() if r["outcome"] == "failed"}, set(failing))
         print("\n  SIGINT with %d hashes waiting for a retry (%d attempts so far); %d done before"
@@ -236,7 +236,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         # What the run says it consumed is exactly what it reported: a rerun knows where to start.
         lines_read = int(err.decode().split("input not read to the end (")[1].split(" lines read")[0].replace(",", ""))
         self.assertEqual(lines_read, len(outcomes))
-        self.assertEqual(mock.stats()["api_requests"], len(outcomes))
+        self.assertEqual(mock.stats()["api_requests"], len(outcomes) + 1)  # + the preflight
 
 if __name__ == "__main__":
     unittest.main()

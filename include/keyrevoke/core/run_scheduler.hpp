@@ -20,7 +20,8 @@
 //  - stopping: one phase (running, stopping, draining, done) and one stop reason; every hash that was
 //    taken gets exactly one row.
 //
-// Phases: preflight -> running -> done; any -> stopping (in-flight requests finish or are cut by the
+// Phases: preflight (its GET goes once there is a hash to act on; an input with none ends the run
+// without a request) -> running -> done; any -> stopping (in-flight requests finish or are cut by the
 // caller's grace timer; queued work is reported not_attempted at once) -> draining (the rest of a file
 // input is read and reported not_attempted) -> done.
 
