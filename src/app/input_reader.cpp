@@ -26,12 +26,14 @@ input_reader::input_reader(std::vector<std::string> paths, input_filter filter, 
 }
 
 input_reader::~input_reader() {
-  for (const int fd : fds_) {
-    if (fd > STDIN_FILENO) ::close(fd);
-  }
+  // The thread first: closing descriptors it may still read would let a new file reuse their
+  // numbers under it.
   if (thread_.joinable()) {
     stop();
     thread_.join();
+  }
+  for (const int fd : fds_) {
+    if (fd > STDIN_FILENO) ::close(fd);
   }
   if (stop_fd_ >= 0) ::close(stop_fd_);
 }

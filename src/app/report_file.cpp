@@ -82,14 +82,18 @@ report_file::report_file(report_file&& other) noexcept
 
 report_file::~report_file() {
   if (fd_ >= 0) {
-    flush();
-    sync();
+    if (error_.empty()) {  // after a failure nothing more is written: see flush()
+      flush();
+      sync();
+    }
     ::close(fd_);
   }
 }
 
 bool report_file::flush() {
-  if (fd_ < 0) return false;
+  // After a write error the report is closed to new rows: if the disk recovered later, a row written
+  // then would follow a torn one mid-file, and rows already reported as unwritten would reappear.
+  if (fd_ < 0 || !error_.empty()) return false;
   std::size_t done = 0;
   while (done < pending_.size()) {
     const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
@@ -101,14 +105,20 @@ bool report_file::flush() {
     done += static_cast<std::size_t>(n);
   }
   if (done > 0) {
-    // Keep only the rows not yet written; a partial row written before an error stays partial on
-    // disk (cut by the next --resume) and whole in pending_ (shown on stderr).
+    // Keep only the rows not yet written: whole in pending_ (shown on stderr).
     const std::size_t row_start = pending_.rfind('\n', done - 1);
     const std::size_t keep_from = done == pending_.size() ? done
                                   : (row_start == std::string::npos ? 0 : row_start + 1);
     pending_.erase(0, keep_from);
     written_ += done;
     dirty_ = true;
+    if (!error_.empty() && done > keep_from) {
+      // A partial row reached the file: cut it, so the file ends with whole rows (a --resume would
+      // cut it too). If that fails as well, --resume still cuts it.
+      const off_t end = ::lseek(fd_, 0, SEEK_END);
+      const auto partial = static_cast<off_t>(done - keep_from);
+      if (end >= partial && ::ftruncate(fd_, end - partial) == 0) written_ -= done - keep_from;
+    }
   }
   return error_.empty();
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The mock's keys: what exists, what was deleted or disabled, and how often each hash was asked for.
-// Pure (no sockets, no clock reads: times are parameters) and thread-safe: the hash -> key index is
+// No sockets and no clock reads (times are parameters), but not pure: with --store-journal it appends
+// each deletion to a file (open_journal, journal_append). Thread-safe: the hash -> key index is
 // a flat open-addressing table, immutable after load (lock-free O(1) lookups); each key's mutable
 // state is guarded by one of 256 mutexes chosen by the hash's first byte. Listing order is fixed at
 // load time and a pair of Fenwick trees of atomics answers "the k-th visible key" in O(log n).
