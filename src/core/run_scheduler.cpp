@@ -498,7 +498,10 @@ void run_scheduler::stop(stop_reason reason, std::string message, steady_time no
     reason_ = reason;
     if (!message.empty()) stop_message_ = std::move(message);
   }
-  if (phase_ == run_phase::stopping || phase_ == run_phase::draining) return;
+  if (phase_ == run_phase::stopping || phase_ == run_phase::draining) {
+    settle_stop(now);  // the answer that called this may have been the last one in flight
+    return;
+  }
   phase_ = run_phase::stopping;
   stop_started_ = true;
   abandon_queued(now);
