@@ -12,6 +12,7 @@ namespace kc = keyrevoke::core;
 using namespace std::chrono;
 using namespace std::chrono_literals;
 using pk = kc::preflight_kind;
+using kc::millis;
 
 namespace {
 

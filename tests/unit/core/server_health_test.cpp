@@ -172,7 +172,8 @@ BOOST_AUTO_TEST_CASE(a_late_success_resets_the_give_up_clock) {
   config.give_up_after = 60s;
   kc::server_health h{config, t0};
   feed(h, "s", t0 + 50s);
-  feed(h, repeat('F', 8), t0 + 51s);
+  feed(h, repeat('F', 9), t0 + 51s);  // 9 of 10 after the success
+  BOOST_REQUIRE(h.in_outage());
   BOOST_TEST(!h.should_give_up(t0 + 100s));
   BOOST_TEST(h.should_give_up(t0 + 110s));
   // An older time does not move the last success back.
