@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <queue>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -1292,6 +1294,280 @@ BOOST_AUTO_TEST_CASE(one_credit_per_batch) {
         s.on_input({}, {}, true, t0 + 3ms);
         BOOST_TEST(s.take_consumed_batches() == 2U);
       }
+    }
+  }
+}
+
+// --- verification ------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(proofs_follow_done_actions) {
+  struct row {
+    const char* name;
+    kc::action act;
+    reply action_answer;
+    std::vector<verdict> checks;  // the n-th proof GET's answer; the last one repeats
+    unsigned max_attempts;
+    const char* acted;
+    const char* checked;
+    unsigned check_attempts;  // 0: no proof row
+  };
+  const verdict still_enabled = http_get(200, R"({"data":{"hash":"ab","disabled":false}})");
+  const verdict now_disabled = http_get(200, R"({"data":{"hash":"ab","disabled":true}})");
+  const verdict get_404 = http_get(404, api_404);
+  const std::vector<row> rows = {
+      {"deleted, then gone", kc::action::delete_key, ok(), {get_404}, 3, "deleted", "verified", 1},
+      {"not_found, then gone", kc::action::delete_key, gone(), {get_404}, 3, "not_found", "verified", 1},
+      {"deleted, still there twice, then gone", kc::action::delete_key, ok(), {still_enabled, still_enabled, get_404}, 3,
+       "deleted", "verified", 3},
+      {"deleted, still there every time", kc::action::delete_key, ok(), {still_enabled}, 3, "deleted", "mismatch", 3},
+      {"deleted, the proof keeps failing", kc::action::delete_key, ok(), {http_get(500, api_500)}, 2, "deleted",
+       "failed", 2},
+      {"deleted, a wrong route's 404 is no proof", kc::action::delete_key, ok(), {http_get(404, html_404)}, 2,
+       "deleted", "failed", 2},
+      {"failed: no proof", kc::action::delete_key, {http(400, api_400)}, {get_404}, 3, "failed", "", 0},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::scheduler_config c = running_config();
+      c.act = r.act;
+      c.verify = true;
+      c.max_attempts = r.max_attempts;
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, {hash_of(3)}, true, t0);
+      const sim_stats st = simulate(
+          s, t0,
+          [&](const job& j, unsigned n, kc::steady_time) {
+            if (j.kind == job_kind::verify) return reply{r.checks[std::min<std::size_t>(n, r.checks.size()) - 1]};
+            return r.action_answer;
+          },
+          t0 + hours{1});
+      BOOST_REQUIRE(st.finished);
+      unsigned proofs = 0;
+      for (const row_event& e : st.rows) {
+        if (e.kind == job_kind::act) {
+          BOOST_TEST(to_string(e.result) == r.acted);
+        } else {
+          ++proofs;
+          BOOST_TEST(to_string(e.checked) == r.checked);
+          BOOST_TEST(e.attempts == r.check_attempts);
+        }
+      }
+      BOOST_TEST(proofs == (r.check_attempts == 0 ? 0U : 1U));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_preflight_ends_the_stop) {
+  kc::scheduler_config c;
+  kc::run_scheduler s{c, t0};
+  s.on_input({}, hashes(0, 2), true, t0);
+  const job pf = s.next(t0).work;
+  BOOST_REQUIRE((pf.kind == job_kind::preflight));
+  s.on_signal(t0 + 1ms);
+  BOOST_TEST(phase_name(s.phase()) == "stopping");
+  s.on_cancelled(pf, facts_of(wire::lost, t0), t0 + 5s);
+  BOOST_TEST(phase_name(s.phase()) == "done");
+  check_one_row_each(take_rows(s), hashes(0, 2));
+}
+
+// --- invariants under random runs ----------------------------------------------------------------
+
+// Random servers, inputs, signals and report errors (fixed seeds). Whatever happens: the run ends,
+// nothing is sent once it is stopping, every hash given gets exactly one row (and each proof one
+// verify row), and every row's attempts are the requests sent for it.
+BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
+  for (std::uint32_t seed = 1; seed <= 300; ++seed) {
+    BOOST_TEST_CONTEXT("seed " << seed) {
+      std::mt19937 rng{seed};
+      const auto pick = [&](unsigned n) { return std::uniform_int_distribution<unsigned>{0, n - 1}(rng); };
+      const auto draw = [&] { return std::uniform_real_distribution<double>{0.0, 0.999999}(rng); };
+      kc::scheduler_config c;
+      c.preflight = pick(2) == 0;
+      c.verify = pick(2) == 0;
+      c.concurrency = 1 + pick(8);
+      c.max_attempts = 1 + pick(4);
+      c.input_is_files = pick(2) == 0;
+      c.retry_capacity = pick(3) == 0 ? 1 + pick(4) : 0;
+      c.health.give_up_after = seconds{5 + pick(60)};
+      c.max_rate = pick(3) == 0 ? 20.0 : 0.0;
+      const unsigned mood = pick(4);  // 0: healthy, 1: flaky, 2: an outage for a while, 3: mostly down
+      kc::run_scheduler s{c, t0};
+
+      // The input: batches at 30 ms intervals.
+      struct batch {
+        std::vector<key_hash> verify_only, hashes;
+      };
+      std::vector<batch> batches(1 + pick(5));
+      unsigned next_hash = 0;
+      for (batch& b : batches) {
+        for (unsigned n = pick(3) == 0 ? pick(3) : 0; n != 0; --n) b.verify_only.push_back(hash_of(next_hash++));
+        for (unsigned n = pick(12); n != 0; --n) b.hashes.push_back(hash_of(next_hash++));
+      }
+      const bool will_signal = pick(3) == 0;
+      const kc::steady_time signal_at = t0 + milliseconds{pick(4000)};
+      const bool will_fail_report = pick(6) == 0;
+      const kc::steady_time report_error_at = t0 + milliseconds{pick(4000)};
+      const kc::steady_time outage_end = t0 + milliseconds{pick(20000)};
+
+      const auto answer_for = [&](const job& j, kc::steady_time now) -> reply {
+        const bool down = (mood == 2 && now < outage_end) || (mood == 3 && pick(10) != 0);
+        const unsigned roll = pick(100);
+        if (j.kind == job_kind::verify) {
+          if (down) return {http_get(502, html_502)};
+          if (roll < 70) return {http_get(404, api_404)};
+          if (roll < 80) return {http_get(200, R"({"data":{"hash":"ab","disabled":false}})")};
+          if (roll < 90) return {http_get(500, api_500)};
+          return r429();
+        }
+        if (down) return pick(2) == 0 ? e502() : timed_out();
+        if (roll < 1) return {http(401, api_401)};
+        if (roll < 2) return {http(400, api_400)};
+        const unsigned flaky = mood == 1 ? 40 : 8;
+        if (roll < 2 + flaky / 4) return e500();
+        if (roll < 2 + flaky / 2) return r429();
+        if (roll < 2 + 3 * flaky / 4) return stale_reset();
+        if (roll < 2 + flaky) return pick(2) == 0 ? reset_lost() : refused();
+        return roll < 85 ? ok() : gone();
+      };
+      const auto preflight_for = [&]() {
+        const unsigned roll = pick(100);
+        if (roll < 75) return preflight_answer(200, list_page);
+        if (roll < 85) return preflight_answer(503, "down");
+        if (roll < 93) return preflight_failure(kc::transport_failure::connect_failed);
+        if (roll < 97) return preflight_answer(429, api_429, "1");
+        return preflight_answer(404, html_404);
+      };
+
+      struct in_flight_job {
+        kc::steady_time at;
+        job work;
+        reply r;
+        kc::steady_time sent;
+      };
+      std::vector<in_flight_job> flying;
+      std::map<key_hash, unsigned> act_requests, verify_requests;
+      std::vector<row_event> rows;
+      std::size_t fed = 0;
+      std::vector<key_hash> given_acts, given_verifies;
+      std::optional<kc::steady_time> cancel_at;
+      bool signalled = false, report_failed = false;
+      kc::steady_time now = t0;
+      const auto collect = [&] {
+        for (row_event& e : take_rows(s)) rows.push_back(std::move(e));
+        if (s.take_stop_started()) cancel_at = now + 2s;  // the grace timer
+      };
+      bool ended = false;
+      for (int guard = 0; guard < 200000 && !ended; ++guard) {
+        // Events due now: input, stops, answers, the grace timer.
+        while (fed < batches.size() && t0 + milliseconds{30 * fed} <= now && s.phase() != run_phase::done) {
+          given_verifies.insert(given_verifies.end(), batches[fed].verify_only.begin(), batches[fed].verify_only.end());
+          given_acts.insert(given_acts.end(), batches[fed].hashes.begin(), batches[fed].hashes.end());
+          s.on_input(std::move(batches[fed].verify_only), std::move(batches[fed].hashes), fed + 1 == batches.size(), now);
+          ++fed;
+          collect();
+        }
+        if (will_signal && !signalled && signal_at <= now) {
+          signalled = true;
+          s.on_signal(now);
+          collect();
+        }
+        if (will_fail_report && !report_failed && report_error_at <= now) {
+          report_failed = true;
+          s.on_report_error(now);
+          collect();
+        }
+        std::sort(flying.begin(), flying.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+        while (!flying.empty() && flying.front().at <= now) {
+          in_flight_job f = std::move(flying.front());
+          flying.erase(flying.begin());
+          if (f.work.kind == job_kind::preflight) {
+            s.on_preflight(preflight_for(), now, draw());
+          } else {
+            s.on_result(f.work, f.r.answer, facts_of(f.r.how, f.sent), now, draw());
+          }
+          collect();
+        }
+        if (cancel_at && *cancel_at <= now) {
+          cancel_at.reset();
+          for (in_flight_job& f : flying) s.on_cancelled(f.work, facts_of(wire::lost, f.sent), now);
+          flying.clear();
+          collect();
+        }
+        // What the dispatcher does.
+        std::optional<kc::steady_time> wake;
+        for (;;) {
+          const run_phase before = s.phase();
+          const next_step step = s.next(now);
+          collect();
+          if (step.what == step_kind::done) {
+            ended = true;
+            break;
+          }
+          if (step.what == step_kind::sleep_until) {
+            BOOST_REQUIRE(step.until > now);
+            wake = step.until;
+          }
+          if (step.what != step_kind::dispatch) break;
+          BOOST_TEST((before == run_phase::running || before == run_phase::preflight), "sent while stopping");
+          BOOST_TEST(s.in_flight() <= c.concurrency);
+          reply r{http(200, deleted_body)};
+          if (step.work.kind == job_kind::act) {
+            BOOST_TEST(step.work.attempts == ++act_requests[step.work.hash]);
+            r = answer_for(step.work, now);
+          } else if (step.work.kind == job_kind::verify) {
+            BOOST_TEST(step.work.attempts == ++verify_requests[step.work.hash]);
+            r = answer_for(step.work, now);
+          }
+          if (r.how != wire::not_written) s.on_written(now);
+          flying.push_back({now + milliseconds{5 + pick(80)}, step.work, r, now});
+        }
+        if (ended) break;
+        // The next event.
+        std::optional<kc::steady_time> next_at = wake;
+        const auto consider = [&](kc::steady_time t) { next_at = next_at ? std::min(*next_at, t) : t; };
+        for (const in_flight_job& f : flying) consider(f.at);
+        if (fed < batches.size() && s.phase() != run_phase::done) consider(t0 + milliseconds{30 * fed});
+        if (will_signal && !signalled) consider(signal_at);
+        if (will_fail_report && !report_failed) consider(report_error_at);
+        if (cancel_at) consider(*cancel_at);
+        if (!next_at) {
+          BOOST_ERROR("the run hangs in phase " << phase_name(s.phase()) << " at +"
+                                                << duration_cast<milliseconds>(now - t0).count() << " ms");
+          break;
+        }
+        BOOST_REQUIRE(*next_at >= now);
+        now = std::max(now, *next_at);
+      }
+      if (!ended) continue;  // reported above
+      BOOST_TEST(flying.empty());
+
+      // One row per hash given, and proofs for the hashes given to prove.
+      std::map<key_hash, unsigned> act_rows, verify_rows;
+      for (const row_event& e : rows) {
+        if (e.kind == job_kind::act) {
+          ++act_rows[e.hash];
+          const auto it = act_requests.find(e.hash);
+          BOOST_TEST(e.attempts == (it == act_requests.end() ? 0U : it->second), "act " << index_of(e.hash));
+        } else {
+          ++verify_rows[e.hash];
+          const auto it = verify_requests.find(e.hash);
+          BOOST_TEST(e.attempts == (it == verify_requests.end() ? 0U : it->second), "verify " << index_of(e.hash));
+        }
+      }
+      std::set<key_hash> proofs_expected{given_verifies.begin(), given_verifies.end()};
+      for (const row_event& e : rows) {
+        if (e.kind == job_kind::act && c.verify && kc::is_done(e.result)) proofs_expected.insert(e.hash);
+      }
+      BOOST_TEST(act_rows.size() == given_acts.size());
+      for (const key_hash& h : given_acts) BOOST_TEST(act_rows[h] == 1U, "act rows for " << index_of(h));
+      BOOST_TEST(verify_rows.size() == proofs_expected.size());
+      for (const key_hash& h : proofs_expected) BOOST_TEST(verify_rows[h] == 1U, "verify rows for " << index_of(h));
+      BOOST_TEST(s.counts().hashes == given_acts.size());
+      std::uint64_t outcomes = 0;
+      for (const std::uint64_t n : s.counts().outcomes) outcomes += n;
+      BOOST_TEST(outcomes == given_acts.size());
+      BOOST_TEST(s.in_flight() == 0U);
+      if (fed < batches.size()) BOOST_TEST((s.input_cut_short() || to_string(s.reason()) == "report_failed"));
     }
   }
 }
