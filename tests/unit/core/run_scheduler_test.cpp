@@ -1142,6 +1142,45 @@ BOOST_AUTO_TEST_CASE(the_last_proof_answered_while_stopping_ends_the_run) {
   }
 }
 
+// BUG (found by random_runs_keep_the_invariants, seed 302): an aborting answer (401, a 403 without a
+// hint, a TLS failure) that is the last answer in flight while the run is already stopping calls
+// stop(), which returns early when the phase is stopping, before settle_stop: the phase stays
+// `stopping` and next() answers `wait` for ever.
+BOOST_AUTO_TEST_CASE(an_aborting_answer_last_while_stopping_ends_the_run) {
+  struct row {
+    const char* name;
+    reply answer;
+    const char* result;
+  };
+  const std::vector<row> rows = {
+      {"401", {http(401, api_401)}, "unauthorized"},
+      {"403 without a hint", {http(403, "<html>Forbidden</html>")}, "unauthorized"},
+      {"TLS untrusted", {transport(kc::transport_failure::tls_untrusted), wire::not_written}, "failed"},
+  };
+  for (const row& r : rows) {
+    for (const bool signal : {true, false}) {
+      BOOST_TEST_CONTEXT(r.name << (signal ? ", after a signal" : ", after a report error")) {
+        kc::run_scheduler s{running_config(), t0};
+        s.on_input({}, hashes(0, 1), true, t0);
+        const job a = s.next(t0).work;
+        if (signal) {
+          s.on_signal(t0 + 1ms);
+        } else {
+          s.on_report_error(t0 + 1ms);
+        }
+        BOOST_TEST(phase_name(s.phase()) == "stopping");
+        s.on_result(a, r.answer.answer, facts_of(r.answer.how, t0), t0 + 10ms, 0.5);
+        const std::vector<row_event> got = take_rows(s);
+        BOOST_REQUIRE(got.size() == 1U);
+        BOOST_TEST(to_string(got[0].result) == r.result);
+        BOOST_TEST(to_string(s.reason()) == (signal ? "interrupted" : "report_failed"));  // the first reason stays
+        BOOST_TEST(phase_name(s.phase()) == "done");
+        BOOST_TEST(kind_name(s.next(t0 + 10ms).what) == "done");
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(files_are_drained_pipes_are_cut_short) {
   for (const bool files : {true, false}) {
     BOOST_TEST_CONTEXT((files ? "files" : "a pipe")) {
@@ -1376,7 +1415,9 @@ BOOST_AUTO_TEST_CASE(a_cancelled_preflight_ends_the_stop) {
 // nothing is sent once it is stopping, every hash given gets exactly one row (and each proof one
 // verify row), and every row's attempts are the requests sent for it.
 BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
-  for (std::uint32_t seed = 1; seed <= 300; ++seed) {
+  std::map<std::string, unsigned> reasons;  // how the runs ended: the seeds must cover every way
+  unsigned outage_runs = 0, drained_runs = 0, cut_short_runs = 0;
+  for (std::uint32_t seed = 1; seed <= 1000; ++seed) {
     BOOST_TEST_CONTEXT("seed " << seed) {
       std::mt19937 rng{seed};
       const auto pick = [&](unsigned n) { return std::uniform_int_distribution<unsigned>{0, n - 1}(rng); };
@@ -1449,6 +1490,7 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
       std::vector<row_event> rows;
       std::size_t fed = 0;
       std::vector<key_hash> given_acts, given_verifies;
+      std::uint64_t preflights = 0;
       std::optional<kc::steady_time> cancel_at;
       bool signalled = false, report_failed = false;
       kc::steady_time now = t0;
@@ -1489,7 +1531,9 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
         }
         if (cancel_at && *cancel_at <= now) {
           cancel_at.reset();
-          for (in_flight_job& f : flying) s.on_cancelled(f.work, facts_of(wire::lost, f.sent), now);
+          for (in_flight_job& f : flying) {
+            s.on_cancelled(f.work, facts_of(pick(4) == 0 ? wire::not_written : wire::lost, f.sent), now);
+          }
           flying.clear();
           collect();
         }
@@ -1511,6 +1555,7 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
           BOOST_TEST((before == run_phase::running || before == run_phase::preflight), "sent while stopping");
           BOOST_TEST(s.in_flight() <= c.concurrency);
           reply r{http(200, deleted_body)};
+          if (step.work.kind == job_kind::preflight) ++preflights;
           if (step.work.kind == job_kind::act) {
             BOOST_TEST(step.work.attempts == ++act_requests[step.work.hash]);
             r = answer_for(step.work, now);
@@ -1532,7 +1577,11 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
         if (cancel_at) consider(*cancel_at);
         if (!next_at) {
           BOOST_ERROR("the run hangs in phase " << phase_name(s.phase()) << " at +"
-                                                << duration_cast<milliseconds>(now - t0).count() << " ms");
+                                                << duration_cast<milliseconds>(now - t0).count() << " ms"
+                                                << " (stopped: " << to_string(s.reason()) << ", in flight "
+                                                << s.in_flight() << ", queued " << s.queued() << ", batches "
+                                                << fed << "/" << batches.size() << ", preflight " << c.preflight
+                                                << ", verify " << c.verify << ")");
           break;
         }
         BOOST_REQUIRE(*next_at >= now);
@@ -1544,8 +1593,16 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
       // One row per hash given, and proofs for the hashes given to prove.
       std::map<key_hash, unsigned> act_rows, verify_rows;
       for (const row_event& e : rows) {
+        BOOST_TEST(e.elapsed_ms >= 0.0);
         if (e.kind == job_kind::act) {
           ++act_rows[e.hash];
+          // A row claims only what an answer showed.
+          if (e.result == outcome::deleted) BOOST_TEST(e.http_status == 200U);
+          if (e.result == outcome::not_found || e.result == outcome::not_found_after_retry) {
+            BOOST_TEST(e.http_status == 404U);
+          }
+          if (e.result == outcome::not_found_after_retry) BOOST_TEST(e.attempts >= 2U);
+          if (e.result == outcome::not_attempted || e.result == outcome::failed) BOOST_TEST(!e.error.empty());
           const auto it = act_requests.find(e.hash);
           BOOST_TEST(e.attempts == (it == act_requests.end() ? 0U : it->second), "act " << index_of(e.hash));
         } else {
@@ -1567,9 +1624,31 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
       for (const std::uint64_t n : s.counts().outcomes) outcomes += n;
       BOOST_TEST(outcomes == given_acts.size());
       BOOST_TEST(s.in_flight() == 0U);
+      std::uint64_t requests = preflights;
+      for (const auto& [h, n] : act_requests) requests += n;
+      for (const auto& [h, n] : verify_requests) requests += n;
+      BOOST_TEST(s.counts().requests == requests);
       if (fed < batches.size()) BOOST_TEST((s.input_cut_short() || to_string(s.reason()) == "report_failed"));
+      if (s.reason() != stop_reason::none) {
+        BOOST_TEST((s.on_signal(now) == kc::signal_action::exit_now));
+      }
+      ++reasons[std::string{to_string(s.reason())}];
+      if (s.counts().outages != 0) ++outage_runs;
+      if (s.input_cut_short()) ++cut_short_runs;
+      if (s.reason() != stop_reason::none && !s.input_cut_short() && given_acts.size() + given_verifies.size() != 0 &&
+          fed == batches.size()) {
+        ++drained_runs;
+      }
     }
   }
+  for (const char* reason : {"none", "interrupted", "key_rejected", "not_api", "unreachable", "gave_up", "report_failed"}) {
+    BOOST_TEST(reasons[reason] > 0U, "no random run ended " << reason);
+  }
+  BOOST_TEST(outage_runs > 0U);
+  BOOST_TEST(cut_short_runs > 0U);
+  BOOST_TEST(drained_runs > 0U);
+  BOOST_TEST_MESSAGE("random runs: " << reasons["none"] << " finished, " << outage_runs << " with an outage, "
+                                     << cut_short_runs << " cut short");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
