@@ -3,7 +3,6 @@
 #include "keyrevoke/core/exit_status.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,8 +45,8 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
        },
        0, "exit 0: every hash done"},
       {"failed", stop_reason::none, false, false, some_failed, 1, "exit 1: 2 failed"},
-      {"one invalid line", stop_reason::none, false, false, [](kc::run_counts& c) { c[outcome::invalid] = 1; }, 1,
-       "exit 1: 1 invalid line"},
+      {"one invalid line", stop_reason::none, false, false,
+       [](kc::run_counts& c) { c[outcome::invalid] = 1; }, 1, "exit 1: 1 invalid line"},
       {"invalid lines and the rest", stop_reason::none, false, false,
        [](kc::run_counts& c) {
          c[outcome::invalid] = 3;
@@ -73,7 +72,8 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
          c.verified = 3;
        },
        0, "exit 0: every hash done"},
-      {"input error alone", stop_reason::none, true, false, all_done, 1, "exit 1: an input could not be read"},
+      {"input error alone", stop_reason::none, true, false, all_done, 1,
+       "exit 1: an input could not be read"},
       {"report rows lost alone", stop_reason::none, false, true, all_done, 1, "exit 1: report rows lost"},
       {"failed, input error and rows lost", stop_reason::none, true, true, some_failed, 1,
        "exit 1: 2 failed, an input could not be read, report rows lost"},
@@ -82,10 +82,12 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
        "exit 130: interrupted"},
       {"key rejected", stop_reason::key_rejected, false, false, some_failed, 3,
        "exit 3: the server rejected the management key"},
-      {"TLS untrusted", stop_reason::tls_untrusted, false, false, none, 3, "exit 3: TLS could not be trusted"},
+      {"TLS untrusted", stop_reason::tls_untrusted, false, false, none, 3,
+       "exit 3: TLS could not be trusted"},
       {"not the API", stop_reason::not_api, false, false, none, 2,
        "exit 2: the server's answers are not the API's (check --base-url)"},
-      {"unreachable", stop_reason::unreachable, false, false, none, 4, "exit 4: the server could not be reached"},
+      {"unreachable", stop_reason::unreachable, false, false, none, 4,
+       "exit 4: the server could not be reached"},
       {"gave up", stop_reason::gave_up, false, false, some_failed, 4,
        "exit 4: the server kept failing for --give-up-after"},
       {"report failed", stop_reason::report_failed, false, true, all_done, 1,

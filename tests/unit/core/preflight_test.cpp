@@ -3,7 +3,6 @@
 #include "keyrevoke/core/preflight.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,18 +19,26 @@ const system_clock::time_point wall = sys_days{2026y / November / 27} + 12h;
 
 const char* name(pk k) {
   switch (k) {
-    case pk::ok: return "ok";
-    case pk::throttled: return "throttled";
-    case pk::failing: return "failing";
-    case pk::unreachable: return "unreachable";
-    case pk::rejected: return "rejected";
-    case pk::tls: return "tls";
-    case pk::not_api: return "not_api";
+    case pk::ok:
+      return "ok";
+    case pk::throttled:
+      return "throttled";
+    case pk::failing:
+      return "failing";
+    case pk::unreachable:
+      return "unreachable";
+    case pk::rejected:
+      return "rejected";
+    case pk::tls:
+      return "tls";
+    case pk::not_api:
+      return "not_api";
   }
   return "?";
 }
 
-const std::string html_page = "<!DOCTYPE html><html><head><title>Welcome</title></head><body>Hello</body></html>";
+const std::string html_page =
+    "<!DOCTYPE html><html><head><title>Welcome</title></head><body>Hello</body></html>";
 const std::string html_404 = "<html><head><title>404 Not Found</title></head><body>nginx</body></html>";
 const std::string api_404 = R"({"error":{"code":404,"message":"Not Found","metadata":null},"user_id":null})";
 const std::string api_401 = R"({"error":{"code":401,"message":"Invalid management key"}})";
@@ -58,14 +65,39 @@ BOOST_AUTO_TEST_CASE(answers_are_classified_by_what_they_show) {
   const std::vector<row> rows = {
       {"the list", 200, list_page, {}, {}, false, pk::ok, std::nullopt},
       {"an empty list", 200, R"({"data":[]})", {}, {}, false, pk::ok, std::nullopt},
-      {"a cut list page that starts like one", 200, " {\n \"data\" : [ {\"hash\":\"ab\",\"na", {}, {}, true, pk::ok,
+      {"a cut list page that starts like one",
+       200,
+       " {\n \"data\" : [ {\"hash\":\"ab\",\"na",
+       {},
+       {},
+       true,
+       pk::ok,
        std::nullopt},
-      {"a cut page that does not start like the list", 200, "<html><body>aaaa", {}, {}, true, pk::not_api,
+      {"a cut page that does not start like the list",
+       200,
+       "<html><body>aaaa",
+       {},
+       {},
+       true,
+       pk::not_api,
        std::nullopt},
-      {"a cut JSON page that is not the list", 200, R"({"items":[{"hash")", {}, {}, true, pk::not_api, std::nullopt},
+      {"a cut JSON page that is not the list",
+       200,
+       R"({"items":[{"hash")",
+       {},
+       {},
+       true,
+       pk::not_api,
+       std::nullopt},
       {"a 200 HTML page", 200, html_page, {}, {}, false, pk::not_api, std::nullopt},
       {"a 200 JSON without data", 200, R"({"keys":[]})", {}, {}, false, pk::not_api, std::nullopt},
-      {"a 200 JSON whose data is an object", 200, R"({"data":{"hash":"ab"}})", {}, {}, false, pk::not_api,
+      {"a 200 JSON whose data is an object",
+       200,
+       R"({"data":{"hash":"ab"}})",
+       {},
+       {},
+       false,
+       pk::not_api,
        std::nullopt},
       {"a 200 JSON array", 200, "[]", {}, {}, false, pk::not_api, std::nullopt},
       {"a 200 empty body", 200, "", {}, {}, false, pk::not_api, std::nullopt},
@@ -73,7 +105,14 @@ BOOST_AUTO_TEST_CASE(answers_are_classified_by_what_they_show) {
       {"a 404 HTML page", 404, html_404, {}, {}, false, pk::not_api, std::nullopt},
       {"an API-shaped 404 on the list route", 404, api_404, {}, {}, false, pk::not_api, std::nullopt},
       {"a redirect", 301, "", {}, {}, false, pk::not_api, std::nullopt},
-      {"a 400", 400, R"({"error":{"code":400,"message":"Bad request"}})", {}, {}, false, pk::not_api, std::nullopt},
+      {"a 400",
+       400,
+       R"({"error":{"code":400,"message":"Bad request"}})",
+       {},
+       {},
+       false,
+       pk::not_api,
+       std::nullopt},
       {"a 401", 401, api_401, {}, {}, false, pk::rejected, std::nullopt},
       {"a 401 from a gateway", 401, html_page, {}, {}, false, pk::rejected, std::nullopt},
       {"a 403 without a hint", 403, api_403, {}, {}, false, pk::rejected, std::nullopt},
@@ -131,10 +170,14 @@ BOOST_AUTO_TEST_CASE(transport_failures) {
   };
   using tf = kc::transport_failure;
   const std::vector<row> rows = {
-      {tf::connect_failed, pk::unreachable},   {tf::connection_reset, pk::unreachable},
-      {tf::eof_before_response, pk::unreachable}, {tf::torn_response, pk::unreachable},
-      {tf::timeout, pk::unreachable},          {tf::other, pk::unreachable},
-      {tf::tls_untrusted, pk::tls},            {tf::tls_handshake_failed, pk::tls},
+      {tf::connect_failed, pk::unreachable},
+      {tf::connection_reset, pk::unreachable},
+      {tf::eof_before_response, pk::unreachable},
+      {tf::torn_response, pk::unreachable},
+      {tf::timeout, pk::unreachable},
+      {tf::other, pk::unreachable},
+      {tf::tls_untrusted, pk::tls},
+      {tf::tls_handshake_failed, pk::tls},
       {tf::body_too_large, pk::failing},
   };
   for (const row& r : rows) {

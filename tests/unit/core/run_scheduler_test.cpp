@@ -3,9 +3,8 @@
 // app/revocation.cpp does (next -> dispatch -> answer -> on_result), with no sockets and no sleeps.
 #include "keyrevoke/core/run_scheduler.hpp"
 
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <functional>
 #include <map>
 #include <optional>
@@ -24,8 +23,8 @@ using kc::key_hash;
 using kc::millis;
 using kc::next_step;
 using kc::outcome;
-using kc::run_phase;
 using kc::row_event;
+using kc::run_phase;
 using kc::stop_reason;
 using kc::verdict;
 using step_kind = kc::next_step::kind;
@@ -51,7 +50,8 @@ std::vector<key_hash> hashes(unsigned from, unsigned n) {
 }
 
 const std::string deleted_body = R"({"deleted":true})";
-const std::string api_404 = R"({"error":{"code":404,"message":"Key not found","metadata":null},"user_id":null})";
+const std::string api_404 =
+    R"({"error":{"code":404,"message":"Key not found","metadata":null},"user_id":null})";
 const std::string api_401 = R"({"error":{"code":401,"message":"Invalid management key"}})";
 const std::string api_429 = R"({"error":{"code":429,"message":"Rate limit exceeded"}})";
 const std::string api_500 = R"({"error":{"code":500,"message":"Internal error"}})";
@@ -75,7 +75,8 @@ verdict http_get(unsigned status, std::string_view body) {
 }
 verdict transport(kc::transport_failure f) { return kc::classify_transport_failure(f, {}); }
 
-kc::preflight_result preflight_answer(unsigned status, std::string_view body, std::string_view retry_after = {}) {
+kc::preflight_result preflight_answer(unsigned status, std::string_view body,
+                                      std::string_view retry_after = {}) {
   kc::response_view r;
   r.status = status;
   r.body = body;
@@ -95,10 +96,14 @@ enum class wire {
 };
 kc::exchange_facts facts_of(wire w, kc::steady_time at) {
   switch (w) {
-    case wire::answered: return {true, false, true, at};
-    case wire::lost: return {true, false, false, at};
-    case wire::stale: return {true, true, false, at};
-    case wire::not_written: break;
+    case wire::answered:
+      return {true, false, true, at};
+    case wire::lost:
+      return {true, false, false, at};
+    case wire::stale:
+      return {true, true, false, at};
+    case wire::not_written:
+      break;
   }
   return {false, false, false, {}};
 }
@@ -125,20 +130,29 @@ kc::scheduler_config running_config() {
 
 std::string phase_name(run_phase p) {
   switch (p) {
-    case run_phase::preflight: return "preflight";
-    case run_phase::running: return "running";
-    case run_phase::stopping: return "stopping";
-    case run_phase::draining: return "draining";
-    case run_phase::done: return "done";
+    case run_phase::preflight:
+      return "preflight";
+    case run_phase::running:
+      return "running";
+    case run_phase::stopping:
+      return "stopping";
+    case run_phase::draining:
+      return "draining";
+    case run_phase::done:
+      return "done";
   }
   return "?";
 }
 std::string kind_name(step_kind k) {
   switch (k) {
-    case step_kind::dispatch: return "dispatch";
-    case step_kind::sleep_until: return "sleep_until";
-    case step_kind::wait: return "wait";
-    case step_kind::done: return "done";
+    case step_kind::dispatch:
+      return "dispatch";
+    case step_kind::sleep_until:
+      return "sleep_until";
+    case step_kind::wait:
+      return "wait";
+    case step_kind::done:
+      return "done";
   }
   return "?";
 }
@@ -169,7 +183,7 @@ struct sim_stats {
   kc::steady_time end{};
   unsigned max_in_flight = 0;
   bool finished = false;
-  bool probe_overlap = false;       // a probe went while anything else was in flight
+  bool probe_overlap = false;        // a probe went while anything else was in flight
   bool non_probe_in_outage = false;  // something other than a probe was dispatched in an outage
 };
 using server_fn = std::function<reply(const job&, unsigned n, kc::steady_time now)>;
@@ -209,9 +223,11 @@ sim_stats simulate(kc::run_scheduler& s, kc::steady_time start, const server_fn&
         } else if (outage) {
           st.non_probe_in_outage = true;
         }
-        const unsigned n = ++(step.work.kind == job_kind::verify ? st.verify_requests : st.requests)[step.work.hash];
+        const unsigned n =
+            ++(step.work.kind == job_kind::verify ? st.verify_requests : st.requests)[step.work.hash];
         if (fresh) {
-          BOOST_TEST(step.work.attempts == n, "the job's attempts are the requests sent for hash " << index_of(step.work.hash));
+          BOOST_TEST(step.work.attempts == n,
+                     "the job's attempts are the requests sent for hash " << index_of(step.work.hash));
         }
         st.max_in_flight = std::max(st.max_in_flight, s.in_flight());
         reply r = server(step.work, n, now);
@@ -229,7 +245,8 @@ sim_stats simulate(kc::run_scheduler& s, kc::steady_time start, const server_fn&
           return st;
         }
         BOOST_REQUIRE_MESSAGE(!events.empty(), "wait with nothing in flight at +"
-                                                   << duration_cast<milliseconds>(now - start).count() << " ms");
+                                                   << duration_cast<milliseconds>(now - start).count()
+                                                   << " ms");
         now = events.top().at;
         break;
       case step_kind::done:
@@ -454,7 +471,8 @@ BOOST_AUTO_TEST_CASE(signal_during_preflight) {
     const char* name;
     bool in_flight;
   };
-  for (const row& r : std::vector<row>{{"preflight in flight", true}, {"preflight waiting to retry", false}}) {
+  for (const row& r :
+       std::vector<row>{{"preflight in flight", true}, {"preflight waiting to retry", false}}) {
     BOOST_TEST_CONTEXT(r.name) {
       kc::scheduler_config c;
       kc::run_scheduler s{c, t0};
@@ -491,8 +509,9 @@ BOOST_AUTO_TEST_CASE(order_is_proofs_then_due_retries_then_new_hashes) {
   BOOST_REQUIRE(kind_name(b.what) == "dispatch");
   BOOST_TEST(kind_name(s.next(t0).what) == "wait");  // input not complete, nothing queued
   s.on_input({}, hashes(2, 1), true, t0 + 1ms);
-  s.on_result(a.work, http(200, deleted_body), facts_of(wire::answered, t0), t0 + 50ms, 0.5);  // -> proof queued
-  s.on_result(b.work, http(500, api_500), facts_of(wire::answered, t0), t0 + 50ms, 0.0);      // -> retry due now
+  s.on_result(a.work, http(200, deleted_body), facts_of(wire::answered, t0), t0 + 50ms,
+              0.5);                                                                       // -> proof queued
+  s.on_result(b.work, http(500, api_500), facts_of(wire::answered, t0), t0 + 50ms, 0.0);  // -> retry due now
   BOOST_TEST(s.queued() == 2U);
   const next_step first = s.next(t0 + 50ms);
   const next_step second = s.next(t0 + 50ms);
@@ -523,7 +542,8 @@ BOOST_AUTO_TEST_CASE(retries_not_yet_due_let_new_hashes_pass_until_the_queue_is_
       s.on_input({}, hashes(0, r.failing + 5), true, t0);
       std::vector<job> sent;
       for (unsigned i = 0; i < r.failing; ++i) sent.push_back(s.next(t0).work);
-      for (const job& j : sent) s.on_result(j, http(500, api_500), facts_of(wire::answered, t0), t0 + 50ms, 0.999);
+      for (const job& j : sent)
+        s.on_result(j, http(500, api_500), facts_of(wire::answered, t0), t0 + 50ms, 0.999);
       BOOST_REQUIRE(s.queued() == r.failing);
       const next_step step = s.next(t0 + 50ms);
       if (r.failing < r.capacity) {
@@ -596,7 +616,7 @@ BOOST_AUTO_TEST_CASE(done_only_when_the_input_is_complete_and_everything_answere
   s.on_input({}, hashes(1, 1), false, t0 + 20ms);
   const next_step b = s.next(t0 + 20ms);
   BOOST_REQUIRE(kind_name(b.what) == "dispatch");
-  s.on_input({}, {}, true, t0 + 30ms);                       // the end of the input, b in flight
+  s.on_input({}, {}, true, t0 + 30ms);  // the end of the input, b in flight
   BOOST_TEST(kind_name(s.next(t0 + 30ms).what) == "wait");
   BOOST_TEST(phase_name(s.phase()) == "running");
   s.on_result(b.work, http(404, api_404), facts_of(wire::answered, t0), t0 + 40ms, 0.5);
@@ -647,7 +667,10 @@ void run_single_hash_cases(const std::vector<single_hash_case>& rows) {
       kc::run_scheduler s{c, t0};
       s.on_input({}, {hash_of(1)}, true, t0);
       const sim_stats st = simulate(
-          s, t0, [&](const job&, unsigned n, kc::steady_time) { return r.replies[std::min<std::size_t>(n, r.replies.size()) - 1]; },
+          s, t0,
+          [&](const job&, unsigned n, kc::steady_time) {
+            return r.replies[std::min<std::size_t>(n, r.replies.size()) - 1];
+          },
           t0 + hours{1});
       BOOST_REQUIRE(st.finished);
       BOOST_REQUIRE(st.rows.size() == 1U);
@@ -661,7 +684,8 @@ void run_single_hash_cases(const std::vector<single_hash_case>& rows) {
       if (r.expected == outcome::not_found_after_retry) {
         BOOST_TEST(st.rows[0].error.find("may have deleted it") != std::string::npos, st.rows[0].error);
       }
-      if (r.expected == outcome::deleted || r.expected == outcome::not_found) BOOST_TEST(st.rows[0].error.empty());
+      if (r.expected == outcome::deleted || r.expected == outcome::not_found)
+        BOOST_TEST(st.rows[0].error.empty());
     }
   }
 }
@@ -676,8 +700,11 @@ BOOST_AUTO_TEST_CASE(outcome_claims_only_what_the_server_showed) {
       {"404 after a 502 HTML page", {e502(), gone()}, 8, outcome::not_found_after_retry, 2},
       {"404 after a timeout", {timed_out(), gone()}, 8, outcome::not_found_after_retry, 2},
       {"404 after a reset once written", {reset_lost(), gone()}, 8, outcome::not_found_after_retry, 2},
-      {"404 after a 200 with an unexpected body", {{http(200, R"({"ok":1})")}, gone()}, 8,
-       outcome::not_found_after_retry, 2},
+      {"404 after a 200 with an unexpected body",
+       {{http(200, R"({"ok":1})")}, gone()},
+       8,
+       outcome::not_found_after_retry,
+       2},
       {"404 after a 429 only", {r429(), r429(), gone()}, 8, outcome::not_found, 3},
       {"404 after a connect failure (not written)", {refused(), gone()}, 8, outcome::not_found, 2},
       {"404 after a wrong route's 404 page", {{http(404, html_404)}, gone()}, 8, outcome::not_found, 2},
@@ -693,9 +720,21 @@ BOOST_AUTO_TEST_CASE(attempts_count_by_kind) {
       {"max_attempts 1", {e500()}, 1, outcome::failed, 1},
       {"timeouts count", {timed_out(), timed_out(), ok()}, 3, outcome::deleted, 3},
       {"throttled answers count toward 4 x max_attempts", {r429()}, 2, outcome::failed, 8},
-      {"throttled answers do not use up failures", {e500(), r429(), r429(), r429(), ok()}, 2, outcome::deleted, 5},
-      {"failures do not use up throttled answers", {r429(), r429(), r429(), e500(), e500()}, 2, outcome::failed, 5},
-      {"a stale keep-alive connection is resent once for free", {stale_reset(), ok()}, 1, outcome::deleted, 2},
+      {"throttled answers do not use up failures",
+       {e500(), r429(), r429(), r429(), ok()},
+       2,
+       outcome::deleted,
+       5},
+      {"failures do not use up throttled answers",
+       {r429(), r429(), r429(), e500(), e500()},
+       2,
+       outcome::failed,
+       5},
+      {"a stale keep-alive connection is resent once for free",
+       {stale_reset(), ok()},
+       1,
+       outcome::deleted,
+       2},
       {"a second stale connection counts", {stale_reset(), stale_reset()}, 1, outcome::failed, 2},
       {"a stale connection, then a failure", {stale_reset(), e500()}, 1, outcome::failed, 2},
       {"a reset on a fresh connection counts", {reset_lost(), ok()}, 1, outcome::failed, 1},
@@ -734,7 +773,8 @@ BOOST_AUTO_TEST_CASE(a_poison_hash_fails_alone) {
       kc::run_scheduler s{c, t0};
       s.on_input({}, hashes(0, 40), true, t0);
       const sim_stats st = simulate(
-          s, t0, [](const job& j, unsigned, kc::steady_time) { return index_of(j.hash) == 7 ? e500() : ok(); },
+          s, t0,
+          [](const job& j, unsigned, kc::steady_time) { return index_of(j.hash) == 7 ? e500() : ok(); },
           t0 + hours{1});
       BOOST_REQUIRE(st.finished);
       check_one_row_each(st.rows, hashes(0, 40));
@@ -846,7 +886,8 @@ BOOST_AUTO_TEST_CASE(outage_one_probe_at_a_time_fresh_first_then_slow_start) {
   BOOST_TEST(s.in_flight_limit() == 4U);
   // The rest finishes; none of the failures during the outage used up an attempt.
   const sim_stats st = simulate(
-      s, now + 100ms, [](const job&, unsigned, kc::steady_time) { return ok(); }, now + hours{1}, 50ms, 0.5, false);
+      s, now + 100ms, [](const job&, unsigned, kc::steady_time) { return ok(); }, now + hours{1}, 50ms, 0.5,
+      false);
   BOOST_REQUIRE(st.finished);
   BOOST_TEST(s.counts()[outcome::deleted] == 24U);
   BOOST_TEST(s.counts()[outcome::failed] == 0U);
@@ -900,13 +941,13 @@ BOOST_AUTO_TEST_CASE(an_outage_of_30_s_on_100_keys) {
   BOOST_TEST(requests <= 200U + s.counts().probes);
   BOOST_TEST(s.counts().requests == requests);
   BOOST_TEST(s.counts().outages == 1U);
-  BOOST_TEST(s.counts().probes >= 5U);   // 125 ms doubling to 5 s: about ten probes in 30 s
+  BOOST_TEST(s.counts().probes >= 5U);  // 125 ms doubling to 5 s: about ten probes in 30 s
   BOOST_TEST(s.counts().probes <= 20U);
   BOOST_TEST(!st.probe_overlap);
   BOOST_TEST(!st.non_probe_in_outage);
   BOOST_TEST((st.end > recovery));
   BOOST_TEST((st.end < recovery + 10s), "finished " << duration_cast<milliseconds>(st.end - recovery).count()
-                                                     << " ms after the server came back");
+                                                    << " ms after the server came back");
   BOOST_TEST(st.max_in_flight <= 16U);
   BOOST_TEST(s.take_consumed_batches() == 2U);
 }
@@ -979,22 +1020,32 @@ BOOST_AUTO_TEST_CASE(a_second_signal_exits_now_whatever_stopped_the_run) {
     const char* reason;
   };
   const std::vector<row> rows = {
-      {"a signal", [](kc::run_scheduler& s, const job&) {
+      {"a signal",
+       [](kc::run_scheduler& s, const job&) {
          BOOST_TEST((s.on_signal(t0 + 10ms) == kc::signal_action::stop_gracefully));
-       }, "interrupted"},
-      {"a key rejection", [](kc::run_scheduler& s, const job& j) {
+       },
+       "interrupted"},
+      {"a key rejection",
+       [](kc::run_scheduler& s, const job& j) {
          s.on_result(j, http(401, api_401), facts_of(wire::answered, t0), t0 + 10ms, 0.5);
-       }, "key_rejected"},
-      {"a 403 without a hint", [](kc::run_scheduler& s, const job& j) {
+       },
+       "key_rejected"},
+      {"a 403 without a hint",
+       [](kc::run_scheduler& s, const job& j) {
          s.on_result(j, http(403, "<html>Forbidden</html>"), facts_of(wire::answered, t0), t0 + 10ms, 0.5);
-       }, "key_rejected"},
-      {"TLS", [](kc::run_scheduler& s, const job& j) {
-         s.on_result(j, transport(kc::transport_failure::tls_untrusted), facts_of(wire::not_written, t0), t0 + 10ms, 0.5);
-       }, "tls_untrusted"},
-      {"a report error", [](kc::run_scheduler& s, const job&) { s.on_report_error(t0 + 10ms); }, "report_failed"},
-      {"a setup failure", [](kc::run_scheduler& s, const job&) {
-         s.stop(stop_reason::unreachable, "no address", t0 + 10ms);
-       }, "unreachable"},
+       },
+       "key_rejected"},
+      {"TLS",
+       [](kc::run_scheduler& s, const job& j) {
+         s.on_result(j, transport(kc::transport_failure::tls_untrusted), facts_of(wire::not_written, t0),
+                     t0 + 10ms, 0.5);
+       },
+       "tls_untrusted"},
+      {"a report error", [](kc::run_scheduler& s, const job&) { s.on_report_error(t0 + 10ms); },
+       "report_failed"},
+      {"a setup failure",
+       [](kc::run_scheduler& s, const job&) { s.stop(stop_reason::unreachable, "no address", t0 + 10ms); },
+       "unreachable"},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.name) {
@@ -1026,10 +1077,14 @@ BOOST_AUTO_TEST_CASE(answers_while_stopping) {
   const std::vector<row> rows = {
       {"200 deleted: a fact", ok(), outcome::deleted, 200, ""},
       {"404: a fact", gone(), outcome::not_found, 404, ""},
-      {"429: no retry", r429(), outcome::not_attempted, 429, "not sent: the run was interrupted; last answer: HTTP 429"},
-      {"500: no retry", e500(), outcome::not_attempted, 500, "not sent: the run was interrupted; last answer: HTTP 500"},
-      {"a reset: no retry", reset_lost(), outcome::not_attempted, 0, "not sent: the run was interrupted; last answer: connection reset"},
-      {"a stale connection: no free resend", stale_reset(), outcome::not_attempted, 0, "not sent: the run was interrupted"},
+      {"429: no retry", r429(), outcome::not_attempted, 429,
+       "not sent: the run was interrupted; last answer: HTTP 429"},
+      {"500: no retry", e500(), outcome::not_attempted, 500,
+       "not sent: the run was interrupted; last answer: HTTP 500"},
+      {"a reset: no retry", reset_lost(), outcome::not_attempted, 0,
+       "not sent: the run was interrupted; last answer: connection reset"},
+      {"a stale connection: no free resend", stale_reset(), outcome::not_attempted, 0,
+       "not sent: the run was interrupted"},
       {"401: rejected", {http(401, api_401)}, outcome::unauthorized, 401, "HTTP 401"},
   };
   for (const row& r : rows) {
@@ -1112,8 +1167,8 @@ BOOST_AUTO_TEST_CASE(the_last_proof_answered_while_stopping_ends_the_run) {
   };
   const std::vector<row> rows = {
       {"gone: verified", http_get(404, api_404), "verified"},
-      {"still there: mismatch needs a retry, abandoned", http_get(200, R"({"data":{"hash":"ab","disabled":false}})"),
-       "not_attempted"},
+      {"still there: mismatch needs a retry, abandoned",
+       http_get(200, R"({"data":{"hash":"ab","disabled":false}})"), "not_attempted"},
       {"a 400: failed", http_get(400, api_400), "failed"},
   };
   for (const row& r : rows) {
@@ -1173,7 +1228,8 @@ BOOST_AUTO_TEST_CASE(an_aborting_answer_last_while_stopping_ends_the_run) {
         const std::vector<row_event> got = take_rows(s);
         BOOST_REQUIRE(got.size() == 1U);
         BOOST_TEST(to_string(got[0].result) == r.result);
-        BOOST_TEST(to_string(s.reason()) == (signal ? "interrupted" : "report_failed"));  // the first reason stays
+        BOOST_TEST(to_string(s.reason()) ==
+                   (signal ? "interrupted" : "report_failed"));  // the first reason stays
         BOOST_TEST(phase_name(s.phase()) == "done");
         BOOST_TEST(kind_name(s.next(t0 + 10ms).what) == "done");
       }
@@ -1249,10 +1305,12 @@ BOOST_AUTO_TEST_CASE(cancelled_exchanges) {
   };
   const std::vector<row> rows = {
       {"written: the server may have acted", wire::lost, false,
-       "the run stopped while waiting for the answer (the request was sent: the server may have acted; --resume "
+       "the run stopped while waiting for the answer (the request was sent: the server may have acted; "
+       "--resume "
        "settles it)"},
       {"written after a 500", wire::lost, true,
-       "the run stopped while waiting for the answer (the request was sent: the server may have acted; --resume "
+       "the run stopped while waiting for the answer (the request was sent: the server may have acted; "
+       "--resume "
        "settles it); last answer: HTTP 500: Internal error"},
       {"not written", wire::not_written, false, "not sent: the run was interrupted"},
   };
@@ -1301,9 +1359,9 @@ BOOST_AUTO_TEST_CASE(one_credit_per_batch) {
   struct row {
     const char* name;
     std::vector<unsigned> batch_sizes;
-    unsigned dispatched;     // requests taken before the check
-    unsigned credits;        // then
-    bool stop_after;         // a signal, then all the remaining credits
+    unsigned dispatched;  // requests taken before the check
+    unsigned credits;     // then
+    bool stop_after;      // a signal, then all the remaining credits
   };
   const std::vector<row> rows = {
       {"empty batches at once", {0, 0, 0}, 0, 3, false},
@@ -1356,13 +1414,38 @@ BOOST_AUTO_TEST_CASE(proofs_follow_done_actions) {
   const std::vector<row> rows = {
       {"deleted, then gone", kc::action::delete_key, ok(), {get_404}, 3, "deleted", "verified", 1},
       {"not_found, then gone", kc::action::delete_key, gone(), {get_404}, 3, "not_found", "verified", 1},
-      {"deleted, still there twice, then gone", kc::action::delete_key, ok(), {still_enabled, still_enabled, get_404}, 3,
-       "deleted", "verified", 3},
-      {"deleted, still there every time", kc::action::delete_key, ok(), {still_enabled}, 3, "deleted", "mismatch", 3},
-      {"deleted, the proof keeps failing", kc::action::delete_key, ok(), {http_get(500, api_500)}, 2, "deleted",
-       "failed", 2},
-      {"deleted, a wrong route's 404 is no proof", kc::action::delete_key, ok(), {http_get(404, html_404)}, 2,
-       "deleted", "failed", 2},
+      {"deleted, still there twice, then gone",
+       kc::action::delete_key,
+       ok(),
+       {still_enabled, still_enabled, get_404},
+       3,
+       "deleted",
+       "verified",
+       3},
+      {"deleted, still there every time",
+       kc::action::delete_key,
+       ok(),
+       {still_enabled},
+       3,
+       "deleted",
+       "mismatch",
+       3},
+      {"deleted, the proof keeps failing",
+       kc::action::delete_key,
+       ok(),
+       {http_get(500, api_500)},
+       2,
+       "deleted",
+       "failed",
+       2},
+      {"deleted, a wrong route's 404 is no proof",
+       kc::action::delete_key,
+       ok(),
+       {http_get(404, html_404)},
+       2,
+       "deleted",
+       "failed",
+       2},
       {"failed: no proof", kc::action::delete_key, {http(400, api_400)}, {get_404}, 3, "failed", "", 0},
   };
   for (const row& r : rows) {
@@ -1376,7 +1459,8 @@ BOOST_AUTO_TEST_CASE(proofs_follow_done_actions) {
       const sim_stats st = simulate(
           s, t0,
           [&](const job& j, unsigned n, kc::steady_time) {
-            if (j.kind == job_kind::verify) return reply{r.checks[std::min<std::size_t>(n, r.checks.size()) - 1]};
+            if (j.kind == job_kind::verify)
+              return reply{r.checks[std::min<std::size_t>(n, r.checks.size()) - 1]};
             return r.action_answer;
           },
           t0 + hours{1});
@@ -1441,7 +1525,8 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
       std::vector<batch> batches(1 + pick(5));
       unsigned next_hash = 0;
       for (batch& b : batches) {
-        for (unsigned n = pick(3) == 0 ? pick(3) : 0; n != 0; --n) b.verify_only.push_back(hash_of(next_hash++));
+        for (unsigned n = pick(3) == 0 ? pick(3) : 0; n != 0; --n)
+          b.verify_only.push_back(hash_of(next_hash++));
         for (unsigned n = pick(12); n != 0; --n) b.hashes.push_back(hash_of(next_hash++));
       }
       const bool will_signal = pick(3) == 0;
@@ -1502,9 +1587,11 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
       for (int guard = 0; guard < 200000 && !ended; ++guard) {
         // Events due now: input, stops, answers, the grace timer.
         while (fed < batches.size() && t0 + milliseconds{30 * fed} <= now && s.phase() != run_phase::done) {
-          given_verifies.insert(given_verifies.end(), batches[fed].verify_only.begin(), batches[fed].verify_only.end());
+          given_verifies.insert(given_verifies.end(), batches[fed].verify_only.begin(),
+                                batches[fed].verify_only.end());
           given_acts.insert(given_acts.end(), batches[fed].hashes.begin(), batches[fed].hashes.end());
-          s.on_input(std::move(batches[fed].verify_only), std::move(batches[fed].hashes), fed + 1 == batches.size(), now);
+          s.on_input(std::move(batches[fed].verify_only), std::move(batches[fed].hashes),
+                     fed + 1 == batches.size(), now);
           ++fed;
           collect();
         }
@@ -1580,8 +1667,8 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
                                                 << duration_cast<milliseconds>(now - t0).count() << " ms"
                                                 << " (stopped: " << to_string(s.reason()) << ", in flight "
                                                 << s.in_flight() << ", queued " << s.queued() << ", batches "
-                                                << fed << "/" << batches.size() << ", preflight " << c.preflight
-                                                << ", verify " << c.verify << ")");
+                                                << fed << "/" << batches.size() << ", preflight "
+                                                << c.preflight << ", verify " << c.verify << ")");
           break;
         }
         BOOST_REQUIRE(*next_at >= now);
@@ -1608,7 +1695,8 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
         } else {
           ++verify_rows[e.hash];
           const auto it = verify_requests.find(e.hash);
-          BOOST_TEST(e.attempts == (it == verify_requests.end() ? 0U : it->second), "verify " << index_of(e.hash));
+          BOOST_TEST(e.attempts == (it == verify_requests.end() ? 0U : it->second),
+                     "verify " << index_of(e.hash));
         }
       }
       std::set<key_hash> proofs_expected{given_verifies.begin(), given_verifies.end()};
@@ -1618,7 +1706,8 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
       BOOST_TEST(act_rows.size() == given_acts.size());
       for (const key_hash& h : given_acts) BOOST_TEST(act_rows[h] == 1U, "act rows for " << index_of(h));
       BOOST_TEST(verify_rows.size() == proofs_expected.size());
-      for (const key_hash& h : proofs_expected) BOOST_TEST(verify_rows[h] == 1U, "verify rows for " << index_of(h));
+      for (const key_hash& h : proofs_expected)
+        BOOST_TEST(verify_rows[h] == 1U, "verify rows for " << index_of(h));
       BOOST_TEST(s.counts().hashes == given_acts.size());
       std::uint64_t outcomes = 0;
       for (const std::uint64_t n : s.counts().outcomes) outcomes += n;
@@ -1635,13 +1724,14 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
       ++reasons[std::string{to_string(s.reason())}];
       if (s.counts().outages != 0) ++outage_runs;
       if (s.input_cut_short()) ++cut_short_runs;
-      if (s.reason() != stop_reason::none && !s.input_cut_short() && given_acts.size() + given_verifies.size() != 0 &&
-          fed == batches.size()) {
+      if (s.reason() != stop_reason::none && !s.input_cut_short() &&
+          given_acts.size() + given_verifies.size() != 0 && fed == batches.size()) {
         ++drained_runs;
       }
     }
   }
-  for (const char* reason : {"none", "interrupted", "key_rejected", "not_api", "unreachable", "gave_up", "report_failed"}) {
+  for (const char* reason :
+       {"none", "interrupted", "key_rejected", "not_api", "unreachable", "gave_up", "report_failed"}) {
     BOOST_TEST(reasons[reason] > 0U, "no random run ended " << reason);
   }
   BOOST_TEST(outage_runs > 0U);

@@ -3,7 +3,6 @@
 #include "keyrevoke/core/server_health.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 
@@ -80,8 +79,9 @@ BOOST_AUTO_TEST_CASE(probes_follow_equal_jitter_backoff) {
       BOOST_REQUIRE(h.in_outage());
       for (std::size_t k = 0; k < r.delays.size(); ++k) {
         BOOST_TEST_CONTEXT("probe " << k) {
-          BOOST_TEST((h.next_probe_at() - now == r.delays[k]),
-                     "delay " << std::chrono::duration_cast<millis>(h.next_probe_at() - now).count() << " ms");
+          BOOST_TEST(
+              (h.next_probe_at() - now == r.delays[k]),
+              "delay " << std::chrono::duration_cast<millis>(h.next_probe_at() - now).count() << " ms");
           BOOST_TEST(!h.probe_in_flight());
           now = h.next_probe_at();
           h.on_probe_sent();
@@ -118,7 +118,10 @@ BOOST_AUTO_TEST_CASE(a_success_ends_the_outage_with_a_slow_start) {
     std::vector<unsigned> limits;  // after 0, 1, 2 ... further successes
   };
   const std::vector<row> rows = {
-      {"a probe's success, ceiling 16", true, 16, {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 16, 16}},
+      {"a probe's success, ceiling 16",
+       true,
+       16,
+       {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 16, 16}},
       {"a late answer's success, ceiling 4", false, 4, {2, 3, 4, 4, 4}},
       {"ceiling 1", true, 1, {1, 1, 1}},
   };
@@ -133,7 +136,9 @@ BOOST_AUTO_TEST_CASE(a_success_ends_the_outage_with_a_slow_start) {
       BOOST_TEST(!h.probe_in_flight());
       BOOST_TEST((h.last_success() == t0 + 10s));
       for (std::size_t i = 0; i < r.limits.size(); ++i) {
-        BOOST_TEST_CONTEXT("after " << i << " more successes") { BOOST_TEST(h.in_flight_limit(r.ceiling) == r.limits[i]); }
+        BOOST_TEST_CONTEXT("after " << i << " more successes") {
+          BOOST_TEST(h.in_flight_limit(r.ceiling) == r.limits[i]);
+        }
         h.on_success(t0 + 10s);
       }
       // The window was cleared: seven fresh failures after the outage are not yet another.
@@ -146,8 +151,8 @@ BOOST_AUTO_TEST_CASE(a_success_ends_the_outage_with_a_slow_start) {
 BOOST_AUTO_TEST_CASE(gives_up_after_give_up_after_since_the_last_success) {
   struct row {
     const char* name;
-    millis outage_at;   // from t0; the last success is at t0
-    millis asked_at;    // from t0
+    millis outage_at;  // from t0; the last success is at t0
+    millis asked_at;   // from t0
     bool give_up;
   };
   const std::vector<row> rows = {
