@@ -950,6 +950,10 @@ BOOST_AUTO_TEST_CASE(an_outage_of_30_s_on_100_keys) {
                                                     << " ms after the server came back");
   BOOST_TEST(st.max_in_flight <= 16U);
   BOOST_TEST(s.take_consumed_batches() == 2U);
+  BOOST_TEST_MESSAGE("30 s outage, 100 keys: " << requests << " requests, " << s.counts().probes
+                                               << " probes, done "
+                                               << duration_cast<milliseconds>(st.end - recovery).count()
+                                               << " ms after the server came back");
 }
 
 BOOST_AUTO_TEST_CASE(an_outage_longer_than_give_up_after_stops_the_run) {
