@@ -1,0 +1,133 @@
+// The exit-code table (README, Exit codes): how a run ended, and what it left undone, to a code and
+// the summary's last line.
+#include "keyrevoke/core/exit_status.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kc = keyrevoke::core;
+using kc::outcome;
+using kc::stop_reason;
+
+BOOST_AUTO_TEST_SUITE(exit_status)
+
+BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
+  struct row {
+    const char* name;
+    stop_reason reason;
+    bool input_error;
+    bool report_failed;
+    std::function<void(kc::run_counts&)> fill;
+    int code;
+    std::string explanation;
+  };
+  const auto none = [](kc::run_counts&) {};
+  const auto all_done = [](kc::run_counts& c) {
+    c[outcome::deleted] = 5;
+    c[outcome::not_found] = 2;
+    c[outcome::not_found_after_retry] = 1;
+    c[outcome::protected_key] = 3;
+  };
+  const auto some_failed = [](kc::run_counts& c) {
+    c[outcome::deleted] = 5;
+    c[outcome::failed] = 2;
+  };
+  const std::vector<row> rows = {
+      {"nothing to do", stop_reason::none, false, false, none, 0, "exit 0: every hash done"},
+      {"all done, incl. after retry and protected", stop_reason::none, false, false, all_done, 0,
+       "exit 0: every hash done"},
+      {"disabled and enabled are done", stop_reason::none, false, false,
+       [](kc::run_counts& c) {
+         c[outcome::disabled] = 1;
+         c[outcome::enabled] = 1;
+       },
+       0, "exit 0: every hash done"},
+      {"failed", stop_reason::none, false, false, some_failed, 1, "exit 1: 2 failed"},
+      {"one invalid line", stop_reason::none, false, false,
+       [](kc::run_counts& c) { c[outcome::invalid] = 1; }, 1, "exit 1: 1 invalid line"},
+      {"invalid lines and the rest", stop_reason::none, false, false,
+       [](kc::run_counts& c) {
+         c[outcome::invalid] = 3;
+         c[outcome::failed] = 2;
+         c[outcome::unauthorized] = 1;
+         c[outcome::not_attempted] = 4;
+       },
+       1, "exit 1: 3 invalid lines, 2 failed, 1 unauthorized, 4 not attempted"},
+      {"unproven verifications", stop_reason::none, false, false,
+       [](kc::run_counts& c) {
+         c[outcome::deleted] = 3;
+         c.verify = true;
+         c.verified = 0;
+         c.verify_mismatch = 2;
+         c.verify_failed = 2;
+         c.verify_not_attempted = 3;
+       },
+       1, "exit 1: 2 verify mismatches, 2 could not be verified, 3 not verified"},
+      {"verified", stop_reason::none, false, false,
+       [](kc::run_counts& c) {
+         c[outcome::deleted] = 3;
+         c.verify = true;
+         c.verified = 3;
+       },
+       0, "exit 0: every hash done"},
+      {"input error alone", stop_reason::none, true, false, all_done, 1,
+       "exit 1: an input could not be read"},
+      {"report rows lost alone", stop_reason::none, false, true, all_done, 1, "exit 1: report rows lost"},
+      {"failed, input error and rows lost", stop_reason::none, true, true, some_failed, 1,
+       "exit 1: 2 failed, an input could not be read, report rows lost"},
+      {"interrupted", stop_reason::interrupted, false, false, all_done, 130, "exit 130: interrupted"},
+      {"interrupted wins over failures", stop_reason::interrupted, true, true, some_failed, 130,
+       "exit 130: interrupted"},
+      {"key rejected", stop_reason::key_rejected, false, false, some_failed, 3,
+       "exit 3: the server rejected the management key"},
+      {"TLS untrusted", stop_reason::tls_untrusted, false, false, none, 3,
+       "exit 3: TLS could not be trusted"},
+      {"not the API", stop_reason::not_api, false, false, none, 2,
+       "exit 2: the server's answers are not the API's (check --base-url)"},
+      {"unreachable", stop_reason::unreachable, false, false, none, 4,
+       "exit 4: the server could not be reached"},
+      {"gave up", stop_reason::gave_up, false, false, some_failed, 4,
+       "exit 4: the server kept failing for --give-up-after"},
+      {"report failed", stop_reason::report_failed, false, true, all_done, 1,
+       "exit 1: the report could not be written"},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::run_counts counts;
+      r.fill(counts);
+      const kc::run_end end{r.reason, r.input_error, r.report_failed};
+      const int code = kc::exit_code(end, counts);
+      BOOST_TEST(code == r.code);
+      BOOST_TEST(kc::exit_explanation(code, end, counts) == r.explanation);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(constants_are_the_documented_codes) {
+  BOOST_TEST(kc::exit_ok == 0);
+  BOOST_TEST(kc::exit_incomplete == 1);
+  BOOST_TEST(kc::exit_usage == 2);
+  BOOST_TEST(kc::exit_aborted == 3);
+  BOOST_TEST(kc::exit_unreachable == 4);
+  BOOST_TEST(kc::exit_interrupted == 130);
+}
+
+BOOST_AUTO_TEST_CASE(stop_reasons_have_names) {
+  const std::vector<std::pair<stop_reason, std::string>> names = {
+      {stop_reason::none, "none"},
+      {stop_reason::interrupted, "interrupted"},
+      {stop_reason::key_rejected, "key_rejected"},
+      {stop_reason::tls_untrusted, "tls_untrusted"},
+      {stop_reason::not_api, "not_api"},
+      {stop_reason::unreachable, "unreachable"},
+      {stop_reason::gave_up, "gave_up"},
+      {stop_reason::report_failed, "report_failed"},
+  };
+  for (const auto& [reason, name] : names) {
+    BOOST_TEST_CONTEXT(name) { BOOST_TEST(kc::to_string(reason) == name); }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,194 @@
+// The preflight's answer (GET {base}/keys?offset=0&include_disabled=true) and what it means for the
+// run: go, wait and ask again, or stop (key rejected, not the API, unreachable, TLS).
+#include "keyrevoke/core/preflight.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kc = keyrevoke::core;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+using pk = kc::preflight_kind;
+using kc::millis;
+
+namespace {
+
+const system_clock::time_point wall = sys_days{2026y / November / 27} + 12h;
+
+const char* name(pk k) {
+  switch (k) {
+    case pk::ok:
+      return "ok";
+    case pk::throttled:
+      return "throttled";
+    case pk::failing:
+      return "failing";
+    case pk::unreachable:
+      return "unreachable";
+    case pk::rejected:
+      return "rejected";
+    case pk::tls:
+      return "tls";
+    case pk::not_api:
+      return "not_api";
+  }
+  return "?";
+}
+
+const std::string html_page =
+    "<!DOCTYPE html><html><head><title>Welcome</title></head><body>Hello</body></html>";
+const std::string html_404 = "<html><head><title>404 Not Found</title></head><body>nginx</body></html>";
+const std::string api_404 = R"({"error":{"code":404,"message":"Not Found","metadata":null},"user_id":null})";
+const std::string api_401 = R"({"error":{"code":401,"message":"Invalid management key"}})";
+const std::string api_403 = R"({"error":{"code":403,"message":"Forbidden"}})";
+const std::string api_429 = R"({"error":{"code":429,"message":"Rate limit exceeded"}})";
+const std::string api_500 = R"({"error":{"code":500,"message":"Internal error"}})";
+const std::string list_page = R"({"data":[{"hash":"ab","name":"ci","disabled":false}]})";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(preflight)
+
+BOOST_AUTO_TEST_CASE(answers_are_classified_by_what_they_show) {
+  struct row {
+    const char* name;
+    unsigned status;
+    std::string body;
+    std::string_view retry_after;
+    std::string_view remaining;
+    bool truncated;
+    pk kind;
+    std::optional<millis> hint;
+  };
+  const std::vector<row> rows = {
+      {"the list", 200, list_page, {}, {}, false, pk::ok, std::nullopt},
+      {"an empty list", 200, R"({"data":[]})", {}, {}, false, pk::ok, std::nullopt},
+      {"a cut list page that starts like one",
+       200,
+       " {\n \"data\" : [ {\"hash\":\"ab\",\"na",
+       {},
+       {},
+       true,
+       pk::ok,
+       std::nullopt},
+      {"a cut page that does not start like the list",
+       200,
+       "<html><body>aaaa",
+       {},
+       {},
+       true,
+       pk::not_api,
+       std::nullopt},
+      {"a cut JSON page that is not the list",
+       200,
+       R"({"items":[{"hash")",
+       {},
+       {},
+       true,
+       pk::not_api,
+       std::nullopt},
+      {"a 200 HTML page", 200, html_page, {}, {}, false, pk::not_api, std::nullopt},
+      {"a 200 JSON without data", 200, R"({"keys":[]})", {}, {}, false, pk::not_api, std::nullopt},
+      {"a 200 JSON whose data is an object",
+       200,
+       R"({"data":{"hash":"ab"}})",
+       {},
+       {},
+       false,
+       pk::not_api,
+       std::nullopt},
+      {"a 200 JSON array", 200, "[]", {}, {}, false, pk::not_api, std::nullopt},
+      {"a 200 empty body", 200, "", {}, {}, false, pk::not_api, std::nullopt},
+      {"a 204", 204, "", {}, {}, false, pk::not_api, std::nullopt},
+      {"a 404 HTML page", 404, html_404, {}, {}, false, pk::not_api, std::nullopt},
+      {"an API-shaped 404 on the list route", 404, api_404, {}, {}, false, pk::not_api, std::nullopt},
+      {"a redirect", 301, "", {}, {}, false, pk::not_api, std::nullopt},
+      {"a 400",
+       400,
+       R"({"error":{"code":400,"message":"Bad request"}})",
+       {},
+       {},
+       false,
+       pk::not_api,
+       std::nullopt},
+      {"a 401", 401, api_401, {}, {}, false, pk::rejected, std::nullopt},
+      {"a 401 from a gateway", 401, html_page, {}, {}, false, pk::rejected, std::nullopt},
+      {"a 403 without a hint", 403, api_403, {}, {}, false, pk::rejected, std::nullopt},
+      {"a 403 with Retry-After", 403, api_403, "5", {}, false, pk::throttled, 5000ms},
+      {"a 403 with X-RateLimit-Remaining: 0", 403, api_403, {}, "0", false, pk::throttled, std::nullopt},
+      {"a 429", 429, api_429, {}, {}, false, pk::throttled, std::nullopt},
+      {"a 429 with Retry-After", 429, api_429, "2", {}, false, pk::throttled, 2000ms},
+      {"a 503 with Retry-After", 503, "", "3", {}, false, pk::throttled, 3000ms},
+      {"a 500", 500, api_500, {}, {}, false, pk::failing, std::nullopt},
+      {"a 500 with Retry-After", 500, api_500, "7", {}, false, pk::failing, 7000ms},
+      {"a 502 HTML page", 502, "<html>502 Bad Gateway</html>", {}, {}, false, pk::failing, std::nullopt},
+      {"a 503 without a hint", 503, "", {}, {}, false, pk::failing, std::nullopt},
+      {"a 408", 408, "", {}, {}, false, pk::failing, std::nullopt},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::response_view response;
+      response.status = r.status;
+      response.body = r.body;
+      response.hints.retry_after = r.retry_after;
+      response.hints.x_ratelimit_remaining = r.remaining;
+      response.body_truncated = r.truncated;
+      const kc::preflight_result got = kc::classify_preflight(response, wall, 60s);
+      BOOST_TEST(name(got.kind) == name(r.kind));
+      BOOST_TEST((got.retry_after == r.hint));
+      if (r.kind == pk::ok) {
+        BOOST_TEST(got.message.empty());
+      } else {
+        // The user is told what came back: the status, in a bounded, printable line.
+        BOOST_TEST(got.message.find("HTTP " + std::to_string(r.status)) != std::string::npos, got.message);
+        BOOST_TEST(got.message.size() <= 200U);
+        for (const char c : got.message) BOOST_TEST((static_cast<unsigned char>(c) >= 0x20));
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_long_page_gives_a_short_message) {
+  std::string body = "<html>";
+  body.append(20000, 'x');
+  body += "\n\r\t</html>";
+  kc::response_view response;
+  response.status = 200;
+  response.body = body;
+  const kc::preflight_result got = kc::classify_preflight(response, wall, 60s);
+  BOOST_TEST(name(got.kind) == "not_api");
+  BOOST_TEST(got.message.size() <= 200U);
+  BOOST_TEST(got.message.find(std::to_string(body.size()) + " bytes") != std::string::npos, got.message);
+}
+
+BOOST_AUTO_TEST_CASE(transport_failures) {
+  struct row {
+    kc::transport_failure failure;
+    pk kind;
+  };
+  using tf = kc::transport_failure;
+  const std::vector<row> rows = {
+      {tf::connect_failed, pk::unreachable},
+      {tf::connection_reset, pk::unreachable},
+      {tf::eof_before_response, pk::unreachable},
+      {tf::torn_response, pk::unreachable},
+      {tf::timeout, pk::unreachable},
+      {tf::other, pk::unreachable},
+      {tf::tls_untrusted, pk::tls},
+      {tf::tls_handshake_failed, pk::tls},
+      {tf::body_too_large, pk::failing},
+  };
+  for (const row& r : rows) {
+    const kc::verdict failure = kc::classify_transport_failure(r.failure, "detail");
+    BOOST_TEST_CONTEXT(failure.message) {
+      const kc::preflight_result got = kc::preflight_from_failure(failure);
+      BOOST_TEST(name(got.kind) == name(r.kind));
+      BOOST_TEST(got.message == failure.message);
+      BOOST_TEST(!got.retry_after.has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
