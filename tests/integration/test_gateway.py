@@ -59,11 +59,13 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         for i, args in enumerate((["--verify"], ["--disable", "--verify"])):
             with self.subTest(args=args):
                 report = "wrong-%d.jsonl" % i
+                mark = len(gw.log())
                 res = self.run_keyrevoke(wrong, *args, inp, report=report, timeout=120)
                 err = res.stderr.decode(errors="replace")
                 # Ground truth first: nothing destructive reached nginx, all 50 keys are still there.
-                sent = [l for l in gw.log() if l.method in ("DELETE", "PATCH")]
-                self.assertEqual(sent, [], "destructive requests sent to a wrong route")
+                sent = [l for l in gw.log()[mark:] if l.method in ("DELETE", "PATCH")]
+                self.assertEqual(len(sent), 0, "%d destructive requests sent to a wrong route, answered %s"
+                                 % (len(sent), sorted({l.status for l in sent})))
                 self.assertEqual(self.admin_keys(mock)["remaining"], 50)
                 self.assertEqual(self.admin_keys(mock)["disabled"], 0)
                 # Then the claims: nothing deleted, disabled, not_found or verified.
@@ -86,7 +88,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(gw.origin(self.ca), "--confirm", wrong_digest, inp, report="confirm.jsonl",
                                  timeout=120)
         self.assertEqual(res.returncode, 2, res.stderr.decode(errors="replace"))
-        self.assertEqual([l for l in gw.log() if l.method == "DELETE"], [])
+        self.assertEqual(sum(1 for l in gw.log() if l.method == "DELETE" and l.path.startswith("/api/")), 0)
         self.assertEqual(self.admin_keys(mock)["remaining"], 50)
 
     # b. limit_req answering 429 (nginx's HTML page, no Retry-After) at a rate below the client's.
@@ -222,7 +224,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         mock = self.mock(keys=1, args=["--http"])
         gw = self.gateway(mock.port)
         gw.stop()
-        n = 500
+        n = 300
         hashes = random_hashes(n)
         inp = self.write_lines("in.txt", hashes)
         started = time.monotonic()
