@@ -185,9 +185,10 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         print("\n  keepalive_requests 1: %d requests on %d connections; nginx saw %d resumed; keyrevoke says "
               "%d dials, %d resumed" % (len(log), len(connections), len(resumed_server), dials, resumed))
         self.assertGreaterEqual(len(connections), n)  # nginx really closed after each answer
-        # The client's count agrees with the server's, and >= 90 % of redials resumed.
-        self.assertEqual(resumed, len(resumed_server))
+        # >= 90 % of redials resumed, as nginx saw them; the client's count agrees with the server's (give or
+        # take a connection dialled but never used for a request, which nginx does not log).
         self.assertGreaterEqual(len(resumed_server), 0.9 * (len(connections) - 1))
+        self.assertLessEqual(abs(resumed - len(resumed_server)), 2)
 
     # e. Lost answers: nginx gives up on the upstream (504) after the backend has deleted the key.
     def test_404_after_a_lost_answer_is_not_already_gone(self):
@@ -237,8 +238,9 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         rows, _ = read_report_lines(self.path("report.jsonl"))
         self.assertEqual(len(rows), n)
         self.assertEqual({r["outcome"] for r in rows}, {"not_attempted"})
-        first_summary = next(l for l in err.splitlines() if l.startswith("keyrevoke:"))
-        self.assertRegex(first_summary, r"(?i)could not (be )?reach|unreachable|not reachable|could not connect")
+        # The summary says why, at its start: on the counts line or a line before it.
+        head = err[:err.index("\n", err.index(" hashes in ")) + 1] if " hashes in " in err else err
+        self.assertRegex(head, r"(?i)could not (be )?reach|unreachable|not reachable|could not connect|never reached")
         self.assertEqual(self.summary_row()["exit_code"], 4)
 
 
