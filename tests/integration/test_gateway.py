@@ -11,11 +11,10 @@ import subprocess
 import time
 import unittest
 
-from gateway import NGINX, Nginx, Origin, free_port
+from gateway import NGINX, Nginx
 from harness import (KEYREVOKE, KeyrevokeProcesses, KeyrevokeTest, Mock, keyrevoke_env, make_test_pki,
                      random_hashes, read_report_lines)
 
-DONE = {"deleted", "not_found"}  # plus the lead's lost-answer outcome: see done_outcome()
 
 
 def done_outcome(outcome):
