@@ -16,7 +16,6 @@ from harness import (KEYREVOKE, KeyrevokeProcesses, KeyrevokeTest, Mock, keyrevo
                      random_hashes, read_report_lines)
 
 
-
 def done_outcome(outcome):
     """A row that counts as done: deleted, not_found, or the new 404-after-a-lost-answer outcome (any name
     the product picks other than the failure ones)."""
