@@ -153,7 +153,7 @@ http {{
         with open(self.conf, "w") as f:
             f.write(self.config())
         with open(os.path.join(self.dir, "stderr.log"), "ab") as log:
-            self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", self.conf], stdout=log,
+            self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-e", self.error_log, "-c", self.conf], stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             wait_listening(self.port, self.proc, timeout, "nginx")

@@ -67,8 +67,9 @@ class ScriptedTest(KeyrevokeTest):
 
     def test_403_with_retry_after_is_throttling_not_a_rejected_key(self):
         hashes = random_hashes(5)
+        secondary_limit = api_error(403, "You have exceeded a secondary rate limit")
         srv = self.server(hashes, self.first_delete_only(
-            lambda: Response(403, api_error(403, "You have exceeded a secondary rate limit"), headers=["Retry-After: 1"])))
+            lambda: Response(403, secondary_limit, headers=["Retry-After: 1"])))
         res, err = self.run_on(srv, self.write_lines("in.txt", hashes))
         self.assertEqual(len(srv.keys), 0, "keys left on the server")
         self.assertEqual(sorted(srv.deleted), sorted(hashes))
