@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from gateway import NGINX, Nginx
+from gateway import NGINX, Nginx, free_port
 from harness import (KEYREVOKE, KeyrevokeProcesses, KeyrevokeTest, Mock, keyrevoke_env, make_test_pki,
                      random_hashes, read_report_lines)
 
@@ -167,6 +167,35 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertLessEqual(len(outage), 16 + 30, "502s: the requests in flight at the kill, then probes only")
         self.assertLessEqual(len(log), 2 * n + 30 + 5, "requests: %d, 502s: %d" % (len(log), len(outage)))
         self.assertLessEqual(extra, 30)
+
+    # c'. The upstream down for the whole run (every answer nginx's 502 page): give up after --give-up-after
+    #     with the outage exit code, the rest not_attempted, without piling on; --resume finishes the job.
+    def test_upstream_down_for_the_whole_run_gives_up_cleanly_and_resume_finishes(self):
+        n = 100
+        hashes = random_hashes(n)
+        keys_file = self.write_lines("keys.txt", hashes)
+        upstream_port = free_port()
+        gw = self.gateway(upstream_port)
+        inp = self.write_lines("in.txt", hashes)
+        started = time.monotonic()
+        res = self.run_keyrevoke(gw.origin(self.ca), "--give-up-after", "3", inp, timeout=120)
+        elapsed = time.monotonic() - started
+        err = res.stderr.decode(errors="replace")
+        log = gw.log()
+        print("\n  upstream down, --give-up-after 3: exit %d after %.1f s, %d requests through nginx (%d answered 502)"
+              % (res.returncode, elapsed, len(log), sum(1 for l in log if l.status == 502)))
+        self.assertEqual(res.returncode, 4, err)
+        self.assertLess(elapsed, 30)
+        rows, _ = read_report_lines(self.path("report.jsonl"))
+        self.assertEqual(len(rows), n)
+        self.assertEqual([r for r in rows if r["outcome"] in ("deleted", "not_found")], [])
+        self.assertGreaterEqual(sum(1 for r in rows if r["outcome"] == "not_attempted"), n - 16)
+        self.assertLessEqual(len(log), 16 + 30, "a down server was sent more than the first wave and the probes")
+        # The server comes back: --resume finishes every hash.
+        mock = self.mock(args=["--http", "--keys-file", keys_file], port=upstream_port)
+        res = self.run_keyrevoke(gw.origin(self.ca), "--resume", inp, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr.decode(errors="replace"))
+        self.assertEqual(self.admin_keys(mock)["remaining"], 0)
 
     # d. keepalive_requests 1: nginx closes every connection after one answer; TLS sessions must resume.
     def test_closed_connections_resume_tls_sessions(self):
