@@ -17,9 +17,9 @@ from harness import (KEYREVOKE, KeyrevokeProcesses, KeyrevokeTest, Mock, keyrevo
 
 
 def done_outcome(outcome):
-    """A row that counts as done: deleted, not_found, or the new 404-after-a-lost-answer outcome (any name
-    the product picks other than the failure ones)."""
-    return outcome not in ("failed", "not_attempted", "unauthorized", "invalid", "protected")
+    """A row that counts as done: deleted, not_found, or not_found_after_retry (a 404 after an attempt of
+    this run whose answer was lost)."""
+    return outcome in ("deleted", "not_found", "not_found_after_retry")
 
 
 class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
@@ -245,7 +245,11 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
               % (len(lost), n, sorted({by_hash[h]["outcome"] for h in lost})))
         for h in lost:
             self.assertNotEqual(by_hash[h]["outcome"], "not_found", (h, per_hash[h], by_hash[h]))
-            self.assertTrue(done_outcome(by_hash[h]["outcome"]), by_hash[h])
+            self.assertEqual(by_hash[h]["outcome"], "not_found_after_retry", (h, per_hash[h], by_hash[h]))
+        # ...and counted apart from not_found in the summary.
+        counts = self.summary_row()["counts"]
+        self.assertEqual(counts.get("not_found_after_retry"), len(lost), counts)
+        self.assertEqual(counts.get("not_found"), 0, counts)
         for h, s in per_hash.items():
             if h not in lost:
                 self.assertEqual(by_hash[h]["outcome"], "deleted", (h, s, by_hash[h]))
