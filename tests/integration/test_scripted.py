@@ -32,7 +32,7 @@ class ScriptedTest(KeyrevokeTest):
         self._servers.append(s)
         return s
 
-    def run_on(self, server, *args, report="report.jsonl", timeout=120):
+    def run_on(self, server, *args, report="report.jsonl", timeout=60):
         res = self.run_keyrevoke(server.origin, *args, report=report, timeout=timeout)
         return res, res.stderr.decode(errors="replace")
 
@@ -165,9 +165,11 @@ class ScriptedTest(KeyrevokeTest):
         rows = self.rows()
         self.assert_no_claims(rows)
         self.assertNotEqual(res.returncode, 0, err)
-        # Each row says why (issue 10: "not the API's answer: check --base-url").
+        # Each row that met the answer says why (issue 10: "not the API's answer: check --base-url").
         self.assertEqual(len(rows), 10)
-        for r in rows:
+        answered = [r for r in rows if r.get("http_status") == 404]
+        self.assertGreater(len(answered), 0)
+        for r in answered:
             self.assertIn("--base-url", r.get("error") or "", r)
 
     def test_404_with_the_apis_shape_is_not_found(self):
@@ -204,7 +206,8 @@ class ScriptedTest(KeyrevokeTest):
 
     def test_list_is_complete_whatever_the_page_size(self):
         sizes = {"50": 50, "1": 1, "37": 37, "100": 100,
-                 "changing 50/20/100/7": lambda n: (50, 20, 100, 7)[(n - 1) % 4]}
+                 "50, then 37 from the 3rd request on": lambda n: 50 if n < 3 else 37,
+                 "changing every request 50/20/100/7": lambda n: (50, 20, 100, 7)[(n - 1) % 4]}
         for name, size in sizes.items():
             with self.subTest(page_size=name):
                 hashes = random_hashes(230)
