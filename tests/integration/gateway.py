@@ -1,0 +1,487 @@
+"""Servers keyrevoke's authors did not write, for the acceptance tests of issue 10:
+- Nginx: Debian's nginx as a TLS gateway in front of keyrevoke-mock (plain HTTP upstream), with
+  limit_req (429), keepalive limits, a short proxy_read_timeout (504 after the backend acted), route-404s
+  (nginx's own HTML page) and an access log that is the gateway's ground truth;
+- ApiServer: a small raw-socket HTTP/1.1 server that plays the key API (list, get, delete, patch) with
+  per-request overrides for framing and header cases, recording every request byte for byte;
+- Prism: Stoplight Prism in mock mode against tests/contract/modelgates-keys.openapi.yaml.
+Loopback only; every process is started and killed by the test (bounded waits, free ports from port 0)."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+NGINX = os.environ.get("KEYREVOKE_NGINX_BIN", shutil.which("nginx") or "/usr/sbin/nginx")
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRACT_DIR = os.path.join(os.path.dirname(HERE), "contract")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc=None, timeout=20, what="server"):
+    """Waits (bounded) until 127.0.0.1:port accepts a TCP connection."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("%s exited with %s before listening" % (what, proc.returncode))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("%s did not listen on %d within %s s" % (what, port, timeout))
+        time.sleep(0.05)
+
+
+def kill_process(proc, sig=signal.SIGTERM, timeout=10):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+class Origin:
+    """What harness.KeyrevokeTest.keyrevoke_cmd() points keyrevoke at."""
+
+    def __init__(self, base_url, ca=None):
+        self.base_url = base_url
+        self.ca = ca
+        self.plain = base_url.startswith("http://")
+
+
+# --- nginx ------------------------------------------------------------------------------------------
+
+
+class LogLine:
+    """One access-log line: method, path, query, status, tls_resumed (nginx's $ssl_session_reused),
+    connection (nginx's connection serial number), upstream_status ("-" when nginx answered itself)."""
+
+    def __init__(self, method, path, query, status, tls_resumed, connection, upstream_status):
+        self.method, self.path, self.query, self.status = method, path, query, status
+        self.tls_resumed, self.connection, self.upstream_status = tls_resumed, connection, upstream_status
+
+    def __repr__(self):
+        return "%s %s %d" % (self.method, self.path, self.status)
+
+
+class Nginx:
+    """nginx on 127.0.0.1:port (TLS, session tickets on) proxying /api/v1/ to a plain-HTTP upstream.
+    Everything else gets nginx's own 404 HTML page. Access log lines: `METHOD URI STATUS UPSTREAM_STATUS`.
+    Single process (master_process off), so one kill stops it; config, pid, logs and temp dirs live in
+    workdir/name."""
+
+    def __init__(self, workdir, upstream_port, cert, key, port=0, name="nginx", rate=None, burst=0,
+                 keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s"):
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.upstream_port = upstream_port
+        self.cert, self.key = cert, key
+        self.port = port or free_port()
+        self.rate, self.burst = rate, burst
+        self.keepalive_requests, self.keepalive_timeout = keepalive_requests, keepalive_timeout
+        self.read_timeout = read_timeout
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        self.access_log = os.path.join(self.dir, "access.log")
+        self.error_log = os.path.join(self.dir, "error.log")
+        self.proc = None
+
+    def config(self):
+        d = self.dir
+        limit_zone = limit = ""
+        if self.rate:
+            limit_zone = "limit_req_zone $server_name zone=api:1m rate=%dr/s;" % self.rate
+            limit = "limit_req zone=api burst=%d nodelay; limit_req_status 429;" % self.burst
+        return """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+  log_format gw '$request_method $request_uri $status $ssl_session_reused $connection $upstream_status';
+  access_log {d}/access.log gw;
+  client_body_temp_path {d}/client_body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  {limit_zone}
+  upstream api {{ server 127.0.0.1:{up}; keepalive 32; }}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name gateway;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_session_tickets on;
+    ssl_session_cache shared:gw:1m;
+    ssl_session_timeout 10m;
+    keepalive_requests {kr};
+    keepalive_timeout {kt};
+    location /api/v1/ {{
+      {limit}
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_next_upstream off;
+      proxy_connect_timeout 2s;
+      proxy_read_timeout {rt};
+    }}
+    location / {{ return 404; }}
+  }}
+}}
+""".format(d=d, limit_zone=limit_zone, limit=limit, up=self.upstream_port, port=self.port, cert=self.cert,
+           key=self.key, kr=self.keepalive_requests, kt=self.keepalive_timeout, rt=self.read_timeout)
+
+    def start(self, timeout=20):
+        with open(self.conf, "w") as f:
+            f.write(self.config())
+        with open(os.path.join(self.dir, "stderr.log"), "ab") as log:
+            self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-e", self.error_log, "-c", self.conf], stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            wait_listening(self.port, self.proc, timeout, "nginx")
+        except RuntimeError:
+            raise RuntimeError("nginx did not start: %s" % self.errors())
+        return self
+
+    def stop(self):
+        kill_process(self.proc, signal.SIGTERM)
+        self.proc = None
+
+    def errors(self):
+        out = ""
+        for p in (os.path.join(self.dir, "stderr.log"), self.error_log):
+            if os.path.exists(p):
+                with open(p, errors="replace") as f:
+                    out += f.read()[-4000:]
+        return out
+
+    def base_url(self, path="/api/v1"):
+        return "https://127.0.0.1:%d%s" % (self.port, path)
+
+    def origin(self, ca, path="/api/v1"):
+        return Origin(self.base_url(path), ca)
+
+    def log(self):
+        """The access log (nginx writes a line per request as it ends), one LogLine per request."""
+        rows = []
+        if not os.path.exists(self.access_log):
+            return rows
+        with open(self.access_log) as f:
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) < 5:
+                    continue
+                url = urllib.parse.urlsplit(parts[1])
+                rows.append(LogLine(parts[0], url.path, url.query, int(parts[2]), parts[3] == "r", int(parts[4]),
+                                    parts[5].strip() if len(parts) > 5 else "-"))
+        return rows
+
+    def per_hash(self, method="DELETE"):
+        """hash -> [status, ...] in order, for `method` requests to .../keys/{hash}."""
+        out = {}
+        for line in self.log():
+            if line.method == method and "/keys/" in line.path:
+                out.setdefault(line.path.rsplit("/", 1)[-1], []).append(line.status)
+        return out
+
+
+# --- a scripted key API over raw sockets ---------------------------------------------------------------
+
+REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+           404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests", 500: "Internal Server Error",
+           502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def api_error(code, message):
+    """The API's error shape (API.md)."""
+    return json.dumps({"error": {"code": code, "message": message, "metadata": None},
+                       "modelgates_metadata": None, "user_id": None}).encode()
+
+
+class Response:
+    def __init__(self, status, body=b"", content_type="application/json", headers=(), close=False,
+                 no_length=False):
+        self.status, self.body, self.content_type = status, body, content_type
+        self.headers, self.close, self.no_length = list(headers), close, no_length
+
+    def encode(self):
+        head = "HTTP/1.1 %d %s\r\n" % (self.status, REASONS.get(self.status, "Status"))
+        if self.content_type and self.body:
+            head += "Content-Type: %s\r\n" % self.content_type
+        if not self.no_length:
+            head += "Content-Length: %d\r\n" % len(self.body)
+        for h in self.headers:
+            head += h + "\r\n"
+        if self.close:
+            head += "Connection: close\r\n"
+        return head.encode("latin-1") + b"\r\n" + self.body
+
+
+def json_response(status, obj, **kw):
+    return Response(status, json.dumps(obj).encode(), **kw)
+
+
+class Request:
+    def __init__(self, method, target, headers, body, raw, at, conn_id):
+        self.method, self.target, self.headers, self.body, self.raw = method, target, headers, body, raw
+        self.at, self.conn_id = at, conn_id  # monotonic time the head was complete; connection number
+        url = urllib.parse.urlsplit(target)
+        self.path, self.query = url.path, urllib.parse.parse_qs(url.query)
+
+    @property
+    def hash(self):
+        return self.path.rsplit("/", 1)[-1] if "/keys/" in self.path else None
+
+
+class ApiServer:
+    """The key API on 127.0.0.1 (plain HTTP), played from a dict of keys. Routes under `base`:
+    GET /keys?offset=N (newest first, `page_size` per page whatever is asked, or page_size(n) for the n-th
+    listing request), GET /keys/{h}, DELETE /keys/{h},
+    PATCH /keys/{h}, GET /key (404: not exposed, as in ModelGates' documented API). `override(server, req)`
+    may return a Response (sent instead) or None (the API answers). Ground truth: `requests` (every request,
+    its raw bytes and arrival time), `deleted` (hashes whose DELETE was applied), `keys` (what is left)."""
+
+    def __init__(self, hashes=(), override=None, page_size=100, base="/api/v1", labels=None):
+        self.base = base
+        self.override = override
+        self.page_size = page_size
+        self.keys = {}
+        t0 = 1764000000
+        n = len(hashes)
+        for i, h in enumerate(hashes):  # the first hash is the newest
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0 + (n - i) * 60))
+            self.keys[h] = {"hash": h, "name": "key-%d" % i, "label": (labels or {}).get(h, "sk-mg-v1-...%03d" % i),
+                            "disabled": False, "limit": None, "usage": 0, "created_at": stamp, "updated_at": None}
+        self.order = list(hashes)
+        self.list_requests = 0
+        self.deleted = []
+        self.requests = []
+        self.unparsed = []  # bytes left on a connection that did not form a request when it closed
+        self.errors = []
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._conns = []
+        self._threads = []
+        self._stopping = False
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(256)
+        self.port = self._listener.getsockname()[1]
+        self.origin = Origin("http://127.0.0.1:%d%s" % (self.port, base))
+        t = threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # -- the API's own answers --
+    def api_answer(self, req):
+        if not req.path.startswith(self.base + "/"):
+            return Response(404, b"<html><body>404 Not Found</body></html>", "text/html")
+        rel = req.path[len(self.base):]
+        if rel == "/keys" and req.method == "GET":
+            offset = int((req.query.get("offset") or ["0"])[0])
+            with self._lock:
+                live = [self.keys[h] for h in self.order if h in self.keys]
+                self.list_requests += 1
+                size = self.page_size(self.list_requests) if callable(self.page_size) else self.page_size
+            return json_response(200, {"data": live[offset:offset + size]})
+        if rel == "/key":
+            return Response(404, api_error(404, "Not Found"))
+        if rel.startswith("/keys/") and rel.count("/") == 2:
+            h = rel[len("/keys/"):]
+            with self._lock:
+                key = self.keys.get(h)
+                if key is None:
+                    return Response(404, api_error(404, "Key not found"))
+                if req.method == "GET":
+                    return json_response(200, {"data": key})
+                if req.method == "DELETE":
+                    del self.keys[h]
+                    self.deleted.append(h)
+                    return Response(200, b'{"deleted":true}')
+                if req.method == "PATCH":
+                    try:
+                        key["disabled"] = bool(json.loads(req.body or b"{}").get("disabled", key["disabled"]))
+                    except ValueError:
+                        return Response(400, api_error(400, "Bad request"))
+                    return json_response(200, {"data": key})
+            return Response(405, api_error(405, "Method not allowed"))
+        return Response(404, api_error(404, "Not Found"))
+
+    def delete_requests(self, h=None):
+        with self._lock:
+            return [r for r in self.requests if r.method == "DELETE" and (h is None or r.hash == h)]
+
+    def count(self, method):
+        with self._lock:
+            return sum(1 for r in self.requests if r.method == method)
+
+    # -- plumbing --
+    def _accept_loop(self):
+        n = 0
+        while not self._stopping:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            n += 1
+            with self._lock:
+                if self._stopping:
+                    sock.close()
+                    return
+                self._conns.append(sock)
+            t = threading.Thread(target=self._serve, args=(sock, n), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _serve(self, sock, conn_id):
+        sock.settimeout(30)
+        buf = b""
+        try:
+            while not self._stopping:
+                while b"\r\n\r\n" not in buf:
+                    if len(buf) > 65536:
+                        raise ValueError("request head too large")
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        if buf:
+                            with self._lock:
+                                self.unparsed.append(buf)
+                        return
+                    buf += chunk
+                head, rest = buf.split(b"\r\n\r\n", 1)
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                if "transfer-encoding" in headers:
+                    body, buf = self._read_chunked(sock, rest)
+                else:
+                    length = int(headers.get("content-length", "0"))
+                    while len(rest) < length:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            return
+                        rest += chunk
+                    body, buf = rest[:length], rest[length:]
+                raw = head + b"\r\n\r\n" + body
+                req = Request(method, target, headers, body, raw, time.monotonic(), conn_id)
+                with self._lock:
+                    self.requests.append(req)
+                answer = self.override(self, req) if self.override else None
+                if answer is None:
+                    answer = self.api_answer(req)
+                sock.sendall(answer.encode())
+                if answer.close or headers.get("connection", "").lower() == "close":
+                    return
+        except (OSError, ValueError) as e:
+            with self._lock:
+                self.errors.append(repr(e))
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _read_chunked(self, sock, data):
+        body = b""
+        while True:
+            while b"\r\n" not in data:
+                data += sock.recv(65536)
+            size_line, data = data.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            while len(data) < size + 2:
+                data += sock.recv(65536)
+            body += data[:size]
+            data = data[size + 2:]
+            if size == 0:
+                return body, data
+
+    def stop(self):
+        self._stopping = True
+        for op in (lambda: self._listener.shutdown(socket.SHUT_RDWR), self._listener.close):
+            try:
+                op()
+            except OSError:
+                pass
+        with self._lock:
+            conns = list(self._conns)
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+        for t in self._threads:
+            t.join(timeout=5)
+
+
+# --- Stoplight Prism ---------------------------------------------------------------------------------
+
+
+def prism_bin():
+    return os.path.join(CONTRACT_DIR, "node_modules", ".bin", "prism")
+
+
+def ensure_prism(timeout=600):
+    """Installs tests/contract's pinned @stoplight/prism-cli into tests/contract/node_modules if missing
+    (npm registry). Returns the prism executable."""
+    if not os.path.exists(prism_bin()):
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is not installed (cmake/install-deps.sh installs it)")
+        cmd = [npm, "ci" if os.path.exists(os.path.join(CONTRACT_DIR, "package-lock.json")) else "install",
+               "--no-audit", "--no-fund", "--loglevel=error"]
+        subprocess.run(cmd, cwd=CONTRACT_DIR, check=True, timeout=timeout, capture_output=True)
+    return prism_bin()
+
+
+class Prism:
+    """`prism mock --errors` on 127.0.0.1:port. Its log (stdout+stderr) records every request and every
+    violation it found in it."""
+
+    def __init__(self, workdir, spec, port=0):
+        self.spec = spec
+        self.port = port or free_port()
+        self.log_path = os.path.join(workdir, "prism.log")
+        self.proc = None
+
+    def start(self, timeout=60):
+        exe = ensure_prism()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([exe, "mock", "-h", "127.0.0.1", "-p", str(self.port), "--errors", self.spec],
+                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         cwd=CONTRACT_DIR)
+        try:
+            wait_listening(self.port, self.proc, timeout, "prism")
+        except RuntimeError:
+            raise RuntimeError("prism did not start: %s" % self.log()[-4000:])
+        return self
+
+    def stop(self):
+        kill_process(self.proc, signal.SIGTERM)
+        self.proc = None
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
