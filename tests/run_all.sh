@@ -7,13 +7,14 @@
 #   4. fuzz      every libFuzzer target of tests/fuzz/run_all.sh for a bounded time
 # A stage that fails does not stop the others; the last line counts them (`N passed, M failed`) and the
 # exit status is 1 if any failed.
-#   tests/run_all.sh [--no-asan] [--no-coverage] [--no-fuzz] [--fuzz-seconds N]
+#   tests/run_all.sh [--no-release] [--no-asan] [--no-coverage] [--no-fuzz] [--fuzz-seconds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-asan=1 coverage=1 fuzz=1 fuzz_seconds=20
+release=1 asan=1 coverage=1 fuzz=1 fuzz_seconds=20
 while (($#)); do
   case "$1" in
+    --no-release) release=0 ;;
     --no-asan) asan=0 ;;
     --no-coverage) coverage=0 ;;
     --no-fuzz) fuzz=0 ;;
@@ -113,7 +114,7 @@ fuzz_stage() {
   bash tests/fuzz/run_all.sh "${fuzz_seconds}"
 }
 
-stage "release build and tests (${release_preset} preset)" release_stage
+((release)) && stage "release build and tests (${release_preset} preset)" release_stage
 ((asan)) && stage "ASan + UBSan build and tests" asan_stage
 ((coverage)) && stage "coverage build, tests and floors" coverage_stage
 ((fuzz)) && stage "fuzzing, ${fuzz_seconds}s per target" fuzz_stage

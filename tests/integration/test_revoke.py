@@ -82,9 +82,9 @@ class RevokeTest(KeyrevokeTest):
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         self.assertEqual(set(self.outcomes(self.report()).values()), {"deleted"})
         stats = mock.stats(hashes=True)
-        # The server did close connections (one in 7 answers: its own counter), and each close cost a
-        # new connection, resumed rather than fully handshaken.
-        self.assertGreaterEqual(stats["closes_requested"], 1500 // 7)
+        # The server did close connections (after every 7th answer on a connection: its own counter),
+        # and each close cost a new connection, resumed rather than fully handshaken.
+        self.assertGreaterEqual(stats["closes_requested"], 1500 // 7 - 8)
         self.assertGreater(stats["connections_accepted"], 1500 // 7 - 8)
         self.assertGreater(stats["tls_sessions_resumed"], 0)
         # Transparent by the server's record: every key deleted by exactly one DELETE, none sent again
