@@ -28,7 +28,12 @@ void check_line(std::string_view line) {
   if (const auto* error = std::get_if<std::string>(&parsed)) {
     FUZZ_CHECK(!error->empty());
     FUZZ_CHECK(!text.empty() && text.front() != '#');
-    if (kc::looks_like_secret(text)) FUZZ_CHECK(error->find(text) == std::string::npos);
+    // A line that looks like a key is never shown (unless it is itself words of the fixed reasons).
+    constexpr std::string_view reasons =
+        "not a hash or a valid glob ( an empty glob looks like an API key, not a hash or a glob (not shown)";
+    if (kc::looks_like_secret(text) && reasons.find(text) == std::string_view::npos) {
+      FUZZ_CHECK(error->find(text) == std::string::npos);
+    }
     return;
   }
   const auto& entry = std::get<kc::protect_line>(parsed);
