@@ -37,11 +37,12 @@ ctest_passed=0 ctest_failed=0
 log_dir=build/run_all
 mkdir -p "${log_dir}"
 
-# stage NAME COMMAND...: runs one stage, records pass/fail and its duration, never exits the script.
+# stage NAME DESCRIPTION COMMAND...: runs one stage, records pass/fail and its duration, never exits
+# the script.
 stage() {
   local name=$1
-  shift
-  echo "== ${name}"
+  echo "== ${name}: $2"
+  shift 2
   local started=${SECONDS} status=0
   "$@" || status=$?
   timings+=("${name} $((SECONDS - started))s")
@@ -114,15 +115,15 @@ fuzz_stage() {
   bash tests/fuzz/run_all.sh "${fuzz_seconds}"
 }
 
-((release)) && stage "release build and tests (${release_preset} preset)" release_stage
-((asan)) && stage "ASan + UBSan build and tests" asan_stage
-((coverage)) && stage "coverage build, tests and floors" coverage_stage
-((fuzz)) && stage "fuzzing, ${fuzz_seconds}s per target" fuzz_stage
+((release)) && stage release "build and tests (${release_preset} preset)" release_stage
+((asan)) && stage asan "ASan + UBSan build and tests" asan_stage
+((coverage)) && stage coverage "gcc --coverage build, tests, per-directory summary and floors" coverage_stage
+((fuzz)) && stage fuzz "every libFuzzer target, ${fuzz_seconds}s each" fuzz_stage
 
-echo "== stage timings: $(IFS=';'; echo "${timings[*]}")"
+echo "== stage timings: $(IFS=','; echo "${timings[*]}")"
 echo "== ctest: ${ctest_passed} passed, ${ctest_failed} failed"
 if ((${#failed[@]})); then
-  echo "== FAILED stages: $(IFS=','; echo "${failed[*]}")"
+  echo "== FAILED stages: ${failed[*]}"
   echo "== run_all: ${#passed[@]} passed, ${#failed[@]} failed"
   exit 1
 fi
