@@ -92,6 +92,13 @@ def main():
             problems.append("floor for unknown directory %s" % d)
     if not data["files"]:
         problems.append("no coverage data: did the tests run in the coverage build?")
+    errors = os.path.join(args.build, "gcov-errors.log")
+    if os.path.exists(errors):
+        with open(errors, errors="replace") as f:
+            n = sum(1 for line in f if "profiling" in line)
+        if n:
+            print("coverage: %d libgcov errors while the tests ran (counters of a process lost; see %s)"
+                  % (n, errors))
     print("coverage: HTML report in %s" % os.path.join(args.build, "coverage.html"))
     for p in problems:
         print("coverage: FAILED: %s" % p)
