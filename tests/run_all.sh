@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test, failing closed:
-#   1. release   unit and integration tests in a Release build (the `ci` preset, -Werror, when CI=true)
+#   1. release   a Release build (the `ci` preset, -Werror, when CI=true) and its unit tests; its
+#                integration tests too when the coverage stage is off (that stage runs the same
+#                integration tests against its own build, so CI does not run them twice)
 #   2. asan      the same under ASan + UBSan (UBSan reports are fatal)
 #   3. coverage  the same in a gcc --coverage build; gcovr's per-directory line and branch summary must
 #                stay at or above tests/coverage_floors.txt
@@ -54,10 +56,10 @@ stage() {
   fi
 }
 
-# ctest_counted PRESET: ctest with its summary line added to the totals (ctest -j 2: 2 cores).
+# ctest_counted PRESET [CTEST ARGS...]: ctest with its summary line added to the totals (-j 2: 2 cores).
 ctest_counted() {
   local log="${log_dir}/ctest-$1.log" status=0
-  ctest --preset "$1" -j 2 2>&1 | tee "${log}" || status=$?
+  ctest --preset "$@" -j 2 2>&1 | tee "${log}" || status=$?
   local line
   line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "${log}" | tail -n 1 || true)
   if [[ -z "${line}" ]]; then
@@ -81,7 +83,11 @@ werror=()
 release_stage() {
   cmake --preset "${release_preset}" >/dev/null || return
   cmake --build --preset "${release_preset}" -j "${jobs}" || return
-  ctest_counted "${release_preset}"
+  if ((coverage)); then
+    ctest_counted "${release_preset}" -L unit
+  else
+    ctest_counted "${release_preset}"
+  fi
 }
 
 asan_stage() {
