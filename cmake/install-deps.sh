@@ -2,6 +2,7 @@
 # Installs what keyrevoke needs on Debian 12 (as root), and nothing that is already there.
 #   cmake/install-deps.sh            build + test dependencies
 #   cmake/install-deps.sh --fuzz     + clang and libFuzzer's runtime
+#   cmake/install-deps.sh --coverage + gcovr (tests/run_all.sh's coverage stage)
 #   cmake/install-deps.sh --bench    + wrk, curl, python3-aiohttp, gnuplot (benchmark peers and plots)
 set -euo pipefail
 
@@ -14,6 +15,7 @@ for arg in "$@"; do
   case "$arg" in
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --bench) packages+=(wrk curl python3-aiohttp gnuplot-nox) ;;
+    --coverage) packages+=(gcovr) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done

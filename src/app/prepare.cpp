@@ -2,6 +2,7 @@
 
 #include "keyrevoke/core/glob.hpp"
 #include "keyrevoke/core/hash_line.hpp"
+#include "keyrevoke/core/protect_line.hpp"
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/selection.hpp"
@@ -19,17 +20,6 @@
 
 namespace keyrevoke::app {
 
-namespace {
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r");
-  return text.substr(first, last - first + 1);
-}
-
-}  // namespace
-
 std::variant<protect_list, std::string> load_protect_file(const std::string& path) {
   std::ifstream in{path};
   if (!in) {
@@ -40,29 +30,20 @@ std::variant<protect_list, std::string> load_protect_file(const std::string& pat
   std::uint64_t number = 0;
   while (std::getline(in, line)) {
     ++number;
-    const std::string_view text = trim(line);
-    if (text.empty() || text.front() == '#') continue;
-    const auto where = [&] { return "--protect file '" + core::safe_display(path) + "', line " + std::to_string(number); };
-    std::string_view glob = text;
-    if (glob.starts_with("name:")) glob = trim(glob.substr(5));
-    if (glob.starts_with("label:")) glob = trim(glob.substr(6));
-    if (const auto error = core::glob_error(glob); error && !core::parse_key_hash(text)) {
-      return where() + ": not a hash or a valid glob (" + *error + ")";
+    const auto parsed = core::parse_protect_line(line);
+    if (const auto* error = std::get_if<std::string>(&parsed)) {
+      return "--protect file '" + core::safe_display(path) + "', line " + std::to_string(number) + ": " + *error;
     }
-    if (glob.empty()) return where() + ": an empty glob";
-    if (const auto hash = core::parse_key_hash(text)) {
-      list.hashes.insert(*hash);
-    } else if (text.starts_with("name:")) {
-      list.name_globs.emplace_back(glob);
-    } else if (text.starts_with("label:")) {
-      list.label_globs.emplace_back(glob);
-    } else if (core::looks_like_secret(text)) {
-      // A key pasted here by mistake would otherwise be sent nowhere but matched as a glob: refuse it
-      // loudly (without showing it), as it must be revoked itself.
-      return where() + ": looks like an API key, not a hash or a glob (not shown)";
-    } else {
-      list.name_globs.emplace_back(text);
-      list.label_globs.emplace_back(text);
+    const auto& entry = std::get<core::protect_line>(parsed);
+    switch (entry.what) {
+      case core::protect_line::kind::skip: break;
+      case core::protect_line::kind::hash: list.hashes.insert(entry.hash); break;
+      case core::protect_line::kind::name_glob: list.name_globs.emplace_back(entry.glob); break;
+      case core::protect_line::kind::label_glob: list.label_globs.emplace_back(entry.glob); break;
+      case core::protect_line::kind::name_and_label_glob:
+        list.name_globs.emplace_back(entry.glob);
+        list.label_globs.emplace_back(entry.glob);
+        break;
     }
   }
   if (in.bad()) return "cannot read --protect file '" + core::safe_display(path) + "'";

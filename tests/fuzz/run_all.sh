@@ -15,7 +15,11 @@ bin_dir="${build}/tests/fuzz"
 work="$(mktemp -d "${TMPDIR:-/tmp}/keyrevoke-fuzz.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT
 
-targets=(fuzz_hash_line fuzz_retry_after fuzz_classify fuzz_report_reader fuzz_base_url fuzz_glob fuzz_key_page)
+targets=(fuzz_hash_line fuzz_retry_after fuzz_classify fuzz_report_reader fuzz_base_url fuzz_glob fuzz_key_page
+         fuzz_own_key fuzz_protect_line fuzz_http_response)
+# A UBSan report stops the target (the preset builds with -fno-sanitize-recover=undefined; this holds even
+# for a build without it), and a "runtime error:" line in a log fails the target regardless.
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:${UBSAN_OPTIONS}}"
 failed=()
 printf '%-20s %12s %8s %s\n' target execs seconds result
 for target in "${targets[@]}"; do
@@ -33,6 +37,12 @@ for target in "${targets[@]}"; do
   "${exe}" -max_total_time="${seconds}" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="${work}/${target}/artifacts/" "${corpus}" >"${log}" 2>&1 || status=$?
   execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "${log}" | grep -o '[0-9]*$' || echo '?')"
+  if [[ ${status} -eq 0 ]] && grep -q 'runtime error:' "${log}"; then
+    status=99  # a sanitizer report that did not stop the process
+  fi
+  if [[ ${status} -eq 0 ]] && ! grep -q 'stat::number_of_executed_units' "${log}"; then
+    status=98  # libFuzzer did not run to its end (no final stats)
+  fi
   if [[ ${status} -eq 0 ]]; then
     printf '%-20s %12s %8s %s\n' "${target}" "${execs}" "${seconds}" ok
   else
@@ -46,6 +56,7 @@ for target in "${targets[@]}"; do
 done
 
 if [[ ${#failed[@]} -gt 0 ]]; then
-  echo "fuzzing failed: ${failed[*]}" >&2
+  echo "fuzzing: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed: ${failed[*]}" >&2
   exit 1
 fi
+echo "fuzzing: ${#targets[@]} passed, 0 failed"

@@ -10,7 +10,7 @@ import time
 import unittest
 
 from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, ScriptedServer, random_hashes,
-                     read_report_lines, run_measured, status_count)
+                     read_report_lines, repeated_hashes, run_measured, status_count)
 
 
 def hostile_lines(h):
@@ -257,15 +257,26 @@ class LargeInputTest(KeyrevokeProcesses, KeyrevokeTest):
         proc.stdin.write(("\n".join(hashes) + "\n").encode())
         proc.stdin.flush()
         try:
-            deadline = time.monotonic() + 10
+            # The server's record first: every key gone while the pipe is still open (waiting on the
+            # mock's counter, not on a sleep), then the rows on disk.
+            deadline = time.monotonic() + 30
+            while mock.stats()["keys"]["deleted"] < 100 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            stats = mock.stats(hashes=True)
+            self.assertEqual(stats["keys"]["deleted"], 100, "keys deleted 30 s after 100 hashes went into a "
+                             "pipe that stays open; the API saw %d requests" % stats["api_requests"])
+            self.assertIsNone(proc.poll(), "the run ended although its input is still open")
             while self.report_rows_now() < 100 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            self.assertEqual(self.report_rows_now(), 100, "rows 10 s after 100 hashes went into a pipe that "
-                             "stays open; the API saw %d requests" % mock.stats()["api_requests"])
+            self.assertEqual(self.report_rows_now(), 100, "rows on disk while the pipe stays open")
         finally:
             proc.stdin.close()
             proc.wait(timeout=30)
         self.assertEqual(proc.returncode, 0)
+        self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in hashes})
+        stats = mock.stats(hashes=True)
+        self.assertEqual(stats["keys"]["remaining"], 0)
+        self.assertEqual(repeated_hashes(stats), set())
 
 
 # --- hostile server answers ------------------------------------------------------------------

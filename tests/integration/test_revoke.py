@@ -86,9 +86,19 @@ class RevokeTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--concurrency", "8", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         self.assertEqual(set(self.outcomes(self.report()).values()), {"deleted"})
-        stats = mock.stats()
+        stats = mock.stats(hashes=True)
+        # The server did close connections (after every 7th answer on a connection: its own counter),
+        # and each close cost a new connection, resumed rather than fully handshaken.
+        self.assertGreaterEqual(stats["closes_requested"], 1500 // 7 - 8)
         self.assertGreater(stats["connections_accepted"], 1500 // 7 - 8)
         self.assertGreater(stats["tls_sessions_resumed"], 0)
+        # Transparent by the server's record: every key deleted by exactly one DELETE, none sent again
+        # after its answer was lost to a close, none answered 404 after it was gone.
+        self.assertEqual(stats["keys"]["deleted"], 1500)
+        self.assertEqual(stats["keys"]["remaining"], 0)
+        self.assertEqual(repeated_hashes(stats), set())
+        self.assertEqual(stats["not_found_after_delete"], 0)
+        self.assertEqual(stats["unknown_hash_deletes"], 0)
 
     def test_existing_report_is_refused_and_left_untouched(self):
         mock = self.mock(keys=10)
@@ -108,7 +118,14 @@ class RevokeTest(KeyrevokeTest):
             f.write("old\n")
         res = self.run_keyrevoke(mock, "--force", self.write_lines("in.txt", mock.hashes()))
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        self.assertEqual(len(self.report()), 10)
+        self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in mock.hashes()})
+        with open(self.path("report.jsonl")) as f:
+            self.assertNotIn("old", f.read().splitlines())
+        # The server's record: all 10 deleted, each once (--force did not skip or repeat any).
+        stats = mock.stats(hashes=True)
+        self.assertEqual(stats["keys"]["deleted"], 10)
+        self.assertEqual(stats["keys"]["remaining"], 0)
+        self.assertEqual(repeated_hashes(stats), set())
 
     def test_configuration_errors_exit_2_before_any_request(self):
         mock = self.mock(keys=10)
@@ -159,6 +176,13 @@ class AbortTest(KeyrevokeTest):
         values = list(outcomes.values())
         self.assertLessEqual(values.count("unauthorized"), 8)  # one round of in-flight requests
         self.assertEqual(values.count("unauthorized") + values.count("not_attempted"), n)
+        # The server's record: the rejected key deleted nothing, and at most one round was sent.
+        stats = mock.stats(hashes=True)
+        self.assertEqual(stats["keys"]["deleted"], 0)
+        self.assertEqual(stats["keys"]["remaining"], n)
+        self.assertGreaterEqual(stats["auth_failures"], 1)
+        self.assertLessEqual(stats["auth_failures"], 8 + 2)  # + the own-key check and a preflight
+        self.assertEqual(repeated_hashes(stats), set())
         return res
 
     def test_rejected_key_401_aborts_with_exit_3(self):
@@ -180,12 +204,17 @@ class ThrottleTest(KeyrevokeTest):
         elapsed = time.monotonic() - started
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         self.assertEqual(set(self.outcomes(self.report()).values()), {"deleted"})
-        stats = mock.stats()
+        stats = mock.stats(hashes=True)
         total = status_count(stats, 200) + status_count(stats, 429)
         share = status_count(stats, 429) / total
-        print("\n  retry-after %s: %.1f s (ideal %.1f s), 429 share %.3f" % (mode, elapsed, (2400 - 40) / 400, share))
+        ideal = (2400 - 40) / 400  # the burst at once, then the bucket's rate
+        print("\n  retry-after %s: %.1f s (ideal %.1f s), 429 share %.3f" % (mode, elapsed, ideal, share))
         self.assertLess(share, 0.20)
         self.assertEqual(stats["keys"]["remaining"], 0)
+        self.assertEqual(stats["keys"]["deleted"], 2400)
+        # A client that slows to a crawl after a 429 passes every other check: bound it, generously
+        # (not a benchmark: twice the ideal).
+        self.assertLess(elapsed, 2 * ideal, "%.1f s for %.1f s of work at the server's rate" % (elapsed, ideal))
 
     def test_token_bucket_with_retry_after_seconds(self):
         self.run_throttled("seconds")

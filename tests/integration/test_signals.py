@@ -60,7 +60,9 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         _, err = proc.communicate(timeout=30)
         took = time.monotonic() - sent
         self.assertEqual(proc.returncode, 130, err.decode())
-        self.assertLess(took, 5.5)  # in-flight requests get a bounded grace (min(--timeout, 5 s))
+        # In-flight requests get a bounded grace (min(--timeout, 5 s)); that the run stopped taking new
+        # hashes at the signal is proven below by the server's counters, not by this generous bound.
+        self.assertLess(took, 15)
         self.assertIn(word, err.decode())
         self.assertIn("--resume", err.decode())
 
@@ -86,7 +88,9 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_sigterm_mid_run_then_resume(self):
         self.check_graceful_interrupt(signal.SIGTERM, "terminated")
 
-    def test_kill_9_mid_run_torn_tail_then_resume(self):
+    def test_kill_9_mid_run_then_resume(self):
+        # Whatever the kill leaves is what is checked: whole rows that parse, at most a torn tail that
+        # --resume cuts (and says so), never a hash reported deleted that is sent again.
         mock, hashes, inp, proc = self.start_long_run()
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
@@ -94,27 +98,47 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
 
         path = self.path("report.jsonl")
         rows, torn = read_report_lines(path)
-        if not torn:
-            # The kill landed between writes (the usual case): tear the last row as a kill mid-write
-            # would, so that --resume has to cut it.
-            with open(path, "rb") as f:
-                data = f.read()
-            start = data.rstrip(b"\n").rfind(b"\n") + 1
-            torn = data[start:start + (len(data) - start) // 2]
-            with open(path, "wb") as f:
-                f.write(data[:start] + torn)
-            rows = rows[:-1]
-        self.assertFalse(torn.endswith(b"\n"))
         first = {r["hash"]: r["outcome"] for r in rows if r.get("hash")}
         deleted_first = {h for h, o in first.items() if o == "deleted"}
         done_first = {h for h, o in first.items() if o in ("deleted", "not_found")}
         self.assertGreater(len(deleted_first), 500)
 
         res = self.resume_and_check(mock, hashes, inp, deleted_first, done_first)
+        if torn:
+            self.assertIn("torn last line was cut", res.stderr.decode())
+            with open(path, "rb") as f:
+                self.assertNotIn(torn + b"{", f.read())  # the fragment is gone, not glued to a new row
+        else:
+            self.assertNotIn("torn last line", res.stderr.decode())
+        print("\n  kill -9 after %d deleted; torn tail of %d bytes" % (len(deleted_first), len(torn)))
+
+    def test_resume_cuts_a_torn_last_line(self):
+        # What a kill -9 in the middle of a write leaves (rare in test_kill_9_mid_run_then_resume, so
+        # built here): the report's last row cut in half. --resume must cut it, say so, and redo that hash.
+        mock = self.mock(keys=200)
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes)
+        res = self.run_keyrevoke(mock, inp, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        path = self.path("report.jsonl")
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertTrue(data.endswith(b"\n"))
+        lines = data.splitlines(keepends=True)
+        last_hash_row = max(i for i, line in enumerate(lines) if line.startswith(b'{"hash"'))
+        kept = b"".join(lines[:last_hash_row])
+        torn = lines[last_hash_row][:len(lines[last_hash_row]) // 2]
+        with open(path, "wb") as f:
+            f.write(kept + torn)
+        rows, tail = read_report_lines(path)
+        self.assertEqual(tail, torn)
+        first = {r["hash"]: r["outcome"] for r in rows if r.get("hash")}
+        self.assertEqual(len(first), 199)
+        deleted_first = {h for h, o in first.items() if o == "deleted"}
+        res = self.resume_and_check(mock, hashes, inp, deleted_first, set(first))
         self.assertIn("torn last line was cut", res.stderr.decode())
         with open(path, "rb") as f:
             self.assertNotIn(torn + b"{", f.read())  # the fragment is gone, not glued to a new row
-        print("\n  kill -9 after %d deleted; torn tail of %d bytes cut on resume" % (len(deleted_first), len(torn)))
 
     def test_sigint_with_retries_waiting_reports_them_and_resume_finishes(self):
         # 20 hashes always get a 500: at the signal they wait in the retry queue, with a last answer.
@@ -170,7 +194,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         _, err = proc.communicate(timeout=30)
         took = time.monotonic() - sent
         self.assertEqual(proc.returncode, 130, err.decode())
-        self.assertLess(took, 8)
+        self.assertLess(took, 15)  # the grace (5 s), far below --timeout 30: a wait for the hung answers fails
         rows, torn = read_report_lines(self.path("report.jsonl"))
         self.assertEqual(torn, b"")
         outcomes = self.outcomes(rows)
@@ -180,21 +204,23 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         print("\n  SIGTERM with every request hung: exit 130 in %.1f s" % took)
 
     def test_second_sigint_exits_at_once(self):
-        mock = self.mock(keys=24, args=["--latency-ms", "2500"])
+        # Every answer takes 8 s at the server: the first SIGINT's grace (min(--timeout, 5 s)) would end
+        # the run 5 s after it; the second signal, 0.5 s after the first, must end it well before.
+        mock = self.mock(keys=24, args=["--latency-ms", "8000"])
         hashes = mock.hashes()
         inp = self.write_lines("in.txt", hashes)
         proc = self.start_keyrevoke(mock, "--concurrency", "16", "--timeout", "30", inp)
         self.wait_for(lambda: mock.stats()["in_flight"] >= 4, 20, "requests in flight", poll=0.1)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.5)
-        # The first signal waits for the requests in flight (each takes 2.5 s at the server).
+        # The first signal waits for the requests in flight (each takes 8 s at the server).
         self.assertIsNone(proc.poll(), "the first SIGINT did not let requests in flight finish")
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)
         took = time.monotonic() - sent
         self.assertEqual(proc.returncode, 130, err.decode())
-        self.assertLess(took, 1.5)
+        self.assertLess(took, 3.0)  # the grace would have run 4.5 s more
         self.assertIn("interrupted again", err.decode())
 
         rows, torn = read_report_lines(self.path("report.jsonl"))
@@ -226,7 +252,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         err = err_file.read()
         proc.stdin.close()
         self.assertEqual(proc.returncode, 130, err.decode())
-        self.assertLess(took, 3)
+        self.assertLess(took, 5)  # nothing in flight: no grace to wait for
         self.assertIn("input not read to the end", err.decode())
         rows, torn = read_report_lines(self.path("report.jsonl"))
         self.assertEqual(torn, b"")

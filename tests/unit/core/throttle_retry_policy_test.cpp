@@ -127,9 +127,20 @@ BOOST_AUTO_TEST_CASE(is_unbiased_from_the_first_events) {
 }
 
 BOOST_AUTO_TEST_CASE(decays_when_events_stop) {
+  // 1000 events/s for 1 s, then none. An estimator that always said 0 (or never decayed) must fail:
+  // the rate is first measured, then falls by exp(-1 s / 0.5 s) (~0.12 after the window's correction)
+  // one second later, and is near zero but not negative after four.
   rate_estimator e{0.5};
   for (int i = 0; i < 1000; ++i) e.record(t0 + from_seconds(i / 1000.0));
-  BOOST_TEST(e.rate(t0 + 5s) < 10.0);
+  const double at_end = e.rate(t0 + 1s);
+  const double one_later = e.rate(t0 + 2s);
+  const double four_later = e.rate(t0 + 5s);
+  BOOST_TEST(at_end == 1000.0, boost::test_tools::tolerance(0.15));
+  BOOST_TEST(one_later > 0.05 * at_end);
+  BOOST_TEST(one_later < 0.25 * at_end);
+  BOOST_TEST(four_later < 10.0);
+  BOOST_TEST(four_later >= 0.0);
+  BOOST_TEST(four_later < one_later);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

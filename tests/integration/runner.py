@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Runs one test module and fails closed: what ctest calls instead of `python3 -m unittest`.
+
+    runner.py MODULE                    an integration module (tests/integration/MODULE.py)
+    runner.py --unit BINARY [ARGS...]   a Boost.Test binary (run with --report_level=short)
+
+`python3 -m unittest` exits 0 when no test ran or when every test was skipped, and a Boost.Test binary
+whose cases were all filtered out or disabled can pass with nothing checked. This runner fails:
+  - when zero tests ran, or any failed, errored or unexpectedly succeeded;
+  - on any skip whose test id is not on the allow-list (allowed_skips.txt next to this file).
+It prints every skip, allowed or not, so a CI reader sees what was not checked.
+
+allowed_skips.txt: one `test_id  reason` per line (# comments). A reason starting with `[sanitizer]`
+allows the skip only in a sanitizer build (KEYREVOKE_SANITIZED=1, set by tests/CMakeLists.txt)."""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ALLOW_LIST = os.path.join(HERE, "allowed_skips.txt")
+
+
+def load_allowed_skips(path=ALLOW_LIST):
+    """test id -> reason, for the skips allowed in this build."""
+    sanitized = os.environ.get("KEYREVOKE_SANITIZED") == "1"
+    allowed = {}
+    if not os.path.exists(path):
+        return allowed
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            test_id, _, reason = line.partition(" ")
+            reason = reason.strip()
+            if not reason:
+                raise SystemExit("runner: %s: an allowed skip needs a reason: %r" % (path, line))
+            if reason.startswith("[sanitizer]"):
+                if not sanitized:
+                    continue
+                reason = reason[len("[sanitizer]"):].strip()
+            allowed[test_id] = reason
+    return allowed
+
+
+def run_module(module):
+    sys.path.insert(0, HERE)
+    os.chdir(HERE)
+    suite = unittest.defaultTestLoader.loadTestsFromName(module)
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stderr).run(suite)
+    allowed = load_allowed_skips()
+    problems = []
+    if result.testsRun == 0:
+        problems.append("no test ran in %s" % module)
+    if result.failures or result.errors:
+        problems.append("%d failed, %d errors" % (len(result.failures), len(result.errors)))
+    if result.unexpectedSuccesses:
+        problems.append("%d unexpected successes" % len(result.unexpectedSuccesses))
+    skips = []
+    for test, reason in result.skipped:
+        test_id = test.id()
+        # A skipped subTest is reported under its parent test's id with the parameters appended.
+        base_id = re.sub(r" \(.*\)$", "", test_id)
+        ok = base_id in allowed
+        skips.append((test_id, reason, ok))
+        if not ok:
+            problems.append("skip not on the allow-list: %s (%s)" % (test_id, reason))
+    if skips:
+        print("skipped tests (%d):" % len(skips))
+        for test_id, reason, ok in skips:
+            print("  %s %s: %s" % ("allowed  " if ok else "FORBIDDEN", test_id, reason))
+    ran = result.testsRun - len(result.skipped)
+    print("runner: %s: %d tests run, %d passed, %d skipped" % (
+        module, result.testsRun, ran - len(result.failures) - len(result.errors), len(result.skipped)))
+    return problems
+
+
+def run_unit(cmd):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.decode("utf-8", "replace")
+    sys.stdout.write(out)
+    problems = []
+    if proc.returncode != 0:
+        problems.append("%s exited with %d" % (cmd[0], proc.returncode))
+    passed = re.search(r"(\d+) test cases? out of (\d+) passed", out)
+    if not passed:
+        problems.append("no 'N test cases out of N passed' line: did any test case run?")
+    elif int(passed.group(1)) == 0:
+        problems.append("zero test cases passed")
+    skipped = re.search(r"(\d+) test cases? out of \d+ skipped", out)
+    if skipped and int(skipped.group(1)) > 0:
+        problems.append("%s test cases skipped (a disabled unit test checks nothing)" % skipped.group(1))
+    return problems
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "--unit":
+        problems = run_unit(argv[1:])
+    elif len(argv) == 1 and not argv[0].startswith("-"):
+        problems = run_module(argv[0])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    for p in problems:
+        print("runner: FAILED: %s" % p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
