@@ -143,7 +143,10 @@ pager_emission list_pager::consume(std::span<const list_entry> page) {
       ++already_seen;
     }
   }
-  pages_read_ += static_cast<double>(out.page.size()) / static_cast<double>(page.size());
+  // In pages of the smallest size seen: a server whose pages shrink (or change size every time) is
+  // given the fetches its smallest pages need, still bounded by 3 fetches a key plus the allowance.
+  smallest_ = smallest_ == 0 ? page.size() : std::min(smallest_, page.size());
+  pages_read_ += static_cast<double>(out.page.size()) / static_cast<double>(smallest_);
   const std::size_t end = offset_ + page.size();
 
   // Rule E: does this anchored page prove the held one?
@@ -163,7 +166,7 @@ pager_emission list_pager::consume(std::span<const list_entry> page) {
       for (std::size_t i = 0; i < held_->entries.size(); ++i) {
         if (emit(held_->entries[i])) out.held.push_back(i);
       }
-      pages_read_ += static_cast<double>(out.held.size()) / static_cast<double>(held_->entries.size());
+      pages_read_ += static_cast<double>(out.held.size()) / static_cast<double>(std::max<std::size_t>(smallest_, 1));
       proven = std::move(held_);
     }
     held_.reset();

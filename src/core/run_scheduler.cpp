@@ -264,9 +264,12 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
   const bool stale = answer.kind == verdict_kind::network_error && facts.reused_connection && !facts.answer_started &&
                      !j.stale_resent;
   bool counted = false;
+  // A 4xx that is not the API's (a route 404 page) is a wrong route, not a server down: it fails the
+  // hash within --max-attempts, and says nothing about the server's health.
+  const bool outage_evidence = failure && !(answer.kind == verdict_kind::not_api && answer.http_status < 500);
   if (failure) {
     const bool healthy_before = !health_.in_outage();
-    if (!stale) {
+    if (!stale && outage_evidence) {
       health_.on_failure(now, !j.failed_before, probe, u01);
       j.failed_before = true;
     } else if (probe) {

@@ -54,7 +54,7 @@
 //  scales its overlap, its step back and its weight in the fetch bound). In a stable list of n keys with
 //  pages of c >= 2: pages at 0, c-1, 2(c-1) ... plus two to prove the end (the empty page past it, then its
 //  last key again); pages of one key: two fetches a key. Fetches are bounded (fetches_per_page x (pages'
-//  worth of new keys + 1 + failed end checks) + fetch_allowance): a list that keeps changing faster than it
+//  worth of new keys, in pages of the smallest size seen, + 1 + failed end checks) + fetch_allowance): a list that keeps changing faster than it
 //  can be read ends as kept_changing (the caller reports it incomplete).
 // Created-at ordering is trusted only while every entry has one and pages are in non-increasing
 // order; otherwise anchoring uses emitted keys alone (still complete, possibly more step-backs).
@@ -147,6 +147,7 @@ class list_pager {
   bool order_known_ = true;  // created_at present everywhere and non-increasing within pages
   std::optional<unix_micros> oldest_emitted_;
   std::size_t largest_ = 0;        // the largest page seen
+  std::size_t smallest_ = 0;       // the smallest non-empty page seen (the fetch bound's unit)
   std::size_t previous_size_ = 0;  // the size of the last non-empty page
   std::optional<held_page> held_;  // rule E
   bool holding_ = false;
