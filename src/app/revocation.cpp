@@ -1,6 +1,7 @@
 // The run's coroutines: they do what core::run_scheduler says and report back. No decision is made
 // here (which hash, when, retry or not, stop or not: all in the scheduler); this file moves bytes,
-// formats rows, and prints.
+// formats rows, and prints. Over 400 lines on purpose: the coroutines share one run_context and the
+// Asio headers; the summary at the end is its only other part.
 #include "keyrevoke/app/revocation.hpp"
 
 #include "keyrevoke/app/exchange.hpp"

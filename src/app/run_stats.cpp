@@ -52,7 +52,7 @@ std::string format_progress(const run_stats& stats, const controller_view& ctl, 
   }
   line += " | 429s " + grouped(stats.throttled);
   if (ctl.degraded) {
-    line += " | server failing: retries one at a time";
+    line += " | server failing: probing one request at a time";
   } else if (ctl.rate_limit > 0) {
     std::snprintf(buf, sizeof buf, " | limit %.0f/s", ctl.rate_limit);
     line += buf;
@@ -72,8 +72,11 @@ std::string format_summary(const run_stats& stats, double elapsed_s, bool quiet)
   std::snprintf(rate, sizeof rate, "%.1f s (%.0f/s)", elapsed_s, elapsed_s > 0 ? static_cast<double>(done) / elapsed_s : 0.0);
   std::string text = "keyrevoke: " + grouped(done) + " hashes in " + rate + ": " +
                      grouped(stats[stats.applied()]) + " " + std::string{to_string(stats.applied())} + ", " +
-                     grouped(stats[outcome::not_found]) +
-                     " not_found, " + grouped(stats[outcome::failed]) + " failed, " +
+                     grouped(stats[outcome::not_found]) + " not_found, " +
+                     (stats[outcome::not_found_after_retry] != 0
+                          ? grouped(stats[outcome::not_found_after_retry]) + " not_found_after_retry, "
+                          : std::string{}) +
+                     "" + grouped(stats[outcome::failed]) + " failed, " +
                      grouped(stats[outcome::unauthorized]) + " unauthorized, " +
                      grouped(stats[outcome::not_attempted]) + " not_attempted; " +
                      grouped(stats[outcome::invalid]) + " invalid lines, " + grouped(stats.duplicates) +
@@ -90,7 +93,12 @@ std::string format_summary(const run_stats& stats, double elapsed_s, bool quiet)
   if (quiet) return text;
   text += "  requests " + grouped(stats.requests) + " (retries " + grouped(stats.retries) + "; answered 429: " +
           grouped(stats.throttled) + ", 5xx: " + grouped(stats.server_errors) + ", network errors: " +
-          grouped(stats.network_errors) + ", timeouts: " + grouped(stats.timeouts) + ")\n";
+          grouped(stats.network_errors) + ", timeouts: " + grouped(stats.timeouts);
+  if (stats.not_api != 0) text += ", not the API's answer: " + grouped(stats.not_api);
+  if (stats.outages != 0) {
+    text += "; server outages: " + grouped(stats.outages) + ", probes: " + grouped(stats.probes);
+  }
+  text += ")\n";
   return text;
 }
 

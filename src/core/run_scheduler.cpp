@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one state machine whose transitions share its queues, counters and phase;
+// split across files, the decisions this file gathers would scatter again.
 #include "keyrevoke/core/run_scheduler.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the mock's whole I/O side (TLS accept, sessions, faults that act on the
+// socket, admin routes, shutdown) in the one translation unit that pays for Beast.
 #include "keyrevoke/mock/server.hpp"
 
 #include <boost/asio.hpp>

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the mock's pure request handling (admission, routes, faults, gateway answers)
+// is one table of routes; its parts are small functions.
 #include "keyrevoke/mock/service.hpp"
 
 #include <openssl/evp.h>

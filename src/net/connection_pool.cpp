@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the pool, its TLS session stock and one exchange (dial, write, read with
+// bounded drain) share the connection type and the pool's state; Beast is compiled into one unit.
 #include "keyrevoke/net/connection_pool.hpp"
 
 #include <boost/asio/as_tuple.hpp>
