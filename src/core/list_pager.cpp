@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace keyrevoke::core {
 
@@ -84,7 +85,7 @@ bool list_pager::emit(const list_entry& e) {
   return true;
 }
 
-void list_pager::hold_and_step_back(std::span<const list_entry> page) {
+void list_pager::hold_and_step_back(std::span<const list_entry> page, bool past_shorter) {
   // Keys shifted left past this offset, or the list got shorter than it, or a page too small to hold
   // an anchor and a new key: there may be a gap before it. Hold it (rule E) and step back, further
   // each time in a row; the next full page overlaps more.
@@ -98,6 +99,12 @@ void list_pager::hold_and_step_back(std::span<const list_entry> page) {
     held_.reset();
   }
   std::size_t base = page.size();
+  // A page fetched just past a shorter anchored page (taken for the tail) that is neither empty nor
+  // anchored: that page was short by the server's choice, not the end. Stepping back by this page's
+  // size would start before keys already read, and a server cycling its sizes would repeat that
+  // forever: step back to the shorter page's last key instead (anchored in a still list; doubling
+  // from there while pages keep missing).
+  if (past_shorter) base = 1;
   if (page.empty()) base = 1 + static_cast<std::size_t>(std::min(std::ceil(2.0 * drift_), 1e12));
   back_ = missing_ ? std::min(back_ * 2, max_step) : std::max<std::size_t>(base, 1);
   missing_ = true;
@@ -118,6 +125,7 @@ pager_emission list_pager::consume(std::span<const list_entry> page) {
   ++fetches_;
   holding_ = false;
   settling_ = false;
+  const bool past_shorter = std::exchange(past_shorter_, false);  // the last page jumped past one
 
   if (page.empty() && offset_ == 0) {
     // The list is empty now: nothing that exists for the whole listing can be missing.
@@ -129,7 +137,7 @@ pager_emission list_pager::consume(std::span<const list_entry> page) {
   check_order(page);
 
   if (page.empty() || !anchored(page)) {
-    hold_and_step_back(page);
+    hold_and_step_back(page, past_shorter);
     finish_fetch();
     return out;
   }
@@ -166,7 +174,8 @@ pager_emission list_pager::consume(std::span<const list_entry> page) {
       for (std::size_t i = 0; i < held_->entries.size(); ++i) {
         if (emit(held_->entries[i])) out.held.push_back(i);
       }
-      pages_read_ += static_cast<double>(out.held.size()) / static_cast<double>(std::max<std::size_t>(smallest_, 1));
+      pages_read_ +=
+          static_cast<double>(out.held.size()) / static_cast<double>(std::max<std::size_t>(smallest_, 1));
       proven = std::move(held_);
     }
     held_.reset();
@@ -219,6 +228,7 @@ pager_emission list_pager::consume(std::span<const list_entry> page) {
     // this page.
     offset_ = end;
     last_was_forward_ = false;
+    past_shorter_ = shorter && has_frontier;
   } else if (nothing_new) {
     // A step back went too far, or the list moved right (keys created at the top): the keys not seen
     // are further on. The next page starts with this page's last entry (its anchor).

@@ -49,13 +49,16 @@
 //  fading when not measured; an offset-0 page with nothing seen means the head was deleted as fast as
 //  it was read). An anchored page with nothing new is followed by one starting at its last entry;
 //  one shorter than the page before it (probably the tail: a hint for cost, never a proof) by a fetch
-//  just past its end. Step backs: a held empty page steps back 1 + twice the drift, any other page
-//  its own size. The page size is learned from the pages seen (largest_page(); each page's own size
-//  scales its overlap, its step back and its weight in the fetch bound). In a stable list of n keys with
-//  pages of c >= 2: pages at 0, c-1, 2(c-1) ... plus two to prove the end (the empty page past it, then its
-//  last key again); pages of one key: two fetches a key. Fetches are bounded (fetches_per_page x (pages'
-//  worth of new keys, in pages of the smallest size seen, + 1 + failed end checks) + fetch_allowance): a list that keeps changing faster than it
-//  can be read ends as kept_changing (the caller reports it incomplete).
+//  just past its end. Step backs: a held empty page steps back 1 + twice the drift, a page fetched
+//  just past a shorter one (it was not the tail: the server chose a short page) 1, to that page's last
+//  key, any other page its own size (a server changing its page size on every request would otherwise
+//  step back before the keys read and walk the same pages until the fetch bound). The page size is learned
+//  from the pages seen (largest_page(); each page's own size scales its overlap, its step back and its weight
+//  in the fetch bound). In a stable list of n keys with pages of c >= 2: pages at 0, c-1, 2(c-1) ... plus two
+//  to prove the end (the empty page past it, then its last key again); pages of one key: two fetches a key.
+//  Fetches are bounded (fetches_per_page x (pages' worth of new keys, in pages of the smallest size seen, + 1
+//  + failed end checks) + fetch_allowance): a list that keeps changing faster than it can be read ends as
+//  kept_changing (the caller reports it incomplete).
 // Created-at ordering is trusted only while every entry has one and pages are in non-increasing
 // order; otherwise anchoring uses emitted keys alone (still complete, possibly more step-backs).
 
@@ -134,7 +137,8 @@ class list_pager {
   void check_order(std::span<const list_entry> page);
   bool measure_drift(std::span<const list_entry> page, std::size_t already_seen);
   bool emit(const list_entry& e);
-  void hold_and_step_back(std::span<const list_entry> page);
+  // past_shorter: the page was fetched just past a shorter anchored page (steps back 1, not its size).
+  void hold_and_step_back(std::span<const list_entry> page, bool past_shorter);
   void finish_fetch();
 
   list_pager_config config_;
@@ -144,7 +148,8 @@ class list_pager {
   std::size_t back_ = 1;     // the last step back
   bool missing_ = false;     // the last page was held (steps back double)
   bool last_was_forward_ = false;
-  bool order_known_ = true;  // created_at present everywhere and non-increasing within pages
+  bool past_shorter_ = false;  // the next offset is just past a shorter anchored page (the tail hint)
+  bool order_known_ = true;    // created_at present everywhere and non-increasing within pages
   std::optional<unix_micros> oldest_emitted_;
   std::size_t largest_ = 0;        // the largest page seen
   std::size_t smallest_ = 0;       // the smallest non-empty page seen (the fetch bound's unit)

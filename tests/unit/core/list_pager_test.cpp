@@ -85,9 +85,10 @@ class sim_list {
 };
 
 // The page size the server serves to its k-th request (0-based), whatever is asked.
-using page_sizes = std::vector<std::size_t>;  // the last one repeats
+using page_sizes = std::vector<std::size_t>;  // the last one repeats (or all of them, cycling)
 
-std::size_t size_for(const page_sizes& sizes, std::uint64_t request) {
+std::size_t size_for(const page_sizes& sizes, std::uint64_t request, bool cycling = false) {
+  if (cycling) return sizes[request % sizes.size()];
   return sizes[std::min<std::uint64_t>(request, sizes.size() - 1)];
 }
 
@@ -111,13 +112,13 @@ struct run_result {
 using mutation = std::function<void(sim_list&, const std::vector<key_hash>& emitted, std::uint64_t fetch)>;
 
 run_result run(sim_list& list, const mutation& mutate, const page_sizes& sizes = {100},
-               const list_pager_config& config = {}) {
+               const list_pager_config& config = {}, bool cycling = false) {
   list_pager pager{config};
   run_result r;
   std::vector<list_entry> held;
   for (std::uint64_t fetch = 0; pager.status() == pager_status::fetch; ++fetch) {
     BOOST_TEST_REQUIRE(fetch < 1000000u);
-    auto page = list.page(pager.offset(), size_for(sizes, fetch));
+    auto page = list.page(pager.offset(), size_for(sizes, fetch, cycling));
     const pager_emission out = pager.consume(page);
     if (!out.page.empty() || !out.held.empty()) r.fetches_to_last_key = pager.fetches();
     for (const std::size_t i : out.page) r.emitted.push_back(page[i].hash);
@@ -626,6 +627,42 @@ BOOST_AUTO_TEST_CASE(an_empty_page_past_the_end_steps_back) {
   const std::vector<list_entry> tail(full.begin() + static_cast<std::ptrdiff_t>(50 + at), full.end());
   BOOST_TEST(pager.consume(tail).page.empty());  // anchored, ends at 50: proves it
   BOOST_TEST((pager.status() == pager_status::complete));
+}
+
+BOOST_AUTO_TEST_CASE(page_sizes_changing_on_every_request) {
+  // A server whose page size changes on every request, cycling (50, 20, 100, 7 ...): the page fetched
+  // to prove an empty page's end comes back at another size and may end before it. That is the
+  // server's choice, not the list getting shorter: the keys up to the empty page are read and the
+  // proof tried again, never given up on as a list that kept changing.
+  const page_sizes cycles[] = {{50, 20, 100, 7}, {100, 7, 50, 20}, {37, 1, 50, 2, 100, 9}, {20, 100}};
+  for (const page_sizes& server : cycles) {
+    for (const std::size_t n : {1u, 2u, 7u, 49u, 50u, 51u, 99u, 100u, 230u, 231u, 1000u}) {
+      for (const std::size_t per_fetch : {0u, 1u, 5u, 30u, 150u}) {
+        const std::size_t keys = scaled(n, server);
+        BOOST_TEST_CONTEXT("cycling page sizes " << describe(server) << " n " << keys
+                                                 << " deletions per fetch " << per_fetch) {
+          std::mt19937_64 rng{keys * 13 + per_fetch};
+          sim_list list{keys, rng, 1000000};
+          const auto initial = hashes_of(list);
+          std::size_t cursor = 0;
+          const run_result r = run(
+              list,
+              [&](sim_list& l, const std::vector<key_hash>& emitted, std::uint64_t) {
+                delete_oldest_emitted(l, emitted, cursor, per_fetch);
+              },
+              server, {}, true);
+          check_guarantee(initial, list, r);
+          BOOST_TEST(r.emitted.size() == keys);
+          if (per_fetch == 0) {
+            BOOST_TEST(r.emitted == initial);
+            BOOST_TEST_MESSAGE("cycling " << describe(server) << ", still list of " << keys << ": "
+                                          << r.fetches << " fetches (" << r.fetches_to_last_key
+                                          << " to the last key), " << r.step_backs << " step-backs");
+          }
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
