@@ -170,7 +170,7 @@ next_step run_scheduler::next(steady_time now) {
   }
 
   if (health_.should_give_up(now)) {
-    stop(stop_reason::gave_up, {}, now);
+    stop(stop_reason::gave_up, last_failure_, now);
     return next(now);
   }
   if (in_flight_ >= in_flight_limit()) return step;
@@ -278,6 +278,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       health_.on_probe_abandoned();
     }
     if (healthy_before && health_.in_outage()) ++counts_.outages;
+    if (outage_evidence) last_failure_ = answer.message;  // what the summary quotes if the run gives up
     // Failures during an outage (or the one that showed it) do not use up the hash's attempts.
     counted = !stale && healthy_before && !health_.in_outage();
     if (facts.written && answer.kind != verdict_kind::not_api) j.maybe_acted = true;

@@ -203,6 +203,7 @@ class run_scheduler {
   run_phase phase_;
   stop_reason reason_ = stop_reason::none;
   std::string stop_message_;
+  std::string last_failure_;  // the last outage evidence's message
   bool stop_started_ = false;
   bool input_complete_ = false;
   bool input_cut_short_ = false;
