@@ -205,6 +205,8 @@ class lister final : public net::send_observer {
       ++result_.requests;
       net::exchange_result answer = co_await pool_.exchange(request, *this);
       const auto now = clock_type::now();
+      // A server may echo the key back: gone from the body before any snippet of it is quoted.
+      if (answer.answer.status < 200 || answer.answer.status >= 300) core::redact_secret(answer.answer.body, key_);
       if (interrupted_) co_return std::nullopt;
 
       core::verdict verdict{core::verdict_kind::server_error, 0, {}, std::nullopt};

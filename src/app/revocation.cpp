@@ -305,7 +305,10 @@ asio::awaitable<void> worker(run_context* ctx) {
       t.set_hash(current.hash);
       request = t.bytes;
     }
-    const net::exchange_result result = co_await ctx->pool.exchange(request, *ctx);
+    net::exchange_result result = co_await ctx->pool.exchange(request, *ctx);
+    // A server may echo the key back: gone from the body before any snippet of it is quoted (a snippet
+    // cut mid-key would leave a prefix that redacting the message afterwards cannot recognise).
+    core::redact_secret(result.answer.body, ctx->key);
     const auto now = clock_type::now();
     const core::exchange_facts facts{result.written, result.reused_connection, result.answer_started,
                                      result.written_at};

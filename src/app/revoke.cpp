@@ -240,7 +240,15 @@ step_result protect_own_key(const options& opts, prepared& p, asio::ssl::context
 
 // --resume continues the same action: resuming a --disable report with a delete (or the other way)
 // would skip hashes whose rows say something else was done to them.
-step_result check_resumed_action(const options& opts, const core::resume_scan& scan) {
+step_result check_resumed_action(const options& opts, const core::resume_scan& scan, const core::base_url& base) {
+  // The same server too: hashes done on one server are not done on another (a report names the base
+  // URL in its header rows since keyrevoke-plan-v2; older reports do not, and are not checked).
+  if (scan.mixed_base_urls || (!scan.base_url.empty() && scan.base_url != base.canonical)) {
+    return step_failure{exit_usage, "'" + opts.report + "' is the report of a run against " +
+                                        (scan.mixed_base_urls ? std::string{"several servers"} : scan.base_url) +
+                                        ", not " + base.canonical +
+                                        "; --resume continues against the same --base-url (nothing sent)"};
+  }
   const std::string_view previous = scan.headers == 0 ? std::string_view{"delete"} : std::string_view{scan.action};
   if (!scan.mixed_actions && previous == core::to_string(opts.act)) return std::nullopt;
   return step_failure{exit_usage, "'" + opts.report + "' is the report of a " +
@@ -302,7 +310,7 @@ int run_revocation(const options& opts, const std::string& management_key) {
   auto opened = report_file::open(opts.report, mode, &scan);
   if (auto* error = std::get_if<std::string>(&opened)) return fail({exit_usage, *error});
   if (opts.resume) {
-    if (step_result f = check_resumed_action(opts, scan)) return fail(*f);
+    if (step_result f = check_resumed_action(opts, scan, p.base)) return fail(*f);
     if (!opts.quiet && scan.rows + scan.malformed_rows != 0) {
       std::fprintf(stderr, "keyrevoke: resuming '%s': %llu rows, %zu hashes already done%s\n", opts.report.c_str(),
                    static_cast<unsigned long long>(scan.rows), scan.done.size(),

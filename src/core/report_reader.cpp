@@ -16,7 +16,8 @@ enum class row_kind { malformed, other, not_done, done, header, verified };
 struct row_facts {
   row_kind kind = row_kind::malformed;
   key_hash hash{};
-  std::string action;  // header rows
+  std::string action;    // header rows
+  std::string base_url;  // header rows (absent before keyrevoke-plan-v2 reports)
 };
 
 row_facts read_row(std::string_view line) {
@@ -44,6 +45,9 @@ row_facts read_row(std::string_view line) {
       facts.kind = row_kind::header;
       if (const json::value* act = object->if_contains("action"); act && act->is_string()) {
         facts.action = std::string{act->get_string()};
+      }
+      if (const json::value* url = object->if_contains("base_url"); url && url->is_string()) {
+        facts.base_url = std::string{url->get_string()};
       }
       return facts;
     }
@@ -114,6 +118,13 @@ void report_reader::end_line(std::string_view line, bool overlong) {
         scan_.action = facts.action;
       } else if (facts.action != scan_.action) {
         scan_.mixed_actions = true;
+      }
+      if (!facts.base_url.empty()) {
+        if (scan_.base_url.empty()) {
+          scan_.base_url = facts.base_url;
+        } else if (facts.base_url != scan_.base_url) {
+          scan_.mixed_base_urls = true;
+        }
       }
       break;
     case row_kind::other:

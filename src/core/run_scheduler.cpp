@@ -55,6 +55,7 @@ run_scheduler::run_scheduler(const scheduler_config& config, steady_time now)
       phase_{config.preflight ? run_phase::preflight : run_phase::running},
       preflight_due_{now},
       started_{now} {
+  last_accepted_ = now;
   config_.max_attempts = std::max(1U, config_.max_attempts);
   config_.concurrency = std::max(1U, config_.concurrency);
   if (config_.retry_capacity == 0) config_.retry_capacity = 4 * std::size_t{config_.concurrency} + 256;
@@ -173,6 +174,12 @@ next_step run_scheduler::next(steady_time now) {
     stop(stop_reason::gave_up, last_failure_, now);
     return next(now);
   }
+  if (counts_.throttled != 0 && now - last_accepted_ >= config_.health.give_up_after) {
+    // Nothing but refusals (429, a 403/503 with a hint) for --give-up-after: the server will not take
+    // this work now; stop, resumable, rather than wait out 4 x --max-attempts per hash.
+    stop(stop_reason::gave_up, "the server throttled every request (last: " + last_throttle_ + ")", now);
+    return next(now);
+  }
   if (in_flight_ >= in_flight_limit()) return step;
 
   if (health_.in_outage()) {
@@ -281,10 +288,16 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     if (outage_evidence) last_failure_ = answer.message;  // what the summary quotes if the run gives up
     // Failures during an outage (or the one that showed it) do not use up the hash's attempts.
     counted = !stale && healthy_before && !health_.in_outage();
-    if (facts.written && answer.kind != verdict_kind::not_api) j.maybe_acted = true;
-    if (facts.written && answer.kind == verdict_kind::not_api && answer.http_status >= 500) j.maybe_acted = true;
+    // Written, and no answer the API gives when it did nothing (a 429, a 401/403, a 4xx with its error):
+    // the server may have acted. A 204, a gateway's 404 page, a 5xx or silence all leave that open.
+    if (facts.written) j.maybe_acted = true;
   } else if (answer.kind != verdict_kind::tls_error) {
     health_.on_success(now);
+    if (answer.kind == verdict_kind::throttled) {
+      last_throttle_ = answer.message;
+    } else {
+      last_accepted_ = now;
+    }
   } else if (probe) {
     health_.on_probe_abandoned();
   }
@@ -370,7 +383,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
 
 void run_scheduler::retry_later(job j, millis delay, steady_time now) {
   if (phase_ != run_phase::running) {
-    abandon(j, stop_note() + last_answer_note(j), now);
+    abandon(j, queued_note(j), now);
     settle_stop(now);
     return;
   }
@@ -390,6 +403,7 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
     case preflight_kind::ok:
       phase_ = run_phase::running;
       health_.on_success(now);
+      last_accepted_ = now;
       return;
     case preflight_kind::rejected: stop(stop_reason::key_rejected, answer.message, now); return;
     case preflight_kind::tls: stop(stop_reason::tls_untrusted, answer.message, now); return;
@@ -484,6 +498,17 @@ void run_scheduler::abandon(const job& j, std::string_view note, steady_time now
 
 // --- stopping ----------------------------------------------------------------------------------
 
+// A queued job's note at a stop: "not sent: why" when it never was, else "no final answer: why"
+// (it was sent, and got no answer that ends it), and its last answer.
+std::string run_scheduler::queued_note(const job& j) const {
+  std::string note = stop_note();
+  if (j.attempts != 0) {
+    const std::size_t colon = note.find(':');
+    note = "no final answer" + (colon == std::string::npos ? std::string{} : note.substr(colon));
+  }
+  return note + last_answer_note(j);
+}
+
 std::string run_scheduler::stop_note() const {
   switch (reason_) {
     case stop_reason::interrupted: return "not sent: the run was interrupted";
@@ -516,7 +541,7 @@ void run_scheduler::stop(stop_reason reason, std::string message, steady_time no
 
 void run_scheduler::abandon_queued(steady_time now) {
   while (!retries_.empty()) {
-    abandon(retries_.top(), stop_note() + last_answer_note(retries_.top()), now);
+    abandon(retries_.top(), queued_note(retries_.top()), now);
     retries_.pop();
   }
   for (const job& j : verifications_) abandon(j, stop_note(), now);

@@ -175,10 +175,18 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(res.returncode, 1, res.stderr.decode())  # the 20 fail again, for good
         after = mock.stats(hashes=True)
         self.assertEqual(after["keys"]["remaining"], 20)
-        self.assertEqual(after["faults_500"] - before["faults_500"], 40)
-        self.assertEqual(repeated_hashes(after) & done_first, set())
-        self.assertEqual(after["api_requests"] - before["api_requests"], 2000 - len(done_first) + 20 + 1)  # + preflight
         final = final_rows_by_hash(read_report_lines(self.path("report.jsonl"))[0])
+        # Each failing hash used its 2 attempts; when the resumed run starts with nothing but these 20
+        # (all answered 500 at once), that looks like an outage and a failure during it does not count
+        # toward --max-attempts (issue 10): a few hashes get one more. The server's count equals the
+        # report's attempts exactly.
+        resumed_attempts = sum(final[h]["attempts"] for h in failing)
+        self.assertEqual(after["faults_500"] - before["faults_500"], resumed_attempts)
+        self.assertGreaterEqual(resumed_attempts, 40)
+        self.assertLessEqual(resumed_attempts, 40 + 20)
+        self.assertEqual(repeated_hashes(after) & done_first, set())
+        self.assertEqual(after["api_requests"] - before["api_requests"],
+                         2000 - len(done_first) + resumed_attempts - 20 + 1)  # + preflight
         self.assertEqual({h for h, r in final.items() if r["outcome"] == "failed"}, set(failing))
         print("\n  SIGINT with %d hashes waiting for a retry (%d attempts so far); %d done before"
               % (len(tried), before["faults_500"], len(done_first)))

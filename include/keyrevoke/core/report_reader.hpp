@@ -16,6 +16,8 @@ struct resume_scan {
   std::string action;                // the first header row's "action" ("" if no header: an older
                                      // version's report, which only deleted)
   bool mixed_actions = false;        // header rows disagree on the action
+  std::string base_url;              // the first header row's "base_url" that has one ("" if none does)
+  bool mixed_base_urls = false;      // header rows disagree on the base URL
   std::uint64_t headers = 0;         // header rows (one per run that wrote to the report)
   std::uint64_t rows = 0;            // complete, well-formed rows (including rows without a "hash")
   std::uint64_t malformed_rows = 0;  // complete lines that are not a valid row (skipped, counted)

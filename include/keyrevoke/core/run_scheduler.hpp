@@ -194,6 +194,7 @@ class run_scheduler {
   void abandon_queued(steady_time now);
   void settle_stop(steady_time now);
   std::string stop_note() const;
+  std::string queued_note(const job& j) const;
   void count_answer(verdict_kind kind) noexcept;
 
   scheduler_config config_;
@@ -203,7 +204,9 @@ class run_scheduler {
   run_phase phase_;
   stop_reason reason_ = stop_reason::none;
   std::string stop_message_;
-  std::string last_failure_;  // the last outage evidence's message
+  std::string last_failure_;   // the last outage evidence's message
+  std::string last_throttle_;  // the last throttling answer's message
+  steady_time last_accepted_;  // the last answer the server processed (not a failure, not a refusal)
   bool stop_started_ = false;
   bool input_complete_ = false;
   bool input_cut_short_ = false;
