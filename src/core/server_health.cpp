@@ -78,7 +78,8 @@ unsigned server_health::in_flight_limit(unsigned ceiling) const noexcept {
 }
 
 bool server_health::should_give_up(steady_time now) const noexcept {
-  return state_ == health_state::outage && now - last_success_ >= config_.give_up_after;
+  return state_ == health_state::outage && now - last_success_ >= config_.give_up_after &&
+         probe_round_ >= config_.min_failed_probes;
 }
 
 }  // namespace keyrevoke::core

@@ -167,7 +167,11 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(first[-1]["exit_code"], 130)
         deleted_first = {r["hash"] for r in first if "type" not in r and r["outcome"] == "deleted"}
         proven_first = {r["hash"] for r in typed_rows(first, "verify") if r["outcome"] == "verified"}
-        self.assertTrue(deleted_first - proven_first)  # the stop left deletions without a proof
+        # The stop usually leaves deletions without a proof (their GET not sent yet); in a slow build
+        # with one request in flight the interrupt can fall right after a proof, leaving none. The
+        # resumed run below must then still prove every deletion exactly once, whichever it is.
+        unproven_first = deleted_first - proven_first
+        print("\n  deletions left without a proof by the stop: %d" % len(unproven_first))
         self.assertTrue({r["outcome"] for r in typed_rows(first, "verify")} <= {"verified", "not_attempted"})
 
         res = self.run_keyrevoke(mock, "--resume", "--verify", "--concurrency", "8", inp)

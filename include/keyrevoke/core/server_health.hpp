@@ -19,7 +19,9 @@
 //  - outage -> healthy at the first success (a probe's, or a late answer to a request in flight).
 //    The window is cleared, and a slow start allows ramp_start + (successes since) requests in flight,
 //    which about doubles each round trip, up to the caller's ceiling.
-//  - Give up when the outage has lasted give_up_after since the last success (--give-up-after).
+//  - Give up when the outage has lasted give_up_after since the last success (--give-up-after) and at
+//    least min_failed_probes probes of it failed: probes take fresh hashes first, and a list that starts
+//    with a few keys the server always fails for must reach a healthy one before the run gives up.
 // Failures seen in an outage do not count toward a hash's --max-attempts (the scheduler's rule).
 
 #include "keyrevoke/core/clock.hpp"
@@ -36,6 +38,7 @@ struct health_config {
   millis probe_base{250};        // first probe delay, ms
   millis probe_cap{5000};        // probe delays never exceed this, ms
   millis give_up_after{300000};  // --give-up-after, ms
+  unsigned min_failed_probes = 5;  // and at least this many probes of the outage failed first
   unsigned ramp_start = 2;       // requests in flight allowed right after an outage
 };
 
