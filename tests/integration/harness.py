@@ -290,8 +290,8 @@ def read_report_lines(path, typed=False):
     return rows, torn
 
 
-def run_measured(cmd, timeout, **popen_kw):
-    """Runs cmd to completion; returns (returncode, peak RSS in KiB of that process alone, elapsed s).
+def run_with_usage(cmd, timeout, **popen_kw):
+    """Runs cmd to completion; returns (returncode, resource usage of that process alone, elapsed s).
     os.wait4 gives the child's own rusage, so no /usr/bin/time is needed."""
     started = time.monotonic()
     proc = subprocess.Popen(cmd, **popen_kw)
@@ -307,7 +307,13 @@ def run_measured(cmd, timeout, **popen_kw):
             raise AssertionError("%s did not finish within %s s" % (cmd[0], timeout))
         time.sleep(0.02)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss, time.monotonic() - started
+    return proc.returncode, usage, time.monotonic() - started
+
+
+def run_measured(cmd, timeout, **popen_kw):
+    """Runs cmd to completion; returns (returncode, peak RSS in KiB of that process alone, elapsed s)."""
+    rc, usage, elapsed = run_with_usage(cmd, timeout, **popen_kw)
+    return rc, usage.ru_maxrss, elapsed
 
 
 class LocalOrigin:

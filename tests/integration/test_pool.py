@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from harness import KeyrevokeTest, ScriptedServer, keyrevoke_env, random_hashes
+from harness import KeyrevokeTest, ScriptedServer, keyrevoke_env, random_hashes, run_with_usage
 from nginx_gateway import NGINX, NginxGateway, nginx_available
 
 SUMMARY_CONNECTIONS = re.compile(r"connections opened ([\d,]+) \(TLS sessions resumed ([\d,]+)")
@@ -27,24 +27,10 @@ def summary_number(pattern, stderr, group=1):
 
 def run_cpu_measured(cmd, timeout, env, stderr_path):
     """Runs cmd to completion: (returncode, CPU seconds of that process alone, wall seconds, stderr)."""
-    started = time.monotonic()
     with open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    deadline = started + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            proc.returncode = -9
-            raise AssertionError("%s did not finish within %s s" % (cmd[0], timeout))
-        time.sleep(0.02)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - started
+        rc, usage, wall = run_with_usage(cmd, timeout, env=env, stdout=subprocess.DEVNULL, stderr=err)
     with open(stderr_path) as f:
-        return proc.returncode, usage.ru_utime + usage.ru_stime, wall, f.read()
+        return rc, usage.ru_utime + usage.ru_stime, wall, f.read()
 
 
 def check_resumed(test, res, min_dials):
