@@ -3,12 +3,10 @@ Debian's nginx), waiting for the first session costs no CPU and no serialisation
 its status and headers (its body drained or the connection dropped), and an idle connection the server
 closed is not written to."""
 
-import os
 import re
 import socket
 import subprocess
 import threading
-import time
 import unittest
 
 from harness import KeyrevokeTest, ScriptedServer, keyrevoke_env, random_hashes, run_with_usage
