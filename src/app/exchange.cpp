@@ -7,28 +7,6 @@
 
 namespace keyrevoke::app {
 
-namespace {
-
-core::transport_failure to_transport_failure(net::exchange_error e) {
-  using net::exchange_error;
-  switch (e) {
-    case exchange_error::connect_failed: return core::transport_failure::connect_failed;
-    case exchange_error::connection_reset: return core::transport_failure::connection_reset;
-    case exchange_error::eof_before_response: return core::transport_failure::eof_before_response;
-    case exchange_error::torn_response: return core::transport_failure::torn_response;
-    case exchange_error::timeout: return core::transport_failure::timeout;
-    case exchange_error::tls_untrusted: return core::transport_failure::tls_untrusted;
-    case exchange_error::tls_handshake_failed: return core::transport_failure::tls_handshake_failed;
-    case exchange_error::body_too_large: return core::transport_failure::body_too_large;
-    case exchange_error::none:
-    case exchange_error::cancelled:
-    case exchange_error::other: break;
-  }
-  return core::transport_failure::other;
-}
-
-}  // namespace
-
 std::variant<core::base_url, std::string> checked_base_url(const std::string& url, bool allow_insecure_http) {
   auto parsed = core::parse_base_url(url);
   if (auto* error = std::get_if<std::string>(&parsed)) {
@@ -75,9 +53,7 @@ core::response_view response_view_of(const net::http_answer& a) {
 
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
                                 core::request_kind request) {
-  if (result.error != net::exchange_error::none) {
-    return core::classify_transport_failure(to_transport_failure(result.error), result.detail);
-  }
+  if (result.error) return core::classify_transport_failure(result.error, result.detail);
   return core::classify_response(response_view_of(result.answer), std::chrono::system_clock::now(), retry_after_cap,
                                  request);
 }

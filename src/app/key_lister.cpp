@@ -22,17 +22,18 @@
 #include "keyrevoke/core/retry_policy.hpp"
 #include "keyrevoke/core/verdict.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
+#include "keyrevoke/net/nothrow_awaitable.hpp"
 #include "keyrevoke/net/tls_context.hpp"
 
 namespace keyrevoke::app {
 
 namespace asio = boost::asio;
+using net::nothrow_awaitable;
 using clock_type = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
 
 namespace {
 
-constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint64_t page_body_limit = std::uint64_t{8} * 1024 * 1024;
 
 core::millis to_millis(double seconds) {
@@ -210,7 +211,7 @@ class lister final : public net::send_observer {
       if (interrupted_) co_return std::nullopt;
 
       core::verdict verdict{core::verdict_kind::server_error, 0, {}, std::nullopt};
-      if (answer.error == net::exchange_error::none) {
+      if (!answer.error) {
         const net::http_answer& http = answer.answer;
         std::optional<core::key_page> page;
         if (http.status >= 200 && http.status < 300) page = core::parse_key_page(http.body);

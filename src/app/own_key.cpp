@@ -46,7 +46,7 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
       result.note = "TLS could not be trusted: " + verdict.message;
       co_return result;
     }
-    if (answer.error == net::exchange_error::none && answer.answer.status >= 200 && answer.answer.status < 300) {
+    if (!answer.error && answer.answer.status >= 200 && answer.answer.status < 300) {
       result.hash = core::own_key_hash_from_body(answer.answer.body);
       co_return result;
     }

@@ -12,6 +12,7 @@
 #include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/run_scheduler.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
+#include "keyrevoke/net/nothrow_awaitable.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,14 +31,12 @@
 namespace keyrevoke::app {
 
 namespace asio = boost::asio;
+using net::nothrow_awaitable;
 using clock_type = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
 using core::outcome;
 
 namespace {
-
-// The project's one error policy for awaited operations: expected conditions are values.
-constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 
 core::millis to_millis(double seconds) { return core::millis{static_cast<core::millis::rep>(seconds * 1000.0)}; }
 
@@ -312,11 +311,11 @@ asio::awaitable<void> worker(run_context* ctx) {
     const auto now = clock_type::now();
     const core::exchange_facts facts{result.written, result.reused_connection, result.answer_started,
                                      result.written_at};
-    if (result.error == net::exchange_error::cancelled) {
+    if (result.error == core::errc::cancelled) {
       ctx->sched.on_cancelled(std::move(current), facts, now);
     } else if (current.kind == core::job_kind::preflight) {
       core::preflight_result answer =
-          result.error == net::exchange_error::none
+          !result.error
               ? core::classify_preflight(response_view_of(result.answer), std::chrono::system_clock::now(), cap)
               : core::preflight_from_failure(classify_exchange(result, cap, core::request_kind::get));
       core::redact_secret(answer.message, ctx->key);

@@ -346,32 +346,12 @@ verdict classify_response(const response_view& response, std::chrono::system_clo
   return v;
 }
 
-verdict classify_transport_failure(transport_failure failure, std::string_view detail) {
+verdict classify_transport_failure(std::error_code failure, std::string_view detail) {
   verdict v{verdict_kind::network_error, 0, {}, std::nullopt};
-  std::string_view what;
-  switch (failure) {
-    case transport_failure::connect_failed: what = "connect failed"; break;
-    case transport_failure::connection_reset: what = "connection reset"; break;
-    case transport_failure::eof_before_response: what = "connection closed before the response"; break;
-    case transport_failure::torn_response: what = "response cut off"; break;
-    case transport_failure::timeout:
-      v.kind = verdict_kind::timeout;
-      what = "timed out";
-      break;
-    case transport_failure::tls_untrusted:
-      v.kind = verdict_kind::tls_error;
-      what = "TLS certificate not trusted";
-      break;
-    case transport_failure::tls_handshake_failed:
-      v.kind = verdict_kind::tls_error;
-      what = "TLS handshake failed";
-      break;
-    case transport_failure::body_too_large:
-      v.kind = verdict_kind::server_error;
-      what = "response body too large";
-      break;
-    case transport_failure::other: what = "network error"; break;
-  }
+  if (failure == errc::timeout) v.kind = verdict_kind::timeout;
+  if (failure == errc::tls_untrusted || failure == errc::tls_handshake_failed) v.kind = verdict_kind::tls_error;
+  // Another category (none is produced today) or errc: its own message names it.
+  const std::string what = failure ? failure.message() : std::string{"network error"};
   v.message.append(what);
   if (!detail.empty()) {
     v.message.append(": ");

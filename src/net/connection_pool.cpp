@@ -1,6 +1,7 @@
 // Over 400 lines on purpose: the pool, its TLS session stock and one exchange (dial, write, read with
 // bounded drain) share the connection type and the pool's state; Beast is compiled into one unit.
 #include "keyrevoke/net/connection_pool.hpp"
+#include "keyrevoke/net/nothrow_awaitable.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -38,9 +39,6 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 namespace {
-
-// Expected conditions (eof, timeouts, resets) are values, not exceptions.
-constexpr auto nothrow_awaitable = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::uint32_t header_limit = std::uint32_t{16} * 1024;
 constexpr int max_interim_answers = 8;
@@ -270,16 +268,16 @@ void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable)
   }
 }
 
-asio::awaitable<exchange_error> connection_pool::dial(connection& conn, std::string& detail) {
+asio::awaitable<std::error_code> connection_pool::dial(connection& conn, std::string& detail) {
   // Connect to the resolved endpoints. The connect's duration is one round trip.
   const auto connect_started = std::chrono::steady_clock::now();
   conn.tcp().expires_after(timeout_);
   auto [ec, endpoint] = co_await conn.tcp().async_connect(endpoints_, nothrow_awaitable);
   if (ec) {
     detail = "connect: " + ec.message();
-    if (ec == beast::error::timeout) co_return exchange_error::timeout;
-    if (closed_) co_return exchange_error::cancelled;
-    co_return exchange_error::connect_failed;
+    if (ec == beast::error::timeout) co_return core::errc::timeout;
+    if (closed_) co_return core::errc::cancelled;
+    co_return core::errc::connect_failed;
   }
   const auto round_trip = std::chrono::steady_clock::now() - connect_started;
   conn.connected_ = true;
@@ -287,7 +285,7 @@ asio::awaitable<exchange_error> connection_pool::dial(connection& conn, std::str
   stats_.max_open = std::max(stats_.max_open, ++stats_.open);
   conn.tcp().socket().set_option(tcp::no_delay{true}, ec);
 
-  if (!origin_.tls) co_return exchange_error::none;
+  if (!origin_.tls) co_return std::error_code{};
 
   // TLS: SNI for names, chain + host name (or IP) verification, resume the pool's newest session.
   SSL* ssl_handle = conn.stream_.native_handle();
@@ -311,16 +309,16 @@ asio::awaitable<exchange_error> connection_pool::dial(connection& conn, std::str
     const long verify = SSL_get_verify_result(ssl_handle);
     if (verify != X509_V_OK) {
       detail = std::string{"TLS certificate not trusted: "} + X509_verify_cert_error_string(verify);
-      co_return exchange_error::tls_untrusted;
+      co_return core::errc::tls_untrusted;
     }
     detail = "TLS handshake: " + hs_ec.message();
-    if (is_tls_verify_failure(hs_ec)) co_return exchange_error::tls_untrusted;
-    if (hs_ec == beast::error::timeout) co_return exchange_error::timeout;
-    if (closed_) co_return exchange_error::cancelled;
+    if (is_tls_verify_failure(hs_ec)) co_return core::errc::tls_untrusted;
+    if (hs_ec == beast::error::timeout) co_return core::errc::timeout;
+    if (closed_) co_return core::errc::cancelled;
     if (hs_ec.category() == asio::error::get_ssl_category() && hs_ec != ssl::error::stream_truncated) {
-      co_return exchange_error::tls_handshake_failed;
+      co_return core::errc::tls_handshake_failed;
     }
-    co_return exchange_error::connection_reset;
+    co_return core::errc::connection_reset;
   }
   ++stats_.tls_handshakes;
   if (SSL_session_reused(ssl_handle) != 0) ++stats_.tls_resumed;
@@ -336,7 +334,7 @@ asio::awaitable<exchange_error> connection_pool::dial(connection& conn, std::str
       warm_up_done_.expires_after(wait);  // wakes the waiters once; they wait again until then
     }
   }
-  co_return exchange_error::none;
+  co_return std::error_code{};
 }
 
 asio::awaitable<exchange_result> connection_pool::exchange(request req, send_observer& observer) {
@@ -345,7 +343,7 @@ asio::awaitable<exchange_result> connection_pool::exchange(request req, send_obs
   // wait for it (bounded: see dial).
   co_await wait_for_warm_up();
   if (closed_) {
-    result.error = exchange_error::cancelled;
+    result.error = core::errc::cancelled;
     co_return result;
   }
   const bool warm_up = origin_.tls && warm_up_ == warm_up_phase::not_started && idle_.empty();
@@ -370,7 +368,7 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
 
   if (!conn->connected_) {
     result.error = co_await dial(*conn, result.detail);
-    if (result.error != exchange_error::none) {
+    if (result.error) {
       give_back(std::move(conn), false);
       co_return result;
     }
@@ -385,11 +383,11 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
   if (write_ec) {
     result.detail = "write: " + write_ec.message();
     if (write_ec == beast::error::timeout) {
-      result.error = exchange_error::timeout;
+      result.error = core::errc::timeout;
     } else if (closed_ && write_ec == asio::error::operation_aborted) {
-      result.error = exchange_error::cancelled;
+      result.error = core::errc::cancelled;
     } else {
-      result.error = exchange_error::connection_reset;
+      result.error = core::errc::connection_reset;
     }
     give_back(std::move(conn), false);
     co_return result;
@@ -429,18 +427,18 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   if (ec) {
     result.detail = "read: " + ec.message();
     if (ec == beast::error::timeout) {
-      result.error = exchange_error::timeout;
+      result.error = core::errc::timeout;
     } else if (closed_ && ec == asio::error::operation_aborted) {
-      result.error = exchange_error::cancelled;
+      result.error = core::errc::cancelled;
     } else if (result.answer_started) {
-      result.error = exchange_error::torn_response;  // the answer stopped midway
+      result.error = core::errc::torn_response;  // the answer stopped midway
     } else if (ec == asio::error::connection_reset) {
-      result.error = exchange_error::connection_reset;
+      result.error = core::errc::connection_reset;
     } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
                ec == ssl::error::stream_truncated) {
-      result.error = exchange_error::eof_before_response;
+      result.error = core::errc::eof_before_response;
     } else {
-      result.error = exchange_error::other;
+      result.error = core::errc::other;
     }
     co_return;
   }
@@ -491,7 +489,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     }
     if (!body_ec || body_ec == http::error::need_buffer) continue;
     if (closed_ && body_ec == asio::error::operation_aborted) {
-      result.error = exchange_error::cancelled;
+      result.error = core::errc::cancelled;
       result.detail = "read: " + body_ec.message();
     } else if (answer.body_truncated) {
       // Status and header fields are whole, and the body was going to be cut anyway: the answer
@@ -499,7 +497,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     } else {
       result.detail = "read: " + body_ec.message();
       result.error =
-          body_ec == beast::error::timeout ? exchange_error::timeout : exchange_error::torn_response;
+          body_ec == beast::error::timeout ? core::errc::timeout : core::errc::torn_response;
       body.clear();
     }
     co_return;

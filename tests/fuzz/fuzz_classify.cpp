@@ -144,10 +144,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   const std::string_view detail(reinterpret_cast<const char*>(data), size);
-  for (int f = 0; f <= static_cast<int>(kc::transport_failure::other); ++f) {
-    const kc::verdict t = kc::classify_transport_failure(static_cast<kc::transport_failure>(f), detail);
+  for (int f = 0; f <= static_cast<int>(kc::errc::other) + 1; ++f) {  // 0 and past the end: not in errc
+    const kc::verdict t = kc::classify_transport_failure(static_cast<kc::errc>(f), detail);
     check_message(t);
     FUZZ_CHECK(t.http_status == 0 && !t.retry_after);
+    FUZZ_CHECK(kc::is_retryable(t.kind) || kc::aborts_run(t.kind));  // never a success
   }
   return 0;
 }

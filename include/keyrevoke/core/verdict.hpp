@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "keyrevoke/core/action.hpp"
+#include "keyrevoke/core/errc.hpp"
 #include "keyrevoke/core/retry_after.hpp"
 
 namespace keyrevoke::core {
@@ -85,19 +86,10 @@ verdict classify_response(const response_view& response, std::chrono::system_clo
                           std::chrono::milliseconds retry_after_cap,
                           request_kind request = request_kind::delete_key);
 
-enum class transport_failure {
-  connect_failed,
-  connection_reset,
-  eof_before_response,
-  torn_response,
-  timeout,
-  tls_untrusted,          // certificate not trusted, or hostname mismatch
-  tls_handshake_failed,
-  body_too_large,         // the answer's body exceeded the parser's limit: server_error (kept for
-                          // callers that still report it; the pool now returns a truncated answer)
-  other,
-};
-verdict classify_transport_failure(transport_failure failure, std::string_view detail);
+// An exchange that ended without a complete answer (an errc from net::connection_pool): timeout is
+// verdict_kind::timeout, tls_untrusted and tls_handshake_failed are tls_error (they abort the run), every
+// other one is network_error. The message is the error's message, then ": " and detail (sanitised).
+verdict classify_transport_failure(std::error_code failure, std::string_view detail);
 
 constexpr bool is_retryable(verdict_kind k) noexcept {
   return k == verdict_kind::throttled || k == verdict_kind::server_error || k == verdict_kind::network_error ||

@@ -4,6 +4,7 @@
 
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/errc.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 struct ssl_st;
@@ -22,19 +24,6 @@ struct ssl_session_st;
 
 namespace keyrevoke::net {
 
-enum class exchange_error {
-  none,
-  connect_failed,
-  connection_reset,
-  eof_before_response,  // the peer closed before any byte of the answer
-  torn_response,        // the answer stopped midway
-  timeout,
-  tls_untrusted,        // certificate chain or host name not trusted
-  tls_handshake_failed,
-  body_too_large,       // not produced any more: a longer body is http_answer::body_truncated
-  cancelled,            // the pool was closed (shutdown)
-  other,
-};
 
 // An answer's status, the header fields a classifier reads, and its body. A field absent from the
 // answer is empty. A field sent more than once keeps its first line, except RateLimit and
@@ -58,9 +47,11 @@ struct http_answer {
 };
 
 struct exchange_result {
-  exchange_error error = exchange_error::none;
-  std::string detail;              // for the report when error != none
-  // When error == none. With torn_response or timeout after a complete header: its status and
+  // Empty when a complete answer arrived; else a core::errc (core/errc.hpp: the one taxonomy that
+  // core::classify_transport_failure turns into a verdict).
+  std::error_code error;
+  std::string detail;              // for the report when error is set
+  // When error is empty. With torn_response or timeout after a complete header: its status and
   // header fields (body empty), for diagnostics only.
   http_answer answer;
   bool reused_connection = false;  // went over a connection that had served a request before
@@ -125,7 +116,7 @@ class connection_pool {
   // it ended: only one full handshake at start, and at most one round trip of delay for the others.
   boost::asio::awaitable<exchange_result> exchange(request req, send_observer& observer);
 
-  // Closes every connection, idle or busy: exchanges under way end with exchange_error::cancelled.
+  // Closes every connection, idle or busy: exchanges under way end with core::errc::cancelled.
   void close_all();
 
   const pool_stats& stats() const noexcept { return stats_; }
@@ -135,7 +126,7 @@ class connection_pool {
                                                       send_observer& observer);
   std::unique_ptr<connection> borrow();
   void give_back(std::unique_ptr<connection> conn, bool reusable);
-  boost::asio::awaitable<exchange_error> dial(connection& conn, std::string& detail);
+  boost::asio::awaitable<std::error_code> dial(connection& conn, std::string& detail);
   boost::asio::awaitable<void> read_answer(connection& conn, exchange_result& result, bool& reusable);
   boost::asio::awaitable<void> wait_for_warm_up();
   void end_warm_up();

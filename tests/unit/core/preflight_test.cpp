@@ -165,10 +165,10 @@ BOOST_AUTO_TEST_CASE(a_long_page_gives_a_short_message) {
 
 BOOST_AUTO_TEST_CASE(transport_failures) {
   struct row {
-    kc::transport_failure failure;
+    kc::errc failure;
     pk kind;
   };
-  using tf = kc::transport_failure;
+  using tf = kc::errc;
   const std::vector<row> rows = {
       {tf::connect_failed, pk::unreachable},
       {tf::connection_reset, pk::unreachable},
@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(transport_failures) {
       {tf::other, pk::unreachable},
       {tf::tls_untrusted, pk::tls},
       {tf::tls_handshake_failed, pk::tls},
-      {tf::body_too_large, pk::failing},
+      {tf::cancelled, pk::unreachable},
   };
   for (const row& r : rows) {
     const kc::verdict failure = kc::classify_transport_failure(r.failure, "detail");

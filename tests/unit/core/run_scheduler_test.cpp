@@ -73,7 +73,7 @@ verdict http_get(unsigned status, std::string_view body) {
   r.body = body;
   return kc::classify_response(r, wall, 60s, kc::request_kind::get);
 }
-verdict transport(kc::transport_failure f) { return kc::classify_transport_failure(f, {}); }
+verdict transport(kc::errc f) { return kc::classify_transport_failure(f, {}); }
 
 kc::preflight_result preflight_answer(unsigned status, std::string_view body,
                                       std::string_view retry_after = {}) {
@@ -83,7 +83,7 @@ kc::preflight_result preflight_answer(unsigned status, std::string_view body,
   r.hints.retry_after = retry_after;
   return kc::classify_preflight(r, wall, 60s);
 }
-kc::preflight_result preflight_failure(kc::transport_failure f) {
+kc::preflight_result preflight_failure(kc::errc f) {
   return kc::preflight_from_failure(kc::classify_transport_failure(f, {}));
 }
 
@@ -117,10 +117,10 @@ reply gone() { return {http(404, api_404)}; }
 reply e500() { return {http(500, api_500)}; }
 reply e502() { return {http(502, html_502)}; }
 reply r429() { return {http(429, api_429)}; }
-reply reset_lost() { return {transport(kc::transport_failure::connection_reset), wire::lost}; }
-reply timed_out() { return {transport(kc::transport_failure::timeout), wire::lost}; }
-reply stale_reset() { return {transport(kc::transport_failure::eof_before_response), wire::stale}; }
-reply refused() { return {transport(kc::transport_failure::connect_failed), wire::not_written}; }
+reply reset_lost() { return {transport(kc::errc::connection_reset), wire::lost}; }
+reply timed_out() { return {transport(kc::errc::timeout), wire::lost}; }
+reply stale_reset() { return {transport(kc::errc::eof_before_response), wire::stale}; }
+reply refused() { return {transport(kc::errc::connect_failed), wire::not_written}; }
 
 kc::scheduler_config running_config() {
   kc::scheduler_config c;
@@ -308,7 +308,7 @@ BOOST_AUTO_TEST_CASE(preflight_stops_the_run) {
       {"200 HTML page", preflight_answer(200, "<html><body>Welcome</body></html>"), stop_reason::not_api},
       {"200 JSON without a data array", preflight_answer(200, R"({"keys":[]})"), stop_reason::not_api},
       {"API-shaped 404 on the list route", preflight_answer(404, api_404), stop_reason::not_api},
-      {"TLS untrusted", preflight_failure(kc::transport_failure::tls_untrusted), stop_reason::tls_untrusted},
+      {"TLS untrusted", preflight_failure(kc::errc::tls_untrusted), stop_reason::tls_untrusted},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.name) {
@@ -362,7 +362,7 @@ BOOST_AUTO_TEST_CASE(preflight_unreachable_is_tried_preflight_tries_times) {
           BOOST_REQUIRE(kind_name(step.what) == "dispatch");
           BOOST_TEST((step.work.kind == job_kind::preflight));
           now += 30ms;
-          s.on_preflight(preflight_failure(kc::transport_failure::connect_failed), now, r.u01);
+          s.on_preflight(preflight_failure(kc::errc::connect_failed), now, r.u01);
           if (n < r.tries) {
             BOOST_TEST(phase_name(s.phase()) == "preflight");
             const next_step wait = s.next(now);
@@ -1046,7 +1046,7 @@ BOOST_AUTO_TEST_CASE(a_second_signal_exits_now_whatever_stopped_the_run) {
        "key_rejected"},
       {"TLS",
        [](kc::run_scheduler& s, const job& j) {
-         s.on_result(j, transport(kc::transport_failure::tls_untrusted), facts_of(wire::not_written, t0),
+         s.on_result(j, transport(kc::errc::tls_untrusted), facts_of(wire::not_written, t0),
                      t0 + 10ms, 0.5);
        },
        "tls_untrusted"},
@@ -1219,7 +1219,7 @@ BOOST_AUTO_TEST_CASE(an_aborting_answer_last_while_stopping_ends_the_run) {
   const std::vector<row> rows = {
       {"401", {http(401, api_401)}, "unauthorized"},
       {"403 without a hint", {http(403, "<html>Forbidden</html>")}, "unauthorized"},
-      {"TLS untrusted", {transport(kc::transport_failure::tls_untrusted), wire::not_written}, "failed"},
+      {"TLS untrusted", {transport(kc::errc::tls_untrusted), wire::not_written}, "failed"},
   };
   for (const row& r : rows) {
     for (const bool signal : {true, false}) {
@@ -1569,7 +1569,7 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
         const unsigned roll = pick(100);
         if (roll < 75) return preflight_answer(200, list_page);
         if (roll < 85) return preflight_answer(503, "down");
-        if (roll < 93) return preflight_failure(kc::transport_failure::connect_failed);
+        if (roll < 93) return preflight_failure(kc::errc::connect_failed);
         if (roll < 97) return preflight_answer(429, api_429, "1");
         return preflight_answer(404, html_404);
       };
