@@ -43,7 +43,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         return mock._get("/__admin/keys")
 
     def summary_row(self, name="report.jsonl"):
-        rows, _ = read_report_lines(self.path(name), typed=True)
+        rows = read_report(self.path(name), typed=True, torn_ok=True).rows
         summaries = [r for r in rows if r.get("type") == "summary"]
         self.assertTrue(summaries, "no summary row")
         return summaries[-1]
@@ -69,7 +69,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
                 self.assertEqual(self.admin_keys(mock)["disabled"], disabled_before)
                 # Then the claims: nothing deleted, disabled, not_found or verified.
                 if os.path.exists(self.path(report)):
-                    rows, _ = read_report_lines(self.path(report), typed=True)
+                    rows = read_report(self.path(report), typed=True, torn_ok=True).rows
                     claimed = [r for r in rows if r.get("outcome") in ("deleted", "not_found", "disabled", "verified")]
                     self.assertEqual(claimed, [], "claims made on a wrong route's answers")
                 self.assertEqual(res.returncode, 2, err)
@@ -103,7 +103,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         err = res.stderr.decode(errors="replace")
         self.assertEqual(res.returncode, 0, err)
         self.assertEqual(self.admin_keys(mock)["remaining"], 0)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         by_hash = {r["hash"]: r for r in rows}
         self.assertEqual(set(by_hash), set(hashes))
         self.assertEqual({r["outcome"] for r in rows}, {"deleted"})
@@ -159,7 +159,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
               "exit %d" % (len(log), len(outage), others, extra, proc.returncode))
         self.assertEqual(proc.returncode, 0, err)
         self.assertEqual(self.admin_keys(second)["remaining"], 0)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         self.assertEqual(len(rows), n)
         # Every key was live at start: none of them may be reported "already gone".
         self.assertEqual([r for r in rows if r["outcome"] == "not_found"], [])
@@ -187,7 +187,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
               % (res.returncode, elapsed, len(log), sum(1 for l in log if l.status == 502)))
         self.assertEqual(res.returncode, 4, err)
         self.assertLess(elapsed, 30)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         self.assertEqual(len(rows), n)
         self.assertEqual([r for r in rows if r["outcome"] in ("deleted", "not_found")], [])
         self.assertGreaterEqual(sum(1 for r in rows if r["outcome"] == "not_attempted"), n - 16)
@@ -232,7 +232,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(gw.origin(self.ca), "--concurrency", "16", inp, timeout=180)
         err = res.stderr.decode(errors="replace")
         self.assertEqual(self.admin_keys(mock)["remaining"], 0)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         by_hash = {r["hash"]: r for r in rows}
         self.assertEqual(set(by_hash), set(hashes))
         per_hash = gw.per_hash("DELETE")
@@ -271,7 +271,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         print("\n  nothing listening, %d hashes: exit %d after %.1f s" % (n, res.returncode, elapsed))
         self.assertEqual(res.returncode, 4, err)
         self.assertLess(elapsed, 30)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         self.assertEqual(len(rows), n)
         self.assertEqual({r["outcome"] for r in rows}, {"not_attempted"})
         # The summary says why, at its start: on the counts line or a line before it.

@@ -151,8 +151,9 @@ class OversizedAnswerTest(KeyrevokeTest):
         res = self.run_keyrevoke(server.origin, "--concurrency", "1", *args, inp, timeout=60)
         err = res.stderr.decode()
         self.assertEqual(res.returncode, 0, err)
-        rows = self.report()
-        self.assertEqual(set(self.outcomes(rows).values()), {"deleted"}, err)
+        report = self.report()
+        rows = report.rows
+        self.assertEqual(set(report.outcomes().values()), {"deleted"}, err)
         for r in rows:
             self.assertEqual(r["attempts"], server.requests[r["hash"]], r)
             self.assertEqual(r["attempts"], 2, r)
@@ -222,8 +223,8 @@ class StaleKeepAliveTest(KeyrevokeTest):
                                  self.write_lines("in.txt", hashes), timeout=60)
         err = res.stderr.decode()
         self.assertEqual(res.returncode, 0, err)
-        self.assertEqual(set(self.outcomes(self.report()).values()), {"deleted"})
-        for r in self.report():
+        self.assertEqual(set(self.report().outcomes().values()), {"deleted"})
+        for r in self.report().rows:
             self.assertEqual(r["attempts"], 1, r)
         self.assertEqual(sum(server.requests.values()), 4 + 1)  # + the preflight
         self.assertEqual(len(server._conns), 4)
