@@ -198,10 +198,12 @@ class Mock:
 
     @property
     def plain(self):
+        """Whether it speaks plain HTTP (--http) instead of TLS."""
         return "--http" in self.args
 
     @property
     def base_url(self):
+        """The API's base URL on this mock (what keyrevoke's --base-url takes)."""
         return "%s://127.0.0.1:%d/api/v1" % ("http" if self.plain else "https", self.port)
 
     def hashes(self):
@@ -242,6 +244,7 @@ class Mock:
             conn.close()
 
     def stop(self, sig=signal.SIGTERM):
+        """Stops the mock with `sig` (SIGKILL after 10 s); a stopped mock can be started again."""
         stop_process(self.proc, sig)
         self.proc = None
 
