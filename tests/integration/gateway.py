@@ -1,7 +1,8 @@
-"""Servers keyrevoke's authors did not write, for the acceptance tests of issue 10:
+"""Servers keyrevoke's authors did not write, and a stand-in for the real API:
 - Nginx: Debian's nginx as a TLS gateway in front of keyrevoke-mock (plain HTTP upstream), with
-  limit_req (429), keepalive limits, a short proxy_read_timeout (504 after the backend acted), route-404s
-  (nginx's own HTML page) and an access log that is the gateway's ground truth;
+  limit_req (429), keepalive limits, a short proxy_read_timeout (504 after the backend acted), TLS versions
+  and session resumption to choose, route-404s (nginx's own HTML page) and an access log that is the
+  gateway's ground truth; NginxGateways, the test-case mixin that starts and stops them;
 - ApiServer: a small raw-socket HTTP/1.1 server that plays the key API (list, get, delete, patch) with
   per-request overrides for framing and header cases, recording every request byte for byte;
 - Prism: Stoplight Prism in mock mode against tests/contract/modelgates-keys.openapi.yaml.
@@ -17,96 +18,83 @@ import threading
 import time
 import urllib.parse
 
-NGINX = os.environ.get("KEYREVOKE_NGINX_BIN", shutil.which("nginx") or "/usr/sbin/nginx")
+from harness import Origin, free_port, make_test_pki, stop_process, wait_listening
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONTRACT_DIR = os.path.join(os.path.dirname(HERE), "contract")
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc=None, timeout=20, what="server"):
-    """Waits (bounded) until 127.0.0.1:port accepts a TCP connection."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError("%s exited with %s before listening" % (what, proc.returncode))
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("%s did not listen on %d within %s s" % (what, port, timeout))
-        time.sleep(0.05)
-
-
-def kill_process(proc, sig=signal.SIGTERM, timeout=10):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-class Origin:
-    """What harness.KeyrevokeTest.keyrevoke_cmd() points keyrevoke at."""
-
-    def __init__(self, base_url, ca=None):
-        self.base_url = base_url
-        self.ca = ca
-        self.plain = base_url.startswith("http://")
-
-
 # --- nginx ------------------------------------------------------------------------------------------
+
+NGINX = os.environ.get("KEYREVOKE_NGINX_BIN") or shutil.which("nginx") or "/usr/sbin/nginx"
+NGINX_MISSING = "no nginx at %s: cmake/install-deps.sh installs nginx-light" % NGINX
+
+
+def nginx_available():
+    """Whether NGINX is an executable file (KEYREVOKE_NGINX_BIN, else nginx on PATH)."""
+    return os.path.isfile(NGINX) and os.access(NGINX, os.X_OK)
 
 
 class LogLine:
     """One access-log line: method, path, query, status, tls_resumed (nginx's $ssl_session_reused),
-    connection (nginx's connection serial number), upstream_status ("-" when nginx answered itself)."""
+    ssl_protocol ("TLSv1.3"...), connection (nginx's connection serial number), upstream_status ("-" when
+    nginx answered itself)."""
 
-    def __init__(self, method, path, query, status, tls_resumed, connection, upstream_status):
+    def __init__(self, method, path, query, status, tls_resumed, connection, ssl_protocol, upstream_status):
         self.method, self.path, self.query, self.status = method, path, query, status
-        self.tls_resumed, self.connection, self.upstream_status = tls_resumed, connection, upstream_status
+        self.tls_resumed, self.connection, self.ssl_protocol = tls_resumed, connection, ssl_protocol
+        self.upstream_status = upstream_status
 
     def __repr__(self):
         return "%s %s %d" % (self.method, self.path, self.status)
 
 
 class Nginx:
-    """nginx on 127.0.0.1:port (TLS, session tickets on) proxying /api/v1/ to a plain-HTTP upstream.
-    Everything else gets nginx's own 404 HTML page. Access log lines: `METHOD URI STATUS UPSTREAM_STATUS`.
-    Single process (master_process off), so one kill stops it; config, pid, logs and temp dirs live in
-    workdir/name."""
+    """nginx on 127.0.0.1:port with its own TLS, proxying base_path/ to a plain-HTTP upstream
+    (127.0.0.1:upstream_port, HTTP/1.1, upstream keep-alive, no retry on another connection); everything
+    else gets nginx's own 404 HTML page. Single process (master_process off), so one signal stops it;
+    config, pid, logs and temp dirs live in workdir/name.
 
-    def __init__(self, workdir, upstream_port, cert, key, port=0, name="nginx", rate=None, burst=0,
-                 keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s"):
+    It is an origin for KeyrevokeTest.keyrevoke_cmd() (base_url, ca, plain); origin(path) is the same
+    server under another base path. Options (the defaults are what most tests want):
+      pki                 (ca, cert, key) files; default: a fresh throwaway CA (harness.make_test_pki)
+      rate, burst         limit_req at `rate` requests/s (burst, nodelay), answered 429; None: no limit
+      keepalive_requests  client connections closed after that many requests
+      keepalive_timeout   ... or after that long idle (nginx time: "60s", "1s")
+      read_timeout        proxy_read_timeout: 504 when the upstream takes longer (nginx time)
+      tls_protocols       ssl_protocols ("TLSv1.2 TLSv1.3", "TLSv1.3"...)
+      session_tickets     stateless TLS session tickets (any number of resumptions per ticket)
+      session_cache       a server-side session cache too; with neither, nothing is resumable
+    Access log: one line per request, read with log() once the request has ended."""
+
+    def __init__(self, workdir, upstream_port, name="nginx", base_path="/api/v1", pki=None, port=0, rate=None,
+                 burst=0, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
+                 tls_protocols="TLSv1.2 TLSv1.3", session_tickets=True, session_cache=True):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.upstream_port = upstream_port
-        self.cert, self.key = cert, key
+        self.base_path = base_path
+        self.ca, self.cert, self.key = pki or make_test_pki(self.dir)
         self.port = port or free_port()
+        self.plain = False
         self.rate, self.burst = rate, burst
         self.keepalive_requests, self.keepalive_timeout = keepalive_requests, keepalive_timeout
         self.read_timeout = read_timeout
+        self.tls_protocols = tls_protocols
+        self.session_tickets, self.session_cache = session_tickets, session_cache
         self.conf = os.path.join(self.dir, "nginx.conf")
         self.access_log = os.path.join(self.dir, "access.log")
         self.error_log = os.path.join(self.dir, "error.log")
         self.proc = None
 
     def config(self):
-        d = self.dir
-        limit_zone = limit = ""
+        """nginx.conf for the options given."""
+        limit_zone = limit = cache = ""
         if self.rate:
             limit_zone = "limit_req_zone $server_name zone=api:1m rate=%dr/s;" % self.rate
             limit = "limit_req zone=api burst=%d nodelay; limit_req_status 429;" % self.burst
+        if self.session_cache:
+            cache = "ssl_session_cache shared:gw:1m; ssl_session_timeout 10m;"
         return """
 daemon off;
 master_process off;
@@ -115,7 +103,7 @@ pid {d}/nginx.pid;
 error_log {d}/error.log info;
 events {{ worker_connections 1024; }}
 http {{
-  log_format gw '$request_method $request_uri $status $ssl_session_reused $connection $upstream_status';
+  log_format gw '$request_method $request_uri $status $ssl_session_reused $connection $ssl_protocol $upstream_status';
   access_log {d}/access.log gw;
   client_body_temp_path {d}/client_body;
   proxy_temp_path {d}/proxy;
@@ -129,16 +117,17 @@ http {{
     server_name gateway;
     ssl_certificate {cert};
     ssl_certificate_key {key};
-    ssl_session_tickets on;
-    ssl_session_cache shared:gw:1m;
-    ssl_session_timeout 10m;
+    ssl_protocols {protocols};
+    ssl_session_tickets {tickets};
+    {cache}
     keepalive_requests {kr};
     keepalive_timeout {kt};
-    location /api/v1/ {{
+    location {base}/ {{
       {limit}
       proxy_pass http://api;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
       proxy_next_upstream off;
       proxy_connect_timeout 2s;
       proxy_read_timeout {rt};
@@ -146,10 +135,13 @@ http {{
     location / {{ return 404; }}
   }}
 }}
-""".format(d=d, limit_zone=limit_zone, limit=limit, up=self.upstream_port, port=self.port, cert=self.cert,
-           key=self.key, kr=self.keepalive_requests, kt=self.keepalive_timeout, rt=self.read_timeout)
+""".format(d=self.dir, limit_zone=limit_zone, limit=limit, up=self.upstream_port, port=self.port, cert=self.cert,
+           key=self.key, protocols=self.tls_protocols, tickets="on" if self.session_tickets else "off",
+           cache=cache, kr=self.keepalive_requests, kt=self.keepalive_timeout, base=self.base_path.rstrip("/"),
+           rt=self.read_timeout)
 
     def start(self, timeout=20):
+        """Writes the config, starts nginx and waits (bounded) until it listens; returns self."""
         with open(self.conf, "w") as f:
             f.write(self.config())
         with open(os.path.join(self.dir, "stderr.log"), "ab") as log:
@@ -158,14 +150,17 @@ http {{
         try:
             wait_listening(self.port, self.proc, timeout, "nginx")
         except RuntimeError:
+            self.stop()
             raise RuntimeError("nginx did not start: %s" % self.errors())
         return self
 
     def stop(self):
-        kill_process(self.proc, signal.SIGTERM)
+        """Fast shutdown (SIGTERM), SIGKILL after 10 s; the access log is complete afterwards."""
+        stop_process(self.proc, signal.SIGTERM)
         self.proc = None
 
     def errors(self):
+        """The ends of nginx's stderr and error log, for failure messages."""
         out = ""
         for p in (os.path.join(self.dir, "stderr.log"), self.error_log):
             if os.path.exists(p):
@@ -173,11 +168,13 @@ http {{
                     out += f.read()[-4000:]
         return out
 
-    def base_url(self, path="/api/v1"):
-        return "https://127.0.0.1:%d%s" % (self.port, path)
+    @property
+    def base_url(self):
+        return "https://127.0.0.1:%d%s" % (self.port, self.base_path)
 
-    def origin(self, ca, path="/api/v1"):
-        return Origin(self.base_url(path), ca)
+    def origin(self, path=None):
+        """This gateway under another base path (default: base_path), for keyrevoke_cmd()."""
+        return Origin("https://127.0.0.1:%d%s" % (self.port, self.base_path if path is None else path), self.ca)
 
     def log(self):
         """The access log (nginx writes a line per request as it ends), one LogLine per request."""
@@ -186,12 +183,12 @@ http {{
             return rows
         with open(self.access_log) as f:
             for line in f:
-                parts = line.split(None, 5)
-                if len(parts) < 5:
+                parts = line.split(None, 6)
+                if len(parts) < 6:
                     continue
                 url = urllib.parse.urlsplit(parts[1])
                 rows.append(LogLine(parts[0], url.path, url.query, int(parts[2]), parts[3] == "r", int(parts[4]),
-                                    parts[5].strip() if len(parts) > 5 else "-"))
+                                    parts[5], parts[6].strip() if len(parts) > 6 else "-"))
         return rows
 
     def per_hash(self, method="DELETE"):
@@ -201,6 +198,28 @@ http {{
             if line.method == method and "/keys/" in line.path:
                 out.setdefault(line.path.rsplit("/", 1)[-1], []).append(line.status)
         return out
+
+
+class NginxGateways:
+    """Mixin for harness.KeyrevokeTest: fails setUp without nginx; gateway() starts an Nginx in the test's
+    directory; all are stopped on teardown."""
+
+    def setUp(self):
+        super().setUp()
+        self.assertTrue(nginx_available(), NGINX_MISSING)
+        self._gateways = []
+
+    def tearDown(self):
+        for g in self._gateways:
+            g.stop()
+        super().tearDown()
+
+    def gateway(self, upstream_port, **kw):
+        """A started Nginx in front of 127.0.0.1:upstream_port (keyword arguments as Nginx's)."""
+        kw.setdefault("name", "nginx%d" % len(self._gateways))
+        g = Nginx(self.dir, upstream_port, **kw)
+        self._gateways.append(g)
+        return g.start()
 
 
 # --- a scripted key API over raw sockets ---------------------------------------------------------------
@@ -479,7 +498,7 @@ class Prism:
         return self
 
     def stop(self):
-        kill_process(self.proc, signal.SIGTERM)
+        stop_process(self.proc, signal.SIGTERM)
         self.proc = None
 
     def log(self):

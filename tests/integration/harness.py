@@ -1,16 +1,32 @@
 """Shared helpers for the integration tests: the real keyrevoke binary against a real keyrevoke-mock
-over TLS on loopback. Standard library only. Every process is bounded in time and killed on teardown."""
+over TLS on loopback. Standard library only. Every process is bounded in time and killed on teardown.
 
+What is where, by concern:
+  paths and secrets      KEYREVOKE, MOCK, MANAGEMENT_KEY
+  processes              keyrevoke_env, stop_process, free_port, wait_listening, run_with_usage, run_measured
+  test data              random_hashes, make_test_pki
+  keyrevoke-mock         Mock (a running mock), final_stats, method_counts, status_count, repeated_hashes
+  reports                Report, read_report, count_rows_on_disk, spilled_rows: the one reader of reports
+  other servers          Origin (anything keyrevoke can point at), ScriptedServer (raw HTTP/1.1 answers)
+  test cases             KeyrevokeTest (temp dir, mocks, run keyrevoke), KeyrevokeProcesses (background runs)
+nginx, the raw-socket key API server and Prism live in gateway.py."""
+
+import functools
+import http.client
 import json
 import os
 import secrets
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
+
+# --- Paths and secrets ------------------------------------------------------------------------------
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -20,14 +36,118 @@ MOCK = os.environ.get("KEYREVOKE_MOCK_BIN", os.path.join(ROOT, "build", "release
 # A fresh management key per test run: the leak test searches every output for it.
 MANAGEMENT_KEY = "sk-mg-v1-test-" + secrets.token_hex(24)
 
-
 # How tearDown stops a mock: SIGKILL (fast), but SIGTERM in the coverage run (KEYREVOKE_COVERAGE=1,
 # tests/run_all.sh), where a killed process would not write its gcov counters.
 TEARDOWN_SIGNAL = signal.SIGTERM if os.environ.get("KEYREVOKE_COVERAGE") == "1" else signal.SIGKILL
 
 
+# --- Processes ----------------------------------------------------------------------------------------
+
+
+def keyrevoke_env(with_key=True, env=None):
+    """The environment keyrevoke runs in: the test's management key (or none), plus `env`."""
+    full_env = dict(os.environ)
+    full_env.pop("MODELGATES_MANAGEMENT_KEY", None)
+    if with_key:
+        full_env["MODELGATES_MANAGEMENT_KEY"] = MANAGEMENT_KEY
+    if env:
+        full_env.update(env)
+    return full_env
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=10):
+    """Sends `sig` to a running process and waits up to `timeout` s, then SIGKILLs it. None or an
+    exited process: nothing to do."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc=None, timeout=20, what="server"):
+    """Waits (bounded) until 127.0.0.1:port accepts a TCP connection; RuntimeError if `proc` exits
+    first or `timeout` s pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("%s exited with %s before listening" % (what, proc.returncode))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("%s did not listen on %d within %s s" % (what, port, timeout))
+        time.sleep(0.05)
+
+def run_with_usage(cmd, timeout, **popen_kw):
+    """Runs cmd to completion; returns (returncode, resource usage of that process alone, elapsed s).
+    os.wait4 gives the child's own rusage, so no /usr/bin/time is needed."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, **popen_kw)
+    deadline = started + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            proc.returncode = -9
+            raise AssertionError("%s did not finish within %s s" % (cmd[0], timeout))
+        time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage, time.monotonic() - started
+
+
+def run_measured(cmd, timeout, **popen_kw):
+    """Runs cmd to completion; returns (returncode, peak RSS in KiB of that process alone, elapsed s)."""
+    rc, usage, elapsed = run_with_usage(cmd, timeout, **popen_kw)
+    return rc, usage.ru_maxrss, elapsed
+
+
+# --- Test data ----------------------------------------------------------------------------------------
+
+
 def random_hashes(n):
+    """n random key hashes (64 lower-case hex digits), unknown to any mock."""
     return [secrets.token_hex(32) for _ in range(n)]
+
+
+def make_test_pki(workdir, sans="IP:127.0.0.1,DNS:localhost", name="pki"):
+    """A CA and a server certificate for --cert/--key (openssl CLI, a Debian 12 base package), so that
+    a restarted mock presents a certificate the running client already trusts. Returns (ca, chain, key)."""
+    ca_key, ca = os.path.join(workdir, name + "-ca.key"), os.path.join(workdir, name + "-ca.pem")
+    key, csr = os.path.join(workdir, name + "-server.key"), os.path.join(workdir, name + "-server.csr")
+    cert, ext = os.path.join(workdir, name + "-server.pem"), os.path.join(workdir, name + "-ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n" % sans)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    steps = [
+        ["openssl", "req", "-x509"] + ec + ["-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=keyrevoke test CA",
+                                          "-addext", "basicConstraints=critical,CA:TRUE",
+                                          "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ["openssl", "req"] + ec + ["-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+         "-days", "2", "-extfile", ext],
+    ]
+    for cmd in steps:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    return ca, cert, key
+
+
+# --- keyrevoke-mock -------------------------------------------------------------------------------------
 
 
 class Mock:
@@ -48,6 +168,7 @@ class Mock:
         self.log = os.path.join(workdir, name + ".log")
 
     def start(self, timeout=30):
+        """Starts the mock and waits (bounded) for its port file; returns self."""
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
         env = dict(os.environ, MODELGATES_MANAGEMENT_KEY=MANAGEMENT_KEY)
@@ -77,17 +198,21 @@ class Mock:
 
     @property
     def plain(self):
+        """Whether it speaks plain HTTP (--http) instead of TLS."""
         return "--http" in self.args
 
     @property
     def base_url(self):
+        """The API's base URL on this mock (what keyrevoke's --base-url takes)."""
         return "%s://127.0.0.1:%d/api/v1" % ("http" if self.plain else "https", self.port)
 
     def hashes(self):
+        """The hashes of the keys the mock started with (its --hashes-out file)."""
         with open(self.hashes_file) as f:
             return [line.strip() for line in f if line.strip()]
 
     def _get(self, path):
+        """GET `path` (under the host) on a fresh connection, the answer's JSON body parsed."""
         url = "%s://127.0.0.1:%d%s" % ("http" if self.plain else "https", self.port, path)
         ctx = None
         if not self.plain:
@@ -97,13 +222,13 @@ class Mock:
             return json.loads(resp.read())
 
     def stats(self, hashes=False):
+        """The mock's counters (GET /__admin/stats); hashes=True adds the per-hash ones."""
         return self._get("/__admin/stats" + ("?hashes=1" if hashes else ""))
 
     def request(self, method, path, body=None, headers=None, timeout=10):
         """One raw request on a fresh connection, path under the host (not the base URL), no
         keyrevoke involved: (status, {lower-case header: value}, body bytes). `body` may be bytes or
         an iterable of bytes chunks (sent chunked). Connection errors propagate."""
-        import http.client
         if self.plain:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         else:
@@ -119,25 +244,25 @@ class Mock:
             conn.close()
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """Stops the mock with `sig` (SIGKILL after 10 s); a stopped mock can be started again."""
+        stop_process(self.proc, sig)
         self.proc = None
 
 
-def keyrevoke_env(with_key=True, env=None):
-    """The environment keyrevoke runs in: the test's management key (or none), plus `env`."""
-    full_env = dict(os.environ)
-    full_env.pop("MODELGATES_MANAGEMENT_KEY", None)
-    if with_key:
-        full_env["MODELGATES_MANAGEMENT_KEY"] = MANAGEMENT_KEY
-    if env:
-        full_env.update(env)
-    return full_env
+def final_stats(mock, timeout=15):
+    """Stops the mock (SIGTERM: it writes --stats-out on the way out) and returns that file's stats.
+    For a mock whose TLS never completes (--tls-stall), where /__admin/stats cannot be fetched."""
+    if mock.proc and mock.proc.poll() is None:
+        mock.proc.send_signal(signal.SIGTERM)
+        try:
+            mock.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            mock.proc.kill()
+            mock.proc.wait()
+            raise AssertionError("mock did not stop within %s s of SIGTERM" % timeout)
+    mock.proc = None
+    with open(mock.stats_file) as f:
+        return json.load(f)
 
 
 def method_counts(stats, method):
@@ -165,165 +290,95 @@ def repeated_hashes(stats):
     return {r["hash"] if isinstance(r, dict) else r for r in rep}
 
 
-class KeyrevokeTest(unittest.TestCase):
-    """Each test gets a temporary directory; mocks started through self.mock() are always stopped."""
+# --- Reports ------------------------------------------------------------------------------------------
+# The one reader of keyrevoke's report (JSON Lines: one object per "\n"-terminated line). Rows without a
+# "type" are hash rows ({"hash": ...}, and {"hash": null, "outcome": "invalid", ...} for an input line
+# that is not a hash); rows with one are each run's "header", the "verify" proofs and the "summary".
+# keyrevoke writes "hash" or "type" as the first member, which count_rows_on_disk relies on.
 
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="keyrevoke-it-")
-        self.dir = self._tmp.name
-        self._mocks = []
 
-    def tearDown(self):
-        for m in self._mocks:
-            m.stop(TEARDOWN_SIGNAL)
-        self._tmp.cleanup()
+class Report:
+    """A report as its bytes stood when read. `data`: those bytes; `torn`: the unterminated tail (what a
+    kill -9 mid-write can leave), b"" when the file ends with a newline. Rows are parsed on first use
+    (so a test can check the raw bytes first); a whole line that is not JSON in UTF-8 raises, and so does
+    a torn tail unless the report was read with torn_ok=True."""
 
-    def mock(self, keys=1000, args=(), **kw):
-        m = Mock(self.dir, keys=keys, args=args, **kw)
-        self._mocks.append(m)
-        return m.start()
+    def __init__(self, data, torn_ok=False):
+        self.data = data
+        cut = data.rfind(b"\n") + 1
+        self._whole, self.torn = data[:cut], data[cut:]
+        self._torn_ok = torn_ok
 
-    def path(self, name):
-        return os.path.join(self.dir, name)
+    @functools.cached_property
+    def all_rows(self):
+        """Every row in file order: headers, hash rows, verify and summary rows."""
+        if self.torn and not self._torn_ok:
+            raise AssertionError("the report ends with a torn line (no newline): %r" % self.torn[-200:])
+        return [json.loads(line.decode("utf-8")) for line in self._whole.split(b"\n")[:-1]]
 
-    def write_lines(self, name, lines, newline="\n", prefix=""):
-        p = self.path(name)
-        with open(p, "w", newline="") as f:
-            f.write(prefix + newline.join(lines) + newline)
-        return p
+    @property
+    def rows(self):
+        """The hash rows and invalid-line rows (no "type"), in file order."""
+        return [r for r in self.all_rows if "type" not in r]
 
-    def keyrevoke_cmd(self, mock, *args, report="report.jsonl"):
-        cmd = [KEYREVOKE, "--base-url", mock.base_url, "--report", self.path(report), "--progress", "never"]
-        if mock.plain:
-            cmd.append("--allow-insecure-http")
-        else:
-            cmd += ["--cacert", mock.ca]
-        return cmd + list(args)
+    def typed(self, kind):
+        """The rows whose "type" is `kind` ("header", "verify", "summary"), in file order."""
+        return [r for r in self.all_rows if r.get("type") == kind]
 
-    def run_keyrevoke(self, mock, *args, report="report.jsonl", input=None, env=None, timeout=300,
-                      with_key=True):
-        full_env = keyrevoke_env(with_key, env)
-        return subprocess.run(self.keyrevoke_cmd(mock, *args, report=report), input=input, env=full_env,
-                              capture_output=True, timeout=timeout)
+    @property
+    def summary(self):
+        """The last summary row (a resumed report has one per run); AssertionError if there is none."""
+        summaries = self.typed("summary")
+        if not summaries:
+            raise AssertionError("no summary row")
+        return summaries[-1]
 
-    def report(self, name="report.jsonl", typed=False):
-        """The report's hash and invalid-line rows; typed=True: also the header, verify and summary rows
-        ("type": ...)."""
-        rows = []
-        with open(self.path(name)) as f:
-            for line in f:
-                row = json.loads(line)
-                if typed or "type" not in row:
-                    rows.append(row)
-        return rows
-
-    def outcomes(self, rows):
-        """hash -> outcome for hash rows; asserts one row per hash."""
+    def outcomes(self):
+        """hash -> outcome for the hash rows (invalid-line rows skipped); AssertionError if a hash has
+        two rows."""
         by_hash = {}
-        for r in rows:
+        for r in self.rows:
             if r.get("hash") is None:
                 continue
-            self.assertNotIn(r["hash"], by_hash, "two rows for one hash")
+            if r["hash"] in by_hash:
+                raise AssertionError("two rows for one hash: %r" % r["hash"])
             by_hash[r["hash"]] = r["outcome"]
         return by_hash
 
 
-# --- Additions for the fault, signal, hostile-input, secrets and TLS tests ---------------------------
-
-import re
-import shutil
-import socket
-import threading
+def read_report(path, torn_ok=False):
+    """The report at `path` as a Report (see there for torn_ok)."""
+    with open(path, "rb") as f:
+        return Report(f.read(), torn_ok)
 
 
-def final_stats(mock, timeout=15):
-    """Stops the mock (SIGTERM: it writes --stats-out on the way out) and returns that file's stats.
-    For a mock whose TLS never completes (--tls-stall), where /__admin/stats cannot be fetched."""
-    if mock.proc and mock.proc.poll() is None:
-        mock.proc.send_signal(signal.SIGTERM)
-        try:
-            mock.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            mock.proc.kill()
-            mock.proc.wait()
-            raise AssertionError("mock did not stop within %s s of SIGTERM" % timeout)
-    mock.proc = None
-    with open(mock.stats_file) as f:
-        return json.load(f)
-
-
-def make_test_pki(workdir, sans="IP:127.0.0.1,DNS:localhost", name="pki"):
-    """A CA and a server certificate for --cert/--key (openssl CLI, a Debian 12 base package), so that
-    a restarted mock presents a certificate the running client already trusts. Returns (ca, chain, key)."""
-    ca_key, ca = os.path.join(workdir, name + "-ca.key"), os.path.join(workdir, name + "-ca.pem")
-    key, csr = os.path.join(workdir, name + "-server.key"), os.path.join(workdir, name + "-server.csr")
-    cert, ext = os.path.join(workdir, name + "-server.pem"), os.path.join(workdir, name + "-ext.cnf")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n" % sans)
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    steps = [
-        ["openssl", "req", "-x509"] + ec + ["-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=keyrevoke test CA",
-                                          "-addext", "basicConstraints=critical,CA:TRUE",
-                                          "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-        ["openssl", "req"] + ec + ["-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
-        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
-         "-days", "2", "-extfile", ext],
-    ]
-    for cmd in steps:
-        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
-    return ca, cert, key
-
-
-def read_report_lines(path, typed=False):
-    """(rows, torn): every whole line parsed (a malformed whole line raises), and the unterminated
-    tail if the file does not end with a newline (what a kill -9 mid-write can leave). Rows with a
-    "type" (header, verify, summary) only with typed=True."""
+def count_rows_on_disk(path):
+    """How many whole hash rows (and invalid-line rows) the report at `path` holds right now, 0 if it
+    does not exist yet: for polling a run that is still writing (cheap: no JSON parsing)."""
+    if not os.path.exists(path):
+        return 0
     with open(path, "rb") as f:
         data = f.read()
-    torn = b""
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        data, torn = data[:cut], data[cut:]
-    rows = [json.loads(line) for line in data.decode("utf-8").splitlines()]
-    if not typed:
-        rows = [r for r in rows if "type" not in r]
-    return rows, torn
+    whole = data[:data.rfind(b"\n") + 1]
+    return whole.count(b'\n{"hash"') + (1 if whole.startswith(b'{"hash"') else 0)
 
 
-def run_with_usage(cmd, timeout, **popen_kw):
-    """Runs cmd to completion; returns (returncode, resource usage of that process alone, elapsed s).
-    os.wait4 gives the child's own rusage, so no /usr/bin/time is needed."""
-    started = time.monotonic()
-    proc = subprocess.Popen(cmd, **popen_kw)
-    deadline = started + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            proc.returncode = -9
-            raise AssertionError("%s did not finish within %s s" % (cmd[0], timeout))
-        time.sleep(0.02)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage, time.monotonic() - started
+def spilled_rows(stderr):
+    """The hash rows keyrevoke wrote to stderr (str) because it could not write them to the report."""
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith('{"hash"')]
 
 
-def run_measured(cmd, timeout, **popen_kw):
-    """Runs cmd to completion; returns (returncode, peak RSS in KiB of that process alone, elapsed s)."""
-    rc, usage, elapsed = run_with_usage(cmd, timeout, **popen_kw)
-    return rc, usage.ru_maxrss, elapsed
+# --- Other servers --------------------------------------------------------------------------------------
 
 
-class LocalOrigin:
-    """Something keyrevoke_cmd() can point keyrevoke at that is not a keyrevoke-mock (plain HTTP)."""
+class Origin:
+    """Something KeyrevokeTest.keyrevoke_cmd() can point keyrevoke at that is not a keyrevoke-mock:
+    `base_url` and, for https, the CA file `ca` that signed its certificate."""
 
-    def __init__(self, port, base_path="/api/v1"):
-        self.port = port
-        self.plain = True
-        self.ca = None
-        self.base_url = "http://127.0.0.1:%d%s" % (port, base_path)
+    def __init__(self, base_url, ca=None):
+        self.base_url = base_url
+        self.ca = ca
+        self.plain = base_url.startswith("http://")
 
 
 class ScriptedServer:
@@ -354,7 +409,7 @@ class ScriptedServer:
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(128)
         self.port = self._listener.getsockname()[1]
-        self.origin = LocalOrigin(self.port)
+        self.origin = Origin("http://127.0.0.1:%d/api/v1" % self.port)
         t = threading.Thread(target=self._accept_loop, daemon=True)
         t.start()
         self._threads.append(t)
@@ -503,10 +558,66 @@ class _ScriptedConnection:
         return keep
 
 
+# --- Test cases ---------------------------------------------------------------------------------------
+
+
+class KeyrevokeTest(unittest.TestCase):
+    """Each test gets a temporary directory; mocks started through self.mock() are always stopped."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="keyrevoke-it-")
+        self.dir = self._tmp.name
+        self._mocks = []
+
+    def tearDown(self):
+        for m in self._mocks:
+            m.stop(TEARDOWN_SIGNAL)
+        self._tmp.cleanup()
+
+    def mock(self, keys=1000, args=(), **kw):
+        """A started Mock in the test's directory (keyword arguments as Mock's), stopped on teardown."""
+        m = Mock(self.dir, keys=keys, args=args, **kw)
+        self._mocks.append(m)
+        return m.start()
+
+    def path(self, name):
+        """`name` inside the test's temporary directory."""
+        return os.path.join(self.dir, name)
+
+    def write_lines(self, name, lines, newline="\n", prefix=""):
+        """Writes `lines` to file `name` (each ended by `newline`, after `prefix`); returns its path."""
+        p = self.path(name)
+        with open(p, "w", newline="") as f:
+            f.write(prefix + newline.join(lines) + newline)
+        return p
+
+    def keyrevoke_cmd(self, origin, *args, report="report.jsonl"):
+        """keyrevoke's command line against `origin` (a Mock, an Origin, anything with base_url, plain
+        and ca), writing report `report` in the test's directory, then `args`."""
+        cmd = [KEYREVOKE, "--base-url", origin.base_url, "--report", self.path(report), "--progress", "never"]
+        if origin.plain:
+            cmd.append("--allow-insecure-http")
+        else:
+            cmd += ["--cacert", origin.ca]
+        return cmd + list(args)
+
+    def run_keyrevoke(self, origin, *args, report="report.jsonl", input=None, env=None, timeout=300,
+                      with_key=True):
+        """Runs keyrevoke_cmd() to completion (at most `timeout` s): a CompletedProcess, output as bytes."""
+        full_env = keyrevoke_env(with_key, env)
+        return subprocess.run(self.keyrevoke_cmd(origin, *args, report=report), input=input, env=full_env,
+                              capture_output=True, timeout=timeout)
+
+    def report(self, name="report.jsonl", torn_ok=False):
+        """The report `name` in the test's directory, as a Report."""
+        return read_report(self.path(name), torn_ok)
+
+
 class KeyrevokeProcesses:
     """Mixin for KeyrevokeTest: keyrevoke processes started in the background, killed on teardown."""
 
     def start_keyrevoke(self, origin, *args, report="report.jsonl", env=None, with_key=True, **popen_kw):
+        """keyrevoke_cmd() started in the background (stdout and stderr piped unless given): a Popen."""
         full_env = keyrevoke_env(with_key, env)
         popen_kw.setdefault("stdout", subprocess.PIPE)
         popen_kw.setdefault("stderr", subprocess.PIPE)
@@ -530,6 +641,7 @@ class KeyrevokeProcesses:
                 pass
 
     def wait_for(self, predicate, timeout, what, poll=0.02):
+        """Polls predicate() every `poll` s until it holds; fails the test after `timeout` s."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -538,12 +650,5 @@ class KeyrevokeProcesses:
         self.fail("timed out after %s s waiting for %s" % (timeout, what))
 
     def report_rows_now(self, name="report.jsonl"):
-        """Whole hash rows on disk right now (the run may still be writing); header and other typed
-        rows are not counted."""
-        p = self.path(name)
-        if not os.path.exists(p):
-            return 0
-        with open(p, "rb") as f:
-            data = f.read()
-        whole = data[:data.rfind(b"\n") + 1]
-        return whole.count(b'\n{"hash"') + (1 if whole.startswith(b'{"hash"') else 0)
+        """Whole hash rows of report `name` on disk right now (count_rows_on_disk)."""
+        return count_rows_on_disk(self.path(name))

@@ -3,6 +3,7 @@
 
     runner.py MODULE                    an integration module (tests/integration/MODULE.py)
     runner.py --unit BINARY [ARGS...]   a Boost.Test binary (run with --report_level=short)
+    runner.py --list [MODULE...]        the test ids of those modules (default: every test_*.py), runs nothing
 
 `python3 -m unittest` exits 0 when no test ran or when every test was skipped, and a Boost.Test binary
 whose cases were all filtered out or disabled can pass with nothing checked. This runner fails:
@@ -78,6 +79,31 @@ def run_module(module):
     return problems
 
 
+def list_tests(modules):
+    """Prints one test id per line (subtests are not counted: they exist only while a test runs)."""
+    sys.path.insert(0, HERE)
+    os.chdir(HERE)
+    if not modules:
+        modules = sorted(f[:-3] for f in os.listdir(HERE) if f.startswith("test_") and f.endswith(".py"))
+    problems = []
+
+    def walk(suite):
+        for t in suite:
+            if isinstance(t, unittest.TestSuite):
+                yield from walk(t)
+            else:
+                yield t
+    for module in modules:
+        loader = unittest.TestLoader()
+        tests = list(walk(loader.loadTestsFromName(module)))
+        if loader.errors:
+            problems.append("%s does not load:\n%s" % (module, "\n".join(loader.errors)))
+            continue
+        for test in tests:
+            print(test.id())
+    return problems
+
+
 def run_unit(cmd):
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout.decode("utf-8", "replace")
@@ -99,6 +125,8 @@ def run_unit(cmd):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "--unit":
         problems = run_unit(argv[1:])
+    elif argv and argv[0] == "--list":
+        problems = list_tests(argv[1:])
     elif len(argv) == 1 and not argv[0].startswith("-"):
         problems = run_module(argv[0])
     else:

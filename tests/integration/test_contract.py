@@ -11,9 +11,11 @@ import re
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
-from gateway import CONTRACT_DIR, Origin, Prism
-from harness import KeyrevokeTest, random_hashes, read_report_lines
+from gateway import CONTRACT_DIR, Prism
+from harness import KeyrevokeTest, Origin, random_hashes
 
 SPEC = os.path.join(CONTRACT_DIR, "modelgates-keys.openapi.yaml")
 
@@ -58,14 +60,12 @@ class ContractTest(KeyrevokeTest):
         self.assertEqual(len(violations), 0, "%d requests do not conform to the provider's description; the first:\n%s"
                          % (len(violations), violations[0] if violations else ""))
         self.assertEqual(res.returncode, 0, err)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         self.assertEqual({r["hash"] for r in rows}, set(hashes))
         self.assertEqual({r["outcome"] for r in rows}, {"deleted"})
 
     def test_prism_refuses_what_the_description_forbids(self):
         """The contract has teeth: a DELETE with a JSON body, and one without a bearer token, are refused."""
-        import urllib.error
-        import urllib.request
         url = "http://127.0.0.1:%d/keys/%s" % (self.prism.port, random_hashes(1)[0])
         cases = [({"Authorization": "Bearer x", "Content-Type": "application/json"}, b"{}", 415),
                  ({}, None, 401),

@@ -36,12 +36,12 @@ class EncodingsTest(KeyrevokeTest):
     def outcome_of(self, report_name):
         """What a report says, without what may differ between two runs (times, latencies)."""
         hashes, invalid = {}, []
-        for row in self.report(report_name):
+        for row in self.report(report_name).rows:
             if row.get("hash") is not None:
                 hashes[row["hash"]] = row["outcome"]
             else:
                 invalid.append({k: v for k, v in row.items() if k in ("line", "outcome", "input", "error")})
-        summary = [r for r in self.report(report_name, typed=True) if r.get("type") == "summary"]
+        summary = self.report(report_name).typed("summary")
         self.assertEqual(len(summary), 1)
         return hashes, invalid, (summary[0]["exit_code"], summary[0]["counts"])
 
@@ -146,7 +146,7 @@ class EncodingsTest(KeyrevokeTest):
         hashes = mock.hashes()[:20]
         res = self.run_keyrevoke(mock, input="\r\n".join(hashes).encode("utf-16-le"), timeout=60)
         self.assertEqual(res.returncode, 1, res.stderr)
-        rows = self.report()
+        rows = self.report().rows
         self.assertEqual(len(rows), 20)
         self.assertTrue(all(r.get("hash") is None for r in rows), rows[:2])
         stats = mock.stats()
@@ -161,9 +161,9 @@ class EncodingsTest(KeyrevokeTest):
                 lone_high + "\r\n".encode("utf-16-le") + (hashes[2] + "\r\n").encode("utf-16-le") + b"x")
         res = self.run_keyrevoke(mock, self.write_bytes("broken.txt", data), timeout=60)
         self.assertEqual(res.returncode, 1, res.stderr)
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(outcomes, {hashes[0]: "deleted", hashes[2]: "deleted"})
-        reasons = [r.get("error") for r in self.report() if r.get("hash") is None]
+        reasons = [r.get("error") for r in self.report().rows if r.get("hash") is None]
         self.assertEqual(reasons, ["invalid UTF-16: an unpaired surrogate",
                                    "invalid UTF-16: the input ends with an odd byte"])
         self.assertEqual(mock.stats()["keys"]["deleted"], 2)

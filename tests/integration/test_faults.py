@@ -1,7 +1,6 @@
 """Server faults: 500s, resets, hangs, closed keep-alive connections, a server killed and restarted,
 per-hash permanent failures. Every assertion is checked against the mock's own ground truth."""
 
-import json
 import os
 import re
 import resource
@@ -10,8 +9,8 @@ import subprocess
 import time
 import unittest
 
-from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Mock, make_test_pki, method_counts, random_hashes,
-                     read_report_lines, repeated_hashes, status_count)
+from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Mock, make_test_pki, method_counts,
+                     random_hashes, repeated_hashes, spilled_rows, status_count)
 
 
 def rows_by_hash(rows):
@@ -29,7 +28,7 @@ class RandomFaultsTest(KeyrevokeTest):
         elapsed = time.monotonic() - started
         self.assertEqual(res.returncode, 0, res.stderr.decode())
 
-        rows = self.report()
+        rows = self.report().rows
         by_hash = rows_by_hash(rows)
         self.assertEqual(len(rows), 1000)
         self.assertEqual(set(by_hash), set(hashes))
@@ -109,7 +108,8 @@ class RestartTest(KeyrevokeProcesses, KeyrevokeTest):
         out, err = proc.communicate(timeout=90)
         self.assertEqual(proc.returncode, 0, err.decode())
 
-        rows, torn = read_report_lines(self.path("report.jsonl"))
+        report = self.report(torn_ok=True)
+        rows, torn = report.rows, report.torn
         self.assertEqual(torn, b"")
         by_hash = rows_by_hash(rows)
         self.assertEqual(len(rows), 1500)
@@ -150,7 +150,8 @@ class OutageTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertIn("gave up", err.decode())
         self.assertLess(took, 60)
 
-        rows, torn = read_report_lines(self.path("report.jsonl"))
+        report = self.report(torn_ok=True)
+        rows, torn = report.rows, report.torn
         self.assertEqual(torn, b"")
         first_run = {}
         for r in rows:
@@ -191,7 +192,7 @@ class PermanentFailureTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--max-attempts", "4", "--concurrency", "4", inp, timeout=120)
         self.assertEqual(res.returncode, 1, res.stderr.decode())
 
-        by_hash = rows_by_hash(self.report())
+        by_hash = rows_by_hash(self.report().rows)
         self.assertEqual(len(by_hash), 40)
         self.assertEqual(by_hash[always500]["outcome"], "failed")
         self.assertEqual(by_hash[always500]["attempts"], 4)
@@ -303,8 +304,9 @@ class ReportWriteFailureTest(KeyrevokeTest):
         self.assertIn("cannot write report", err)
 
         # Every hash is in the report or, whole, on stderr: none silently dropped.
-        rows, torn = read_report_lines(self.path(report))
-        on_stderr = [json.loads(line) for line in err.splitlines() if line.startswith('{"hash"')]
+        in_report = self.report(report, torn_ok=True)
+        rows, torn = in_report.rows, in_report.torn
+        on_stderr = spilled_rows(err)
         self.assertGreater(len(rows), 50)
         self.assertGreater(len(on_stderr), 0)
         in_file = {r["hash"]: r["outcome"] for r in rows}
@@ -346,7 +348,7 @@ class ReportWriteFailureTest(KeyrevokeTest):
 
 class PoisonHashTest(KeyrevokeTest):
     def report_attempts(self, h):
-        return next(r["attempts"] for r in self.report() if r.get("hash") == h)
+        return next(r["attempts"] for r in self.report().rows if r.get("hash") == h)
 
     def test_a_few_always_failing_hashes_do_not_hold_the_others_hostage(self):
         # 20 keys the server always answers 500 for, first in the list, then 1,980 healthy ones. The
@@ -360,7 +362,7 @@ class PoisonHashTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--max-attempts", "6", "--give-up-after", "5", inp, timeout=120)
         err = res.stderr.decode()
         stats = mock.stats()
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertNotIn("gave up", err, "the run gave up on a server that answered every request "
                          "(%d answers, %d deleted)" % (stats["api_requests"], stats["keys"]["deleted"]))
         self.assertEqual(res.returncode, 1, err)
@@ -397,8 +399,8 @@ class ReportFailureLargeInputTest(KeyrevokeTest):
         err = err.decode()
         self.assertEqual(proc.returncode, 1, err)
         self.assertIn("cannot write report", err)
-        rows, torn = read_report_lines(self.path("report.jsonl"))
-        spilled = [json.loads(line) for line in err.splitlines() if line.startswith('{"hash"')]
+        rows = self.report(torn_ok=True).rows
+        spilled = spilled_rows(err)
         reported = {r["hash"]: r["outcome"] for r in rows + spilled}
         self.assertLessEqual(set(reported), set(hashes))
         if len(reported) < len(hashes):
@@ -438,7 +440,7 @@ class DescriptorExhaustionTest(KeyrevokeTest):
         res = subprocess.run(self.keyrevoke_cmd(mock, "--concurrency", "200", self.write_lines("in.txt", hashes)),
                              env=env, capture_output=True, timeout=120, preexec_fn=limit_open_files(32))
         self.assertEqual(res.returncode, 0, res.stderr.decode()[-3000:])
-        self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in hashes})
+        self.assertEqual(self.report().outcomes(), {h: "deleted" for h in hashes})
         stats = mock.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
         self.assertEqual(status_count(stats, 200), 3000 + 1)  # + the preflight's GET /keys
@@ -466,11 +468,10 @@ class SharedReportTest(KeyrevokeProcesses, KeyrevokeTest):
         out, err = first.communicate(timeout=60)
         self.assertEqual(first.returncode, 0, err.decode())
         # The refused runs sent nothing and truncated nothing: one row, one request per hash.
-        with open(self.path("report.jsonl"), "rb") as f:
-            data = f.read()
-        self.assertEqual(data.count(b"\x00"), 0, "the refused run truncated the report under the running one: "
+        report = self.report()
+        self.assertEqual(report.data.count(b"\x00"), 0, "the refused run truncated the report under the running one: "
                          "its first rows are now NUL bytes")
-        self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in hashes})
+        self.assertEqual(report.outcomes(), {h: "deleted" for h in hashes})
         stats = mock.stats(hashes=True)
         self.assertGreater(before, 0)
         self.assertEqual(stats["api_requests"], 2000 + 1)  # + the preflight's GET /keys

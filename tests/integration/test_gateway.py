@@ -11,9 +11,8 @@ import subprocess
 import time
 import unittest
 
-from gateway import NGINX, Nginx, free_port
-from harness import (KEYREVOKE, KeyrevokeProcesses, KeyrevokeTest, Mock, keyrevoke_env, make_test_pki,
-                     random_hashes, read_report_lines)
+from gateway import NginxGateways
+from harness import KEYREVOKE, KeyrevokeProcesses, KeyrevokeTest, Mock, free_port, keyrevoke_env, random_hashes
 
 
 def done_outcome(outcome):
@@ -22,38 +21,16 @@ def done_outcome(outcome):
     return outcome in ("deleted", "not_found", "not_found_after_retry")
 
 
-class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
-    def setUp(self):
-        super().setUp()
-        self.assertTrue(os.path.exists(NGINX), "nginx is not installed (cmake/install-deps.sh installs it)")
-        self.ca, self.cert, self.key = make_test_pki(self.dir)
-        self._gateways = []
-
-    def tearDown(self):
-        for g in self._gateways:
-            g.stop()
-        super().tearDown()
-
-    def gateway(self, upstream_port, **kw):
-        g = Nginx(self.dir, upstream_port, self.cert, self.key, name="nginx%d" % len(self._gateways), **kw)
-        self._gateways.append(g)
-        return g.start()
-
+class GatewayTest(NginxGateways, KeyrevokeProcesses, KeyrevokeTest):
     def admin_keys(self, mock):
         return mock._get("/__admin/keys")
-
-    def summary_row(self, name="report.jsonl"):
-        rows, _ = read_report_lines(self.path(name), typed=True)
-        summaries = [r for r in rows if r.get("type") == "summary"]
-        self.assertTrue(summaries, "no summary row")
-        return summaries[-1]
 
     # a. A wrong --base-url path: nginx answers its own 404 HTML page to everything under /v1/.
     def test_wrong_base_url_path_claims_nothing_and_sends_no_delete(self):
         mock = self.mock(keys=50, args=["--http"])
         gw = self.gateway(mock.port)
         inp = self.write_lines("in.txt", mock.hashes())
-        wrong = gw.origin(self.ca, "/v1")
+        wrong = gw.origin("/v1")
         disabled_before = self.admin_keys(mock)["disabled"]  # the mock's generated keys include some disabled
         for i, args in enumerate((["--verify"], ["--disable", "--verify"])):
             with self.subTest(args=args):
@@ -69,7 +46,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
                 self.assertEqual(self.admin_keys(mock)["disabled"], disabled_before)
                 # Then the claims: nothing deleted, disabled, not_found or verified.
                 if os.path.exists(self.path(report)):
-                    rows, _ = read_report_lines(self.path(report), typed=True)
+                    rows = self.report(report, torn_ok=True).all_rows
                     claimed = [r for r in rows if r.get("outcome") in ("deleted", "not_found", "disabled", "verified")]
                     self.assertEqual(claimed, [], "claims made on a wrong route's answers")
                 self.assertEqual(res.returncode, 2, err)
@@ -82,9 +59,9 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
                                  env=keyrevoke_env(True))
             self.assertEqual(res.returncode, 0, res.stderr.decode(errors="replace"))
             return json.loads(res.stdout.decode().strip().splitlines()[-1])["digest"]
-        wrong_digest, right_digest = plan(wrong.base_url), plan(gw.base_url())
+        wrong_digest, right_digest = plan(wrong.base_url), plan(gw.base_url)
         self.assertNotEqual(wrong_digest, right_digest, "the plan digest does not bind the base URL's path")
-        res = self.run_keyrevoke(gw.origin(self.ca), "--confirm", wrong_digest, inp, report="confirm.jsonl",
+        res = self.run_keyrevoke(gw, "--confirm", wrong_digest, inp, report="confirm.jsonl",
                                  timeout=120)
         self.assertEqual(res.returncode, 2, res.stderr.decode(errors="replace"))
         self.assertEqual(sum(1 for l in gw.log() if l.method == "DELETE" and l.path.startswith("/api/")), 0)
@@ -98,12 +75,12 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         hashes = mock.hashes()
         inp = self.write_lines("in.txt", hashes)
         started = time.monotonic()
-        res = self.run_keyrevoke(gw.origin(self.ca), "--concurrency", "16", inp, timeout=120)
+        res = self.run_keyrevoke(gw, "--concurrency", "16", inp, timeout=120)
         elapsed = time.monotonic() - started
         err = res.stderr.decode(errors="replace")
         self.assertEqual(res.returncode, 0, err)
         self.assertEqual(self.admin_keys(mock)["remaining"], 0)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         by_hash = {r["hash"]: r for r in rows}
         self.assertEqual(set(by_hash), set(hashes))
         self.assertEqual({r["outcome"] for r in rows}, {"deleted"})
@@ -134,7 +111,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         first = self.mock(args=args, name="first")
         gw = self.gateway(first.port)
         inp = self.write_lines("in.txt", hashes)
-        proc = self.start_keyrevoke(gw.origin(self.ca), inp)
+        proc = self.start_keyrevoke(gw, inp)
         self.wait_for(lambda: self.report_rows_now() >= 16 or proc.poll() is not None, 30, "16 rows")
         self.assertIsNone(proc.poll(), "the run ended before the upstream could be killed")
         first.proc.send_signal(signal.SIGKILL)
@@ -159,7 +136,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
               "exit %d" % (len(log), len(outage), others, extra, proc.returncode))
         self.assertEqual(proc.returncode, 0, err)
         self.assertEqual(self.admin_keys(second)["remaining"], 0)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         self.assertEqual(len(rows), n)
         # Every key was live at start: none of them may be reported "already gone".
         self.assertEqual([r for r in rows if r["outcome"] == "not_found"], [])
@@ -179,7 +156,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         gw = self.gateway(upstream_port)
         inp = self.write_lines("in.txt", hashes)
         started = time.monotonic()
-        res = self.run_keyrevoke(gw.origin(self.ca), "--give-up-after", "3", inp, timeout=120)
+        res = self.run_keyrevoke(gw, "--give-up-after", "3", inp, timeout=120)
         elapsed = time.monotonic() - started
         err = res.stderr.decode(errors="replace")
         log = gw.log()
@@ -187,14 +164,14 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
               % (res.returncode, elapsed, len(log), sum(1 for l in log if l.status == 502)))
         self.assertEqual(res.returncode, 4, err)
         self.assertLess(elapsed, 30)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         self.assertEqual(len(rows), n)
         self.assertEqual([r for r in rows if r["outcome"] in ("deleted", "not_found")], [])
         self.assertGreaterEqual(sum(1 for r in rows if r["outcome"] == "not_attempted"), n - 16)
         self.assertLessEqual(len(log), 16 + 30, "a down server was sent more than the first wave and the probes")
         # The server comes back: --resume finishes every hash.
         mock = self.mock(args=["--http", "--keys-file", keys_file], port=upstream_port)
-        res = self.run_keyrevoke(gw.origin(self.ca), "--resume", inp, timeout=120)
+        res = self.run_keyrevoke(gw, "--resume", inp, timeout=120)
         self.assertEqual(res.returncode, 0, res.stderr.decode(errors="replace"))
         self.assertEqual(self.admin_keys(mock)["remaining"], 0)
 
@@ -204,7 +181,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         mock = self.mock(keys=n, args=["--http"])
         gw = self.gateway(mock.port, keepalive_requests=1, keepalive_timeout="1s")
         inp = self.write_lines("in.txt", mock.hashes())
-        res = self.run_keyrevoke(gw.origin(self.ca), inp, timeout=120)
+        res = self.run_keyrevoke(gw, inp, timeout=120)
         err = res.stderr.decode(errors="replace")
         self.assertEqual(res.returncode, 0, err)
         self.assertEqual(self.admin_keys(mock)["remaining"], 0)
@@ -229,10 +206,10 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         gw = self.gateway(mock.port, read_timeout="800ms")
         hashes = mock.hashes()
         inp = self.write_lines("in.txt", hashes)
-        res = self.run_keyrevoke(gw.origin(self.ca), "--concurrency", "16", inp, timeout=180)
+        res = self.run_keyrevoke(gw, "--concurrency", "16", inp, timeout=180)
         err = res.stderr.decode(errors="replace")
         self.assertEqual(self.admin_keys(mock)["remaining"], 0)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         by_hash = {r["hash"]: r for r in rows}
         self.assertEqual(set(by_hash), set(hashes))
         per_hash = gw.per_hash("DELETE")
@@ -248,7 +225,7 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
             self.assertNotEqual(by_hash[h]["outcome"], "not_found", (h, per_hash[h], by_hash[h]))
             self.assertEqual(by_hash[h]["outcome"], "not_found_after_retry", (h, per_hash[h], by_hash[h]))
         # ...and counted apart from not_found in the summary.
-        counts = self.summary_row()["counts"]
+        counts = self.report(torn_ok=True).summary["counts"]
         self.assertEqual(counts.get("not_found_after_retry"), len(lost), counts)
         self.assertEqual(counts.get("not_found"), 0, counts)
         for h, s in per_hash.items():
@@ -265,19 +242,19 @@ class GatewayTest(KeyrevokeProcesses, KeyrevokeTest):
         hashes = random_hashes(n)
         inp = self.write_lines("in.txt", hashes)
         started = time.monotonic()
-        res = self.run_keyrevoke(gw.origin(self.ca), inp, timeout=120)
+        res = self.run_keyrevoke(gw, inp, timeout=120)
         elapsed = time.monotonic() - started
         err = res.stderr.decode(errors="replace")
         print("\n  nothing listening, %d hashes: exit %d after %.1f s" % (n, res.returncode, elapsed))
         self.assertEqual(res.returncode, 4, err)
         self.assertLess(elapsed, 30)
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         self.assertEqual(len(rows), n)
         self.assertEqual({r["outcome"] for r in rows}, {"not_attempted"})
         # The summary says why, at its start: on the counts line or a line before it.
         head = err[:err.index("\n", err.index(" hashes in ")) + 1] if " hashes in " in err else err
         self.assertRegex(head, r"(?i)could not (be )?reach|unreachable|not reachable|could not connect|never reached")
-        self.assertEqual(self.summary_row()["exit_code"], 4)
+        self.assertEqual(self.report(torn_ok=True).summary["exit_code"], 4)
 
 
 if __name__ == "__main__":

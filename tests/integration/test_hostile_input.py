@@ -2,15 +2,14 @@
 and hostile server answers (from a scripted HTTP/1.1 server in this file's harness: keyrevoke-mock
 only gives well-formed answers). Judged by the mock's / the scripted server's ground truth."""
 
-import json
 import os
 import subprocess
 import sys
 import time
 import unittest
 
-from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, ScriptedServer, random_hashes,
-                     read_report_lines, repeated_hashes, run_measured, status_count)
+from harness import (MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Report, ScriptedServer, random_hashes,
+                     repeated_hashes, run_measured, status_count)
 
 
 def hostile_lines(h):
@@ -68,12 +67,10 @@ class HostileLinesTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--concurrency", "4", self.path("in.txt"), timeout=60)
         self.assertEqual(res.returncode, 1, res.stderr[-2000:].decode("utf-8", "replace"))
 
-        with open(self.path("report.jsonl"), "rb") as f:
-            raw = f.read()
-        text = raw.decode("utf-8")  # strictly valid UTF-8, whatever the input held
-        self.assertLess(len(raw), 64 * 1024)  # no 1 MB line copied into the report
-        rows = [json.loads(line) for line in text.splitlines()]
-        rows = [r for r in rows if "type" not in r]  # the header and summary rows
+        report = self.report()
+        self.assertLess(len(report.data), 64 * 1024)  # no 1 MB line copied into the report
+        report.data.decode("utf-8")  # strictly valid UTF-8, whatever the input held
+        rows = report.rows  # without the header and summary rows
         invalid = [r for r in rows if r["outcome"] == "invalid"]
         self.assertEqual(sorted(r["line"] for r in invalid), hostile_numbers)
         for r in invalid:
@@ -100,9 +97,8 @@ class HostileLinesTest(KeyrevokeTest):
         print("\n  %d hostile lines, all invalid; %d API requests" % (len(hostile), stats["api_requests"]))
 
     def test_empty_and_comment_only_inputs_exit_0_with_no_hash_rows(self):
-        def only_header_and_summary(path):
-            with open(path) as f:
-                rows = [json.loads(line) for line in f]
+        def only_header_and_summary(name):
+            rows = self.report(name).all_rows
             self.assertEqual([r["type"] for r in rows], ["header", "summary"])
             self.assertEqual(rows[1]["counts"]["hashes"], 0)
 
@@ -116,10 +112,10 @@ class HostileLinesTest(KeyrevokeTest):
                 report = name.replace(" ", "_") + ".jsonl"
                 res = self.run_keyrevoke(mock, inp, report=report, timeout=60)
                 self.assertEqual(res.returncode, 0, res.stderr.decode())
-                only_header_and_summary(self.path(report))
+                only_header_and_summary(report)
                 res = self.run_keyrevoke(mock, "-", input=data, report="stdin-" + report, timeout=60)
                 self.assertEqual(res.returncode, 0, res.stderr.decode())
-                only_header_and_summary(self.path("stdin-" + report))
+                only_header_and_summary("stdin-" + report)
         self.assertEqual(mock.stats()["api_requests"], 0)
 
     def test_missing_or_unreadable_inputs_exit_2_and_create_nothing(self):
@@ -173,14 +169,12 @@ class HostileReportTest(KeyrevokeTest):
         self.assertEqual(stats["keys"]["remaining"], 150)
         self.assertEqual(stats.get("repeated_hashes", []), [])
         # What was appended are whole rows, one per hash sent, after the torn tail was cut.
-        with open(self.path("report.jsonl"), "rb") as f:
-            data = f.read()
+        data = self.report().data
         self.assertLess(data.find(b'"outcome":"del' + b"{"), 0)
-        appended = data[size_before - len(b'{"hash":"%s","outcome":"del' % rest[5].encode()):]
-        new_rows = [json.loads(line) for line in appended.splitlines()]
-        self.assertEqual(new_rows[0]["type"], "header")  # each run opens its rows with a header
-        self.assertEqual(new_rows[-1]["type"], "summary")
-        new_rows = [r for r in new_rows if "type" not in r]
+        appended = Report(data[size_before - len(b'{"hash":"%s","outcome":"del' % rest[5].encode()):])
+        self.assertEqual(appended.all_rows[0]["type"], "header")  # each run opens its rows with a header
+        self.assertEqual(appended.all_rows[-1]["type"], "summary")
+        new_rows = appended.rows
         self.assertEqual({r["hash"] for r in new_rows}, set(rest))
         self.assertEqual({r["outcome"] for r in new_rows}, {"deleted"})
 
@@ -232,11 +226,12 @@ class LargeInputTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(rc, 1, err)
 
         self.assertIn("2,999,700 duplicates", err)  # every one of the 10 million lines was read
-        rows = self.report("big.jsonl")
+        report = self.report("big.jsonl")
+        rows = report.rows
         invalid = [r for r in rows if r["outcome"] == "invalid"]
         self.assertEqual(len(invalid), 1000)
         # All 300 were deleted by the small run: the big one gets 404s, one request per distinct hash.
-        self.assertEqual(self.outcomes(rows), {h: "not_found" for h in hashes})
+        self.assertEqual(report.outcomes(), {h: "not_found" for h in hashes})
         stats = mock.stats()
         self.assertEqual(stats["api_requests"], 600 + 2)  # + each run's preflight
         self.assertEqual(stats["keys"]["remaining"], 0)
@@ -273,7 +268,7 @@ class LargeInputTest(KeyrevokeProcesses, KeyrevokeTest):
             proc.stdin.close()
             proc.wait(timeout=30)
         self.assertEqual(proc.returncode, 0)
-        self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in hashes})
+        self.assertEqual(self.report().outcomes(), {h: "deleted" for h in hashes})
         stats = mock.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
         self.assertEqual(repeated_hashes(stats), set())
@@ -446,7 +441,7 @@ class HostileServerTest(KeyrevokeTest):
                                  inp, timeout=120)
         elapsed = time.monotonic() - started
         self.assertEqual(res.returncode, 1, res.stderr.decode())
-        rows = {r["hash"]: r for r in self.report()}
+        rows = {r["hash"]: r for r in self.report().rows}
         self.assertEqual(set(rows), set(hashes.values()))
         for name, (_, outcome, attempts, words) in plan.items():
             with self.subTest(name):
@@ -479,7 +474,7 @@ class HostileServerTest(KeyrevokeTest):
         inp = self.write_lines("in.txt", [first] + victims)
         res = self.run_keyrevoke(server.origin, "--concurrency", "1", "--max-attempts", "2", "--timeout", "5",
                                  inp, timeout=120)
-        rows = {r["hash"]: r for r in self.report()}
+        rows = {r["hash"]: r for r in self.report().rows}
         wrongly = [v for v in victims if rows[v]["outcome"] == "deleted"]
         self.assertEqual(wrongly, [], "reported deleted, but the server answered 500 to every request for "
                          "them: %s" % [rows[v] for v in wrongly])

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 
 from harness import (KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, keyrevoke_env, random_hashes,
-                     read_report_lines, repeated_hashes, status_count)
+                     repeated_hashes, status_count)
 
 
 def api(mock, method, path, body=None):
@@ -60,10 +60,6 @@ def interrupt_after_rows(test, cmd, rows):
     test.assertEqual(proc.returncode, 130, err.decode())
 
 
-def typed_rows(rows, kind):
-    return [r for r in rows if r.get("type") == kind]
-
-
 class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_disable_then_enable_round_trip_with_proof(self):
         mock = self.mock(keys=300)
@@ -73,15 +69,16 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--disable", "--verify", inp, report="disable.jsonl")
         self.assertEqual(res.returncode, 0, res.stderr.decode())
 
-        rows = self.report("disable.jsonl", typed=True)
+        report = self.report("disable.jsonl")
+        rows = report.all_rows
         self.assertEqual(rows[0]["type"], "header")
         self.assertEqual(rows[0]["action"], "disable")
         self.assertEqual(rows[-1]["type"], "summary")
         self.assertEqual(rows[-1]["exit_code"], 0)
-        outcomes = self.outcomes(self.report("disable.jsonl"))
+        outcomes = report.outcomes()
         self.assertEqual({h: outcomes[h] for h in chosen}, {h: "disabled" for h in chosen})
         self.assertEqual({h: outcomes[h] for h in absent}, {h: "not_found" for h in absent})
-        proofs = {r["hash"]: r for r in typed_rows(rows, "verify")}
+        proofs = {r["hash"]: r for r in report.typed("verify")}
         self.assertEqual(set(proofs), set(chosen + absent))
         for h in chosen:
             self.assertEqual((proofs[h]["outcome"], proofs[h]["observed"]), ("verified", "disabled"), h)
@@ -101,7 +98,7 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         # --enable undoes it, with its own report.
         res = self.run_keyrevoke(mock, "--enable", "--verify", inp, report="enable.jsonl")
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        outcomes = self.outcomes(self.report("enable.jsonl"))
+        outcomes = self.report("enable.jsonl").outcomes()
         self.assertEqual({outcomes[h] for h in chosen}, {"enabled"})
         keys = all_keys(mock)
         for h in chosen:
@@ -113,7 +110,8 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         chosen = mock.hashes()
         inp = self.write_lines("in.txt", chosen)
         interrupt_after_rows(self, self.keyrevoke_cmd(mock, "--disable", "--concurrency", "8", inp), 500)
-        first, torn = read_report_lines(self.path("report.jsonl"))
+        report = self.report(torn_ok=True)
+        first, torn = report.rows, report.torn
         self.assertEqual(torn, b"")
         done_first = {r["hash"] for r in first if r["outcome"] == "disabled"}
         self.assertGreater(len(done_first), 400)
@@ -122,7 +120,7 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
 
         res = self.run_keyrevoke(mock, "--disable", "--resume", "--concurrency", "8", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        rows, _ = read_report_lines(self.path("report.jsonl"))
+        rows = self.report(torn_ok=True).rows
         final = {}
         for r in rows:
             if r["outcome"] in ("disabled", "not_found"):
@@ -136,7 +134,7 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(stats["patched_more_than_once"], 0)
         self.assertEqual(stats["keys"]["deleted"], 0)
         self.assertEqual(len(all_keys(mock)), 3000)
-        headers = typed_rows(self.report(typed=True), "header")
+        headers = self.report().typed("header")
         self.assertEqual([h["resume"] if "resume" in h else h["options"]["resume"] for h in headers], [False, True])
 
     def test_resume_refuses_a_report_of_another_action(self):
@@ -161,25 +159,26 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         chosen = mock.hashes()
         inp = self.write_lines("in.txt", chosen)
         interrupt_after_rows(self, self.keyrevoke_cmd(mock, "--verify", "--concurrency", "8", inp), 400)
-        first = self.report(typed=True)
+        report = self.report()
+        first = report.all_rows
         self.assertLess(len([r for r in first if r.get("outcome") == "deleted"]), 2000)
         self.assertEqual(first[-1]["type"], "summary")
         self.assertEqual(first[-1]["exit_code"], 130)
         deleted_first = {r["hash"] for r in first if "type" not in r and r["outcome"] == "deleted"}
-        proven_first = {r["hash"] for r in typed_rows(first, "verify") if r["outcome"] == "verified"}
+        proven_first = {r["hash"] for r in report.typed("verify") if r["outcome"] == "verified"}
         # The stop usually leaves deletions without a proof (their GET not sent yet); in a slow build
         # with one request in flight the interrupt can fall right after a proof, leaving none. The
         # resumed run below must then still prove every deletion exactly once, whichever it is.
         unproven_first = deleted_first - proven_first
         print("\n  deletions left without a proof by the stop: %d" % len(unproven_first))
-        self.assertTrue({r["outcome"] for r in typed_rows(first, "verify")} <= {"verified", "not_attempted"})
+        self.assertTrue({r["outcome"] for r in report.typed("verify")} <= {"verified", "not_attempted"})
 
         res = self.run_keyrevoke(mock, "--resume", "--verify", "--concurrency", "8", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        rows = self.report(typed=True)
-        acted = [r["hash"] for r in rows if "type" not in r and r["outcome"] == "deleted"]
+        report = self.report()
+        acted = [r["hash"] for r in report.all_rows if "type" not in r and r["outcome"] == "deleted"]
         self.assertEqual(sorted(acted), sorted(chosen))  # one final row per hash across both runs
-        verified = [r["hash"] for r in typed_rows(rows, "verify") if r["outcome"] == "verified"]
+        verified = [r["hash"] for r in report.typed("verify") if r["outcome"] == "verified"]
         self.assertEqual(sorted(verified), sorted(chosen))  # one proof per hash
         stats = mock.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
@@ -193,8 +192,8 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         inp = self.write_lines("in.txt", chosen + absent)
         res = self.run_keyrevoke(mock, "--verify", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        rows = self.report(typed=True)
-        proofs = typed_rows(rows, "verify")
+        report = self.report()
+        rows, proofs = report.all_rows, report.typed("verify")
         self.assertEqual(len(proofs), 450)
         self.assertEqual({r["hash"] for r in proofs}, set(chosen + absent))
         self.assertEqual({(r["outcome"], r["observed"], r["http_status"]) for r in proofs}, {("verified", "gone", 404)})
@@ -223,9 +222,9 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--verify", "--max-attempts", "3", inp)
         self.assertEqual(res.returncode, 1, res.stderr.decode())
         self.assertIn("VERIFY MISMATCH", res.stderr.decode())
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(set(outcomes.values()), {"deleted"})  # the server said so, and the row says what it said
-        proofs = {r["hash"]: r for r in typed_rows(self.report(typed=True), "verify")}
+        proofs = {r["hash"]: r for r in self.report().typed("verify")}
         self.assertEqual(len(proofs), 100)
         for h in ghosts:
             self.assertEqual(proofs[h]["outcome"], "mismatch", h)
@@ -236,7 +235,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         stats = mock.stats()
         self.assertEqual(stats["ghost_writes"], 5)
         self.assertEqual(stats["get_key_requests"], 95 + 5 * 3)
-        self.assertEqual(self.report(typed=True)[-1]["counts"]["verify_mismatch"], 5)
+        self.assertEqual(self.report().all_rows[-1]["counts"]["verify_mismatch"], 5)
 
     def test_resume_with_verify_checks_only_what_is_unproven(self):
         mock = self.mock(keys=300)
@@ -253,7 +252,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(stats["api_requests"] - after_delete["api_requests"], 300 + 1)  # + the preflight
         self.assertEqual(status_count(stats, 404) - status_count(after_delete, 404), 300)
         self.assertEqual(stats.get("not_found_after_delete", 0), 0)  # no DELETE repeated
-        proofs = typed_rows(self.report(typed=True), "verify")
+        proofs = self.report().typed("verify")
         self.assertEqual(len(proofs), 300)
         self.assertEqual({r["outcome"] for r in proofs}, {"verified"})
 
@@ -274,7 +273,7 @@ class ProtectTest(KeyrevokeTest):
         inp = self.write_lines("in.txt", hashes[:100])
         res = self.run_keyrevoke(mock, "--protect", prot, inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(len(outcomes), 100)
         self.assertEqual({h for h, o in outcomes.items() if o == "protected"}, set(protected))
         self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(hashes[15:100]))
@@ -286,7 +285,7 @@ class ProtectTest(KeyrevokeTest):
         for h in protected:
             self.assertIn(h, keys)
         self.assertIn("15 protected", res.stderr.decode())
-        header = self.report(typed=True)[0]
+        header = self.report().all_rows[0]
         self.assertEqual(header["protect"], prot)
 
     def test_protect_globs_match_names_and_labels_from_one_listing(self):
@@ -305,7 +304,7 @@ class ProtectTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--protect", prot, inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         self.assertIn("%d of 600 keys match" % len(protected), res.stderr.decode())
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual({h for h, o in outcomes.items() if o == "protected"}, protected)
         self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(keys) - protected)
         stats = mock.stats()
@@ -334,7 +333,7 @@ class ProtectTest(KeyrevokeTest):
         prot = self.write_lines("protect.txt", ["# nothing but the management key itself"])
         res = self.run_keyrevoke(mock, "--protect", prot, "--concurrency", "1", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(outcomes[own], "protected")
         self.assertEqual({outcomes[h] for h in others}, {"deleted"})
         stats = mock.stats()
@@ -357,7 +356,7 @@ class ProtectTest(KeyrevokeTest):
         res = self.run_keyrevoke(server.origin, "--protect", prot, "--timeout", "1", inp, timeout=60)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         self.assertIn("could not check the management key's own hash", res.stderr.decode())
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(outcomes[hashes[0]], "protected")
         self.assertEqual({outcomes[h] for h in hashes[1:]}, {"deleted"})
         self.assertEqual(server.deleted, set(hashes[1:]))
@@ -425,9 +424,9 @@ class PlanTest(KeyrevokeTest):
 
         res = self.run_keyrevoke(mock, "--confirm", plan["digest"].split(":")[1], "--protect", prot, inp)
         self.assertEqual(res.returncode, 1, res.stderr.decode())  # the invalid line, as planned
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(hashes[5:300]))
-        self.assertEqual(self.report(typed=True)[0]["plan_digest"], plan["digest"])
+        self.assertEqual(self.report().all_rows[0]["plan_digest"], plan["digest"])
         stats = mock.stats()
         self.assertEqual(stats["keys"]["deleted"], 295)
         self.assertEqual(stats["api_requests"], 295 + 1 + 1)  # + GET /key (with --protect), + the preflight
@@ -450,11 +449,10 @@ class AuditTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--verify", "--concurrency", "4", "--rate", "500", inp,
                                  env={"USER": "responder-7"})
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        with open(self.path("report.jsonl"), "rb") as f:
-            raw = f.read()
-        self.assertNotIn(MANAGEMENT_KEY.encode(), raw)
-        self.assertNotIn(MANAGEMENT_KEY[-16:].encode(), raw)
-        rows = [json.loads(line) for line in raw.decode().splitlines()]
+        report = self.report()
+        self.assertNotIn(MANAGEMENT_KEY.encode(), report.data)
+        self.assertNotIn(MANAGEMENT_KEY[-16:].encode(), report.data)
+        rows = report.all_rows
         header = rows[0]
         self.assertEqual(header["type"], "header")
         self.assertEqual(header["tool"], "keyrevoke")
@@ -477,7 +475,7 @@ class AuditTest(KeyrevokeTest):
         # stdin has no fingerprint; a resumed run appends its own header.
         res = self.run_keyrevoke(mock, "--resume", "-", input=b"")
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        headers = typed_rows(self.report(typed=True), "header")
+        headers = self.report().typed("header")
         self.assertEqual(len(headers), 2)
         self.assertEqual(headers[1]["inputs"], [{"name": "-", "sha256": None}])
         self.assertTrue(headers[1]["options"]["resume"])
@@ -497,11 +495,11 @@ class ShardTest(KeyrevokeTest):
         shares = []
         for k, p in enumerate(procs, 1):
             self.assertEqual(p.returncode, 1, errs[k - 1])  # every shard reports the bad line
-            outcomes = self.outcomes(self.report("shard%d.jsonl" % k))
+            outcomes = self.report("shard%d.jsonl" % k).outcomes()
             mine = {h for h, o in outcomes.items() if h is not None and o != "invalid"}
             self.assertEqual({outcomes[h] for h in mine}, {"deleted"})
             shares.append(mine)
-            self.assertEqual(self.report("shard%d.jsonl" % k, typed=True)[0]["shard"], "%d/3" % k)
+            self.assertEqual(self.report("shard%d.jsonl" % k).all_rows[0]["shard"], "%d/3" % k)
             self.assertIn("left to other shards", errs[k - 1])
         self.assertEqual(set().union(*shares), set(hashes))
         self.assertEqual(sum(len(s) for s in shares), 3000)  # disjoint

@@ -5,11 +5,13 @@ the key API's ends it with exit 2, and the management key never shows."""
 
 import datetime
 import fnmatch
+import http.client
 import json
-import os
+import random
 import signal
 import ssl
 import subprocess
+import threading
 import time
 import unittest
 import urllib.error
@@ -371,7 +373,7 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         keys = mock.stats()["keys"]
         self.assertEqual(keys["remaining"], 0, "keys the listing skipped: %s" % keys)
         self.assertEqual(keys["deleted"], 3000)
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(set(outcomes), set(mock.hashes()))
         self.assertEqual(set(outcomes.values()), {"deleted"})  # each hash printed once: no 404s
         self.assert_no_key(lister_err, revoker_err)
@@ -379,10 +381,6 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_random_deletions_while_listing_skip_no_surviving_key(self):
         # Another client deletes random keys (some already listed, some not yet) while the listing
         # runs: every key that survived must be listed, once.
-        import http.client
-        import random
-        import threading
-
         mock = self.mock(keys=3000, args=["--latency-ms", "15", "--threads", "2"])
         all_hashes = mock.hashes()
         order = list(all_hashes)
@@ -477,7 +475,7 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         keys = mock.stats()["keys"]
         self.assertEqual(keys["remaining"], 0, "keys the listing skipped: %s" % keys)
         self.assertEqual(keys["deleted"], 1000)
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(set(outcomes), set(mock.hashes()))
         self.assertEqual(set(outcomes.values()), {"deleted"})  # each hash printed once: no 404s
 
@@ -494,7 +492,7 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         inp = self.write_lines("in.txt", sorted(before))
         res = self.run_keyrevoke(mock, "--protect", prot, inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual({h for h, o in outcomes.items() if o == "protected"}, keep)
         self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(before) - keep)
         # The server's side: exactly the others were deleted, every protected key is still there.

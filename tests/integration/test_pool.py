@@ -9,8 +9,8 @@ import subprocess
 import threading
 import unittest
 
+from gateway import NginxGateways
 from harness import KeyrevokeTest, ScriptedServer, keyrevoke_env, random_hashes, run_with_usage
-from nginx_gateway import NGINX, NginxGateway, nginx_available
 
 SUMMARY_CONNECTIONS = re.compile(r"connections opened ([\d,]+) \(TLS sessions resumed ([\d,]+)")
 SUMMARY_429 = re.compile(r"answered 429: ([\d,]+)")
@@ -61,24 +61,10 @@ class ResumptionTest(KeyrevokeTest):
                 mock.stop()
 
 
-class NginxResumptionTest(KeyrevokeTest):
-    """The same against a TLS server that is not ours: nginx with tickets, closing connections through
-    keepalive_requests, in front of a plain-HTTP mock."""
-
-    def setUp(self):
-        super().setUp()
-        self.assertTrue(nginx_available(), "no nginx at %s: cmake/install-deps.sh installs nginx-light" % NGINX)
-        self._gateways = []
-
-    def tearDown(self):
-        for gw in self._gateways:
-            gw.stop()
-        super().tearDown()
-
-    def gateway(self, upstream, **kw):
-        gw = NginxGateway(self.dir, upstream.port, **kw)
-        self._gateways.append(gw)
-        return gw.start()
+class NginxResumptionTest(NginxGateways, KeyrevokeTest):
+    """The same against a TLS server that is not ours: nginx with tickets (and no server-side session
+    cache: what resumes is the ticket), closing connections through keepalive_requests, in front of a
+    plain-HTTP mock."""
 
     def test_keepalive_requests_1_and_2(self):
         # TLS 1.3: tickets come after the handshake, and OpenSSL's client uses each once; TLS 1.2: the
@@ -87,28 +73,28 @@ class NginxResumptionTest(KeyrevokeTest):
             with self.subTest(keepalive_requests=keepalive_requests, protocols=protocols):
                 name = "%d-%s" % (keepalive_requests, protocols)
                 mock = self.mock(keys=200, args=["--http"], name="up" + name)
-                gw = self.gateway(mock, keepalive_requests=keepalive_requests, tls_protocols=protocols,
-                                  name="nginx" + name)
+                gw = self.gateway(mock.port, keepalive_requests=keepalive_requests, tls_protocols=protocols,
+                                  session_cache=False, name="nginx" + name)
                 inp = self.write_lines("in%s.txt" % name, mock.hashes())
                 res = self.run_keyrevoke(gw, "--concurrency", "4", inp, report="r%s.jsonl" % name, timeout=120)
                 dials, resumed = check_resumed(self, res, 200 // keepalive_requests)
                 self.assertEqual(mock.stats()["keys"]["deleted"], 200)
                 gw.stop()
                 # nginx's own record: one line per request with the connection's serial and "r" if resumed.
-                records = gw.access_records()
+                records = gw.log()
                 self.assertEqual(len(records), 200 + 1)  # + the preflight's GET /keys
-                self.assertEqual({r["ssl_protocol"] for r in records}, {protocols})
+                self.assertEqual({r.ssl_protocol for r in records}, {protocols})
                 first = {}
                 for r in records:
-                    first.setdefault(r["connection"], r)
+                    first.setdefault(r.connection, r)
                 self.assertEqual(len(first), dials)
-                self.assertEqual(sum(1 for r in first.values() if r["ssl_session_reused"] == "r"), resumed)
+                self.assertEqual(sum(1 for r in first.values() if r.tls_resumed), resumed)
 
     def test_no_ticket_no_wait(self):
         """A server that gives no session: after the first handshake the others go at once (4 requests in
         flight against a 1 s upstream), and nothing is resumed."""
         mock = self.mock(keys=4, args=["--http", "--latency-ms", "1000"])
-        gw = self.gateway(mock, session_tickets=False)
+        gw = self.gateway(mock.port, session_tickets=False, session_cache=False)
         inp = self.write_lines("in.txt", mock.hashes())
         res = self.run_keyrevoke(gw, "--concurrency", "4", inp, timeout=60)
         err = res.stderr.decode()
@@ -151,8 +137,9 @@ class OversizedAnswerTest(KeyrevokeTest):
         res = self.run_keyrevoke(server.origin, "--concurrency", "1", *args, inp, timeout=60)
         err = res.stderr.decode()
         self.assertEqual(res.returncode, 0, err)
-        rows = self.report()
-        self.assertEqual(set(self.outcomes(rows).values()), {"deleted"}, err)
+        report = self.report()
+        rows = report.rows
+        self.assertEqual(set(report.outcomes().values()), {"deleted"}, err)
         for r in rows:
             self.assertEqual(r["attempts"], server.requests[r["hash"]], r)
             self.assertEqual(r["attempts"], 2, r)
@@ -222,8 +209,8 @@ class StaleKeepAliveTest(KeyrevokeTest):
                                  self.write_lines("in.txt", hashes), timeout=60)
         err = res.stderr.decode()
         self.assertEqual(res.returncode, 0, err)
-        self.assertEqual(set(self.outcomes(self.report()).values()), {"deleted"})
-        for r in self.report():
+        self.assertEqual(set(self.report().outcomes().values()), {"deleted"})
+        for r in self.report().rows:
             self.assertEqual(r["attempts"], 1, r)
         self.assertEqual(sum(server.requests.values()), 4 + 1)  # + the preflight
         self.assertEqual(len(server._conns), 4)

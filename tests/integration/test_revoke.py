@@ -24,8 +24,9 @@ class RevokeTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--concurrency", "32", inp)
         self.assertEqual(res.returncode, 1, res.stderr.decode())  # invalid lines -> 1
 
-        rows = self.report()
-        outcomes = self.outcomes(rows)
+        report = self.report()
+        rows = report.rows
+        outcomes = report.outcomes()
         self.assertEqual(len(outcomes), 50000)
         for h in chosen:
             self.assertEqual(outcomes[h], "deleted", h)
@@ -58,7 +59,7 @@ class RevokeTest(KeyrevokeTest):
         data = ("\n".join(mock.hashes()) + "\n").encode()
         res = self.run_keyrevoke(mock, "-", input=data)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        self.assertEqual(set(self.outcomes(self.report()).values()), {"deleted"})
+        self.assertEqual(set(self.report().outcomes().values()), {"deleted"})
         self.assertEqual(mock.stats()["keys"]["remaining"], 0)
 
     def test_concurrency_ceiling_is_used_and_never_exceeded(self):
@@ -85,7 +86,7 @@ class RevokeTest(KeyrevokeTest):
         inp = self.write_lines("in.txt", mock.hashes())
         res = self.run_keyrevoke(mock, "--concurrency", "8", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        self.assertEqual(set(self.outcomes(self.report()).values()), {"deleted"})
+        self.assertEqual(set(self.report().outcomes().values()), {"deleted"})
         stats = mock.stats(hashes=True)
         # The server did close connections (after every 7th answer on a connection: its own counter),
         # and each close cost a new connection, resumed rather than fully handshaken.
@@ -108,8 +109,7 @@ class RevokeTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, inp)
         self.assertEqual(res.returncode, 2)
         self.assertIn(b"--resume", res.stderr)
-        with open(self.path("report.jsonl")) as f:
-            self.assertEqual(f.read(), '{"precious": true}\n')
+        self.assertEqual(self.report().data, b'{"precious": true}\n')
         self.assertEqual(mock.stats()["api_requests"], 0)
 
     def test_force_overwrites(self):
@@ -118,9 +118,9 @@ class RevokeTest(KeyrevokeTest):
             f.write("old\n")
         res = self.run_keyrevoke(mock, "--force", self.write_lines("in.txt", mock.hashes()))
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        self.assertEqual(self.outcomes(self.report()), {h: "deleted" for h in mock.hashes()})
-        with open(self.path("report.jsonl")) as f:
-            self.assertNotIn("old", f.read().splitlines())
+        report = self.report()
+        self.assertEqual(report.outcomes(), {h: "deleted" for h in mock.hashes()})
+        self.assertNotIn(b"old", report.data.splitlines())
         # The server's record: all 10 deleted, each once (--force did not skip or repeat any).
         stats = mock.stats(hashes=True)
         self.assertEqual(stats["keys"]["deleted"], 10)
@@ -171,7 +171,7 @@ class AbortTest(KeyrevokeTest):
         inp = self.write_lines("in.txt", mock.hashes())
         res = self.run_keyrevoke(mock, "--concurrency", "8", inp)
         self.assertEqual(res.returncode, 3, res.stderr.decode())
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(len(outcomes), n)  # every hash has a row
         values = list(outcomes.values())
         self.assertLessEqual(values.count("unauthorized"), 8)  # one round of in-flight requests
@@ -203,7 +203,7 @@ class ThrottleTest(KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--concurrency", "32", inp)
         elapsed = time.monotonic() - started
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        self.assertEqual(set(self.outcomes(self.report()).values()), {"deleted"})
+        self.assertEqual(set(self.report().outcomes().values()), {"deleted"})
         stats = mock.stats(hashes=True)
         total = status_count(stats, 200) + status_count(stats, 429)
         share = status_count(stats, 429) / total
@@ -245,7 +245,7 @@ class ResumeTest(KeyrevokeTest):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 130, err.decode())
-        first = self.outcomes(self.report())  # every line parses: no torn row
+        first = self.report().outcomes()  # every line parses: no torn row
         self.assertEqual(len(first), 3000)
         deleted_first = {h for h, o in first.items() if o == "deleted"}
         self.assertGreater(len(deleted_first), 100)

@@ -2,7 +2,6 @@
 the happy path (env or --key-file), on error paths (mistyped options, a rejected key) or when a server
 echoes it back. Positive controls prove each search would have found it."""
 
-import json
 import os
 import subprocess
 import time
@@ -33,9 +32,8 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
         if leaks(err):
             where.append("stderr")
         if os.path.exists(self.path(report)):
-            with open(self.path(report), "rb") as f:
-                if leaks(f.read()):
-                    where.append("the report")
+            if leaks(self.report(report, torn_ok=True).data):
+                where.append("the report")
         if any(leaks(name) for name in os.listdir(self.dir)):
             where.append("a file name")
         self.assertEqual(where, [], "the management key leaked into: %s" % ", ".join(where))
@@ -185,9 +183,7 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertIn("Bearer " + MANAGEMENT_KEY, server.authorizations)  # control: the key was sent
         err = res.stderr.decode()
         self.assertIn("could not check the management key's own hash", err)  # the GET /key echo was read
-        with open(self.path("report.jsonl")) as f:
-            rows = [json.loads(line) for line in f]
-        proofs = [r for r in rows if r.get("type") == "verify"]
+        proofs = self.report().typed("verify")
         self.assertEqual([r["hash"] for r in proofs], [hverify])
         self.assertIn(proofs[0]["outcome"], ("failed", "not_attempted"))  # the 401 may stop its retry
         self.assertIn("GET", proofs[0]["error"])  # the echoed text is there, without the key

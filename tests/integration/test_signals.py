@@ -2,13 +2,12 @@
 exits at once; kill -9 may tear the last row, which --resume cuts. Nothing reported deleted is ever
 sent again (the mock's per-hash counters are the judge)."""
 
-import os
 import signal
 import subprocess
 import time
 import unittest
 
-from harness import (KeyrevokeProcesses, KeyrevokeTest, random_hashes, read_report_lines, repeated_hashes,
+from harness import (KeyrevokeProcesses, KeyrevokeTest, random_hashes, read_report, repeated_hashes,
                      status_count)
 
 
@@ -46,7 +45,8 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(repeated_hashes(after) & deleted_first, set())
         # Exactly one request per hash that was not done (no faults: nothing to retry).
         self.assertEqual(after["api_requests"] - before["api_requests"], len(hashes) - len(done_first) + 1)  # + preflight
-        rows, torn = read_report_lines(self.path("report.jsonl"))
+        report = self.report(torn_ok=True)
+        rows, torn = report.rows, report.torn
         self.assertEqual(torn, b"")
         final = final_rows_by_hash(rows)
         self.assertEqual(set(final), set(hashes))
@@ -66,9 +66,9 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertIn(word, err.decode())
         self.assertIn("--resume", err.decode())
 
-        rows, torn = read_report_lines(self.path("report.jsonl"))  # every whole line parses
-        self.assertEqual(torn, b"", "a torn row after a graceful stop")
-        first = self.outcomes(rows)  # and one row per hash
+        report = self.report(torn_ok=True)
+        self.assertEqual(report.torn, b"", "a torn row after a graceful stop")
+        first = report.outcomes()  # every whole line parses, and one row per hash
         self.assertEqual(set(first), set(hashes))
         deleted_first = {h for h, o in first.items() if o == "deleted"}
         done_first = {h for h, o in first.items() if o in ("deleted", "not_found")}
@@ -97,7 +97,8 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(proc.returncode, -signal.SIGKILL)
 
         path = self.path("report.jsonl")
-        rows, torn = read_report_lines(path)
+        report = read_report(path, torn_ok=True)
+        rows, torn = report.rows, report.torn
         first = {r["hash"]: r["outcome"] for r in rows if r.get("hash")}
         deleted_first = {h for h, o in first.items() if o == "deleted"}
         done_first = {h for h, o in first.items() if o in ("deleted", "not_found")}
@@ -106,8 +107,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.resume_and_check(mock, hashes, inp, deleted_first, done_first)
         if torn:
             self.assertIn("torn last line was cut", res.stderr.decode())
-            with open(path, "rb") as f:
-                self.assertNotIn(torn + b"{", f.read())  # the fragment is gone, not glued to a new row
+            self.assertNotIn(torn + b"{", read_report(path).data)  # the fragment is gone, not glued to a new row
         else:
             self.assertNotIn("torn last line", res.stderr.decode())
         print("\n  kill -9 after %d deleted; torn tail of %d bytes" % (len(deleted_first), len(torn)))
@@ -121,8 +121,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(mock, inp, timeout=120)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         path = self.path("report.jsonl")
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_report(path).data
         self.assertTrue(data.endswith(b"\n"))
         lines = data.splitlines(keepends=True)
         last_hash_row = max(i for i, line in enumerate(lines) if line.startswith(b'{"hash"'))
@@ -130,15 +129,15 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         torn = lines[last_hash_row][:len(lines[last_hash_row]) // 2]
         with open(path, "wb") as f:
             f.write(kept + torn)
-        rows, tail = read_report_lines(path)
+        report = read_report(path, torn_ok=True)
+        rows, tail = report.rows, report.torn
         self.assertEqual(tail, torn)
         first = {r["hash"]: r["outcome"] for r in rows if r.get("hash")}
         self.assertEqual(len(first), 199)
         deleted_first = {h for h, o in first.items() if o == "deleted"}
         res = self.resume_and_check(mock, hashes, inp, deleted_first, set(first))
         self.assertIn("torn last line was cut", res.stderr.decode())
-        with open(path, "rb") as f:
-            self.assertNotIn(torn + b"{", f.read())  # the fragment is gone, not glued to a new row
+        self.assertNotIn(torn + b"{", read_report(path).data)  # the fragment is gone, not glued to a new row
 
     def test_sigint_with_retries_waiting_reports_them_and_resume_finishes(self):
         # 20 hashes always get a 500: at the signal they wait in the retry queue, with a last answer.
@@ -154,9 +153,10 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 130, err.decode())
-        rows, torn = read_report_lines(self.path("report.jsonl"))
+        report = self.report(torn_ok=True)
+        rows, torn = report.rows, report.torn
         self.assertEqual(torn, b"")
-        first = self.outcomes(rows)
+        first = report.outcomes()
         self.assertEqual(set(first), set(hashes))
         by_hash = {r["hash"]: r for r in rows}
         tried = [h for h in failing if by_hash[h]["attempts"] > 0]
@@ -175,7 +175,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(res.returncode, 1, res.stderr.decode())  # the 20 fail again, for good
         after = mock.stats(hashes=True)
         self.assertEqual(after["keys"]["remaining"], 20)
-        final = final_rows_by_hash(read_report_lines(self.path("report.jsonl"))[0])
+        final = final_rows_by_hash(self.report(torn_ok=True).rows)
         # Each failing hash used its 2 attempts; when the resumed run starts with nothing but these 20
         # (all answered 500 at once), that looks like an outage and a failure during it does not count
         # toward --max-attempts (issue 10): a few hashes get one more. The server's count equals the
@@ -203,9 +203,10 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         took = time.monotonic() - sent
         self.assertEqual(proc.returncode, 130, err.decode())
         self.assertLess(took, 15)  # the grace (5 s), far below --timeout 30: a wait for the hung answers fails
-        rows, torn = read_report_lines(self.path("report.jsonl"))
+        report = self.report(torn_ok=True)
+        torn = report.torn
         self.assertEqual(torn, b"")
-        outcomes = self.outcomes(rows)
+        outcomes = report.outcomes()
         self.assertEqual(set(outcomes), set(hashes))
         self.assertEqual(set(outcomes.values()), {"not_attempted"})
         self.assertEqual(mock.stats()["keys"]["remaining"], 200)
@@ -231,7 +232,8 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertLess(took, 3.0)  # the grace would have run 4.5 s more
         self.assertIn("interrupted again", err.decode())
 
-        rows, torn = read_report_lines(self.path("report.jsonl"))
+        report = self.report(torn_ok=True)
+        rows, torn = report.rows, report.torn
         self.assertEqual(torn, b"")
         first = {r["hash"]: r["outcome"] for r in rows}
         self.assertLessEqual(set(first), set(hashes))
@@ -262,9 +264,10 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(proc.returncode, 130, err.decode())
         self.assertLess(took, 5)  # nothing in flight: no grace to wait for
         self.assertIn("input not read to the end", err.decode())
-        rows, torn = read_report_lines(self.path("report.jsonl"))
+        report = self.report(torn_ok=True)
+        torn = report.torn
         self.assertEqual(torn, b"")
-        outcomes = self.outcomes(rows)
+        outcomes = report.outcomes()
         self.assertEqual(set(outcomes), set(hashes))
         self.assertEqual(set(outcomes.values()), {"deleted"})
         # What the run says it consumed is exactly what it reported: a rerun knows where to start.

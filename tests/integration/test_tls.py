@@ -20,8 +20,9 @@ class UntrustedTest(KeyrevokeTest):
         err = res.stderr.decode()
         self.assertEqual(res.returncode, 3, err)
         self.assertIn("not trusted", err)
-        rows = self.report()
-        outcomes = self.outcomes(rows)
+        report = self.report()
+        rows = report.rows
+        outcomes = report.outcomes()
         self.assertEqual(len(outcomes), n)  # every hash has a row
         # The preflight met the untrusted certificate before any hash was sent: every hash is
         # not_attempted, and says why.
@@ -56,7 +57,7 @@ class UntrustedTest(KeyrevokeTest):
                                          timeout=60)
                 self.assertEqual(res.returncode, 3, res.stderr.decode())
                 self.assertIn("not trusted", res.stderr.decode())
-                outcomes = self.outcomes(self.report(report))
+                outcomes = self.report(report).outcomes()
                 self.assertEqual(len(outcomes), 30)
                 self.assertNotIn("deleted", outcomes.values())
         stats = mock.stats()
@@ -85,7 +86,7 @@ class PlainServerTest(KeyrevokeTest):
         self.assertGreater(len(server.received), 0)  # (it did hear from the client: a ClientHello)
         self.assertNotIn(MANAGEMENT_KEY.encode(), bytes(server.received))
         self.assertNotIn(b"Authorization", bytes(server.received))
-        outcomes = self.outcomes(self.report())
+        outcomes = self.report().outcomes()
         self.assertEqual(len(outcomes), 20)
         self.assertNotIn("deleted", outcomes.values())
 
@@ -102,7 +103,7 @@ class StallTest(KeyrevokeTest):
         self.assertEqual(res.returncode, 4, res.stderr.decode())
         self.assertIn("could not be reached", res.stderr.decode().splitlines()[0])
         self.assertIn("timed out", res.stderr.decode())
-        rows = self.report()
+        rows = self.report().rows
         self.assertEqual(len(rows), 3)
         for r in rows:
             self.assertEqual(r["outcome"], "not_attempted", r)
