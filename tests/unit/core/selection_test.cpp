@@ -1,37 +1,18 @@
-// The incident workflow's pure parts: PATCH/GET classification, --verify decisions, --shard,
-// --plan digests, and the header, verify and summary rows with what --resume reads back from them.
-#include <boost/json/parse.hpp>
+// --shard K/N, the --plan / --confirm digest of the exact set, the own-key hash from GET {base}/key,
+// and SHA-256 (core/selection). Pure; fixed seeds.
+#include "keyrevoke/core/selection.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
-#include <array>
-#include <map>
+#include <cmath>
 #include <random>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "keyrevoke/core/action.hpp"
-#include "keyrevoke/core/report_reader.hpp"
-#include "keyrevoke/core/report_row.hpp"
-#include "keyrevoke/core/selection.hpp"
-#include "keyrevoke/core/verdict.hpp"
-#include "keyrevoke/core/verification.hpp"
-
 namespace kc = keyrevoke::core;
-namespace json = boost::json;
-using namespace std::chrono;
-using namespace std::chrono_literals;
-using vk = kc::verdict_kind;
-using rk = kc::request_kind;
 
 namespace {
-
-const system_clock::time_point now = sys_days{2026y / November / 27} + 12h;
-
-kc::verdict answer(unsigned status, std::string_view body, rk request) {
-  return kc::classify_response({status, body, {}}, now, 60s, request);
-}
 
 kc::key_hash random_hash(std::mt19937_64& rng) {
   kc::key_hash h{};
@@ -39,142 +20,9 @@ kc::key_hash random_hash(std::mt19937_64& rng) {
   return h;
 }
 
-const std::string disabled_key = R"({"data":{"hash":"ab","name":"ci","disabled":true,"usage":0}})";
-const std::string enabled_key = R"({"data":{"hash":"ab","name":"ci","disabled":false,"usage":0}})";
-// The API's own "no such key" (../shared/API.md), and what a wrong route answers instead.
-const std::string api_not_found =
-    R"({"error":{"code":404,"message":"Key not found","metadata":null},"modelgates_metadata":null,"user_id":null})";
-const std::string route_not_found = "<html><head><title>404 Not Found</title></head><body>nginx</body></html>";
-
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(incident)
-
-BOOST_AUTO_TEST_CASE(actions_have_stable_names) {
-  for (const kc::action a : {kc::action::delete_key, kc::action::disable, kc::action::enable}) {
-    BOOST_TEST((kc::action_from_string(kc::to_string(a)) == a));
-  }
-  BOOST_TEST(kc::to_string(kc::action::delete_key) == "delete");
-  BOOST_TEST(!kc::action_from_string("Delete"));
-  BOOST_TEST(!kc::action_from_string(""));
-  BOOST_TEST(kc::to_string(kc::outcome::protected_key) == "protected");
-  BOOST_TEST((kc::outcome_from_string("disabled") == kc::outcome::disabled));
-  BOOST_TEST(kc::is_done(kc::outcome::disabled));
-  BOOST_TEST(kc::is_done(kc::outcome::enabled));
-  BOOST_TEST(!kc::is_done(kc::outcome::protected_key));
-}
-
-BOOST_AUTO_TEST_CASE(patch_answers_must_show_the_asked_for_state) {
-  BOOST_TEST((answer(200, disabled_key, rk::disable).kind == vk::disabled));
-  BOOST_TEST((answer(200, enabled_key, rk::enable).kind == vk::enabled));
-  // The API answers a PATCH 200 with the key: a 204 shows no state.
-  BOOST_TEST((answer(204, "", rk::disable).kind == vk::not_api));
-  BOOST_TEST((answer(204, "", rk::enable).kind == vk::not_api));
-  // A 200 that shows the other state, or no key, is not proof: retryable server_error.
-  const kc::verdict wrong = answer(200, enabled_key, rk::disable);
-  BOOST_TEST((wrong.kind == vk::server_error));
-  BOOST_TEST(wrong.message.find("disabled") != std::string::npos);
-  BOOST_TEST((answer(200, R"({"deleted":true})", rk::disable).kind == vk::server_error));
-  BOOST_TEST((answer(200, R"({"data":{"disabled":"true"}})", rk::disable).kind == vk::server_error));
-  BOOST_TEST((answer(200, "not json", rk::enable).kind == vk::server_error));
-  // A DELETE's 200 is not a PATCH's, and the other way round.
-  BOOST_TEST((answer(200, disabled_key, rk::delete_key).kind == vk::server_error));
-  BOOST_TEST((answer(404, api_not_found, rk::disable).kind == vk::not_found));
-  // A 404 that is not the API's proves nothing about the key.
-  for (const rk request : {rk::disable, rk::enable}) {
-    for (const std::string& body : {std::string{}, route_not_found, std::string{R"({"error":"not found"})"}}) {
-      BOOST_TEST_CONTEXT(body) {
-        const kc::verdict v = answer(404, body, request);
-        BOOST_TEST((v.kind == vk::not_api));
-        BOOST_TEST(kc::is_retryable(v.kind));
-        BOOST_TEST(v.message.find("check --base-url") != std::string::npos);
-      }
-    }
-  }
-  BOOST_TEST((answer(429, "", rk::enable).kind == vk::throttled));
-  BOOST_TEST((answer(401, "", rk::disable).kind == vk::unauthorized));
-}
-
-BOOST_AUTO_TEST_CASE(get_answers_say_what_the_server_holds) {
-  const kc::verdict d = answer(200, disabled_key, rk::get);
-  BOOST_TEST((d.kind == vk::present));
-  BOOST_TEST(d.key_disabled);
-  const kc::verdict e = answer(200, enabled_key, rk::get);
-  BOOST_TEST((e.kind == vk::present));
-  BOOST_TEST(!e.key_disabled);
-  BOOST_TEST((kc::observed(d) == kc::observed_state::disabled));
-  BOOST_TEST((kc::observed(e) == kc::observed_state::enabled));
-  BOOST_TEST((kc::observed(answer(404, api_not_found, rk::get)) == kc::observed_state::gone));
-  // A non-API 404 is never a proof of "gone".
-  BOOST_TEST((kc::observed(answer(404, "", rk::get)) == kc::observed_state::unknown));
-  BOOST_TEST((kc::observed(answer(404, route_not_found, rk::get)) == kc::observed_state::unknown));
-  BOOST_TEST((kc::observed(answer(410, "Gone", rk::get)) == kc::observed_state::unknown));
-  // No proof either way: a 204, an empty or odd body, a 5xx.
-  BOOST_TEST((answer(204, "", rk::get).kind == vk::not_api));
-  BOOST_TEST((answer(200, R"({"data":[]})", rk::get).kind == vk::server_error));
-  BOOST_TEST((kc::observed(answer(500, "", rk::get)) == kc::observed_state::unknown));
-}
-
-BOOST_AUTO_TEST_CASE(what_proves_each_action) {
-  using os = kc::observed_state;
-  BOOST_TEST(kc::proves(kc::action::delete_key, os::gone));
-  BOOST_TEST(!kc::proves(kc::action::delete_key, os::disabled));
-  BOOST_TEST(!kc::proves(kc::action::delete_key, os::enabled));
-  BOOST_TEST(kc::proves(kc::action::disable, os::disabled));
-  BOOST_TEST(kc::proves(kc::action::disable, os::gone));
-  BOOST_TEST(!kc::proves(kc::action::disable, os::enabled));
-  BOOST_TEST(kc::proves(kc::action::enable, os::enabled));
-  BOOST_TEST(!kc::proves(kc::action::enable, os::disabled));
-  for (const kc::action a : {kc::action::delete_key, kc::action::disable, kc::action::enable}) {
-    BOOST_TEST(!kc::proves(a, os::unknown));
-  }
-}
-
-BOOST_AUTO_TEST_CASE(verification_retries_a_lagging_state_then_calls_it_a_mismatch) {
-  const kc::backoff_policy policy;
-  const kc::verdict still_there = answer(200, enabled_key, rk::get);
-  for (unsigned attempt = 1; attempt < 4; ++attempt) {
-    const kc::verify_step step = kc::plan_after_check(kc::action::delete_key, still_there, false, attempt, 4, policy, 0.5);
-    BOOST_TEST(step.retry);
-    BOOST_TEST(step.delay.count() <= kc::full_jitter_delay(policy, attempt, 1.0).count());
-  }
-  const kc::verify_step last = kc::plan_after_check(kc::action::delete_key, still_there, false, 4, 4, policy, 0.5);
-  BOOST_TEST(!last.retry);
-  BOOST_TEST((last.result == kc::verify_outcome::mismatch));
-  BOOST_TEST((last.seen == kc::observed_state::enabled));
-
-  const kc::verify_step gone =
-      kc::plan_after_check(kc::action::delete_key, answer(404, api_not_found, rk::get), false, 1, 4, policy, 0.5);
-  BOOST_TEST(!gone.retry);
-  BOOST_TEST((gone.result == kc::verify_outcome::verified));
-  BOOST_TEST((gone.seen == kc::observed_state::gone));
-  // A wrong route's 404 is retried, then fails: never "verified".
-  for (const kc::action done : {kc::action::delete_key, kc::action::disable, kc::action::enable}) {
-    const kc::verdict route = answer(404, route_not_found, rk::get);
-    const kc::verify_step again = kc::plan_after_check(done, route, false, 1, 4, policy, 0.5);
-    BOOST_TEST(again.retry);
-    BOOST_TEST((again.seen == kc::observed_state::unknown));
-    const kc::verify_step spent_on_route = kc::plan_after_check(done, route, false, 4, 4, policy, 0.5);
-    BOOST_TEST(!spent_on_route.retry);
-    BOOST_TEST((spent_on_route.result == kc::verify_outcome::failed));
-  }
-
-  // Failures follow the ordinary retry rules and end "failed", with nothing observed.
-  const kc::verdict busy = answer(503, "", rk::get);
-  BOOST_TEST(kc::plan_after_check(kc::action::disable, busy, false, 1, 3, policy, 0.5).retry);
-  const kc::verify_step spent = kc::plan_after_check(kc::action::disable, busy, false, 3, 3, policy, 0.5);
-  BOOST_TEST(!spent.retry);
-  BOOST_TEST((spent.result == kc::verify_outcome::failed));
-  BOOST_TEST((spent.seen == kc::observed_state::unknown));
-  const kc::verify_step bad = kc::plan_after_check(kc::action::disable, answer(400, "", rk::get), false, 1, 3, policy, 0.5);
-  BOOST_TEST(!bad.retry);
-  BOOST_TEST((bad.result == kc::verify_outcome::failed));
-  // A hinted 429 waits at least the hint.
-  const kc::verdict slow = kc::classify_response({429, "", {"7", "", ""}}, now, 60s, rk::get);
-  const kc::verify_step hinted = kc::plan_after_check(kc::action::enable, slow, false, 1, 3, policy, 0.0);
-  BOOST_TEST(hinted.retry);
-  BOOST_TEST(hinted.delay.count() >= 7000);
-}
+BOOST_AUTO_TEST_SUITE(selection)
 
 BOOST_AUTO_TEST_CASE(shard_specs) {
   BOOST_TEST(kc::parse_shard("1/1").has_value());
@@ -282,107 +130,6 @@ BOOST_AUTO_TEST_CASE(plan_digest_is_the_set_the_action_and_the_server) {
   std::vector<kc::key_hash> none;
   BOOST_TEST(kc::plan_digest(kc::action::delete_key, "https://h", none) ==
              "sha256:" + kc::sha256_hex("keyrevoke-plan-v2\naction=delete\nbase_url=https://h\n"));
-}
-
-BOOST_AUTO_TEST_CASE(header_verify_and_summary_rows_are_json) {
-  const std::array<kc::input_fingerprint, 2> inputs{{{"leak \"1\".txt", "abc123"}, {"-", ""}}};
-  std::string out;
-  kc::append_row(out, kc::header_row{"0.3.0", "2026-11-27T21:10:14Z", "alice", "disable", "modelgates.ai",
-                                     "https://modelgates.ai/api/v1", inputs, "sha256:00", "2/3", "", 16, 0.0, 8, 30.0, true, false, 4242});
-  BOOST_REQUIRE(out.back() == '\n');
-  const json::object header = json::parse(out).as_object();
-  BOOST_TEST(header.at("type").as_string() == "header");
-  BOOST_TEST(header.at("action").as_string() == "disable");
-  BOOST_TEST(header.at("operator").as_string() == "alice");
-  BOOST_TEST(header.at("base_url").as_string() == "https://modelgates.ai/api/v1");
-  BOOST_TEST(header.at("inputs").as_array().size() == 2U);
-  BOOST_TEST(header.at("inputs").as_array()[0].as_object().at("name").as_string() == "leak \"1\".txt");
-  BOOST_TEST(header.at("inputs").as_array()[1].as_object().at("sha256").is_null());
-  BOOST_TEST(header.at("shard").as_string() == "2/3");
-  BOOST_TEST(header.at("protect").is_null());
-  BOOST_TEST(header.at("options").as_object().at("rate").is_null());
-  BOOST_TEST(header.at("options").as_object().at("verify").as_bool());
-  BOOST_TEST(header.at("pid").as_int64() == 4242);
-
-  out.clear();
-  kc::key_hash h{};
-  h.fill(0xcd);
-  kc::append_row(out, kc::verify_row{h, kc::verify_outcome::mismatch, kc::observed_state::enabled, 200, 3, 12.34, ""});
-  const json::object verify = json::parse(out).as_object();
-  BOOST_TEST(verify.at("type").as_string() == "verify");
-  BOOST_TEST(verify.at("hash").as_string() == kc::to_hex(h));
-  BOOST_TEST(verify.at("outcome").as_string() == "mismatch");
-  BOOST_TEST(verify.at("observed").as_string() == "enabled");
-  BOOST_TEST(verify.at("error").is_null());
-  out.clear();
-  kc::append_row(out, kc::verify_row{h, kc::verify_outcome::failed, kc::observed_state::unknown, 0, 1, 1.0, "timeout"});
-  BOOST_TEST(json::parse(out).as_object().at("observed").is_null());
-  BOOST_TEST(json::parse(out).as_object().at("http_status").is_null());
-
-  out.clear();
-  const std::array<std::pair<std::string_view, std::uint64_t>, 2> counts{{{"deleted", 5}, {"failed", 0}}};
-  kc::append_row(out, kc::summary_row{"2026-11-27T21:11:00Z", 1, 46.0, counts});
-  const json::object summary = json::parse(out).as_object();
-  BOOST_TEST(summary.at("exit_code").as_int64() == 1);
-  BOOST_TEST(summary.at("counts").as_object().at("deleted").as_int64() == 5);
-
-  out.clear();
-  const std::array<std::pair<std::string_view, std::uint64_t>, 2> plan_counts{{{"selected", 295}, {"protected", 5}}};
-  kc::append_row(out, kc::plan_row{"sha256:ab", "delete", "h:1", "https://h:1/api/v1", inputs, "", plan_counts});
-  BOOST_REQUIRE(out.back() == '\n');
-  const json::object plan = json::parse(out).as_object();
-  BOOST_TEST(plan.at("plan").as_string() == "keyrevoke-plan-v2");
-  BOOST_TEST(plan.at("base_url").as_string() == "https://h:1/api/v1");
-  BOOST_TEST(plan.at("digest").as_string() == "sha256:ab");
-  BOOST_TEST(plan.at("inputs").as_array().size() == 2U);
-  BOOST_TEST(plan.at("shard").is_null());
-  BOOST_TEST(plan.at("counts").as_object().at("selected").as_int64() == 295);
-
-  BOOST_TEST(kc::format_utc(system_clock::time_point{} + 86400s + 3661s) == "1970-01-02T01:01:01Z");
-}
-
-BOOST_AUTO_TEST_CASE(resume_reads_the_action_and_the_proofs) {
-  kc::key_hash a{}, b{}, c{};
-  a.fill(1);
-  b.fill(2);
-  c.fill(3);
-  std::string report;
-  const std::array<kc::input_fingerprint, 1> inputs{{{"-", ""}}};
-  const kc::header_row header{"0.3.0", "t", "", "disable", "h", "https://h", inputs, "", "", "", 1, 0.0, 1, 1.0, true, false, 1};
-  kc::append_row(report, header);
-  kc::append_row(report, kc::hash_row{a, kc::outcome::disabled, 200, 1, 1.0, ""});
-  kc::append_row(report, kc::hash_row{b, kc::outcome::not_found, 404, 1, 1.0, ""});
-  kc::append_row(report, kc::hash_row{c, kc::outcome::protected_key, 0, 0, 0.0, ""});
-  kc::append_row(report, kc::verify_row{a, kc::verify_outcome::verified, kc::observed_state::disabled, 200, 1, 1.0, ""});
-  kc::append_row(report, kc::verify_row{b, kc::verify_outcome::failed, kc::observed_state::unknown, 0, 8, 1.0, "x"});
-  const std::array<std::pair<std::string_view, std::uint64_t>, 1> counts{{{"disabled", 1}}};
-  kc::append_row(report, kc::summary_row{"t", 0, 1.0, counts});
-  report += R"({"type":"verify","hash":"zz","outcome":"verified"})" "\n";   // ignored, not malformed
-  report += R"({"type":7})" "\n";                                            // malformed
-
-  kc::report_reader reader;
-  reader.feed(report);
-  const kc::resume_scan scan = reader.finish();
-  BOOST_TEST(scan.action == "disable");
-  BOOST_TEST(scan.headers == 1U);
-  BOOST_TEST(!scan.mixed_actions);
-  BOOST_TEST(scan.done.contains(a));
-  BOOST_TEST(scan.done.contains(b));
-  BOOST_TEST(!scan.done.contains(c));  // protected is re-decided by each run
-  BOOST_TEST(scan.verified.contains(a));
-  BOOST_TEST(!scan.verified.contains(b));
-  BOOST_TEST(scan.rows == 8U);
-  BOOST_TEST(scan.malformed_rows == 1U);
-
-  std::string two = report;
-  const kc::header_row other{"0.3.0", "t", "", "delete", "h", "https://h", inputs, "", "", "", 1, 0.0, 1, 1.0, false, true, 1};
-  kc::append_row(two, other);
-  kc::report_reader again;
-  again.feed(two);
-  const kc::resume_scan mixed = again.finish();
-  BOOST_TEST(mixed.headers == 2U);
-  BOOST_TEST(mixed.mixed_actions);
-  BOOST_TEST(mixed.action == "disable");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
