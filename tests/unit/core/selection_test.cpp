@@ -132,4 +132,36 @@ BOOST_AUTO_TEST_CASE(plan_digest_is_the_set_the_action_and_the_server) {
              "sha256:" + kc::sha256_hex("keyrevoke-plan-v2\naction=delete\nbase_url=https://h\n"));
 }
 
+BOOST_AUTO_TEST_CASE(sha256_stream_fed_in_pieces_is_the_one_shot_digest) {
+  // An input file's fingerprint is computed chunk by chunk as it is read: any cut must give the same
+  // digest as the whole (a digest of only the last chunk, or one that drops a boundary byte, fails).
+  const std::string million_a(1000000, 'a');
+  struct row {
+    std::string data;
+    std::size_t piece;  // bytes per update()
+    std::string expected;
+  };
+  const std::vector<row> rows = {
+      {"", 1, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", 1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abc", 2, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      // FIPS 180-2's 56-byte message (its padding takes a second block), cut unevenly.
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 7,
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 55,
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+      {million_a, 4096, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+      {million_a, 999999, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.data.size() << " bytes in pieces of " << r.piece) {
+      kc::sha256_stream stream;
+      const std::string_view data = r.data;
+      for (std::size_t at = 0; at < data.size(); at += r.piece) stream.update(data.substr(at, r.piece));
+      BOOST_TEST(stream.hex_digest() == r.expected);
+      BOOST_TEST(kc::sha256_hex(r.data) == r.expected);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -107,4 +107,93 @@ BOOST_AUTO_TEST_CASE(verification_retries_a_lagging_state_then_calls_it_a_mismat
   BOOST_TEST(hinted.delay.count() >= 7000);
 }
 
+BOOST_AUTO_TEST_CASE(only_a_shown_key_or_the_apis_not_found_is_observed) {
+  // observed() reads the verdict alone: every kind but present and not_found says nothing about the
+  // key, whatever its key_disabled field holds.
+  struct row {
+    vk kind;
+    bool key_disabled;
+    kc::observed_state expected;
+  };
+  const row rows[] = {
+      {vk::present, true, kc::observed_state::disabled},
+      {vk::present, false, kc::observed_state::enabled},
+      {vk::not_found, false, kc::observed_state::gone},
+      {vk::not_found, true, kc::observed_state::gone},
+      {vk::deleted, false, kc::observed_state::unknown},
+      {vk::disabled, true, kc::observed_state::unknown},
+      {vk::enabled, false, kc::observed_state::unknown},
+      {vk::not_api, true, kc::observed_state::unknown},
+      {vk::server_error, true, kc::observed_state::unknown},
+      {vk::throttled, false, kc::observed_state::unknown},
+      {vk::client_error, false, kc::observed_state::unknown},
+      {vk::unauthorized, false, kc::observed_state::unknown},
+      {vk::network_error, false, kc::observed_state::unknown},
+      {vk::timeout, false, kc::observed_state::unknown},
+      {vk::tls_error, false, kc::observed_state::unknown},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(kc::to_string(r.kind) << " key_disabled " << r.key_disabled) {
+      kc::verdict v{};
+      v.kind = r.kind;
+      v.key_disabled = r.key_disabled;
+      BOOST_TEST((kc::observed(v) == r.expected));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(proof_table) {
+  // verification.hpp: delete -> gone; disable -> disabled or gone (contained either way); enable ->
+  // enabled, or gone (the header's "when the action itself found no key" is not an argument: proves()
+  // accepts gone for every enable). unknown proves nothing.
+  using os = kc::observed_state;
+  struct row {
+    kc::action done;
+    os seen;
+    bool proved;
+  };
+  const row rows[] = {
+      {kc::action::delete_key, os::gone, true},     {kc::action::delete_key, os::disabled, false},
+      {kc::action::delete_key, os::enabled, false}, {kc::action::delete_key, os::unknown, false},
+      {kc::action::disable, os::gone, true},        {kc::action::disable, os::disabled, true},
+      {kc::action::disable, os::enabled, false},    {kc::action::disable, os::unknown, false},
+      {kc::action::enable, os::gone, true},         {kc::action::enable, os::disabled, false},
+      {kc::action::enable, os::enabled, true},      {kc::action::enable, os::unknown, false},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(kc::to_string(r.done) << " seen " << kc::to_string(r.seen)) {
+      BOOST_TEST(kc::proves(r.done, r.seen) == r.proved);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(names_in_the_verify_rows) {
+  struct state_row {
+    kc::observed_state value;
+    std::string name;
+  };
+  const state_row states[] = {
+      {kc::observed_state::unknown, "unknown"},
+      {kc::observed_state::gone, "gone"},
+      {kc::observed_state::disabled, "disabled"},
+      {kc::observed_state::enabled, "enabled"},
+  };
+  for (const state_row& r : states) {
+    BOOST_TEST_CONTEXT(r.name) { BOOST_TEST(kc::to_string(r.value) == r.name); }
+  }
+  struct outcome_row {
+    kc::verify_outcome value;
+    std::string name;
+  };
+  const outcome_row outcomes[] = {
+      {kc::verify_outcome::verified, "verified"},
+      {kc::verify_outcome::mismatch, "mismatch"},
+      {kc::verify_outcome::failed, "failed"},
+      {kc::verify_outcome::not_attempted, "not_attempted"},
+  };
+  for (const outcome_row& r : outcomes) {
+    BOOST_TEST_CONTEXT(r.name) { BOOST_TEST(kc::to_string(r.value) == r.name); }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
