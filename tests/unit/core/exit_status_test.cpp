@@ -114,20 +114,4 @@ BOOST_AUTO_TEST_CASE(constants_are_the_documented_codes) {
   BOOST_TEST(kc::exit_interrupted == 130);
 }
 
-BOOST_AUTO_TEST_CASE(stop_reasons_have_names) {
-  const std::vector<std::pair<stop_reason, std::string>> names = {
-      {stop_reason::none, "none"},
-      {stop_reason::interrupted, "interrupted"},
-      {stop_reason::key_rejected, "key_rejected"},
-      {stop_reason::tls_untrusted, "tls_untrusted"},
-      {stop_reason::not_api, "not_api"},
-      {stop_reason::unreachable, "unreachable"},
-      {stop_reason::gave_up, "gave_up"},
-      {stop_reason::report_failed, "report_failed"},
-  };
-  for (const auto& [reason, name] : names) {
-    BOOST_TEST_CONTEXT(name) { BOOST_TEST(kc::to_string(reason) == name); }
-  }
-}
-
 BOOST_AUTO_TEST_SUITE_END()

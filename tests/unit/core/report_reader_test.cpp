@@ -2,6 +2,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -180,6 +181,50 @@ BOOST_AUTO_TEST_CASE(a_reader_can_be_reused_after_finish) {
   BOOST_TEST(summarise(second) == (summary{1, 0, hash_row(2, kc::outcome::deleted).size(), false, 1}));
   BOOST_TEST(second.done.contains(nth_hash(2)));
   BOOST_TEST(!second.done.contains(nth_hash(1)));
+}
+
+BOOST_AUTO_TEST_CASE(resume_reads_the_action_and_the_proofs) {
+  kc::key_hash a{}, b{}, c{};
+  a.fill(1);
+  b.fill(2);
+  c.fill(3);
+  std::string report;
+  const std::array<kc::input_fingerprint, 1> inputs{{{"-", ""}}};
+  const kc::header_row header{"0.3.0", "t", "", "disable", "h", "https://h", inputs, "", "", "", 1, 0.0, 1, 1.0, true, false, 1};
+  kc::append_row(report, header);
+  kc::append_row(report, kc::hash_row{a, kc::outcome::disabled, 200, 1, 1.0, ""});
+  kc::append_row(report, kc::hash_row{b, kc::outcome::not_found, 404, 1, 1.0, ""});
+  kc::append_row(report, kc::hash_row{c, kc::outcome::protected_key, 0, 0, 0.0, ""});
+  kc::append_row(report, kc::verify_row{a, kc::verify_outcome::verified, kc::observed_state::disabled, 200, 1, 1.0, ""});
+  kc::append_row(report, kc::verify_row{b, kc::verify_outcome::failed, kc::observed_state::unknown, 0, 8, 1.0, "x"});
+  const std::array<std::pair<std::string_view, std::uint64_t>, 1> counts{{{"disabled", 1}}};
+  kc::append_row(report, kc::summary_row{"t", 0, 1.0, counts});
+  report += R"({"type":"verify","hash":"zz","outcome":"verified"})" "\n";   // ignored, not malformed
+  report += R"({"type":7})" "\n";                                            // malformed
+
+  kc::report_reader reader;
+  reader.feed(report);
+  const kc::resume_scan scan = reader.finish();
+  BOOST_TEST(scan.action == "disable");
+  BOOST_TEST(scan.headers == 1U);
+  BOOST_TEST(!scan.mixed_actions);
+  BOOST_TEST(scan.done.contains(a));
+  BOOST_TEST(scan.done.contains(b));
+  BOOST_TEST(!scan.done.contains(c));  // protected is re-decided by each run
+  BOOST_TEST(scan.verified.contains(a));
+  BOOST_TEST(!scan.verified.contains(b));
+  BOOST_TEST(scan.rows == 8U);
+  BOOST_TEST(scan.malformed_rows == 1U);
+
+  std::string two = report;
+  const kc::header_row other{"0.3.0", "t", "", "delete", "h", "https://h", inputs, "", "", "", 1, 0.0, 1, 1.0, false, true, 1};
+  kc::append_row(two, other);
+  kc::report_reader again;
+  again.feed(two);
+  const kc::resume_scan mixed = again.finish();
+  BOOST_TEST(mixed.headers == 2U);
+  BOOST_TEST(mixed.mixed_actions);
+  BOOST_TEST(mixed.action == "disable");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -183,6 +184,65 @@ BOOST_AUTO_TEST_CASE(encoding_into_a_reserved_buffer_does_not_allocate) {
   }
   BOOST_TEST(allocations.count() == 0u);
   BOOST_TEST(static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) == rows);
+}
+
+BOOST_AUTO_TEST_CASE(header_verify_and_summary_rows_are_json) {
+  using namespace std::chrono;
+  using namespace std::chrono_literals;
+  const std::array<kc::input_fingerprint, 2> inputs{{{"leak \"1\".txt", "abc123"}, {"-", ""}}};
+  std::string out;
+  kc::append_row(out, kc::header_row{"0.3.0", "2026-11-27T21:10:14Z", "alice", "disable", "modelgates.ai",
+                                     "https://modelgates.ai/api/v1", inputs, "sha256:00", "2/3", "", 16, 0.0, 8, 30.0, true, false, 4242});
+  BOOST_REQUIRE(out.back() == '\n');
+  const json::object header = json::parse(out).as_object();
+  BOOST_TEST(header.at("type").as_string() == "header");
+  BOOST_TEST(header.at("action").as_string() == "disable");
+  BOOST_TEST(header.at("operator").as_string() == "alice");
+  BOOST_TEST(header.at("base_url").as_string() == "https://modelgates.ai/api/v1");
+  BOOST_TEST(header.at("inputs").as_array().size() == 2U);
+  BOOST_TEST(header.at("inputs").as_array()[0].as_object().at("name").as_string() == "leak \"1\".txt");
+  BOOST_TEST(header.at("inputs").as_array()[1].as_object().at("sha256").is_null());
+  BOOST_TEST(header.at("shard").as_string() == "2/3");
+  BOOST_TEST(header.at("protect").is_null());
+  BOOST_TEST(header.at("options").as_object().at("rate").is_null());
+  BOOST_TEST(header.at("options").as_object().at("verify").as_bool());
+  BOOST_TEST(header.at("pid").as_int64() == 4242);
+
+  out.clear();
+  kc::key_hash h{};
+  h.fill(0xcd);
+  kc::append_row(out, kc::verify_row{h, kc::verify_outcome::mismatch, kc::observed_state::enabled, 200, 3, 12.34, ""});
+  const json::object verify = json::parse(out).as_object();
+  BOOST_TEST(verify.at("type").as_string() == "verify");
+  BOOST_TEST(verify.at("hash").as_string() == kc::to_hex(h));
+  BOOST_TEST(verify.at("outcome").as_string() == "mismatch");
+  BOOST_TEST(verify.at("observed").as_string() == "enabled");
+  BOOST_TEST(verify.at("error").is_null());
+  out.clear();
+  kc::append_row(out, kc::verify_row{h, kc::verify_outcome::failed, kc::observed_state::unknown, 0, 1, 1.0, "timeout"});
+  BOOST_TEST(json::parse(out).as_object().at("observed").is_null());
+  BOOST_TEST(json::parse(out).as_object().at("http_status").is_null());
+
+  out.clear();
+  const std::array<std::pair<std::string_view, std::uint64_t>, 2> counts{{{"deleted", 5}, {"failed", 0}}};
+  kc::append_row(out, kc::summary_row{"2026-11-27T21:11:00Z", 1, 46.0, counts});
+  const json::object summary = json::parse(out).as_object();
+  BOOST_TEST(summary.at("exit_code").as_int64() == 1);
+  BOOST_TEST(summary.at("counts").as_object().at("deleted").as_int64() == 5);
+
+  out.clear();
+  const std::array<std::pair<std::string_view, std::uint64_t>, 2> plan_counts{{{"selected", 295}, {"protected", 5}}};
+  kc::append_row(out, kc::plan_row{"sha256:ab", "delete", "h:1", "https://h:1/api/v1", inputs, "", plan_counts});
+  BOOST_REQUIRE(out.back() == '\n');
+  const json::object plan = json::parse(out).as_object();
+  BOOST_TEST(plan.at("plan").as_string() == "keyrevoke-plan-v2");
+  BOOST_TEST(plan.at("base_url").as_string() == "https://h:1/api/v1");
+  BOOST_TEST(plan.at("digest").as_string() == "sha256:ab");
+  BOOST_TEST(plan.at("inputs").as_array().size() == 2U);
+  BOOST_TEST(plan.at("shard").is_null());
+  BOOST_TEST(plan.at("counts").as_object().at("selected").as_int64() == 295);
+
+  BOOST_TEST(kc::format_utc(system_clock::time_point{} + 86400s + 3661s) == "1970-01-02T01:01:01Z");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
