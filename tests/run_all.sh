@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test, failing closed:
 #   1. release   a Release build (the `ci` preset, -Werror, when CI=true) and its unit tests; its
-#                integration tests too when the coverage stage is off (that stage runs the same
-#                integration tests against its own build, so CI does not run them twice)
-#   2. asan      the same under ASan + UBSan (UBSan reports are fatal)
-#   3. coverage  the same in a gcc --coverage build; gcovr's per-directory line and branch summary must
-#                stay at or above tests/coverage_floors.txt
-#   4. fuzz      every libFuzzer target of tests/fuzz/run_all.sh for a bounded time
+#                integration tests too when the check stage is off (that stage runs them in its own
+#                build, so CI runs each test once)
+#   2. check     every unit and integration test in one build that is ASan + UBSan (reports fatal) and
+#                gcc --coverage at once (the `check` preset); gcovr's per-directory line and branch
+#                summary must stay at or above tests/coverage_floors.txt
+#   3. fuzz      every libFuzzer target of tests/fuzz/run_all.sh for a bounded time
 # A stage that fails does not stop the others; the last line counts them (`N passed, M failed`) and the
 # exit status is 1 if any failed.
-#   tests/run_all.sh [--no-release] [--no-asan] [--no-coverage] [--no-fuzz] [--fuzz-seconds N]
+#   tests/run_all.sh [--no-release] [--no-check] [--no-fuzz] [--fuzz-seconds N]
+# (The `asan` and `coverage` presets still exist for a developer who wants one of the two alone.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-release=1 asan=1 coverage=1 fuzz=1 fuzz_seconds=20
+release=1 check=1 fuzz=1 fuzz_seconds=20
 while (($#)); do
   case "$1" in
     --no-release) release=0 ;;
-    --no-asan) asan=0 ;;
-    --no-coverage) coverage=0 ;;
+    --no-check) check=0 ;;
     --no-fuzz) fuzz=0 ;;
     --fuzz-seconds) fuzz_seconds=$2; shift ;;
     *) echo "run_all: unknown option $1" >&2; exit 2 ;;
@@ -28,7 +28,7 @@ done
 
 extra=()
 ((fuzz)) && extra+=(--fuzz)
-((coverage)) && extra+=(--coverage)
+((check)) && extra+=(--coverage)
 bash cmake/install-deps.sh "${extra[@]}"
 
 jobs=$(nproc)
@@ -83,33 +83,28 @@ werror=()
 release_stage() {
   cmake --preset "${release_preset}" >/dev/null || return
   cmake --build --preset "${release_preset}" -j "${jobs}" || return
-  if ((coverage)); then
-    ctest_counted "${release_preset}" -L unit
+  if ((check)); then
+    # Unit tests, and the integration tests a sanitized build may skip (label `unsanitized`).
+    ctest_counted "${release_preset}" -L 'unit|unsanitized'
   else
-    ctest_counted "${release_preset}"
+    ctest_counted "${release_preset}" -LE unsanitized
   fi
 }
 
-asan_stage() {
-  cmake --preset asan "${werror[@]}" >/dev/null || return
-  cmake --build --preset asan -j "${jobs}" || return
-  ctest_counted asan
-}
-
-coverage_stage() {
-  cmake --preset coverage "${werror[@]}" >/dev/null || return
-  cmake --build --preset coverage -j "${jobs}" || return
+check_stage() {
+  cmake --preset check "${werror[@]}" >/dev/null || return
+  cmake --build --preset check -j "${jobs}" || return
   # Counters from an earlier run would inflate the figures.
-  find build/coverage -name '*.gcda' -delete || return
+  find build/check -name '*.gcda' -delete || return
   local status=0
   # KEYREVOKE_COVERAGE: the harness stops mocks with SIGTERM, so that they write their counters.
   # GCOV_ERROR_FILE: libgcov's complaints (a counter file torn by a process killed while writing it)
   # go to a file that coverage.py counts, not to the stderr the tests read.
-  export KEYREVOKE_COVERAGE=1 GCOV_ERROR_FILE="${PWD}/build/coverage/gcov-errors.log"
+  export KEYREVOKE_COVERAGE=1 GCOV_ERROR_FILE="${PWD}/build/check/gcov-errors.log"
   rm -f "${GCOV_ERROR_FILE}"
-  ctest_counted coverage || status=$?
+  ctest_counted check || status=$?
   unset KEYREVOKE_COVERAGE GCOV_ERROR_FILE
-  python3 tests/coverage.py --build build/coverage --floors tests/coverage_floors.txt || status=1
+  python3 tests/coverage.py --build build/check --floors tests/coverage_floors.txt || status=1
   return "${status}"
 }
 
@@ -125,8 +120,7 @@ fuzz_stage() {
 }
 
 ((release)) && stage release "build and tests (${release_preset} preset)" release_stage
-((asan)) && stage asan "ASan + UBSan build and tests" asan_stage
-((coverage)) && stage coverage "gcc --coverage build, tests, per-directory summary and floors" coverage_stage
+((check)) && stage check "ASan + UBSan + gcc --coverage build, every test, coverage floors" check_stage
 ((fuzz)) && stage fuzz "every libFuzzer target, ${fuzz_seconds}s each" fuzz_stage
 
 echo "== stage timings: $(IFS=','; echo "${timings[*]}")"

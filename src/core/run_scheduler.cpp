@@ -3,6 +3,7 @@
 #include "keyrevoke/core/run_scheduler.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 namespace keyrevoke::core {
@@ -116,6 +117,19 @@ std::optional<job> run_scheduler::take_pending() {
   return next;
 }
 
+std::optional<job> run_scheduler::take_pending_for_probe(std::uint64_t k) {
+  if (pending_.empty()) return std::nullopt;
+  pending_batch& front = pending_.front();
+  if (front.verify_pos == front.verify_only.size() && front.pos < front.hashes.size()) {
+    const std::size_t left = front.hashes.size() - front.pos;
+    const double golden = 0.6180339887498949;
+    const double spread = std::fmod(static_cast<double>(k) * golden, 1.0);
+    const auto offset = std::min(left - 1, static_cast<std::size_t>(spread * static_cast<double>(left)));
+    std::swap(front.hashes[front.pos], front.hashes[front.pos + offset]);
+  }
+  return take_pending();
+}
+
 // --- dispatching -------------------------------------------------------------------------------
 
 unsigned run_scheduler::in_flight_limit() const noexcept {
@@ -196,7 +210,7 @@ next_step run_scheduler::next(steady_time now) {
       probe = std::move(verifications_.front());
       verifications_.pop_front();
     } else if (has_pending()) {
-      probe = take_pending();
+      probe = take_pending_for_probe(counts_.probes);
     } else if (!retries_.empty()) {
       probe = retries_.top();
       retries_.pop();

@@ -10,10 +10,12 @@ server_health::server_health(const health_config& config, steady_time now) noexc
   config_.window = std::max<std::size_t>(config_.window, 1);
   config_.min_samples = std::clamp<std::size_t>(config_.min_samples, 1, config_.window);
   config_.failure_share = std::clamp(config_.failure_share, 0.01, 1.0);
+  config_.consecutive_failures = std::max<std::size_t>(config_.consecutive_failures, 1);
 }
 
 void server_health::on_success(steady_time now) noexcept {
   last_success_ = std::max(last_success_, now);
+  consecutive_ = 0;
   if (state_ == health_state::outage) {
     state_ = health_state::healthy;
     evidence_.clear();
@@ -48,8 +50,10 @@ void server_health::on_failure(steady_time now, bool first_failure_of_job, bool 
     if (evidence_.front()) --failures_;
     evidence_.pop_front();
   }
+  ++consecutive_;
   const auto samples = static_cast<double>(evidence_.size());
-  if (evidence_.size() >= config_.min_samples && static_cast<double>(failures_) >= config_.failure_share * samples) {
+  if ((evidence_.size() >= config_.min_samples && static_cast<double>(failures_) >= config_.failure_share * samples) ||
+      consecutive_ >= config_.consecutive_failures) {
     enter_outage(now, u01);
   }
 }

@@ -185,6 +185,10 @@ class run_scheduler {
 
   next_step dispatch(job j, steady_time now);
   std::optional<job> take_pending();
+  // A probe's fresh hash: not the next in line but one spread over the front batch (the k-th probe
+  // takes the hash at the fractional part of k x 0.618 of what is left, a golden-ratio sequence), so that
+  // keys the server always fails for, listed together, cannot make every probe fail.
+  std::optional<job> take_pending_for_probe(std::uint64_t k);
   bool has_pending() const noexcept { return !pending_.empty(); }
   void retry_later(job j, millis delay, steady_time now);
   void finish(const job& j, outcome result, unsigned status, std::string_view error, steady_time now);

@@ -12,7 +12,10 @@
 //    job's FIRST failure is evidence: a hash that fails again and again (a poison key the server
 //    always answers 500 for) says nothing about the server, and must end `failed`, not stall the run.
 //  - healthy -> outage when, of the last `window` pieces of evidence, at least `min_samples` are
-//    there and at least `failure_share` of them are failures.
+//    there and at least `failure_share` of them are failures; or when the last `consecutive_failures`
+//    pieces of evidence are all failures (Envoy's outlier detection, "consecutive_5xx"): a server that
+//    dies mid-run has a window full of successes, and the share rule alone waited for 18 fresh hashes
+//    to fail while the retries of the first ones piled onto the dead server.
 //  - In an outage nothing new is sent; one probe at a time, the k-th (k = 0, 1, ...) not before the
 //    previous one failed plus d/2 + U(0, d/2), d = min(probe_cap, probe_base * 2^k) ("equal jitter",
 //    AWS Architecture Blog, "Exponential Backoff and Jitter").
@@ -35,6 +38,7 @@ struct health_config {
   std::size_t window = 20;       // pieces of evidence kept (answers)
   std::size_t min_samples = 8;   // fewer than this never make an outage
   double failure_share = 0.9;    // (0, 1]
+  std::size_t consecutive_failures = 10;  // first failures in a row, no success between (>= 1)
   millis probe_base{250};        // first probe delay, ms
   millis probe_cap{5000};        // probe delays never exceed this, ms
   millis give_up_after{300000};  // --give-up-after, ms
@@ -81,6 +85,7 @@ class server_health {
   health_state state_ = health_state::healthy;
   std::deque<bool> evidence_;  // true: failure
   std::size_t failures_ = 0;   // failures in evidence_
+  std::size_t consecutive_ = 0;  // evidence since the last success, all failures
   steady_time last_success_;
   steady_time next_probe_{};
   bool probe_in_flight_ = false;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "allocation_counter.hpp"
+#include "test_scale.hpp"
 
 namespace kc = keyrevoke::core;
 
@@ -83,7 +84,7 @@ BOOST_AUTO_TEST_CASE(hashes_that_share_everything_but_a_counter) {
 }
 
 BOOST_AUTO_TEST_CASE(one_million_random_hashes) {
-  constexpr std::size_t n = 1'000'000;
+  constexpr std::size_t n = keyrevoke::test::sampled(1'000'000);  // test_scale.hpp
   std::mt19937_64 rng(20240310);
   std::vector<kc::key_hash> hashes(n);
   for (auto& h : hashes) h = random_hash(rng);

@@ -13,6 +13,8 @@
 #include <set>
 #include <string>
 
+#include "test_scale.hpp"
+
 using namespace keyrevoke::core;
 
 namespace {
@@ -319,9 +321,11 @@ BOOST_AUTO_TEST_CASE(a_page_of_one_key_is_held_until_a_step_back_proves_it) {
 
 BOOST_AUTO_TEST_CASE(the_pipe_deleting_what_was_printed_misses_nothing) {
   // `list | keyrevoke`: after each fetch, some of the keys printed earliest are deleted.
+  keyrevoke::test::combination_sample sample;  // test_scale.hpp
   for (const page_sizes& server : servers) {
     for (const std::size_t n : sizes) {
       for (const std::size_t per_fetch : {1u, 5u, 30u, 99u, 100u, 150u, 400u}) {
+        if (!sample.next()) continue;
         const std::size_t keys = scaled(n, server);
         BOOST_TEST_CONTEXT("page sizes " << describe(server) << " n " << keys << " deletions per fetch "
                                          << per_fetch) {
@@ -363,9 +367,11 @@ BOOST_AUTO_TEST_CASE(naive_offset_paging_would_miss_keys_in_the_same_simulation)
 }
 
 BOOST_AUTO_TEST_CASE(deleting_the_last_key_emitted_and_its_neighbours) {
+  keyrevoke::test::combination_sample sample;  // test_scale.hpp
   for (const page_sizes& server : servers) {
     for (const std::size_t n : sizes) {
       for (const std::size_t burst : {1u, 2u, 10u, 60u}) {
+        if (!sample.next()) continue;
         const std::size_t keys = scaled(n, server);
         BOOST_TEST_CONTEXT("page sizes " << describe(server) << " n " << keys << " burst " << burst) {
           std::mt19937_64 rng{keys * 7 + burst};
@@ -388,9 +394,11 @@ BOOST_AUTO_TEST_CASE(deleting_the_last_key_emitted_and_its_neighbours) {
 
 BOOST_AUTO_TEST_CASE(insertions_at_the_top) {
   // Insertions only (no deletion in the window of a two-fetch proof, rule E): always complete.
+  keyrevoke::test::combination_sample sample;  // test_scale.hpp
   for (const page_sizes& server : servers) {
     for (const std::size_t n : sizes) {
       for (const std::size_t per_fetch : {1u, 50u, 100u, 250u}) {
+        if (!sample.next()) continue;
         const std::size_t keys = scaled(n, server);
         BOOST_TEST_CONTEXT("page sizes " << describe(server) << " n " << keys << " insertions per fetch "
                                          << per_fetch) {
@@ -414,7 +422,7 @@ BOOST_AUTO_TEST_CASE(insertions_at_the_top) {
 BOOST_AUTO_TEST_CASE(random_deletion_sequences) {
   // Deletions of seen keys (L included), of unseen keys, of the list's front, mixed at random between
   // fetches, every page size. Fixed seeds: reproducible.
-  for (std::uint64_t seed = 1; seed <= 350; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 350; seed += keyrevoke::test::sample_one_in) {
     std::mt19937_64 rng{seed};
     const page_sizes& server = servers[seed % std::size(servers)];
     const std::size_t n = scaled(sizes[seed % std::size(sizes)] + (seed % 5 == 0 ? rng() % 700 : 0), server);
@@ -447,7 +455,7 @@ BOOST_AUTO_TEST_CASE(random_deletion_sequences) {
 BOOST_AUTO_TEST_CASE(random_mutation_sequences_with_insertions) {
   // Insertions at the top mixed with deletions. With pages of 100 (and 37), a fetch never separates
   // creation from deletion in a way that defeats rule E here; fixed seeds, reproducible.
-  for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 300; seed += keyrevoke::test::sample_one_in) {
     std::mt19937_64 rng{seed};
     const page_sizes server = seed % 2 == 0 ? page_sizes{100} : page_sizes{37};
     const std::size_t n = sizes[seed % std::size(sizes)] + (seed % 5 == 0 ? rng() % 700 : 0);

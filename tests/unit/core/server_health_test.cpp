@@ -45,8 +45,14 @@ BOOST_AUTO_TEST_CASE(outage_needs_enough_first_failures) {
       {"failures, then one success at the end", repeat('F', 7) + "s", false},
       {"a poison job failing again and again", "F" + repeat('f', 50), false},
       {"poison jobs among successes", repeat('s', 5) + repeat('f', 40), false},
-      {"20 successes, 17 failures: 3 of 20 still successes", repeat('s', 20) + repeat('F', 17), false},
-      {"20 successes, 18 failures: the window forgets", repeat('s', 20) + repeat('F', 18), true},
+      {"20 successes, 9 failures in a row", repeat('s', 20) + repeat('F', 9), false},
+      // A server that dies mid-run: 10 fresh hashes failing in a row, though the window still holds
+      // successes (the share rule alone waited for 18).
+      {"20 successes, 10 failures in a row", repeat('s', 20) + repeat('F', 10), true},
+      {"repeated failures neither count nor break the run", repeat('s', 20) + repeat('F', 5) + repeat('f', 30) +
+                                                                 repeat('F', 5), true},
+      {"a success breaks the run", repeat('s', 20) + repeat('F', 8) + "s" + repeat('F', 8), false},
+      {"30 % of first tries failing, never 10 in a row", repeat('s', 20) + "FsFFsFsFFsFsFsFFsFsFFs", false},
       {"alternating", "sFsFsFsFsFsFsFsFsFsF", false},
   };
   for (const row& r : rows) {
