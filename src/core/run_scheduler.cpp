@@ -345,11 +345,11 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
 
   if (j.kind == job_kind::verify) {
     const observed_state seen = observed(answer);
-    const bool wrong_state = seen != observed_state::unknown && !proves(config_.act, seen);
+    const bool wrong_state = seen != observed_state::unknown && !proves(config_.act, seen, j.found_no_key);
     if (wrong_state) ++j.mismatches;
     const unsigned n = throttled ? j.throttles : failure ? j.failures : std::max(1U, j.mismatches);
     const verify_step step =
-        plan_after_check(config_.act, answer, facts.reused_connection, n, limit, config_.backoff, u01);
+        plan_after_check(config_.act, answer, facts.reused_connection, n, limit, config_.backoff, u01, j.found_no_key);
     std::string message = answer.message;
     if (wrong_state && message.empty()) message = "the server still shows the key " + std::string{to_string(seen)};
     if (!step.retry) {
@@ -382,6 +382,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       check.hash = j.hash;
       check.kind = job_kind::verify;
       check.sequence = j.sequence;
+      check.found_no_key = result == outcome::not_found || result == outcome::not_found_after_retry;
       if (phase_ == run_phase::running || phase_ == run_phase::preflight) {
         verifications_.push_back(std::move(check));
       } else {

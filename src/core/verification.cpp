@@ -30,21 +30,22 @@ observed_state observed(const verdict& answer) noexcept {
   return observed_state::unknown;
 }
 
-bool proves(action done, observed_state seen) noexcept {
+bool proves(action done, observed_state seen, bool action_found_no_key) noexcept {
   switch (done) {
     case action::delete_key: return seen == observed_state::gone;
     case action::disable: return seen == observed_state::disabled || seen == observed_state::gone;
-    case action::enable: return seen == observed_state::enabled || seen == observed_state::gone;
+    case action::enable: return seen == observed_state::enabled || (seen == observed_state::gone && action_found_no_key);
   }
   return false;
 }
 
 verify_step plan_after_check(action done, const verdict& answer, bool reused_connection, unsigned attempts,
-                             unsigned max_attempts, const backoff_policy& policy, double u01) noexcept {
+                             unsigned max_attempts, const backoff_policy& policy, double u01,
+                             bool action_found_no_key) noexcept {
   verify_step step;
   step.seen = observed(answer);
   if (step.seen != observed_state::unknown) {
-    if (proves(done, step.seen)) {
+    if (proves(done, step.seen, action_found_no_key)) {
       step.result = verify_outcome::verified;
     } else if (attempts < max_attempts) {
       step.retry = true;

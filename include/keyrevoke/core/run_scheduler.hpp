@@ -62,6 +62,7 @@ struct job {
   unsigned failures = 0;       // failures that count toward --max-attempts
   unsigned throttles = 0;      // throttling answers (count toward 4 x --max-attempts)
   unsigned mismatches = 0;     // verify: answers showing the key in another state
+  bool found_no_key = false;   // verify: the action's row was not_found (verification.hpp's proves)
   bool failed_before = false;  // any failure at all (server_health's evidence rule)
   bool stale_resent = false;   // the one free resend after a stale keep-alive connection was used
   bool maybe_acted = false;    // an attempt was written and its answer lost (no answer, 5xx, timeout)

@@ -16,9 +16,11 @@ std::string_view to_string(observed_state value) noexcept;  // "unknown" is writ
 // What a verifying GET saw: 404 -> gone, 200 with the key -> disabled/enabled, else unknown.
 observed_state observed(const verdict& answer) noexcept;
 
-// Whether `seen` proves the action: delete -> gone; disable -> disabled or gone (contained either
-// way); enable -> enabled, or gone when the action itself found no key.
-bool proves(action done, observed_state seen) noexcept;
+// Whether `seen` proves the action's row: delete -> gone; disable -> disabled or gone (contained
+// either way); enable -> enabled, or gone only when the action itself found no key (its row said
+// not_found). A key enabled and then found gone was not kept enabled: that is a mismatch, not a proof.
+// action_found_no_key is false when unknown (a --resume --verify of an older row): the stricter rule.
+bool proves(action done, observed_state seen, bool action_found_no_key = false) noexcept;
 
 // The report's verify-row outcomes.
 enum class verify_outcome {
@@ -40,6 +42,7 @@ struct verify_step {
 // with backoff (a replicated store may lag), up to max_attempts; transport and server failures follow
 // plan_after_attempt. Aborting answers (401/403, TLS) are the caller's, before this.
 verify_step plan_after_check(action done, const verdict& answer, bool reused_connection, unsigned attempts,
-                             unsigned max_attempts, const backoff_policy& policy, double u01) noexcept;
+                             unsigned max_attempts, const backoff_policy& policy, double u01,
+                             bool action_found_no_key = false) noexcept;
 
 }  // namespace keyrevoke::core

@@ -73,6 +73,12 @@ verdict http_get(unsigned status, std::string_view body) {
   r.body = body;
   return kc::classify_response(r, wall, 60s, kc::request_kind::get);
 }
+verdict http_patch(unsigned status, std::string_view body, kc::request_kind request) {
+  kc::response_view r;
+  r.status = status;
+  r.body = body;
+  return kc::classify_response(r, wall, 60s, request);
+}
 verdict transport(kc::errc f) { return kc::classify_transport_failure(f, {}); }
 
 kc::preflight_result preflight_answer(unsigned status, std::string_view body,
@@ -1490,6 +1496,40 @@ BOOST_AUTO_TEST_CASE(proofs_follow_done_actions) {
        "failed",
        2},
       {"failed: no proof", kc::action::delete_key, {http(400, api_400)}, {get_404}, 3, "failed", "", 0},
+      // An enable holds only if the key is there and enabled: a key enabled, then found gone (deleted
+      // by someone else meanwhile), is a mismatch, not a proof; gone proves an enable that found no key.
+      {"enabled, then enabled",
+       kc::action::enable,
+       {http_patch(200, R"({"data":{"hash":"ab","disabled":false}})", kc::request_kind::enable)},
+       {still_enabled},
+       3,
+       "enabled",
+       "verified",
+       1},
+      {"enabled, then gone",
+       kc::action::enable,
+       {http_patch(200, R"({"data":{"hash":"ab","disabled":false}})", kc::request_kind::enable)},
+       {get_404},
+       3,
+       "enabled",
+       "mismatch",
+       3},
+      {"enable found no key, then gone",
+       kc::action::enable,
+       {http_patch(404, api_404, kc::request_kind::enable)},
+       {get_404},
+       3,
+       "not_found",
+       "verified",
+       1},
+      {"disabled, then gone: contained",
+       kc::action::disable,
+       {http_patch(200, R"({"data":{"hash":"ab","disabled":true}})", kc::request_kind::disable)},
+       {get_404},
+       3,
+       "disabled",
+       "verified",
+       1},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.name) {

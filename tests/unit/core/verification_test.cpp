@@ -56,6 +56,12 @@ BOOST_AUTO_TEST_CASE(what_proves_each_action) {
   BOOST_TEST(!kc::proves(kc::action::disable, os::enabled));
   BOOST_TEST(kc::proves(kc::action::enable, os::enabled));
   BOOST_TEST(!kc::proves(kc::action::enable, os::disabled));
+  // A key enabled, then gone, was not kept enabled; gone proves only an enable that found no key.
+  BOOST_TEST(!kc::proves(kc::action::enable, os::gone));
+  BOOST_TEST(kc::proves(kc::action::enable, os::gone, true));
+  BOOST_TEST(!kc::proves(kc::action::enable, os::disabled, true));
+  BOOST_TEST(kc::proves(kc::action::delete_key, os::gone, true));
+  BOOST_TEST(kc::proves(kc::action::disable, os::gone, true));
   for (const kc::action a : {kc::action::delete_key, kc::action::disable, kc::action::enable}) {
     BOOST_TEST(!kc::proves(a, os::unknown));
   }
@@ -144,25 +150,28 @@ BOOST_AUTO_TEST_CASE(only_a_shown_key_or_the_apis_not_found_is_observed) {
 
 BOOST_AUTO_TEST_CASE(proof_table) {
   // verification.hpp: delete -> gone; disable -> disabled or gone (contained either way); enable ->
-  // enabled, or gone (the header's "when the action itself found no key" is not an argument: proves()
-  // accepts gone for every enable). unknown proves nothing.
+  // enabled, or gone only when the enable itself found no key (its row said not_found). unknown proves
+  // nothing.
   using os = kc::observed_state;
   struct row {
     kc::action done;
     os seen;
-    bool proved;
+    bool proved;                // the action found the key (its row: deleted, disabled, enabled)
+    bool proved_if_not_found;   // its row said not_found
   };
   const row rows[] = {
-      {kc::action::delete_key, os::gone, true},     {kc::action::delete_key, os::disabled, false},
-      {kc::action::delete_key, os::enabled, false}, {kc::action::delete_key, os::unknown, false},
-      {kc::action::disable, os::gone, true},        {kc::action::disable, os::disabled, true},
-      {kc::action::disable, os::enabled, false},    {kc::action::disable, os::unknown, false},
-      {kc::action::enable, os::gone, true},         {kc::action::enable, os::disabled, false},
-      {kc::action::enable, os::enabled, true},      {kc::action::enable, os::unknown, false},
+      {kc::action::delete_key, os::gone, true, true},      {kc::action::delete_key, os::disabled, false, false},
+      {kc::action::delete_key, os::enabled, false, false}, {kc::action::delete_key, os::unknown, false, false},
+      {kc::action::disable, os::gone, true, true},         {kc::action::disable, os::disabled, true, true},
+      {kc::action::disable, os::enabled, false, false},    {kc::action::disable, os::unknown, false, false},
+      {kc::action::enable, os::gone, false, true},         {kc::action::enable, os::disabled, false, false},
+      {kc::action::enable, os::enabled, true, true},       {kc::action::enable, os::unknown, false, false},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(kc::to_string(r.done) << " seen " << kc::to_string(r.seen)) {
       BOOST_TEST(kc::proves(r.done, r.seen) == r.proved);
+      BOOST_TEST(kc::proves(r.done, r.seen, false) == r.proved);
+      BOOST_TEST(kc::proves(r.done, r.seen, true) == r.proved_if_not_found);
     }
   }
 }
