@@ -52,10 +52,11 @@ core::response_view response_view_of(const net::http_answer& a) {
 }
 
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
-                                core::request_kind request) {
+                                core::request_kind request, std::string_view key_hash) {
   if (result.error) return core::classify_transport_failure(result.error, result.detail);
-  return core::classify_response(response_view_of(result.answer), std::chrono::system_clock::now(), retry_after_cap,
-                                 request);
+  core::response_view view = response_view_of(result.answer);
+  view.key_hash = key_hash;
+  return core::classify_response(view, std::chrono::system_clock::now(), retry_after_cap, request);
 }
 
 core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept {

@@ -119,7 +119,9 @@ void input_reader::take(input_batch& batch, const core::key_hash& hash, std::uin
   } else if (filter_.plan != nullptr && !filter_.plan->contains(hash)) {
     batch.invalid.push_back({line, static_cast<std::uint32_t>(source), core::to_hex(hash),
                              "not in the confirmed plan (the input changed after --plan?); not sent"});
-  } else if (filter_.done != nullptr && filter_.done->contains(hash)) {
+  } else if (filter_.done != nullptr && filter_.done->contains(hash) &&
+             !(filter_.mismatched != nullptr && filter_.mismatched->contains(hash) &&
+               (filter_.verified == nullptr || !filter_.verified->contains(hash)))) {
     if (filter_.verify_done && (filter_.verified == nullptr || !filter_.verified->contains(hash))) {
       batch.verify_only.push_back(hash);
     } else {

@@ -68,7 +68,7 @@ request_template make_action_request(core::action act, const core::base_url& bas
   return make_key_request("DELETE", {}, base, key);
 }
 
-core::scheduler_config scheduler_config_from(const options& opts, bool input_is_files) {
+core::scheduler_config scheduler_config_from(const options& opts, bool input_is_files, bool last_run_finished) {
   core::scheduler_config c;
   c.act = opts.act;
   c.verify = opts.verify;
@@ -77,6 +77,7 @@ core::scheduler_config scheduler_config_from(const options& opts, bool input_is_
   c.max_rate = opts.rate;
   c.health.give_up_after = to_millis(opts.give_up_after_s);
   c.input_is_files = input_is_files;
+  c.earlier_run_unfinished = opts.resume && !last_run_finished;
   return c;
 }
 
@@ -92,9 +93,9 @@ struct run_context final : net::send_observer {
         setup{s},
         reader{opts.inputs, input_filter{opts.shard, setup.selection.protect.empty() ? nullptr : &setup.selection.protect,
                                          setup.selection.plan ? &*setup.selection.plan : nullptr, &setup.scan.done,
-                                         &setup.scan.verified, opts.verify}},
+                                         &setup.scan.verified, opts.verify, &setup.scan.mismatched}},
         pool{io.get_executor(), tls, base, to_millis(opts.timeout_s), opts.concurrency},
-        sched{scheduler_config_from(opts, true), clock_type::now()},
+        sched{scheduler_config_from(opts, true, s.scan.last_run_finished), clock_type::now()},
         jobs{io, 0},
         wake_timer{io},
         progress_timer{io},
@@ -321,8 +322,12 @@ asio::awaitable<void> worker(run_context* ctx) {
       core::redact_secret(answer.message, ctx->key);
       ctx->sched.on_preflight(answer, now, ctx->draw());
     } else {
+      // A PATCH's or GET's answer must name the key asked for (a DELETE's {"deleted": true} names none).
+      char hex[core::key_hash_hex_size];
+      core::write_hex(current.hash, hex);
       core::verdict verdict = classify_exchange(
-          result, cap, current.kind == core::job_kind::verify ? core::request_kind::get : core::request_for(ctx->opts.act));
+          result, cap, current.kind == core::job_kind::verify ? core::request_kind::get : core::request_for(ctx->opts.act),
+          std::string_view{hex, sizeof hex});
       // A server may echo the key back in its error text: it never reaches the report or the screen.
       core::redact_secret(verdict.message, ctx->key);
       ctx->sched.on_result(std::move(current), verdict, facts, now, ctx->draw());
@@ -543,7 +548,8 @@ int execute_revocation(const options& opts, const std::string& management_key, a
     std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
     return exit_usage;
   }
-  ctx.sched = core::run_scheduler{scheduler_config_from(opts, ctx.reader.inputs_are_files()), clock_type::now()};
+  ctx.sched = core::run_scheduler{
+      scheduler_config_from(opts, ctx.reader.inputs_are_files(), ctx.setup.scan.last_run_finished), clock_type::now()};
   ctx.report.append(setup.header);
   flush_report(&ctx);
   run_context* p = &ctx;

@@ -2,6 +2,16 @@
 
 namespace keyrevoke::core {
 
+namespace {
+
+// --enable's goal is a usable key: a key that is not there was not enabled (a delete's or a disable's
+// goal, an unusable key, holds for a key that is gone).
+std::uint64_t not_enabled(const run_counts& c) noexcept {
+  return c.act == action::enable ? c[outcome::not_found] + c[outcome::not_found_after_retry] : 0;
+}
+
+}  // namespace
+
 int exit_code(const run_end& end, const run_counts& c) noexcept {
   switch (end.reason) {
     case stop_reason::interrupted: return exit_interrupted;
@@ -14,7 +24,7 @@ int exit_code(const run_end& end, const run_counts& c) noexcept {
     case stop_reason::none: break;
   }
   const std::uint64_t open = c[outcome::failed] + c[outcome::not_attempted] + c[outcome::unauthorized] +
-                             c[outcome::invalid] + c.unproven();
+                             c[outcome::invalid] + c.unproven() + not_enabled(c);
   return open != 0 || end.input_error || end.report_failed ? exit_incomplete : exit_ok;
 }
 
@@ -40,6 +50,7 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
       add(c[outcome::failed], "failed");
       add(c[outcome::unauthorized], "unauthorized");
       add(c[outcome::not_attempted], "not attempted");
+      add(not_enabled(c), "not enabled (no such key)");
       add(c.verify_mismatch, "verify mismatches");
       add(c.verify_failed, "could not be verified");
       add(c.verify_not_attempted, "not verified");

@@ -11,7 +11,7 @@ namespace {
 
 namespace json = boost::json;
 
-enum class row_kind { malformed, other, not_done, done, header, verified };
+enum class row_kind { malformed, other, not_done, done, header, summary, verified, mismatch };
 
 struct row_facts {
   row_kind kind = row_kind::malformed;
@@ -52,13 +52,20 @@ row_facts read_row(std::string_view line) {
       return facts;
     }
     facts.kind = row_kind::other;
-    if (name != "verify") return facts;  // "summary", or a newer version's row
+    if (name == "summary") {
+      facts.kind = row_kind::summary;
+      return facts;
+    }
+    if (name != "verify") return facts;  // a newer version's row
     const json::value* hash = object->if_contains("hash");
     const json::value* result = object->if_contains("outcome");
     if (hash == nullptr || !hash->is_string() || result == nullptr || !result->is_string()) return facts;
     const auto parsed = parse_key_hash(hash->get_string());
     if (parsed && result->get_string() == "verified") {
       facts.kind = row_kind::verified;
+      facts.hash = *parsed;
+    } else if (parsed && result->get_string() == "mismatch") {
+      facts.kind = row_kind::mismatch;
       facts.hash = *parsed;
     }
     return facts;
@@ -113,7 +120,10 @@ void report_reader::end_line(std::string_view line, bool overlong) {
     case row_kind::malformed: ++scan_.malformed_rows; return;
     case row_kind::done: scan_.done.insert(facts.hash); break;
     case row_kind::verified: scan_.verified.insert(facts.hash); break;
+    case row_kind::mismatch: scan_.mismatched.insert(facts.hash); break;
+    case row_kind::summary: scan_.last_run_finished = true; break;
     case row_kind::header:
+      scan_.last_run_finished = false;
       if (scan_.headers++ == 0) {
         scan_.action = facts.action;
       } else if (facts.action != scan_.action) {

@@ -282,6 +282,9 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
   if (answer.http_status != 0) j.last_status = answer.http_status;
 
   const bool failure = is_failure(answer.kind);
+  // A 403 or 503 that throttles (its hint) may come from a gateway in front of a server that acted (a
+  // 503 for an upstream that answered too late): unlike a 429, it does not show that nothing was done.
+  if (answer.kind == verdict_kind::throttled && answer.http_status != 429 && facts.written) j.maybe_acted = true;
   // A connection the server closed while it sat idle in the pool: the request most likely never
   // reached the server. Resent once at once; not a failure of the server or of the hash.
   const bool stale = answer.kind == verdict_kind::network_error && facts.reused_connection && !facts.answer_started &&
@@ -351,7 +354,10 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     const verify_step step =
         plan_after_check(config_.act, answer, facts.reused_connection, n, limit, config_.backoff, u01, j.found_no_key);
     std::string message = answer.message;
-    if (wrong_state && message.empty()) message = "the server still shows the key " + std::string{to_string(seen)};
+    if (wrong_state && message.empty()) {
+      message = seen == observed_state::gone ? std::string{"the server shows no such key"}
+                                             : "the server still shows the key " + std::string{to_string(seen)};
+    }
     if (!step.retry) {
       finish_verify(j, step.result, step.seen, answer.http_status,
                     step.result == verify_outcome::verified ? std::string_view{} : std::string_view{message}, now);
@@ -374,6 +380,10 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       result = outcome::not_found_after_retry;
       note = "gone; an earlier attempt may have deleted it (its answer was lost" +
              (j.last_error.empty() ? std::string{")"} : ": " + j.last_error + ")");
+      error = note;
+    } else if (result == outcome::not_found && config_.earlier_run_unfinished && config_.act == action::delete_key) {
+      result = outcome::not_found_after_retry;
+      note = "gone; the run before this --resume ended without its summary and may have deleted it";
       error = note;
     }
     finish(j, result, answer.http_status, error, now);

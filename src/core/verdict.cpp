@@ -32,6 +32,8 @@ struct body_facts {
   body_shape shape = body_shape::empty;
   bool deleted = false;               // {"deleted": true}
   std::optional<bool> data_disabled;  // {"data": {"disabled": bool, ...}}
+  enum class key_identity { absent, same, other };
+  key_identity data_hash = key_identity::absent;  // {"data": {"hash": ...}} against the hash asked for
   bool api_error = false;             // has_api_error_shape for the answer's status
   std::string words;  // the server's own error text, sanitised: error.message, a string "error", or
                       // a top-level "message"
@@ -52,7 +54,17 @@ bool api_error_shape(const json::object& object, unsigned status) {
   return false;  // 404.0, "404", null: not an integer
 }
 
-body_facts inspect_body(std::string_view body, bool truncated, unsigned status, std::size_t words_budget) {
+bool same_hex(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+body_facts inspect_body(std::string_view body, bool truncated, unsigned status, std::size_t words_budget,
+                        std::string_view key_hash = {}) {
   body_facts facts;
   if (truncated) {
     facts.shape = body_shape::truncated;
@@ -82,6 +94,10 @@ body_facts inspect_body(std::string_view body, bool truncated, unsigned status, 
     if (const json::object* key = data->if_object()) {
       if (const json::value* disabled = key->if_contains("disabled"); disabled && disabled->is_bool()) {
         facts.data_disabled = disabled->get_bool();
+      }
+      if (const json::value* hash = key->if_contains("hash"); hash && hash->is_string()) {
+        facts.data_hash = same_hex(hash->get_string(), key_hash) ? body_facts::key_identity::same
+                                                                 : body_facts::key_identity::other;
       }
     }
   }
@@ -274,8 +290,17 @@ verdict classify_response(const response_view& response, std::chrono::system_clo
     }
     // "HTTP 200: unexpected body, not ... (words)": the words get what the frame leaves.
     const std::size_t frame = 10 + 17 + expected_body(request).size() + 2;
-    const body_facts facts = inspect_body(response.body, false, status, max_message - frame);
+    const body_facts facts = inspect_body(response.body, false, status, max_message - frame, response.key_hash);
     const bool patch = request == request_kind::disable || request == request_kind::enable;
+    if ((patch || request == request_kind::get) && !response.key_hash.empty() && facts.data_disabled &&
+        facts.data_hash != body_facts::key_identity::same) {
+      // A key, but not shown to be the one asked for: no claim about ours (retryable).
+      append_status(v.message, status);
+      v.message.append(facts.data_hash == body_facts::key_identity::other
+                           ? "unexpected body, the answer describes another key (its \"hash\" is not the one asked for)"
+                           : "unexpected body, the answer's key has no \"hash\": it is not shown to be the one asked for");
+      return v;
+    }
     if (request == request_kind::delete_key && facts.deleted) {
       v.kind = verdict_kind::deleted;
       return v;

@@ -95,9 +95,10 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertIn("200 disabled", res.stderr.decode())
         self.assertIn("220 verified", res.stderr.decode())
 
-        # --enable undoes it, with its own report.
+        # --enable undoes it, with its own report. The 20 absent keys cannot be enabled: exit 1, said.
         res = self.run_keyrevoke(mock, "--enable", "--verify", inp, report="enable.jsonl")
-        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertEqual(res.returncode, 1, res.stderr.decode())
+        self.assertIn("exit 1: 20 not enabled (no such key)", res.stderr.decode())
         outcomes = self.report("enable.jsonl").outcomes()
         self.assertEqual({outcomes[h] for h in chosen}, {"enabled"})
         keys = all_keys(mock)
@@ -215,7 +216,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         mock_hashes = mock.hashes()
         ghosts = mock_hashes[:5]
         mock.stop()
-        faults = self.write_lines("faults.txt", ["%s ghost" % h for h in ghosts])
+        faults = self.write_lines("faults.txt", ["%s ghost 1" % h for h in ghosts])  # the first DELETE only
         mock = self.mock(keys=200, args=["--fault-file", faults], name="ghostly")
         self.assertEqual(mock.hashes(), mock_hashes)  # same seed, same keys
         inp = self.write_lines("in.txt", mock_hashes[:100])
@@ -236,6 +237,21 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(stats["ghost_writes"], 5)
         self.assertEqual(stats["get_key_requests"], 95 + 5 * 3)
         self.assertEqual(self.report().all_rows[-1]["counts"]["verify_mismatch"], 5)
+
+        # --resume (without --verify, the runbook's next step) acts again on the 5 keys a proof showed
+        # still there, and only on them: the report's mismatches are not "done" (the trial: exit 0 "every
+        # hash done" with 5 live keys in the report). Each ghost fault was for one DELETE: these apply.
+        before = mock.stats(hashes=True)
+        res = self.run_keyrevoke(mock, "--resume", inp)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        after = mock.stats(hashes=True)
+        self.assertEqual(after["api_requests"] - before["api_requests"], 5 + 1)  # + the preflight
+        self.assertEqual(after["keys"]["deleted"], 100)
+        final = {}
+        for r in self.report().rows:
+            if r.get("hash"):
+                final[r["hash"]] = r["outcome"]  # the last row of each hash
+        self.assertEqual({final[h] for h in ghosts}, {"deleted"})
 
     def test_resume_with_verify_checks_only_what_is_unproven(self):
         mock = self.mock(keys=300)

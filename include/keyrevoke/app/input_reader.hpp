@@ -33,6 +33,9 @@ struct input_filter {
   const core::hash_set* done = nullptr;      // --resume: a final row is already in the report
   const core::hash_set* verified = nullptr;  // --resume --verify: done hashes proven by a verify row
   bool verify_done = false;                  // done hashes not in `verified` come back in verify_only
+  // --resume: done hashes a verify row showed still present (mismatch) and none proved since: they are
+  // acted on again, not skipped.
+  const core::hash_set* mismatched = nullptr;
 };
 
 struct input_batch {

@@ -13,6 +13,13 @@ namespace keyrevoke::core {
 struct resume_scan {
   hash_set done;                     // hashes with a row whose outcome is done (is_done)
   hash_set verified;                 // hashes with a verify row whose outcome is "verified"
+  // Hashes with a verify row "mismatch": the server still showed the key after the action. Unless a
+  // later proof verified them, --resume acts on them again instead of counting them done.
+  hash_set mismatched;
+  // The last run that wrote a header also wrote its summary row. False after a crash, a kill -9 or a
+  // second signal: requests of that run may have been in flight, unanswered, without a row, so a 404
+  // in the resumed run is not proof the key was gone before (not_found_after_retry, not not_found).
+  bool last_run_finished = true;
   std::string action;                // the first header row's "action" ("" if no header: an older
                                      // version's report, which only deleted)
   bool mixed_actions = false;        // header rows disagree on the action
@@ -30,8 +37,9 @@ struct resume_scan {
 inline constexpr std::size_t max_report_row = std::size_t{64} * 1024;
 
 // A line is a row when it is a JSON object (a trailing '\r' is ignored). A "type":"header" row gives
-// its "action"; a "type":"verify" row with a hash and outcome "verified" adds to `verified`; other
-// typed rows ("summary", a newer version's) and rows whose "hash" is not a string (invalid input)
+// its "action" and starts a run, a "type":"summary" row ends it; a "type":"verify" row with a hash and
+// outcome "verified" adds to `verified`, "mismatch" to `mismatched`; other
+// typed rows (a newer version's) and rows whose "hash" is not a string (invalid input)
 // count as rows and are otherwise ignored. An untyped row with a "hash" string needs 64 hex digits
 // and an "outcome" string, else it is malformed; an unknown outcome name is a row that is not done.
 class report_reader {

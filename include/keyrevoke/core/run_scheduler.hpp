@@ -119,6 +119,10 @@ struct scheduler_config {
   unsigned preflight_tries = 5;  // transport failures before the preflight calls the server unreachable
                                  // (about 2-4 s with the default backoff: a server still starting is waited for)
   bool input_is_files = true;    // the rest of the input can be read after a stop (a pipe may never end)
+  // --resume of a report whose last run ended without its summary (a crash, kill -9, a second signal):
+  // that run's unanswered requests left no row, so any hash may have been deleted by it. A 404 is then
+  // not_found_after_retry ("an earlier run may have deleted it"), never not_found ("gone before").
+  bool earlier_run_unfinished = false;
   std::size_t retry_capacity = 0;  // retries + verifications queued before new hashes wait; 0: 4 x concurrency + 256
 };
 

@@ -45,6 +45,23 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
        },
        0, "exit 0: every hash done"},
       {"failed", stop_reason::none, false, false, some_failed, 1, "exit 1: 2 failed"},
+      // --enable on keys that are gone: the goal (a usable key) is not met (the trial: exit 0 "every
+      // hash done" for keys never re-enabled). For a delete or a disable, gone is the goal.
+      {"enable: keys not found", stop_reason::none, false, false,
+       [](kc::run_counts& c) {
+         c.act = kc::action::enable;
+         c[outcome::enabled] = 4;
+         c[outcome::not_found] = 2;
+         c[outcome::not_found_after_retry] = 1;
+       },
+       1, "exit 1: 3 not enabled (no such key)"},
+      {"disable: keys not found are contained", stop_reason::none, false, false,
+       [](kc::run_counts& c) {
+         c.act = kc::action::disable;
+         c[outcome::disabled] = 4;
+         c[outcome::not_found] = 2;
+       },
+       0, "exit 0: every hash done"},
       {"one invalid line", stop_reason::none, false, false,
        [](kc::run_counts& c) { c[outcome::invalid] = 1; }, 1, "exit 1: 1 invalid line"},
       {"invalid lines and the rest", stop_reason::none, false, false,

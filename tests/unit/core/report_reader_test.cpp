@@ -227,4 +227,57 @@ BOOST_AUTO_TEST_CASE(resume_reads_the_action_and_the_proofs) {
   BOOST_TEST(mixed.action == "disable");
 }
 
+// What --resume must not count as done: a key a proof showed still there, and the hashes of a run that
+// ended without its summary (the trial: a resume after mismatches exited 0 "every hash done", and a
+// resume after kill -9 wrote not_found for keys the killed run had deleted).
+BOOST_AUTO_TEST_CASE(resume_reads_mismatches_and_whether_the_last_run_finished) {
+  kc::key_hash a{}, b{}, c{};
+  a.fill(1);
+  b.fill(2);
+  c.fill(3);
+  const std::array<kc::input_fingerprint, 1> inputs{{{"-", ""}}};
+  const kc::header_row header{"0.3.0", "t", "", "delete", "h", "https://h", inputs, "", "", "", 1, 0.0, 1, 1.0, true, false, 1};
+  const std::array<std::pair<std::string_view, std::uint64_t>, 1> counts{{{"deleted", 3}}};
+  std::string first;
+  kc::append_row(first, header);
+  for (const auto& h : {a, b, c}) kc::append_row(first, kc::hash_row{h, kc::outcome::deleted, 200, 1, 1.0, ""});
+  kc::append_row(first, kc::verify_row{a, kc::verify_outcome::mismatch, kc::observed_state::enabled, 200, 3, 1.0, "x"});
+  kc::append_row(first, kc::verify_row{b, kc::verify_outcome::mismatch, kc::observed_state::enabled, 200, 3, 1.0, "x"});
+  kc::append_row(first, kc::verify_row{c, kc::verify_outcome::verified, kc::observed_state::gone, 404, 1, 1.0, ""});
+  std::string finished = first;
+  kc::append_row(finished, kc::summary_row{"t", 1, 1.0, counts});
+  // A later run deleted b again and proved it.
+  std::string later = finished;
+  kc::append_row(later, header);
+  kc::append_row(later, kc::hash_row{b, kc::outcome::not_found, 404, 1, 1.0, ""});
+  kc::append_row(later, kc::verify_row{b, kc::verify_outcome::verified, kc::observed_state::gone, 404, 1, 1.0, ""});
+
+  struct row {
+    const char* name;
+    std::string report;
+    bool finished;
+  };
+  const std::vector<row> rows = {
+      {"no header (an older version's report)", hash_row(1, kc::outcome::deleted), true},
+      {"a run with its summary", finished, true},
+      {"a run without its summary (killed)", first, false},
+      {"a finished run, then a killed one", later, false},
+      {"a killed run's torn last line", first + R"({"hash":"ab)", false},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      for (const std::size_t chunk : {std::size_t{1}, std::size_t{7}, r.report.size()}) {
+        const kc::resume_scan scan = scan_in_chunks(r.report, chunk);
+        BOOST_TEST(scan.last_run_finished == r.finished);
+      }
+    }
+  }
+  const kc::resume_scan scan = scan_in_chunks(later, 5);
+  BOOST_TEST(scan.mismatched.contains(a));
+  BOOST_TEST(scan.mismatched.contains(b));
+  BOOST_TEST(!scan.mismatched.contains(c));
+  BOOST_TEST(scan.verified.contains(b));  // proved since: done (the input filter checks both)
+  BOOST_TEST(scan.done.contains(a));      // a is done by its row; mismatched makes --resume redo it
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -710,6 +710,10 @@ BOOST_AUTO_TEST_CASE(outcome_claims_only_what_the_server_showed) {
        outcome::not_found_after_retry,
        2},
       {"404 after a 429 only", {r429(), r429(), gone()}, 8, outcome::not_found, 3},
+      // A 503 or 403 with a hint throttles, but may come from a gateway whose upstream acted (the
+      // trial: a DELETE applied, answered 503 Retry-After: 1): the 404 after it is not "gone before".
+      {"404 after a 503 with Retry-After", {{http(503, html_502, "1")}, gone()}, 8, outcome::not_found_after_retry, 2},
+      {"404 after a 403 with Retry-After", {{http(403, "", "1")}, gone()}, 8, outcome::not_found_after_retry, 2},
       {"404 after a connect failure (not written)", {refused(), gone()}, 8, outcome::not_found, 2},
       // A page that is not the API's says nothing of what the server behind did: the 404 after it is
       // not proof the key was gone before (the trial: a gateway's page, then the API's 404).
@@ -720,6 +724,35 @@ BOOST_AUTO_TEST_CASE(outcome_claims_only_what_the_server_showed) {
       {"a 400 is final", {{http(400, api_400)}}, 8, outcome::failed, 1},
       {"a redirect is final", {{http(301, "")}}, 8, outcome::failed, 1},
   });
+}
+
+BOOST_AUTO_TEST_CASE(a_resume_after_an_unfinished_run_never_claims_gone_before) {
+  // The run before this --resume ended without its summary: its unanswered DELETEs left no row, so a
+  // 404 now may be its doing (the trial: kill -9 mid-run, then --resume wrote not_found).
+  for (const bool unfinished : {false, true}) {
+    BOOST_TEST_CONTEXT("earlier run unfinished " << unfinished) {
+      kc::scheduler_config c = running_config();
+      c.earlier_run_unfinished = unfinished;
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, {hash_of(1), hash_of(2)}, true, t0);
+      const sim_stats st = simulate(
+          s, t0, [](const job& j, unsigned, kc::steady_time) { return index_of(j.hash) == 1 ? gone() : ok(); },
+          t0 + hours{1});
+      BOOST_REQUIRE(st.finished);
+      for (const row_event& r : st.rows) {
+        BOOST_TEST_CONTEXT("hash " << index_of(r.hash)) {
+          if (index_of(r.hash) == 2) {
+            BOOST_TEST(to_string(r.result) == "deleted");
+          } else if (unfinished) {
+            BOOST_TEST(to_string(r.result) == "not_found_after_retry");
+            BOOST_TEST(r.error.find("ended without its summary") != std::string::npos, r.error);
+          } else {
+            BOOST_TEST(to_string(r.result) == "not_found");
+          }
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(attempts_count_by_kind) {

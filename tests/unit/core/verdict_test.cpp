@@ -591,3 +591,54 @@ BOOST_AUTO_TEST_CASE(get_answers_show_the_key_or_prove_nothing) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(verdict_key_identity)
+
+// With the hash asked for known, a PATCH's or GET's key must be that one: another key, or a key with no
+// "hash", proves nothing about ours (the trial: a server answering with another key's object made
+// --disable --verify claim "verified").
+BOOST_AUTO_TEST_CASE(the_answer_must_name_the_key_asked_for) {
+  const std::string ours(64, 'a');
+  const std::string ours_upper(64, 'A');
+  const std::string other(64, '0');
+  const auto key = [](std::string_view hash, bool disabled) {
+    std::string body = R"({"data":{)";
+    if (!hash.empty()) body.append(R"("hash":")").append(hash).append(R"(",)");
+    return body.append(R"("name":"ci","disabled":)").append(disabled ? "true" : "false").append("}}");
+  };
+  struct row {
+    const char* name;
+    rk request;
+    std::string body;
+    std::string asked;  // empty: not checked
+    vk kind;
+  };
+  const std::vector<row> rows = {
+      {"PATCH disable, our key", rk::disable, key(ours, true), ours, vk::disabled},
+      {"PATCH disable, our key in capitals", rk::disable, key(ours_upper, true), ours, vk::disabled},
+      {"PATCH disable, another key", rk::disable, key(other, true), ours, vk::server_error},
+      {"PATCH disable, a key without a hash", rk::disable, key("", true), ours, vk::server_error},
+      {"PATCH enable, another key", rk::enable, key(other, false), ours, vk::server_error},
+      {"PATCH enable, our key", rk::enable, key(ours, false), ours, vk::enabled},
+      {"GET, our key", rk::get, key(ours, true), ours, vk::present},
+      {"GET, another key", rk::get, key(other, false), ours, vk::server_error},
+      {"GET, a key without a hash", rk::get, key("", true), ours, vk::server_error},
+      {"GET, not checked (no hash asked for)", rk::get, key("", true), "", vk::present},
+      {"PATCH, a hash that is not a string", rk::disable, R"({"data":{"hash":7,"disabled":true}})", ours,
+       vk::server_error},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::response_view view{200, r.body, {}};
+      view.key_hash = r.asked;
+      const kc::verdict v = kc::classify_response(view, now, 60s, r.request);
+      BOOST_TEST(kc::to_string(v.kind) == kc::to_string(r.kind));
+      if (r.kind == vk::server_error) {
+        BOOST_TEST(kc::is_retryable(v.kind));
+        BOOST_TEST(v.message.find("asked for") != std::string::npos, v.message);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
