@@ -168,7 +168,8 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
 
         def disabled_then_echo(server, conn, attempt):
             if conn.method == "PATCH":
-                return conn.send_response(200, b'{"data":{"disabled":true}}')
+                # The API names the key it answers for (keyrevoke checks it is the one asked for).
+                return conn.send_response(200, ('{"data":{"hash":"%s","disabled":true}}' % hverify).encode())
             return echo(500)(server, conn, attempt)
 
         h400, h500, hverify, h401 = random_hashes(4)
