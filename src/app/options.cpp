@@ -107,9 +107,10 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
          << "report.\nThe management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, "
          << "never the command line.\n"
          << "To select keys by label, name, age or usage first: keyrevoke list --help\n\n"
-         << desc << "\nExit codes: 0 all done, 1 some hash failed or invalid lines, 2 usage or "
-         << "configuration error (nothing sent),\n3 aborted (key rejected or TLS not trusted), "
-         << "130 interrupted.\n";
+         << desc << "\nExit codes: 0 all done, 1 some hash failed or unproven, or invalid lines, 2 usage or "
+         << "configuration error, or --base-url is not the API (nothing sent),\n3 aborted (key rejected or "
+         << "TLS not trusted), 4 the server could not be reached or kept failing for --give-up-after\n"
+         << "(rerun with --resume), 130 interrupted. The last line on stderr says why.\n";
     return early_exit{0, text.str()};
   }
   if (vm.count("version") != 0) return early_exit{0, "keyrevoke " KEYREVOKE_VERSION "\n"};
