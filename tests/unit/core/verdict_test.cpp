@@ -8,6 +8,8 @@
 
 #include "keyrevoke/core/report_row.hpp"
 
+#include "api_bodies.hpp"
+
 namespace kc = keyrevoke::core;
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -536,12 +538,10 @@ kc::verdict answer(unsigned status, std::string_view body, kc::request_kind requ
   return kc::classify_response({status, body, {}}, now, 60s, request);
 }
 
-const std::string disabled_key = R"({"data":{"hash":"ab","name":"ci","disabled":true,"usage":0}})";
-const std::string enabled_key = R"({"data":{"hash":"ab","name":"ci","disabled":false,"usage":0}})";
-// The API's own "no such key" (../shared/API.md), and what a wrong route answers instead.
-const std::string api_not_found =
-    R"({"error":{"code":404,"message":"Key not found","metadata":null},"modelgates_metadata":null,"user_id":null})";
-const std::string route_not_found = "<html><head><title>404 Not Found</title></head><body>nginx</body></html>";
+using keyrevoke::test::api_not_found;
+using keyrevoke::test::disabled_key;
+using keyrevoke::test::enabled_key;
+using keyrevoke::test::route_not_found;
 
 }  // namespace
 
