@@ -52,10 +52,10 @@ core::response_view response_view_of(const net::http_answer& a) {
 }
 
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
-                                core::request_kind request, std::string_view key_hash) {
+                                core::request_kind request, const std::optional<core::key_hash>& asked_key) {
   if (result.error) return core::classify_transport_failure(result.error, result.detail);
   core::response_view view = response_view_of(result.answer);
-  view.key_hash = key_hash;
+  view.asked_key = asked_key;
   return core::classify_response(view, std::chrono::system_clock::now(), retry_after_cap, request);
 }
 

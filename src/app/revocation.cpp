@@ -325,13 +325,8 @@ asio::awaitable<void> worker(run_context* ctx) {
       // A PATCH's or GET's answer must name the key asked for (a DELETE's {"deleted": true} names none).
       const core::request_kind kind =
           current.kind == core::job_kind::verify ? core::request_kind::get : core::request_for(ctx->opts.act);
-      char hex[core::key_hash_hex_size];
-      std::string_view asked;
-      if (kind != core::request_kind::delete_key) {
-        core::write_hex(current.hash, hex);
-        asked = std::string_view{hex, sizeof hex};
-      }
-      core::verdict verdict = classify_exchange(result, cap, kind, asked);
+      core::verdict verdict = classify_exchange(
+          result, cap, kind, kind == core::request_kind::delete_key ? std::nullopt : std::optional{current.hash});
       // A server may echo the key back in its error text: it never reaches the report or the screen.
       core::redact_secret(verdict.message, ctx->key);
       ctx->sched.on_result(std::move(current), verdict, facts, now, ctx->draw());

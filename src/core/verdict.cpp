@@ -54,17 +54,8 @@ bool api_error_shape(const json::object& object, unsigned status) {
   return false;  // 404.0, "404", null: not an integer
 }
 
-bool same_hex(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 body_facts inspect_body(std::string_view body, bool truncated, unsigned status, std::size_t words_budget,
-                        std::string_view key_hash = {}) {
+                        const std::optional<key_hash>& asked_key = std::nullopt) {
   body_facts facts;
   if (truncated) {
     facts.shape = body_shape::truncated;
@@ -96,8 +87,8 @@ body_facts inspect_body(std::string_view body, bool truncated, unsigned status, 
         facts.data_disabled = disabled->get_bool();
       }
       if (const json::value* hash = key->if_contains("hash"); hash && hash->is_string()) {
-        facts.data_hash = same_hex(hash->get_string(), key_hash) ? body_facts::key_identity::same
-                                                                 : body_facts::key_identity::other;
+        const auto shown = parse_key_hash(hash->get_string());  // 64 hex digits, either case
+        facts.data_hash = shown && shown == asked_key ? body_facts::key_identity::same : body_facts::key_identity::other;
       }
     }
   }
@@ -290,9 +281,9 @@ verdict classify_response(const response_view& response, std::chrono::system_clo
     }
     // "HTTP 200: unexpected body, not ... (words)": the words get what the frame leaves.
     const std::size_t frame = 10 + 17 + expected_body(request).size() + 2;
-    const body_facts facts = inspect_body(response.body, false, status, max_message - frame, response.key_hash);
+    const body_facts facts = inspect_body(response.body, false, status, max_message - frame, response.asked_key);
     const bool patch = request == request_kind::disable || request == request_kind::enable;
-    if ((patch || request == request_kind::get) && !response.key_hash.empty() && facts.data_disabled &&
+    if ((patch || request == request_kind::get) && response.asked_key && facts.data_disabled &&
         facts.data_hash != body_facts::key_identity::same) {
       // A key, but not shown to be the one asked for: no claim about ours (retryable).
       append_status(v.message, status);

@@ -31,10 +31,10 @@ std::string make_request(std::string_view method, std::string_view target, const
 // The pure classifiers' view of an answer (it refers into `answer`).
 core::response_view response_view_of(const net::http_answer& answer);
 
-// One exchange's verdict: the answer classified as `request`'s, or the transport failure. key_hash:
-// the 64 hex digits of /keys/{hash} for a PATCH or GET of one key (its answer must name that key).
+// One exchange's verdict: the answer classified as `request`'s, or the transport failure. asked_key:
+// the {hash} of a PATCH or GET of /keys/{hash} (its answer must name that key).
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
-                                core::request_kind request, std::string_view key_hash = {});
+                                core::request_kind request, const std::optional<core::key_hash>& asked_key = std::nullopt);
 
 // What the rate controller hears: 429 throttled; 5xx, network, timeouts and TLS failures failed; any
 // other answer accepted.

@@ -8,6 +8,7 @@
 
 #include "keyrevoke/core/action.hpp"
 #include "keyrevoke/core/errc.hpp"
+#include "keyrevoke/core/key_hash.hpp"
 #include "keyrevoke/core/retry_after.hpp"
 
 namespace keyrevoke::core {
@@ -55,9 +56,9 @@ struct response_view {
   rate_limit_hints hints{};
   std::string_view content_type{};  // Content-Type, empty if absent (only for messages)
   bool body_truncated = false;      // the body exceeded the pool's limit and was cut: it proves nothing
-  // The hash the request named, 64 hex digits (PATCH and GET of /keys/{hash}); empty: not checked. A
-  // 200 whose {"data": key} names another hash, or none, describes no key of ours: it proves nothing.
-  std::string_view key_hash{};
+  // The hash the request named (PATCH and GET of /keys/{hash}); none: not checked. A 200 whose
+  // {"data": key} names another hash, or none, describes no key of ours: it proves nothing.
+  std::optional<key_hash> asked_key{};
 };
 
 // Never throws on any body (bytes, size): bodies over max_inspected_body are not parsed.
@@ -76,7 +77,7 @@ bool has_api_error_shape(std::string_view body, unsigned status);
 //  2. A 2xx, 404 or 410 whose body was truncated => server_error "body too large to inspect".
 //  3. 2xx: `request` says what the body must show: {"deleted": true} for a DELETE, {"data":
 //     {"disabled": x}} with the asked-for x for a PATCH, {"data": {...,"disabled": bool}} for a GET;
-//     with response.key_hash set, the key's "hash" must be that one (another key, or none, proves
+//     with response.asked_key set, the key's "hash" must be that one (another key, or none, proves
 //     nothing about ours).
 //     A 204 is not the API's answer (it answers 200 with a body) => not_api. Anything else =>
 //     server_error "unexpected body" (retryable: the next answer, or a 404, settles it).
