@@ -1,10 +1,13 @@
 #include "keyrevoke/app/key_lister.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdio>
@@ -67,11 +70,11 @@ class lister final : public net::send_observer {
     }
     std::exception_ptr failure;
     auto body = [this]() -> asio::awaitable<void> { co_await list_all(); };
-    asio::co_spawn(io_, body, [&](std::exception_ptr e) {
+    asio::co_spawn(io_, body, asio::bind_cancellation_slot(stop_.slot(), [&](std::exception_ptr e) {
       failure = e;
       done_ = true;
       signals_.cancel();
-    });
+    }));
     io_.run();
     if (failure) std::rethrow_exception(failure);
     return result_;
@@ -92,8 +95,7 @@ class lister final : public net::send_observer {
       if (ec || done_) return;
       // A listing changes nothing on the server: stop at once (the request in flight is cancelled).
       interrupted_ = true;
-      pool_.close_all();
-      timer_.cancel();
+      stop_.emit(asio::cancellation_type::terminal);
     });
   }
 
@@ -138,6 +140,8 @@ class lister final : public net::send_observer {
   }
 
   asio::awaitable<void> list_all() {
+    // A signal cuts the listing through stop_: each step looks at interrupted_ after its wait.
+    co_await asio::this_coro::throw_if_cancelled(false);
     if (std::string error = co_await pool_.resolve(); !error.empty()) {
       fail(exit_usage, error);
       co_return;
@@ -184,7 +188,7 @@ class lister final : public net::send_observer {
       fail(exit_incomplete, "the listing stopped before its end was proven; it is incomplete");
     }
     done_ = true;
-    pool_.close_all();
+    pool_.shut_down();
     timer_.cancel();
     signals_.cancel();
   }
@@ -295,6 +299,7 @@ class lister final : public net::send_observer {
   core::list_pager pager_;
   asio::steady_timer timer_;
   asio::signal_set signals_;
+  asio::cancellation_signal stop_;  // bound to list_all's coroutine: a signal cuts what it awaits
   std::mt19937_64 rng_;
   list_result result_;
   std::size_t offset_of_last_ = 0;

@@ -96,7 +96,7 @@ own_key_result fetch_own_key_hash(const core::base_url& base, asio::ssl::context
                        result.note = "could not check the management key's own hash (internal error)";
                      }
                    }
-                   pool.close_all();
+                   pool.shut_down();
                  });
   io.run();
   return result;

@@ -15,15 +15,19 @@
 #include "keyrevoke/net/nothrow_awaitable.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cstdio>
+#include <memory>
 #include <random>
 
 #include <unistd.h>
@@ -102,6 +106,7 @@ struct run_context final : net::send_observer {
         sync_timer{io},
         grace_timer{io},
         signals{io, SIGINT, SIGTERM},
+        worker_cut{std::make_unique<asio::cancellation_signal[]>(std::max(1U, opts.concurrency))},
         rng{std::random_device{}()},
         started{clock_type::now()} {
     progress_tty = ::isatty(STDERR_FILENO) != 0;
@@ -126,6 +131,8 @@ struct run_context final : net::send_observer {
   asio::steady_timer sync_timer;
   asio::steady_timer grace_timer;
   asio::signal_set signals;
+  // One per worker, bound to its coroutine: emitting cuts the exchange it awaits (cut_in_flight).
+  std::unique_ptr<asio::cancellation_signal[]> worker_cut;
   std::mt19937_64 rng;
   clock_type::time_point started;
   bool waiting = false, event_pending = false, flush_scheduled = false, finished = false;
@@ -165,12 +172,20 @@ void wake(run_context* ctx) {
   }
 }
 
+// Ends every exchange in flight now, each with core::errc::cancelled (its worker then leaves): the
+// stop the scheduler asked for leaves nothing more to send.
+void cut_in_flight(run_context* ctx) {
+  for (unsigned i = 0; i < std::max(1U, ctx->opts.concurrency); ++i) {
+    ctx->worker_cut[i].emit(asio::cancellation_type::terminal);
+  }
+}
+
 void finish_all(run_context* ctx) {
   if (ctx->finished) return;
   ctx->finished = true;
   flush_report(ctx);
   ctx->report.sync();
-  ctx->pool.close_all();
+  ctx->pool.shut_down();
   ctx->jobs.close();
   ctx->wake_timer.cancel();
   ctx->progress_timer.cancel();
@@ -204,12 +219,12 @@ void publish(run_context* ctx) {
         // Requests in flight get a short grace, then are cut.
         ctx->grace_timer.expires_after(std::min(to_millis(ctx->opts.timeout_s), core::millis{5000}));
         ctx->grace_timer.async_wait([ctx](const error_code& ec) {
-          if (!ec) ctx->pool.close_all();
+          if (!ec) cut_in_flight(ctx);
         });
         break;
       case core::stop_reason::not_api:
       case core::stop_reason::unreachable:
-      case core::stop_reason::gave_up: ctx->pool.close_all(); break;
+      case core::stop_reason::gave_up: cut_in_flight(ctx); break;
       default: break;  // key or TLS rejected: answers in flight are bounded by --timeout
     }
   }
@@ -296,7 +311,10 @@ asio::awaitable<void> worker(run_context* ctx) {
   const std::string preflight =
       make_request("GET", ctx->base.path + "/keys?offset=0&include_disabled=true", ctx->base, ctx->key);
   const auto cap = to_millis(ctx->opts.retry_after_cap_s);
-  for (;;) {
+  // cut_in_flight ends this worker's exchange: a value (errc::cancelled), never an exception.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  const asio::cancellation_state cut = co_await asio::this_coro::cancellation_state;
+  while (cut.cancelled() == asio::cancellation_type::none) {
     auto [ec, current] = co_await ctx->jobs.async_receive(nothrow_awaitable);
     if (ec) break;
     std::string_view request = preflight;
@@ -425,7 +443,8 @@ asio::awaitable<void> start(run_context* ctx) {
   asio::co_spawn(ctx->io, dispatch, on_coroutine_end(ctx, "dispatcher"));
   for (unsigned i = 0; i < std::max(1U, ctx->opts.concurrency); ++i) {
     auto work = [ctx]() -> asio::awaitable<void> { co_await worker(ctx); };
-    asio::co_spawn(ctx->io, work, on_coroutine_end(ctx, "worker"));
+    asio::co_spawn(ctx->io, work,
+                   asio::bind_cancellation_slot(ctx->worker_cut[i].slot(), on_coroutine_end(ctx, "worker")));
   }
   auto show = [ctx]() -> asio::awaitable<void> { co_await progress(ctx); };
   asio::co_spawn(ctx->io, show, on_coroutine_end(ctx, "progress"));

@@ -4,8 +4,10 @@
 #include "keyrevoke/net/nothrow_awaitable.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -62,6 +64,13 @@ bool is_tls_verify_failure(const error_code& ec) {
 }
 
 // Nothing to read and no end of stream on an idle socket (one non-blocking peek, no waiting).
+// The calling coroutine's cancellation slot was emitted (its owner cut the exchange): an
+// operation_aborted then means "cancelled", and only then (a timer or socket the pool itself cancels or
+// closes never makes it one).
+bool cancelled(const asio::cancellation_state& state) {
+  return state.cancelled() != asio::cancellation_type::none;
+}
+
 bool is_quiet(tcp::socket& socket) {
   char byte = 0;
   const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -216,7 +225,8 @@ void connection_pool::end_warm_up() {
 asio::awaitable<void> connection_pool::wait_for_warm_up() {
   // Wakes when the warm-up moves the timer (once, after its handshake) or cancels it (once, at the
   // end), or when the timer expires; never re-arms it.
-  while (!closed_ &&
+  const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+  while (!shut_down_ && !cancelled(state) &&
          (warm_up_ == warm_up_phase::handshaking || warm_up_ == warm_up_phase::awaiting_session) &&
          warm_up_done_.expiry() > std::chrono::steady_clock::now()) {
     co_await warm_up_done_.async_wait(nothrow_awaitable);
@@ -258,7 +268,7 @@ std::unique_ptr<connection> connection_pool::borrow() {
 
 void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable) {
   busy_.erase(std::remove(busy_.begin(), busy_.end(), conn.get()), busy_.end());
-  if (reusable && !closed_ && idle_.size() + busy_.size() < max_connections_) {
+  if (reusable && !shut_down_ && idle_.size() + busy_.size() < max_connections_) {
     idle_.push_back(std::move(conn));
   } else if (conn->connected_) {
     error_code ignored;
@@ -269,6 +279,7 @@ void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable)
 }
 
 asio::awaitable<std::error_code> connection_pool::dial(connection& conn, std::string& detail) {
+  const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   // Connect to the resolved endpoints. The connect's duration is one round trip.
   const auto connect_started = std::chrono::steady_clock::now();
   conn.tcp().expires_after(timeout_);
@@ -276,7 +287,7 @@ asio::awaitable<std::error_code> connection_pool::dial(connection& conn, std::st
   if (ec) {
     detail = "connect: " + ec.message();
     if (ec == beast::error::timeout) co_return core::errc::timeout;
-    if (closed_) co_return core::errc::cancelled;
+    if (cancelled(state)) co_return core::errc::cancelled;
     co_return core::errc::connect_failed;
   }
   const auto round_trip = std::chrono::steady_clock::now() - connect_started;
@@ -314,7 +325,7 @@ asio::awaitable<std::error_code> connection_pool::dial(connection& conn, std::st
     detail = "TLS handshake: " + hs_ec.message();
     if (is_tls_verify_failure(hs_ec)) co_return core::errc::tls_untrusted;
     if (hs_ec == beast::error::timeout) co_return core::errc::timeout;
-    if (closed_) co_return core::errc::cancelled;
+    if (cancelled(state)) co_return core::errc::cancelled;
     if (hs_ec.category() == asio::error::get_ssl_category() && hs_ec != ssl::error::stream_truncated) {
       co_return core::errc::tls_handshake_failed;
     }
@@ -342,7 +353,8 @@ asio::awaitable<exchange_result> connection_pool::exchange(request req, send_obs
   // The first exchange fetches a TLS session (ticket) that every later dial resumes; the others
   // wait for it (bounded: see dial).
   co_await wait_for_warm_up();
-  if (closed_) {
+  const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+  if (shut_down_ || cancelled(state)) {
     result.error = core::errc::cancelled;
     co_return result;
   }
@@ -365,6 +377,7 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
                                                               send_observer& observer) {
   exchange_result result;
   result.reused_connection = conn->served_ > 0;
+  const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
 
   if (!conn->connected_) {
     result.error = co_await dial(*conn, result.detail);
@@ -384,7 +397,7 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
     result.detail = "write: " + write_ec.message();
     if (write_ec == beast::error::timeout) {
       result.error = core::errc::timeout;
-    } else if (closed_ && write_ec == asio::error::operation_aborted) {
+    } else if (cancelled(state)) {
       result.error = core::errc::cancelled;
     } else {
       result.error = core::errc::connection_reset;
@@ -405,6 +418,7 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
 asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_result& result,
                                                    bool& reusable) {
   reusable = false;
+  const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   // The whole answer, header and body, within one timeout.
   conn.tcp().expires_after(timeout_);
 
@@ -428,7 +442,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     result.detail = "read: " + ec.message();
     if (ec == beast::error::timeout) {
       result.error = core::errc::timeout;
-    } else if (closed_ && ec == asio::error::operation_aborted) {
+    } else if (cancelled(state)) {
       result.error = core::errc::cancelled;
     } else if (result.answer_started) {
       result.error = core::errc::torn_response;  // the answer stopped midway
@@ -488,7 +502,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
       if (got > 0) answer.body_truncated = true;
     }
     if (!body_ec || body_ec == http::error::need_buffer) continue;
-    if (closed_ && body_ec == asio::error::operation_aborted) {
+    if (cancelled(state)) {
       result.error = core::errc::cancelled;
       result.detail = "read: " + body_ec.message();
     } else if (answer.body_truncated) {
@@ -518,15 +532,14 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   reusable = res.keep_alive() && !res.need_eof() && clean && answer.status >= 200;
 }
 
-void connection_pool::close_all() {
-  closed_ = true;
+void connection_pool::shut_down() {
+  shut_down_ = true;
   warm_up_done_.cancel();
   for (auto& conn : idle_) {
     conn->tcp().close();
     --stats_.open;
   }
   idle_.clear();
-  for (connection* conn : busy_) conn->tcp().cancel();
 }
 
 }  // namespace keyrevoke::net

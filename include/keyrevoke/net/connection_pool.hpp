@@ -114,10 +114,15 @@ class connection_pool {
   // keep-alive. While the pool's first TLS connection is being set up, other exchanges wait (without
   // polling) until it has a session to resume, or its handshake has been done for one round trip, or
   // it ended: only one full handshake at start, and at most one round trip of delay for the others.
+  // A terminal cancellation of the awaiting coroutine (its bound cancellation slot) ends the exchange,
+  // wherever it is, with core::errc::cancelled; `written` then says whether the request had been sent.
   boost::asio::awaitable<exchange_result> exchange(request req, send_observer& observer);
 
-  // Closes every connection, idle or busy: exchanges under way end with core::errc::cancelled.
-  void close_all();
+  // Closes the idle connections and refuses new exchanges (they end with core::errc::cancelled at
+  // once). Exchanges under way go on: to cut one, emit the cancellation slot bound to the coroutine
+  // that awaits it (asio::bind_cancellation_slot on co_spawn); it then ends with core::errc::cancelled.
+  // Such a coroutine must set asio::this_coro::throw_if_cancelled(false): a cut exchange is a value.
+  void shut_down();
 
   const pool_stats& stats() const noexcept { return stats_; }
 
@@ -157,7 +162,7 @@ class connection_pool {
   warm_up_phase warm_up_ = warm_up_phase::not_started;
   const connection* warm_up_connection_ = nullptr;
   boost::asio::steady_timer warm_up_done_;
-  bool closed_ = false;
+  bool shut_down_ = false;
   pool_stats stats_;
 };
 
