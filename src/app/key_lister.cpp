@@ -208,7 +208,8 @@ class lister final : public net::send_observer {
       }
       controller_.take_send_slot(clock_type::now());
       ++result_.requests;
-      net::exchange_result answer = co_await pool_.exchange(request, *this);
+      net::exchange_result& answer = answer_;
+      co_await pool_.exchange(request, *this, answer);
       const auto now = clock_type::now();
       // A server may echo the key back: gone from the body before any snippet of it is quoted.
       if (answer.answer.status < 200 || answer.answer.status >= 300) core::redact_secret(answer.answer.body, key_);
@@ -302,6 +303,7 @@ class lister final : public net::send_observer {
   asio::cancellation_signal stop_;  // bound to list_all's coroutine: a signal cuts what it awaits
   std::mt19937_64 rng_;
   list_result result_;
+  net::exchange_result answer_;  // reused from page to page: its body keeps its capacity
   std::size_t offset_of_last_ = 0;
   bool interrupted_ = false;
   bool done_ = false;

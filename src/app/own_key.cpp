@@ -37,8 +37,9 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
   no_observer observer;
   std::mt19937_64 rng{std::random_device{}()};
   asio::steady_timer timer{co_await asio::this_coro::executor};
+  net::exchange_result answer;
   for (unsigned attempt = 1;; ++attempt) {
-    const net::exchange_result answer = co_await pool.exchange(request, observer);
+    co_await pool.exchange(request, observer, answer);
     core::verdict verdict = classify_exchange(answer, std::chrono::seconds{30}, core::request_kind::get);
     core::redact_secret(verdict.message, key);
     if (verdict.kind == core::verdict_kind::tls_error) {

@@ -311,6 +311,7 @@ asio::awaitable<void> worker(run_context* ctx) {
   const std::string preflight =
       make_request("GET", ctx->base.path + "/keys?offset=0&include_disabled=true", ctx->base, ctx->key);
   const auto cap = to_millis(ctx->opts.retry_after_cap_s);
+  net::exchange_result result;  // one per worker, reused: an answer like the last allocates nothing
   // cut_in_flight ends this worker's exchange: a value (errc::cancelled), never an exception.
   co_await asio::this_coro::throw_if_cancelled(false);
   const asio::cancellation_state cut = co_await asio::this_coro::cancellation_state;
@@ -323,7 +324,7 @@ asio::awaitable<void> worker(run_context* ctx) {
       t.set_hash(current.hash);
       request = t.bytes;
     }
-    net::exchange_result result = co_await ctx->pool.exchange(request, *ctx);
+    co_await ctx->pool.exchange(request, *ctx, result);
     // A server may echo the key back: gone from the body before any snippet of it is quoted (a snippet
     // cut mid-key would leave a prefix that redacting the message afterwards cannot recognise).
     core::redact_secret(result.answer.body, ctx->key);

@@ -13,9 +13,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -42,12 +41,8 @@ using error_code = boost::system::error_code;
 
 namespace {
 
-constexpr std::uint32_t header_limit = std::uint32_t{16} * 1024;
+constexpr std::uint32_t header_limit_bytes = std::uint32_t{16} * 1024;
 constexpr int max_interim_answers = 8;
-// The first step of a body of unknown length kept in memory; later steps double it.
-constexpr std::uint64_t body_step = 4096;
-// Bytes read at a time from an oversized body that is discarded.
-constexpr std::size_t drain_step = std::size_t{16} * 1024;
 // Waiters of the warm-up wait at least this long after its handshake for the session ticket
 // (TLS 1.3 tickets come one round trip after the handshake, plus the server's time to make them).
 constexpr core::millis ticket_wait_floor{50};
@@ -63,7 +58,6 @@ bool is_tls_verify_failure(const error_code& ec) {
   return ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
 }
 
-// Nothing to read and no end of stream on an idle socket (one non-blocking peek, no waiting).
 // The calling coroutine's cancellation slot was emitted (its owner cut the exchange): an
 // operation_aborted then means "cancelled", and only then (a timer or socket the pool itself cancels or
 // closes never makes it one).
@@ -71,6 +65,7 @@ bool cancelled(const asio::cancellation_state& state) {
   return state.cancelled() != asio::cancellation_type::none;
 }
 
+// Nothing to read and no end of stream on an idle socket (one non-blocking peek, no waiting).
 bool is_quiet(tcp::socket& socket) {
   char byte = 0;
   const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -86,41 +81,89 @@ void join_list(std::string& into, beast::string_view value) {
   into.append(value.data(), value.size());
 }
 
-// One pass over the answer's header: copies only the fields the classifier reads, if present.
-void copy_fields(const http::fields& fields, http_answer& answer) {
-  for (const auto& f : fields) {
-    switch (f.name()) {
-      case http::field::retry_after:
-        keep_first(answer.retry_after, f.value());
-        break;
-      case http::field::content_type:
-        keep_first(answer.content_type, f.value());
-        break;
-      case http::field::date:
-        keep_first(answer.date, f.value());
-        break;
-      case http::field::unknown: {
-        const beast::string_view name = f.name_string();
-        if (beast::iequals(name, "retry-after-ms")) {
-          keep_first(answer.retry_after_ms, f.value());
-        } else if (beast::iequals(name, "x-ratelimit-reset")) {
-          keep_first(answer.ratelimit_reset, f.value());
-        } else if (beast::iequals(name, "x-ratelimit-remaining")) {
-          keep_first(answer.x_ratelimit_remaining, f.value());
-        } else if (beast::iequals(name, "x-ratelimit-limit")) {
-          keep_first(answer.x_ratelimit_limit, f.value());
-        } else if (beast::iequals(name, "ratelimit")) {
-          join_list(answer.ratelimit, f.value());
-        } else if (beast::iequals(name, "ratelimit-policy")) {
-          join_list(answer.ratelimit_policy, f.value());
+// Parses one answer straight into an http_answer: the status, the header fields a classifier reads
+// (copied as they are parsed: no fields container, no allocation per field), and the body, of which
+// the first max_body bytes are kept and the rest counted and dropped. Past max_body + drain_limit it
+// stops the read (http::error::body_limit, with stopped_reading() true): the answer stands, truncated,
+// and the connection is closed rather than drained further.
+class answer_parser final : public http::basic_parser<false> {
+ public:
+  answer_parser(http_answer& answer, std::uint64_t max_body) : answer_{answer}, max_body_{max_body} {
+    header_limit(header_limit_bytes);
+    body_limit(boost::none);  // bounded here: kept up to max_body, dropped up to drain_limit
+  }
+
+  // An interim answer (1xx but 101, RFC 9110 15.2): read and dropped, the final one follows.
+  bool interim() const noexcept { return answer_.status >= 100 && answer_.status < 200 && answer_.status != 101; }
+  bool stopped_reading() const noexcept { return stopped_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code& ec) override {
+    ec = http::error::bad_version;  // a response parser never sees a request line
+  }
+  void on_response_impl(int code, beast::string_view, int, error_code&) override {
+    answer_.status = static_cast<unsigned>(code);
+  }
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     error_code&) override {
+    switch (name) {
+      case http::field::retry_after: keep_first(answer_.retry_after, value); break;
+      case http::field::content_type: keep_first(answer_.content_type, value); break;
+      case http::field::date: keep_first(answer_.date, value); break;
+      case http::field::unknown:
+        if (beast::iequals(name_string, "retry-after-ms")) {
+          keep_first(answer_.retry_after_ms, value);
+        } else if (beast::iequals(name_string, "x-ratelimit-reset")) {
+          keep_first(answer_.ratelimit_reset, value);
+        } else if (beast::iequals(name_string, "x-ratelimit-remaining")) {
+          keep_first(answer_.x_ratelimit_remaining, value);
+        } else if (beast::iequals(name_string, "x-ratelimit-limit")) {
+          keep_first(answer_.x_ratelimit_limit, value);
+        } else if (beast::iequals(name_string, "ratelimit")) {
+          join_list(answer_.ratelimit, value);
+        } else if (beast::iequals(name_string, "ratelimit-policy")) {
+          join_list(answer_.ratelimit_policy, value);
         }
         break;
-      }
-      default:
-        break;
+      default: break;
     }
   }
-}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
+    if (!length) return;
+    if (*length > max_body_) {
+      answer_.body_truncated = true;
+      if (*length - max_body_ > connection_pool::drain_limit) stop(ec);  // not worth reading
+    }
+    answer_.body.reserve(static_cast<std::size_t>(std::min(*length, max_body_)));
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
+    const std::uint64_t room = max_body_ - std::min<std::uint64_t>(max_body_, answer_.body.size());
+    const std::size_t kept = static_cast<std::size_t>(std::min<std::uint64_t>(room, body.size()));
+    answer_.body.append(body.data(), kept);
+    if (kept < body.size()) {
+      answer_.body_truncated = true;
+      dropped_ += body.size() - kept;
+      if (dropped_ > connection_pool::drain_limit) stop(ec);
+    }
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(error_code&) override {}
+
+  void stop(error_code& ec) {
+    stopped_ = true;
+    ec = http::error::body_limit;
+  }
+
+  http_answer& answer_;
+  std::uint64_t max_body_;
+  std::uint64_t dropped_ = 0;
+  bool stopped_ = false;
+};
 
 // The SSL object's pointer back to its pool, for the new-session callback.
 int pool_ex_index() {
@@ -348,15 +391,40 @@ asio::awaitable<std::error_code> connection_pool::dial(connection& conn, std::st
   co_return std::error_code{};
 }
 
-asio::awaitable<exchange_result> connection_pool::exchange(request req, send_observer& observer) {
-  exchange_result result;
+void http_answer::clear() noexcept {
+  status = 0;
+  body.clear();
+  retry_after.clear();
+  retry_after_ms.clear();
+  ratelimit_reset.clear();
+  body_truncated = false;
+  content_type.clear();
+  x_ratelimit_remaining.clear();
+  x_ratelimit_limit.clear();
+  ratelimit.clear();
+  ratelimit_policy.clear();
+  date.clear();
+}
+
+void exchange_result::clear() noexcept {
+  error.clear();
+  detail.clear();
+  answer.clear();
+  reused_connection = false;
+  written = false;
+  answer_started = false;
+  written_at = {};
+}
+
+asio::awaitable<void> connection_pool::exchange(request req, send_observer& observer, exchange_result& result) {
+  result.clear();
   // The first exchange fetches a TLS session (ticket) that every later dial resumes; the others
   // wait for it (bounded: see dial).
   co_await wait_for_warm_up();
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   if (shut_down_ || cancelled(state)) {
     result.error = core::errc::cancelled;
-    co_return result;
+    co_return;
   }
   const bool warm_up = origin_.tls && warm_up_ == warm_up_phase::not_started && idle_.empty();
   auto conn = borrow();
@@ -365,17 +433,15 @@ asio::awaitable<exchange_result> connection_pool::exchange(request req, send_obs
     warm_up_connection_ = conn.get();
     warm_up_done_.expires_at(asio::steady_timer::time_point::max());
   }
-  result = co_await exchange_on(std::move(conn), req, observer);
+  co_await exchange_on(std::move(conn), req, observer, result);
   if (warm_up) {
     warm_up_connection_ = nullptr;
     end_warm_up();
   }
-  co_return result;
 }
 
-asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<connection> conn, request req,
-                                                              send_observer& observer) {
-  exchange_result result;
+asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> conn, request req,
+                                                   send_observer& observer, exchange_result& result) {
   result.reused_connection = conn->served_ > 0;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
 
@@ -383,7 +449,7 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
     result.error = co_await dial(*conn, result.detail);
     if (result.error) {
       give_back(std::move(conn), false);
-      co_return result;
+      co_return;
     }
   }
 
@@ -403,7 +469,7 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
       result.error = core::errc::connection_reset;
     }
     give_back(std::move(conn), false);
-    co_return result;
+    co_return;
   }
   result.written = true;
   result.written_at = std::chrono::steady_clock::now();
@@ -412,38 +478,46 @@ asio::awaitable<exchange_result> connection_pool::exchange_on(std::unique_ptr<co
   bool reusable = false;
   co_await read_answer(*conn, result, reusable);
   give_back(std::move(conn), reusable);
-  co_return result;
 }
 
 asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_result& result,
                                                    bool& reusable) {
   reusable = false;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-  // The whole answer, header and body, within one timeout.
+  // The whole answer, header and body, within one timeout, in one read: the parser keeps what the
+  // classifier needs as it goes. Interim 1xx answers (RFC 9110 15.2) are read and dropped.
   conn.tcp().expires_after(timeout_);
-
-  // Read the header, bounded. Interim 1xx answers (RFC 9110 15.2) are read and dropped.
-  std::optional<http::response_parser<http::buffer_body>> parser;
+  http_answer& answer = result.answer;
+  std::optional<answer_parser> parser;
   error_code ec;
   for (int interim = 0; interim < max_interim_answers; ++interim) {
-    parser.emplace();
-    parser->header_limit(header_limit);
-    parser->body_limit(boost::none);  // bounded below: kept up to max_body_, drained up to drain_limit
-    auto [header_ec, read] =
-        origin_.tls ? co_await http::async_read_header(conn.stream_, conn.buffer_, *parser, nothrow_awaitable)
-                    : co_await http::async_read_header(conn.tcp(), conn.buffer_, *parser, nothrow_awaitable);
+    answer.clear();
+    parser.emplace(answer, max_body_);
+    auto [read_ec, read] =
+        origin_.tls ? co_await http::async_read(conn.stream_, conn.buffer_, *parser, nothrow_awaitable)
+                    : co_await http::async_read(conn.tcp(), conn.buffer_, *parser, nothrow_awaitable);
     (void)read;
-    ec = header_ec;
+    ec = read_ec;
     if (parser->got_some()) result.answer_started = true;
-    const unsigned status = ec ? 0U : parser->get().result_int();
-    if (ec || status < 100 || status >= 200 || status == 101) break;
+    if (ec || !parser->interim()) break;
+  }
+  if (ec && parser->stopped_reading()) {
+    // An oversized body, cut: status and header fields are whole, the answer stands; only the
+    // connection is lost (the rest of the body is left unread).
+    co_return;
   }
   if (ec) {
+    const bool header_done = parser->is_header_done();
     result.detail = "read: " + ec.message();
-    if (ec == beast::error::timeout) {
-      result.error = core::errc::timeout;
-    } else if (cancelled(state)) {
+    if (cancelled(state)) {
       result.error = core::errc::cancelled;
+    } else if (header_done && answer.body_truncated) {
+      // The body was going to be cut anyway and the header is whole: the answer stands; only the
+      // connection is lost.
+      result.detail.clear();
+      co_return;
+    } else if (ec == beast::error::timeout) {
+      result.error = core::errc::timeout;
     } else if (result.answer_started) {
       result.error = core::errc::torn_response;  // the answer stopped midway
     } else if (ec == asio::error::connection_reset) {
@@ -454,66 +528,16 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     } else {
       result.error = core::errc::other;
     }
+    // A complete header stays, for diagnostics only; a half-parsed one is no answer at all.
+    answer.body.clear();
+    if (!header_done) answer.clear();
     co_return;
   }
-  http_answer& answer = result.answer;
-  answer.status = parser->get().result_int();
-  copy_fields(parser->get(), answer);
-
-  // Read the body: its first max_body_ bytes into answer.body; the rest of a longer one is read and
-  // discarded up to drain_limit (the connection stays usable), beyond that left unread.
-  const boost::optional<std::uint64_t> length = parser->content_length();
-  if (length && *length > max_body_) {
-    answer.body_truncated = true;
-    if (*length - max_body_ > drain_limit) co_return;  // not worth reading: the connection is closed
-  }
-  std::string& body = answer.body;
-  std::string discard;  // allocated only to drain an oversized body
-  std::uint64_t drained = 0;
-  while (!parser->is_done()) {
-    const std::size_t kept = body.size();
-    const bool keeping = kept < max_body_;
-    std::size_t room = 0;
-    char* into = nullptr;
-    if (keeping) {
-      const std::uint64_t wanted = length ? *length - kept : std::max<std::uint64_t>(body_step, kept);
-      room = static_cast<std::size_t>(std::max<std::uint64_t>(1, std::min(wanted, max_body_ - kept)));
-      body.resize(kept + room);
-      into = body.data() + kept;
-    } else {
-      if (drained >= drain_limit) co_return;  // long enough: the connection is closed
-      discard.resize(drain_step);
-      room = static_cast<std::size_t>(std::min<std::uint64_t>(drain_step, drain_limit - drained));
-      into = discard.data();
-    }
-    http::buffer_body::value_type& sink = parser->get().body();
-    sink.data = into;
-    sink.size = room;
-    auto [body_ec, read] =
-        origin_.tls ? co_await http::async_read(conn.stream_, conn.buffer_, *parser, nothrow_awaitable)
-                    : co_await http::async_read(conn.tcp(), conn.buffer_, *parser, nothrow_awaitable);
-    (void)read;
-    const std::size_t got = room - sink.size;
-    sink.data = nullptr;
-    if (keeping) {
-      body.resize(kept + got);
-    } else {
-      drained += got;
-      if (got > 0) answer.body_truncated = true;
-    }
-    if (!body_ec || body_ec == http::error::need_buffer) continue;
-    if (cancelled(state)) {
-      result.error = core::errc::cancelled;
-      result.detail = "read: " + body_ec.message();
-    } else if (answer.body_truncated) {
-      // Status and header fields are whole, and the body was going to be cut anyway: the answer
-      // stands; only the connection is lost.
-    } else {
-      result.detail = "read: " + body_ec.message();
-      result.error =
-          body_ec == beast::error::timeout ? core::errc::timeout : core::errc::torn_response;
-      body.clear();
-    }
+  if (parser->interim()) {
+    // More interim answers than anyone sends: no final answer to read.
+    result.detail = "read: more than " + std::to_string(max_interim_answers) + " interim (1xx) answers";
+    result.error = core::errc::other;
+    answer.clear();
     co_return;
   }
 
@@ -528,8 +552,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   // We never pipeline: bytes beyond this answer answer no request, so the connection is done.
   const bool clean =
       conn.buffer_.size() == 0 && (!origin_.tls || SSL_pending(conn.stream_.native_handle()) == 0);
-  const auto& res = parser->get();
-  reusable = res.keep_alive() && !res.need_eof() && clean && answer.status >= 200;
+  reusable = parser->keep_alive() && !parser->need_eof() && clean && answer.status >= 200;
 }
 
 void connection_pool::shut_down() {

@@ -44,6 +44,10 @@ struct http_answer {
   std::string ratelimit;              // RateLimit (IETF draft-ietf-httpapi-ratelimit-headers)
   std::string ratelimit_policy;       // RateLimit-Policy (same draft)
   std::string date;                   // Date (RFC 9110 6.6.1): the server's clock, an IMF-fixdate
+
+  // Back to "no answer", keeping the strings' capacity (a reused http_answer allocates nothing for
+  // answers no bigger than the ones before).
+  void clear() noexcept;
 };
 
 struct exchange_result {
@@ -61,6 +65,8 @@ struct exchange_result {
   // the request may never have reached it. With answer_started, the server did answer something.
   bool answer_started = false;
   core::steady_time written_at{};
+
+  void clear() noexcept;  // back to a default-constructed result, keeping the strings' capacity
 };
 
 // Told when a request's bytes have been written (the rate controller measures sends there).
@@ -116,7 +122,8 @@ class connection_pool {
   // it ended: only one full handshake at start, and at most one round trip of delay for the others.
   // A terminal cancellation of the awaiting coroutine (its bound cancellation slot) ends the exchange,
   // wherever it is, with core::errc::cancelled; `written` then says whether the request had been sent.
-  boost::asio::awaitable<exchange_result> exchange(request req, send_observer& observer);
+  // `result` is overwritten (cleared first): a caller that reuses one allocates nothing per answer.
+  boost::asio::awaitable<void> exchange(request req, send_observer& observer, exchange_result& result);
 
   // Closes the idle connections and refuses new exchanges (they end with core::errc::cancelled at
   // once). Exchanges under way go on: to cut one, emit the cancellation slot bound to the coroutine
@@ -127,8 +134,8 @@ class connection_pool {
   const pool_stats& stats() const noexcept { return stats_; }
 
  private:
-  boost::asio::awaitable<exchange_result> exchange_on(std::unique_ptr<connection> conn, request req,
-                                                      send_observer& observer);
+  boost::asio::awaitable<void> exchange_on(std::unique_ptr<connection> conn, request req,
+                                           send_observer& observer, exchange_result& result);
   std::unique_ptr<connection> borrow();
   void give_back(std::unique_ptr<connection> conn, bool reusable);
   boost::asio::awaitable<std::error_code> dial(connection& conn, std::string& detail);
