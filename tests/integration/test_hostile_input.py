@@ -382,6 +382,12 @@ def weird_status(server, conn, attempt):
     return True
 
 
+def endless_interim(server, conn, attempt):
+    # Interim answers without end (RFC 9110 15.2 puts no bound on them; the client does): none is final.
+    conn.send(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" * 64)
+    return False
+
+
 def redirect(server, conn, attempt):
     return conn.send_response(302, b"", headers=["Location: http://127.0.0.1:9/api/v1/keys/" + conn.hash])
 
@@ -428,6 +434,7 @@ class HostileServerTest(KeyrevokeTest):
             "closed without an answer": (then_ok(close_silently), "deleted", 2, None),
             "not HTTP": (then_ok(garbage), "deleted", 2, None),
             "status 999": (then_ok(weird_status), "deleted", 2, None),
+            "interim answers without end": (then_ok(endless_interim), "deleted", 2, None),
             "chunked": (chunked_ok, "deleted", 1, None),
             "body until EOF": (body_until_eof, "deleted", 1, None),
             "slow drip within the timeout": (drip_fast_ok, "deleted", 1, None),
