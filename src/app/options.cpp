@@ -112,12 +112,12 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
          << "never the command line.\n"
          << "To select keys by label, name, age or usage first: keyrevoke list --help\n\n"
          << desc << "\nExit codes: 0 all done;\n"
-         << "1 some hash failed or unproven, invalid lines, or the report or the output could not be written\n"
-         << "  (or the report was removed mid-run: the last line says where its rows are);\n"
-         << "2 usage or configuration error, an input without any hash (see --allow-empty), or --base-url is\n"
-         << "  not the API (nothing sent); 3 aborted (key rejected or TLS not trusted); 4 the server could not\n"
-         << "  be reached or kept failing for --give-up-after (rerun with --resume); 130 interrupted.\n"
-         << "The last line on stderr says why.\n";
+         << "1 some hash failed or unproven, invalid lines, or the report or the output could not be\n"
+         << "  written (or the report was removed mid-run: the last line says where its rows are);\n"
+         << "2 usage or configuration error, an input without any hash (see --allow-empty), or\n"
+         << "  --base-url is not the API (nothing sent); 3 aborted (key rejected or TLS not trusted);\n"
+         << "4 the server could not be reached or kept failing for --give-up-after (rerun with --resume);\n"
+         << "130 interrupted. The last line on stderr says why.\n";
     return early_exit{0, text.str()};
   }
   if (vm.count("version") != 0) return early_exit{0, "keyrevoke " KEYREVOKE_VERSION "\n"};

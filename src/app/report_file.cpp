@@ -53,7 +53,8 @@ void sync_directory_of(const std::string& path) {
 
 std::string lock_failure_message(const std::string& path, int err) {
   if (err == EWOULDBLOCK || err == EAGAIN) {
-    return "report '" + path + "' is in use by another keyrevoke run (another process holds its lock); "
+    return "report '" + path +
+           "' is in use by another keyrevoke run (another process holds its lock); "
            "wait for that run to end, or choose another --report";
   }
   std::string why = errno_text(err);
@@ -65,7 +66,7 @@ std::string lock_failure_message(const std::string& path, int err) {
 }
 
 std::variant<report_file, std::string> report_file::open(const std::string& path, report_mode mode,
-                                                          core::resume_scan* scan, bool lock) {
+                                                         core::resume_scan* scan, bool lock) {
   // Never O_TRUNC: a report in use by another run must be refused before anything is touched.
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return "cannot open report '" + path + "': " + errno_text(errno);
@@ -175,7 +176,8 @@ bool report_file::check_path() {
   struct stat named {};
   if (::fstat(fd_, &open_file) != 0) return true;  // cannot tell: keep writing where we are
   const bool named_ok = ::stat(path_.c_str(), &named) == 0;
-  if (named_ok && named.st_dev == open_file.st_dev && named.st_ino == open_file.st_ino && open_file.st_nlink > 0) {
+  if (named_ok && named.st_dev == open_file.st_dev && named.st_ino == open_file.st_ino &&
+      open_file.st_nlink > 0) {
     return true;
   }
   // The path no longer names the file the rows go to: it was removed (the file alone, or its
@@ -201,10 +203,11 @@ bool report_file::check_path() {
     fd_ = copy;
     path_ = target;
     dirty_ = false;
-    relocation_ = "the report '" + lost + "' was removed or renamed mid-run" +
-                  (made_directory ? " (its directory was gone and has been re-created)" : std::string{}) +
-                  (target == lost ? "; it was written again there" : "; it was written again as '" + target + "'") +
-                  " with every row so far, and the run's rows continue there";
+    relocation_ =
+        "the report '" + lost + "' was removed or renamed mid-run" +
+        (made_directory ? " (its directory was gone and has been re-created)" : std::string{}) +
+        (target == lost ? "; it was written again there" : "; it was written again as '" + target + "'") +
+        " with every row so far, and the run's rows continue there";
     return true;
   }
   // No copy anywhere: the only rows are in a file that vanishes at exit. Hand them all to stderr.

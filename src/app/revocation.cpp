@@ -483,9 +483,10 @@ int conclude(run_context* ctx) {
   const core::run_scheduler& s = ctx->sched;
   const bool read_to_end = s.counts().input_complete && ctx->input_error.empty();
   const bool no_hash_line = read_to_end && s.counts().hash_lines == 0;
-  const core::run_end end{s.reason(), !ctx->input_error.empty(), ctx->report.failed(),
-                          core::refused_empty_input(s.counts().hash_lines, read_to_end, ctx->opts.allow_empty),
-                          !ctx->report.relocation().empty()};
+  const core::run_end end{
+      s.reason(), !ctx->input_error.empty(), ctx->report.failed(),
+      core::refused_empty_input(s.counts().hash_lines, read_to_end, ctx->opts.allow_empty),
+      !ctx->report.relocation().empty()};
   const int code = core::exit_code(end, s.counts());
   std::string why;
   switch (s.reason()) {
@@ -510,10 +511,12 @@ int conclude(run_context* ctx) {
       why = ctx->internal_error.empty() ? "keyrevoke: interrupted; rerun with --resume to finish"
                                         : "keyrevoke: internal error (" + ctx->internal_error + "); rerun with --resume";
       break;
-    case core::stop_reason::report_failed: break;
+    case core::stop_reason::report_failed:
+      break;
     case core::stop_reason::none:
       if (end.empty_input) why = std::string{"keyrevoke: "} + empty_input_message;
-      if (no_hash_line && !end.empty_input && !ctx->opts.quiet) why = std::string{"keyrevoke: warning: "} + empty_input_allowed;
+      if (no_hash_line && !end.empty_input && !ctx->opts.quiet)
+        why = std::string{"keyrevoke: warning: "} + empty_input_allowed;
       break;
   }
   if (!why.empty()) std::fprintf(stderr, "%s\n", why.c_str());
@@ -574,7 +577,8 @@ int execute_revocation(const options& opts, const std::string& management_key, a
   const std::string rows_at = ctx.report.path();
   const bool failed_before = ctx.report.failed();
   write_summary_row(p, code);
-  if (ctx.report.path() != rows_at || ctx.report.failed() != failed_before) {  // the path went away since conclude()
+  if (ctx.report.path() != rows_at ||
+      ctx.report.failed() != failed_before) {  // the path went away since conclude()
     if (ctx.report.failed()) {
       std::fprintf(stderr, "keyrevoke: %s\n%s", ctx.report.error().c_str(), ctx.report.pending().c_str());
     } else {

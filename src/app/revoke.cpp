@@ -115,7 +115,8 @@ int run_dry_run(const options& opts) {
                 static_cast<unsigned long long>(lines), static_cast<unsigned long long>(valid),
                 static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(invalid));
   const std::string output_error = write_stdout(counts);
-  if (!output_error.empty()) std::fprintf(stderr, "keyrevoke: %s; the dry run's counts are lost\n", output_error.c_str());
+  if (!output_error.empty())
+    std::fprintf(stderr, "keyrevoke: %s; the dry run's counts are lost\n", output_error.c_str());
   if (!input_error.empty()) {
     std::fprintf(stderr, "keyrevoke: %s\n", input_error.c_str());
     return exit_usage;
@@ -224,7 +225,8 @@ int run_plan(const options& opts) {
     std::fprintf(stderr, "keyrevoke: %s\n", empty_input_message);
     return exit_usage;
   }
-  if (sel.hash_lines == 0 && !opts.quiet) std::fprintf(stderr, "keyrevoke: warning: %s\n", empty_input_allowed);
+  if (sel.hash_lines == 0 && !opts.quiet)
+    std::fprintf(stderr, "keyrevoke: warning: %s\n", empty_input_allowed);
   if (std::string error = write_stdout(out); !error.empty()) {
     std::fprintf(stderr, "keyrevoke: %s; the plan is lost (nothing sent)\n", error.c_str());
     return exit_incomplete;

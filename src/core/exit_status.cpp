@@ -26,7 +26,8 @@ int exit_code(const run_end& end, const run_counts& c) noexcept {
   if (end.empty_input) return exit_usage;
   const std::uint64_t open = c[outcome::failed] + c[outcome::not_attempted] + c[outcome::unauthorized] +
                              c[outcome::invalid] + c.unproven() + not_enabled(c);
-  return open != 0 || end.input_error || end.report_failed || end.report_relocated ? exit_incomplete : exit_ok;
+  return open != 0 || end.input_error || end.report_failed || end.report_relocated ? exit_incomplete
+                                                                                   : exit_ok;
 }
 
 std::string exit_explanation(int code, const run_end& end, const run_counts& c) {
@@ -48,7 +49,8 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
     case stop_reason::report_failed: why = "the report could not be written"; break;
     case stop_reason::none:
       if (end.empty_input) {
-        why = "the input holds no hash (only blank lines and comments, or nothing); --allow-empty accepts that";
+        why =
+            "the input holds no hash (only blank lines and comments, or nothing); --allow-empty accepts that";
         break;
       }
       add(c[outcome::invalid], c[outcome::invalid] == 1 ? "invalid line" : "invalid lines");

@@ -27,7 +27,7 @@ class report_file {
   // Opens (and, unless lock is false (--no-lock), locks) the report. For resume, scans it first, cuts
   // a torn tail, and fills scan. Errors are sentences for the user (exit 2: nothing sent yet).
   static std::variant<report_file, std::string> open(const std::string& path, report_mode mode,
-                                                      core::resume_scan* scan, bool lock = true);
+                                                     core::resume_scan* scan, bool lock = true);
 
   report_file(report_file&& other) noexcept;
   report_file& operator=(report_file&&) = delete;

@@ -10,9 +10,11 @@
 namespace keyrevoke::core {
 
 inline constexpr int exit_ok = 0;
-inline constexpr int exit_incomplete = 1;   // some hash failed or is unproven, invalid lines, input, output or report error
-inline constexpr int exit_usage = 2;        // usage, configuration or input error (an input without any hash
-                                            // line, unless --allow-empty), or --base-url is not the API: nothing sent
+// exit_incomplete: some hash failed or is unproven, invalid lines, an input, output (stdout) or report
+// error, or the report's path removed mid-run. exit_usage: usage, configuration or input error (an
+// input without any hash line, unless --allow-empty), or --base-url is not the API: nothing sent.
+inline constexpr int exit_incomplete = 1;
+inline constexpr int exit_usage = 2;
 inline constexpr int exit_aborted = 3;      // the management key was rejected, or TLS not trusted
 inline constexpr int exit_unreachable = 4;  // the server could not be reached, or failed for --give-up-after
 inline constexpr int exit_interrupted = 130;

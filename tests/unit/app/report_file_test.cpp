@@ -10,6 +10,7 @@
 #include <functional>
 #include <sstream>
 #include <vector>
+
 #include <unistd.h>
 
 using namespace keyrevoke::app;
@@ -129,20 +130,26 @@ BOOST_AUTO_TEST_CASE(lock_failures_say_what_happened) {
     std::vector<std::string> never;
   };
   const std::vector<row> rows = {
-      {EWOULDBLOCK, {"'r.jsonl' is in use by another keyrevoke run", "choose another --report"}, {"--no-lock"}},
+      {EWOULDBLOCK,
+       {"'r.jsonl' is in use by another keyrevoke run", "choose another --report"},
+       {"--no-lock"}},
       {ENOLCK,
        {"cannot lock report 'r.jsonl'", "No locks available", "does not support locking",
         "if you know no other run writes this report, --no-lock runs without the lock"},
        {"in use"}},
       {EOPNOTSUPP, {"cannot lock report", "does not support locking", "--no-lock"}, {"in use"}},
-      {EIO, {"cannot lock report 'r.jsonl'", "Input/output error", "--no-lock"}, {"in use", "does not support"}},
+      {EIO,
+       {"cannot lock report 'r.jsonl'", "Input/output error", "--no-lock"},
+       {"in use", "does not support"}},
       {ENOMEM, {"Cannot allocate memory", "--no-lock"}, {"in use"}},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT("errno " << r.err) {
       const std::string text = lock_failure_message("r.jsonl", r.err);
-      for (const std::string& part : r.says) BOOST_TEST(text.find(part) != std::string::npos, text << " says " << part);
-      for (const std::string& part : r.never) BOOST_TEST(text.find(part) == std::string::npos, text << " not " << part);
+      for (const std::string& part : r.says)
+        BOOST_TEST(text.find(part) != std::string::npos, text << " says " << part);
+      for (const std::string& part : r.never)
+        BOOST_TEST(text.find(part) == std::string::npos, text << " not " << part);
     }
   }
 }
@@ -167,7 +174,8 @@ BOOST_AUTO_TEST_CASE(a_removed_report_is_written_again_at_its_path_with_every_ro
   const std::vector<row> rows = {
       {"the file unlinked", [](const fs::path&, const fs::path& p) { fs::remove(p); }, true},
       {"its directory removed", [](const fs::path& d, const fs::path&) { fs::remove_all(d); }, true},
-      {"the file renamed", [](const fs::path&, const fs::path& p) { fs::rename(p, p.string() + ".moved"); }, true},
+      {"the file renamed", [](const fs::path&, const fs::path& p) { fs::rename(p, p.string() + ".moved"); },
+       true},
       {"another file now at the path",
        [](const fs::path&, const fs::path& p) {
          fs::remove(p);

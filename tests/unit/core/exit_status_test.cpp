@@ -113,7 +113,8 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
        "exit 1: the report could not be written"},
       // An input without any hash line (a cron line's empty file variable): nothing was sent, exit 2.
       {"empty input", stop_reason::none, false, false, none, 2,
-       "exit 2: the input holds no hash (only blank lines and comments, or nothing); --allow-empty accepts that",
+       "exit 2: the input holds no hash (only blank lines and comments, or nothing); --allow-empty accepts "
+       "that",
        true},
       {"interrupted wins over an empty input", stop_reason::interrupted, false, false, none, 130,
        "exit 130: interrupted", true},
