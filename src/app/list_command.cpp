@@ -108,8 +108,8 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
             "line.\n\n"
          << general << "\n"
          << filters
-         << "\nExit codes: 0 listing complete, 1 listing incomplete (a page failed, or the list kept "
-            "changing),\n"
+         << "\nExit codes: 0 listing complete, 1 listing incomplete (a page failed, the list kept "
+            "changing,\nor standard output could not be written),\n"
          << "2 usage or configuration error (or an answer that is not the key API's: check --base-url),\n"
          << "3 key rejected or TLS not trusted, 130 interrupted.\n";
     return early_exit{0, text.str()};
