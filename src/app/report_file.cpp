@@ -175,10 +175,10 @@ bool report_file::check_path() {
   struct stat open_file {};
   struct stat named {};
   if (::fstat(fd_, &open_file) != 0) return true;  // cannot tell: keep writing where we are
-  const bool named_ok = ::stat(path_.c_str(), &named) == 0;
-  if (named_ok && named.st_dev == open_file.st_dev && named.st_ino == open_file.st_ino &&
-      open_file.st_nlink > 0) {
-    return true;
+  if (::stat(path_.c_str(), &named) == 0) {
+    if (named.st_dev == open_file.st_dev && named.st_ino == open_file.st_ino && open_file.st_nlink > 0) return true;
+  } else if (errno != ENOENT && errno != ENOTDIR && open_file.st_nlink > 0) {
+    return true;  // cannot tell (e.g. EACCES on a directory): the file is still linked somewhere
   }
   // The path no longer names the file the rows go to: it was removed (the file alone, or its
   // directory) or renamed. Rows written on would vanish with the last descriptor, and the summary
