@@ -39,10 +39,7 @@ int main(int argc, char** argv) {
                               std::getenv("MODELGATES_MANAGEMENT_KEY"));
     }
     auto parsed = parse_command_line(argc, argv, std::getenv("MODELGATES_BASE_URL"));
-    if (auto* done = std::get_if<early_exit>(&parsed)) {
-      std::fputs(done->text.c_str(), done->code == 0 ? stdout : stderr);
-      return done->code;
-    }
+    if (auto* done = std::get_if<early_exit>(&parsed)) return show_early_exit(*done, "keyrevoke");
     const options& opts = std::get<options>(parsed);
     if (opts.dry_run) return run_dry_run(opts);
     if (opts.plan) return run_plan(opts);

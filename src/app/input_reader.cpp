@@ -158,6 +158,7 @@ void input_reader::run(const deliver_fn& deliver) {
         if (const std::string_view why = core::utf16_error_reason(line.text); !why.empty())
           parsed.reason = why;
       }
+      if (parsed.kind != core::line_kind::skip) ++batch.hash_lines;
       switch (parsed.kind) {
         case core::line_kind::skip:
           return;

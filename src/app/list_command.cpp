@@ -1,7 +1,6 @@
 #include "keyrevoke/app/list_command.hpp"
 
 #include <boost/program_options.hpp>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -109,8 +108,8 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
             "line.\n\n"
          << general << "\n"
          << filters
-         << "\nExit codes: 0 listing complete, 1 listing incomplete (a page failed, or the list kept "
-            "changing),\n"
+         << "\nExit codes: 0 listing complete, 1 listing incomplete (a page failed, the list kept "
+            "changing,\nor standard output could not be written),\n"
          << "2 usage or configuration error (or an answer that is not the key API's: check --base-url),\n"
          << "3 key rejected or TLS not trusted, 130 interrupted.\n";
     return early_exit{0, text.str()};
@@ -165,10 +164,7 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
 
 int run_list_command(int argc, const char* const* argv, const char* env_base_url, const char* env_key) {
   auto parsed = parse_list_command_line(argc, argv, env_base_url);
-  if (auto* done = std::get_if<early_exit>(&parsed)) {
-    std::fputs(done->text.c_str(), done->code == 0 ? stdout : stderr);
-    return done->code;
-  }
+  if (auto* done = std::get_if<early_exit>(&parsed)) return show_early_exit(*done, "keyrevoke list");
   const list_options& o = std::get<list_options>(parsed);
 
   options for_key;  // load_management_key reads --key-file or the environment, as the revoker does
@@ -182,8 +178,7 @@ int run_list_command(int argc, const char* const* argv, const char* env_base_url
 
   std::uint64_t matched = 0;
   std::string out;
-  bool output_failed = false;
-  int output_errno = 0;
+  std::string output_error;
   const detailed_key_callback on_key = [&](const listed_key& k, const core::key_fields& fields) {
     if (!o.filter.matches(fields)) return;
     ++matched;
@@ -197,12 +192,8 @@ int run_list_command(int argc, const char* const* argv, const char* env_base_url
   // Each page goes out whole and flushed: the revoker downstream starts on it while the next is fetched.
   const std::function<bool()> on_page_done = [&]() {
     if (!out.empty()) {
-      errno = 0;
-      if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-        output_failed = true;
-        output_errno = errno;
-        return false;
-      }
+      output_error = write_stdout(out);
+      if (!output_error.empty()) return false;
       out.clear();
     }
     return true;
@@ -212,11 +203,9 @@ int run_list_command(int argc, const char* const* argv, const char* env_base_url
 
   int code = result.exit_code;
   std::string error = result.error;
-  if (output_failed) {
+  if (!output_error.empty()) {
     code = exit_incomplete;
-    error = std::string{"cannot write to standard output: "} +
-            (output_errno != 0 ? std::strerror(output_errno) : "write error") +  // NOLINT(concurrency-mt-unsafe)
-            "; the listing is incomplete";
+    error = output_error + "; the listing is incomplete";
   }
   if (code != exit_ok) {
     core::redact_secret(error, management_key);

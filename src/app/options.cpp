@@ -44,6 +44,10 @@ po::options_description describe(options& o, std::string& progress) {
                                            "already done there (deleted/disabled/enabled, not_found) "
                                            "are skipped")
     ("force", po::bool_switch(&o.force), "overwrite an existing report")
+    ("no-lock", po::bool_switch(&o.no_lock), "do not lock the report (for file systems without locking): "
+                                            "only when you know no other run writes this report")
+    ("allow-empty", po::bool_switch(&o.allow_empty), "accept an input without any hash (empty, or only blank "
+                                                     "lines and comments); without it, that is exit 2")
     ("concurrency", po::value(&o.concurrency), "ceiling on requests in flight and open connections [16]")
     ("rate", po::value(&o.rate), "ceiling on requests per second [none]")
     ("max-attempts", po::value(&o.max_attempts), "attempts per hash, the first included [8]")
@@ -107,10 +111,13 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
          << "report.\nThe management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, "
          << "never the command line.\n"
          << "To select keys by label, name, age or usage first: keyrevoke list --help\n\n"
-         << desc << "\nExit codes: 0 all done, 1 some hash failed or unproven, or invalid lines, 2 usage or "
-         << "configuration error, or --base-url is not the API (nothing sent),\n3 aborted (key rejected or "
-         << "TLS not trusted), 4 the server could not be reached or kept failing for --give-up-after\n"
-         << "(rerun with --resume), 130 interrupted. The last line on stderr says why.\n";
+         << desc << "\nExit codes: 0 all done;\n"
+         << "1 some hash failed or unproven, invalid lines, or the report or the output could not be\n"
+         << "  written (or the report was removed mid-run: the last line says where its rows are);\n"
+         << "2 usage or configuration error, an input without any hash (see --allow-empty), or\n"
+         << "  --base-url is not the API (nothing sent); 3 aborted (key rejected or TLS not trusted);\n"
+         << "4 the server could not be reached or kept failing for --give-up-after (rerun with --resume);\n"
+         << "130 interrupted. The last line on stderr says why.\n";
     return early_exit{0, text.str()};
   }
   if (vm.count("version") != 0) return early_exit{0, "keyrevoke " KEYREVOKE_VERSION "\n"};

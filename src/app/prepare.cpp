@@ -70,6 +70,7 @@ selection_result read_selection(const options& opts, const core::hash_set* prote
   result.source_names = reader.source_names();
   reader.read_all([&](input_batch&& batch) {
     result.lines += batch.lines;
+    result.hash_lines += batch.hash_lines;
     result.duplicates += batch.duplicates;
     result.invalid += batch.invalid.size();
     result.protected_count += batch.protected_hashes.size();

@@ -139,6 +139,7 @@ struct run_context final : net::send_observer {
   bool progress_enabled = false, progress_tty = false, progress_shown = false;
   unsigned invalid_shown = 0;
   std::string input_error, setup_error, internal_error, row;
+  std::string relocation_shown;  // the report's new path, once its relocation was told on stderr
 };
 
 void clear_progress(run_context* ctx) {
@@ -241,6 +242,7 @@ void on_batch(run_context* ctx, input_batch&& batch) {
   core::run_counts& c = ctx->sched.counts();
   if (ctx->sched.phase() != core::run_phase::done) {
     c.lines += batch.lines;
+    c.hash_lines += batch.hash_lines;
     c.duplicates += batch.duplicates;
     c.already_done += batch.already_done;
     c.other_shard += batch.other_shard;
@@ -361,6 +363,11 @@ asio::awaitable<void> report_sync(run_context* ctx) {
     if (!ctx->report.failed() && !ctx->report.sync()) {
       ctx->sched.on_report_error(clock_type::now());
       after_event(ctx);
+    }
+    if (!ctx->report.relocation().empty() && ctx->relocation_shown != ctx->report.path()) {
+      clear_progress(ctx);  // said at once (and again at the end): the path the user watches is gone
+      std::fprintf(stderr, "keyrevoke: %s\n", ctx->report.relocation().c_str());
+      ctx->relocation_shown = ctx->report.path();
     }
   }
 }
@@ -494,7 +501,12 @@ void write_summary_row(run_context* ctx, int code) {
 int conclude(run_context* ctx) {
   clear_progress(ctx);
   const core::run_scheduler& s = ctx->sched;
-  const core::run_end end{s.reason(), !ctx->input_error.empty(), ctx->report.failed()};
+  const bool read_to_end = s.counts().input_complete && ctx->input_error.empty();
+  const bool no_hash_line = read_to_end && s.counts().hash_lines == 0;
+  const core::run_end end{
+      s.reason(), !ctx->input_error.empty(), ctx->report.failed(),
+      core::refused_empty_input(s.counts().hash_lines, read_to_end, ctx->opts.allow_empty),
+      !ctx->report.relocation().empty()};
   const int code = core::exit_code(end, s.counts());
   std::string why;
   switch (s.reason()) {
@@ -520,7 +532,12 @@ int conclude(run_context* ctx) {
                                         : "keyrevoke: internal error (" + ctx->internal_error + "); rerun with --resume";
       break;
     case core::stop_reason::report_failed:
-    case core::stop_reason::none: break;
+      break;
+    case core::stop_reason::none:
+      if (end.empty_input) why = std::string{"keyrevoke: "} + empty_input_message;
+      if (no_hash_line && !end.empty_input && !ctx->opts.quiet)
+        why = std::string{"keyrevoke: warning: "} + empty_input_allowed;
+      break;
   }
   if (!why.empty()) std::fprintf(stderr, "%s\n", why.c_str());
   const double elapsed = core::to_seconds(clock_type::now() - ctx->started);
@@ -548,6 +565,7 @@ int conclude(run_context* ctx) {
     std::fprintf(stderr, "keyrevoke: input not read to the end (%llu lines read); rerun with --resume\n",
                  static_cast<unsigned long long>(s.counts().lines));
   }
+  if (end.report_relocated) std::fprintf(stderr, "keyrevoke: %s\n", ctx->report.relocation().c_str());
   if (ctx->report.failed()) {
     std::fprintf(stderr, "keyrevoke: %s\nkeyrevoke: these rows could not be written to the report:\n%s",
                  ctx->report.error().c_str(), ctx->report.pending().c_str());
@@ -576,7 +594,18 @@ int execute_revocation(const options& opts, const std::string& management_key, a
   asio::co_spawn(io, begin, on_coroutine_end(p, "start"));
   io.run();
   const int code = conclude(p);
+  const std::string rows_at = ctx.report.path();
+  const bool failed_before = ctx.report.failed();
   write_summary_row(p, code);
+  if (ctx.report.path() != rows_at ||
+      ctx.report.failed() != failed_before) {  // the path went away since conclude()
+    if (ctx.report.failed()) {
+      std::fprintf(stderr, "keyrevoke: %s\n%s", ctx.report.error().c_str(), ctx.report.pending().c_str());
+    } else {
+      std::fprintf(stderr, "keyrevoke: %s\n", ctx.report.relocation().c_str());
+    }
+    return code == exit_ok ? exit_incomplete : code;
+  }
   return code;
 }
 

@@ -15,9 +15,11 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <system_error>
 
 namespace keyrevoke::app {
 
@@ -33,6 +35,29 @@ std::string trim(std::string_view text) {
 }
 
 }  // namespace
+
+std::string write_stdout(std::string_view text) {
+  errno = 0;
+  const bool written = std::fwrite(text.data(), 1, text.size(), stdout) == text.size();
+  int err = errno;
+  if (std::fflush(stdout) != 0 && err == 0) err = errno;
+  if (written && std::ferror(stdout) == 0 && err == 0) return {};
+  std::clearerr(stdout);
+  return "cannot write to standard output: " +
+         (err != 0 ? std::generic_category().message(err) : std::string{"write error"});
+}
+
+int show_early_exit(const early_exit& done, const char* program) {
+  if (done.code != 0) {
+    std::fputs(done.text.c_str(), stderr);
+    return done.code;
+  }
+  if (std::string error = write_stdout(done.text); !error.empty()) {
+    std::fprintf(stderr, "%s: %s\n", program, error.c_str());
+    return exit_incomplete;
+  }
+  return exit_ok;
+}
 
 std::variant<std::string, early_exit> load_management_key(const options& opts, const char* env_key) {
   std::string key;
@@ -67,10 +92,11 @@ int run_dry_run(const options& opts) {
     std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
     return exit_usage;
   }
-  std::uint64_t lines = 0, valid = 0, duplicates = 0, invalid = 0;
+  std::uint64_t lines = 0, hash_lines = 0, valid = 0, duplicates = 0, invalid = 0;
   std::string input_error;
   reader.read_all([&](input_batch&& batch) {
     lines += batch.lines;
+    hash_lines += batch.hash_lines;
     valid += batch.hashes.size();
     duplicates += batch.duplicates;
     invalid += batch.invalid.size();
@@ -83,13 +109,24 @@ int run_dry_run(const options& opts) {
     }
     if (!batch.error.empty()) input_error = batch.error;
   });
-  std::printf("dry run: %llu lines, %llu valid hashes, %llu duplicates, %llu invalid lines; nothing sent\n",
-              static_cast<unsigned long long>(lines), static_cast<unsigned long long>(valid),
-              static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(invalid));
+  char counts[256];
+  std::snprintf(counts, sizeof counts,
+                "dry run: %llu lines, %llu valid hashes, %llu duplicates, %llu invalid lines; nothing sent\n",
+                static_cast<unsigned long long>(lines), static_cast<unsigned long long>(valid),
+                static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(invalid));
+  const std::string output_error = write_stdout(counts);
+  if (!output_error.empty())
+    std::fprintf(stderr, "keyrevoke: %s; the dry run's counts are lost\n", output_error.c_str());
   if (!input_error.empty()) {
     std::fprintf(stderr, "keyrevoke: %s\n", input_error.c_str());
     return exit_usage;
   }
+  if (core::refused_empty_input(hash_lines, true, opts.allow_empty)) {
+    std::fprintf(stderr, "keyrevoke: %s\n", empty_input_message);
+    return exit_usage;
+  }
+  if (hash_lines == 0 && !opts.quiet) std::fprintf(stderr, "keyrevoke: warning: %s\n", empty_input_allowed);
+  if (!output_error.empty()) return exit_incomplete;
   return invalid == 0 ? exit_ok : exit_incomplete;
 }
 
@@ -184,8 +221,16 @@ int run_plan(const options& opts) {
   show_invalid(sel, opts.quiet);
   const std::string digest = core::plan_digest(opts.act, p.base.canonical, sel.hashes);
   const std::string out = plan_row_text(opts, p.base, digest, sel, fingerprint_inputs(opts.inputs));
-  std::fputs(out.c_str(), stdout);
-  std::fflush(stdout);
+  if (core::refused_empty_input(sel.hash_lines, true, opts.allow_empty)) {
+    std::fprintf(stderr, "keyrevoke: %s\n", empty_input_message);
+    return exit_usage;
+  }
+  if (sel.hash_lines == 0 && !opts.quiet)
+    std::fprintf(stderr, "keyrevoke: warning: %s\n", empty_input_allowed);
+  if (std::string error = write_stdout(out); !error.empty()) {
+    std::fprintf(stderr, "keyrevoke: %s; the plan is lost (nothing sent)\n", error.c_str());
+    return exit_incomplete;
+  }
   if (!opts.quiet) {
     std::fprintf(stderr,
                  "plan: %s %s keys on %s (%s protected, %s invalid lines, %s duplicates%s); nothing sent\n"
@@ -307,7 +352,7 @@ int run_revocation(const options& opts, const std::string& management_key) {
 
   const report_mode mode = opts.resume ? report_mode::resume : opts.force ? report_mode::overwrite : report_mode::create;
   core::resume_scan scan;
-  auto opened = report_file::open(opts.report, mode, &scan);
+  auto opened = report_file::open(opts.report, mode, &scan, !opts.no_lock);
   if (auto* error = std::get_if<std::string>(&opened)) return fail({exit_usage, *error});
   if (opts.resume) {
     if (step_result f = check_resumed_action(opts, scan, p.base)) return fail(*f);

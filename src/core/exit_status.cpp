@@ -23,9 +23,11 @@ int exit_code(const run_end& end, const run_counts& c) noexcept {
     case stop_reason::report_failed: return exit_incomplete;
     case stop_reason::none: break;
   }
+  if (end.empty_input) return exit_usage;
   const std::uint64_t open = c[outcome::failed] + c[outcome::not_attempted] + c[outcome::unauthorized] +
                              c[outcome::invalid] + c.unproven() + not_enabled(c);
-  return open != 0 || end.input_error || end.report_failed ? exit_incomplete : exit_ok;
+  return open != 0 || end.input_error || end.report_failed || end.report_relocated ? exit_incomplete
+                                                                                   : exit_ok;
 }
 
 std::string exit_explanation(int code, const run_end& end, const run_counts& c) {
@@ -46,6 +48,11 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
     case stop_reason::gave_up: why = "the server kept failing for --give-up-after"; break;
     case stop_reason::report_failed: why = "the report could not be written"; break;
     case stop_reason::none:
+      if (end.empty_input) {
+        why =
+            "the input holds no hash (only blank lines and comments, or nothing); --allow-empty accepts that";
+        break;
+      }
       add(c[outcome::invalid], c[outcome::invalid] == 1 ? "invalid line" : "invalid lines");
       add(c[outcome::failed], "failed");
       add(c[outcome::unauthorized], "unauthorized");
@@ -56,6 +63,10 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
       add(c.verify_not_attempted, "not verified");
       if (end.input_error) why += why.empty() ? "an input could not be read" : ", an input could not be read";
       if (end.report_failed) why += why.empty() ? "report rows lost" : ", report rows lost";
+      if (end.report_relocated) {
+        why += why.empty() ? "" : ", ";
+        why += "the report was removed mid-run (its rows are where the summary says)";
+      }
       break;
   }
   if (why.empty()) why = "every hash done";

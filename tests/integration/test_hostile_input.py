@@ -96,11 +96,14 @@ class HostileLinesTest(KeyrevokeTest):
         self.assertEqual(stats["keys"]["remaining"], 40)
         print("\n  %d hostile lines, all invalid; %d API requests" % (len(hostile), stats["api_requests"]))
 
-    def test_empty_and_comment_only_inputs_exit_0_with_no_hash_rows(self):
-        def only_header_and_summary(name):
+    def test_empty_and_comment_only_inputs_exit_2_unless_allowed_with_no_hash_rows(self):
+        # An input without any hash is refused (exit 2, nothing sent) unless --allow-empty (issue 15,
+        # item 12: a cron line whose file variable is empty reads an empty stdin); with it, exit 0.
+        def only_header_and_summary(name, code):
             rows = self.report(name).all_rows
             self.assertEqual([r["type"] for r in rows], ["header", "summary"])
             self.assertEqual(rows[1]["counts"]["hashes"], 0)
+            self.assertEqual(rows[1]["exit_code"], code)
 
         mock = self.mock(keys=10)
         cases = {"empty": b"", "comments and blanks": b"# nothing to do\n\n   \n\t\r\n# done"}
@@ -111,11 +114,18 @@ class HostileLinesTest(KeyrevokeTest):
                     f.write(data)
                 report = name.replace(" ", "_") + ".jsonl"
                 res = self.run_keyrevoke(mock, inp, report=report, timeout=60)
+                self.assertEqual(res.returncode, 2, res.stderr.decode())
+                only_header_and_summary(report, 2)
+                res = self.run_keyrevoke(mock, "--allow-empty", inp, report="allowed-" + report, timeout=60)
                 self.assertEqual(res.returncode, 0, res.stderr.decode())
-                only_header_and_summary(report)
+                only_header_and_summary("allowed-" + report, 0)
                 res = self.run_keyrevoke(mock, "-", input=data, report="stdin-" + report, timeout=60)
+                self.assertEqual(res.returncode, 2, res.stderr.decode())
+                only_header_and_summary("stdin-" + report, 2)
+                res = self.run_keyrevoke(mock, "--allow-empty", "-", input=data, report="stdin-ok-" + report,
+                                         timeout=60)
                 self.assertEqual(res.returncode, 0, res.stderr.decode())
-                only_header_and_summary("stdin-" + report)
+                only_header_and_summary("stdin-ok-" + report, 0)
         self.assertEqual(mock.stats()["api_requests"], 0)
 
     def test_missing_or_unreadable_inputs_exit_2_and_create_nothing(self):

@@ -44,6 +44,7 @@ struct input_batch {
   std::vector<core::key_hash> protected_hashes;
   std::vector<invalid_entry> invalid;
   std::uint64_t lines = 0;
+  std::uint64_t hash_lines = 0;  // lines holding a hash or an invalid line (not blank, not a comment)
   std::uint64_t duplicates = 0;
   std::uint64_t already_done = 0;  // skipped: a final row in the resumed report
   std::uint64_t other_shard = 0;   // skipped: another runner's share

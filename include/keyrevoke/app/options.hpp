@@ -21,6 +21,8 @@ struct options {
   std::string report = "keyrevoke-report.jsonl";
   bool resume = false;
   bool force = false;
+  bool no_lock = false;      // --no-lock: the report is not locked (a file system without locking)
+  bool allow_empty = false;  // --allow-empty: an input without any hash line is not an error
   unsigned concurrency = 16;
   double rate = 0.0;  // 0: no ceiling
   unsigned max_attempts = 8;

@@ -33,6 +33,7 @@ bool protected_by_glob(const protect_list& list, std::string_view name, std::str
 struct selection_result {
   std::vector<core::key_hash> hashes;
   std::uint64_t lines = 0, duplicates = 0, invalid = 0, protected_count = 0, other_shard = 0;
+  std::uint64_t hash_lines = 0;  // lines holding a hash or an invalid line (not blank, not a comment)
   std::vector<invalid_entry> first_invalid;  // up to 10, to show
   std::vector<std::string> source_names;
   std::string error;  // opening or reading failed (nothing may be sent)

@@ -34,6 +34,12 @@ struct run_setup {
   std::string header;      // the audit row that opens this run's rows
 };
 
+// What an input without any hash line is told (README, Exit codes): refused, exit 2, unless --allow-empty.
+inline constexpr const char* empty_input_message =
+    "the input holds no hash (only blank lines and comments, or nothing: an empty file, or an empty "
+    "variable in a cron line?); nothing sent. --allow-empty accepts an empty list";
+inline constexpr const char* empty_input_allowed = "the input holds no hash (allowed by --allow-empty)";
+
 // Runs to the end and returns the exit code (README, Exit codes). Opens the inputs first: an error
 // there is exit 2 with nothing sent. Progress and the summary go to stderr.
 int execute_revocation(const options& opts, const std::string& management_key, boost::asio::ssl::context& tls,

@@ -6,6 +6,7 @@
 #include "keyrevoke/core/exit_status.hpp"
 
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace keyrevoke::app {
@@ -17,6 +18,17 @@ using core::exit_interrupted;
 using core::exit_ok;
 using core::exit_unreachable;
 using core::exit_usage;
+
+// Writes `text` to stdout and flushes it: stdout is the data of --plan, --dry-run, --help and
+// `keyrevoke list`, and a full disk or a closed pipe must not pass for success. Returns an error
+// sentence ("cannot write to standard output: No space left on device"), or empty when every byte
+// was handed to the system.
+std::string write_stdout(std::string_view text);
+
+// Prints help, version or a usage error: text to stdout when code is 0 (checked with write_stdout:
+// a failure is told on stderr, prefixed with `program`, and makes the code 1), else to stderr.
+// Returns the exit code.
+int show_early_exit(const early_exit& done, const char* program);
 
 // The management key from --key-file (first line) or the environment; never from argv.
 std::variant<std::string, early_exit> load_management_key(const options& opts, const char* env_key);

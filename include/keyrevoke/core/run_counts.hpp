@@ -14,6 +14,7 @@ struct run_counts {
   std::array<std::uint64_t, outcome_count> outcomes{};  // indexed by core::outcome
   action act = action::delete_key;
   std::uint64_t lines = 0;
+  std::uint64_t hash_lines = 0;    // lines holding a hash or an invalid line (not blank, not a comment)
   std::uint64_t hashes = 0;        // distinct valid hashes taken for sending (each gets a row)
   std::uint64_t duplicates = 0;
   std::uint64_t already_done = 0;  // skipped on --resume

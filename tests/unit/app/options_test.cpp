@@ -31,6 +31,23 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_documented_contract) {
   BOOST_TEST(o.inputs.empty());
   BOOST_TEST(!o.resume);
   BOOST_TEST(!o.force);
+  BOOST_TEST(!o.no_lock);      // the report is locked unless the user asserts no other run writes it
+  BOOST_TEST(!o.allow_empty);  // an input without any hash is an error (exit 2) unless allowed
+}
+
+BOOST_AUTO_TEST_CASE(no_lock_and_allow_empty_are_switches_the_help_explains) {
+  const auto parsed = parse({"--no-lock", "--allow-empty"});
+  BOOST_TEST(std::get<options>(parsed).no_lock);
+  BOOST_TEST(std::get<options>(parsed).allow_empty);
+  const auto help_exit = parse({"--help"});
+  std::string help;  // its lines wrapped, rejoined with single spaces
+  for (const char c : std::get<early_exit>(help_exit).text) {
+    const bool space = c == ' ' || c == '\n';
+    if (!space || (!help.empty() && help.back() != ' ')) help += space ? ' ' : c;
+  }
+  BOOST_TEST(help.find("--no-lock") != std::string::npos);
+  BOOST_TEST(help.find("only when you know no other run writes this report") != std::string::npos);
+  BOOST_TEST(help.find("--allow-empty") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(environment_base_url_is_overridden_by_the_option) {

@@ -22,6 +22,8 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
     std::function<void(kc::run_counts&)> fill;
     int code;
     std::string explanation;
+    bool empty_input = false;
+    bool report_relocated = false;
   };
   const auto none = [](kc::run_counts&) {};
   const auto all_done = [](kc::run_counts& c) {
@@ -109,15 +111,52 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
        "exit 4: the server kept failing for --give-up-after"},
       {"report failed", stop_reason::report_failed, false, true, all_done, 1,
        "exit 1: the report could not be written"},
+      // An input without any hash line (a cron line's empty file variable): nothing was sent, exit 2.
+      {"empty input", stop_reason::none, false, false, none, 2,
+       "exit 2: the input holds no hash (only blank lines and comments, or nothing); --allow-empty accepts "
+       "that",
+       true},
+      {"interrupted wins over an empty input", stop_reason::interrupted, false, false, none, 130,
+       "exit 130: interrupted", true},
+      // The report's path removed mid-run: every hash done, but the audit trail is not where it was.
+      {"report relocated", stop_reason::none, false, false, all_done, 1,
+       "exit 1: the report was removed mid-run (its rows are where the summary says)", false, true},
+      {"report relocated and failures", stop_reason::none, false, false, some_failed, 1,
+       "exit 1: 2 failed, the report was removed mid-run (its rows are where the summary says)", false, true},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.name) {
       kc::run_counts counts;
       r.fill(counts);
-      const kc::run_end end{r.reason, r.input_error, r.report_failed};
+      const kc::run_end end{r.reason, r.input_error, r.report_failed, r.empty_input, r.report_relocated};
       const int code = kc::exit_code(end, counts);
       BOOST_TEST(code == r.code);
       BOOST_TEST(kc::exit_explanation(code, end, counts) == r.explanation);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(only_an_input_without_any_hash_line_read_to_the_end_is_refused_as_empty) {
+  struct row {
+    const char* name;
+    std::uint64_t hash_lines;
+    bool read_to_end;
+    bool allow_empty;
+    bool refused;
+  };
+  const std::vector<row> rows = {
+      {"nothing, or only blank lines and comments", 0, true, false, true},
+      {"--allow-empty", 0, true, true, false},
+      // Hash lines whose hashes were all skipped (done on --resume, another shard's, protected,
+      // duplicates) or invalid: the list was not empty.
+      {"one hash line", 1, true, false, false},
+      {"many hash lines", 1000, true, true, false},
+      // Not read to the end (an input error, a stop): not known to be empty.
+      {"cut short", 0, false, false, false},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      BOOST_TEST(kc::refused_empty_input(r.hash_lines, r.read_to_end, r.allow_empty) == r.refused);
     }
   }
 }
