@@ -2,8 +2,9 @@
 #include "keyrevoke/app/list_command.hpp"
 #include "keyrevoke/app/options.hpp"
 #include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/app/stderr_output.hpp"
+#include "keyrevoke/app/stop_signals.hpp"
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,7 +32,10 @@ void ensure_standard_descriptors() {
 int main(int argc, char** argv) {
   using namespace keyrevoke::app;
   ensure_standard_descriptors();
-  std::signal(SIGPIPE, SIG_IGN);
+  // Before anything that can take time: a signal must never find the default action (exit 143, or
+  // nothing at all as PID 1 in a container) nor a write to a paused terminal on the way.
+  open_stderr_output();
+  install_stop_handlers();
   try {
     // `keyrevoke list ...` selects keys; anything else is a revocation run (a file named "list" is ./list).
     if (argc > 1 && std::strcmp(argv[1], "list") == 0) {

@@ -5,17 +5,18 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <random>
 
 #include "keyrevoke/app/exchange.hpp"
 #include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/app/stderr_output.hpp"
+#include "keyrevoke/app/stop_signals.hpp"
+#include "keyrevoke/app/stop_watch.hpp"
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/key_page.hpp"
 #include "keyrevoke/core/list_answer.hpp"
@@ -59,23 +60,29 @@ class lister final : public net::send_observer {
         pool_{io.get_executor(), tls, base_, to_millis(config.timeout_s), 1, page_body_limit},
         controller_{controller_config(config), clock_type::now()},
         timer_{io},
-        signals_{io},
+        stops_{io.get_executor()},
         rng_{std::random_device{}()} {}
 
   list_result run(bool handle_signals) {
+    // A stop (SIGINT, SIGTERM, SIGHUP), even one that came before the listing began, ends it: exit 130.
+    std::optional<stop_deferral> deferred;
     if (handle_signals) {
-      signals_.add(SIGINT);
-      signals_.add(SIGTERM);
-      wait_for_signal();
+      deferred.emplace();
+      stops_.start([this](int, unsigned) { on_stop(); });
     }
     std::exception_ptr failure;
     auto body = [this]() -> asio::awaitable<void> { co_await list_all(); };
     asio::co_spawn(io_, body, asio::bind_cancellation_slot(stop_.slot(), [&](std::exception_ptr e) {
       failure = e;
       done_ = true;
-      signals_.cancel();
+      stops_.cancel();
     }));
     io_.run();
+    // A stop after the watch last looked: the listing may be whole, but the caller must not go on.
+    if (handle_signals && stop_requested() && !failure && result_.exit_code == 0) {
+      result_ = {exit_interrupted, "interrupted", result_.pages, result_.requests, result_.throttled,
+                 result_.keys_seen};
+    }
     if (failure) std::rethrow_exception(failure);
     return result_;
   }
@@ -90,13 +97,11 @@ class lister final : public net::send_observer {
     return c;
   }
 
-  void wait_for_signal() {
-    signals_.async_wait([this](const error_code& ec, int) {
-      if (ec || done_) return;
-      // A listing changes nothing on the server: stop at once (the request in flight is cancelled).
-      interrupted_ = true;
-      stop_.emit(asio::cancellation_type::terminal);
-    });
+  void on_stop() {
+    if (done_) return;
+    // A listing changes nothing on the server: stop at once (the request in flight is cancelled).
+    interrupted_ = true;
+    stop_.emit(asio::cancellation_type::terminal);
   }
 
   void fail(int code, std::string error) {
@@ -158,9 +163,9 @@ class lister final : public net::send_observer {
       if (pager_.holding()) held = std::move(page);
       result_.keys_seen += out.page.size() + out.held.size();
       if (unusable != 0 && !config_.quiet) {
-        std::fprintf(
-            stderr, "keyrevoke: warning: %zu key objects without a valid hash skipped (page at offset %zu)\n",
-            unusable, offset_of_last_);
+        write_stderr_now("keyrevoke: warning: " + std::to_string(unusable) +
+                         " key objects without a valid hash skipped (page at offset " +
+                         std::to_string(offset_of_last_) + ")\n");
       }
       if (on_page_done_ && !on_page_done_()) {
         fail(exit_incomplete, "stopped after " + std::to_string(result_.pages) + " pages");
@@ -190,7 +195,7 @@ class lister final : public net::send_observer {
     done_ = true;
     pool_.shut_down();
     timer_.cancel();
-    signals_.cancel();
+    stops_.cancel();
   }
 
   // One page, with retries; nullopt when the listing must stop (result_ says why).
@@ -280,8 +285,8 @@ class lister final : public net::send_observer {
         co_return std::nullopt;
       }
       if (!config_.quiet && verdict.kind != core::verdict_kind::throttled) {
-        std::fprintf(stderr, "keyrevoke: page at offset %zu: %s; retrying\n", offset,
-                     verdict.message.c_str());
+        write_stderr_now("keyrevoke: page at offset " + std::to_string(offset) + ": " + verdict.message +
+                         "; retrying\n");
       }
       co_await sleep_until(clock_type::now() + plan.delay);
       if (interrupted_) co_return std::nullopt;
@@ -299,8 +304,8 @@ class lister final : public net::send_observer {
   core::backoff_policy backoff_;
   core::list_pager pager_;
   asio::steady_timer timer_;
-  asio::signal_set signals_;
-  asio::cancellation_signal stop_;  // bound to list_all's coroutine: a signal cuts what it awaits
+  stop_watch stops_;
+  asio::cancellation_signal stop_;  // bound to list_all's coroutine: a stop cuts what it awaits
   std::mt19937_64 rng_;
   list_result result_;
   net::exchange_result answer_;  // reused from page to page: its body keeps its capacity

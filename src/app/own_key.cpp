@@ -2,16 +2,22 @@
 
 #include "keyrevoke/app/exchange.hpp"
 #include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/app/stop_signals.hpp"
+#include "keyrevoke/app/stop_watch.hpp"
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/retry_policy.hpp"
 #include "keyrevoke/core/selection.hpp"
 #include "keyrevoke/core/verdict.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -27,10 +33,18 @@ struct no_observer final : net::send_observer {
   void on_request_written(core::steady_time /*at*/) override {}
 };
 
+// A stop signal ends the lookup: nothing more is sent, and the run does not begin.
+own_key_result interrupted() {
+  return {std::nullopt, exit_interrupted, std::string{stop_word(last_stop_signal())}};
+}
+
 asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string request, const std::string& key,
                                     unsigned max_attempts) {
+  co_await asio::this_coro::throw_if_cancelled(false);  // a stop's cut is a value, checked after each step
   own_key_result result;
-  if (std::string error = co_await pool.resolve(); !error.empty()) {
+  if (std::string error = co_await pool.resolve(); stop_requested()) {
+    co_return interrupted();
+  } else if (!error.empty()) {
     result.note = "could not check the management key's own hash: " + error;
     co_return result;
   }
@@ -40,6 +54,7 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
   net::exchange_result answer;
   for (unsigned attempt = 1;; ++attempt) {
     co_await pool.exchange(request, observer, answer);
+    if (stop_requested()) co_return interrupted();
     core::verdict verdict = classify_exchange(answer, std::chrono::seconds{30}, core::request_kind::get);
     core::redact_secret(verdict.message, key);
     if (verdict.kind == core::verdict_kind::tls_error) {
@@ -69,7 +84,8 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
                                                            attempt, max_attempts, core::backoff_policy{},
                                                            std::uniform_real_distribution<double>{0.0, 1.0}(rng));
     timer.expires_after(std::min<core::millis>(plan.delay, std::chrono::seconds{10}));
-    co_await timer.async_wait(asio::use_awaitable);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));  // cancelled by a stop: checked below
+    if (stop_requested()) co_return interrupted();
   }
 }
 
@@ -82,8 +98,13 @@ own_key_result fetch_own_key_hash(const core::base_url& base, asio::ssl::context
                             core::millis{static_cast<core::millis::rep>(std::min(timeout_s, 10.0) * 1000.0)}, 1};
   std::string request = make_request("GET", base.path + "/key", base, management_key);
   own_key_result result;
+  // A stop cuts the request in flight or the pause between attempts (ask() then sees stop_requested()).
+  const stop_deferral deferred;
+  asio::cancellation_signal cut;
+  stop_watch stops{io.get_executor()};
+  stops.start([&](int, unsigned) { cut.emit(asio::cancellation_type::terminal); });
   asio::co_spawn(io, ask(pool, std::move(request), management_key, std::min(max_attempts, 2U)),
-                 [&](std::exception_ptr error, own_key_result r) {
+                 asio::bind_cancellation_slot(cut.slot(), [&](std::exception_ptr error, own_key_result r) {
                    if (!error) {
                      result = std::move(r);
                    } else {
@@ -98,7 +119,8 @@ own_key_result fetch_own_key_hash(const core::base_url& base, asio::ssl::context
                      }
                    }
                    pool.shut_down();
-                 });
+                   stops.cancel();
+                 }));
   io.run();
   return result;
 }

@@ -8,6 +8,9 @@
 #include "keyrevoke/app/input_reader.hpp"
 #include "keyrevoke/app/revoke.hpp"
 #include "keyrevoke/app/run_stats.hpp"
+#include "keyrevoke/app/stderr_output.hpp"
+#include "keyrevoke/app/stop_signals.hpp"
+#include "keyrevoke/app/stop_watch.hpp"
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/run_scheduler.hpp"
@@ -21,7 +24,6 @@
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -29,8 +31,6 @@
 #include <cstdio>
 #include <memory>
 #include <random>
-
-#include <unistd.h>
 
 namespace keyrevoke::app {
 
@@ -105,11 +105,11 @@ struct run_context final : net::send_observer {
         progress_timer{io},
         sync_timer{io},
         grace_timer{io},
-        signals{io, SIGINT, SIGTERM},
+        stops{io.get_executor()},
         worker_cut{std::make_unique<asio::cancellation_signal[]>(std::max(1U, opts.concurrency))},
         rng{std::random_device{}()},
         started{clock_type::now()} {
-    progress_tty = ::isatty(STDERR_FILENO) != 0;
+    progress_tty = stderr_is_terminal();
     progress_enabled = opts.progress == progress_mode::always || (opts.progress == progress_mode::automatic && progress_tty);
   }
 
@@ -130,7 +130,7 @@ struct run_context final : net::send_observer {
   asio::steady_timer progress_timer;
   asio::steady_timer sync_timer;
   asio::steady_timer grace_timer;
-  asio::signal_set signals;
+  stop_watch stops;  // SIGINT, SIGTERM, SIGHUP (app/stop_signals.hpp)
   // One per worker, bound to its coroutine: emitting cuts the exchange it awaits (cut_in_flight).
   std::unique_ptr<asio::cancellation_signal[]> worker_cut;
   std::mt19937_64 rng;
@@ -142,9 +142,11 @@ struct run_context final : net::send_observer {
   std::string relocation_shown;  // the report's new path, once its relocation was told on stderr
 };
 
+// Everything the run writes to stderr while it runs goes through write_stderr_now: a paused terminal
+// (Ctrl-S) or a pty nobody reads drops it instead of holding the event loop (app/stderr_output.hpp).
 void clear_progress(run_context* ctx) {
   if (ctx->progress_shown) {
-    std::fputs("\r\033[K", stderr);
+    write_stderr_now("\r\033[K");
     ctx->progress_shown = false;
   }
 }
@@ -192,7 +194,7 @@ void finish_all(run_context* ctx) {
   ctx->progress_timer.cancel();
   ctx->sync_timer.cancel();
   ctx->grace_timer.cancel();
-  ctx->signals.cancel();
+  ctx->stops.cancel();
   ctx->reader.stop();
 }
 
@@ -253,8 +255,8 @@ void on_batch(run_context* ctx, input_batch&& batch) {
       core::append_row(ctx->row, core::invalid_row{bad.line, file, bad.preview, bad.reason});
       if (!ctx->opts.quiet && ++ctx->invalid_shown <= 10) {
         clear_progress(ctx);
-        std::fprintf(stderr, "keyrevoke: %s:%llu: invalid line (%s): %s\n", file.c_str(),
-                     static_cast<unsigned long long>(bad.line), std::string{bad.reason}.c_str(), bad.preview.c_str());
+        write_stderr_now("keyrevoke: " + file + ":" + std::to_string(bad.line) + ": invalid line (" +
+                         std::string{bad.reason} + "): " + bad.preview + "\n");
       }
     }
     for (const core::key_hash& hash : batch.protected_hashes) {
@@ -395,32 +397,34 @@ asio::awaitable<void> progress(run_context* ctx) {
     last_time = now;
     const std::string line =
         format_progress(ctx->sched.counts(), view_of(ctx->sched), core::to_seconds(now - ctx->started), recent);
+    // A frame the terminal does not take now is dropped (cut short at worst: the next one starts with
+    // "\r" and erase-line); after a hangup, nothing is drawn.
     if (ctx->progress_tty) {
-      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      if (!stderr_is_terminal()) continue;
+      write_stderr_now("\r\033[K" + line);
       ctx->progress_shown = true;
     } else {
-      std::fprintf(stderr, "%s\n", line.c_str());
+      write_stderr_now(line + "\n");
     }
-    std::fflush(stderr);
   }
 }
 
-void wait_for_signal(run_context* ctx) {
-  ctx->signals.async_wait([ctx](const error_code& ec, int signal_number) {
-    if (ec) return;
-    clear_progress(ctx);
-    if (ctx->sched.on_signal(clock_type::now()) == core::signal_action::exit_now) {
-      // Again, whatever stopped the run first: leave now. Rows already written are whole.
-      ctx->report.flush();
-      ctx->report.sync();
-      std::fputs("keyrevoke: interrupted again: exiting at once; resume with --resume\n", stderr);
-      std::_Exit(exit_interrupted);
-    }
-    std::fprintf(stderr, "keyrevoke: %s: finishing requests in flight (again to exit at once)\n",
-                 signal_number == SIGINT ? "interrupted" : "terminated");
-    after_event(ctx);
-    if (!ctx->finished) wait_for_signal(ctx);  // a wait left armed would keep the run from ending
-  });
+// SIGINT, SIGTERM and SIGHUP (a lost SSH session) alike: the first stops the run gracefully (rows for
+// every answer), the next exits at once. Those that came before the run began count too.
+void on_stop_signal(run_context* ctx, int signal_number) {
+  if (ctx->finished) return;
+  clear_progress(ctx);
+  if (ctx->sched.on_signal(clock_type::now()) == core::signal_action::exit_now) {
+    // Again, whatever stopped the run first: leave now. Rows already written are whole.
+    ctx->report.flush();
+    ctx->report.sync();
+    write_stderr_now("keyrevoke: " + std::string{stop_word(signal_number)} +
+                     " again: exiting at once; resume with --resume\n");
+    std::_Exit(exit_interrupted);
+  }
+  write_stderr_now("keyrevoke: " + std::string{stop_word(signal_number)} +
+                   ": finishing requests in flight (again to exit at once)\n");
+  after_event(ctx);
 }
 
 // A coroutine that throws would leave the run hanging: say so, and stop the run.
@@ -440,6 +444,8 @@ auto on_coroutine_end(run_context* ctx, const char* role) {
 }
 
 asio::awaitable<void> start(run_context* ctx) {
+  // First: a stop during the name lookup or the preflight is a stop of the run.
+  ctx->stops.start([ctx](int signal_number, unsigned) { on_stop_signal(ctx, signal_number); });
   if (std::string error = co_await ctx->pool.resolve(); !error.empty()) {
     // No address for the host: nothing can be reached. Every hash still gets its row.
     ctx->sched.stop(core::stop_reason::unreachable, error, clock_type::now());
@@ -458,7 +464,6 @@ asio::awaitable<void> start(run_context* ctx) {
   asio::co_spawn(ctx->io, show, on_coroutine_end(ctx, "progress"));
   auto sync = [ctx]() -> asio::awaitable<void> { co_await report_sync(ctx); };
   asio::co_spawn(ctx->io, sync, on_coroutine_end(ctx, "report sync"));
-  wait_for_signal(ctx);
   after_event(ctx);
 }
 
@@ -539,7 +544,7 @@ int conclude(run_context* ctx) {
         why = std::string{"keyrevoke: warning: "} + empty_input_allowed;
       break;
   }
-  if (!why.empty()) std::fprintf(stderr, "%s\n", why.c_str());
+  std::string text = why.empty() ? std::string{} : why + "\n";
   const double elapsed = core::to_seconds(clock_type::now() - ctx->started);
   std::string summary = format_summary(s.counts(), elapsed, ctx->opts.quiet);
   if (!ctx->opts.quiet) {
@@ -554,23 +559,27 @@ int conclude(run_context* ctx) {
     }
     summary += "\n  report: " + ctx->report.path() + "\n";
   }
-  std::fputs(summary.c_str(), stderr);
+  text += summary;
   if (s.counts().verify_mismatch != 0) {
-    std::fprintf(stderr, "keyrevoke: VERIFY MISMATCH: %llu keys the server answered for still show the wrong "
-                         "state; see the report's verify rows (\"outcome\":\"mismatch\")\n",
-                 static_cast<unsigned long long>(s.counts().verify_mismatch));
+    text += "keyrevoke: VERIFY MISMATCH: " + std::to_string(s.counts().verify_mismatch) +
+            " keys the server answered for still show the wrong state; see the report's verify rows "
+            "(\"outcome\":\"mismatch\")\n";
   }
-  if (!ctx->input_error.empty()) std::fprintf(stderr, "keyrevoke: input error: %s\n", ctx->input_error.c_str());
+  if (!ctx->input_error.empty()) text += "keyrevoke: input error: " + ctx->input_error + "\n";
   if (s.input_cut_short()) {
-    std::fprintf(stderr, "keyrevoke: input not read to the end (%llu lines read); rerun with --resume\n",
-                 static_cast<unsigned long long>(s.counts().lines));
+    text += "keyrevoke: input not read to the end (" + std::to_string(s.counts().lines) +
+            " lines read); rerun with --resume\n";
   }
   if (end.report_relocated) std::fprintf(stderr, "keyrevoke: %s\n", ctx->report.relocation().c_str());
   if (ctx->report.failed()) {
-    std::fprintf(stderr, "keyrevoke: %s\nkeyrevoke: these rows could not be written to the report:\n%s",
-                 ctx->report.error().c_str(), ctx->report.pending().c_str());
+    text += "keyrevoke: " + ctx->report.error() + "\nkeyrevoke: these rows could not be written to the report:\n" +
+            ctx->report.pending();
   }
-  if (!ctx->opts.quiet) std::fprintf(stderr, "keyrevoke: %s\n", core::exit_explanation(code, end, s.counts()).c_str());
+  if (!ctx->opts.quiet) text += "keyrevoke: " + core::exit_explanation(code, end, s.counts()) + "\n";
+  // A terminal that is not draining holds the exit for at most this long; the report and the exit
+  // code do not depend on it. Rows that could not reach the report are written whatever the wait.
+  const auto bound = ctx->report.failed() ? std::chrono::milliseconds{60000} : std::chrono::milliseconds{3000};
+  write_stderr_within(text, bound);
   return code;
 }
 

@@ -8,6 +8,7 @@
 #include "keyrevoke/app/report_file.hpp"
 #include "keyrevoke/app/revocation.hpp"
 #include "keyrevoke/app/run_stats.hpp"
+#include "keyrevoke/app/stop_signals.hpp"
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/selection.hpp"
@@ -252,6 +253,13 @@ struct step_failure {
 };
 using step_result = std::optional<step_failure>;
 
+// A stop signal that a pre-run network step watched for (the others end the process at once, see
+// app/stop_signals.hpp): exit 130, nothing sent after it.
+step_failure stopped_before_run() {
+  return {exit_interrupted, std::string{stop_word(last_stop_signal())} +
+                                " before the run began: no key was changed and no report was written"};
+}
+
 // --confirm: the input must select exactly the confirmed set; it becomes the run's plan.
 step_result check_confirmed_plan(const options& opts, prepared& p) {
   selection_result sel = read_selection(opts, p.selection.protect.empty() ? nullptr : &p.selection.protect);
@@ -274,6 +282,7 @@ step_result check_confirmed_plan(const options& opts, prepared& p) {
 // guard at run time (after the plan check): a plan cannot know it without the key.
 step_result protect_own_key(const options& opts, prepared& p, asio::ssl::context& tls, const std::string& key) {
   own_key_result own = fetch_own_key_hash(p.base, tls, key, opts.timeout_s, opts.max_attempts);
+  if (own.abort_code == exit_interrupted) return stopped_before_run();
   if (own.abort_code != 0) return step_failure{own.abort_code, "aborted before sending anything: " + own.note};
   if (own.hash) {
     p.selection.protect.insert(*own.hash);
@@ -324,7 +333,9 @@ int fail(const step_failure& f) {
 }  // namespace
 
 // The pre-run steps, in the order they run; any failure ends the run with its exit code before the
-// report is opened (nothing sent, nothing written), except the own-key check's network errors.
+// report is opened (nothing sent, nothing written), except the own-key check's network errors. A stop
+// signal ends them with exit 130 and nothing sent (at once, or the network steps after their request
+// in flight is cut); from the report's opening on, the run's two-stage stop takes it.
 int run_revocation(const options& opts, const std::string& management_key) {
   auto common = prepare_common(opts);  // --base-url, the --protect file
   if (auto* code = std::get_if<int>(&common)) return *code;
@@ -341,14 +352,20 @@ int run_revocation(const options& opts, const std::string& management_key) {
     if (const int code = resolve_protect_globs(opts, *p.protect, management_key, p.selection.protect); code != exit_ok) {
       return code;
     }
+    if (stop_requested()) return fail(stopped_before_run());
   }
   if (opts.confirm) {
     if (step_result f = check_confirmed_plan(opts, p)) return fail(*f);
   }
   if (opts.protect) {
     if (step_result f = protect_own_key(opts, p, *tls, management_key)) return fail(*f);
+    if (stop_requested()) return fail(stopped_before_run());
   }
   const std::vector<input_print> prints = fingerprint_inputs(opts.inputs);
+
+  // From here a report exists: a stop no longer ends the process at once but goes to the run.
+  defer_stops_until_exit();
+  if (stop_requested()) return fail(stopped_before_run());
 
   const report_mode mode = opts.resume ? report_mode::resume : opts.force ? report_mode::overwrite : report_mode::create;
   core::resume_scan scan;

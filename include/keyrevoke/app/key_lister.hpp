@@ -40,7 +40,8 @@ struct list_result {
 };
 
 // Pages through every key (include_disabled=true), calling on_key once per distinct key, in list
-// order. Runs its own io_context; returns when done. Handles SIGINT/SIGTERM itself only when asked.
+// order. Runs its own io_context; returns when done. Stops on SIGINT, SIGTERM or SIGHUP only when
+// asked (handle_signals: app/stop_signals.hpp), then also for one that came before it began (exit 130).
 list_result list_keys(const key_lister_config& config, const std::string& management_key,
                       const std::function<void(const listed_key&)>& on_key, bool handle_signals);
 
