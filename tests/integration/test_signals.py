@@ -1,14 +1,17 @@
-"""Signals: SIGINT/SIGTERM finish in-flight requests, write whole rows and exit 130; a second SIGINT
+"""Signals: SIGINT/SIGTERM/SIGHUP finish in-flight requests, write whole rows and exit 130; a second SIGINT
 exits at once; kill -9 may tear the last row, which --resume cuts. Nothing reported deleted is ever
-sent again (the mock's per-hash counters are the judge)."""
+sent again (the mock's per-hash counters are the judge). A stop before the run proper (the --protect
+lookups, the preflight, reading the key) exits 130 with nothing sent, also as PID 1 of a PID namespace
+(a container), where the kernel drops every signal PID 1 has no handler for."""
 
+import os
 import signal
 import subprocess
 import time
 import unittest
 
-from harness import (KeyrevokeProcesses, KeyrevokeTest, random_hashes, read_report, repeated_hashes,
-                     status_count)
+from harness import (KeyrevokeProcesses, KeyrevokeTest, method_counts, random_hashes, read_report,
+                     repeated_hashes, status_count)
 
 
 def final_rows_by_hash(rows):
@@ -91,6 +94,12 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
 
     def test_sigterm_mid_run_then_resume(self):
         self.check_graceful_interrupt(signal.SIGTERM, "terminated")
+
+    def test_sighup_mid_run_then_resume(self):
+        # An SSH session dropping: like SIGTERM (it used to kill the run between a DELETE and its row).
+        # stderr is a pipe here, not the terminal that hung up, so the messages still come (test_terminal
+        # hangs up a real pty).
+        self.check_graceful_interrupt(signal.SIGHUP, "hung up")
 
     def test_kill_9_mid_run_then_resume(self):
         # Whatever the kill leaves is what is checked: whole rows that parse, at most a torn tail that
@@ -278,6 +287,180 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         lines_read = int(err.decode().split("input not read to the end (")[1].split(" lines read")[0].replace(",", ""))
         self.assertEqual(lines_read, len(outcomes))
         self.assertEqual(mock.stats()["api_requests"], len(outcomes) + 1)  # + the preflight
+
+
+def pid1_prefix():
+    """The command prefix that runs a program as PID 1 of a new PID namespace, as in a container (with
+    its own /proc), or None where this machine allows no PID namespace (a container without
+    CAP_SYS_ADMIN and without user namespaces)."""
+    candidates = [["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]]
+    if os.geteuid() != 0:
+        candidates = [["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc", "--kill-child"]]
+    for prefix in candidates:
+        try:
+            probe = subprocess.run(prefix + ["sh", "-c", "test $$ = 1"], capture_output=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if probe.returncode == 0:
+            return prefix
+    return None
+
+
+def catches(pid, sig):
+    """Whether process `pid` has a handler for `sig` (its /proc status SigCgt mask)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return (int(line.split()[1], 16) >> (int(sig) - 1)) & 1 == 1
+    except OSError:
+        pass
+    return False
+
+
+def child_pid(parent, timeout=10):
+    """The pid (in our namespace) of `parent`'s only child, waiting for the fork (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:  # field 4: ppid (the name may hold ")")
+                return int(entry)
+        time.sleep(0.02)
+    raise AssertionError("no child of %d after %s s" % (parent, timeout))
+
+
+class StopBeforeTheRunTest(KeyrevokeProcesses, KeyrevokeTest):
+    """Issue 15, item 6. A stop while a pre-run step waits for the server (the own-key lookup of
+    --protect, the listing that resolves --protect's globs, the preflight) or for a local read (a key
+    file on a FIFO) exits 130 and sends nothing more: no DELETE reaches the mock, and before the report
+    is opened none is written. As PID 1 of a PID namespace the same SIGTERM used to be dropped by the
+    kernel (no handler yet): the run went on deleting until SIGKILL; outside one it exited 143."""
+
+    KEYS = 200
+
+    def start_in_window(self, mock_args, run_args, as_pid1, wait_in_flight=True):
+        """keyrevoke (as PID 1 when asked) against a mock with `mock_args`, with `run_args`; returns
+        (mock, hashes, proc, pid to signal) once a request is in flight at the mock."""
+        prefix = None
+        if as_pid1:
+            prefix = pid1_prefix()
+            if prefix is None:
+                self.skipTest("no PID namespace here (unshare --pid needs root or user namespaces)")
+        mock = self.mock(keys=self.KEYS, args=mock_args)
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes)
+        cmd = self.keyrevoke_cmd(mock, "--concurrency", "16", *run_args, inp)
+        if prefix:
+            cmd = prefix + cmd
+        proc = self.start_keyrevoke_cmd(cmd)
+        target = child_pid(proc.pid) if prefix else proc.pid
+        if wait_in_flight:
+            self.wait_for(lambda: mock.stats()["in_flight"] >= 1 or proc.poll() is not None, 20,
+                          "a request in flight", poll=0.05)
+            self.assertIsNone(proc.poll(), "keyrevoke ended before the signal")
+        return mock, hashes, proc, target
+
+    def start_keyrevoke_cmd(self, cmd):
+        import harness
+        proc = subprocess.Popen(cmd, env=harness.keyrevoke_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if not hasattr(self, "_procs"):
+            self._procs = []
+        self._procs.append(proc)
+        return proc
+
+    def stop_and_wait(self, proc, target, sig=signal.SIGTERM):
+        os.kill(target, sig)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate(timeout=10)
+            self.fail("keyrevoke did not exit within 20 s of the signal (the signal was lost)")
+        return err.decode()
+
+    def assert_nothing_sent(self, mock, err, proc, word="terminated"):
+        self.assertEqual(proc.returncode, 130, err)
+        stats = mock.stats()
+        self.assertEqual(method_counts(stats, "DELETE")["requests"], 0, stats)
+        self.assertEqual(stats["keys"]["remaining"], self.KEYS)
+        self.assertIn(word, err)
+        return stats
+
+    def check_own_key_lookup(self, as_pid1):
+        # --protect FILE asks GET {base}/key for the management key's own hash (every answer takes 3 s).
+        protect = self.write_lines("protect.txt", ["0" * 64])
+        mock, _, proc, target = self.start_in_window(["--latency-ms", "3000"], ["--protect", protect], as_pid1)
+        self.assertEqual(mock.stats()["get_key_requests"] + mock.stats()["list_requests"], 0)  # not answered yet
+        err = self.stop_and_wait(proc, target)
+        self.assert_nothing_sent(mock, err, proc)
+        self.assertIn("before the run began", err)
+        self.assertFalse(os.path.exists(self.path("report.jsonl")), "a report for a run that never began")
+
+    def test_sigterm_during_the_own_key_lookup_sends_nothing(self):
+        self.check_own_key_lookup(as_pid1=False)
+
+    def test_sigterm_during_the_own_key_lookup_as_pid_1_sends_nothing(self):
+        self.check_own_key_lookup(as_pid1=True)
+
+    def check_protect_listing(self, as_pid1):
+        # --protect with a name glob lists every key first (each page takes 3 s).
+        protect = self.write_lines("protect.txt", ["name:ci-*"])
+        mock, _, proc, target = self.start_in_window(["--list-latency-ms", "3000"], ["--protect", protect], as_pid1)
+        err = self.stop_and_wait(proc, target)
+        self.assert_nothing_sent(mock, err, proc, word="interrupted")
+        self.assertIn("nothing sent", err)
+        self.assertFalse(os.path.exists(self.path("report.jsonl")))
+
+    def test_sigterm_during_the_protect_listing_sends_nothing(self):
+        self.check_protect_listing(as_pid1=False)
+
+    def test_sigterm_during_the_protect_listing_as_pid_1_sends_nothing(self):
+        self.check_protect_listing(as_pid1=True)
+
+    def check_preflight(self, as_pid1):
+        # The preflight (GET {base}/keys, its first page) takes 3 s: the run has begun, its report is
+        # open, so the stop is the run's: every hash gets its row (not_attempted), exit 130.
+        mock, hashes, proc, target = self.start_in_window(["--list-latency-ms", "3000"], [], as_pid1)
+        self.assertEqual(mock.stats()["list_requests"], 0)
+        err = self.stop_and_wait(proc, target)
+        self.assert_nothing_sent(mock, err, proc)
+        report = self.report()
+        self.assertEqual(report.outcomes(), {h: "not_attempted" for h in hashes})
+        self.assertEqual(report.summary["exit_code"], 130)
+
+    def test_sigterm_during_the_preflight_sends_nothing(self):
+        self.check_preflight(as_pid1=False)
+
+    def test_sigterm_during_the_preflight_as_pid_1_sends_nothing(self):
+        self.check_preflight(as_pid1=True)
+
+    def check_key_file_fifo(self, as_pid1):
+        # A local step: reading --key-file from a FIFO nobody writes to blocks until the signal, which
+        # then ends the process at once (nothing is in flight): exit 130, not 143 or nothing.
+        fifo = self.path("key.fifo")
+        os.mkfifo(fifo)
+        mock, _, proc, target = self.start_in_window([], ["--key-file", fifo], as_pid1, wait_in_flight=False)
+        # Its handlers are in place (/proc's SigCgt has SIGTERM) before the signal is sent: from then on
+        # it is somewhere between main's first lines and the FIFO, all of it local.
+        self.wait_for(lambda: catches(target, signal.SIGTERM) or proc.poll() is not None, 20,
+                      "a SIGTERM handler (without one a SIGTERM kills it, or as PID 1 is dropped)", poll=0.02)
+        err = self.stop_and_wait(proc, target)
+        self.assert_nothing_sent(mock, err, proc)
+        self.assertEqual(mock.stats()["api_requests"], 0)
+
+    def test_sigterm_while_reading_the_key_file_exits_130(self):
+        self.check_key_file_fifo(as_pid1=False)
+
+    def test_sigterm_while_reading_the_key_file_as_pid_1_exits_130(self):
+        self.check_key_file_fifo(as_pid1=True)
+
 
 if __name__ == "__main__":
     unittest.main()
