@@ -572,13 +572,13 @@ int conclude(run_context* ctx) {
   }
   if (end.report_relocated) std::fprintf(stderr, "keyrevoke: %s\n", ctx->report.relocation().c_str());
   if (ctx->report.failed()) {
-    text += "keyrevoke: " + ctx->report.error() + "\nkeyrevoke: these rows could not be written to the report:\n" +
-            ctx->report.pending();
+    text += "keyrevoke: " + ctx->report.error() +
+            "\nkeyrevoke: these rows could not be written to the report:\n" + ctx->report.pending();
   }
   if (!ctx->opts.quiet) text += "keyrevoke: " + core::exit_explanation(code, end, s.counts()) + "\n";
   // A terminal that is not draining holds the exit for at most this long; the report and the exit
-  // code do not depend on it. Rows that could not reach the report are written whatever the wait.
-  const auto bound = ctx->report.failed() ? std::chrono::milliseconds{60000} : std::chrono::milliseconds{3000};
+  // code do not depend on it. Rows that could not reach the report (their only copy) get a minute.
+  const std::chrono::milliseconds bound{ctx->report.failed() ? 60000 : 3000};
   write_stderr_within(text, bound);
   return code;
 }

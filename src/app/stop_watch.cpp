@@ -47,7 +47,8 @@ void stop_watch::check() {
 }
 
 void stop_watch::arm() {
-  pipe_.async_wait(boost::asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+  using boost::asio::posix::stream_descriptor;
+  pipe_.async_wait(stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
     if (!ec && !cancelled_) check();
   });
 }
