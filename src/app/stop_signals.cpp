@@ -40,14 +40,16 @@ extern "C" void on_stop_signal(int signal_number) {
   if (signal_number == SIGHUP) forget_terminal();
   last_signal.store(signal_number);
   requests.fetch_add(1);
-  if (deferrals.load() == 0) {
-    const std::string_view text = exit_message(signal_number);
+  const int fd = notify_write.load();
+  // Nobody to hand it to (or no self-pipe to do it with: descriptors ran out at start): end now.
+  if (const bool deferred = deferrals.load() != 0; !deferred || fd < 0) {
+    const std::string_view text =
+        deferred ? "keyrevoke: stopped by a signal: exiting at once; rerun with --resume\n" : exit_message(signal_number);
     write_stderr_from_signal_handler(text.data(), text.size());
     ::_exit(core::exit_interrupted);
   }
-  const int fd = notify_write.load();
   const char byte = 's';
-  if (fd >= 0) (void)!::write(fd, &byte, 1);  // non-blocking: a full pipe already wakes the watch
+  (void)!::write(fd, &byte, 1);  // non-blocking: a full pipe already wakes the watch
   errno = saved_errno;
 }
 

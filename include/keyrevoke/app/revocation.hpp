@@ -3,7 +3,8 @@
 // what core::run_scheduler decides. An input reader thread feeds it batches (its credits are the
 // backpressure); a dispatcher asks the scheduler what goes next and hands jobs to N workers over a
 // channel; each worker does one HTTPS exchange at a time over the connection pool and reports the
-// classified answer back; a progress loop, a report-sync loop and a signal handler complete it.
+// classified answer back; a progress loop, a report-sync loop and a stop watch (SIGINT, SIGTERM,
+// SIGHUP: app/stop_signals.hpp) complete it.
 
 #include "keyrevoke/app/options.hpp"
 #include "keyrevoke/app/report_file.hpp"
