@@ -43,8 +43,8 @@ extern "C" void on_stop_signal(int signal_number) {
   const int fd = notify_write.load();
   // Nobody to hand it to (or no self-pipe to do it with: descriptors ran out at start): end now.
   if (const bool deferred = deferrals.load() != 0; !deferred || fd < 0) {
-    const std::string_view text = deferred ? "keyrevoke: stopped by a signal: exiting at once; rerun with --resume\n"
-                                           : exit_message(signal_number);
+    constexpr std::string_view cut = "keyrevoke: stopped: exiting at once; rerun with --resume\n";
+    const std::string_view text = deferred ? cut : exit_message(signal_number);
     write_stderr_from_signal_handler(text.data(), text.size());
     ::_exit(core::exit_interrupted);
   }
