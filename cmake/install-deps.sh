@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config ca-certificates python3
           libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
           libssl-dev openssl curl nginx-light)
+packages+=(faketime)  # tests/integration/test_clock.py runs keyrevoke with its clock set back (libfaketime)
 packages+=(nodejs)  # tests/integration/test_contract.py runs Stoplight Prism (npm package, tests/contract/)
 command -v npm >/dev/null || packages+=(npm)  # Debian's npm, unless node came with its own (NodeSource)
 for arg in "$@"; do

@@ -269,7 +269,7 @@ class lister final : public net::send_observer {
         co_return std::nullopt;
       }
       if (verdict.kind == core::verdict_kind::tls_error) {
-        fail(exit_aborted, verdict.message);
+        fail(exit_aborted, net::with_trust_advice(verdict.message));
         co_return std::nullopt;
       }
       if (!core::is_retryable(verdict.kind)) {

@@ -16,6 +16,7 @@
 #include "keyrevoke/core/run_scheduler.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
 #include "keyrevoke/net/nothrow_awaitable.hpp"
+#include "keyrevoke/net/tls_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -334,7 +335,7 @@ asio::awaitable<void> worker(run_context* ctx) {
     core::redact_secret(result.answer.body, ctx->key);
     const auto now = clock_type::now();
     const core::exchange_facts facts{result.written, result.reused_connection, result.answer_started,
-                                     result.written_at};
+                                     result.written_at, result.refused_unread};
     if (result.error == core::errc::cancelled) {
       ctx->sched.on_cancelled(std::move(current), facts, now);
     } else if (current.kind == core::job_kind::preflight) {
@@ -531,7 +532,7 @@ int conclude(run_context* ctx) {
     case core::stop_reason::key_rejected:
       why = "keyrevoke: aborted: the server rejected the management key (" + s.stop_message() + ")";
       break;
-    case core::stop_reason::tls_untrusted: why = "keyrevoke: aborted: " + s.stop_message(); break;
+    case core::stop_reason::tls_untrusted: why = "keyrevoke: aborted: " + net::with_trust_advice(s.stop_message()); break;
     case core::stop_reason::interrupted:
       why = ctx->internal_error.empty() ? "keyrevoke: interrupted; rerun with --resume to finish"
                                         : "keyrevoke: internal error (" + ctx->internal_error + "); rerun with --resume";

@@ -34,6 +34,13 @@ std::string last_answer_note(const job& j) {
 
 }  // namespace
 
+stale_send judge_stale_send(verdict_kind kind, const exchange_facts& facts, bool resent_before) noexcept {
+  stale_send out;
+  out.resend = kind == verdict_kind::network_error && facts.reused_connection && !facts.answer_started && !resent_before;
+  out.unread = out.resend && (!facts.written || facts.refused_unread);
+  return out;
+}
+
 std::string_view to_string(stop_reason reason) noexcept {
   switch (reason) {
     case stop_reason::interrupted: return "interrupted";
@@ -277,18 +284,25 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
                               double u01) {
   --in_flight_;
   const bool probe = std::exchange(j.probe, false);
-  controller_.on_answer(now, facts.written ? facts.written_at : now, to_answer(answer.kind), answer.retry_after);
-  count_answer(answer.kind);
+  // A connection the server closed while it sat idle in the pool: the request most likely never
+  // reached the server. Resent once at once; not a failure of the server or of the hash, and not an
+  // attempt when TCP shows no server read it.
+  const stale_send stale_case = judge_stale_send(answer.kind, facts, j.stale_resent);
+  const bool stale = stale_case.resend;
+  if (stale_case.unread) {
+    if (j.attempts > 1) --counts_.retries;
+    if (j.attempts > 0) --j.attempts;
+    --counts_.requests;
+  }
+  const bool delivered = facts.written && !stale_case.unread;
+  controller_.on_answer(now, delivered ? facts.written_at : now, to_answer(answer.kind), answer.retry_after);
+  if (!stale_case.unread) count_answer(answer.kind);
   if (answer.http_status != 0) j.last_status = answer.http_status;
 
   const bool failure = is_failure(answer.kind);
   // A 403 or 503 that throttles (its hint) may come from a gateway in front of a server that acted (a
   // 503 for an upstream that answered too late): unlike a 429, it does not show that nothing was done.
   if (answer.kind == verdict_kind::throttled && answer.http_status != 429 && facts.written) j.maybe_acted = true;
-  // A connection the server closed while it sat idle in the pool: the request most likely never
-  // reached the server. Resent once at once; not a failure of the server or of the hash.
-  const bool stale = answer.kind == verdict_kind::network_error && facts.reused_connection && !facts.answer_started &&
-                     !j.stale_resent;
   bool counted = false;
   // A 4xx that is not the API's (a route 404 page) is a wrong route, not a server down: it fails the
   // hash within --max-attempts, and says nothing about the server's health.
@@ -302,12 +316,12 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       health_.on_probe_abandoned();
     }
     if (healthy_before && health_.in_outage()) ++counts_.outages;
-    if (outage_evidence) last_failure_ = answer.message;  // what the summary quotes if the run gives up
+    if (outage_evidence && !stale) last_failure_ = answer.message;  // what the summary quotes if the run gives up
     // Failures during an outage (or the one that showed it) do not use up the hash's attempts.
     counted = !stale && healthy_before && !health_.in_outage();
     // Written, and no answer the API gives when it did nothing (a 429, a 401/403, a 4xx with its error):
     // the server may have acted. A 204, a gateway's 404 page, a 5xx or silence all leave that open.
-    if (facts.written) j.maybe_acted = true;
+    if (delivered) j.maybe_acted = true;
   } else if (answer.kind != verdict_kind::tls_error) {
     health_.on_success(now);
     if (answer.kind == verdict_kind::throttled) {
@@ -338,9 +352,16 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
   const attempt_result attempt{answer.kind, answer.retry_after, facts.reused_connection};
 
   if (failure && !counted) {
-    // A stale connection, or a failure during an outage: try again, the hash's attempts untouched.
+    // A stale connection, or a failure during an outage: try again, its --max-attempts untouched.
     j.stale_resent = j.stale_resent || stale;
-    j.last_error = answer.message;
+    if (stale_case.unread) {
+      j.last_error = "the server had closed the kept-alive connection while it was idle; the request went unread";
+    } else if (stale) {
+      j.last_error = "a kept-alive connection closed before any answer (most likely closed by the server while "
+                     "idle): " + answer.message;
+    } else {
+      j.last_error = answer.message;
+    }
     retry_later(std::move(j), stale ? millis{0} : full_jitter_delay(config_.backoff, std::max(1U, j.failures + 1), u01),
                 now);
     return;

@@ -46,6 +46,10 @@ constexpr int max_interim_answers = 8;
 // Waiters of the warm-up wait at least this long after its handshake for the session ticket
 // (TLS 1.3 tickets come one round trip after the handshake, plus the server's time to make them).
 constexpr core::millis ticket_wait_floor{50};
+// How long a stale connection's exchange waits for the reset that proves its request went unread
+// (one round trip after the write), and the step of that wait.
+constexpr core::millis stale_proof_wait{200};
+constexpr core::millis stale_proof_step{2};
 
 bool is_ip_literal(const std::string& host) {
   error_code ec;
@@ -194,6 +198,7 @@ class connection {
   beast::flat_buffer buffer_;
   bool connected_ = false;
   unsigned served_ = 0;
+  std::chrono::steady_clock::time_point idle_since_{};  // when it last went back to the pool
 };
 
 connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& tls, core::base_url origin,
@@ -312,12 +317,42 @@ std::unique_ptr<connection> connection_pool::borrow() {
 void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable) {
   busy_.erase(std::remove(busy_.begin(), busy_.end(), conn.get()), busy_.end());
   if (reusable && !shut_down_ && idle_.size() + busy_.size() < max_connections_) {
+    conn->idle_since_ = std::chrono::steady_clock::now();
     idle_.push_back(std::move(conn));
   } else if (conn->connected_) {
     error_code ignored;
     conn->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
     conn->tcp().close();
     --stats_.open;
+  }
+}
+
+void connection_pool::retire_idle_since(std::chrono::steady_clock::time_point idle_since) {
+  const auto older = [idle_since](const std::unique_ptr<connection>& c) { return c->idle_since_ <= idle_since; };
+  for (auto& conn : idle_) {
+    if (older(conn)) {
+      conn->tcp().close();
+      --stats_.open;
+    }
+  }
+  idle_.erase(std::remove_if(idle_.begin(), idle_.end(), older), idle_.end());
+}
+
+asio::awaitable<bool> connection_pool::refused_unread(connection& conn) {
+  // The reset answers the request: it comes about one round trip after the write, and the FIN that
+  // ended the read came before it. Waits for it a bounded time, in small steps (a rare path).
+  const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+  const auto deadline = std::chrono::steady_clock::now() + std::min<core::millis>(timeout_, stale_proof_wait);
+  asio::steady_timer step{executor_};
+  for (;;) {
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (::getsockopt(conn.tcp().socket().native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0) {
+      co_return error == EPIPE;  // a reset after the FIN (Linux: tcp_reset in CLOSE_WAIT)
+    }
+    if (shut_down_ || cancelled(state) || std::chrono::steady_clock::now() >= deadline) co_return false;
+    step.expires_after(stale_proof_step);
+    co_await step.async_wait(nothrow_awaitable);
   }
 }
 
@@ -413,6 +448,7 @@ void exchange_result::clear() noexcept {
   reused_connection = false;
   written = false;
   answer_started = false;
+  refused_unread = false;
   written_at = {};
 }
 
@@ -444,6 +480,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
                                                    send_observer& observer, exchange_result& result) {
   result.reused_connection = conn->served_ > 0;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+  const auto idle_since = conn->idle_since_;
 
   if (!conn->connected_) {
     result.error = co_await dial(*conn, result.detail);
@@ -467,6 +504,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
       result.error = core::errc::cancelled;
     } else {
       result.error = core::errc::connection_reset;
+      if (result.reused_connection) retire_idle_since(idle_since);  // a stale connection: see below
     }
     give_back(std::move(conn), false);
     co_return;
@@ -477,6 +515,15 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
 
   bool reusable = false;
   co_await read_answer(*conn, result, reusable);
+  // A kept-alive connection closed before any byte of an answer: most likely the server closed it
+  // while it sat idle (its FIN crossed the request). The caller resends once; the idle connections
+  // as old as this one are closed, so that the resend goes on a fresh one.
+  const std::error_code& e = result.error;
+  if (result.reused_connection && !result.answer_started &&
+      (e == core::errc::eof_before_response || e == core::errc::connection_reset || e == core::errc::other)) {
+    retire_idle_since(idle_since);
+    if (e == core::errc::eof_before_response) result.refused_unread = co_await refused_unread(*conn);
+  }
   give_back(std::move(conn), reusable);
 }
 

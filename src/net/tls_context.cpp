@@ -1,12 +1,9 @@
 #include "keyrevoke/net/tls_context.hpp"
 
+#include "keyrevoke/core/errc.hpp"
 #include "keyrevoke/core/redact.hpp"
 
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-
-#include <cstdlib>
-#include <filesystem>
 
 #include <stdexcept>
 
@@ -18,19 +15,11 @@ ssl::context make_client_tls_context(const std::optional<std::string>& extra_ca_
   ssl::context ctx{ssl::context::tls_client};
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  // The system trust store. OpenSSL's defaults parse the whole CA bundle at start (~60 ms, 240M
-  // instructions); the hashed certificate directory is looked up lazily, certificate by certificate.
-  // SSL_CERT_FILE / SSL_CERT_DIR keep their usual meaning.
-  // Read before any other thread starts.
-  const char* cert_file = std::getenv(X509_get_default_cert_file_env());      // NOLINT(concurrency-mt-unsafe)
-  const char* cert_dir_env = std::getenv(X509_get_default_cert_dir_env());    // NOLINT(concurrency-mt-unsafe)
-  const std::string cert_dir = cert_dir_env != nullptr ? cert_dir_env : X509_get_default_cert_dir();
-  std::error_code fs_error;
-  if (cert_file != nullptr || !std::filesystem::is_directory(cert_dir, fs_error)) {
-    ctx.set_default_verify_paths();
-  } else {
-    ctx.add_verify_path(cert_dir);
-  }
+  // The system trust store: OpenSSL's default CA bundle file and its hashed certificate directory,
+  // both (a CA may be in the bundle without a hash link, as on distributions that ship only the
+  // bundle), or SSL_CERT_FILE / SSL_CERT_DIR in their place when set. Parsing the bundle costs about
+  // 60 ms once per process; the directory is looked up certificate by certificate.
+  ctx.set_default_verify_paths();
   if (extra_ca_file) {
     boost::system::error_code ec;
     ctx.load_verify_file(*extra_ca_file, ec);
@@ -46,6 +35,15 @@ ssl::context make_client_tls_context(const std::optional<std::string>& extra_ca_
   SSL_CTX_set_session_cache_mode(ctx.native_handle(),
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   return ctx;
+}
+
+std::string with_trust_advice(std::string message) {
+  const std::string untrusted = core::make_error_code(core::errc::tls_untrusted).message();
+  if (message.rfind(untrusted, 0) == 0) {
+    message += " (keyrevoke trusts the system's CA bundle and directory, or SSL_CERT_FILE / SSL_CERT_DIR "
+               "when set; name the server's CA with --cacert FILE)";
+  }
+  return message;
 }
 
 }  // namespace keyrevoke::net

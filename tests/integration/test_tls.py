@@ -1,13 +1,16 @@
 """TLS that must not be trusted (unknown CA, wrong host name) aborts before any API request reaches
-the server; a handshake that never completes is bounded by --timeout and reported, not hung on."""
+the server; a handshake that never completes is bounded by --timeout and reported, not hung on; the
+system trust store is OpenSSL's default CA bundle file and its hashed directory, both, or SSL_CERT_FILE /
+SSL_CERT_DIR when set (issue 15 item 3)."""
 
 import os
+import shutil
 import subprocess
 import time
 import types
 import unittest
 
-from harness import KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, final_stats, make_test_pki, random_hashes
+from harness import KEYREVOKE, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, final_stats, make_test_pki, random_hashes
 
 
 def at_host(mock, host):
@@ -117,6 +120,99 @@ class StallTest(KeyrevokeTest):
         self.assertEqual(stats["tls_handshakes"], 0)
         self.assertGreaterEqual(stats["connections_accepted"], 3)  # the preflight's tries, one dial each
         print("\n  tls stall: %d dials in %.1f s" % (stats["connections_accepted"], elapsed))
+
+
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # Debian's ca-certificates; OpenSSL's default file links here
+
+
+class TrustStoreTest(KeyrevokeTest):
+    """The mock's CA placed in one part of the trust store at a time, keyrevoke run without --cacert (and
+    with SSL_CERT_FILE / SSL_CERT_DIR unset unless the case sets them). A system store is changed only in a
+    private mount namespace (unshare -m, as root): a bind mount over /etc/ssl/certs or over its bundle."""
+
+    def setUp(self):
+        super().setUp()
+        self.assertTrue(os.path.isfile(SYSTEM_BUNDLE), "no %s: cmake/install-deps.sh installs ca-certificates"
+                        % SYSTEM_BUNDLE)
+        self.srv = self.mock(keys=20)
+        self.hashes = self.srv.hashes()
+        self.used = 0
+        with open(SYSTEM_BUNDLE, "rb") as f:
+            system = f.read()
+        with open(self.srv.ca, "rb") as f:
+            ca = f.read()
+        self.bundle = self.path("bundle-with-ca.pem")  # the system's CAs and the mock's, no hash links
+        with open(self.bundle, "wb") as f:
+            f.write(system + b"\n" + ca)
+        self.bundle_only_dir = self.path("bundle-only")  # a distribution that ships only the bundle
+        os.makedirs(self.bundle_only_dir)
+        shutil.copy(self.bundle, os.path.join(self.bundle_only_dir, "ca-certificates.crt"))
+        self.empty_dir = self.path("empty")
+        os.makedirs(self.empty_dir)
+        self.hashed_dir = self.path("hashed")  # the mock's CA under its subject-hash link, nothing else
+        os.makedirs(self.hashed_dir)
+        shutil.copy(self.srv.ca, os.path.join(self.hashed_dir, "mock-ca.pem"))
+        subprocess.run(["openssl", "rehash", self.hashed_dir], check=True, capture_output=True, timeout=30)
+        self.assertTrue(any(n.endswith(".0") for n in os.listdir(self.hashed_dir)))
+
+    def run_without_cacert(self, name, env, mounts=(), list_keys=False):
+        """keyrevoke (or keyrevoke list) without --cacert: env sets or (None) unsets SSL_CERT_FILE/DIR;
+        mounts are (source, target) bind mounts in a private mount namespace. Returns (rc, stderr, hash)."""
+        h = self.hashes[self.used]
+        self.used += 1
+        if list_keys:
+            cmd = [KEYREVOKE, "list", "--base-url", self.srv.base_url]
+        else:
+            cmd = self.keyrevoke_cmd(self.srv, self.write_lines(name + ".txt", [h]), report=name + ".jsonl")
+            i = cmd.index("--cacert")
+            del cmd[i:i + 2]
+        full_env = dict(os.environ, MODELGATES_MANAGEMENT_KEY=MANAGEMENT_KEY)
+        for var in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+            full_env.pop(var, None)
+            if env.get(var):
+                full_env[var] = env[var]
+        if mounts:
+            script = " && ".join("mount --bind '%s' '%s'" % m for m in mounts) + ' && exec "$@"'
+            cmd = ["unshare", "-m", "sh", "-c", script, "sh"] + cmd
+        res = subprocess.run(cmd, env=full_env, capture_output=True, timeout=60)
+        return res.returncode, res.stderr.decode(errors="replace"), h
+
+    def assert_trusted(self, name, env, mounts=()):
+        rc, err, h = self.run_without_cacert(name, env, mounts)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.report(name + ".jsonl").outcomes(), {h: "deleted"})
+        rc, err, _ = self.run_without_cacert(name + "-list", env, mounts, list_keys=True)
+        self.assertEqual(rc, 0, err)
+
+    def test_a_ca_only_in_the_default_bundle_file_is_trusted(self):
+        """The default layout (hash links for the system's CAs), the mock's CA added to the bundle file
+        only, as a CA installed by hand or by a tool that does not make links."""
+        self.assert_trusted("bundle-file", {}, [(self.bundle, SYSTEM_BUNDLE)])
+
+    def test_a_bundle_only_system_store_is_trusted(self):
+        """/etc/ssl/certs holding nothing but the bundle (no hash links at all)."""
+        self.assert_trusted("bundle-only", {}, [(self.bundle_only_dir, "/etc/ssl/certs")])
+
+    def test_ssl_cert_file_with_an_empty_ssl_cert_dir(self):
+        self.assert_trusted("env-file", {"SSL_CERT_FILE": self.bundle, "SSL_CERT_DIR": self.empty_dir})
+
+    def test_ssl_cert_dir_with_hash_links_only(self):
+        self.assert_trusted("env-dir", {"SSL_CERT_DIR": self.hashed_dir})
+
+    def test_a_ca_in_neither_is_exit_3_and_says_what_to_do(self):
+        env = {"SSL_CERT_FILE": SYSTEM_BUNDLE, "SSL_CERT_DIR": self.empty_dir}
+        rc, err, h = self.run_without_cacert("neither", env)
+        self.assertEqual(rc, 3, err)
+        self.assertEqual(self.report("neither.jsonl").outcomes(), {h: "not_attempted"})
+        self.assertEqual(err.count("--cacert"), 1, err)
+        self.assertEqual(err.count("SSL_CERT_FILE"), 1, err)
+        rc, err, _ = self.run_without_cacert("neither-list", env, list_keys=True)
+        self.assertEqual(rc, 3, err)
+        self.assertEqual(err.count("--cacert"), 1, err)
+        self.assertEqual(err.count("SSL_CERT_FILE"), 1, err)
+        stats = self.srv.stats()
+        self.assertEqual(stats["api_requests"], 0)  # nothing crossed an untrusted connection
+        self.assertEqual(stats["keys"]["remaining"], 20)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,24 @@ struct exchange_facts {
   bool reused_connection = false;  // the connection had served a request before
   bool answer_started = false;     // at least one byte of an answer arrived
   steady_time written_at{};
+  // The server had closed the connection before the request reached it, and its TCP stack refused
+  // the request (a FIN, then a reset): no server read it (net::exchange_result::refused_unread).
+  bool refused_unread = false;
 };
+
+// A request that met a kept-alive connection closed before any byte of an answer: most likely the
+// server closed it while it sat idle in the pool, and the close crossed the request (RFC 9112 9.3.1
+// lets a client resend a request whose connection closed before any part of the answer came).
+struct stale_send {
+  bool resend = false;  // resend once, at once, on a fresh connection, not using up --max-attempts
+  // ... and the request reached no server (its write failed, or the server's stack refused it unread):
+  // not an attempt. Otherwise a server may have read it, and the report's attempts count it (the report
+  // never claims fewer requests than the server saw).
+  bool unread = false;
+};
+
+// Pure. kind: the exchange's verdict; resent_before: this hash's one stale resend was used already.
+stale_send judge_stale_send(verdict_kind kind, const exchange_facts& facts, bool resent_before) noexcept;
 
 enum class stop_reason {
   none,

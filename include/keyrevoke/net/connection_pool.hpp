@@ -64,6 +64,11 @@ struct exchange_result {
   // eof_before_response or connection_reset is a stale keep-alive connection the server had closed:
   // the request may never have reached it. With answer_started, the server did answer something.
   bool answer_started = false;
+  // With written && !answer_started: the server had closed the connection (a FIN) before the request
+  // reached it, and its TCP stack refused the request (a reset; Linux reports one that follows a FIN
+  // as EPIPE): no server process read it. A bare reset proves nothing (a server may read a request,
+  // then reset), and neither does a FIN alone.
+  bool refused_unread = false;
   core::steady_time written_at{};
 
   void clear() noexcept;  // back to a default-constructed result, keeping the strings' capacity
@@ -138,6 +143,11 @@ class connection_pool {
                                            send_observer& observer, exchange_result& result);
   std::unique_ptr<connection> borrow();
   void give_back(std::unique_ptr<connection> conn, bool reusable);
+  // A reused connection met a close before any byte of an answer: the idle connections that have sat
+  // at least as long as it had (since `idle_since`) met the same keep-alive timeout; they are closed,
+  // so that the resend dials a fresh one.
+  void retire_idle_since(std::chrono::steady_clock::time_point idle_since);
+  boost::asio::awaitable<bool> refused_unread(connection& conn);
   boost::asio::awaitable<std::error_code> dial(connection& conn, std::string& detail);
   boost::asio::awaitable<void> read_answer(connection& conn, exchange_result& result, bool& reusable);
   boost::asio::awaitable<void> wait_for_warm_up();

@@ -1,0 +1,70 @@
+"""Issue 15 item 1: absolute rate-limit hints against a client whose clock is wrong.
+
+Retry-After as an HTTP-date and X-RateLimit-Reset in epoch milliseconds name a moment on the server's
+clock; RFC 9110 (10.2.3, 6.6.1) relates them to the answer's Date. keyrevoke runs under libfaketime
+(Debian's faketime) with its wall clock 10 s and 5 min slow; the server is keyrevoke-mock (a token
+bucket, its hints absolute) behind Debian's nginx, which stamps every answer with its Date. Every key is
+deleted (the mock's own count), in about the time an unfaked run takes (generous bounds only)."""
+
+import os
+import shutil
+import subprocess
+import time
+import unittest
+
+from gateway import NginxGateways
+from harness import KeyrevokeTest, keyrevoke_env
+
+FAKETIME = shutil.which("faketime") or "/usr/bin/faketime"
+KEYS = 1500
+RATE, BURST = 250, 25
+
+
+class SlowClientClockTest(NginxGateways, KeyrevokeTest):
+    def run_once(self, name, hint_mode, offset=None):
+        """A fresh mock (KEYS keys, a RATE req/s bucket answering 429 with `hint_mode`) behind nginx;
+        keyrevoke deletes them all, its wall clock shifted by `offset` (faketime's "-10s") if given.
+        Returns (elapsed s, the mock's stats, keyrevoke's stderr)."""
+        mock = self.mock(keys=KEYS, name="mock-" + name,
+                         args=["--http", "--rate", str(RATE), "--burst", str(BURST), "--retry-after", hint_mode])
+        gw = self.gateway(mock.port, name="nginx-" + name)
+        inp = self.write_lines(name + ".txt", mock.hashes())
+        cmd = self.keyrevoke_cmd(gw, "--concurrency", "32", inp, report=name + ".jsonl")
+        env = keyrevoke_env()
+        if offset is not None:
+            # Only the wall clock (the one hints are read against); steady timers keep real time.
+            cmd = [FAKETIME, "-f", offset] + cmd
+            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+        started = time.monotonic()
+        res = subprocess.run(cmd, env=env, capture_output=True, timeout=240)
+        elapsed = time.monotonic() - started
+        err = res.stderr.decode(errors="replace")
+        self.assertEqual(res.returncode, 0, err)
+        stats = mock.stats()
+        self.assertEqual(stats["keys"]["deleted"], KEYS, err)
+        self.assertGreater(stats["status_counts"].get("429", 0), 0, "the bucket never throttled: nothing was tested")
+        rows = self.report(name + ".jsonl").rows
+        self.assertEqual(len(rows), KEYS)
+        self.assertEqual({r["outcome"] for r in rows}, {"deleted"})
+        return elapsed, stats, err
+
+    def check_clock_offsets(self, hint_mode):
+        self.assertTrue(os.access(FAKETIME, os.X_OK), "no faketime: cmake/install-deps.sh installs it")
+        base, _, _ = self.run_once("real-" + hint_mode, hint_mode)
+        for offset in ("-10s", "-5m"):
+            with self.subTest(offset=offset):
+                faked, stats, err = self.run_once("%s%s" % (hint_mode, offset), hint_mode, offset)
+                print("\n  %s, client clock %s: %.1f s (unfaked %.1f s), %d answered 429"
+                      % (hint_mode, offset, faked, base, stats["status_counts"].get("429", 0)))
+                # Read against the local clock, each hint would wait 10 s (or the 120 s cap) too long.
+                self.assertLess(faked, 2 * base + 8, err)
+
+    def test_retry_after_http_date(self):
+        self.check_clock_offsets("http-date")
+
+    def test_x_ratelimit_reset_epoch_ms(self):
+        self.check_clock_offsets("reset-ms")
+
+
+if __name__ == "__main__":
+    unittest.main()
