@@ -6,18 +6,30 @@ clock; RFC 9110 (10.2.3, 6.6.1) relates them to the answer's Date. keyrevoke run
 bucket, its hints absolute) behind Debian's nginx, which stamps every answer with its Date. Every key is
 deleted (the mock's own count), in about the time an unfaked run takes (generous bounds only)."""
 
+import glob
 import os
 import shutil
 import subprocess
 import time
 import unittest
+from unittest import mock as patch
 
 from gateway import NginxGateways
-from harness import KeyrevokeTest, keyrevoke_env
+from harness import KeyrevokeTest, keyrevoke_env, make_test_pki
 
 FAKETIME = shutil.which("faketime") or "/usr/bin/faketime"
 KEYS = 1500
 RATE, BURST = 250, 25
+
+
+def backdated_pki(workdir):
+    """harness.make_test_pki's CA and certificate, made with the clock a day back (libfaketime), so that
+    a client whose clock is slow does not find them not yet valid."""
+    libs = glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
+    if not libs:
+        raise AssertionError("no libfaketime: cmake/install-deps.sh installs faketime")
+    with patch.patch.dict(os.environ, {"LD_PRELOAD": libs[0], "FAKETIME": "-1d"}):
+        return make_test_pki(workdir, name="backdated")
 
 
 class SlowClientClockTest(NginxGateways, KeyrevokeTest):
@@ -27,7 +39,7 @@ class SlowClientClockTest(NginxGateways, KeyrevokeTest):
         Returns (elapsed s, the mock's stats, keyrevoke's stderr)."""
         mock = self.mock(keys=KEYS, name="mock-" + name,
                          args=["--http", "--rate", str(RATE), "--burst", str(BURST), "--retry-after", hint_mode])
-        gw = self.gateway(mock.port, name="nginx-" + name)
+        gw = self.gateway(mock.port, name="nginx-" + name, pki=self.pki)
         inp = self.write_lines(name + ".txt", mock.hashes())
         cmd = self.keyrevoke_cmd(gw, "--concurrency", "32", inp, report=name + ".jsonl")
         env = keyrevoke_env()
@@ -50,6 +62,7 @@ class SlowClientClockTest(NginxGateways, KeyrevokeTest):
 
     def check_clock_offsets(self, hint_mode):
         self.assertTrue(os.access(FAKETIME, os.X_OK), "no faketime: cmake/install-deps.sh installs it")
+        self.pki = backdated_pki(self.dir)
         base, _, _ = self.run_once("real-" + hint_mode, hint_mode)
         for offset in ("-10s", "-5m"):
             with self.subTest(offset=offset):

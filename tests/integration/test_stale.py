@@ -155,6 +155,7 @@ def run_in_two_batches(test, origin, first, second, pause, *args, wait_first=Non
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stderr.close()
     return proc.returncode, err
 
 
