@@ -532,7 +532,9 @@ int conclude(run_context* ctx) {
     case core::stop_reason::key_rejected:
       why = "keyrevoke: aborted: the server rejected the management key (" + s.stop_message() + ")";
       break;
-    case core::stop_reason::tls_untrusted: why = "keyrevoke: aborted: " + net::with_trust_advice(s.stop_message()); break;
+    case core::stop_reason::tls_untrusted:
+      why = "keyrevoke: aborted: " + net::with_trust_advice(s.stop_message());
+      break;
     case core::stop_reason::interrupted:
       why = ctx->internal_error.empty() ? "keyrevoke: interrupted; rerun with --resume to finish"
                                         : "keyrevoke: internal error (" + ctx->internal_error + "); rerun with --resume";

@@ -36,7 +36,8 @@ std::string last_answer_note(const job& j) {
 
 stale_send judge_stale_send(verdict_kind kind, const exchange_facts& facts, bool resent_before) noexcept {
   stale_send out;
-  out.resend = kind == verdict_kind::network_error && facts.reused_connection && !facts.answer_started && !resent_before;
+  out.resend = kind == verdict_kind::network_error && facts.reused_connection && !facts.answer_started &&
+               !resent_before;
   out.unread = out.resend && (!facts.written || facts.refused_unread);
   return out;
 }
@@ -316,7 +317,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       health_.on_probe_abandoned();
     }
     if (healthy_before && health_.in_outage()) ++counts_.outages;
-    if (outage_evidence && !stale) last_failure_ = answer.message;  // what the summary quotes if the run gives up
+    if (outage_evidence && !stale) last_failure_ = answer.message;  // the summary quotes it if the run gives up
     // Failures during an outage (or the one that showed it) do not use up the hash's attempts.
     counted = !stale && healthy_before && !health_.in_outage();
     // Written, and no answer the API gives when it did nothing (a 429, a 401/403, a 4xx with its error):
@@ -355,10 +356,12 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     // A stale connection, or a failure during an outage: try again, its --max-attempts untouched.
     j.stale_resent = j.stale_resent || stale;
     if (stale_case.unread) {
-      j.last_error = "the server had closed the kept-alive connection while it was idle; the request went unread";
+      j.last_error =
+          "the server had closed the kept-alive connection while it was idle; the request went unread";
     } else if (stale) {
-      j.last_error = "a kept-alive connection closed before any answer (most likely closed by the server while "
-                     "idle): " + answer.message;
+      j.last_error =
+          "a kept-alive connection closed before any answer (most likely closed by the server while idle): " +
+          answer.message;
     } else {
       j.last_error = answer.message;
     }

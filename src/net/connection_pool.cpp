@@ -328,7 +328,9 @@ void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable)
 }
 
 void connection_pool::retire_idle_since(std::chrono::steady_clock::time_point idle_since) {
-  const auto older = [idle_since](const std::unique_ptr<connection>& c) { return c->idle_since_ <= idle_since; };
+  const auto older = [idle_since](const std::unique_ptr<connection>& c) {
+    return c->idle_since_ <= idle_since;
+  };
   for (auto& conn : idle_) {
     if (older(conn)) {
       conn->tcp().close();
@@ -347,7 +349,8 @@ asio::awaitable<bool> connection_pool::refused_unread(connection& conn) {
   for (;;) {
     int error = 0;
     socklen_t size = sizeof error;
-    if (::getsockopt(conn.tcp().socket().native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0) {
+    const int fd = conn.tcp().socket().native_handle();
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0) {
       co_return error == EPIPE;  // a reset after the FIN (Linux: tcp_reset in CLOSE_WAIT)
     }
     if (shut_down_ || cancelled(state) || std::chrono::steady_clock::now() >= deadline) co_return false;
