@@ -10,6 +10,7 @@ packages=(build-essential cmake ninja-build pkg-config ca-certificates python3
           libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-program-options1.81-dev
           libssl-dev openssl curl nginx-light)
 packages+=(nodejs)  # tests/integration/test_contract.py runs Stoplight Prism (npm package, tests/contract/)
+packages+=(util-linux mount)  # tests/integration/test_dial.py: unshare -m, mount --bind (a private /etc/hosts)
 command -v npm >/dev/null || packages+=(npm)  # Debian's npm, unless node came with its own (NodeSource)
 for arg in "$@"; do
   case "$arg" in

@@ -553,7 +553,8 @@ int conclude(run_context* ctx) {
                std::to_string(ps.tls_resumed) + ", max open " + std::to_string(ps.max_open) + ")";
     if (ps.dial_failures != 0) {
       summary += "; failed dials " + std::to_string(ps.dial_failures) + " (connections limited " +
-                 std::to_string(ps.dial_limit_cuts) + " times, lowest " + std::to_string(ps.dial_limit_lowest) + ")";
+                 std::to_string(ps.dial_limit_cuts) + " times, lowest " +
+                 std::to_string(ps.dial_limit_lowest) + ")";
     }
     if (ps.resolutions > 1) {
       summary += "; host name resolved " + std::to_string(ps.resolutions) + " times (" +

@@ -12,7 +12,8 @@ bool dial_addresses::needs_resolution(steady_time now) const noexcept {
   return !attempted_ || stale_ || now - attempted_at_ >= config_.refresh;
 }
 
-void dial_addresses::on_resolved(steady_time now, std::size_t count, std::optional<std::size_t> kept) noexcept {
+void dial_addresses::on_resolved(steady_time now, std::size_t count,
+                                 std::optional<std::size_t> kept) noexcept {
   if (count == 0) {
     on_resolve_failed(now);
     return;

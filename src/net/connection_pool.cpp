@@ -214,8 +214,8 @@ connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& t
       max_body_{max_body},
       addresses_{core::dial_addresses_config{}},
       resolved_{executor_},
-      dial_limit_{core::dial_limit_config{static_cast<unsigned>(std::min<std::size_t>(max_connections_, 1U << 20)),
-                                          initial_dial_limit}},
+      dial_limit_{core::dial_limit_config{
+          static_cast<unsigned>(std::min<std::size_t>(max_connections_, 1U << 20)), initial_dial_limit}},
       slot_free_{executor_},
       session_stock_{std::clamp<std::size_t>(max_connections, 2, 64)},
       warm_up_done_{executor_} {
@@ -305,7 +305,9 @@ asio::awaitable<std::string> connection_pool::resolve_now() {
     co_return resolve_error_;
   }
   std::optional<tcp::endpoint> last;  // the address that last connected, tried first if still there
-  if (addresses_.count() != 0 && addresses_.preferred() < endpoints_.size()) last = endpoints_[addresses_.preferred()];
+  if (addresses_.count() != 0 && addresses_.preferred() < endpoints_.size()) {
+    last = endpoints_[addresses_.preferred()];
+  }
   endpoints_.clear();
   std::optional<std::size_t> kept;
   for (const auto& entry : results) {

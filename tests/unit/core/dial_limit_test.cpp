@@ -113,17 +113,18 @@ BOOST_AUTO_TEST_CASE(transitions) {
       // A server that takes 25 connections: 10, 20, then 5 of the next 10 connect and 5 hang.
       {"a failed dial halves what is in use", {1000, 10}, "D*D*D+++++x", 15, 15, 1, 29, 0},
       {"one burst is one cut", {1000, 10}, "D*D*D+++++X", 15, 15, 1, 25, 0},
-      {"a dial started after the cut cuts again", {1000, 10}, "D*D*D+++++Xcccccccccccd" "x", 7, 7, 2, 14, 0},
+      {"a dial started after the cut cuts again", {1000, 10}, "D*D*D+++++Xcccccccccccdx", 7, 7, 2, 14, 0},
       {"after a cut no dial while in_use >= limit", {1000, 10}, "D*D*D+++++Xd", 15, 15, 1, 25, 1},
       // After the cut the limit climbs back to what stays open (25), one answer at a time ...
-      {"answers climb back to the open connections", {1000, 10}, "D*D*D+++++X" + times("A", 1), 25, 15, 1, 25, 0},
+      {"answers climb back to the open connections", {1000, 10}, "D*D*D+++++XA", 25, 15, 1, 25, 0},
       // ... then one past them, and stop there until a dial uses it.
-      {"then one more, then wait for a dial", {1000, 10}, "D*D*D+++++X" + times("A", 3), 26, 15, 1, 25, 0},
+      {"then one more, then wait for a dial", {1000, 10}, "D*D*D+++++XAAA", 26, 15, 1, 25, 0},
       {"no growth while a dial is under way", {1000, 10}, "D*D*D+++++XAAAdAAA", 26, 15, 1, 26, 0},
       {"one new connection at a time", {1000, 10}, "D*D*D+++++XAAAd+AAAdAAA", 27, 15, 1, 27, 0},
       {"the probe hangs: cut again", {1000, 10}, "D*D*D+++++XAAAdx", 13, 13, 2, 25, 0},
       {"answers never pass the ceiling", {30, 10}, "D*D*D*" + times("A", 10), 30, 30, 0, 30, 0},
-      {"after a cut, growth stops at the ceiling", {30, 10}, "D*D*D+++++XAAA" + times("d+AAA", 10), 30, 15, 1, 30, 5},
+      {"after a cut, growth stops at the ceiling", {30, 10}, "D*D*D+++++XAAA" + times("d+AAA", 10), 30, 15, 1, 30,
+       5},
       // A server that went away: every dial fails, the limit falls to 1 and stays >= 1.
       {"refused everywhere: down to 1", {1000, 10}, "DXdXdXdXdXdXdX", 1, 1, 7, 0, 0},
       {"at 1 a dial may still go", {1000, 10}, "DXdXdXdXdXdXdXd", 1, 1, 7, 1, 0},
@@ -206,7 +207,8 @@ BOOST_AUTO_TEST_CASE(capped_server_costs_few_failed_dials) {
           run(m, m.open != 0 ? "A" : "");
         }
       }
-      BOOST_TEST_MESSAGE(r.name << ": " << m.limit.failures() << " failed dials, " << m.limit.cuts() << " cuts");
+      BOOST_TEST_MESSAGE(r.name << ": " << m.limit.failures() << " failed dials, " << m.limit.cuts()
+                                << " cuts");
       BOOST_TEST(m.limit.limit() >= 1U);
     }
   }
