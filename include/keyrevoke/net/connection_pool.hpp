@@ -87,8 +87,8 @@ struct pool_stats {
   std::uint64_t reuses = 0;
   std::size_t open = 0;
   std::size_t max_open = 0;
-  // Dials that failed: refused, reset, timed out (TCP or TLS), or no address; not those cut short
-  // by close_all.
+  // Dials that failed: refused, reset, timed out (TCP or TLS), TLS refused, or no address; not
+  // those the caller cut (core::errc::cancelled).
   std::uint64_t dial_failures = 0;
   std::uint64_t dial_limit_cuts = 0;     // times core::dial_limit halved the connections it allows
   unsigned dial_limit_lowest = 0;        // the lowest limit a cut set (0: never cut)
