@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from harness import (KEYREVOKE, KeyrevokeProcesses, KeyrevokeTest, Mock, Origin, final_stats, keyrevoke_env,
+from harness import (KeyrevokeProcesses, KeyrevokeTest, Origin, final_stats, keyrevoke_env,
                      make_test_pki, read_report)
 
 SUMMARY_FAILED_DIALS = re.compile(r"failed dials ([\d,]+) \(connections limited ([\d,]+) times")
@@ -29,18 +29,18 @@ def summary_number(pattern, stderr, default=None):
     return int(m.group(1).replace(",", ""))
 
 
-def private_hosts_prefix():
-    """A command prefix that runs a command in a private mount namespace with `$HOSTS` bound over
-    /etc/hosts (glibc reads /etc/hosts again on every getaddrinfo, so rewriting that file moves a name
-    for this process alone). None when this machine allows no mount namespace."""
+def private_hosts_prefix(hosts):
+    """A command prefix that runs a command in a private mount namespace with the file named by
+    $KEYREVOKE_TEST_HOSTS bound over /etc/hosts (glibc reads /etc/hosts again on every getaddrinfo, so
+    rewriting that file moves a name for this process alone): as root, or as a user with user
+    namespaces. None when this machine allows neither. `hosts`: the file to probe with."""
     if shutil.which("unshare") is None:
         return None
     script = 'mount --bind "$KEYREVOKE_TEST_HOSTS" /etc/hosts && exec "$@"'
-    probe_hosts = "/proc/self/status"  # any file: the probe only needs the bind mount to work
     for flags in (["-m"], ["-m", "--map-root-user"]):
         prefix = ["unshare"] + flags + ["sh", "-c", script, "sh"]
         try:
-            res = subprocess.run(prefix + ["true"], env=dict(os.environ, KEYREVOKE_TEST_HOSTS=probe_hosts),
+            res = subprocess.run(prefix + ["true"], env=dict(os.environ, KEYREVOKE_TEST_HOSTS=hosts),
                                  capture_output=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             continue
@@ -50,6 +50,7 @@ def private_hosts_prefix():
 
 
 def port_free_on(port, hosts):
+    """Whether `port` can be bound on every one of `hosts` right now."""
     for host in hosts:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
@@ -60,6 +61,7 @@ def port_free_on(port, hosts):
 
 
 def port_free_on_both(hosts):
+    """A port free on every one of `hosts` (the same port for a mock on each)."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind((hosts[0], 0))
@@ -86,13 +88,13 @@ class FailoverTest(KeyrevokeProcesses, KeyrevokeTest):
     def set_up_name(self, *addresses):
         """The private /etc/hosts (naming `addresses`), a certificate for the name, a port free on
         127.0.0.1 and 127.0.0.2; returns (prefix, ca, mock arguments, port)."""
-        prefix = private_hosts_prefix()
-        if prefix is None:
-            self.skipTest("needs a private mount namespace (unshare -m) to give keyrevoke its own /etc/hosts")
         self.hosts = self.path("hosts")
         with open(self.hosts, "w") as f:
             f.write("")
         self.write_hosts(*addresses)
+        prefix = private_hosts_prefix(self.hosts)
+        if prefix is None:
+            self.skipTest("needs a private mount namespace (unshare -m) to give keyrevoke its own /etc/hosts")
         ca, cert, key = make_test_pki(self.dir, sans="DNS:" + self.NAME, name="failover")
         port = port_free_on_both(["127.0.0.1", "127.0.0.2"])
         return prefix, ca, ["--cert", cert, "--key", key], port
