@@ -11,6 +11,7 @@ packages=(build-essential cmake ninja-build pkg-config ca-certificates python3
           libssl-dev openssl curl nginx-light)
 packages+=(faketime)  # tests/integration/test_clock.py runs keyrevoke with its clock set back (libfaketime)
 packages+=(nodejs)  # tests/integration/test_contract.py runs Stoplight Prism (npm package, tests/contract/)
+packages+=(util-linux mount)  # tests/integration/test_dial.py: unshare -m, mount --bind (a private /etc/hosts)
 command -v npm >/dev/null || packages+=(npm)  # Debian's npm, unless node came with its own (NodeSource)
 for arg in "$@"; do
   case "$arg" in

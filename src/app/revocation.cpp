@@ -554,6 +554,15 @@ int conclude(run_context* ctx) {
     const net::pool_stats& ps = ctx->pool.stats();
     summary += "  connections opened " + std::to_string(ps.dials) + " (TLS sessions resumed " +
                std::to_string(ps.tls_resumed) + ", max open " + std::to_string(ps.max_open) + ")";
+    if (ps.dial_failures != 0) {
+      summary += "; failed dials " + std::to_string(ps.dial_failures) + " (connections limited " +
+                 std::to_string(ps.dial_limit_cuts) + " times, lowest " +
+                 std::to_string(ps.dial_limit_lowest) + ")";
+    }
+    if (ps.resolutions > 1) {
+      summary += "; host name resolved " + std::to_string(ps.resolutions) + " times (" +
+                 std::to_string(ps.resolution_failures) + " failed)";
+    }
     if (s.controller().cuts() != 0) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "; rate limited: %u cuts, last limit %.0f/s", s.controller().cuts(),

@@ -64,7 +64,9 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     ("port-file", po::value(&o.port_file), "write the bound port number to this file (atomically)")
     ("threads", po::value(&o.threads)->default_value(1), "io threads (1-64)")
     ("http", po::bool_switch(&o.plain_http), "serve plain HTTP instead of HTTPS")
-    ("idle-timeout", po::value(&idle_timeout_s)->default_value(60), "close a keep-alive connection idle this many seconds");
+    ("idle-timeout", po::value(&idle_timeout_s)->default_value(60), "close a keep-alive connection idle this many seconds")
+    ("max-connections", po::value(&o.max_connections)->default_value(0),
+     "stop accepting while this many connections are open, like nginx's worker_connections (0: no cap)");
   po::options_description tls("TLS");
   tls.add_options()
     ("cert", po::value(&o.cert_file), "server certificate chain PEM (default: generate a throwaway CA + cert)")

@@ -306,8 +306,8 @@ awaitable<void> serve_tls(socket_type socket, server_state& st, worker& w) {
   }
 }
 
+// The connection was counted open by the accept loop (connection_opened); closed here.
 awaitable<void> serve_connection(socket_type socket, server_state& st, worker& w) {
-  st.counters.connection_opened();
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   if (st.tls)
@@ -322,7 +322,18 @@ awaitable<void> accept_loop(acceptor_type& acceptor, server_state& st,
                                  std::vector<std::unique_ptr<worker>>& workers) {
   std::size_t next = 0;
   timer_type backoff(co_await net::this_coro::executor);
+  const std::uint64_t cap = st.options.max_connections;
   for (;;) {
+    if (cap != 0 && st.counters.connections_open.load(std::memory_order_relaxed) >= cap) {
+      // --max-connections: accept nothing until one closes (nginx at worker_connections); what
+      // arrives meanwhile waits in the listen queue. Polled: closes happen on the worker threads.
+      st.counters.accept_paused.fetch_add(1, std::memory_order_relaxed);
+      do {
+        backoff.expires_after(std::chrono::milliseconds{2});
+        auto [wait_ec] = co_await backoff.async_wait(use_tuple);
+        if (wait_ec || !acceptor.is_open()) co_return;
+      } while (st.counters.connections_open.load(std::memory_order_relaxed) >= cap);
+    }
     worker& w = *workers[next++ % workers.size()];
     auto [ec, socket] = co_await acceptor.async_accept(w.ioc.get_executor(), use_tuple);
     if (ec) {
@@ -333,6 +344,7 @@ awaitable<void> accept_loop(acceptor_type& acceptor, server_state& st,
       co_await backoff.async_wait(use_tuple);
       continue;
     }
+    st.counters.connection_opened();  // here, so that the cap above counts it at once
     net::co_spawn(w.ioc, serve_connection(std::move(socket), st, w), [](std::exception_ptr e) {
       if (!e) return;
       try {

@@ -80,6 +80,7 @@ json::object stats_to_json(const stats& s, const key_store& store, std::chrono::
   o["in_flight_max"] = get(s.in_flight_max);
   o["connections_open"] = get(s.connections_open);
   o["connections_open_max"] = get(s.connections_open_max);
+  o["accept_paused"] = get(s.accept_paused);
   o["connections_accepted"] = get(s.connections_accepted);
   o["admin_connections"] = get(s.admin_connections);
   o["tls_handshakes"] = get(s.tls_handshakes);

@@ -50,6 +50,14 @@ constexpr core::millis ticket_wait_floor{50};
 // (one round trip after the write), and the step of that wait.
 constexpr core::millis stale_proof_wait{200};
 constexpr core::millis stale_proof_step{2};
+// core::dial_limit's first limit: connections dialled at once while opening (RFC 6928's 10).
+constexpr unsigned initial_dial_limit = 10;
+
+// A dial failure that says the server took no more connections (core::dial_limit cuts on it), as
+// opposed to one that says nothing of its capacity.
+bool is_capacity_failure(const std::error_code& e) {
+  return e == core::errc::connect_failed || e == core::errc::timeout || e == core::errc::connection_reset;
+}
 
 bool is_ip_literal(const std::string& host) {
   error_code ec;
@@ -209,8 +217,14 @@ connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& t
       timeout_{timeout},
       max_connections_{std::max<std::size_t>(1, max_connections)},
       max_body_{max_body},
+      addresses_{core::dial_addresses_config{}},
+      resolved_{executor_},
+      dial_limit_{core::dial_limit_config{
+          static_cast<unsigned>(std::min<std::size_t>(max_connections_, 1U << 20)), initial_dial_limit}},
+      slot_free_{executor_},
       session_stock_{std::clamp<std::size_t>(max_connections, 2, 64)},
       warm_up_done_{executor_} {
+  slot_free_.expires_at(asio::steady_timer::time_point::max());
   // Every session (TLS 1.3: every ticket) a connection receives comes here, for the next dials.
   // Tickets arrive on each connection, resumed ones included, so the pool has fresh ones for as
   // long as the server issues them.
@@ -281,12 +295,56 @@ asio::awaitable<void> connection_pool::wait_for_warm_up() {
   }
 }
 
-asio::awaitable<std::string> connection_pool::resolve() {
+asio::awaitable<std::string> connection_pool::resolve() { co_return co_await resolve_now(); }
+
+asio::awaitable<std::string> connection_pool::resolve_now() {
   tcp::resolver resolver{executor_};
   auto [ec, results] = co_await resolver.async_resolve(origin_.host, origin_.port, nothrow_awaitable);
-  if (ec) co_return "cannot resolve host '" + origin_.host + "': " + ec.message();
-  endpoints_ = std::move(results);
+  const auto now = std::chrono::steady_clock::now();
+  ++stats_.resolutions;
+  if (ec || results.empty()) {
+    // The addresses there were stay: a resolver outage alone does not stop a server that answers.
+    ++stats_.resolution_failures;
+    addresses_.on_resolve_failed(now);
+    resolve_error_ = "cannot resolve host '" + origin_.host + "': " + (ec ? ec.message() : "no address");
+    co_return resolve_error_;
+  }
+  std::optional<tcp::endpoint> last;  // the address that last connected, tried first if still there
+  if (addresses_.count() != 0 && addresses_.preferred() < endpoints_.size()) {
+    last = endpoints_[addresses_.preferred()];
+  }
+  endpoints_.clear();
+  std::optional<std::size_t> kept;
+  for (const auto& entry : results) {
+    if (last && entry.endpoint() == *last) kept = endpoints_.size();
+    endpoints_.push_back(entry.endpoint());
+  }
+  addresses_.on_resolved(now, endpoints_.size(), kept);
   co_return std::string{};
+}
+
+asio::awaitable<void> connection_pool::refresh_addresses() {
+  if (!addresses_.needs_resolution(std::chrono::steady_clock::now())) co_return;
+  if (resolving_) {
+    // Another dial is resolving: wait for it (at most the timeout), then go on with what there is.
+    co_await resolved_.async_wait(nothrow_awaitable);
+    co_return;
+  }
+  resolving_ = true;
+  resolved_.expires_after(timeout_);  // no waiter yet: it is the first
+  co_await resolve_now();             // a failure keeps the addresses there were
+  resolving_ = false;
+  resolved_.cancel();
+}
+
+asio::awaitable<void> connection_pool::wait_for_connection() {
+  // Woken (cancel_one) when an exchange ends, a dial ends or the limit grows; a waiter that finds no
+  // place waits again. Another place is always coming: while nothing is in use, any limit (>= 1)
+  // allows a dial.
+  const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+  while (!shut_down_ && !cancelled(state) && idle_.empty() && !dial_limit_.may_dial(in_use())) {
+    co_await slot_free_.async_wait(nothrow_awaitable);
+  }
 }
 
 std::unique_ptr<connection> connection_pool::borrow() {
@@ -360,13 +418,61 @@ asio::awaitable<bool> connection_pool::refused_unread(connection& conn) {
 }
 
 asio::awaitable<std::error_code> connection_pool::dial(connection& conn, std::string& detail) {
+  // Resolve the name again first if its addresses may have moved (core::dial_addresses).
+  co_await refresh_addresses();
+  const std::uint64_t generation = addresses_.generation();
+  const std::uint64_t ticket = dial_limit_.on_dial_started();
+  const std::error_code ec = co_await connect(conn, detail);
+  if (!ec) {
+    dial_limit_.on_dial_succeeded();
+    slot_free_.cancel_one();  // while opening, one more dial may start
+  } else if (ec == core::errc::cancelled) {
+    dial_limit_.on_dial_abandoned();
+  } else {
+    ++stats_.dial_failures;
+    if (ec != core::errc::tls_untrusted) addresses_.on_dial_failed(generation);
+    if (is_capacity_failure(ec)) {
+      dial_limit_.on_dial_failed(ticket, in_use());
+      stats_.dial_limit_cuts = dial_limit_.cuts();
+      stats_.dial_limit_lowest = dial_limit_.lowest();
+    } else {
+      dial_limit_.on_dial_abandoned();
+    }
+  }
+  co_return ec;
+}
+
+asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std::string& detail) {
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-  // Connect to the resolved endpoints. The connect's duration is one round trip.
-  const auto connect_started = std::chrono::steady_clock::now();
-  conn.tcp().expires_after(timeout_);
-  auto [ec, endpoint] = co_await conn.tcp().async_connect(endpoints_, nothrow_awaitable);
+  // Connect: every address, the one that last connected first, each within the timeout. A copy:
+  // another dial may resolve the name again meanwhile. The connect's duration is one round trip.
+  const std::vector<tcp::endpoint> endpoints = endpoints_;
+  if (cancelled(state)) co_return core::errc::cancelled;  // while it waited for a resolution
+  if (endpoints.empty()) {
+    detail = resolve_error_.empty() ? "no address for host '" + origin_.host + "'" : resolve_error_;
+    co_return core::errc::connect_failed;
+  }
+  const std::uint64_t generation = addresses_.generation();
+  std::vector<std::size_t> order(endpoints.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = addresses_.pick(k);
+  error_code ec;
+  auto connect_started = std::chrono::steady_clock::now();
+  for (std::size_t k = 0; k < endpoints.size(); ++k) {
+    const std::size_t index = order[k];
+    if (k != 0) conn.tcp().close();  // a failed connect leaves its socket open
+    connect_started = std::chrono::steady_clock::now();
+    conn.tcp().expires_after(timeout_);
+    auto [connect_ec] = co_await conn.tcp().async_connect(endpoints[index], nothrow_awaitable);
+    ec = connect_ec;
+    if (!ec) {
+      addresses_.on_connected(generation, index);
+      break;
+    }
+    if (cancelled(state)) break;
+  }
   if (ec) {
     detail = "connect: " + ec.message();
+    if (endpoints.size() > 1) detail += " (" + std::to_string(endpoints.size()) + " addresses tried)";
     if (ec == beast::error::timeout) co_return core::errc::timeout;
     if (cancelled(state)) co_return core::errc::cancelled;
     co_return core::errc::connect_failed;
@@ -465,6 +571,12 @@ asio::awaitable<void> connection_pool::exchange(request req, send_observer& obse
     result.error = core::errc::cancelled;
     co_return;
   }
+  // A connection within the dial limit: an idle one, or a new one if the limit allows.
+  co_await wait_for_connection();
+  if (shut_down_ || cancelled(state)) {
+    result.error = core::errc::cancelled;
+    co_return;
+  }
   const bool warm_up = origin_.tls && warm_up_ == warm_up_phase::not_started && idle_.empty();
   auto conn = borrow();
   if (warm_up) {
@@ -477,6 +589,8 @@ asio::awaitable<void> connection_pool::exchange(request req, send_observer& obse
     warm_up_connection_ = nullptr;
     end_warm_up();
   }
+  if (!result.error) dial_limit_.on_answer(in_use());
+  slot_free_.cancel_one();  // the connection came back or closed (or the limit grew): a place for one
 }
 
 asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> conn, request req,
@@ -608,6 +722,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
 void connection_pool::shut_down() {
   shut_down_ = true;
   warm_up_done_.cancel();
+  slot_free_.cancel();
   for (auto& conn : idle_) {
     conn->tcp().close();
     --stats_.open;

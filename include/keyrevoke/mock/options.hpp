@@ -22,6 +22,10 @@ struct mock_options {
   unsigned threads = 1;
   bool plain_http = false;
   std::chrono::seconds idle_timeout{60};
+  // Open connections at most (0: no cap). At the cap the listener stops accepting, as nginx does when
+  // its worker_connections are used up: new connections wait in the kernel's listen queue (their TCP
+  // handshake done, their TLS handshake unanswered) until one closes.
+  std::size_t max_connections = 0;
   // TLS
   std::string cert_file;
   std::string tls_key_file;

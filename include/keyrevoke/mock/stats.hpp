@@ -81,6 +81,7 @@ struct stats {
   counter connections_open{0};
   counter connections_open_max{0};
   counter connections_accepted{0};
+  counter accept_paused{0};         // times the listener stopped accepting at --max-connections
   counter admin_connections{0};    // TLS connections whose first request was /__admin/ (not counted below)
   counter tls_handshakes{0};       // completed, on API connections
   counter tls_handshake_failures{0};

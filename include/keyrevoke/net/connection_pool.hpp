@@ -4,6 +4,8 @@
 
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/dial_addresses.hpp"
+#include "keyrevoke/core/dial_limit.hpp"
 #include "keyrevoke/core/errc.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -84,12 +86,19 @@ class send_observer {
 };
 
 struct pool_stats {
-  std::uint64_t dials = 0;
+  std::uint64_t dials = 0;  // TCP connects that succeeded
   std::uint64_t tls_handshakes = 0;
   std::uint64_t tls_resumed = 0;
   std::uint64_t reuses = 0;
   std::size_t open = 0;
   std::size_t max_open = 0;
+  // Dials that failed: refused, reset, timed out (TCP or TLS), TLS refused, or no address; not
+  // those the caller cut (core::errc::cancelled).
+  std::uint64_t dial_failures = 0;
+  std::uint64_t dial_limit_cuts = 0;     // times core::dial_limit halved the connections it allows
+  unsigned dial_limit_lowest = 0;        // the lowest limit a cut set (0: never cut)
+  std::uint64_t resolutions = 0;         // resolutions of the host name, the first included
+  std::uint64_t resolution_failures = 0;
 };
 
 class connection;
@@ -117,10 +126,14 @@ class connection_pool {
   connection_pool(const connection_pool&) = delete;
   connection_pool& operator=(const connection_pool&) = delete;
 
-  // Resolves the origin once; returns an error sentence, or empty on success.
+  // Resolves the origin's host name; returns an error sentence, or empty on success. Later dials
+  // resolve it again when core::dial_addresses says so (a dial failed, or the addresses are 30 s
+  // old), and try every address it has.
   boost::asio::awaitable<std::string> resolve();
 
-  // One exchange: borrows an idle connection (or dials one), writes, reads the answer. The connection
+  // One exchange: borrows an idle connection (or dials one, within core::dial_limit: beyond it the
+  // exchange waits, without polling, for a connection to come back or for the limit to allow a
+  // dial), writes, reads the answer. The connection
   // goes back to the pool only after a complete answer (an oversized body drained) that allows
   // keep-alive. While the pool's first TLS connection is being set up, other exchanges wait (without
   // polling) until it has a session to resume, or its handshake has been done for one round trip, or
@@ -149,6 +162,11 @@ class connection_pool {
   void retire_idle_since(std::chrono::steady_clock::time_point idle_since);
   boost::asio::awaitable<bool> refused_unread(connection& conn);
   boost::asio::awaitable<std::error_code> dial(connection& conn, std::string& detail);
+  boost::asio::awaitable<std::error_code> connect(connection& conn, std::string& detail);
+  boost::asio::awaitable<std::string> resolve_now();
+  boost::asio::awaitable<void> refresh_addresses();
+  boost::asio::awaitable<void> wait_for_connection();
+  std::size_t in_use() const noexcept { return idle_.size() + busy_.size(); }
   boost::asio::awaitable<void> read_answer(connection& conn, exchange_result& result, bool& reusable);
   boost::asio::awaitable<void> wait_for_warm_up();
   void end_warm_up();
@@ -162,7 +180,16 @@ class connection_pool {
   core::millis timeout_;
   std::size_t max_connections_;
   std::uint64_t max_body_;
-  boost::asio::ip::tcp::resolver::results_type endpoints_;
+  // The host's addresses in the resolver's order; which to try first, and when to resolve again.
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+  std::string resolve_error_;  // the last resolution's failure, for a dial with no address
+  core::dial_addresses addresses_;
+  bool resolving_ = false;
+  boost::asio::steady_timer resolved_;  // dials waiting for another's resolution; cancelled when done
+  // Connections open or being dialled at most (core::dial_limit); exchanges beyond it wait on
+  // slot_free_ (never expires; cancel_one wakes the oldest waiter when a place may have come free).
+  core::dial_limit dial_limit_;
+  boost::asio::steady_timer slot_free_;
   std::vector<std::unique_ptr<connection>> idle_;
   std::vector<connection*> busy_;
   // Resumable TLS sessions not used yet, oldest first, owned (SSL_SESSION_free); at most
