@@ -9,6 +9,7 @@
 #include "keyrevoke/core/selection.hpp"
 #include "keyrevoke/core/verdict.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
+#include "keyrevoke/net/tls_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -59,7 +60,7 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
     core::redact_secret(verdict.message, key);
     if (verdict.kind == core::verdict_kind::tls_error) {
       result.abort_code = exit_aborted;
-      result.note = "TLS could not be trusted: " + verdict.message;
+      result.note = net::with_trust_advice(verdict.message);
       co_return result;
     }
     if (!answer.error && answer.answer.status >= 200 && answer.answer.status < 300) {

@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "keyrevoke/core/retry_after.hpp"
 #include "keyrevoke/mock/certificates.hpp"
 #include "keyrevoke/mock/fault_plan.hpp"
 #include "keyrevoke/mock/key_store.hpp"
@@ -143,6 +144,20 @@ awaitable<void> drain_until_closed(Stream& stream) {
   }
 }
 
+// The Date field (RFC 9110 6.6.1: an origin server with a clock sends it; clients measure absolute
+// hints against it), formatted at most once a second per thread.
+const std::string& http_date_now() {
+  thread_local std::string text;
+  thread_local std::int64_t second = -1;
+  const auto now = std::chrono::system_clock::now();
+  const std::int64_t s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (s != second) {
+    second = s;
+    text = core::format_http_date(now);
+  }
+  return text;
+}
+
 // Closes with an RST: SO_LINGER 0, then close.
 void reset_connection(tcp_stream& tcp) {
   boost::system::error_code ignored;
@@ -248,6 +263,7 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
     }
     http::response<http::string_body> res{static_cast<http::status>(rep.status), req.version()};
     res.set(http::field::server, "keyrevoke-mock");
+    res.set(http::field::date, http_date_now());
     res.set(http::field::content_type, rep.content_type);
     if (!rep.hint_header.empty()) res.set(rep.hint_header, rep.hint_value);
     if (!rep.allow.empty()) res.set(http::field::allow, rep.allow);

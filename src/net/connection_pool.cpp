@@ -506,7 +506,7 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   if (hs_ec) {
     const long verify = SSL_get_verify_result(ssl_handle);
     if (verify != X509_V_OK) {
-      detail = std::string{"TLS certificate not trusted: "} + X509_verify_cert_error_string(verify);
+      detail = X509_verify_cert_error_string(verify);  // after errc::tls_untrusted's own message
       co_return core::errc::tls_untrusted;
     }
     detail = "TLS handshake: " + hs_ec.message();

@@ -4,6 +4,7 @@ PATCH/GET counters, slow list pages, and the management key's own hash; and the 
 real deployment's front end it plays: route-404 pages, throttle variants, outage windows, lost
 answers, and its record of what each request carried."""
 
+import email.utils
 import hashlib
 import http.client
 import json
@@ -151,6 +152,20 @@ class MockGroundTruthTest(KeyrevokeTest):
                           "content_types": {"application/json": 4, "text/plain": 2}})
         self.assertEqual(method_counts(stats, "GET"), {"requests": 1, "with_body": 0, "content_types": {}})
         self.assertEqual(method_counts(stats, "PATCH")["requests"], 0)
+
+    def test_every_answer_carries_the_servers_date(self):
+        # RFC 9110 6.6.1: an origin server with a clock sends Date; clients read absolute hints (an
+        # HTTP-date Retry-After, an epoch X-RateLimit-Reset) against it, not against their own clock.
+        mock = self.mock(keys=3, args=["--rate", "1", "--burst", "1", "--retry-after", "http-date"])
+        h = mock.hashes()
+        answers = [mock.request("DELETE", "/api/v1/keys/" + x, headers=AUTH) for x in h]
+        answers.append(mock.request("GET", "/nowhere", headers=AUTH))
+        self.assertIn(429, [a[0] for a in answers], "the bucket never throttled")
+        for status, headers, _ in answers:
+            with self.subTest(status=status):
+                self.assertIn("date", headers)
+                sent = email.utils.parsedate_to_datetime(headers["date"])
+                self.assertLess(abs(sent.timestamp() - time.time()), 5, headers["date"])
 
     def test_unknown_route_is_the_web_servers_html_404(self):
         mock = self.mock(keys=5)
