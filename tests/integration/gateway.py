@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import Origin, free_port, make_test_pki, stop_process, wait_listening
+from harness import Origin, free_port, make_test_pki, stop_process, stop_socket_server, wait_listening
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONTRACT_DIR = os.path.join(os.path.dirname(HERE), "contract")
@@ -438,21 +438,7 @@ class ApiServer:
 
     def stop(self):
         self._stopping = True
-        for op in (lambda: self._listener.shutdown(socket.SHUT_RDWR), self._listener.close):
-            try:
-                op()
-            except OSError:
-                pass
-        with self._lock:
-            conns = list(self._conns)
-        for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
-        for t in self._threads:
-            t.join(timeout=5)
+        stop_socket_server(self._listener, self._lock, self._conns, self._threads)
 
 
 # --- Stoplight Prism ---------------------------------------------------------------------------------

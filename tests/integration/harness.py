@@ -381,6 +381,26 @@ class Origin:
         self.plain = base_url.startswith("http://")
 
 
+def stop_socket_server(listener, lock, conns, threads):
+    """Stops a threaded test server: wakes its accept() (shutdown: close alone does not), closes every
+    connection it holds (under `lock`), then joins its threads (bounded)."""
+    for op in (lambda: listener.shutdown(socket.SHUT_RDWR), listener.close):
+        try:
+            op()
+        except OSError:
+            pass
+    with lock:
+        held = list(conns)
+    for s in held:
+        for op in (lambda: s.shutdown(socket.SHUT_RDWR), s.close):
+            try:
+                op()
+            except OSError:
+                pass
+    for t in threads:
+        t.join(timeout=5)
+
+
 class ScriptedServer:
     """A tiny HTTP/1.1 server on 127.0.0.1 (port 0) for answers keyrevoke-mock cannot give: every
     DELETE /api/v1/keys/<hash> is answered by script[hash](conn, attempt), a function that writes raw
@@ -470,27 +490,7 @@ class ScriptedServer:
 
     def stop(self):
         self._stopping = True
-        try:
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
-        except OSError:
-            pass
-        try:
-            self._listener.close()
-        except OSError:
-            pass
-        with self._lock:
-            conns = list(self._conns)
-        for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
-                s.close()
-            except OSError:
-                pass
-        for t in self._threads:
-            t.join(timeout=5)
+        stop_socket_server(self._listener, self._lock, self._conns, self._threads)
 
 
 class _ScriptedConnection:

@@ -20,7 +20,7 @@ import time
 import unittest
 
 from gateway import NginxGateways
-from harness import KeyrevokeTest, Origin, keyrevoke_env, random_hashes
+from harness import KeyrevokeTest, Origin, keyrevoke_env, random_hashes, stop_socket_server
 
 OK_BODY = b'{"deleted":true}'
 NOT_FOUND = b'{"error":{"code":404,"message":"Key not found","metadata":null}}'
@@ -117,20 +117,7 @@ class IdleClosingServer:
 
     def stop(self):
         self._stopping = True
-        for op in (lambda: self._listener.shutdown(socket.SHUT_RDWR), self._listener.close):
-            try:
-                op()
-            except OSError:
-                pass
-        with self._lock:
-            socks = list(self._socks)
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for t in self._threads:
-            t.join(timeout=5)
+        stop_socket_server(self._listener, self._lock, self._socks, self._threads)
 
 
 def run_in_two_batches(test, origin, first, second, pause, *args, wait_first=None):
