@@ -125,6 +125,15 @@ report_file::~report_file() {
   }
 }
 
+bool report_file::discard() {
+  if (fd_ < 0) return false;
+  pending_.clear();
+  const bool removed = ::unlink(path_.c_str()) == 0;
+  ::close(fd_);  // releases the lock too
+  fd_ = -1;
+  return removed;
+}
+
 bool report_file::flush() {
   // After a write error the report is closed to new rows: if the disk recovered later, a row written
   // then would follow a torn one mid-file, and rows already reported as unwritten would reappear.

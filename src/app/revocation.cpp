@@ -138,6 +138,7 @@ struct run_context final : net::send_observer {
   clock_type::time_point started;
   bool waiting = false, event_pending = false, flush_scheduled = false, finished = false;
   bool progress_enabled = false, progress_tty = false, progress_shown = false;
+  bool discard_report = false;  // an input refused as empty: the report this run created is removed
   unsigned invalid_shown = 0;
   std::string input_error, setup_error, internal_error, row;
   std::string relocation_shown;  // the report's new path, once its relocation was told on stderr
@@ -514,6 +515,9 @@ int conclude(run_context* ctx) {
       core::refused_empty_input(s.counts().hash_lines, read_to_end, ctx->opts.allow_empty),
       !ctx->report.relocation().empty()};
   const int code = core::exit_code(end, s.counts());
+  // An input refused as empty sent nothing: a report this run created would only hold its header, and
+  // at a fixed path (a cron job's) it would refuse the next run. It is removed (a resumed one stays).
+  ctx->discard_report = end.empty_input && !ctx->opts.resume && !ctx->report.failed();
   std::string why;
   switch (s.reason()) {
     case core::stop_reason::unreachable:
@@ -569,7 +573,8 @@ int conclude(run_context* ctx) {
                     s.controller().fill_rate());
       summary += buf;
     }
-    summary += "\n  report: " + ctx->report.path() + "\n";
+    summary += ctx->discard_report ? std::string{"\n  report: none written (nothing was sent)\n"}
+                                   : "\n  report: " + ctx->report.path() + "\n";
   }
   text += summary;
   if (s.counts().verify_mismatch != 0) {
@@ -615,6 +620,10 @@ int execute_revocation(const options& opts, const std::string& management_key, a
   asio::co_spawn(io, begin, on_coroutine_end(p, "start"));
   io.run();
   const int code = conclude(p);
+  if (ctx.discard_report) {
+    ctx.report.discard();
+    return code;
+  }
   const std::string rows_at = ctx.report.path();
   const bool failed_before = ctx.report.failed();
   write_summary_row(p, code);

@@ -290,7 +290,11 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
   // attempt when TCP shows no server read it.
   const stale_send stale_case = judge_stale_send(answer.kind, facts, j.stale_resent);
   const bool stale = stale_case.resend;
-  if (stale_case.unread) {
+  // A failure before the request was written (connect or TLS handshake failed, a write refused):
+  // nothing reached the server, so it is no attempt and uses up no --max-attempts. It still tells of
+  // the server's health (a server down refuses connections), and the outage rules bound the retries.
+  const bool unsent = !facts.written && is_failure(answer.kind);
+  if (stale_case.unread || unsent) {
     if (j.attempts > 1) --counts_.retries;
     if (j.attempts > 0) --j.attempts;
     --counts_.requests;
@@ -319,7 +323,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     if (healthy_before && health_.in_outage()) ++counts_.outages;
     if (outage_evidence && !stale) last_failure_ = answer.message;  // the summary quotes it if the run gives up
     // Failures during an outage (or the one that showed it) do not use up the hash's attempts.
-    counted = !stale && healthy_before && !health_.in_outage();
+    counted = !stale && !unsent && healthy_before && !health_.in_outage();
     // Written, and no answer the API gives when it did nothing (a 429, a 401/403, a 4xx with its error):
     // the server may have acted. A 204, a gateway's 404 page, a 5xx or silence all leave that open.
     if (delivered) j.maybe_acted = true;

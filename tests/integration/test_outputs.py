@@ -186,7 +186,10 @@ class EmptyInputTest(KeyrevokeTest):
 
     def test_empty_input_is_an_error_unless_allowed(self):
         mock = self.mock(keys=10)
-        for name, data in {"empty stdin": b"", "comments and blanks": b"# nothing\n\n  \t\r\n# done"}.items():
+        cases = {"empty stdin": b"", "comments and blanks": b"# nothing\n\n  \t\r\n# done"}
+        all_keys = sorted(mock.hashes())
+        deleted = set()
+        for index, (name, data) in enumerate(cases.items()):
             for allow in (False, True):
                 with self.subTest(name, allow_empty=allow):
                     report = "%s-%d.jsonl" % (name.replace(" ", "-"), allow)
@@ -200,11 +203,21 @@ class EmptyInputTest(KeyrevokeTest):
                     else:
                         self.assertIn("--allow-empty accepts an empty list", err)
                         self.assertIn("exit 2: the input holds no hash", err.strip().splitlines()[-1])
-                    summary = self.report(report).summary
-                    self.assertEqual(summary["exit_code"], 0 if allow else 2)
-                    self.assertEqual(summary["counts"]["hashes"], 0)
-        self.assertEqual(mock.stats()["api_requests"], 0)  # nothing sent, not even the preflight
-        self.assertEqual(remaining_hashes(mock), set(mock.hashes()))
+                    if allow:
+                        summary = self.report(report).summary
+                        self.assertEqual(summary["exit_code"], 0)
+                        self.assertEqual(summary["counts"]["hashes"], 0)
+                    else:
+                        # Nothing sent: no report is left to refuse the cron job's next run at that path.
+                        self.assertFalse(os.path.exists(self.path(report)), "a refused empty input left a report")
+                        self.assertIn("report: none written", err)
+                        one = all_keys[index]
+                        deleted.add(one)
+                        res = self.run_keyrevoke(mock, "-", input=(one + "\n").encode(), report=report, timeout=60)
+                        self.assertEqual(res.returncode, 0, res.stderr.decode())
+                        self.assertEqual(self.report(report).outcomes(), {one: "deleted"})
+        # Nothing sent for the empty inputs: only the two one-hash runs reached the server.
+        self.assertEqual(remaining_hashes(mock), set(all_keys) - deleted)
 
     def test_dry_run_and_plan_refuse_an_empty_input_too(self):
         empty = self.write_lines("empty.txt", ["# no hashes today"])

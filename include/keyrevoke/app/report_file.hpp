@@ -49,6 +49,9 @@ class report_file {
   // names the copy and relocation() says what happened. When no copy can be made the report fails:
   // error() says so and pending() holds every row of the lost file followed by the unwritten ones.
   bool check_path();
+  // Removes the report this run created and closes it: nothing more is written (a run that sent
+  // nothing and must leave no report behind, e.g. an input refused as empty). True when removed.
+  bool discard();
   bool failed() const noexcept { return !error_.empty(); }
   const std::string& error() const noexcept { return error_; }
   // The rows that could not be written (after a failure), for stderr.

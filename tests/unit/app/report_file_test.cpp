@@ -102,6 +102,26 @@ BOOST_AUTO_TEST_CASE(two_runs_cannot_share_a_report) {
   BOOST_TEST(std::get<std::string>(second).find("in use") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_discarded_report_is_gone_and_stays_gone) {
+  // A run that sent nothing (an input refused as empty) leaves no report: not even the relocation of
+  // check_path(), which would otherwise put back a report whose path went away.
+  temp_dir dir;
+  const fs::path p = dir.path / "r.jsonl";
+  {
+    auto opened = report_file::open(p.string(), report_mode::create, nullptr);
+    BOOST_TEST_REQUIRE(std::holds_alternative<report_file>(opened));
+    auto& file = std::get<report_file>(opened);
+    file.append("{\"type\":\"header\"}\n");
+    BOOST_TEST(file.flush());
+    file.append("{\"type\":\"summary\"}\n");
+    BOOST_TEST(file.discard());
+    BOOST_TEST(!fs::exists(p));
+  }
+  BOOST_TEST(!fs::exists(p));  // the destructor wrote nothing back
+  auto again = report_file::open(p.string(), report_mode::create, nullptr);  // and nothing is locked
+  BOOST_TEST(std::holds_alternative<report_file>(again));
+}
+
 BOOST_AUTO_TEST_CASE(an_unwritable_place_is_an_error_before_anything_is_sent) {
   auto opened = report_file::open("/proc/keyrevoke-cannot-write-here.jsonl", report_mode::create, nullptr);
   BOOST_TEST(std::holds_alternative<std::string>(opened));

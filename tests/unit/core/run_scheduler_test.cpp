@@ -229,8 +229,11 @@ sim_stats simulate(kc::run_scheduler& s, kc::steady_time start, const server_fn&
       answer_event e = events.top();
       events.pop();
       const bool stale_like = e.r.how == wire::stale || unread_wire(e.r.how);
-      if (stale_like && e.work.kind == job_kind::act && st.stale_met.insert(e.work.hash).second &&
-          unread_wire(e.r.how)) {
+      const bool first_stale = stale_like && e.work.kind == job_kind::act && st.stale_met.insert(e.work.hash).second;
+      // Never written (a dial failed, a write refused): no attempt. A stale request refused unread: the
+      // first one of the hash is none either.
+      const bool unwritten = e.r.how == wire::not_written || e.r.how == wire::stale_unwritten;
+      if (e.work.kind == job_kind::act && (unwritten || (first_stale && unread_wire(e.r.how)))) {
         ++st.unread[e.work.hash];
       }
       s.on_result(e.work, e.r.answer, facts_of(e.r.how, e.sent), now, u01);
@@ -740,7 +743,7 @@ BOOST_AUTO_TEST_CASE(outcome_claims_only_what_the_server_showed) {
       // trial: a DELETE applied, answered 503 Retry-After: 1): the 404 after it is not "gone before".
       {"404 after a 503 with Retry-After", {{http(503, html_502, "1")}, gone()}, 8, outcome::not_found_after_retry, 2},
       {"404 after a 403 with Retry-After", {{http(403, "", "1")}, gone()}, 8, outcome::not_found_after_retry, 2},
-      {"404 after a connect failure (not written)", {refused(), gone()}, 8, outcome::not_found, 2},
+      {"404 after a connect failure (not written)", {refused(), gone()}, 8, outcome::not_found, 1},
       // A page that is not the API's says nothing of what the server behind did: the 404 after it is
       // not proof the key was gone before (the trial: a gateway's page, then the API's 404).
       {"404 after a wrong route's 404 page", {{http(404, html_404)}, gone()}, 8, outcome::not_found_after_retry, 2},
@@ -808,6 +811,11 @@ BOOST_AUTO_TEST_CASE(attempts_count_by_kind) {
       // The server's TCP stack refused the request after it had closed the connection: no attempt.
       {"a stale connection whose request went unread is no attempt", {stale_unread(), ok()}, 1, outcome::deleted, 1},
       {"a failed write on a kept-alive connection is no attempt", {stale_unwritten(), ok()}, 1, outcome::deleted, 1},
+      // A dial that failed (refused, TLS handshake timed out) sent nothing: no attempt, whatever the count.
+      {"failed dials are no attempts", {refused(), refused(), refused(), ok()}, 1, outcome::deleted, 1},
+      {"a second failed write is no attempt either", {stale_unwritten(), stale_unwritten(), ok()}, 1, outcome::deleted, 1},
+      {"a dial that timed out, then a failure that counts", {{transport(kc::errc::timeout), wire::not_written}, e500()}, 1,
+       outcome::failed, 1},
       {"a second stale connection counts, unread or not", {stale_unread(), stale_unread()}, 1, outcome::failed, 1},
       {"an unread stale request, then a failure", {stale_unread(), e500(), ok()}, 2, outcome::deleted, 2},
       {"a wrong route's page counts as a failure", {{http(404, html_404)}}, 2, outcome::failed, 2},
@@ -1849,9 +1857,11 @@ BOOST_AUTO_TEST_CASE(random_runs_keep_the_invariants) {
           if (step.work.kind == job_kind::act) {
             BOOST_TEST(step.work.attempts == ++act_requests[step.work.hash]);
             r = answer_for(step.work, now);
+            if (r.how == wire::not_written) --act_requests[step.work.hash];  // sent nothing: no attempt
           } else if (step.work.kind == job_kind::verify) {
             BOOST_TEST(step.work.attempts == ++verify_requests[step.work.hash]);
             r = answer_for(step.work, now);
+            if (r.how == wire::not_written) --verify_requests[step.work.hash];
           }
           if (r.how != wire::not_written) s.on_written(now);
           flying.push_back({now + milliseconds{5 + pick(80)}, step.work, r, now});
