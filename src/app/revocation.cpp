@@ -370,7 +370,7 @@ asio::awaitable<void> report_sync(run_context* ctx) {
     }
     if (!ctx->report.relocation().empty() && ctx->relocation_shown != ctx->report.path()) {
       clear_progress(ctx);  // said at once (and again at the end): the path the user watches is gone
-      std::fprintf(stderr, "keyrevoke: %s\n", ctx->report.relocation().c_str());
+      write_stderr_now("keyrevoke: " + ctx->report.relocation() + "\n");
       ctx->relocation_shown = ctx->report.path();
     }
   }
@@ -587,7 +587,7 @@ int conclude(run_context* ctx) {
     text += "keyrevoke: input not read to the end (" + std::to_string(s.counts().lines) +
             " lines read); rerun with --resume\n";
   }
-  if (end.report_relocated) std::fprintf(stderr, "keyrevoke: %s\n", ctx->report.relocation().c_str());
+  if (end.report_relocated) text += "keyrevoke: " + ctx->report.relocation() + "\n";
   if (ctx->report.failed()) {
     text += "keyrevoke: " + ctx->report.error() +
             "\nkeyrevoke: these rows could not be written to the report:\n" + ctx->report.pending();
