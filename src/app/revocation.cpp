@@ -517,7 +517,8 @@ int conclude(run_context* ctx) {
   const int code = core::exit_code(end, s.counts());
   // An input refused as empty sent nothing: a report this run created would only hold its header, and
   // at a fixed path (a cron job's) it would refuse the next run. It is removed (a resumed one stays).
-  ctx->discard_report = end.empty_input && !ctx->opts.resume && !ctx->report.failed();
+  // (With --force the report existed before this run: it keeps its header and summary, and says so.)
+  ctx->discard_report = end.empty_input && !ctx->opts.resume && !ctx->opts.force && !ctx->report.failed();
   std::string why;
   switch (s.reason()) {
     case core::stop_reason::unreachable:

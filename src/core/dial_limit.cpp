@@ -39,9 +39,4 @@ void dial_limit::on_answer(std::size_t in_use) noexcept {
   ++limit_;
 }
 
-millis dial_timeout(std::optional<millis> slowest_success, millis timeout) noexcept {
-  if (!slowest_success) return timeout;
-  return std::min(timeout, std::max(dial_timeout_floor, 4 * *slowest_success));
-}
-
 }  // namespace keyrevoke::core

@@ -456,16 +456,12 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   std::vector<std::size_t> order(endpoints.size());
   for (std::size_t k = 0; k < order.size(); ++k) order[k] = addresses_.pick(k);
   error_code ec;
-  // Each address's connect, then the handshake, within core::dial_timeout: a few times the slowest
-  // dial that succeeded, so that a server at its connection cap costs seconds, not --timeout.
-  const core::millis bound = core::dial_timeout(slowest_dial_, timeout_);
-  const auto dial_started = std::chrono::steady_clock::now();
-  auto connect_started = dial_started;
+  auto connect_started = std::chrono::steady_clock::now();
   for (std::size_t k = 0; k < endpoints.size(); ++k) {
     const std::size_t index = order[k];
     if (k != 0) conn.tcp().close();  // a failed connect leaves its socket open
     connect_started = std::chrono::steady_clock::now();
-    conn.tcp().expires_after(bound);
+    conn.tcp().expires_after(timeout_);
     auto [connect_ec] = co_await conn.tcp().async_connect(endpoints[index], nothrow_awaitable);
     ec = connect_ec;
     if (!ec) {
@@ -486,15 +482,8 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   ++stats_.dials;
   stats_.max_open = std::max(stats_.max_open, ++stats_.open);
   conn.tcp().socket().set_option(tcp::no_delay{true}, ec);
-  const auto dial_done = [&] {
-    const auto took = std::chrono::duration_cast<core::millis>(std::chrono::steady_clock::now() - dial_started);
-    slowest_dial_ = std::max(slowest_dial_.value_or(core::millis{0}), took);
-  };
 
-  if (!origin_.tls) {
-    dial_done();
-    co_return std::error_code{};
-  }
+  if (!origin_.tls) co_return std::error_code{};
 
   // TLS: SNI for names, chain + host name (or IP) verification, resume the pool's newest session.
   SSL* ssl_handle = conn.stream_.native_handle();
@@ -512,7 +501,7 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
     SSL_SESSION_free(session);
   }
 
-  conn.tcp().expires_after(bound);
+  conn.tcp().expires_after(timeout_);
   auto [hs_ec] = co_await conn.stream_.async_handshake(ssl::stream_base::client, nothrow_awaitable);
   if (hs_ec) {
     const long verify = SSL_get_verify_result(ssl_handle);
@@ -531,7 +520,6 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   }
   ++stats_.tls_handshakes;
   if (SSL_session_reused(ssl_handle) != 0) ++stats_.tls_resumed;
-  dial_done();
   if (&conn == warm_up_connection_ && warm_up_ == warm_up_phase::handshaking) {
     // TLS 1.2 delivered its session during the handshake; a TLS 1.3 ticket follows within about one
     // round trip. The waiters give it that long, then go on without it.

@@ -219,6 +219,20 @@ class EmptyInputTest(KeyrevokeTest):
         # Nothing sent for the empty inputs: only the two one-hash runs reached the server.
         self.assertEqual(remaining_hashes(mock), set(all_keys) - deleted)
 
+    def test_force_with_an_empty_input_keeps_the_report(self):
+        # --force names a report that existed: a refused empty input must not remove it (only a report
+        # this run created is removed); it keeps the header and summary of this run and says where.
+        mock = self.mock(keys=5)
+        inp = self.write_lines("in.txt", mock.hashes()[:2])
+        self.assertEqual(self.run_keyrevoke(mock, inp, timeout=60).returncode, 0)
+        res = self.run_keyrevoke(mock, "--force", "-", input=b"", timeout=60)
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 2, err)
+        self.assertTrue(os.path.exists(self.path("report.jsonl")), err)
+        self.assertNotIn("none written", err)
+        self.assertEqual(self.report().summary["exit_code"], 2)
+        self.assertEqual(mock.stats()["keys"]["deleted"], 2)
+
     def test_dry_run_and_plan_refuse_an_empty_input_too(self):
         empty = self.write_lines("empty.txt", ["# no hashes today"])
         for mode in ("--dry-run", "--plan"):

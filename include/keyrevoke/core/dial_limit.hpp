@@ -27,11 +27,8 @@
 // Dials that end without saying anything about capacity (the run stopping, a certificate not
 // trusted) are abandoned: they neither cut nor grow the limit.
 
-#include "keyrevoke/core/clock.hpp"
-
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 
 namespace keyrevoke::core {
 
@@ -75,15 +72,5 @@ class dial_limit {
   std::uint64_t cuts_ = 0;
   std::uint64_t failures_ = 0;
 };
-
-// How long one dial (TCP connect, then TLS handshake) may take, in ms: 4 x the slowest dial that
-// succeeded so far, at least dial_timeout_floor, at most `timeout` (--timeout); `timeout` itself until
-// a dial has succeeded. A server at its connection cap leaves new connections in its listen queue (the
-// TCP connect succeeds, the handshake never starts): such a dial then fails within a few of that
-// server's own dial times instead of --timeout, and the request it would have carried, never written,
-// goes on another connection (it is no attempt: run_scheduler). The same shape as TCP's retransmission
-// timer, a multiple of the round trips seen (RFC 6298 2), with a floor.
-inline constexpr millis dial_timeout_floor{2000};
-millis dial_timeout(std::optional<millis> slowest_success, millis timeout) noexcept;
 
 }  // namespace keyrevoke::core

@@ -16,7 +16,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -208,8 +207,6 @@ class connection_pool {
   const connection* warm_up_connection_ = nullptr;
   boost::asio::steady_timer warm_up_done_;
   bool shut_down_ = false;
-  // The slowest dial (connect + TLS handshake) that succeeded, for core::dial_timeout; none yet: empty.
-  std::optional<core::millis> slowest_dial_;
   pool_stats stats_;
 };
 

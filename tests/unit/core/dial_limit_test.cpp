@@ -5,7 +5,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <deque>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -216,24 +215,3 @@ BOOST_AUTO_TEST_CASE(capped_server_costs_few_failed_dials) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
-
-BOOST_AUTO_TEST_CASE(dial_timeout_follows_the_slowest_dial_seen) {
-  using ms = kc::millis;
-  struct row {
-    const char* name;
-    std::optional<ms> slowest;
-    ms timeout, expected;
-  };
-  const std::vector<row> table{
-      {"no dial succeeded yet: --timeout", std::nullopt, ms{30000}, ms{30000}},
-      {"fast local dials: the floor", ms{3}, ms{30000}, ms{2000}},
-      {"4 x the slowest dial", ms{900}, ms{30000}, ms{3600}},
-      {"never above --timeout", ms{9000}, ms{30000}, ms{30000}},
-      {"a --timeout below the floor stays the bound", ms{3}, ms{1000}, ms{1000}},
-      {"a dial as slow as --timeout", ms{30000}, ms{30000}, ms{30000}},
-  };
-  for (const row& r : table) {
-    BOOST_TEST_CONTEXT(r.name) { BOOST_TEST(kc::dial_timeout(r.slowest, r.timeout).count() == r.expected.count()); }
-  }
-}
-
