@@ -1,0 +1,27 @@
+#include "keyrevoke/app/version.hpp"
+
+#include <boost/version.hpp>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+
+#include <string>
+
+// KEYREVOKE_GIT_DESCRIBE: `git describe --always --dirty` at configure time (CMakeLists.txt), or empty.
+#ifndef KEYREVOKE_GIT_DESCRIBE
+#define KEYREVOKE_GIT_DESCRIBE ""
+#endif
+
+namespace keyrevoke::app {
+
+std::string version_text() {
+  std::string text = "keyrevoke " KEYREVOKE_VERSION;
+  const std::string describe = KEYREVOKE_GIT_DESCRIBE;
+  if (!describe.empty()) text += " (git " + describe + ")";
+  // BOOST_LIB_VERSION is "1_81": the dotted form is what Debian's package names and Boost's notes use.
+  text += "\nbuilt with Boost " + std::to_string(BOOST_VERSION / 100000) + "." +
+          std::to_string(BOOST_VERSION / 100 % 1000) + "." + std::to_string(BOOST_VERSION % 100) + ", " +
+          OPENSSL_VERSION_TEXT + "\nrunning with " + OpenSSL_version(OPENSSL_VERSION) + "\n";
+  return text;
+}
+
+}  // namespace keyrevoke::app
