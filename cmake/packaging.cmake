@@ -32,7 +32,7 @@ else()
       add_custom_command(OUTPUT ${KEYREVOKE_MAN_DIR}/${name}.1
         COMMAND ${CMAKE_COMMAND} -E make_directory ${KEYREVOKE_MAN_DIR}
         COMMAND ${CMAKE_COMMAND} -E env KEYREVOKE_MAN_BIN=$<TARGET_FILE:keyrevoke> KEYREVOKE_MAN_COMMAND=${command}
-                ${KEYREVOKE_HELP2MAN} --no-info --no-discard-stderr --section 1
+                ${KEYREVOKE_HELP2MAN} --no-info --section 1
                 --version-string "${name} ${PROJECT_VERSION}" --include ${KEYREVOKE_DIST}/${include}
                 --output ${KEYREVOKE_MAN_DIR}/${name}.1 ${KEYREVOKE_DIST}/help2man-view.sh
         DEPENDS keyrevoke ${KEYREVOKE_DIST}/${include} ${KEYREVOKE_DIST}/help2man-view.sh
