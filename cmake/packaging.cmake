@@ -77,12 +77,12 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "keyrevoke maintainers <keyrevoke@example.in
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://example.invalid/keyrevoke")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-  "bulk revocation of ModelGates API keys
- keyrevoke deletes, disables or enables ModelGates API keys by hash, at the
- rate the server allows, and writes a per-hash report that claims only what
- the server has shown. It resumes interrupted runs, lists keys by filters,
- and merges reports. A mock server for drills is in /usr/libexec/keyrevoke.")
+# The extended description (CPack writes the summary line above it and indents each line).
+set(CPACK_PACKAGE_DESCRIPTION
+  "keyrevoke deletes, disables or enables ModelGates API keys by hash, at the
+rate the server allows, and writes a per-hash report that claims only what
+the server has shown. It resumes interrupted runs, lists keys by filters,
+and merges reports. A mock server for drills is in /usr/libexec/keyrevoke.")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends: from dpkg-shlibdeps (dpkg-dev)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")

@@ -63,6 +63,7 @@ class DebPackageTest(KeyrevokeTest):
         self.assertRegex(fields, r"(?m)^Section: utils$")
         self.assertRegex(fields, r"(?m)^Maintainer: .+<.+@.+>$")
         self.assertRegex(fields, r"(?m)^Homepage: ")
+        self.assertRegex(fields, r"(?m)^Description: bulk revocation of ModelGates API keys\n keyrevoke deletes")
         # dpkg-shlibdeps found the shared libraries: OpenSSL's and Boost's, with versions.
         depends = next(line for line in fields.splitlines() if line.startswith("Depends:"))
         for library in ("libc6 (>=", "libssl3 (>=", "libboost-program-options1.81.0", "libboost-json1.81.0"):
