@@ -1,11 +1,8 @@
 #include "keyrevoke/app/config_file.hpp"
 
-#include "keyrevoke/core/redact.hpp"
-
+#include <algorithm>
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/parsers.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -14,6 +11,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "keyrevoke/core/redact.hpp"
+
 namespace keyrevoke::app {
 
 namespace po = boost::program_options;
@@ -21,7 +20,9 @@ namespace po = boost::program_options;
 namespace {
 
 // Options that only make sense on the command line.
-bool command_line_only(std::string_view name) { return name == "help" || name == "version" || name == "config"; }
+bool command_line_only(std::string_view name) {
+  return name == "help" || name == "version" || name == "config";
+}
 
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r");
@@ -33,7 +34,8 @@ std::string_view trim(std::string_view text) {
 // A name someone would use for the management key itself (key, management-key, api_key, TOKEN...).
 bool names_the_key(std::string_view name) {
   std::string n;
-  for (const char c : name) n += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char c : name)
+    n += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const auto ends_with = [&n](std::string_view tail) {
     return n.size() >= tail.size() && n.compare(n.size() - tail.size(), tail.size(), tail) == 0;
   };
@@ -45,7 +47,8 @@ bool names_the_key(std::string_view name) {
 std::string shown_name(std::string_view name) {
   const bool option_shaped =
       !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '_';
       });
   if (!option_shaped || core::looks_like_secret(name)) return {};
   return " '" + std::string{name} + "'";
@@ -53,7 +56,8 @@ std::string shown_name(std::string_view name) {
 
 }  // namespace
 
-std::optional<std::string> store_config_file(const std::string& path, const po::options_description& command_options,
+std::optional<std::string> store_config_file(const std::string& path,
+                                             const po::options_description& command_options,
                                              po::variables_map& vm) {
   const std::string file = core::safe_display(path);
   std::ifstream in{path};
@@ -80,12 +84,15 @@ std::optional<std::string> store_config_file(const std::string& path, const po::
     if (equals == std::string_view::npos) return where + ": expected 'name = value'";
     const std::string_view name = trim(content.substr(0, equals));
     if (names_the_key(name)) {
-      return where + ": the management key is never read from a config file; use env "
-                     "MODELGATES_MANAGEMENT_KEY or 'key-file = PATH'";
+      return where +
+             ": the management key is never read from a config file; use env "
+             "MODELGATES_MANAGEMENT_KEY or 'key-file = PATH'";
     }
-    if (command_line_only(name)) return where + ": '" + std::string{name} + "' only works on the command line";
+    if (command_line_only(name))
+      return where + ": '" + std::string{name} + "' only works on the command line";
     if (file_options.find_nothrow(std::string{name}, false) == nullptr) {
-      return where + ": unknown option" + shown_name(name) + " (the names are the long options of --help, without '--')";
+      return where + ": unknown option" + shown_name(name) +
+             " (the names are the long options of --help, without '--')";
     }
     line_of.try_emplace(std::string{name}, number);
   }
@@ -99,8 +106,8 @@ std::optional<std::string> store_config_file(const std::string& path, const po::
     std::string name = e.get_option_name();
     name.erase(0, name.find_first_not_of('-'));
     const auto found = line_of.find(name);
-    const std::string where =
-        "config file '" + file + "'" + (found == line_of.end() ? "" : ", line " + std::to_string(found->second));
+    const std::string where = "config file '" + file + "'" +
+                              (found == line_of.end() ? "" : ", line " + std::to_string(found->second));
     if (dynamic_cast<const po::multiple_occurrences*>(&e) != nullptr) {
       return where + ": option" + shown_name(name) + " is given more than once";
     }

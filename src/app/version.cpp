@@ -1,9 +1,9 @@
 #include "keyrevoke/app/version.hpp"
 
-#include <boost/version.hpp>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 
+#include <boost/version.hpp>
 #include <string>
 
 // KEYREVOKE_GIT_DESCRIBE: `git describe --always --dirty` at configure time (CMakeLists.txt), or empty.

@@ -3,7 +3,6 @@
 
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/variables_map.hpp>
-
 #include <optional>
 #include <string>
 
@@ -21,8 +20,8 @@ namespace keyrevoke::app {
 // token...): the key comes only from env MODELGATES_MANAGEMENT_KEY or key-file = PATH. No value and
 // no line of the file is ever echoed (a pasted key must not reach the terminal); an unknown name is
 // shown only if it is short and looks like an option name.
-std::optional<std::string> store_config_file(const std::string& path,
-                                             const boost::program_options::options_description& command_options,
-                                             boost::program_options::variables_map& vm);
+std::optional<std::string> store_config_file(
+    const std::string& path, const boost::program_options::options_description& command_options,
+    boost::program_options::variables_map& vm);
 
 }  // namespace keyrevoke::app

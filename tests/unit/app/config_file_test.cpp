@@ -1,16 +1,16 @@
 // --config FILE through the command line parser: the file's options under the command line's, and
 // every bad file refused (exit 2) naming the file and line without echoing what it holds.
 #include "keyrevoke/app/config_file.hpp"
-#include "keyrevoke/app/options.hpp"
+
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
+#include "keyrevoke/app/options.hpp"
 
 using namespace keyrevoke::app;
 namespace fs = std::filesystem;
@@ -39,15 +39,16 @@ std::variant<options, early_exit> parse(std::vector<const char*> args) {
 BOOST_AUTO_TEST_SUITE(config_file_options)
 
 BOOST_AUTO_TEST_CASE(the_file_sets_options_and_the_command_line_wins) {
-  const config_file file{"# incident 42\n"
-                         "base-url = https://gw.example/api/v1\n"
-                         "concurrency = 4   # gentle\n"
-                         "rate=50\n"
-                         "\n"
-                         "verify = true\n"
-                         "disable =\n"
-                         "key-file = /run/secrets/mg\n"
-                         "report = from-file.jsonl\n"};
+  const config_file file{
+      "# incident 42\n"
+      "base-url = https://gw.example/api/v1\n"
+      "concurrency = 4   # gentle\n"
+      "rate=50\n"
+      "\n"
+      "verify = true\n"
+      "disable =\n"
+      "key-file = /run/secrets/mg\n"
+      "report = from-file.jsonl\n"};
   const std::string path = file.path.string();
   const auto parsed = parse({"--config", path.c_str(), "--concurrency", "8", "in.txt"});
   BOOST_TEST_REQUIRE(std::holds_alternative<options>(parsed));
@@ -112,8 +113,8 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_a_usage_error) {
   const auto parsed = parse({"--config", "/nonexistent/keyrevoke.conf"});
   BOOST_TEST_REQUIRE(std::holds_alternative<early_exit>(parsed));
   BOOST_TEST(std::get<early_exit>(parsed).code == 2);
-  BOOST_TEST(std::get<early_exit>(parsed).text.find("cannot read config file '/nonexistent/keyrevoke.conf'") !=
-             std::string::npos);
+  BOOST_TEST(std::get<early_exit>(parsed).text.find(
+                 "cannot read config file '/nonexistent/keyrevoke.conf'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(the_help_documents_config) {

@@ -2,7 +2,6 @@
 #include "keyrevoke/app/version.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 
 using namespace keyrevoke::app;
