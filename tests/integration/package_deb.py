@@ -7,8 +7,8 @@ once, in a build without sanitizers (label `package`), as tests/run_all.sh's rel
 import fnmatch
 import glob
 import os
+import shutil
 import subprocess
-import tempfile
 import unittest
 
 import harness
@@ -91,10 +91,9 @@ class DebPackageTest(KeyrevokeTest):
         for path in ("/usr/share/man/man1/keyrevoke.1.gz", "/usr/share/bash-completion/completions/keyrevoke"):
             if not dpkg_excluded(path):
                 self.assertTrue(os.path.exists(path), path)
-        if not dpkg_excluded("/usr/share/man/man1/keyrevoke.1.gz"):
+        if not dpkg_excluded("/usr/share/man/man1/keyrevoke.1.gz") and shutil.which("man"):  # man-db: optional
             man = subprocess.run(["man", "-w", "keyrevoke"], capture_output=True, text=True, timeout=60)
-            if man.returncode != 127:  # man-db is not required on the machine
-                self.assertEqual(man.stdout.strip(), "/usr/share/man/man1/keyrevoke.1.gz", man.stderr)
+            self.assertEqual(man.stdout.strip(), "/usr/share/man/man1/keyrevoke.1.gz", man.stderr)
 
         # A short revocation: the installed keyrevoke against the installed mock, ground truth from the
         # mock.
