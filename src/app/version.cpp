@@ -1,15 +1,14 @@
 #include "keyrevoke/app/version.hpp"
 
+// KEYREVOKE_GIT_DESCRIBE: `git describe --always --dirty` at build time, or "" outside a git checkout
+// (the build directory's generated/, written by cmake/git-describe.cmake).
+#include "keyrevoke/git_describe.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 
 #include <boost/version.hpp>
 #include <string>
-
-// KEYREVOKE_GIT_DESCRIBE: `git describe --always --dirty` at configure time (CMakeLists.txt), or empty.
-#ifndef KEYREVOKE_GIT_DESCRIBE
-#define KEYREVOKE_GIT_DESCRIBE ""
-#endif
 
 namespace keyrevoke::app {
 
