@@ -11,6 +11,9 @@ packages=(build-essential cmake ninja-build pkg-config ca-certificates python3
           libssl-dev openssl curl nginx-light)
 packages+=(faketime)  # tests/integration/test_clock.py runs keyrevoke with its clock set back (libfaketime)
 packages+=(nodejs)  # tests/integration/test_contract.py runs Stoplight Prism (npm package, tests/contract/)
+packages+=(help2man)  # the man pages keyrevoke(1) and keyrevoke-list(1), from --help (cmake/packaging.cmake)
+packages+=(dpkg-dev)  # cpack -G DEB: dpkg-shlibdeps fills Depends (tests/integration/package_deb.py)
+packages+=(bash-completion zsh)  # tests/integration/test_install.py runs the completion scripts
 packages+=(util-linux mount)  # tests/integration/test_dial.py: unshare -m, mount --bind (a private /etc/hosts)
 command -v npm >/dev/null || packages+=(npm)  # Debian's npm, unless node came with its own (NodeSource)
 for arg in "$@"; do

@@ -2,7 +2,8 @@
 # Installs what is missing, builds, and runs every test, failing closed:
 #   1. release   a Release build (the `ci` preset, -Werror, when CI=true) and its unit tests; its
 #                integration tests too when the check stage is off (that stage runs them in its own
-#                build, so CI runs each test once)
+#                build, so CI runs each test once); and the Debian package's test (build the .deb, apt-get
+#                install it, revoke with it, remove it: tests/integration/package_deb.py, needs root)
 #   2. check     every unit and integration test in one build that is ASan + UBSan (reports fatal) and
 #                gcc --coverage at once (the `check` preset); gcovr's per-directory line and branch
 #                summary must stay at or above tests/coverage_floors.txt
@@ -84,8 +85,9 @@ release_stage() {
   cmake --preset "${release_preset}" >/dev/null || return
   cmake --build --preset "${release_preset}" -j "${jobs}" || return
   if ((check)); then
-    # Unit tests, and the integration tests a sanitized build may skip (label `unsanitized`).
-    ctest_counted "${release_preset}" -L 'unit|unsanitized'
+    # Unit tests, the integration tests a sanitized build may skip (label `unsanitized`), and the
+    # Debian package's test (label `package`: a package of the build users get, not of a sanitized one).
+    ctest_counted "${release_preset}" -L 'unit|unsanitized|package'
   else
     ctest_counted "${release_preset}" -LE unsanitized
   fi

@@ -10,6 +10,7 @@
 #include "keyrevoke/app/key_lister.hpp"
 #include "keyrevoke/app/options.hpp"
 #include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/app/version.hpp"
 #include "keyrevoke/core/glob.hpp"
 #include "keyrevoke/core/key_filter.hpp"
 #include "keyrevoke/core/redact.hpp"
@@ -114,7 +115,7 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
          << "3 key rejected or TLS not trusted, 130 interrupted.\n";
     return early_exit{0, text.str()};
   }
-  if (vm.count("version") != 0) return early_exit{0, "keyrevoke " KEYREVOKE_VERSION "\n"};
+  if (vm.count("version") != 0) return early_exit{0, version_text()};
 
   if (vm.count("cacert") != 0) o.lister.cacert = vm["cacert"].as<std::string>();
   if (vm.count("key-file") != 0) o.key_file = vm["key-file"].as<std::string>();

@@ -1,5 +1,7 @@
 #include "keyrevoke/app/options.hpp"
 
+#include "keyrevoke/app/config_file.hpp"
+#include "keyrevoke/app/version.hpp"
 #include "keyrevoke/core/redact.hpp"
 
 #include <boost/program_options.hpp>
@@ -35,6 +37,9 @@ po::options_description describe(options& o, std::string& progress) {
   desc.add_options()
     ("help,h", "show this help and exit")
     ("version", "show the version and exit")
+    ("config", po::value<std::string>(), "read options from this file: 'name = value' lines, the long "
+                                         "names below without '--' (# comments; switches: verify = true); "
+                                         "the command line wins; never the key")
     ("base-url", po::value(&o.base_url), "API root (env MODELGATES_BASE_URL) [https://modelgates.ai/api/v1]")
     ("cacert", po::value<std::string>(), "extra trusted CA certificates (PEM), added to the system store")
     ("key-file", po::value<std::string>(), "read the management key from the first line of this file "
@@ -92,6 +97,10 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
                       // No abbreviations: "--key=..." must never be taken for "--key-file".
                       .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
                       .run(), vm);
+    // --config FILE: stored after the command line, whose values win (po::store keeps the first).
+    if (vm.count("config") != 0) {
+      if (auto error = store_config_file(vm["config"].as<std::string>(), desc, vm)) return usage_error(*error);
+    }
     po::notify(vm);
   } catch (const po::unknown_option& e) {
     // Never echo a value: "--key=sk-..." must not print the key.
@@ -120,7 +129,7 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
          << "130 interrupted. The last line on stderr says why.\n";
     return early_exit{0, text.str()};
   }
-  if (vm.count("version") != 0) return early_exit{0, "keyrevoke " KEYREVOKE_VERSION "\n"};
+  if (vm.count("version") != 0) return early_exit{0, version_text()};
 
   if (vm.count("cacert") != 0) o.cacert = vm["cacert"].as<std::string>();
   if (vm.count("key-file") != 0) o.key_file = vm["key-file"].as<std::string>();
