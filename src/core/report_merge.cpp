@@ -211,11 +211,8 @@ std::optional<std::string> report_merger::end_file() {
 }
 
 merged_report report_merger::finish() {
-  merged_report r = std::move(out_);
-  out_ = merged_report{};
-
-  // Hashes, with the proof that belongs to their final row.
-  r.hashes.reserve(by_hash_.size());
+  // Hashes, with the proof that belongs to their final row (later() reads out_.runs: first).
+  out_.hashes.reserve(by_hash_.size());
   for (auto& [hash, e] : by_hash_) {
     hash_state s = std::move(e.state);
     if (e.proof && (!e.has_row || later(e.proof->run, e.proof->line, s.run, s.line))) {
@@ -224,9 +221,11 @@ merged_report report_merger::finish() {
       s.proof_error = std::move(e.proof->error);
       if (!e.has_row) s.run = e.proof->run;
     }
-    r.hashes.push_back(std::move(s));
+    out_.hashes.push_back(std::move(s));
   }
   by_hash_.clear();
+  merged_report r = std::move(out_);
+  out_ = merged_report{};
   for (auto& [where, bad] : invalid_) r.invalid.push_back(std::move(bad));
   invalid_.clear();
 

@@ -292,10 +292,10 @@ BOOST_AUTO_TEST_CASE(utc_stamp_is_rfc3339_with_milliseconds) {
       {epoch + 1ms, "1970-01-01T00:00:00.001Z"},
       {epoch + 999999us, "1970-01-01T00:00:00.999Z"},  // truncated, not rounded
       {epoch + 86400s + 3661s + 42ms, "1970-01-02T01:01:01.042Z"},
-      {epoch + 1795806614s + 123ms, "2026-11-27T21:10:14.123Z"},
-      {epoch + 1795806614s + 124ms, "2026-11-27T21:10:14.124Z"},  // same second: the cached part
-      {epoch + 1795806615s, "2026-11-27T21:10:15.000Z"},          // the next second
-      {epoch + 1795806614s + 5ms, "2026-11-27T21:10:14.005Z"},    // back again
+      {epoch + 1795813814s + 123ms, "2026-11-27T21:10:14.123Z"},
+      {epoch + 1795813814s + 124ms, "2026-11-27T21:10:14.124Z"},  // same second: the cached part
+      {epoch + 1795813815s, "2026-11-27T21:10:15.000Z"},          // the next second
+      {epoch + 1795813814s + 5ms, "2026-11-27T21:10:14.005Z"},    // back again
   };
   kc::utc_stamp stamp;
   for (const auto& [t, expected] : table) {
@@ -307,7 +307,7 @@ BOOST_AUTO_TEST_CASE(utc_stamp_is_rfc3339_with_milliseconds) {
   // The hot path: a stamp per loop turn allocates nothing.
   keyrevoke::test::allocation_counter allocations;
   std::size_t total = 0;
-  for (int i = 0; i < 100; ++i) total += stamp(epoch + 1795806614s + milliseconds{i * 37}).size();
+  for (int i = 0; i < 100; ++i) total += stamp(epoch + 1795813814s + milliseconds{i * 37}).size();
   BOOST_TEST(allocations.count() == 0u);
   BOOST_TEST(total == 2400u);
 }
