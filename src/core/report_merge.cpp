@@ -1,6 +1,7 @@
 #include "keyrevoke/core/report_merge.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -9,6 +10,7 @@
 
 #include "keyrevoke/core/outcome.hpp"
 #include "keyrevoke/core/report_reader.hpp"
+#include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/selection.hpp"
 
 namespace keyrevoke::core {
@@ -36,6 +38,45 @@ bool is_done_name(std::string_view name) {
 }
 
 bool proof_shows_state(std::string_view proof) { return proof == "verified" || proof == "mismatch"; }
+
+// Compact JSON as keyrevoke writes it: a double keeps a decimal point (30.0, not Boost.JSON's 3E1).
+void append_compact(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& member : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, member.key());
+        out += ':';
+        append_compact(out, member.value());
+      }
+      out += '}';
+      return;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const json::value& item : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        append_compact(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::double_: {
+      char buffer[40];
+      const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v.get_double());
+      std::string text = ec == std::errc{} ? std::string{buffer, end} : std::string{"null"};
+      if (text.find_first_of(".eEn") == std::string::npos) text += ".0";  // n: nan/inf are not written
+      out += text;
+      return;
+    }
+    default: out += json::serialize(v);
+  }
+}
 
 }  // namespace
 
@@ -118,7 +159,8 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
       run.shard = string_or_empty(row, "shard");
       run.plan_digest = string_or_empty(row, "plan_digest");
       if (const json::value* options = row.if_contains("options"); options != nullptr && options->is_object()) {
-        run.options = json::serialize(*options);
+        run.options.clear();
+        append_compact(run.options, *options);
       }
       if (const json::value* pid = row.if_contains("pid"); pid != nullptr && pid->is_number()) {
         run.pid = pid->is_uint64() ? pid->get_uint64() : pid->is_int64() && pid->get_int64() > 0 ? static_cast<std::uint64_t>(pid->get_int64()) : 0;
