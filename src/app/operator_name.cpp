@@ -1,16 +1,18 @@
 #include "keyrevoke/app/operator_name.hpp"
 
-#include <cerrno>
-#include <cstdlib>
 #include <pwd.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <vector>
 
 #include "keyrevoke/core/redact.hpp"
 
 namespace keyrevoke::app {
 
-std::string choose_operator_name(const char* env_user, const char* env_logname, const std::string& account, uid_t uid) {
+std::string choose_operator_name(const char* env_user, const char* env_logname, const std::string& account,
+                                 uid_t uid) {
   for (const char* name : {env_user, env_logname, account.c_str()}) {
     if (name == nullptr || *name == '\0') continue;
     // An operator name that looks like a key is not one: never write it.

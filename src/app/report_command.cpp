@@ -20,7 +20,8 @@ constexpr const char* report_usage_line =
     "usage: keyrevoke report [--format text|markdown|csv|json] FILE...   ('-' reads stdin)";
 
 early_exit report_usage_error(const std::string& message) {
-  return {exit_usage, "keyrevoke report: " + message + "\n" + report_usage_line + "\nTry 'keyrevoke report --help'.\n"};
+  return {exit_usage,
+          "keyrevoke report: " + message + "\n" + report_usage_line + "\nTry 'keyrevoke report --help'.\n"};
 }
 
 // Feeds one file to the merger line by line, in 64 KiB reads. Returns an error sentence, or empty.
@@ -60,7 +61,8 @@ std::string merge_file(core::report_merger& merger, const std::string& name) {
   const int read_errno = errno;
   if (in != stdin) std::fclose(in);
   if (!error.empty()) return error;
-  if (read_failed) return "cannot read '" + core::safe_display(name) + "': " + std::generic_category().message(read_errno);
+  if (read_failed)
+    return "cannot read '" + core::safe_display(name) + "': " + std::generic_category().message(read_errno);
   if (!pending.empty()) {
     if (auto bad = merger.add_line(pending, false)) return *bad;
   }
@@ -100,23 +102,29 @@ std::variant<report_options, early_exit> parse_report_command_line(int argc, con
     option = option.substr(0, option.find('='));
     return report_usage_error("unknown option '" + core::safe_display(option) + "'");
   } catch (const po::error_with_option_name& e) {
-    return report_usage_error("invalid or missing value for option '" + core::safe_display(e.get_option_name()) + "'");
+    return report_usage_error("invalid or missing value for option '" +
+                              core::safe_display(e.get_option_name()) + "'");
   } catch (const po::error&) {
     return report_usage_error("invalid command line");
   }
   if (vm.count("help") != 0) {
     std::ostringstream text;
-    text << report_usage_line
-         << "\n\nReads one or more keyrevoke reports (a run and its --resume runs append to one report; each\n"
-            "--shard runner writes its own) and prints the final state per hash: the latest row that showed\n"
-            "the key's state (a later failed or not_attempted row never hides an earlier deleted one), counts\n"
-            "by outcome, what is left grouped by reason, and the runs with their operators, times and options.\n"
-            "It says when a run has no summary row (killed: rerun it with --resume) and when a shard of K/N\n"
-            "has no report or two.\n\n"
-         << general
-         << "\nExit codes: 0 every hash done (or protected), every --verify proof verified, no invalid line, no\n"
-            "run unfinished and no shard missing; 1 something is left (listed) or stdout could not be written;\n"
-            "2 usage, an unreadable file, or a file that is not a keyrevoke report (FILE:LINE says where).\n";
+    text
+        << report_usage_line
+        << "\n\nReads one or more keyrevoke reports (a run and its --resume runs append to one report; each\n"
+           "--shard runner writes its own) and prints the final state per hash: the latest row that showed\n"
+           "the key's state (a later failed or not_attempted row never hides an earlier deleted one), "
+           "counts\n"
+           "by outcome, what is left grouped by reason, and the runs with their operators, times and "
+           "options.\n"
+           "It says when a run has no summary row (killed: rerun it with --resume) and when a shard of K/N\n"
+           "has no report or two.\n\n"
+        << general
+        << "\nExit codes: 0 every hash done (or protected), every --verify proof verified, no invalid line, "
+           "no\n"
+           "run unfinished and no shard missing; 1 something is left (listed) or stdout could not be "
+           "written;\n"
+           "2 usage, an unreadable file, or a file that is not a keyrevoke report (FILE:LINE says where).\n";
     return early_exit{0, text.str()};
   }
   const auto parsed = core::parse_report_format(format);

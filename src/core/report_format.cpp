@@ -23,8 +23,9 @@ std::string plural(std::uint64_t n, std::string_view one, std::string_view many)
 }
 
 std::string status_line(const merged_report& r) {
-  std::string text = plural(r.files.size(), "report", "reports") + ", " + plural(r.runs.size(), "run", "runs") +
-                     ", " + plural(r.hashes.size(), "hash", "hashes") + ": ";
+  std::string text = plural(r.files.size(), "report", "reports") + ", " +
+                     plural(r.runs.size(), "run", "runs") + ", " + plural(r.hashes.size(), "hash", "hashes") +
+                     ": ";
   if (r.all_done()) return text + "ALL DONE (every hash done or protected, every proof verified)";
   text += "NOT ALL DONE:";
   std::string parts;
@@ -62,9 +63,10 @@ std::string render_text(const merged_report& r) {
   out += "\nRuns:\n";
   for (const report_run& run : r.runs) {
     out += "  " + r.files[run.file] + (run.line != 0 ? ":" + number(run.line) : std::string{}) + "  " +
-           run_times(run) + "\n    operator " + or_dash(run.operator_name) + ", action " + or_dash(run.action) +
-           ", shard " + or_dash(run.shard) + ", " + or_dash(run.base_url) + ", version " + or_dash(run.version) +
-           ", pid " + number(run.pid) + "\n    options " + run.options + "\n";
+           run_times(run) + "\n    operator " + or_dash(run.operator_name) + ", action " +
+           or_dash(run.action) + ", shard " + or_dash(run.shard) + ", " + or_dash(run.base_url) +
+           ", version " + or_dash(run.version) + ", pid " + number(run.pid) + "\n    options " + run.options +
+           "\n";
   }
   out += "\nFinal state per hash (" + number(r.hashes.size()) + " hashes):\n";
   for (const auto& [name, count] : r.outcomes) out += "  " + pad(name, 24) + number(count) + "\n";
@@ -75,16 +77,16 @@ std::string render_text(const merged_report& r) {
   if (!r.failures.empty()) {
     out += "\nLeft to do, by reason:\n";
     for (const failure_group& g : r.failures) {
-      out += "  " + pad(number(g.count), 8) + pad(g.state, 22) + (g.error.empty() ? "(no error text)" : g.error) +
-             "  (e.g. " + to_hex(g.example) + ")\n";
+      out += "  " + pad(number(g.count), 8) + pad(g.state, 22) +
+             (g.error.empty() ? "(no error text)" : g.error) + "  (e.g. " + to_hex(g.example) + ")\n";
     }
   }
   if (!r.invalid.empty()) {
     out += "\nInvalid input lines (" + number(r.invalid.size()) + "):\n";
     for (std::size_t i = 0; i < r.invalid.size() && i < max_listed_invalid; ++i) {
       const invalid_input& bad = r.invalid[i];
-      out += "  " + (bad.input_file.empty() ? std::string{"(stdin)"} : bad.input_file) + ":" + number(bad.line) +
-             ": " + bad.error + ": " + bad.preview + "\n";
+      out += "  " + (bad.input_file.empty() ? std::string{"(stdin)"} : bad.input_file) + ":" +
+             number(bad.line) + ": " + bad.error + ": " + bad.preview + "\n";
     }
     if (r.invalid.size() > max_listed_invalid) out += "  ... (--format csv or json lists every hash)\n";
   }
@@ -113,7 +115,9 @@ std::string cell(std::string_view text) {
   return out.empty() ? std::string{"-"} : out;
 }
 
-std::string code_cell(std::string_view text) { return text.empty() ? std::string{"-"} : "`" + cell(text) + "`"; }
+std::string code_cell(std::string_view text) {
+  return text.empty() ? std::string{"-"} : "`" + cell(text) + "`";
+}
 
 std::string render_markdown(const merged_report& r) {
   std::string out = "## keyrevoke report\n\n**" + status_line(r) + "**\n";
@@ -121,15 +125,18 @@ std::string render_markdown(const merged_report& r) {
     out += "\n### Problems\n\n";
     for (const std::string& p : r.problems) out += "- " + cell(p) + "\n";
   }
-  out += "\n### Runs\n\n| report | operator | started | finished | action | shard | server | options |\n"
-         "|---|---|---|---|---|---|---|---|\n";
+  out +=
+      "\n### Runs\n\n| report | operator | started | finished | action | shard | server | options |\n"
+      "|---|---|---|---|---|---|---|---|\n";
   for (const report_run& run : r.runs) {
     const std::string finished =
-        run.finished ? cell(run.finished_at) + (run.exit_code ? " (exit " + std::to_string(*run.exit_code) + ")" : "")
-                     : std::string{"**unfinished**"};
-    out += "| " + code_cell(r.files[run.file] + (run.line != 0 ? ":" + number(run.line) : std::string{})) + " | " +
-           cell(run.operator_name) + " | " + cell(run.started_at) + " | " + finished + " | " + cell(run.action) +
-           " | " + cell(run.shard) + " | " + cell(run.base_url) + " | " + code_cell(run.options) + " |\n";
+        run.finished
+            ? cell(run.finished_at) + (run.exit_code ? " (exit " + std::to_string(*run.exit_code) + ")" : "")
+            : std::string{"**unfinished**"};
+    out += "| " + code_cell(r.files[run.file] + (run.line != 0 ? ":" + number(run.line) : std::string{})) +
+           " | " + cell(run.operator_name) + " | " + cell(run.started_at) + " | " + finished + " | " +
+           cell(run.action) + " | " + cell(run.shard) + " | " + cell(run.base_url) + " | " +
+           code_cell(run.options) + " |\n";
   }
   out += "\n### Final state per hash\n\n| outcome | hashes |\n|---|---:|\n";
   for (const auto& [name, count] : r.outcomes) out += "| " + cell(name) + " | " + number(count) + " |\n";
@@ -140,12 +147,13 @@ std::string render_markdown(const merged_report& r) {
   if (!r.failures.empty()) {
     out += "\n### Left to do, by reason\n\n| hashes | state | reason | example |\n|---:|---|---|---|\n";
     for (const failure_group& g : r.failures) {
-      out += "| " + number(g.count) + " | " + cell(g.state) + " | " + cell(g.error) + " | `" + to_hex(g.example) +
-             "` |\n";
+      out += "| " + number(g.count) + " | " + cell(g.state) + " | " + cell(g.error) + " | `" +
+             to_hex(g.example) + "` |\n";
     }
   }
   if (!r.invalid.empty()) {
-    out += "\n### Invalid input lines (" + number(r.invalid.size()) + ")\n\n| input | line | error |\n|---|---:|---|\n";
+    out += "\n### Invalid input lines (" + number(r.invalid.size()) +
+           ")\n\n| input | line | error |\n|---|---:|---|\n";
     for (std::size_t i = 0; i < r.invalid.size() && i < max_listed_invalid; ++i) {
       const invalid_input& bad = r.invalid[i];
       out += "| " + cell(bad.input_file) + " | " + number(bad.line) + " | " + cell(bad.error) + " |\n";
@@ -162,7 +170,8 @@ std::string render_markdown(const merged_report& r) {
 // --- csv ----------------------------------------------------------------------------------------
 
 void append_csv(std::string& out, std::string_view text) {
-  const bool formula = !text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@');
+  const bool formula =
+      !text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@');
   if (!formula && text.find_first_of(",\"\r\n") == std::string_view::npos) {
     out += text;
     return;
@@ -250,10 +259,15 @@ std::string render_json(const merged_report& r) {
     out += R"({"report":)";
     append_json_string(out, r.files[run.file]);
     out += R"(,"line":)" + (run.line != 0 ? number(run.line) : std::string{"null"});
-    const std::pair<const char*, const std::string*> texts[] = {
-        {"started_at", &run.started_at}, {"finished_at", &run.finished_at}, {"operator", &run.operator_name},
-        {"action", &run.action},         {"host", &run.host},               {"base_url", &run.base_url},
-        {"shard", &run.shard},           {"plan_digest", &run.plan_digest}, {"version", &run.version}};
+    const std::pair<const char*, const std::string*> texts[] = {{"started_at", &run.started_at},
+                                                                {"finished_at", &run.finished_at},
+                                                                {"operator", &run.operator_name},
+                                                                {"action", &run.action},
+                                                                {"host", &run.host},
+                                                                {"base_url", &run.base_url},
+                                                                {"shard", &run.shard},
+                                                                {"plan_digest", &run.plan_digest},
+                                                                {"version", &run.version}};
     for (const auto& [name, value] : texts) {
       out += ",\"" + std::string{name} + "\":";
       append_string_or_null(out, *value);
@@ -262,7 +276,8 @@ std::string render_json(const merged_report& r) {
     out += run.finished ? "true" : "false";
     out += R"(,"exit_code":)" + (run.exit_code ? std::to_string(*run.exit_code) : std::string{"null"});
     out += R"(,"elapsed_s":)" + (run.finished ? one_decimal(run.elapsed_s) : std::string{"null"});
-    out += R"(,"pid":)" + number(run.pid) + R"(,"rows":)" + number(run.rows) + R"(,"options":)" + run.options + "}";
+    out += R"(,"pid":)" + number(run.pid) + R"(,"rows":)" + number(run.rows) + R"(,"options":)" +
+           run.options + "}";
   }
   out += R"(],"counts":)";
   append_counts(out, r.outcomes);
@@ -325,10 +340,14 @@ std::optional<report_format> parse_report_format(std::string_view name) noexcept
 
 std::string render_report(const merged_report& report, report_format format) {
   switch (format) {
-    case report_format::markdown: return render_markdown(report);
-    case report_format::csv: return render_csv(report);
-    case report_format::json: return render_json(report);
-    case report_format::text: break;
+    case report_format::markdown:
+      return render_markdown(report);
+    case report_format::csv:
+      return render_csv(report);
+    case report_format::json:
+      return render_json(report);
+    case report_format::text:
+      break;
   }
   return render_text(report);
 }

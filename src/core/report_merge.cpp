@@ -1,10 +1,10 @@
 #include "keyrevoke/core/report_merge.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <charconv>
 #include <set>
 #include <tuple>
 
@@ -28,7 +28,8 @@ unsigned unsigned_or_zero(const json::object& row, std::string_view name) {
   const json::value* v = row.if_contains(name);
   if (v == nullptr) return 0;
   if (v->is_uint64() && v->get_uint64() <= 0xffffffffu) return static_cast<unsigned>(v->get_uint64());
-  if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= 0xffffffff) return static_cast<unsigned>(v->get_int64());
+  if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= 0xffffffff)
+    return static_cast<unsigned>(v->get_int64());
   return 0;
 }
 
@@ -74,7 +75,8 @@ void append_compact(std::string& out, const json::value& v) {
       out += text;
       return;
     }
-    default: out += json::serialize(v);
+    default:
+      out += json::serialize(v);
   }
 }
 
@@ -115,10 +117,12 @@ void report_merger::start_run(std::uint64_t line) {
   run_ = out_.runs.size() - 1;
 }
 
-bool report_merger::later(std::size_t run_a, std::uint64_t line_a, std::size_t run_b, std::uint64_t line_b) const {
+bool report_merger::later(std::size_t run_a, std::uint64_t line_a, std::size_t run_b,
+                          std::uint64_t line_b) const {
   const report_run& a = out_.runs[run_a];
   const report_run& b = out_.runs[run_b];
-  return std::tie(effective_start_[run_a], a.file, line_a) > std::tie(effective_start_[run_b], b.file, line_b);
+  return std::tie(effective_start_[run_a], a.file, line_a) >
+         std::tie(effective_start_[run_b], b.file, line_b);
 }
 
 std::optional<std::string> report_merger::add_line(std::string_view line, bool terminated) {
@@ -147,7 +151,8 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
     if (!type->is_string()) return fail("\"type\" is not a string: not a keyrevoke report row");
     const std::string_view kind = type->get_string();
     if (kind == "header") {
-      if (string_or_empty(row, "tool") != "keyrevoke") return fail("a header row of another tool than keyrevoke");
+      if (string_or_empty(row, "tool") != "keyrevoke")
+        return fail("a header row of another tool than keyrevoke");
       start_run(line_);
       report_run& run = out_.runs.back();
       run.version = string_or_empty(row, "version");
@@ -158,12 +163,15 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
       run.base_url = string_or_empty(row, "base_url");
       run.shard = string_or_empty(row, "shard");
       run.plan_digest = string_or_empty(row, "plan_digest");
-      if (const json::value* options = row.if_contains("options"); options != nullptr && options->is_object()) {
+      if (const json::value* options = row.if_contains("options");
+          options != nullptr && options->is_object()) {
         run.options.clear();
         append_compact(run.options, *options);
       }
       if (const json::value* pid = row.if_contains("pid"); pid != nullptr && pid->is_number()) {
-        run.pid = pid->is_uint64() ? pid->get_uint64() : pid->is_int64() && pid->get_int64() > 0 ? static_cast<std::uint64_t>(pid->get_int64()) : 0;
+        run.pid = pid->is_uint64()                          ? pid->get_uint64()
+                  : pid->is_int64() && pid->get_int64() > 0 ? static_cast<std::uint64_t>(pid->get_int64())
+                                                            : 0;
       }
       std::string& start = effective_start_.back();
       start = std::max(start, run.started_at);
@@ -177,7 +185,8 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
       if (const json::value* code = row.if_contains("exit_code"); code != nullptr && code->is_int64()) {
         run.exit_code = static_cast<int>(code->get_int64());
       }
-      if (const json::value* elapsed = row.if_contains("elapsed_s"); elapsed != nullptr && elapsed->is_number()) {
+      if (const json::value* elapsed = row.if_contains("elapsed_s");
+          elapsed != nullptr && elapsed->is_number()) {
         run.elapsed_s = elapsed->to_number<double>();
       }
       return std::nullopt;
@@ -196,7 +205,8 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
     e.state.hash = *hash;
     if (e.proof && !later(*run_, line_, e.proof->run, e.proof->line)) return std::nullopt;
     if (e.proof && proof_shows_state(e.proof->proof) && !proof_shows_state(proof)) return std::nullopt;
-    e.proof = verify_entry{*run_, line_, std::move(proof), string_or_empty(row, "observed"), string_or_empty(row, "error")};
+    e.proof = verify_entry{*run_, line_, std::move(proof), string_or_empty(row, "observed"),
+                           string_or_empty(row, "error")};
     return std::nullopt;
   }
 
@@ -212,8 +222,10 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
     if (outcome_name != "invalid") return fail("a row without a hash whose outcome is not \"invalid\"");
     invalid_input bad;
     bad.input_file = string_or_empty(row, "file");
-    if (const json::value* n = row.if_contains("line"); n != nullptr && n->is_uint64()) bad.line = n->get_uint64();
-    if (const json::value* n = row.if_contains("line"); n != nullptr && n->is_int64() && n->get_int64() >= 0) {
+    if (const json::value* n = row.if_contains("line"); n != nullptr && n->is_uint64())
+      bad.line = n->get_uint64();
+    if (const json::value* n = row.if_contains("line");
+        n != nullptr && n->is_int64() && n->get_int64() >= 0) {
       bad.line = static_cast<std::uint64_t>(n->get_int64());
     }
     bad.error = string_or_empty(row, "error");
@@ -284,8 +296,10 @@ merged_report report_merger::finish() {
         g.example = h.hash;
       }
     };
-    if (h.outcome.empty()) add("no action row", "");
-    else if (!is_done_name(h.outcome) && h.outcome != "protected") add(h.outcome, h.error);
+    if (h.outcome.empty())
+      add("no action row", "");
+    else if (!is_done_name(h.outcome) && h.outcome != "protected")
+      add(h.outcome, h.error);
     if (!h.proof.empty() && h.proof != "verified") add("verify " + h.proof, h.proof_error);
   }
   if (!r.invalid.empty()) r.outcomes["invalid"] = r.invalid.size();
@@ -297,7 +311,8 @@ merged_report report_merger::finish() {
   for (std::size_t i = 0; i < r.runs.size(); ++i) {
     const report_run& run = r.runs[i];
     const bool last_of_file = i + 1 == r.runs.size() || r.runs[i + 1].file != run.file;
-    const std::string where = r.files[run.file] + (run.line != 0 ? ":" + std::to_string(run.line) : std::string{});
+    const std::string where =
+        r.files[run.file] + (run.line != 0 ? ":" + std::to_string(run.line) : std::string{});
     if (run.line == 0) {
       // An older keyrevoke wrote neither header nor summary rows: whether it finished is unknown.
       r.notes.push_back(r.files[run.file] + ": rows before any header row (written by an older keyrevoke)");
@@ -305,11 +320,13 @@ merged_report report_merger::finish() {
     }
     if (run.finished) continue;
     if (last_of_file) {
-      r.problems.push_back(where + ": the run started " + (run.started_at.empty() ? "(unknown)" : run.started_at) +
-                           " has no summary row: it was killed, or is still running; its hashes without a row "
-                           "are unknown (rerun it with --resume)");
+      r.problems.push_back(
+          where + ": the run started " + (run.started_at.empty() ? "(unknown)" : run.started_at) +
+          " has no summary row: it was killed, or is still running; its hashes without a row "
+          "are unknown (rerun it with --resume)");
     } else {
-      r.notes.push_back(where + ": the run started " + (run.started_at.empty() ? "(unknown)" : run.started_at) +
+      r.notes.push_back(where + ": the run started " +
+                        (run.started_at.empty() ? "(unknown)" : run.started_at) +
                         " was interrupted before its summary; a later run in the same report resumed it");
     }
   }
@@ -329,7 +346,9 @@ merged_report report_merger::finish() {
     r.problems.push_back("the reports are of runs against different servers (" + joined(servers) +
                          "): one hash's rows may not be about the same key");
   }
-  if (actions.size() > 1) r.notes.push_back("the runs took different actions (" + joined(actions) + "); the final state is the latest proven one");
+  if (actions.size() > 1)
+    r.notes.push_back("the runs took different actions (" + joined(actions) +
+                      "); the final state is the latest proven one");
 
   // Shards: each file is one runner's report (its runs all name one shard, or none).
   std::map<unsigned, std::map<unsigned, std::vector<std::size_t>>> shards;  // N -> K -> files
@@ -359,7 +378,8 @@ merged_report report_merger::finish() {
     if (shards.size() > 1) {
       std::set<std::string> counts;
       for (const auto& [n, ks] : shards) counts.insert(std::to_string(n));
-      r.problems.push_back("the reports split the input into different numbers of shards (" + joined(counts) + ")");
+      r.problems.push_back("the reports split the input into different numbers of shards (" + joined(counts) +
+                           ")");
     }
     for (const std::size_t f : unsharded) {
       r.problems.push_back(r.files[f] + ": a run without --shard, merged with sharded ones");
@@ -375,9 +395,10 @@ merged_report report_merger::finish() {
         if (it->second.size() > 1) {
           std::string names;
           for (const std::size_t f : it->second) names += (names.empty() ? "" : ", ") + r.files[f];
-          r.problems.push_back("shard " + std::to_string(k) + "/" + std::to_string(n) + " is in " +
-                               std::to_string(it->second.size()) + " reports (" + names +
-                               "): give each shard's report once (a resumed shard appends to its own report)");
+          r.problems.push_back(
+              "shard " + std::to_string(k) + "/" + std::to_string(n) + " is in " +
+              std::to_string(it->second.size()) + " reports (" + names +
+              "): give each shard's report once (a resumed shard appends to its own report)");
         }
       }
       if (!missing.empty()) {
@@ -392,7 +413,8 @@ merged_report report_merger::finish() {
     }
   }
   if (r.unknown_rows != 0) {
-    r.notes.push_back(std::to_string(r.unknown_rows) + " rows of a type this version does not know were skipped");
+    r.notes.push_back(std::to_string(r.unknown_rows) +
+                      " rows of a type this version does not know were skipped");
   }
   effective_start_.clear();
   return r;

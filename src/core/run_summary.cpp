@@ -12,7 +12,8 @@ constexpr std::array<std::string_view, 6> class_names{"none", "1xx", "2xx", "3xx
 std::string decimal(double value, int digits) {
   if (!(value > -1e15 && value < 1e15)) value = 0.0;  // NaN, infinities: 0 (a gauge must be a number)
   char buffer[40];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, digits);
+  const auto [end, ec] =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, digits);
   return ec == std::errc{} ? std::string{buffer, end} : std::string{"0"};
 }
 
@@ -134,16 +135,19 @@ std::string prometheus_metrics(const run_summary& s) {
          "action=\"" + label_value(s.action) + "\",host=\"" + label_value(s.host) + "\",shard=\"" +
              label_value(s.shard) + "\",version=\"" + label_value(s.version) + "\"",
          "1");
-  gauge_header(out, "exit_code", "The last run's exit code (0 all done, 1 some left, 2 usage, 3 aborted, "
-                                 "4 server unreachable or down, 130 interrupted).");
+  gauge_header(out, "exit_code",
+               "The last run's exit code (0 all done, 1 some left, 2 usage, 3 aborted, "
+               "4 server unreachable or down, 130 interrupted).");
   sample(out, "exit_code", {}, std::to_string(s.exit_code));
   gauge_header(out, "duration_seconds", "How long the last run took, in seconds.");
   sample(out, "duration_seconds", {}, decimal(s.elapsed_s, 3));
-  gauge_header(out, "last_run_timestamp_seconds", "When the last run ended, in seconds since the Unix epoch.");
+  gauge_header(out, "last_run_timestamp_seconds",
+               "When the last run ended, in seconds since the Unix epoch.");
   sample(out, "last_run_timestamp_seconds", {}, decimal(s.finished_unix_s, 3));
   gauge_header(out, "input_lines", "Input lines the last run read.");
   sample(out, "input_lines", {}, std::to_string(c.lines));
-  gauge_header(out, "hashes", "Hashes (and invalid input lines) of the last run by outcome, as in its report.");
+  gauge_header(out, "hashes",
+               "Hashes (and invalid input lines) of the last run by outcome, as in its report.");
   for (std::size_t i = 0; i < c.outcomes.size(); ++i) {
     const auto o = static_cast<outcome>(i);
     sample(out, "hashes", "outcome=\"" + label_value(to_string(o)) + "\"", std::to_string(c[o]));
@@ -154,15 +158,19 @@ std::string prometheus_metrics(const run_summary& s) {
                                                                  {"mismatch", c.verify_mismatch},
                                                                  {"failed", c.verify_failed},
                                                                  {"not_attempted", c.verify_not_attempted}};
-    for (const auto& [name, count] : proofs) sample(out, "verify_proofs", "proof=\"" + std::string{name} + "\"", std::to_string(count));
+    for (const auto& [name, count] : proofs)
+      sample(out, "verify_proofs", "proof=\"" + std::string{name} + "\"", std::to_string(count));
   }
-  gauge_header(out, "requests", "Requests the last run sent, by the HTTP status class of the answer "
-                                "(none: no answer, a network error or a timeout).");
+  gauge_header(out, "requests",
+               "Requests the last run sent, by the HTTP status class of the answer "
+               "(none: no answer, a network error or a timeout).");
   for (std::size_t i = 1; i <= class_names.size(); ++i) {
     const std::size_t k = i % class_names.size();
-    sample(out, "requests", "status_class=\"" + std::string{class_names[k]} + "\"", std::to_string(s.requests.classes[k]));
+    sample(out, "requests", "status_class=\"" + std::string{class_names[k]} + "\"",
+           std::to_string(s.requests.classes[k]));
   }
-  gauge_header(out, "throttled_answers", "Throttling answers the last run got (429, or 403/503 with a rate-limit hint).");
+  gauge_header(out, "throttled_answers",
+               "Throttling answers the last run got (429, or 403/503 with a rate-limit hint).");
   sample(out, "throttled_answers", {}, std::to_string(c.throttled));
   gauge_header(out, "outages", "Times the last run saw the server failing nearly everything.");
   sample(out, "outages", {}, std::to_string(c.outages));

@@ -33,16 +33,16 @@ struct run_summary {
   const run_counts* counts = nullptr;  // required
   status_tally requests;
   int exit_code = 0;
-  std::string_view exit_reason;   // stop_reason's name ("none" for a run that was not stopped)
+  std::string_view exit_reason;  // stop_reason's name ("none" for a run that was not stopped)
   double elapsed_s = 0.0;
-  std::string_view started_at;    // ISO 8601 UTC
+  std::string_view started_at;  // ISO 8601 UTC
   std::string_view finished_at;
-  double finished_unix_s = 0.0;   // finished_at as seconds since the epoch (the metrics' timestamp gauge)
+  double finished_unix_s = 0.0;  // finished_at as seconds since the epoch (the metrics' timestamp gauge)
   std::string_view version;
-  std::string_view action;        // "delete", "disable", "enable"
-  std::string_view host;          // the base URL's host[:port]
-  std::string_view shard;         // "K/N"; empty: none
-  std::string_view report;        // the report's path
+  std::string_view action;  // "delete", "disable", "enable"
+  std::string_view host;    // the base URL's host[:port]
+  std::string_view shard;   // "K/N"; empty: none
+  std::string_view report;  // the report's path
 };
 
 // {"tool":"keyrevoke","version":..,"action":..,"host":..,"shard":..,"report":..,"started_at":..,

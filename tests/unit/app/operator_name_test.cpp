@@ -1,10 +1,10 @@
 // The header row's operator: $USER, $LOGNAME, the uid's account name, "uid N"; never a secret.
 #include "keyrevoke/app/operator_name.hpp"
 
-#include <boost/test/unit_test.hpp>
-
-#include <string>
 #include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <string>
 
 using namespace keyrevoke::app;
 
@@ -30,7 +30,9 @@ BOOST_AUTO_TEST_CASE(the_first_usable_name_wins) {
       {"an account that looks like a key is skipped", nullptr, nullptr, secret, "uid 1234"},
   };
   for (const row& r : rows) {
-    BOOST_TEST_CONTEXT(r.name) { BOOST_TEST(choose_operator_name(r.user, r.logname, r.account, 1234) == r.expected); }
+    BOOST_TEST_CONTEXT(r.name) {
+      BOOST_TEST(choose_operator_name(r.user, r.logname, r.account, 1234) == r.expected);
+    }
   }
 }
 

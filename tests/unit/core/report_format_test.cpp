@@ -4,7 +4,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
-
 #include <sstream>
 #include <string>
 #include <vector>
@@ -107,9 +106,14 @@ BOOST_AUTO_TEST_CASE(format_names) {
     std::string_view name;
     std::optional<kc::report_format> expected;
   };
-  const row rows[] = {{"text", kc::report_format::text}, {"markdown", kc::report_format::markdown},
-                      {"md", kc::report_format::markdown}, {"csv", kc::report_format::csv},
-                      {"json", kc::report_format::json}, {"JSON", std::nullopt}, {"", std::nullopt}, {"html", std::nullopt}};
+  const row rows[] = {{"text", kc::report_format::text},
+                      {"markdown", kc::report_format::markdown},
+                      {"md", kc::report_format::markdown},
+                      {"csv", kc::report_format::csv},
+                      {"json", kc::report_format::json},
+                      {"JSON", std::nullopt},
+                      {"", std::nullopt},
+                      {"html", std::nullopt}};
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.name) { BOOST_TEST((kc::parse_report_format(r.name) == r.expected)); }
   }
@@ -126,8 +130,9 @@ BOOST_AUTO_TEST_CASE(text_and_markdown_say_what_is_left_and_why) {
        {"NOT ALL DONE: 1 left to do, 1 problem", "has no summary row", "UNFINISHED", "operator ali|ce",
         "shard 1/2", "deleted", "failed", "(e.g. " + kc::to_hex(nth(2)) + ")", "verified"}},
       {kc::report_format::markdown,
-       {"## keyrevoke report", "**2 reports, 2 runs, 2 hashes: NOT ALL DONE", "| ali\\|ce |", "**unfinished**",
-        "| failed | 1 |", "\\| piped newline", "`" + kc::to_hex(nth(2)) + "`", "| report | operator | started |"}},
+       {"## keyrevoke report", "**2 reports, 2 runs, 2 hashes: NOT ALL DONE", "| ali\\|ce |",
+        "**unfinished**", "| failed | 1 |", "\\| piped newline", "`" + kc::to_hex(nth(2)) + "`",
+        "| report | operator | started |"}},
   };
   for (const row& r2 : rows) {
     BOOST_TEST_CONTEXT(static_cast<int>(r2.format)) {
@@ -157,7 +162,8 @@ BOOST_AUTO_TEST_CASE(an_all_done_report_says_so) {
 }
 
 BOOST_AUTO_TEST_CASE(csv_is_one_row_per_hash) {
-  const std::vector<std::vector<std::string>> rows = read_csv(kc::render_report(sample(), kc::report_format::csv));
+  const std::vector<std::vector<std::string>> rows =
+      read_csv(kc::render_report(sample(), kc::report_format::csv));
   BOOST_REQUIRE(rows.size() == 3U);
   for (const auto& row : rows) BOOST_TEST(row.size() == 11U);
   BOOST_TEST(rows[0][0] == "hash");

@@ -1,7 +1,6 @@
 #include "keyrevoke/core/report_merge.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <map>
 #include <string>
 #include <vector>
@@ -25,8 +24,8 @@ const std::array<kc::input_fingerprint, 1> inputs{{{"in.txt", ""}}};
 std::string header(std::string_view started, std::string_view shard = "", std::string_view action = "delete",
                    std::string_view base = "https://h/api/v1", std::string_view op = "alice") {
   std::string out;
-  kc::append_row(out, kc::header_row{"0.1.0", started, op, action, "h", base, inputs, "", shard, "", 16, 0.0, 8, 30.0,
-                                     false, false, 7, "2026-11-27T21:10:14.000Z"});
+  kc::append_row(out, kc::header_row{"0.1.0", started, op, action, "h", base, inputs, "", shard, "", 16, 0.0,
+                                     8, 30.0, false, false, 7, "2026-11-27T21:10:14.000Z"});
   return out;
 }
 
@@ -45,7 +44,8 @@ std::string proof(std::uint8_t n, kc::verify_outcome v, kc::observed_state seen 
 std::string summary(int code = 0) {
   const std::array<std::pair<std::string_view, std::uint64_t>, 1> counts{{{"deleted", 1}}};
   std::string out;
-  kc::append_row(out, kc::summary_row{"2026-11-27T21:20:00Z", code, 12.5, counts, "2026-11-27T21:20:00.000Z"});
+  kc::append_row(out,
+                 kc::summary_row{"2026-11-27T21:20:00Z", code, 12.5, counts, "2026-11-27T21:20:00.000Z"});
   return out;
 }
 
@@ -100,18 +100,21 @@ BOOST_AUTO_TEST_CASE(final_state_per_hash) {
   };
   const std::vector<row_case> table = {
       {"one finished run",
-       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::not_found, "", 404) + summary()}},
+       {{"r.jsonl",
+         header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::not_found, "", 404) + summary()}},
        {{hex(1), "deleted"}, {hex(2), "not_found"}},
        true},
       {"an interrupted run, then its --resume in the same file: the later row wins",
-       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::not_attempted, "interrupted", 0) +
-                        row(3, o::failed, "HTTP 500", 500) + summary(130) + header("2026-11-27T21:05:00Z") +
-                        row(2, o::deleted) + row(3, o::not_found_after_retry, "", 404) + summary()}},
+       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) +
+                        row(2, o::not_attempted, "interrupted", 0) + row(3, o::failed, "HTTP 500", 500) +
+                        summary(130) + header("2026-11-27T21:05:00Z") + row(2, o::deleted) +
+                        row(3, o::not_found_after_retry, "", 404) + summary()}},
        {{hex(1), "deleted"}, {hex(2), "deleted"}, {hex(3), "not_found_after_retry"}},
        true},
       {"a later row that shows nothing never hides a proven one",
-       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + summary() + header("2026-11-27T21:05:00Z") +
-                        row(1, o::not_attempted, "interrupted", 0) + row(1, o::failed, "HTTP 500", 500) + summary(1)}},
+       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + summary() +
+                        header("2026-11-27T21:05:00Z") + row(1, o::not_attempted, "interrupted", 0) +
+                        row(1, o::failed, "HTTP 500", 500) + summary(1)}},
        {{hex(1), "deleted"}},
        true},
       {"within a run the last row wins",
@@ -119,7 +122,8 @@ BOOST_AUTO_TEST_CASE(final_state_per_hash) {
        {{hex(1), "enabled"}},
        true},
       {"a failure left",
-       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::failed, "HTTP 500", 500) + summary(1)}},
+       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::failed, "HTTP 500", 500) +
+                        summary(1)}},
        {{hex(1), "deleted"}, {hex(2), "failed"}},
        false},
       {"files given out of order: the run that started later wins",
@@ -133,7 +137,9 @@ BOOST_AUTO_TEST_CASE(final_state_per_hash) {
        true},
       {"an older report without header or at",
        {{"old.jsonl",
-         R"({"hash":")" + hex(1) + R"(","outcome":"deleted","http_status":200,"attempts":1,"elapsed_ms":1.0,"error":null})" "\n"}},
+         R"({"hash":")" + hex(1) +
+             R"(","outcome":"deleted","http_status":200,"attempts":1,"elapsed_ms":1.0,"error":null})"
+             "\n"}},
        {{hex(1), "deleted"}},
        true},
   };
@@ -150,12 +156,15 @@ BOOST_AUTO_TEST_CASE(final_state_per_hash) {
 BOOST_AUTO_TEST_CASE(counts_failures_and_runs) {
   using o = kc::outcome;
   kc::merged_report r;
-  const std::string text = header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::failed, "HTTP 500: boom", 500) +
-                           row(3, o::failed, "HTTP 500: boom", 500) + row(4, o::not_attempted, "interrupted", 0) +
-                           R"({"hash":null,"outcome":"invalid","line":3,"file":"in.txt","input":"xyz","error":"not a hash","at":null})" "\n" +
-                           summary(130) + header("2026-11-27T21:05:00Z", "", "delete", "https://h/api/v1", "bob") +
-                           R"({"hash":null,"outcome":"invalid","line":3,"file":"in.txt","input":"xyz","error":"not a hash","at":null})" "\n" +
-                           row(4, o::unauthorized, "HTTP 401", 401) + summary(3);
+  const std::string text =
+      header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::failed, "HTTP 500: boom", 500) +
+      row(3, o::failed, "HTTP 500: boom", 500) + row(4, o::not_attempted, "interrupted", 0) +
+      R"({"hash":null,"outcome":"invalid","line":3,"file":"in.txt","input":"xyz","error":"not a hash","at":null})"
+      "\n" +
+      summary(130) + header("2026-11-27T21:05:00Z", "", "delete", "https://h/api/v1", "bob") +
+      R"({"hash":null,"outcome":"invalid","line":3,"file":"in.txt","input":"xyz","error":"not a hash","at":null})"
+      "\n" +
+      row(4, o::unauthorized, "HTTP 401", 401) + summary(3);
   BOOST_TEST(merge({{"r.jsonl", text}}, r) == "");
   BOOST_TEST(r.hashes.size() == 4U);
   BOOST_TEST(r.outcomes.at("deleted") == 1U);
@@ -177,8 +186,9 @@ BOOST_AUTO_TEST_CASE(counts_failures_and_runs) {
   BOOST_TEST(r.runs[0].finished_at == "2026-11-27T21:20:00Z");
   BOOST_TEST(*r.runs[0].exit_code == 130);
   BOOST_TEST(r.runs[1].line == 8U);
-  BOOST_TEST(r.runs[0].options ==
-             R"({"concurrency":16,"rate":null,"max_attempts":8,"timeout_s":30.0,"verify":false,"resume":false})");
+  BOOST_TEST(
+      r.runs[0].options ==
+      R"({"concurrency":16,"rate":null,"max_attempts":8,"timeout_s":30.0,"verify":false,"resume":false})");
   BOOST_TEST(r.problems.empty());
   BOOST_TEST(!r.all_done());
 }
@@ -186,7 +196,8 @@ BOOST_AUTO_TEST_CASE(counts_failures_and_runs) {
 BOOST_AUTO_TEST_CASE(unfinished_runs_and_shards) {
   using o = kc::outcome;
   const auto shard_file = [&](std::uint8_t n, std::string_view shard, bool finished = true) {
-    return header("2026-11-27T21:00:00Z", shard) + row(n, o::deleted) + (finished ? summary() : std::string{});
+    return header("2026-11-27T21:00:00Z", shard) + row(n, o::deleted) +
+           (finished ? summary() : std::string{});
   };
   struct problem_case {
     const char* name;
@@ -195,20 +206,48 @@ BOOST_AUTO_TEST_CASE(unfinished_runs_and_shards) {
     std::vector<std::string> notes;
   };
   const std::vector<problem_case> table = {
-      {"all three shards", {{"a", shard_file(1, "1/3")}, {"b", shard_file(2, "2/3")}, {"c", shard_file(3, "3/3")}}, {}, {}},
-      {"a shard missing", {{"a", shard_file(1, "1/3")}, {"c", shard_file(3, "3/3")}}, {"1 of 3 shards have no report: 2/3"}, {}},
-      {"a shard twice", {{"a", shard_file(1, "1/2")}, {"b", shard_file(2, "2/2")}, {"b2", shard_file(2, "2/2")}},
-       {"shard 2/2 is in 2 reports (b, b2)"}, {}},
-      {"different shard counts", {{"a", shard_file(1, "1/2")}, {"b", shard_file(2, "2/3")}},
+      {"all three shards",
+       {{"a", shard_file(1, "1/3")}, {"b", shard_file(2, "2/3")}, {"c", shard_file(3, "3/3")}},
+       {},
+       {}},
+      {"a shard missing",
+       {{"a", shard_file(1, "1/3")}, {"c", shard_file(3, "3/3")}},
+       {"1 of 3 shards have no report: 2/3"},
+       {}},
+      {"a shard twice",
+       {{"a", shard_file(1, "1/2")}, {"b", shard_file(2, "2/2")}, {"b2", shard_file(2, "2/2")}},
+       {"shard 2/2 is in 2 reports (b, b2)"},
+       {}},
+      {"different shard counts",
+       {{"a", shard_file(1, "1/2")}, {"b", shard_file(2, "2/3")}},
        {"different numbers of shards (2, 3)", "1 of 2 shards have no report: 2/2",
-        "2 of 3 shards have no report: 1/3, 3/3"}, {}},
-      {"a sharded and an unsharded report", {{"a", shard_file(1, "1/1")}, {"b", shard_file(2, "")}}, {"b: a run without --shard"}, {}},
-      {"a killed run (no summary)", {{"a", shard_file(1, "", false)}}, {"a:1: the run started 2026-11-27T21:00:00Z has no summary row"}, {}},
-      {"a killed run, resumed", {{"a", shard_file(1, "", false) + shard_file(2, "")}}, {}, {"a:1: the run started", "resumed it"}},
-      {"a killed run's torn last line", {{"a", shard_file(1, "", false) + R"({"hash":"ab)"}}, {"has no summary row"}, {"a:3: the last line is torn"}},
-      {"two servers", {{"a", shard_file(1, "")}, {"b", header("2026-11-27T21:00:00Z", "", "delete", "https://other/api/v1") + summary()}},
-       {"different servers"}, {}},
-      {"two actions", {{"a", shard_file(1, "")}, {"b", header("2026-11-27T21:00:00Z", "", "disable") + summary()}}, {}, {"different actions"}},
+        "2 of 3 shards have no report: 1/3, 3/3"},
+       {}},
+      {"a sharded and an unsharded report",
+       {{"a", shard_file(1, "1/1")}, {"b", shard_file(2, "")}},
+       {"b: a run without --shard"},
+       {}},
+      {"a killed run (no summary)",
+       {{"a", shard_file(1, "", false)}},
+       {"a:1: the run started 2026-11-27T21:00:00Z has no summary row"},
+       {}},
+      {"a killed run, resumed",
+       {{"a", shard_file(1, "", false) + shard_file(2, "")}},
+       {},
+       {"a:1: the run started", "resumed it"}},
+      {"a killed run's torn last line",
+       {{"a", shard_file(1, "", false) + R"({"hash":"ab)"}},
+       {"has no summary row"},
+       {"a:3: the last line is torn"}},
+      {"two servers",
+       {{"a", shard_file(1, "")},
+        {"b", header("2026-11-27T21:00:00Z", "", "delete", "https://other/api/v1") + summary()}},
+       {"different servers"},
+       {}},
+      {"two actions",
+       {{"a", shard_file(1, "")}, {"b", header("2026-11-27T21:00:00Z", "", "disable") + summary()}},
+       {},
+       {"different actions"}},
   };
   for (const problem_case& c : table) {
     BOOST_TEST_CONTEXT(c.name) {
@@ -234,15 +273,23 @@ BOOST_AUTO_TEST_CASE(proofs_belong_to_the_final_row) {
   const std::string h1 = header("2026-11-27T21:00:00Z"), h2 = header("2026-11-27T21:05:00Z");
   const std::vector<proof_case> table = {
       {"verified", h1 + row(1, o::deleted) + proof(1, v::verified) + summary(), "verified", true},
-      {"mismatch", h1 + row(1, o::deleted) + proof(1, v::mismatch, kc::observed_state::enabled) + summary(1), "mismatch", false},
-      {"a later --resume --verify proves it", h1 + row(1, o::deleted) + proof(1, v::not_attempted) + summary(130) + h2 +
-                                                 proof(1, v::verified) + summary(), "verified", true},
+      {"mismatch", h1 + row(1, o::deleted) + proof(1, v::mismatch, kc::observed_state::enabled) + summary(1),
+       "mismatch", false},
+      {"a later --resume --verify proves it",
+       h1 + row(1, o::deleted) + proof(1, v::not_attempted) + summary(130) + h2 + proof(1, v::verified) +
+           summary(),
+       "verified", true},
       {"an unproven proof does not hide a verified one",
-       h1 + row(1, o::deleted) + proof(1, v::verified) + summary() + h2 + proof(1, v::failed) + summary(1), "verified", true},
+       h1 + row(1, o::deleted) + proof(1, v::verified) + summary() + h2 + proof(1, v::failed) + summary(1),
+       "verified", true},
       {"a proof older than the final row is dropped",
-       h1 + row(1, o::disabled) + proof(1, v::verified) + summary() + h2 + row(1, o::deleted) + summary(), "", true},
+       h1 + row(1, o::disabled) + proof(1, v::verified) + summary() + h2 + row(1, o::deleted) + summary(), "",
+       true},
       {"an old report's verify row (\"outcome\")",
-       h1 + row(1, o::deleted) + R"({"type":"verify","hash":")" + hex(1) + R"(","outcome":"failed","observed":null,"http_status":null,"attempts":8,"elapsed_ms":1.0,"error":"t"})" "\n" + summary(1),
+       h1 + row(1, o::deleted) + R"({"type":"verify","hash":")" + hex(1) +
+           R"(","outcome":"failed","observed":null,"http_status":null,"attempts":8,"elapsed_ms":1.0,"error":"t"})"
+           "\n" +
+           summary(1),
        "failed", false},
   };
   for (const proof_case& c : table) {
@@ -268,14 +315,29 @@ BOOST_AUTO_TEST_CASE(a_foreign_or_malformed_file_is_an_error_with_its_line) {
   const std::vector<error_case> table = {
       {"not JSON", h + "hello\n", "r:2: not a JSON object"},
       {"a blank line", h + "\n" + summary(), "r:2: an empty line"},
-      {"another tool's JSON Lines", R"({"level":"info","msg":"started"})" "\n", "r:1: neither a typed row nor a hash row"},
-      {"a --plan output", R"({"plan":"keyrevoke-plan-v2","digest":"sha256:00"})" "\n", "r:1: neither a typed row"},
-      {"another tool's header", R"({"type":"header","tool":"other"})" "\n", "r:1: a header row of another tool"},
-      {"a short hash", h + R"({"hash":"abc","outcome":"deleted"})" "\n", "r:2: \"hash\" is not 64 hex digits"},
+      {"another tool's JSON Lines",
+       R"({"level":"info","msg":"started"})"
+       "\n",
+       "r:1: neither a typed row nor a hash row"},
+      {"a --plan output",
+       R"({"plan":"keyrevoke-plan-v2","digest":"sha256:00"})"
+       "\n",
+       "r:1: neither a typed row"},
+      {"another tool's header",
+       R"({"type":"header","tool":"other"})"
+       "\n",
+       "r:1: a header row of another tool"},
+      {"a short hash",
+       h + R"({"hash":"abc","outcome":"deleted"})"
+           "\n",
+       "r:2: \"hash\" is not 64 hex digits"},
       {"a JSON array", "[1,2]\n", "r:1: not a JSON object"},
       {"an empty file", "", "r: no report row in it"},
       {"a torn line alone", R"({"hash":)", "r: no report row in it"},
-      {"a type that is a number", R"({"type":7})" "\n", "r:1: \"type\" is not a string"},
+      {"a type that is a number",
+       R"({"type":7})"
+       "\n",
+       "r:1: \"type\" is not a string"},
   };
   for (const error_case& c : table) {
     BOOST_TEST_CONTEXT(c.name) {

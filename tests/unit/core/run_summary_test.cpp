@@ -4,7 +4,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
-
 #include <map>
 #include <sstream>
 #include <string>
@@ -30,7 +29,8 @@ kc::run_counts sample_counts() {
 kc::run_summary sample(const kc::run_counts& c) {
   kc::run_summary s;
   s.counts = &c;
-  for (const unsigned status : {200u, 200u, 200u, 200u, 200u, 200u, 200u, 200u, 429u, 429u, 429u, 429u, 500u, 0u, 0u}) {
+  for (const unsigned status :
+       {200u, 200u, 200u, 200u, 200u, 200u, 200u, 200u, 429u, 429u, 429u, 429u, 500u, 0u, 0u}) {
     s.requests.count(status);
   }
   s.exit_code = 130;
@@ -88,7 +88,8 @@ BOOST_AUTO_TEST_CASE(status_classes) {
     unsigned status;
     std::size_t index;
   };
-  const row rows[] = {{0, 0}, {100, 1}, {204, 2}, {302, 3}, {404, 4}, {429, 4}, {503, 5}, {599, 5}, {600, 0}, {99, 0}, {1000, 0}};
+  const row rows[] = {{0, 0},   {100, 1}, {204, 2}, {302, 3}, {404, 4}, {429, 4},
+                      {503, 5}, {599, 5}, {600, 0}, {99, 0},  {1000, 0}};
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.status) {
       kc::status_tally t;
@@ -143,7 +144,10 @@ BOOST_AUTO_TEST_CASE(metrics_are_the_text_exposition_format) {
   BOOST_TEST(samples.at("keyrevoke_requests{status_class=\"2xx\"}") == "8");
   BOOST_TEST(samples.at("keyrevoke_requests{status_class=\"none\"}") == "2");
   BOOST_TEST(samples.at("keyrevoke_throttled_answers") == "4");
-  BOOST_TEST(samples.count(R"(keyrevoke_run_info{action="delete",host="we\"ird\\host\nname",shard="2/4",version="0.1.0"})") == 1U);
+  BOOST_TEST(
+      samples.count(
+          R"(keyrevoke_run_info{action="delete",host="we\"ird\\host\nname",shard="2/4",version="0.1.0"})") ==
+      1U);
   BOOST_TEST(samples.count("keyrevoke_verify_proofs{proof=\"verified\"}") == 0U);  // not a --verify run
 
   c.verify = true;
