@@ -11,8 +11,8 @@ import signal
 import subprocess
 import unittest
 
-from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, keyrevoke_env, random_hashes,
-                     status_count)
+from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, free_port, keyrevoke_env,
+                     random_hashes, status_count)
 
 DONE = {"deleted", "not_found", "not_found_after_retry"}
 AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -263,6 +263,26 @@ class ReportCommandTest(KeyrevokeProcesses, KeyrevokeTest):
         code, merged = self.merged("report.jsonl")
         self.assertEqual(merged["counts"], {"deleted": 250, "not_found": 5, "failed": 2})
         self.assertEqual(merged["proofs"], {"verified": 255})
+        self.assert_no_key_anywhere()
+
+    def test_outputs_are_written_when_the_run_aborts_or_cannot_reach_the_server(self):
+        inp = self.write_lines("in.txt", random_hashes(5))
+        other_key = self.mock(keys=5, env={"MODELGATES_MANAGEMENT_KEY": "sk-mg-v1-another-key-entirely"}, name="other")
+        res = self.run_keyrevoke(other_key, "--summary-json", self.path("s3.json"), "--metrics-file",
+                                 self.path("m3.prom"), inp, report="r3.jsonl")
+        self.assertEqual(res.returncode, 3, res.stderr.decode())
+        self.assert_outputs_match("s3.json", "m3.prom", 3, {"deleted": 0})
+        with open(self.path("s3.json")) as f:
+            self.assertEqual(json.load(f)["exit_reason"], "key_rejected")
+
+        closed = free_port()  # nothing listens there
+        unreachable = type("Origin", (), {"base_url": "https://127.0.0.1:%d/api/v1" % closed, "plain": False,
+                                          "ca": other_key.ca})()
+        res = self.run_keyrevoke(unreachable, "--summary-json", self.path("s4.json"), "--metrics-file",
+                                 self.path("m4.prom"), inp, report="r4.jsonl", timeout=120)
+        self.assertEqual(res.returncode, 4, res.stderr.decode())
+        summary, _ = self.assert_outputs_match("s4.json", "m4.prom", 4, {"deleted": 0, "not_attempted": 5})
+        self.assertEqual(summary["requests_by_status_class"]["2xx"], 0)
         self.assert_no_key_anywhere()
 
     def test_operator_falls_back_to_the_account_name(self):
