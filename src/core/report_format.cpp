@@ -68,7 +68,7 @@ std::string render_text(const merged_report& r) {
            ", version " + or_dash(run.version) + ", pid " + number(run.pid) + "\n    options " + run.options +
            "\n";
   }
-  out += "\nFinal state per hash (" + number(r.hashes.size()) + " hashes):\n";
+  out += "\nFinal state per hash (" + number(r.hashes.size()) + " hashes; \"invalid\" counts input lines):\n";
   for (const auto& [name, count] : r.outcomes) out += "  " + pad(name, 24) + number(count) + "\n";
   if (!r.proofs.empty()) {
     out += "\nVerify proofs (of the final rows):\n";
