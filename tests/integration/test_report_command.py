@@ -71,6 +71,10 @@ class ReportCommandTest(KeyrevokeProcesses, KeyrevokeTest):
                              capture_output=True, timeout=60, env=keyrevoke_env(with_key=False))
         return res.returncode, res.stdout.decode(), res.stderr.decode()
 
+    def read_text(self, name):
+        with open(self.path(name)) as f:
+            return f.read()
+
     def merged(self, *files):
         code, out, err = self.report_cmd(*files)
         self.assertIn(code, (0, 1), err)
@@ -283,6 +287,23 @@ class ReportCommandTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(res.returncode, 4, res.stderr.decode())
         summary, _ = self.assert_outputs_match("s4.json", "m4.prom", 4, {"deleted": 0, "not_attempted": 5})
         self.assertEqual(summary["requests_by_status_class"]["2xx"], 0)
+        self.assert_no_key_anywhere()
+
+    def test_outputs_are_written_when_a_second_signal_exits_at_once(self):
+        hung = random_hashes(4)
+        mock = self.mock(keys=5, args=["--fault-file", self.write_lines("faults.txt", ["%s hang" % h for h in hung])])
+        with open(self.path("err.txt"), "wb") as err:
+            proc = self.start_keyrevoke(mock, "--timeout", "60", "--summary-json", self.path("s.json"),
+                                        "--metrics-file", self.path("m.prom"), self.write_lines("in.txt", hung),
+                                        stderr=err)
+            self.wait_for(lambda: mock.stats()["hangs"] >= 1, 30, "a hung request", poll=0.1)
+            proc.send_signal(signal.SIGTERM)
+            self.wait_for(lambda: "finishing requests in flight" in self.read_text("err.txt"), 30,
+                          "the first signal taken")
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 130, self.read_text("err.txt"))
+        self.assert_outputs_match("s.json", "m.prom", 130, {"deleted": 0})
         self.assert_no_key_anywhere()
 
     def test_operator_falls_back_to_the_account_name(self):
