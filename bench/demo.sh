@@ -66,5 +66,5 @@ build/release/keyrevoke --plan "${K[@]}" --protect "$out/keep.txt" "$out/selecte
 digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["digest"])' "$out/plan.json")
 build/release/keyrevoke "${K[@]}" --confirm "$digest" --protect "$out/keep.txt" --verify --report "$out/revoke.jsonl" \
   --force --quiet "$out/selected.txt"
-echo "-- proofs: $(grep -c '"type":"verify","hash":"[0-9a-f]*","outcome":"verified","observed":"gone"' "$out/revoke.jsonl") keys verified gone; header:"
+echo "-- proofs: $(grep -c '"type":"verify","hash":"[0-9a-f]*","proof":"verified","observed":"gone"' "$out/revoke.jsonl") keys verified gone; header:"
 head -1 "$out/revoke.jsonl"

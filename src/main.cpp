@@ -1,6 +1,7 @@
 // keyrevoke: bulk revocation of ModelGates API keys. Thin: options in, exit code out.
 #include "keyrevoke/app/list_command.hpp"
 #include "keyrevoke/app/options.hpp"
+#include "keyrevoke/app/report_command.hpp"
 #include "keyrevoke/app/revoke.hpp"
 #include "keyrevoke/app/stderr_output.hpp"
 #include "keyrevoke/app/stop_signals.hpp"
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
       return run_list_command(argc - 1, argv + 1, std::getenv("MODELGATES_BASE_URL"),
                               std::getenv("MODELGATES_MANAGEMENT_KEY"));
     }
+    // `keyrevoke report FILE...` reads reports, sends nothing (a hash file named "report" is ./report).
+    if (argc > 1 && std::strcmp(argv[1], "report") == 0) return run_report_command(argc - 1, argv + 1);
     auto parsed = parse_command_line(argc, argv, std::getenv("MODELGATES_BASE_URL"));
     if (auto* done = std::get_if<early_exit>(&parsed)) return show_early_exit(*done, "keyrevoke");
     const options& opts = std::get<options>(parsed);

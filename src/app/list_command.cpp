@@ -1,6 +1,7 @@
 #include "keyrevoke/app/list_command.hpp"
 
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -45,7 +46,8 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
     ("name", po::value<std::string>(), "name matches this glob (* ? [a-z] [!x] \\ escape; whole name, case-sensitive)")
     ("label", po::value<std::string>(), "label matches this glob")
     ("created-before", po::value<std::string>(), "created strictly before this ISO 8601 time (2026-11-24, "
-                                                 "2026-11-24T10:00:00Z, ...+02:00; no zone: UTC)")
+                                                 "2026-11-24T10:00:00Z, ...+02:00; no zone: UTC) or this long "
+                                                 "ago (7d, 36h, 90m, 45s, 2w, 1w2d)")
     ("created-after", po::value<std::string>(), "created at or after this time")
     ("updated-before", po::value<std::string>(), "updated strictly before this time (never-updated keys never match)")
     ("updated-after", po::value<std::string>(), "updated at or after this time")
@@ -134,13 +136,16 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
                                {"created-after", o.filter.created_after},
                                {"updated-before", o.filter.updated_before},
                                {"updated-after", o.filter.updated_after}};
+  // Ages ("7d") count back from one reading of the clock, taken before the listing starts.
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
   for (const time_option& t : times) {
     if (vm.count(t.name) == 0) continue;
-    t.target = core::parse_timestamp(vm[t.name].as<std::string>());
+    t.target = core::parse_time_or_age(vm[t.name].as<std::string>(), now);
     if (!t.target) {
-      return list_usage_error(
-          std::string{"--"} + t.name +
-          " takes an ISO 8601 time: 2026-11-24, 2026-11-24T10:00:00Z or 2026-11-24T10:00:00+02:00");
+      return list_usage_error(std::string{"--"} + t.name +
+                              " takes an ISO 8601 time (2026-11-24, 2026-11-24T10:00:00Z, "
+                              "2026-11-24T10:00:00+02:00) or an age (7d, 36h, 90m, 45s, 2w, 1w2d)");
     }
   }
   if (only_disabled && only_enabled)

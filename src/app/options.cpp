@@ -65,7 +65,16 @@ po::options_description describe(options& o, std::string& progress) {
                                                                      "(local mocks only)")
     ("quiet,q", po::bool_switch(&o.quiet), "no progress and no warnings; the summary is one line");
   // clang-format on
+  po::options_description scheduled{"Scheduled runs (see README, Scheduled runs)"};
+  // clang-format off
+  scheduled.add_options()
+    ("summary-json", po::value<std::string>(), "at the end (any exit code), write the summary as one JSON "
+                                               "object to FILE (atomically: temp file, fsync, rename)")
+    ("metrics-file", po::value<std::string>(), "at the end (any exit code), write Prometheus metrics to FILE "
+                                               "(text format, for node_exporter's textfile collector; atomically)");
+  // clang-format on
   desc.add(incident);
+  desc.add(scheduled);
   return desc;
 }
 
@@ -119,7 +128,8 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
     text << usage_line << "\n\nDeletes ModelGates API keys by hash, one per line, and writes a per-hash "
          << "report.\nThe management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, "
          << "never the command line.\n"
-         << "To select keys by label, name, age or usage first: keyrevoke list --help\n\n"
+         << "To select keys by label, name, age or usage first: keyrevoke list --help\n"
+         << "To read reports (the final state per hash across runs and shards): keyrevoke report --help\n\n"
          << desc << "\nExit codes: 0 all done;\n"
          << "1 some hash failed or unproven, invalid lines, or the report or the output could not be\n"
          << "  written (or the report was removed mid-run: the last line says where its rows are);\n"
@@ -152,6 +162,16 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
     const auto shard = core::parse_shard(o.shard_text);
     if (!shard) return usage_error("--shard takes K/N with 1 <= K <= N <= 65536 (e.g. 1/4 ... 4/4)");
     o.shard = *shard;
+  }
+  for (const char* name : {"summary-json", "metrics-file"}) {
+    if (vm.count(name) == 0) continue;
+    const std::string& file = vm[name].as<std::string>();
+    if (file.empty() || file.back() == '/') return usage_error(std::string{"--"} + name + " needs a file name");
+    if (file == o.report) return usage_error(std::string{"--"} + name + " must not be the report");
+    (std::string_view{name} == "summary-json" ? o.summary_json : o.metrics_file) = file;
+  }
+  if (o.summary_json && o.summary_json == o.metrics_file) {
+    return usage_error("--summary-json and --metrics-file need two different files");
   }
   if (o.plan && o.confirm) return usage_error("--plan and --confirm are two steps: run --plan first, then --confirm");
   if (o.plan && o.dry_run) return usage_error("--plan and --dry-run: choose one (--plan also validates)");

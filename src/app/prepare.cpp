@@ -1,5 +1,7 @@
 #include "keyrevoke/app/prepare.hpp"
 
+#include "keyrevoke/app/operator_name.hpp"
+
 #include "keyrevoke/core/glob.hpp"
 #include "keyrevoke/core/hash_line.hpp"
 #include "keyrevoke/core/protect_line.hpp"
@@ -146,19 +148,16 @@ std::string plan_row_text(const options& opts, const core::base_url& base, std::
 
 std::string header_row_text(const options& opts, const core::base_url& base, const std::vector<input_print>& inputs) {
   const std::vector<core::input_fingerprint> fingerprints = fingerprints_of(inputs);
-  // Read before any thread starts: nothing sets the environment concurrently.
-  const char* user = std::getenv("USER");                                  // NOLINT(concurrency-mt-unsafe)
-  if (user == nullptr || *user == '\0') user = std::getenv("LOGNAME");    // NOLINT(concurrency-mt-unsafe)
-  // An operator name that looks like a key is not one: never write it.
-  std::string operator_name = user != nullptr ? user : "";
-  if (core::looks_like_secret(operator_name)) operator_name.clear();
-  const std::string started = core::format_utc(std::chrono::system_clock::now());
+  const std::string operator_name = current_operator_name();  // $USER, $LOGNAME, the uid's account, "uid N"
+  const auto now = std::chrono::system_clock::now();
+  const std::string started = core::format_utc(now);
+  const std::string at = core::format_utc_ms(now);
   std::string row;
   core::append_row(row, core::header_row{KEYREVOKE_VERSION, started, operator_name, core::to_string(opts.act), base.host_header, base.canonical,
                                          fingerprints, opts.confirm.value_or(""), shard_or_empty(opts),
                                          opts.protect.value_or(""),
                                          opts.concurrency, opts.rate, opts.max_attempts, opts.timeout_s, opts.verify,
-                                         opts.resume, static_cast<std::uint64_t>(::getpid())});
+                                         opts.resume, static_cast<std::uint64_t>(::getpid()), at});
   return row;
 }
 

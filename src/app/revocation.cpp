@@ -7,6 +7,7 @@
 #include "keyrevoke/app/exchange.hpp"
 #include "keyrevoke/app/input_reader.hpp"
 #include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/app/run_outputs.hpp"
 #include "keyrevoke/app/run_stats.hpp"
 #include "keyrevoke/app/stderr_output.hpp"
 #include "keyrevoke/app/stop_signals.hpp"
@@ -14,6 +15,7 @@
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/run_scheduler.hpp"
+#include "keyrevoke/core/run_summary.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
 #include "keyrevoke/net/nothrow_awaitable.hpp"
 #include "keyrevoke/net/tls_context.hpp"
@@ -109,7 +111,8 @@ struct run_context final : net::send_observer {
         stops{io.get_executor()},
         worker_cut{std::make_unique<asio::cancellation_signal[]>(std::max(1U, opts.concurrency))},
         rng{std::random_device{}()},
-        started{clock_type::now()} {
+        started{clock_type::now()},
+        started_at{core::format_utc(std::chrono::system_clock::now())} {
     progress_tty = stderr_is_terminal();
     progress_enabled = opts.progress == progress_mode::always || (opts.progress == progress_mode::automatic && progress_tty);
   }
@@ -136,12 +139,15 @@ struct run_context final : net::send_observer {
   std::unique_ptr<asio::cancellation_signal[]> worker_cut;
   std::mt19937_64 rng;
   clock_type::time_point started;
+  std::string started_at;  // ISO 8601 UTC, for --summary-json
   bool waiting = false, event_pending = false, flush_scheduled = false, finished = false;
   bool progress_enabled = false, progress_tty = false, progress_shown = false;
   bool discard_report = false;  // an input refused as empty: the report this run created is removed
   unsigned invalid_shown = 0;
   std::string input_error, setup_error, internal_error, row;
   std::string relocation_shown;  // the report's new path, once its relocation was told on stderr
+  core::utc_stamp stamp;         // the rows' "at"
+  core::status_tally tally;      // requests by status class, for --metrics-file and --summary-json
 };
 
 // Everything the run writes to stderr while it runs goes through write_stderr_now: a paused terminal
@@ -206,11 +212,12 @@ void publish(run_context* ctx) {
   auto& rows = ctx->sched.rows();
   if (!rows.empty()) {
     ctx->row.clear();
+    const std::string_view at = ctx->stamp(std::chrono::system_clock::now());  // one per loop turn
     for (const core::row_event& r : rows) {
       if (r.kind == core::job_kind::verify) {
-        core::append_row(ctx->row, core::verify_row{r.hash, r.checked, r.seen, r.http_status, r.attempts, r.elapsed_ms, r.error});
+        core::append_row(ctx->row, core::verify_row{r.hash, r.checked, r.seen, r.http_status, r.attempts, r.elapsed_ms, r.error, at});
       } else {
-        core::append_row(ctx->row, core::hash_row{r.hash, r.result, r.http_status, r.attempts, r.elapsed_ms, r.error});
+        core::append_row(ctx->row, core::hash_row{r.hash, r.result, r.http_status, r.attempts, r.elapsed_ms, r.error, at});
       }
     }
     rows.clear();
@@ -251,10 +258,11 @@ void on_batch(run_context* ctx, input_batch&& batch) {
     c.already_done += batch.already_done;
     c.other_shard += batch.other_shard;
     ctx->row.clear();
+    const std::string_view at = ctx->stamp(std::chrono::system_clock::now());
     for (const invalid_entry& bad : batch.invalid) {
       ++c[outcome::invalid];
       const std::string& file = ctx->reader.source_names()[bad.source];
-      core::append_row(ctx->row, core::invalid_row{bad.line, file, bad.preview, bad.reason});
+      core::append_row(ctx->row, core::invalid_row{bad.line, file, bad.preview, bad.reason, at});
       if (!ctx->opts.quiet && ++ctx->invalid_shown <= 10) {
         clear_progress(ctx);
         write_stderr_now("keyrevoke: " + file + ":" + std::to_string(bad.line) + ": invalid line (" +
@@ -263,7 +271,7 @@ void on_batch(run_context* ctx, input_batch&& batch) {
     }
     for (const core::key_hash& hash : batch.protected_hashes) {
       ++c[outcome::protected_key];
-      core::append_row(ctx->row, core::hash_row{hash, outcome::protected_key, 0, 0, 0.0, "protected (--protect): not sent"});
+      core::append_row(ctx->row, core::hash_row{hash, outcome::protected_key, 0, 0, 0.0, "protected (--protect): not sent", at});
     }
     if (!ctx->row.empty()) write_rows(ctx, ctx->row);
     if (!batch.error.empty()) ctx->input_error = batch.error;
@@ -331,6 +339,7 @@ asio::awaitable<void> worker(run_context* ctx) {
       request = t.bytes;
     }
     co_await ctx->pool.exchange(request, *ctx, result);
+    if (result.written) ctx->tally.count(result.answer.status);
     // A server may echo the key back: gone from the body before any snippet of it is quoted (a snippet
     // cut mid-key would leave a prefix that redacting the message afterwards cannot recognise).
     core::redact_secret(result.answer.body, ctx->key);
@@ -411,6 +420,28 @@ asio::awaitable<void> progress(run_context* ctx) {
   }
 }
 
+// --summary-json and --metrics-file, whatever the exit code. Returns the error sentences, or empty.
+std::string write_machine_outputs(run_context* ctx, int code) {
+  if (!ctx->opts.summary_json && !ctx->opts.metrics_file) return {};
+  const auto now = std::chrono::system_clock::now();
+  const std::string finished_at = core::format_utc(now);
+  core::run_summary s;
+  s.counts = &ctx->sched.counts();
+  s.requests = ctx->tally;
+  s.exit_code = code;
+  s.exit_reason = core::to_string(ctx->sched.reason());
+  s.elapsed_s = core::to_seconds(clock_type::now() - ctx->started);
+  s.started_at = ctx->started_at;
+  s.finished_at = finished_at;
+  s.finished_unix_s = std::chrono::duration<double>(now.time_since_epoch()).count();
+  s.version = KEYREVOKE_VERSION;
+  s.action = core::to_string(ctx->opts.act);
+  s.host = ctx->base.host_header;
+  s.shard = ctx->opts.shard_text;
+  s.report = ctx->report.path();
+  return write_run_outputs(ctx->opts, s);
+}
+
 // SIGINT, SIGTERM and SIGHUP (a lost SSH session) alike: the first stops the run gracefully (rows for
 // every answer), the next exits at once. Those that came before the run began count too.
 void on_stop_signal(run_context* ctx, int signal_number) {
@@ -420,7 +451,8 @@ void on_stop_signal(run_context* ctx, int signal_number) {
     // Again, whatever stopped the run first: leave now. Rows already written are whole.
     ctx->report.flush();
     ctx->report.sync();
-    write_stderr_now("keyrevoke: " + std::string{stop_word(signal_number)} +
+    const std::string errors = write_machine_outputs(ctx, exit_interrupted);
+    write_stderr_now(errors + "keyrevoke: " + std::string{stop_word(signal_number)} +
                      " again: exiting at once; resume with --resume\n");
     std::_Exit(exit_interrupted);
   }
@@ -471,35 +503,11 @@ asio::awaitable<void> start(run_context* ctx) {
 
 void write_summary_row(run_context* ctx, int code) {
   if (ctx->report.failed()) return;
-  const core::run_counts& c = ctx->sched.counts();
-  using core::to_string;
-  const std::array<std::pair<std::string_view, std::uint64_t>, 22> counts{{
-      {"lines", c.lines},
-      {"hashes", c.hashes},
-      {to_string(outcome::deleted), c[outcome::deleted]},
-      {to_string(outcome::disabled), c[outcome::disabled]},
-      {to_string(outcome::enabled), c[outcome::enabled]},
-      {to_string(outcome::not_found), c[outcome::not_found]},
-      {to_string(outcome::not_found_after_retry), c[outcome::not_found_after_retry]},
-      {to_string(outcome::failed), c[outcome::failed]},
-      {to_string(outcome::unauthorized), c[outcome::unauthorized]},
-      {to_string(outcome::not_attempted), c[outcome::not_attempted]},
-      {to_string(outcome::invalid), c[outcome::invalid]},
-      {to_string(outcome::protected_key), c[outcome::protected_key]},
-      {"duplicates", c.duplicates},
-      {"already_done", c.already_done},
-      {"other_shards", c.other_shard},
-      {"verified", c.verified},
-      {"verify_mismatch", c.verify_mismatch},
-      {"verify_failed", c.verify_failed},
-      {"verify_not_attempted", c.verify_not_attempted},
-      {"requests", c.requests},
-      {"throttled", c.throttled},
-      {"outages", c.outages},
-  }};
+  const auto counts = core::summary_counts(ctx->sched.counts());
   ctx->row.clear();
-  core::append_row(ctx->row, core::summary_row{core::format_utc(std::chrono::system_clock::now()), code,
-                                               core::to_seconds(clock_type::now() - ctx->started), counts});
+  const auto now = std::chrono::system_clock::now();
+  core::append_row(ctx->row, core::summary_row{core::format_utc(now), code,
+                                               core::to_seconds(clock_type::now() - ctx->started), counts, ctx->stamp(now)});
   ctx->report.append(ctx->row);
   if (ctx->report.flush()) ctx->report.sync();
 }
@@ -581,7 +589,7 @@ int conclude(run_context* ctx) {
   if (s.counts().verify_mismatch != 0) {
     text += "keyrevoke: VERIFY MISMATCH: " + std::to_string(s.counts().verify_mismatch) +
             " keys the server answered for still show the wrong state; see the report's verify rows "
-            "(\"outcome\":\"mismatch\")\n";
+            "(\"proof\":\"mismatch\")\n";
   }
   if (!ctx->input_error.empty()) text += "keyrevoke: input error: " + ctx->input_error + "\n";
   if (s.input_cut_short()) {
@@ -620,22 +628,28 @@ int execute_revocation(const options& opts, const std::string& management_key, a
   auto begin = [p]() -> asio::awaitable<void> { co_await start(p); };
   asio::co_spawn(io, begin, on_coroutine_end(p, "start"));
   io.run();
-  const int code = conclude(p);
+  int code = conclude(p);
   if (ctx.discard_report) {
     ctx.report.discard();
-    return code;
-  }
-  const std::string rows_at = ctx.report.path();
-  const bool failed_before = ctx.report.failed();
-  write_summary_row(p, code);
-  if (ctx.report.path() != rows_at ||
-      ctx.report.failed() != failed_before) {  // the path went away since conclude()
-    if (ctx.report.failed()) {
-      std::fprintf(stderr, "keyrevoke: %s\n%s", ctx.report.error().c_str(), ctx.report.pending().c_str());
-    } else {
-      std::fprintf(stderr, "keyrevoke: %s\n", ctx.report.relocation().c_str());
+  } else {
+    const std::string rows_at = ctx.report.path();
+    const bool failed_before = ctx.report.failed();
+    write_summary_row(p, code);
+    if (ctx.report.path() != rows_at ||
+        ctx.report.failed() != failed_before) {  // the path went away since conclude()
+      if (ctx.report.failed()) {
+        std::fprintf(stderr, "keyrevoke: %s\n%s", ctx.report.error().c_str(), ctx.report.pending().c_str());
+      } else {
+        std::fprintf(stderr, "keyrevoke: %s\n", ctx.report.relocation().c_str());
+      }
+      if (code == exit_ok) code = exit_incomplete;
     }
-    return code == exit_ok ? exit_incomplete : code;
+  }
+  // Last: the files a scheduler or a monitor reads carry the exit code the process returns. A file
+  // that cannot be written makes a clean run exit 1 (its monitor would otherwise see the last run's).
+  if (const std::string errors = write_machine_outputs(p, code); !errors.empty()) {
+    std::fprintf(stderr, "keyrevoke: %s", errors.c_str());
+    if (code == exit_ok) code = exit_incomplete;
   }
   return code;
 }

@@ -58,7 +58,9 @@ row_facts read_row(std::string_view line) {
     }
     if (name != "verify") return facts;  // a newer version's row
     const json::value* hash = object->if_contains("hash");
-    const json::value* result = object->if_contains("outcome");
+    // "proof"; older reports (rows without "at") name it "outcome": still read, for --resume.
+    const json::value* result = object->if_contains("proof");
+    if (result == nullptr) result = object->if_contains("outcome");
     if (hash == nullptr || !hash->is_string() || result == nullptr || !result->is_string()) return facts;
     const auto parsed = parse_key_hash(hash->get_string());
     if (parsed && result->get_string() == "verified") {

@@ -91,15 +91,23 @@ void append_json_string_or_null(std::string& out, std::string_view text) {
   }
 }
 
-// ,"attempts":1,"elapsed_ms":12.4,"error":null}\n: how every hash and verify row ends.
-void append_attempt_tail(std::string& out, unsigned attempts, double elapsed_ms, std::string_view error) {
+// ,"at":"..."}\n: how every row ends.
+void append_at_end(std::string& out, std::string_view at) {
+  out.append(R"(,"at":)");
+  append_json_string_or_null(out, at);
+  out.append("}\n");
+}
+
+// ,"attempts":1,"elapsed_ms":12.4,"error":null,"at":...}\n: how every hash and verify row ends.
+void append_attempt_tail(std::string& out, unsigned attempts, double elapsed_ms, std::string_view error,
+                         std::string_view at) {
   out.append(R"(,"attempts":)");
   append_integer(out, attempts);
   out.append(R"(,"elapsed_ms":)");
   append_one_decimal(out, elapsed_ms);
   out.append(R"(,"error":)");
   append_json_string_or_null(out, error);
-  out.append("}\n");
+  append_at_end(out, at);
 }
 
 }  // namespace
@@ -117,7 +125,7 @@ void append_row(std::string& out, const hash_row& row) {
   } else {
     append_integer(out, row.http_status);
   }
-  append_attempt_tail(out, row.attempts, row.elapsed_ms, row.error);
+  append_attempt_tail(out, row.attempts, row.elapsed_ms, row.error, row.at);
 }
 
 void append_row(std::string& out, const invalid_row& row) {
@@ -129,7 +137,7 @@ void append_row(std::string& out, const invalid_row& row) {
   append_json_string(out, row.input_preview);
   out.append(R"(,"error":)");
   append_json_string(out, row.error);
-  out.append("}\n");
+  append_at_end(out, row.at);
 }
 
 namespace {
@@ -187,13 +195,13 @@ void append_counts(std::string& out, std::span<const std::pair<std::string_view,
 void append_row(std::string& out, const verify_row& row) {
   out.append(R"({"type":"verify","hash":)");
   append_hash(out, row.hash);
-  out.append(R"(,"outcome":)");
+  out.append(R"(,"proof":)");
   append_json_string(out, to_string(row.result));
   out.append(R"(,"observed":)");
   append_json_string_or_null(out, row.seen == observed_state::unknown ? std::string_view{} : to_string(row.seen));
   out.append(R"(,"http_status":)");
   append_status_or_null(out, row.http_status);
-  append_attempt_tail(out, row.attempts, row.elapsed_ms, row.error);
+  append_attempt_tail(out, row.attempts, row.elapsed_ms, row.error, row.at);
 }
 
 void append_row(std::string& out, const header_row& row) {
@@ -234,7 +242,7 @@ void append_row(std::string& out, const header_row& row) {
   append_bool(out, row.resume);
   out.append(R"(},"pid":)");
   append_integer(out, row.pid);
-  out.append("}\n");
+  append_at_end(out, row.at);
 }
 
 void append_row(std::string& out, const summary_row& row) {
@@ -245,7 +253,7 @@ void append_row(std::string& out, const summary_row& row) {
   out.append(R"(,"elapsed_s":)");
   append_one_decimal(out, row.elapsed_s);
   append_counts(out, row.counts);
-  out.append("}\n");
+  append_at_end(out, row.at);
 }
 
 void append_row(std::string& out, const plan_row& row) {
@@ -271,6 +279,32 @@ std::string format_utc(std::chrono::system_clock::time_point t) {
   char buffer[32];
   const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
   return std::string{buffer, n};
+}
+
+std::string format_utc_ms(std::chrono::system_clock::time_point t) {
+  utc_stamp stamp;
+  return std::string{stamp(t)};
+}
+
+std::string_view utc_stamp::operator()(std::chrono::system_clock::time_point t) noexcept {
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(t).time_since_epoch().count();
+  const long long second = static_cast<long long>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  if (second != second_) {
+    const auto seconds = static_cast<std::time_t>(second);
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    size_ = std::strftime(text_, sizeof text_, "%Y-%m-%dT%H:%M:%S", &parts);
+    second_ = size_ == 0 ? -1 : second;
+  }
+  if (size_ == 0) return {};
+  const auto milli = static_cast<unsigned>(ms - static_cast<long long>(second) * 1000);
+  char* p = text_ + size_;
+  p[0] = '.';
+  p[1] = static_cast<char>('0' + milli / 100);
+  p[2] = static_cast<char>('0' + milli / 10 % 10);
+  p[3] = static_cast<char>('0' + milli % 10);
+  p[4] = 'Z';
+  return {text_, size_ + 5};
 }
 
 }  // namespace keyrevoke::core

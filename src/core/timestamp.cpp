@@ -111,4 +111,40 @@ std::optional<unix_micros> parse_timestamp(std::string_view text) noexcept {
   return micros;
 }
 
+std::optional<unix_micros> parse_age(std::string_view text, unix_micros now) noexcept {
+  constexpr std::int64_t second = 1000000;
+  constexpr std::int64_t limit = std::int64_t{100} * 366 * 86400 * second;  // 100 years, in microseconds
+  if (text.empty()) return std::nullopt;
+  std::int64_t age = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::int64_t value = 0;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      value = value * 10 + (text[i] - '0');
+      if (value > limit / second) return std::nullopt;  // no unit makes it fit
+      ++i;
+    }
+    if (i == start || i == text.size()) return std::nullopt;  // a unit needs digits, digits need a unit
+    std::int64_t unit = 0;
+    switch (text[i]) {
+      case 's': unit = second; break;
+      case 'm': unit = 60 * second; break;
+      case 'h': unit = 3600 * second; break;
+      case 'd': unit = 86400 * second; break;
+      case 'w': unit = 7 * 86400 * second; break;
+      default: return std::nullopt;
+    }
+    ++i;
+    if (value > (limit - age) / unit) return std::nullopt;
+    age += value * unit;
+  }
+  return now - age;
+}
+
+std::optional<unix_micros> parse_time_or_age(std::string_view text, unix_micros now) noexcept {
+  if (const auto absolute = parse_timestamp(text)) return absolute;
+  return parse_age(text, now);
+}
+
 }  // namespace keyrevoke::core

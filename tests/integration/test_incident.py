@@ -81,9 +81,9 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         proofs = {r["hash"]: r for r in report.typed("verify")}
         self.assertEqual(set(proofs), set(chosen + absent))
         for h in chosen:
-            self.assertEqual((proofs[h]["outcome"], proofs[h]["observed"]), ("verified", "disabled"), h)
+            self.assertEqual((proofs[h]["proof"], proofs[h]["observed"]), ("verified", "disabled"), h)
         for h in absent:
-            self.assertEqual((proofs[h]["outcome"], proofs[h]["observed"], proofs[h]["http_status"]),
+            self.assertEqual((proofs[h]["proof"], proofs[h]["observed"], proofs[h]["http_status"]),
                              ("verified", "gone", 404), h)
 
         # Ground truth: disabled, not deleted; the other 100 untouched.
@@ -166,20 +166,20 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(first[-1]["type"], "summary")
         self.assertEqual(first[-1]["exit_code"], 130)
         deleted_first = {r["hash"] for r in first if "type" not in r and r["outcome"] == "deleted"}
-        proven_first = {r["hash"] for r in report.typed("verify") if r["outcome"] == "verified"}
+        proven_first = {r["hash"] for r in report.typed("verify") if r["proof"] == "verified"}
         # The stop usually leaves deletions without a proof (their GET not sent yet); in a slow build
         # with one request in flight the interrupt can fall right after a proof, leaving none. The
         # resumed run below must then still prove every deletion exactly once, whichever it is.
         unproven_first = deleted_first - proven_first
         print("\n  deletions left without a proof by the stop: %d" % len(unproven_first))
-        self.assertTrue({r["outcome"] for r in report.typed("verify")} <= {"verified", "not_attempted"})
+        self.assertTrue({r["proof"] for r in report.typed("verify")} <= {"verified", "not_attempted"})
 
         res = self.run_keyrevoke(mock, "--resume", "--verify", "--concurrency", "8", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         report = self.report()
         acted = [r["hash"] for r in report.all_rows if "type" not in r and r["outcome"] == "deleted"]
         self.assertEqual(sorted(acted), sorted(chosen))  # one final row per hash across both runs
-        verified = [r["hash"] for r in report.typed("verify") if r["outcome"] == "verified"]
+        verified = [r["hash"] for r in report.typed("verify") if r["proof"] == "verified"]
         self.assertEqual(sorted(verified), sorted(chosen))  # one proof per hash
         stats = mock.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
@@ -197,7 +197,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         rows, proofs = report.all_rows, report.typed("verify")
         self.assertEqual(len(proofs), 450)
         self.assertEqual({r["hash"] for r in proofs}, set(chosen + absent))
-        self.assertEqual({(r["outcome"], r["observed"], r["http_status"]) for r in proofs}, {("verified", "gone", 404)})
+        self.assertEqual({(r["proof"], r["observed"], r["http_status"]) for r in proofs}, {("verified", "gone", 404)})
         # Each proof comes after its hash's action row.
         position = {}
         for i, r in enumerate(rows):
@@ -228,11 +228,11 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         proofs = {r["hash"]: r for r in self.report().typed("verify")}
         self.assertEqual(len(proofs), 100)
         for h in ghosts:
-            self.assertEqual(proofs[h]["outcome"], "mismatch", h)
+            self.assertEqual(proofs[h]["proof"], "mismatch", h)
             self.assertIn(proofs[h]["observed"], ("enabled", "disabled"))
             self.assertEqual(proofs[h]["attempts"], 3)
             self.assertIn("still shows the key", proofs[h]["error"])
-        self.assertEqual({proofs[h]["outcome"] for h in mock_hashes[5:100]}, {"verified"})
+        self.assertEqual({proofs[h]["proof"] for h in mock_hashes[5:100]}, {"verified"})
         stats = mock.stats()
         self.assertEqual(stats["ghost_writes"], 5)
         self.assertEqual(stats["get_key_requests"], 95 + 5 * 3)
@@ -270,7 +270,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(stats.get("not_found_after_delete", 0), 0)  # no DELETE repeated
         proofs = self.report().typed("verify")
         self.assertEqual(len(proofs), 300)
-        self.assertEqual({r["outcome"] for r in proofs}, {"verified"})
+        self.assertEqual({r["proof"] for r in proofs}, {"verified"})
 
         # Everything is proven now: a third run sends nothing at all.
         res = self.run_keyrevoke(mock, "--resume", "--verify", inp)

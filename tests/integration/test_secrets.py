@@ -186,7 +186,7 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertIn("could not check the management key's own hash", err)  # the GET /key echo was read
         proofs = self.report().typed("verify")
         self.assertEqual([r["hash"] for r in proofs], [hverify])
-        self.assertIn(proofs[0]["outcome"], ("failed", "not_attempted"))  # the 401 may stop its retry
+        self.assertIn(proofs[0]["proof"], ("failed", "not_attempted"))  # the 401 may stop its retry
         self.assertIn("GET", proofs[0]["error"])  # the echoed text is there, without the key
         self.assert_outputs_clean(res.stdout, res.stderr)
 

@@ -41,6 +41,10 @@ struct options {
   std::optional<std::string> confirm;            // --confirm DIGEST ("sha256:<64 hex>")
   core::shard_spec shard{};                      // --shard K/N
   std::string shard_text;                        // "K/N" as given, for the report header
+  // For scheduled jobs (README, Scheduled runs): written atomically at the end of a run, whatever
+  // its exit code; never the key.
+  std::optional<std::string> summary_json;  // --summary-json FILE: the summary as one JSON object
+  std::optional<std::string> metrics_file;  // --metrics-file FILE: Prometheus text format (textfile collector)
 };
 
 // What the command line asks for when it is not a run: help, version, or a usage error (exit 2).

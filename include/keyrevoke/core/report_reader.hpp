@@ -38,7 +38,8 @@ inline constexpr std::size_t max_report_row = std::size_t{64} * 1024;
 
 // A line is a row when it is a JSON object (a trailing '\r' is ignored). A "type":"header" row gives
 // its "action" and starts a run, a "type":"summary" row ends it; a "type":"verify" row with a hash and
-// outcome "verified" adds to `verified`, "mismatch" to `mismatched`; other
+// proof "verified" adds to `verified`, "mismatch" to `mismatched` (the proof is "proof", or "outcome"
+// in an older report whose rows have no "at"); other
 // typed rows (a newer version's) and rows whose "hash" is not a string (invalid input)
 // count as rows and are otherwise ignored. An untyped row with a "hash" string needs 64 hex digits
 // and an "outcome" string, else it is malformed; an unknown outcome name is a row that is not done.

@@ -1,6 +1,8 @@
 #pragma once
 // JSON Lines report rows, hand-encoded: one append into the caller's buffer, always valid JSON
 // (quotes, backslashes and control characters escaped, invalid UTF-8 replaced with U+FFFD).
+// Every row ends with "at": when it was written, RFC 3339 UTC with milliseconds (utc_stamp), or null
+// when the caller gave none.
 
 #include <chrono>
 #include <cstdint>
@@ -22,8 +24,9 @@ struct hash_row {
   unsigned attempts;
   double elapsed_ms;       // written with one decimal; NaN/inf/|x| >= 1e15 => null
   std::string_view error;  // empty => null
+  std::string_view at{};   // "2026-11-27T21:10:14.123Z"; empty => null
 };
-// {"hash":"<64 hex>","outcome":"deleted","http_status":200,"attempts":1,"elapsed_ms":12.4,"error":null}\n
+// {"hash":"<64 hex>","outcome":"deleted","http_status":200,"attempts":1,"elapsed_ms":12.4,"error":null,"at":...}\n
 void append_row(std::string& out, const hash_row& row);
 
 struct invalid_row {
@@ -31,12 +34,15 @@ struct invalid_row {
   std::string_view file;           // empty => null
   std::string_view input_preview;  // from redact_preview
   std::string_view error;
+  std::string_view at{};  // empty => null
 };
-// {"hash":null,"outcome":"invalid","line":17,"file":"leak.txt","input":"sk-mg-…(73 chars)","error":"not a 64-hex-digit hash"}\n
+// {"hash":null,"outcome":"invalid","line":17,"file":"leak.txt","input":"sk-mg-…(73 chars)","error":"not a 64-hex-digit hash","at":...}\n
 void append_row(std::string& out, const invalid_row& row);
 
-// --verify's proof, one per acted-on hash:
-// {"type":"verify","hash":"<64 hex>","outcome":"verified","observed":"gone","http_status":404,"attempts":1,"elapsed_ms":3.1,"error":null}\n
+// --verify's proof, one per acted-on hash. Its state is "proof", not "outcome": a proof that failed is
+// not an action that failed, and `select(.outcome=="failed")` must count only the latter. (Older
+// reports, whose rows have no "at", wrote it as "outcome"; report_reader and `keyrevoke report` read both.)
+// {"type":"verify","hash":"<64 hex>","proof":"verified","observed":"gone","http_status":404,"attempts":1,"elapsed_ms":3.1,"error":null,"at":...}\n
 struct verify_row {
   key_hash hash;
   verify_outcome result;
@@ -45,6 +51,7 @@ struct verify_row {
   unsigned attempts;
   double elapsed_ms;
   std::string_view error;  // empty => null
+  std::string_view at{};   // empty => null
 };
 void append_row(std::string& out, const verify_row& row);
 
@@ -56,7 +63,7 @@ struct input_fingerprint {
 struct header_row {
   std::string_view version;
   std::string_view started_at;     // ISO 8601 UTC
-  std::string_view operator_name;  // $USER; empty => null
+  std::string_view operator_name;  // $USER, $LOGNAME, the uid's account name or "uid N"; empty => null
   std::string_view action;         // "delete", "disable", "enable"
   std::string_view host;           // the base URL's host[:port]
   std::string_view base_url;       // the whole base URL (base_url::canonical)
@@ -71,6 +78,7 @@ struct header_row {
   bool verify;
   bool resume;
   std::uint64_t pid;
+  std::string_view at{};           // empty => null
 };
 // {"type":"header","tool":"keyrevoke","version":...,"started_at":...,"operator":...,"action":...,"host":...,
 //  "base_url":...,"inputs":[{"name":...,"sha256":...}],"plan_digest":...,"shard":...,"protect":...,"options":{...},"pid":...}\n
@@ -82,6 +90,7 @@ struct summary_row {
   int exit_code;
   double elapsed_s;
   std::span<const std::pair<std::string_view, std::uint64_t>> counts;
+  std::string_view at{};  // empty => null
 };
 void append_row(std::string& out, const summary_row& row);
 
@@ -100,6 +109,21 @@ void append_row(std::string& out, const plan_row& row);
 
 // "2026-11-27T21:10:14Z" (UTC, whole seconds).
 std::string format_utc(std::chrono::system_clock::time_point t);
+
+// "2026-11-27T21:10:14.123Z" (RFC 3339, UTC, milliseconds truncated): the rows' "at".
+std::string format_utc_ms(std::chrono::system_clock::time_point t);
+
+// format_utc_ms for the hot path: the date and time are formatted once per second, the milliseconds
+// per call; no allocation. The view is valid until the next call.
+class utc_stamp {
+ public:
+  std::string_view operator()(std::chrono::system_clock::time_point t) noexcept;
+
+ private:
+  long long second_ = -1;  // since the epoch; -1: nothing formatted yet
+  char text_[32] = {};     // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+  std::size_t size_ = 0;
+};
 
 // Appends text as a JSON string: quoted, escaped, invalid UTF-8 replaced with U+FFFD.
 void append_json_string(std::string& out, std::string_view text);

@@ -22,4 +22,14 @@ using unix_micros = std::int64_t;
 // Anything else is nullopt. Never throws, never allocates.
 std::optional<unix_micros> parse_timestamp(std::string_view text) noexcept;
 
+// An age, as in `keyrevoke list --created-before 7d`: one or more <digits><unit> groups, unit s, m, h,
+// d or w (seconds, minutes, hours, days of 24 h, weeks of 7 d; lower case), e.g. 7d, 36h, 1w2d, 90m,
+// 0s. At most 100 years in all. Returns `now` minus the age, or nullopt for anything else (signs,
+// spaces, fractions, a unit without digits, "d7"). Never throws, never allocates.
+std::optional<unix_micros> parse_age(std::string_view text, unix_micros now) noexcept;
+
+// A time a `list` filter takes: an ISO 8601 time (parse_timestamp), else an age before `now`
+// (parse_age). Dates come first: "2026-11-24" is never an age.
+std::optional<unix_micros> parse_time_or_age(std::string_view text, unix_micros now) noexcept;
+
 }  // namespace keyrevoke::core

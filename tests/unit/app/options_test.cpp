@@ -111,4 +111,32 @@ BOOST_AUTO_TEST_CASE(a_key_given_as_another_options_value_is_never_echoed) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(summary_json_and_metrics_file) {
+  const auto none = parse({"in.txt"});
+  BOOST_TEST_REQUIRE(std::holds_alternative<options>(none));
+  BOOST_TEST(!std::get<options>(none).summary_json.has_value());
+  BOOST_TEST(!std::get<options>(none).metrics_file.has_value());
+
+  const auto both = parse({"--summary-json", "s.json", "--metrics-file", "/var/lib/node_exporter/keyrevoke.prom", "in.txt"});
+  BOOST_TEST_REQUIRE(std::holds_alternative<options>(both));
+  BOOST_TEST(*std::get<options>(both).summary_json == "s.json");
+  BOOST_TEST(*std::get<options>(both).metrics_file == "/var/lib/node_exporter/keyrevoke.prom");
+
+  const std::vector<std::vector<const char*>> refused = {
+      {"--summary-json", ""},
+      {"--metrics-file", "dir/"},
+      {"--summary-json", "keyrevoke-report.jsonl"},  // the default report
+      {"--report", "r.jsonl", "--metrics-file", "r.jsonl"},
+      {"--summary-json", "x", "--metrics-file", "x"},
+      {"--summary-json"},
+  };
+  for (const auto& args : refused) {
+    BOOST_TEST_CONTEXT(args.size() << " args, last " << args.back()) {
+      const auto parsed = parse(args);
+      BOOST_TEST_REQUIRE(std::holds_alternative<early_exit>(parsed));
+      BOOST_TEST(std::get<early_exit>(parsed).code == 2);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

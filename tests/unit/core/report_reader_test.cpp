@@ -281,3 +281,54 @@ BOOST_AUTO_TEST_CASE(resume_reads_mismatches_and_whether_the_last_run_finished) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Verify rows name their state "proof" (so that `select(.outcome=="failed")` counts only actions);
+// reports written before call it "outcome" and have no "at": --resume reads both alike.
+BOOST_AUTO_TEST_SUITE(verify_rows_old_and_new)
+
+BOOST_AUTO_TEST_CASE(proof_and_the_older_outcome_field_read_alike) {
+  const std::string a(64, 'a'), b(64, 'b');
+  struct row {
+    const char* name;
+    std::string line;
+    bool verified;
+    bool mismatched;
+  };
+  const std::vector<row> table = {
+      {"new: proof verified",
+       R"({"type":"verify","hash":")" + a + R"(","proof":"verified","observed":"gone","http_status":404,"attempts":1,"elapsed_ms":1.0,"error":null,"at":"2026-11-27T21:10:14.123Z"})",
+       true, false},
+      {"new: proof mismatch",
+       R"({"type":"verify","hash":")" + a + R"(","proof":"mismatch","observed":"enabled","http_status":200,"attempts":3,"elapsed_ms":1.0,"error":"x","at":"2026-11-27T21:10:14.123Z"})",
+       false, true},
+      {"new: proof failed",
+       R"({"type":"verify","hash":")" + a + R"(","proof":"failed","observed":null,"http_status":null,"attempts":8,"elapsed_ms":1.0,"error":"timeout","at":"2026-11-27T21:10:14.123Z"})",
+       false, false},
+      {"old: outcome verified",
+       R"({"type":"verify","hash":")" + a + R"(","outcome":"verified","observed":"gone","http_status":404,"attempts":1,"elapsed_ms":3.1,"error":null})",
+       true, false},
+      {"old: outcome mismatch",
+       R"({"type":"verify","hash":")" + a + R"(","outcome":"mismatch","observed":"enabled","http_status":200,"attempts":3,"elapsed_ms":3.1,"error":"x"})",
+       false, true},
+      {"old: outcome failed",
+       R"({"type":"verify","hash":")" + a + R"(","outcome":"failed","observed":null,"http_status":null,"attempts":8,"elapsed_ms":3.1,"error":"t"})",
+       false, false},
+  };
+  for (const row& r : table) {
+    BOOST_TEST_CONTEXT(r.name) {
+      const std::string report =
+          R"({"hash":")" + a + R"(","outcome":"deleted","http_status":200,"attempts":1,"elapsed_ms":1.0,"error":null})" "\n" +
+          R"({"hash":")" + b + R"(","outcome":"failed","http_status":500,"attempts":8,"elapsed_ms":1.0,"error":"e","at":"2026-11-27T21:10:14.123Z"})" "\n" +
+          r.line + "\n";
+      const kc::resume_scan scan = scan_in_chunks(report, 5);
+      BOOST_TEST(scan.malformed_rows == 0U);
+      BOOST_TEST(scan.rows == 3U);
+      BOOST_TEST(scan.done.contains(*kc::parse_key_hash(a)));
+      BOOST_TEST(!scan.done.contains(*kc::parse_key_hash(b)));  // a failed action row, with "at"
+      BOOST_TEST(scan.verified.contains(*kc::parse_key_hash(a)) == r.verified);
+      BOOST_TEST(scan.mismatched.contains(*kc::parse_key_hash(a)) == r.mismatched);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

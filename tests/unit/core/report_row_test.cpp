@@ -42,17 +42,17 @@ BOOST_AUTO_TEST_CASE(hash_rows_exactly) {
   const std::string prefix = R"({"hash":")" + hash_hex + R"(",)";
   const std::vector<row> table = {
       {{hash, kc::outcome::deleted, 200, 1, 12.4, ""},
-       prefix + R"("outcome":"deleted","http_status":200,"attempts":1,"elapsed_ms":12.4,"error":null})" + "\n"},
+       prefix + R"("outcome":"deleted","http_status":200,"attempts":1,"elapsed_ms":12.4,"error":null,"at":null})" + "\n"},
       {{hash, kc::outcome::not_found, 404, 2, 0.0, ""},
-       prefix + R"("outcome":"not_found","http_status":404,"attempts":2,"elapsed_ms":0.0,"error":null})" + "\n"},
+       prefix + R"("outcome":"not_found","http_status":404,"attempts":2,"elapsed_ms":0.0,"error":null,"at":null})" + "\n"},
       {{hash, kc::outcome::failed, 0, 5, 30001.26, "timed out"},
-       prefix + R"("outcome":"failed","http_status":null,"attempts":5,"elapsed_ms":30001.3,"error":"timed out"})" + "\n"},
+       prefix + R"("outcome":"failed","http_status":null,"attempts":5,"elapsed_ms":30001.3,"error":"timed out","at":null})" + "\n"},
       {{hash, kc::outcome::unauthorized, 401, 1, 3.04, "HTTP 401: \"bad\" key"},
-       prefix + R"("outcome":"unauthorized","http_status":401,"attempts":1,"elapsed_ms":3.0,"error":"HTTP 401: \"bad\" key"})" + "\n"},
+       prefix + R"("outcome":"unauthorized","http_status":401,"attempts":1,"elapsed_ms":3.0,"error":"HTTP 401: \"bad\" key","at":null})" + "\n"},
       {{hash, kc::outcome::not_attempted, 0, 0, std::nan(""), ""},
-       prefix + R"("outcome":"not_attempted","http_status":null,"attempts":0,"elapsed_ms":null,"error":null})" + "\n"},
+       prefix + R"("outcome":"not_attempted","http_status":null,"attempts":0,"elapsed_ms":null,"error":null,"at":null})" + "\n"},
       {{hash, kc::outcome::failed, 4294967295u, 4294967295u, -1.25, "x"},
-       prefix + R"("outcome":"failed","http_status":4294967295,"attempts":4294967295,"elapsed_ms":-1.2,"error":"x"})" + "\n"},
+       prefix + R"("outcome":"failed","http_status":4294967295,"attempts":4294967295,"elapsed_ms":-1.2,"error":"x","at":null})" + "\n"},
   };
   for (const auto& [input, expected] : table) {
     BOOST_TEST_CONTEXT(expected) {
@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(invalid_rows_exactly) {
   std::string out;
   kc::append_row(out, kc::invalid_row{17, "leak.txt", "sk-mg-" + ellipsis + "(73 chars)", "not a 64-hex-digit hash"});
   BOOST_TEST(out == R"x({"hash":null,"outcome":"invalid","line":17,"file":"leak.txt","input":"sk-mg-)x" + ellipsis +
-                        R"x((73 chars)","error":"not a 64-hex-digit hash"})x" + "\n");
+                        R"x((73 chars)","error":"not a 64-hex-digit hash","at":null})x" + "\n");
   const json::object parsed = parse_row(out);
   BOOST_TEST(parsed.at("hash").is_null());
   BOOST_TEST(parsed.at("line").as_int64() == 17);
@@ -215,7 +215,9 @@ BOOST_AUTO_TEST_CASE(header_verify_and_summary_rows_are_json) {
   const json::object verify = json::parse(out).as_object();
   BOOST_TEST(verify.at("type").as_string() == "verify");
   BOOST_TEST(verify.at("hash").as_string() == kc::to_hex(h));
-  BOOST_TEST(verify.at("outcome").as_string() == "mismatch");
+  BOOST_TEST(verify.at("proof").as_string() == "mismatch");
+  // A proof is not an action: `select(.outcome=="failed")` over a report counts no verify row.
+  BOOST_TEST(!verify.contains("outcome"));
   BOOST_TEST(verify.at("observed").as_string() == "enabled");
   BOOST_TEST(verify.at("error").is_null());
   out.clear();
@@ -243,6 +245,71 @@ BOOST_AUTO_TEST_CASE(header_verify_and_summary_rows_are_json) {
   BOOST_TEST(plan.at("counts").as_object().at("selected").as_int64() == 295);
 
   BOOST_TEST(kc::format_utc(system_clock::time_point{} + 86400s + 3661s) == "1970-01-02T01:01:01Z");
+}
+
+BOOST_AUTO_TEST_CASE(every_row_ends_with_its_at_time) {
+  const std::string at = "2026-11-27T21:10:14.123Z";
+  const std::array<kc::input_fingerprint, 1> inputs{{{"f", ""}}};
+  const std::array<std::pair<std::string_view, std::uint64_t>, 1> counts{{{"deleted", 1}}};
+  struct row {
+    std::string name;
+    std::string line;
+  };
+  std::vector<row> table(6);
+  table[0].name = "hash";
+  kc::append_row(table[0].line, kc::hash_row{hash, kc::outcome::deleted, 200, 1, 1.0, "", at});
+  table[1].name = "invalid";
+  kc::append_row(table[1].line, kc::invalid_row{1, "f", "x", "e", at});
+  table[2].name = "verify";
+  kc::append_row(table[2].line, kc::verify_row{hash, kc::verify_outcome::failed, kc::observed_state::unknown, 0, 1, 1.0, "t", at});
+  table[3].name = "header";
+  kc::append_row(table[3].line, kc::header_row{"v", "2026-11-27T21:10:14Z", "", "delete", "h", "https://h/api/v1", inputs,
+                                               "", "", "", 1, 0.0, 1, 1.0, false, false, 1, at});
+  table[4].name = "summary";
+  kc::append_row(table[4].line, kc::summary_row{"2026-11-27T21:10:14Z", 0, 1.0, counts, at});
+  table[5].name = "protected";
+  kc::append_row(table[5].line, kc::hash_row{hash, kc::outcome::protected_key, 0, 0, 0.0, "protected", at});
+  for (const auto& [name, line] : table) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(line.ends_with(R"(,"at":"2026-11-27T21:10:14.123Z"})" "\n"));
+      BOOST_TEST(parse_row(line).at("at").as_string() == at);
+    }
+  }
+  // A verify row's state is "proof", never "outcome": a failed proof is not a failed action.
+  BOOST_TEST(!parse_row(table[2].line).contains("outcome"));
+  BOOST_TEST(parse_row(table[2].line).at("proof").as_string() == "failed");
+}
+
+BOOST_AUTO_TEST_CASE(utc_stamp_is_rfc3339_with_milliseconds) {
+  using namespace std::chrono;
+  struct row {
+    system_clock::time_point t;
+    std::string expected;
+  };
+  const system_clock::time_point epoch{};
+  const std::vector<row> table = {
+      {epoch, "1970-01-01T00:00:00.000Z"},
+      {epoch + 1ms, "1970-01-01T00:00:00.001Z"},
+      {epoch + 999999us, "1970-01-01T00:00:00.999Z"},  // truncated, not rounded
+      {epoch + 86400s + 3661s + 42ms, "1970-01-02T01:01:01.042Z"},
+      {epoch + 1795813814s + 123ms, "2026-11-27T21:10:14.123Z"},
+      {epoch + 1795813814s + 124ms, "2026-11-27T21:10:14.124Z"},  // same second: the cached part
+      {epoch + 1795813815s, "2026-11-27T21:10:15.000Z"},          // the next second
+      {epoch + 1795813814s + 5ms, "2026-11-27T21:10:14.005Z"},    // back again
+  };
+  kc::utc_stamp stamp;
+  for (const auto& [t, expected] : table) {
+    BOOST_TEST_CONTEXT(expected) {
+      BOOST_TEST(std::string{stamp(t)} == expected);
+      BOOST_TEST(kc::format_utc_ms(t) == expected);
+    }
+  }
+  // The hot path: a stamp per loop turn allocates nothing.
+  keyrevoke::test::allocation_counter allocations;
+  std::size_t total = 0;
+  for (int i = 0; i < 100; ++i) total += stamp(epoch + 1795813814s + milliseconds{i * 37}).size();
+  BOOST_TEST(allocations.count() == 0u);
+  BOOST_TEST(total == 2400u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

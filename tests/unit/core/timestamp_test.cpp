@@ -88,4 +88,64 @@ BOOST_AUTO_TEST_CASE(order_is_chronological_across_zones) {
   BOOST_TEST(*parse_timestamp("2026-11-24T10:00:00.000001Z") > *parse_timestamp("2026-11-24T10:00:00Z"));
 }
 
+// `keyrevoke list --created-before 7d`: an age counts back from a now the caller reads once.
+BOOST_AUTO_TEST_CASE(ages_count_back_from_now) {
+  const unix_micros now = *parse_timestamp("2026-11-30T12:00:00Z");
+  constexpr std::int64_t s = 1000000;
+  struct row {
+    std::string_view text;
+    std::optional<unix_micros> expected;
+  };
+  const row rows[] = {
+      {"7d", now - 7 * 86400 * s},
+      {"36h", now - 36 * 3600 * s},
+      {"90m", now - 90 * 60 * s},
+      {"45s", now - 45 * s},
+      {"2w", now - 14 * 86400 * s},
+      {"1w2d", now - 9 * 86400 * s},
+      {"1d12h30m", now - (86400 + 12 * 3600 + 30 * 60) * s},
+      {"0s", now},
+      {"007d", now - 7 * 86400 * s},
+      {"36500d", now - std::int64_t{36500} * 86400 * s},  // 100 years of 365 days: within the bound
+      {"36601d", std::nullopt},                           // beyond 100 years
+      {"99999999999999999999s", std::nullopt},            // would overflow
+      {"", std::nullopt},
+      {"d", std::nullopt},
+      {"7", std::nullopt},
+      {"7D", std::nullopt},
+      {"7y", std::nullopt},
+      {"-7d", std::nullopt},
+      {"+7d", std::nullopt},
+      {"7 d", std::nullopt},
+      {" 7d", std::nullopt},
+      {"7d ", std::nullopt},
+      {"1.5d", std::nullopt},
+      {"7d2", std::nullopt},
+      {"d7", std::nullopt},
+      {"7dd", std::nullopt},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.text) { BOOST_TEST((parse_age(r.text, now) == r.expected)); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(filter_times_are_dates_first_then_ages) {
+  const unix_micros now = *parse_timestamp("2026-11-30T12:00:00Z");
+  struct row {
+    std::string_view text;
+    std::optional<unix_micros> expected;
+  };
+  const row rows[] = {
+      {"2026-11-24", parse_timestamp("2026-11-24")},
+      {"2026-11-24T10:00:00+02:00", parse_timestamp("2026-11-24T08:00:00Z")},
+      {"7d", parse_timestamp("2026-11-23T12:00:00Z")},
+      {"12h", parse_timestamp("2026-11-30T00:00:00Z")},
+      {"2026-11-24x", std::nullopt},
+      {"yesterday", std::nullopt},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.text) { BOOST_TEST((parse_time_or_age(r.text, now) == r.expected)); }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
