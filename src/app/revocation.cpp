@@ -110,6 +110,7 @@ struct run_context final : net::send_observer {
         worker_cut{std::make_unique<asio::cancellation_signal[]>(std::max(1U, opts.concurrency))},
         rng{std::random_device{}()},
         started{clock_type::now()} {
+    pool.set_route(setup.route);
     progress_tty = stderr_is_terminal();
     progress_enabled = opts.progress == progress_mode::always || (opts.progress == progress_mode::automatic && progress_tty);
   }
