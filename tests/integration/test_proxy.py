@@ -19,6 +19,7 @@ from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeTest, Origin, keyrevoke
                      repeated_hashes)
 
 ORIGIN_NAME = "api.keyrevoke.test"  # made up: only the proxy (or --connect-to / --resolve) knows it
+PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy", "no_proxy", "NO_PROXY")
 PROXY_PASSWORD = "pr0xy-pw-" + base64.b16encode(os.urandom(12)).decode().lower()
 
 
@@ -27,8 +28,9 @@ class ConnectProxy:
     but loopback literals gets a 502); `credentials` (user, password) makes it require
     Proxy-Authorization: Basic (else 407); `refuse` answers every CONNECT with that status."""
 
-    def __init__(self, hosts=None, credentials=None, refuse=None):
+    def __init__(self, hosts=None, credentials=None, refuse=None, garbage=None):
         self.hosts = dict(hosts or {})
+        self.garbage = garbage  # bytes sent instead of an HTTP answer
         self.credentials = credentials
         self.refuse = refuse
         self.lock = threading.Lock()
@@ -90,6 +92,9 @@ class ConnectProxy:
             auth = fields.get("proxy-authorization")
             with self.lock:
                 self.connects.append((target, auth))
+            if self.garbage is not None:
+                sock.sendall(self.garbage)
+                return
             if self.refuse:
                 self._answer(sock, self.refuse, {403: "Forbidden", 502: "Bad Gateway"}.get(self.refuse, "No"))
                 return
@@ -169,14 +174,30 @@ class ProxyTest(KeyrevokeTest):
         return mock, Origin("https://%s:%d/api/v1" % (ORIGIN_NAME, mock.port), ca=mock.ca)
 
     def clean_env(self, **extra):
-        """No proxy variable from the outside world; then `extra`."""
-        env = {name: "" for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy",
-                                     "no_proxy", "NO_PROXY")}
-        env.update(extra)
-        return env
+        """The variables to set on top of an environment without any proxy variable (see full_env)."""
+        return dict(extra)
+
+    @staticmethod
+    def full_env(env, with_key=True):
+        """keyrevoke's environment: no proxy variable from the outside world (set, even empty, one
+        would decide: curl's rules), then `env`."""
+        full = keyrevoke_env(with_key)
+        for name in PROXY_VARIABLES:
+            full.pop(name, None)
+        full.update(env or {})
+        return full
+
+    def run_keyrevoke(self, origin, *args, report="report.jsonl", input=None, env=None, timeout=300,
+                      with_key=True):
+        return subprocess.run(self.keyrevoke_cmd(origin, *args, report=report), input=input,
+                              env=self.full_env(env, with_key), capture_output=True, timeout=timeout)
 
     def assert_no_secrets(self, res, *files):
-        outputs = [res.stdout, res.stderr] + [open(f, "rb").read() for f in files if os.path.exists(f)]
+        outputs = [res.stdout, res.stderr]
+        for name in files:
+            if os.path.exists(name):
+                with open(name, "rb") as f:
+                    outputs.append(f.read())
         for out in outputs:
             self.assertNotIn(MANAGEMENT_KEY.encode(), out)
             self.assertNotIn(PROXY_PASSWORD.encode(), out)
@@ -296,13 +317,20 @@ class TestThroughProxy(ProxyTest):
         self.assert_nothing_sent(mock)
 
     def test_not_an_http_proxy(self):
-        # --proxy pointed at the TLS server itself: its answer to CONNECT is not HTTP (exit 2).
+        # An answer to CONNECT that is not HTTP (here an SSH server's banner): not an HTTP proxy, exit 2.
         mock, origin = self.named_mock()
         inp = self.write_lines("in.txt", mock.hashes()[:2])
-        res = self.run_keyrevoke(origin, "--proxy", "127.0.0.1:%d" % mock.port, "--timeout", "5", inp,
-                                 env=self.clean_env(), timeout=60)
+        proxy = self.proxy(garbage=b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+        res = self.run_keyrevoke(origin, "--proxy", proxy.url, "--timeout", "5", inp, env=self.clean_env(), timeout=60)
         self.assertEqual(res.returncode, 2, res.stderr.decode())
         self.assertIn("is not HTTP", res.stderr.decode())
+        self.assertFalse(os.path.exists(self.path("report.jsonl")))
+        # --proxy pointed at the TLS server itself: it closes without answering CONNECT. That says
+        # nothing of the configuration: the server could not be reached (exit 4), and the message says how.
+        res = self.run_keyrevoke(origin, "--proxy", "127.0.0.1:%d" % mock.port, "--timeout", "5", inp,
+                                 report="r2.jsonl", env=self.clean_env(), timeout=60)
+        self.assertEqual(res.returncode, 4, res.stderr.decode())
+        self.assertIn("closed the connection without a whole answer to CONNECT", res.stderr.decode())
         self.assert_nothing_sent(mock)
 
     def test_no_proxy_and_noproxy_bypass_it(self):
@@ -329,14 +357,14 @@ class TestThroughProxy(ProxyTest):
         proxy = self.proxy(hosts={ORIGIN_NAME: "127.0.0.1"}, credentials=("alice", PROXY_PASSWORD))
         creds = self.write_lines("proxy-user", ["alice:" + PROXY_PASSWORD])
         cmd = [KEYREVOKE, "list", "--base-url", origin.base_url, "--cacert", origin.ca, "--proxy-user-file", creds]
-        res = subprocess.run(cmd, env=keyrevoke_env(env=self.clean_env(HTTPS_PROXY=proxy.url)),
+        res = subprocess.run(cmd, env=self.full_env({"HTTPS_PROXY": proxy.url}),
                              capture_output=True, timeout=120)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         self.assertEqual(set(res.stdout.decode().split()), set(mock.hashes()))
         self.assertGreaterEqual(proxy.tunnels, 1)
         self.assert_no_secrets(res)
         # And a refusal is the list's configuration error (exit 2), naming the status.
-        res = subprocess.run(cmd[:-2], env=keyrevoke_env(env=self.clean_env(HTTPS_PROXY=proxy.url)),
+        res = subprocess.run(cmd[:-2], env=self.full_env({"HTTPS_PROXY": proxy.url}),
                              capture_output=True, timeout=60)
         self.assertEqual(res.returncode, 2, res.stderr.decode())
         self.assertIn("407", res.stderr.decode())
