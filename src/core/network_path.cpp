@@ -47,20 +47,24 @@ std::string checked_port(std::string_view text) {
   return std::to_string(value);
 }
 
+// inet_pton reads up to a NUL: text with one inside is no address (its tail would be ignored).
+bool has_nul(const std::string& text) noexcept { return text.find('\0') != std::string::npos; }
+
 bool is_ipv4(const std::string& text) {
   std::array<unsigned char, 4> out{};
-  return ::inet_pton(AF_INET, text.c_str(), out.data()) == 1;
+  return !has_nul(text) && ::inet_pton(AF_INET, text.c_str(), out.data()) == 1;
 }
 
 bool is_ipv6(const std::string& text) {
   std::array<unsigned char, 16> out{};
-  return ::inet_pton(AF_INET6, text.c_str(), out.data()) == 1;
+  return !has_nul(text) && ::inet_pton(AF_INET6, text.c_str(), out.data()) == 1;
 }
 
 // An IP literal in its canonical text (inet_ntop), or "" when `text` is none.
 std::string canonical_ip(const std::string& text) {
   std::array<unsigned char, 16> bytes{};
   std::array<char, 64> out{};
+  if (has_nul(text)) return {};
   if (::inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) {
     return ::inet_ntop(AF_INET, bytes.data(), out.data(), out.size()) != nullptr ? std::string{out.data()} : "";
   }
@@ -130,6 +134,7 @@ bool has_control(std::string_view text) noexcept {
 bool cidr_match(bool v6, const std::string& address, const std::string& network, unsigned bits) {
   std::array<unsigned char, 16> a{}, n{};
   const int family = v6 ? AF_INET6 : AF_INET;
+  if (has_nul(address) || has_nul(network)) return false;
   if (!v6 && bits > 32) return false;
   if (::inet_pton(family, address.c_str(), a.data()) != 1) return false;
   if (::inet_pton(family, network.c_str(), n.data()) != 1) return false;

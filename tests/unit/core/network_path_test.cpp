@@ -210,6 +210,8 @@ BOOST_AUTO_TEST_CASE(connect_to_rules) {
       {"api.example:443:edge:99999", false, "", "", "", ""},
       {"[::1:443:edge:1", false, "", "", "", ""},
       {"bad host:443:edge:1", false, "", "", "", ""},
+      {std::string{"[::\0\r\nX: y]:443:edge:1", 22}, false, "", "", "", ""},  // found by fuzz_network_path
+      {std::string{"a:443:[::1\0\r\nX: y]:1", 20}, false, "", "", "", ""},
   };
   for (const auto& r : table) {
     BOOST_TEST_CONTEXT(r.text) {
@@ -246,6 +248,7 @@ BOOST_AUTO_TEST_CASE(resolve_rules) {
       {"-api.example:443", false, "", "", {}},
       {":443:127.0.0.1", false, "", "", {}},
       {"api.example:443:[::1", false, "", "", {}},
+      {std::string{"api.example:443:127.0.0.1\0junk", 30}, false, "", "", {}},
   };
   for (const auto& r : table) {
     BOOST_TEST_CONTEXT(r.text) {
