@@ -1,18 +1,19 @@
 #include "keyrevoke/app/network_route.hpp"
 
-#include "keyrevoke/app/revoke.hpp"
-#include "keyrevoke/core/redact.hpp"
-#include "keyrevoke/net/proxy_tunnel.hpp"
-
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <system_error>
 
+#include "keyrevoke/app/revoke.hpp"
+#include "keyrevoke/core/redact.hpp"
+#include "keyrevoke/net/proxy_tunnel.hpp"
+
 namespace keyrevoke::app {
 
-std::variant<core::route, route_failure> prepare_route(const network_options& options, const core::base_url& base,
-                                                        double timeout_s, bool check_proxy) {
+std::variant<core::route, route_failure> prepare_route(const network_options& options,
+                                                       const core::base_url& base, double timeout_s,
+                                                       bool check_proxy) {
   core::network_settings settings;
   settings.proxy = options.proxy;
   settings.noproxy = options.noproxy;
@@ -34,7 +35,9 @@ std::variant<core::route, route_failure> prepare_route(const network_options& op
     settings.proxy_user = std::get<core::proxy_credentials>(std::move(parsed));
   }
   // Read before any thread starts: nothing sets the environment concurrently.
-  const core::env_lookup env = [](const char* name) { return std::getenv(name); };  // NOLINT(concurrency-mt-unsafe)
+  const core::env_lookup env = [](const char* name) {
+    return std::getenv(name);
+  };  // NOLINT(concurrency-mt-unsafe)
   auto planned = core::plan_route(base, settings, env);
   if (auto* error = std::get_if<std::string>(&planned)) return route_failure{exit_usage, std::move(*error)};
   core::route route = std::get<core::route>(std::move(planned));

@@ -1,7 +1,5 @@
 #include "keyrevoke/core/network_path.hpp"
 
-#include "keyrevoke/core/verdict.hpp"
-
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -9,13 +7,17 @@
 #include <cstdint>
 #include <cstring>
 
+#include "keyrevoke/core/verdict.hpp"
+
 namespace keyrevoke::core {
 
 namespace {
 
 constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_alnum(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool is_alnum(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }  // curl's ISBLANK
 
 std::string lowered(std::string_view text) {
@@ -25,9 +27,8 @@ std::string lowered(std::string_view text) {
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return lower(x) == lower(y);
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 // For messages: printable ASCII, bounded. Used only on text that holds no credentials.
@@ -66,19 +67,20 @@ std::string canonical_ip(const std::string& text) {
   std::array<char, 64> out{};
   if (has_nul(text)) return {};
   if (::inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) {
-    return ::inet_ntop(AF_INET, bytes.data(), out.data(), out.size()) != nullptr ? std::string{out.data()} : "";
+    return ::inet_ntop(AF_INET, bytes.data(), out.data(), out.size()) != nullptr ? std::string{out.data()}
+                                                                                 : "";
   }
   if (::inet_pton(AF_INET6, text.c_str(), bytes.data()) == 1) {
-    return ::inet_ntop(AF_INET6, bytes.data(), out.data(), out.size()) != nullptr ? std::string{out.data()} : "";
+    return ::inet_ntop(AF_INET6, bytes.data(), out.data(), out.size()) != nullptr ? std::string{out.data()}
+                                                                                  : "";
   }
   return {};
 }
 
 // A registered name as a host: letters, digits, '-', '.', '_' (no percent-escapes, no IDN here).
 bool is_reg_name(std::string_view text) noexcept {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return is_alnum(c) || c == '-' || c == '.' || c == '_';
-  });
+  return !text.empty() && std::all_of(text.begin(), text.end(),
+                                      [](char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_'; });
 }
 
 // host (a name, an IPv4 literal or a bracketed IPv6 literal) at the start of `text`, up to the next
@@ -125,9 +127,8 @@ std::optional<std::string> percent_decoded(std::string_view text) {
 }
 
 bool has_control(std::string_view text) noexcept {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 // curl's Curl_cidr4_match / Curl_cidr6_match.
@@ -164,7 +165,8 @@ bool match_ip_entry(bool v6, const std::string& host, std::string_view entry) {
   if (const std::size_t slash = network.find('/'); slash != std::string::npos) {
     const std::string_view digits = std::string_view{network}.substr(slash + 1);
     // curl: a number up to 128 and nothing after it.
-    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), is_digit)) return false;
+    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), is_digit))
+      return false;
     const unsigned long value = std::stoul(std::string{digits});
     if (value > 128) return false;
     bits = static_cast<unsigned>(value);
@@ -178,7 +180,8 @@ bool match_host_entry(std::string_view entry, std::string_view name) {
   if (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
   if (entry.size() == name.size()) return iequals(entry, name);
   if (entry.size() < name.size()) {
-    return name[name.size() - entry.size() - 1] == '.' && iequals(entry, name.substr(name.size() - entry.size()));
+    return name[name.size() - entry.size() - 1] == '.' &&
+           iequals(entry, name.substr(name.size() - entry.size()));
   }
   return false;
 }
@@ -187,7 +190,8 @@ std::string authority(const std::string& host, const std::string& port) {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
 }
 
-constexpr std::string_view base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view base64_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 std::string base64(std::string_view in) {
   std::string out;
@@ -232,7 +236,8 @@ std::variant<proxy_url, std::string> parse_proxy_url(std::string_view text) {
   // The authority ends at a '/'; only an empty path or "/" may follow (a proxy has no path).
   const std::size_t slash = rest.find_first_of("/?#");
   if (slash != std::string_view::npos) {
-    if (rest.substr(slash) != "/") return std::string{"a proxy URL has no path, query or fragment (only http://host:port)"};
+    if (rest.substr(slash) != "/")
+      return std::string{"a proxy URL has no path, query or fragment (only http://host:port)"};
     rest = rest.substr(0, slash);
   }
   proxy_url out;
@@ -246,7 +251,8 @@ std::variant<proxy_url, std::string> parse_proxy_url(std::string_view text) {
                                                     : percent_decoded(userinfo.substr(colon + 1));
     if (!user || !password) return std::string{"the proxy URL's user:password has a malformed %-escape"};
     if (user->find(':') != std::string::npos || has_control(*user) || has_control(*password)) {
-      return std::string{"the proxy URL's user name or password holds a control character (or the user name a ':')"};
+      return std::string{
+          "the proxy URL's user name or password holds a control character (or the user name a ':')"};
     }
     out.credentials = proxy_credentials{std::move(*user), std::move(*password)};
   }
@@ -404,9 +410,9 @@ std::variant<route, std::string> plan_route(const base_url& origin, const networ
   if (no_proxy_matches(origin.host, noproxy)) {
     proxy_text.reset();
   } else if (!proxy_text) {
-    const std::array<const char*, 4> names = origin.tls
-                                                 ? std::array<const char*, 4>{"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}
-                                                 : std::array<const char*, 4>{"http_proxy", nullptr, "all_proxy", "ALL_PROXY"};
+    const std::array<const char*, 4> names =
+        origin.tls ? std::array<const char*, 4>{"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}
+                   : std::array<const char*, 4>{"http_proxy", nullptr, "all_proxy", "ALL_PROXY"};
     for (const char* name : names) {
       if (name == nullptr) continue;
       if (const char* v = lookup(name)) {
@@ -501,8 +507,11 @@ std::string describe_tunnel_answer(const route& r, unsigned status, std::string_
       out += credentials ? ": it rejected the proxy credentials (check them)"
                          : ": it requires credentials (user:password in the proxy URL, or --proxy-user-file)";
       break;
-    case 403: out += ": it does not allow this destination"; break;
-    default: break;
+    case 403:
+      out += ": it does not allow this destination";
+      break;
+    default:
+      break;
   }
   if (status >= 500 && status < 600) out += ": it could not reach the server";
   return out;

@@ -1,7 +1,5 @@
 #include "keyrevoke/net/proxy_tunnel.hpp"
 
-#include "keyrevoke/net/nothrow_awaitable.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -13,8 +11,9 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-
 #include <vector>
+
+#include "keyrevoke/net/nothrow_awaitable.hpp"
 
 namespace keyrevoke::net {
 
@@ -32,7 +31,8 @@ std::string proxy_name(const core::route& r) {
 
 }  // namespace
 
-asio::awaitable<tunnel_result> open_tunnel(beast::tcp_stream& stream, const core::route& r, core::millis timeout) {
+asio::awaitable<tunnel_result> open_tunnel(beast::tcp_stream& stream, const core::route& r,
+                                           core::millis timeout) {
   tunnel_result result;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   const auto cut = [&] { return state.cancelled() != asio::cancellation_type::none; };
@@ -69,13 +69,14 @@ asio::awaitable<tunnel_result> open_tunnel(beast::tcp_stream& stream, const core
     } else if (read_ec == http::error::end_of_stream || read_ec == asio::error::eof ||
                read_ec == asio::error::connection_reset || read_ec == http::error::partial_message) {
       result.error = core::errc::connect_failed;
-      result.detail = proxy_name(r) + ": closed the connection without a whole answer to CONNECT " + r.tunnel_target;
+      result.detail =
+          proxy_name(r) + ": closed the connection without a whole answer to CONNECT " + r.tunnel_target;
     } else {
       // Not HTTP (a TLS server's alert, a header too long): this is not an HTTP proxy.
       result.error = core::errc::connect_failed;
       result.refused = true;
-      result.detail = proxy_name(r) + ": its answer to CONNECT " + r.tunnel_target +
-                      " is not HTTP (" + read_ec.message() + "): is it an HTTP proxy?";
+      result.detail = proxy_name(r) + ": its answer to CONNECT " + r.tunnel_target + " is not HTTP (" +
+                      read_ec.message() + "): is it an HTTP proxy?";
     }
     co_return result;
   }
@@ -90,12 +91,16 @@ asio::awaitable<tunnel_result> open_tunnel(beast::tcp_stream& stream, const core
                         " to CONNECT, before the client's first (a malformed answer)";
       }
       co_return result;
-    case core::tunnel_answer::refused: result.refused = true; break;
-    case core::tunnel_answer::failed: break;
+    case core::tunnel_answer::refused:
+      result.refused = true;
+      break;
+    case core::tunnel_answer::failed:
+      break;
   }
   result.error = core::errc::connect_failed;
   const beast::string_view reason = answer.reason();
-  result.detail = core::describe_tunnel_answer(r, result.status, std::string_view{reason.data(), reason.size()});
+  result.detail =
+      core::describe_tunnel_answer(r, result.status, std::string_view{reason.data(), reason.size()});
   co_return result;
 }
 
@@ -116,7 +121,8 @@ asio::awaitable<tunnel_result> probe(core::route r, core::millis timeout) {  // 
     auto [ec, found] = co_await resolver.async_resolve(r.dial_host, r.dial_port, nothrow_awaitable);
     if (ec || found.empty()) {
       result.error = core::errc::connect_failed;
-      result.detail = "cannot resolve " + proxy_name(r) + ": " + (ec ? ec.message() : std::string{"no address"});
+      result.detail =
+          "cannot resolve " + proxy_name(r) + ": " + (ec ? ec.message() : std::string{"no address"});
       co_return result;
     }
     for (const auto& entry : found) endpoints.push_back(entry.endpoint());

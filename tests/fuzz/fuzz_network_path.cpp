@@ -19,7 +19,8 @@ namespace {
 
 bool is_ip(const std::string& text) {
   std::array<unsigned char, 16> out{};
-  return ::inet_pton(AF_INET, text.c_str(), out.data()) == 1 || ::inet_pton(AF_INET6, text.c_str(), out.data()) == 1;
+  return ::inet_pton(AF_INET, text.c_str(), out.data()) == 1 ||
+         ::inet_pton(AF_INET6, text.c_str(), out.data()) == 1;
 }
 
 bool valid_port(const std::string& port) {
@@ -39,7 +40,8 @@ std::size_t count(const std::string& text, std::string_view what) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  const kc::base_url origin = std::get<kc::base_url>(kc::parse_base_url("https://api.example.test:8443/api/v1"));
+  const kc::base_url origin =
+      std::get<kc::base_url>(kc::parse_base_url("https://api.example.test:8443/api/v1"));
   switch (data[0] % 5) {
     case 0: {
       const auto parsed = kc::parse_proxy_url(input);
@@ -88,7 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // host <newline> list
       const std::size_t split = input.find('\n');
       const std::string_view host = input.substr(0, split);
-      const std::string_view list = split == std::string_view::npos ? std::string_view{} : input.substr(split + 1);
+      const std::string_view list =
+          split == std::string_view::npos ? std::string_view{} : input.substr(split + 1);
       const bool match = kc::no_proxy_matches(host, list);
       if (list == "*" && !host.empty()) FUZZ_CHECK(match);
       if (list.empty()) FUZZ_CHECK(!match);

@@ -17,14 +17,14 @@
 //    target) directly, or the proxy. Through a proxy the origin's name is never resolved here: the
 //    proxy resolves it.
 
-#include "keyrevoke/core/base_url.hpp"
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "keyrevoke/core/base_url.hpp"
 
 namespace keyrevoke::core {
 
@@ -37,8 +37,8 @@ struct proxy_credentials {
 // A proxy URL: [http://][user[:password]@]host[:port][/]. Only HTTP proxies (CONNECT over plain TCP);
 // https:// (TLS to the proxy) and socks4/4a/5/5h:// proxies are refused with a sentence that says so.
 struct proxy_url {
-  std::string host;  // lower-case; IPv6 without brackets
-  std::string port;  // "1080" when not given (curl's default proxy port)
+  std::string host;                              // lower-case; IPv6 without brackets
+  std::string port;                              // "1080" when not given (curl's default proxy port)
   std::optional<proxy_credentials> credentials;  // from the userinfo, when there is one
   std::string display;                           // "http://host:port", never the userinfo
 };
@@ -93,10 +93,10 @@ struct network_settings {
 
 // The proxy a route goes through.
 struct proxy_route {
-  std::string host, port;      // dialled (and resolved) instead of the origin
-  std::string display;         // "http://host:port": for messages (never credentials)
-  std::string source;          // where it came from: "--proxy", "https_proxy", "HTTPS_PROXY", "all_proxy"...
-  std::string authorization;   // the Proxy-Authorization value ("Basic ..."), empty without credentials
+  std::string host, port;     // dialled (and resolved) instead of the origin
+  std::string display;        // "http://host:port": for messages (never credentials)
+  std::string source;         // where it came from: "--proxy", "https_proxy", "HTTPS_PROXY", "all_proxy"...
+  std::string authorization;  // the Proxy-Authorization value ("Basic ..."), empty without credentials
 };
 
 // Where a connection to the origin goes.
@@ -107,7 +107,7 @@ struct route {
   // Through a proxy: CONNECT's request-target, authority-form host:port (RFC 9110 9.3.6), IPv6 in
   // brackets: the origin, or its --connect-to target.
   std::string tunnel_target;
-  bool connect_to_applied = false;   // a --connect-to rule changed the destination
+  bool connect_to_applied = false;  // a --connect-to rule changed the destination
 };
 
 // The direct route: TCP to the origin's host and port, resolved by name.

@@ -4,15 +4,14 @@
 // then on (SNI and certificate verification against the origin's name, not the proxy's). What the
 // route and the answers mean is core/network_path.hpp's; here only the bytes move.
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <string>
+#include <system_error>
+
 #include "keyrevoke/core/clock.hpp"
 #include "keyrevoke/core/errc.hpp"
 #include "keyrevoke/core/network_path.hpp"
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-
-#include <string>
-#include <system_error>
 
 namespace keyrevoke::net {
 
