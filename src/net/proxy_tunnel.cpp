@@ -72,10 +72,10 @@ asio::awaitable<tunnel_result> open_tunnel(beast::tcp_stream& stream, const core
       result.detail =
           proxy_name(r) + ": closed the connection without a whole answer to CONNECT " + r.tunnel_target;
     } else {
-      // Not HTTP (a TLS server's alert, a header too long): this is not an HTTP proxy.
+      // Not HTTP (another protocol, a header over the limit): this is not an HTTP proxy.
       result.error = core::errc::connect_failed;
       result.refused = true;
-      result.detail = proxy_name(r) + ": its answer to CONNECT " + r.tunnel_target + " is not HTTP (" +
+      result.detail = proxy_name(r) + ": its answer to CONNECT " + r.tunnel_target + " is not a valid HTTP answer (" +
                       read_ec.message() + "): is it an HTTP proxy?";
     }
     co_return result;

@@ -28,8 +28,10 @@ class ConnectProxy:
     but loopback literals gets a 502); `credentials` (user, password) makes it require
     Proxy-Authorization: Basic (else 407); `refuse` answers every CONNECT with that status."""
 
-    def __init__(self, hosts=None, credentials=None, refuse=None, garbage=None):
+    def __init__(self, hosts=None, credentials=None, refuse=None, garbage=None, stall=False):
         self.hosts = dict(hosts or {})
+        self.stall = stall  # read CONNECT, never answer
+        self._stopped = threading.Event()
         self.garbage = garbage  # bytes sent instead of an HTTP answer
         self.credentials = credentials
         self.refuse = refuse
@@ -92,6 +94,9 @@ class ConnectProxy:
             auth = fields.get("proxy-authorization")
             with self.lock:
                 self.connects.append((target, auth))
+            if self.stall:
+                self._stopped.wait(60)
+                return
             if self.garbage is not None:
                 sock.sendall(self.garbage)
                 return
@@ -140,6 +145,7 @@ class ConnectProxy:
 
     def stop(self):
         self._stop = True
+        self._stopped.set()
         self.listener.close()
         with self.lock:
             for s in self._socks:
@@ -323,7 +329,7 @@ class TestThroughProxy(ProxyTest):
         proxy = self.proxy(garbage=b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
         res = self.run_keyrevoke(origin, "--proxy", proxy.url, "--timeout", "5", inp, env=self.clean_env(), timeout=60)
         self.assertEqual(res.returncode, 2, res.stderr.decode())
-        self.assertIn("is not HTTP", res.stderr.decode())
+        self.assertIn("is not a valid HTTP answer", res.stderr.decode())
         self.assertFalse(os.path.exists(self.path("report.jsonl")))
         # --proxy pointed at the TLS server itself: it closes without answering CONNECT. That says
         # nothing of the configuration: the server could not be reached (exit 4), and the message says how.
@@ -331,6 +337,24 @@ class TestThroughProxy(ProxyTest):
                                  report="r2.jsonl", env=self.clean_env(), timeout=60)
         self.assertEqual(res.returncode, 4, res.stderr.decode())
         self.assertIn("closed the connection without a whole answer to CONNECT", res.stderr.decode())
+        self.assert_nothing_sent(mock)
+
+    def test_the_proxy_answer_is_bounded_in_size_and_time(self):
+        mock, origin = self.named_mock()
+        inp = self.write_lines("in.txt", mock.hashes()[:2])
+        # A header over 16 KiB is no answer (exit 2 at once).
+        proxy = self.proxy(garbage=b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 20000 + b"\r\n\r\n")
+        res = self.run_keyrevoke(origin, "--proxy", proxy.url, "--timeout", "5", inp, env=self.clean_env(), timeout=60)
+        self.assertEqual(res.returncode, 2, res.stderr.decode())
+        self.assertIn("header limit", res.stderr.decode())
+        # A proxy that never answers CONNECT: each try ends at --timeout; the server could not be
+        # reached (exit 4), and the message says the proxy did not answer.
+        stalled = self.proxy(stall=True)
+        res = self.run_keyrevoke(origin, "--proxy", stalled.url, "--timeout", "1", inp, report="r2.jsonl",
+                                 env=self.clean_env(), timeout=60)
+        self.assertEqual(res.returncode, 4, res.stderr.decode())
+        self.assertIn("no answer to CONNECT %s:%d within --timeout" % (ORIGIN_NAME, mock.port), res.stderr.decode())
+        self.assertEqual(set(self.report("r2.jsonl").outcomes().values()), {"not_attempted"})
         self.assert_nothing_sent(mock)
 
     def test_no_proxy_and_noproxy_bypass_it(self):
