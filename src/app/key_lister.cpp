@@ -49,7 +49,7 @@ core::millis to_millis(double seconds) {
 class lister final : public net::send_observer {
  public:
   lister(asio::io_context& io, const key_lister_config& config, const std::string& key, core::base_url base,
-         asio::ssl::context& tls, const detailed_key_callback& on_key,
+         core::route route, asio::ssl::context& tls, const detailed_key_callback& on_key,
          const std::function<bool()>& on_page_done)
       : io_{io},
         config_{config},
@@ -61,7 +61,9 @@ class lister final : public net::send_observer {
         controller_{controller_config(config), clock_type::now()},
         timer_{io},
         stops_{io.get_executor()},
-        rng_{std::random_device{}()} {}
+        rng_{std::random_device{}()} {
+    pool_.set_route(std::move(route));
+  }
 
   list_result run(bool handle_signals) {
     // A stop (SIGINT, SIGTERM, SIGHUP), even one that came before the listing began, ends it: exit 130.
@@ -327,6 +329,13 @@ list_result list_keys_detailed(const key_lister_config& config, const std::strin
     return result;
   }
   core::base_url base = std::get<core::base_url>(std::move(checked));
+  // The network path (a proxy, --connect-to, --resolve); a proxy that refuses CONNECT stops here.
+  auto route = prepare_route(config.network, base, config.timeout_s, true);
+  if (auto* failure = std::get_if<route_failure>(&route)) {
+    result.exit_code = failure->code;
+    result.error = std::move(failure->message);
+    return result;
+  }
   std::optional<asio::ssl::context> tls;
   try {
     tls.emplace(net::make_client_tls_context(config.cacert));
@@ -336,7 +345,8 @@ list_result list_keys_detailed(const key_lister_config& config, const std::strin
     return result;
   }
   asio::io_context io{1};
-  lister run{io, config, management_key, std::move(base), *tls, on_key, on_page_done};
+  lister run{io, config, management_key, std::move(base), std::get<core::route>(std::move(route)), *tls, on_key,
+             on_page_done};
   return run.run(handle_signals);
 }
 

@@ -71,8 +71,10 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
                                                                             "(local mocks only)")
     ("quiet,q", po::bool_switch(&o.lister.quiet), "no warnings and no summary on stderr");
   // clang-format on
+  po::options_description network{"Network paths (see README, Proxies and pinning)"};
+  add_network_options(network);
   po::options_description all;
-  all.add(general).add(filters);
+  all.add(general).add(filters).add(network);
 
   po::variables_map vm;
   try {
@@ -110,7 +112,8 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
          << "The management key comes from env MODELGATES_MANAGEMENT_KEY or --key-file, never the command "
             "line.\n\n"
          << general << "\n"
-         << filters
+         << filters << "\n"
+         << network
          << "\nExit codes: 0 listing complete, 1 listing incomplete (a page failed, the list kept "
             "changing,\nor standard output could not be written),\n"
          << "2 usage or configuration error (or an answer that is not the key API's: check --base-url),\n"
@@ -121,6 +124,7 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
 
   if (vm.count("cacert") != 0) o.lister.cacert = vm["cacert"].as<std::string>();
   if (vm.count("key-file") != 0) o.key_file = vm["key-file"].as<std::string>();
+  if (auto error = read_network_options(vm, o.lister.network)) return list_usage_error(*error);
   for (const char* option : {"name", "label"}) {
     if (vm.count(option) == 0) continue;
     const std::string& pattern = vm[option].as<std::string>();

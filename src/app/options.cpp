@@ -75,6 +75,9 @@ po::options_description describe(options& o, std::string& progress) {
   // clang-format on
   desc.add(incident);
   desc.add(scheduled);
+  po::options_description network{"Network paths (see README, Proxies and pinning)"};
+  add_network_options(network);
+  desc.add(network);
   return desc;
 }
 
@@ -84,6 +87,60 @@ early_exit usage_error(const std::string& message) {
 
 }  // namespace
 
+void add_network_options(po::options_description& desc) {
+  // clang-format off
+  desc.add_options()
+    ("proxy", po::value<std::string>(), "HTTP proxy: [http://][user@]host[:port] (port 1080 if none); TLS to the "
+                                        "server goes inside its CONNECT tunnel. Overrides env https_proxy/"
+                                        "HTTPS_PROXY/all_proxy/ALL_PROXY; '' for none")
+    ("noproxy", po::value<std::string>(), "comma-separated hosts that bypass the proxy (domains and their "
+                                          "subdomains, IPs, CIDR; '*' all); overrides env no_proxy/NO_PROXY")
+    ("proxy-user-file", po::value<std::string>(), "proxy credentials: the first line of this file, user:password "
+                                                  "(sent as Proxy-Authorization: Basic; never printed)")
+    ("connect-to", po::value<std::vector<std::string>>()->composing(),
+     "HOST:PORT:HOST2:PORT2: connect to HOST2:PORT2 instead (TLS still checks HOST); empty HOST/PORT match "
+     "any, empty HOST2/PORT2 keep the original; repeatable, first match wins")
+    ("resolve", po::value<std::vector<std::string>>()->composing(),
+     "HOST:PORT:ADDR[,ADDR...]: use these addresses for HOST:PORT instead of DNS (HOST '*': any host); "
+     "repeatable");
+  // clang-format on
+}
+
+std::optional<std::string> read_network_options(const po::variables_map& vm, network_options& out) {
+  if (vm.count("proxy") != 0) {
+    out.proxy = vm["proxy"].as<std::string>();
+    if (!out.proxy->empty()) {
+      // Checked now: a bad URL is a usage error, and a password here is already in `ps` (say so).
+      const auto parsed = core::parse_proxy_url(*out.proxy);
+      if (const auto* error = std::get_if<std::string>(&parsed)) return "--proxy: " + *error;
+      const auto& credentials = std::get<core::proxy_url>(parsed).credentials;
+      if (credentials && !credentials->password.empty()) {
+        return std::string{"--proxy: a password on the command line shows in `ps`; put user:password in "
+                           "--proxy-user-file (or the proxy URL in HTTPS_PROXY)"};
+      }
+    }
+  }
+  if (vm.count("noproxy") != 0) out.noproxy = vm["noproxy"].as<std::string>();
+  if (vm.count("proxy-user-file") != 0) {
+    out.proxy_user_file = vm["proxy-user-file"].as<std::string>();
+    if (out.proxy_user_file->empty()) return std::string{"--proxy-user-file needs a file name"};
+  }
+  if (vm.count("connect-to") != 0) {
+    for (const std::string& text : vm["connect-to"].as<std::vector<std::string>>()) {
+      auto rule = core::parse_connect_to(text);
+      if (auto* error = std::get_if<std::string>(&rule)) return *error;
+      out.connect_to.push_back(std::get<core::connect_to_rule>(std::move(rule)));
+    }
+  }
+  if (vm.count("resolve") != 0) {
+    for (const std::string& text : vm["resolve"].as<std::vector<std::string>>()) {
+      auto rule = core::parse_resolve(text);
+      if (auto* error = std::get_if<std::string>(&rule)) return *error;
+      out.resolve.push_back(std::get<core::resolve_rule>(std::move(rule)));
+    }
+  }
+  return std::nullopt;
+}
 
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
                                                      const char* env_base_url) {
@@ -143,6 +200,7 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
 
   if (vm.count("cacert") != 0) o.cacert = vm["cacert"].as<std::string>();
   if (vm.count("key-file") != 0) o.key_file = vm["key-file"].as<std::string>();
+  if (auto error = read_network_options(vm, o.network)) return usage_error(*error);
   if (vm.count("disable") != 0 && vm.count("enable") != 0) return usage_error("--disable and --enable contradict each other");
   if (vm.count("disable") != 0) o.act = core::action::disable;
   if (vm.count("enable") != 0) o.act = core::action::enable;

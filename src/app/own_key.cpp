@@ -92,11 +92,12 @@ asio::awaitable<own_key_result> ask(net::connection_pool& pool, std::string requ
 
 }  // namespace
 
-own_key_result fetch_own_key_hash(const core::base_url& base, asio::ssl::context& tls, const std::string& management_key,
-                                  double timeout_s, unsigned max_attempts) {
+own_key_result fetch_own_key_hash(const core::base_url& base, const core::route& route, asio::ssl::context& tls,
+                                  const std::string& management_key, double timeout_s, unsigned max_attempts) {
   asio::io_context io{1};
   net::connection_pool pool{io.get_executor(), tls, base,
                             core::millis{static_cast<core::millis::rep>(std::min(timeout_s, 10.0) * 1000.0)}, 1};
+  pool.set_route(route);
   std::string request = make_request("GET", base.path + "/key", base, management_key);
   own_key_result result;
   // A stop cuts the request in flight or the pause between attempts (ask() then sees stop_requested()).

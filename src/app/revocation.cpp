@@ -113,6 +113,7 @@ struct run_context final : net::send_observer {
         rng{std::random_device{}()},
         started{clock_type::now()},
         started_at{core::format_utc(std::chrono::system_clock::now())} {
+    pool.set_route(setup.route);
     progress_tty = stderr_is_terminal();
     progress_enabled = opts.progress == progress_mode::always || (opts.progress == progress_mode::automatic && progress_tty);
   }

@@ -165,7 +165,7 @@ std::variant<prepared, int> prepare_common(const options& opts) {
 int resolve_protect_globs(const options& opts, const protect_list& list, const std::string& key,
                           core::hash_set& protect) {
   const key_lister_config config{opts.base_url, opts.cacert, opts.allow_insecure_http, opts.timeout_s,
-                                 opts.max_attempts, opts.rate, opts.quiet};
+                                 opts.max_attempts, opts.rate, opts.quiet, opts.network};
   std::uint64_t matched = 0;
   const list_result listed = list_keys(
       config, key,
@@ -280,8 +280,9 @@ step_result check_confirmed_plan(const options& opts, prepared& p) {
 
 // --protect: the key this run uses is never revoked by it, when the API says which key that is. A
 // guard at run time (after the plan check): a plan cannot know it without the key.
-step_result protect_own_key(const options& opts, prepared& p, asio::ssl::context& tls, const std::string& key) {
-  own_key_result own = fetch_own_key_hash(p.base, tls, key, opts.timeout_s, opts.max_attempts);
+step_result protect_own_key(const options& opts, prepared& p, const core::route& route, asio::ssl::context& tls,
+                            const std::string& key) {
+  own_key_result own = fetch_own_key_hash(p.base, route, tls, key, opts.timeout_s, opts.max_attempts);
   if (own.abort_code == exit_interrupted) return stopped_before_run();
   if (own.abort_code != 0) return step_failure{own.abort_code, "aborted before sending anything: " + own.note};
   if (own.hash) {
@@ -348,6 +349,10 @@ int run_revocation(const options& opts, const std::string& management_key) {
     return fail({exit_usage, e.what()});
   }
   if (step_result f = check_inputs(opts)) return fail(*f);
+  // The network path; through a proxy, one CONNECT first: a proxy that refuses is exit 2, nothing sent.
+  auto route = prepare_route(opts.network, p.base, opts.timeout_s, true);
+  if (auto* failure = std::get_if<route_failure>(&route)) return fail({failure->code, failure->message});
+  if (stop_requested()) return fail(stopped_before_run());
   if (p.protect && p.protect->has_globs()) {
     if (const int code = resolve_protect_globs(opts, *p.protect, management_key, p.selection.protect); code != exit_ok) {
       return code;
@@ -358,7 +363,7 @@ int run_revocation(const options& opts, const std::string& management_key) {
     if (step_result f = check_confirmed_plan(opts, p)) return fail(*f);
   }
   if (opts.protect) {
-    if (step_result f = protect_own_key(opts, p, *tls, management_key)) return fail(*f);
+    if (step_result f = protect_own_key(opts, p, std::get<core::route>(route), *tls, management_key)) return fail(*f);
     if (stop_requested()) return fail(stopped_before_run());
   }
   const std::vector<input_print> prints = fingerprint_inputs(opts.inputs);
@@ -381,7 +386,8 @@ int run_revocation(const options& opts, const std::string& management_key) {
   }
   std::string header = header_row_text(opts, p.base, prints);
   return execute_revocation(opts, management_key, *tls, std::get<report_file>(std::move(opened)),
-                            run_setup{std::move(p.base), std::move(p.selection), std::move(scan), std::move(header)});
+                            run_setup{std::move(p.base), std::move(p.selection), std::move(scan), std::move(header),
+                                      std::get<core::route>(std::move(route))});
 }
 
 }  // namespace keyrevoke::app

@@ -2,6 +2,7 @@
 // bounded drain) share the connection type and the pool's state; Beast is compiled into one unit.
 #include "keyrevoke/net/connection_pool.hpp"
 #include "keyrevoke/net/nothrow_awaitable.hpp"
+#include "keyrevoke/net/proxy_tunnel.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/cancellation_state.hpp>
@@ -298,15 +299,28 @@ asio::awaitable<void> connection_pool::wait_for_warm_up() {
 asio::awaitable<std::string> connection_pool::resolve() { co_return co_await resolve_now(); }
 
 asio::awaitable<std::string> connection_pool::resolve_now() {
-  tcp::resolver resolver{executor_};
-  auto [ec, results] = co_await resolver.async_resolve(origin_.host, origin_.port, nothrow_awaitable);
+  // What is dialled (route_): the origin, its --connect-to target, or the proxy; --resolve's addresses
+  // instead of a lookup when given.
+  std::vector<tcp::endpoint> results;
+  error_code ec;
+  if (route_.pinned.empty()) {
+    tcp::resolver resolver{executor_};
+    auto [resolve_ec, found] = co_await resolver.async_resolve(route_.dial_host, route_.dial_port, nothrow_awaitable);
+    ec = resolve_ec;
+    for (const auto& entry : found) results.push_back(entry.endpoint());
+  } else {
+    for (const std::string& address : route_.pinned) {
+      results.emplace_back(asio::ip::make_address(address), static_cast<unsigned short>(std::stoul(route_.dial_port)));
+    }
+  }
   const auto now = std::chrono::steady_clock::now();
   ++stats_.resolutions;
   if (ec || results.empty()) {
     // The addresses there were stay: a resolver outage alone does not stop a server that answers.
     ++stats_.resolution_failures;
     addresses_.on_resolve_failed(now);
-    resolve_error_ = "cannot resolve host '" + origin_.host + "': " + (ec ? ec.message() : "no address");
+    resolve_error_ = (route_.proxy ? "cannot resolve proxy " + route_.proxy->display : "cannot resolve host '" + route_.dial_host + "'") +
+                     ": " + (ec ? ec.message() : "no address");
     co_return resolve_error_;
   }
   std::optional<tcp::endpoint> last;  // the address that last connected, tried first if still there
@@ -315,9 +329,9 @@ asio::awaitable<std::string> connection_pool::resolve_now() {
   }
   endpoints_.clear();
   std::optional<std::size_t> kept;
-  for (const auto& entry : results) {
-    if (last && entry.endpoint() == *last) kept = endpoints_.size();
-    endpoints_.push_back(entry.endpoint());
+  for (const auto& endpoint : results) {
+    if (last && endpoint == *last) kept = endpoints_.size();
+    endpoints_.push_back(endpoint);
   }
   addresses_.on_resolved(now, endpoints_.size(), kept);
   co_return std::string{};
@@ -449,7 +463,7 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   const std::vector<tcp::endpoint> endpoints = endpoints_;
   if (cancelled(state)) co_return core::errc::cancelled;  // while it waited for a resolution
   if (endpoints.empty()) {
-    detail = resolve_error_.empty() ? "no address for host '" + origin_.host + "'" : resolve_error_;
+    detail = resolve_error_.empty() ? "no address for '" + route_.dial_host + "'" : resolve_error_;
     co_return core::errc::connect_failed;
   }
   const std::uint64_t generation = addresses_.generation();
@@ -471,7 +485,7 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
     if (cancelled(state)) break;
   }
   if (ec) {
-    detail = "connect: " + ec.message();
+    detail = (route_.proxy ? "connect to proxy " + route_.proxy->display + ": " : std::string{"connect: "}) + ec.message();
     if (endpoints.size() > 1) detail += " (" + std::to_string(endpoints.size()) + " addresses tried)";
     if (ec == beast::error::timeout) co_return core::errc::timeout;
     if (cancelled(state)) co_return core::errc::cancelled;
@@ -483,6 +497,15 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   stats_.max_open = std::max(stats_.max_open, ++stats_.open);
   conn.tcp().socket().set_option(tcp::no_delay{true}, ec);
 
+  if (route_.proxy) {
+    // Through an HTTP proxy: a CONNECT tunnel to the origin (net/proxy_tunnel.hpp); the TLS below is
+    // the origin's, inside it.
+    tunnel_result tunnel = co_await open_tunnel(conn.tcp(), route_, timeout_);
+    if (tunnel.error) {
+      detail = std::move(tunnel.detail);
+      co_return cancelled(state) ? std::error_code{core::errc::cancelled} : tunnel.error;
+    }
+  }
   if (!origin_.tls) co_return std::error_code{};
 
   // TLS: SNI for names, chain + host name (or IP) verification, resume the pool's newest session.

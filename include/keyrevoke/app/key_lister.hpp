@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "keyrevoke/app/network_route.hpp"
 #include "keyrevoke/core/key_filter.hpp"
 #include "keyrevoke/core/key_hash.hpp"
 
@@ -21,6 +22,7 @@ struct key_lister_config {
   unsigned max_attempts = 8;
   double rate = 0.0;   // 0: no ceiling
   bool quiet = false;  // no progress/warnings on stderr
+  network_options network;  // proxy, --connect-to, --resolve (app/network_route.hpp)
 };
 
 struct listed_key {

@@ -1,6 +1,7 @@
 #pragma once
 // The command line: the contract users and scripts rely on (see README, Command line).
 
+#include "keyrevoke/app/network_route.hpp"
 #include "keyrevoke/core/action.hpp"
 #include "keyrevoke/core/selection.hpp"
 
@@ -8,6 +9,11 @@
 #include <string>
 #include <variant>
 #include <vector>
+
+namespace boost::program_options {
+class options_description;
+class variables_map;
+}  // namespace boost::program_options
 
 namespace keyrevoke::app {
 
@@ -45,6 +51,7 @@ struct options {
   // its exit code; never the key.
   std::optional<std::string> summary_json;  // --summary-json FILE: the summary as one JSON object
   std::optional<std::string> metrics_file;  // --metrics-file FILE: Prometheus text format (textfile collector)
+  network_options network;                       // --proxy, --noproxy, --proxy-user-file, --connect-to, --resolve
 };
 
 // What the command line asks for when it is not a run: help, version, or a usage error (exit 2).
@@ -52,6 +59,14 @@ struct early_exit {
   int code;
   std::string text;  // printed to stdout when code == 0, else to stderr
 };
+
+// The network path options (README, Network paths), shared by the revoker and `keyrevoke list`:
+// add_network_options describes them; read_network_options takes them from a parsed command line and
+// returns a usage error (never echoing a credential) for a malformed --connect-to / --resolve, an
+// unsupported --proxy, or a password in --proxy's URL (it would show in `ps`).
+void add_network_options(boost::program_options::options_description& desc);
+std::optional<std::string> read_network_options(const boost::program_options::variables_map& vm,
+                                                network_options& out);
 
 // env_base_url: the value of MODELGATES_BASE_URL, if set (the option wins over it).
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,

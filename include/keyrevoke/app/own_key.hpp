@@ -4,6 +4,7 @@
 
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/key_hash.hpp"
+#include "keyrevoke/core/network_path.hpp"
 
 #include <optional>
 #include <string>
@@ -21,8 +22,8 @@ struct own_key_result {
 };
 
 // Best effort and bounded: at most 2 attempts of at most 10 s each (a hung endpoint must not hold up a
-// revocation for long; the run itself then meets the same server).
-own_key_result fetch_own_key_hash(const core::base_url& base, boost::asio::ssl::context& tls,
+// revocation for long; the run itself then meets the same server). `route`: the network path (a proxy...).
+own_key_result fetch_own_key_hash(const core::base_url& base, const core::route& route, boost::asio::ssl::context& tls,
                                   const std::string& management_key, double timeout_s, unsigned max_attempts);
 
 }  // namespace keyrevoke::app

@@ -33,6 +33,7 @@ struct run_setup {
   run_selection selection;
   core::resume_scan scan;  // --resume: what the report already holds
   std::string header;      // the audit row that opens this run's rows
+  core::route route = core::direct_route(base);  // the network path (app/network_route.hpp)
 };
 
 // What an input without any hash line is told (README, Exit codes): refused, exit 2, unless --allow-empty.

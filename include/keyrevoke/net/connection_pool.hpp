@@ -7,6 +7,7 @@
 #include "keyrevoke/core/dial_addresses.hpp"
 #include "keyrevoke/core/dial_limit.hpp"
 #include "keyrevoke/core/errc.hpp"
+#include "keyrevoke/core/network_path.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -126,6 +127,11 @@ class connection_pool {
   connection_pool(const connection_pool&) = delete;
   connection_pool& operator=(const connection_pool&) = delete;
 
+  // Where connections go (core::plan_route): through a proxy's CONNECT tunnel, to a --connect-to
+  // target, to --resolve's addresses. Default: straight to the origin. Set before resolve(), which
+  // then resolves what is dialled (through a proxy: the proxy's name, never the origin's).
+  void set_route(core::route r) { route_ = std::move(r); }
+
   // Resolves the origin's host name; returns an error sentence, or empty on success. Later dials
   // resolve it again when core::dial_addresses says so (a dial failed, or the addresses are 30 s
   // old), and try every address it has.
@@ -177,6 +183,7 @@ class connection_pool {
   boost::asio::any_io_executor executor_;
   boost::asio::ssl::context& tls_;
   core::base_url origin_;
+  core::route route_ = core::direct_route(origin_);  // what is dialled: the proxy, or the origin (resolved)
   core::millis timeout_;
   std::size_t max_connections_;
   std::uint64_t max_body_;

@@ -139,4 +139,48 @@ BOOST_AUTO_TEST_CASE(summary_json_and_metrics_file) {
   }
 }
 
+
+// The network path options (README, Proxies and pinning): kept as given, checked when parsed, and a
+// proxy password on the command line refused without being echoed.
+BOOST_AUTO_TEST_CASE(network_path_options) {
+  const auto parsed = parse({"--proxy", "http://alice@proxy.corp:3128", "--noproxy", "", "--proxy-user-file", "f",
+                             "--connect-to", "a:443:b:8443", "--connect-to", "::c:", "--resolve", "b:8443:10.0.0.1"});
+  BOOST_TEST_REQUIRE(std::holds_alternative<options>(parsed));
+  const network_options& n = std::get<options>(parsed).network;
+  BOOST_TEST(n.proxy.value_or("?") == "http://alice@proxy.corp:3128");
+  BOOST_TEST(n.noproxy.value_or("?").empty());
+  BOOST_TEST(n.proxy_user_file.value_or("?") == "f");
+  BOOST_TEST_REQUIRE(n.connect_to.size() == 2U);
+  BOOST_TEST(n.connect_to[0].to_host == "b");
+  BOOST_TEST(n.connect_to[1].to_host == "c");
+  BOOST_TEST_REQUIRE(n.resolve.size() == 1U);
+  BOOST_TEST(n.resolve[0].addresses.front() == "10.0.0.1");
+  const auto none = std::get<options>(parse({}));
+  BOOST_TEST(!none.network.proxy.has_value());  // not given: the environment decides
+  BOOST_TEST(!none.network.noproxy.has_value());
+
+  struct row {
+    std::vector<const char*> args;
+    std::string says;
+  };
+  const std::vector<row> table = {
+      {{"--proxy", "http://alice:s3cretpw@proxy:3128"}, "ps"},
+      {{"--proxy", "https://proxy:3128"}, "https:// proxies"},
+      {{"--proxy", "socks5://proxy:1080"}, "SOCKS"},
+      {{"--connect-to", "a:443"}, "--connect-to takes"},
+      {{"--resolve", "a:443:not-an-ip"}, "--resolve takes"},
+      {{"--proxy-user-file", ""}, "--proxy-user-file"},
+  };
+  for (const auto& r : table) {
+    BOOST_TEST_CONTEXT(r.args.front() << " " << r.args.back()) {
+      const auto result = parse(r.args);
+      BOOST_TEST_REQUIRE(std::holds_alternative<early_exit>(result));
+      const early_exit& e = std::get<early_exit>(result);
+      BOOST_TEST(e.code == 2);
+      BOOST_TEST(e.text.find(r.says) != std::string::npos, e.text);
+      BOOST_TEST(e.text.find("s3cretpw") == std::string::npos, e.text);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
