@@ -41,6 +41,10 @@ struct options {
   std::optional<std::string> confirm;            // --confirm DIGEST ("sha256:<64 hex>")
   core::shard_spec shard{};                      // --shard K/N
   std::string shard_text;                        // "K/N" as given, for the report header
+  // Tracing (issue 11): -v a line per exchange and per dial on stderr; --trace FILE every request's and
+  // answer's header fields (Authorization and Proxy-Authorization values never written).
+  bool verbose = false;
+  std::optional<std::string> trace_file;
 };
 
 // What the command line asks for when it is not a run: help, version, or a usage error (exit 2).
@@ -48,6 +52,10 @@ struct early_exit {
   int code;
   std::string text;  // printed to stdout when code == 0, else to stderr
 };
+
+// "unknown option '--concurency'; did you mean '--concurrency'?": the nearest long option of `known`
+// (core::nearest_name), or no suggestion. `typed` as program_options gives it (dashes, no value).
+std::string unknown_option_message(const std::string& typed, const std::vector<std::string>& known);
 
 // env_base_url: the value of MODELGATES_BASE_URL, if set (the option wins over it).
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
