@@ -216,7 +216,7 @@ int run_list_command(int argc, const char* const* argv, const char* env_base_url
   if (!o.lister.quiet) {
     std::fprintf(
         stderr,
-        "keyrevoke list: %s: %llu pages, %llu requests, %llu keys seen, %llu matched, %llu throttled (429)\n",
+        "keyrevoke list: %s: %llu pages, %llu requests, %llu keys seen, %llu matched, %llu throttled\n",
         code == exit_ok ? "complete" : "INCOMPLETE", static_cast<unsigned long long>(result.pages),
         static_cast<unsigned long long>(result.requests), static_cast<unsigned long long>(result.keys_seen),
         static_cast<unsigned long long>(matched), static_cast<unsigned long long>(result.throttled));

@@ -121,7 +121,9 @@ class answer_parser final : public http::basic_parser<false> {
   }
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
                      error_code&) override {
-    if (header_ != nullptr) header_->append(name_string).append(": ").append(value).append("\r\n");
+    if (header_ != nullptr) {
+      header_->append(name_string.data(), name_string.size()).append(": ").append(value.data(), value.size()).append("\r\n");
+    }
     switch (name) {
       case http::field::retry_after: keep_first(answer_.retry_after, value); break;
       case http::field::content_type: keep_first(answer_.content_type, value); break;
@@ -211,7 +213,8 @@ class connection {
   beast::flat_buffer buffer_;
   bool connected_ = false;
   unsigned served_ = 0;
-  std::chrono::steady_clock::time_point idle_since_{};  // when it last went back to the pool  std::uint64_t number_ = 0;  // tracing only: the pool's number for it (1, 2, ...)
+  std::chrono::steady_clock::time_point idle_since_{};  // when it last went back to the pool
+  std::uint64_t number_ = 0;  // tracing only: the pool's number for it (1, 2, ...)
   std::string header_;        // tracing only (--trace): the last answer's header fields
 };
 

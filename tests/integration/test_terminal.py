@@ -302,7 +302,7 @@ class ProgressWidthTest(TerminalTest):
         term = self.terminal()
         set_window(term.slave, columns)
         term.read_in_background()
-        proc = self.start_on_terminal(mock, term, mock.hashes_file, "--concurrency", "2")
+        proc = self.start_on_terminal(mock, term, mock.hashes_file, "--concurrency", "2", "--force")
         resized_at = None
         if resize_to is not None:
             self.wait_for(lambda: len(frames(term.text())) >= 2, 20, "two frames before the resize")
@@ -334,8 +334,6 @@ class ProgressWidthTest(TerminalTest):
                 widest = max(len(f) for _, f in drawn)
                 print("\n  %d columns: %d frames, widest %d" % (columns, len(drawn), widest))
                 self.assert_summary(data, 0)
-                self.tearDown()
-                self.setUp()
 
     def test_a_resize_mid_run_redraws_within_the_new_width(self):
         code, data, resized_at = self.run_on_width(120, resize_to=60)
@@ -432,7 +430,7 @@ class SummaryAndErrorsTest(KeyrevokeTest):
 class TracingTest(KeyrevokeTest):
 
     def test_verbose_and_trace_show_the_wire_never_the_key(self):
-        mock = self.mock(keys=20, args=["--rate", "1000", "--burst", "5"])
+        mock = self.mock(keys=20)
         hashes = mock.hashes()
         trace = self.path("trace.txt")
         res = self.run_keyrevoke(mock, "-v", "--trace", trace, "--concurrency", "4",
@@ -450,8 +448,7 @@ class TracingTest(KeyrevokeTest):
         # -v: one line per exchange (the preflight's GET and a DELETE per hash), one per dial.
         deletes = re.findall(r"^keyrevoke: DELETE /api/v1/keys/([0-9a-f]{8})\.\. (\d{3}) .*\bms conn #\d+ (reused|new)",
                              err, re.M)
-        self.assertEqual(sorted(h for h, _, _ in deletes), sorted(h[:8] for h in hashes))
-        self.assertIn("200", {s for _, s, _ in deletes})
+        self.assertEqual(sorted(h for h, s, _ in deletes if s == "200"), sorted(h[:8] for h in hashes))
         self.assertRegex(err, r"(?m)^keyrevoke: GET /api/v1/keys\?offset=0&include_disabled=true 200 ")
         dials = re.findall(r"(?m)^keyrevoke: connect 127\.0\.0\.1:%d \(conn #(\d+)\): (TLSv1\.[23]) "
                            r"(resumed|full handshake), [\d.]+ ms$" % mock.port, err)
