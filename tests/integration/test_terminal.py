@@ -129,7 +129,8 @@ class Terminal:
         self.master = self.slave = -1
 
 
-class TerminalTest(KeyrevokeProcesses, KeyrevokeTest):
+class TerminalCase(KeyrevokeProcesses, KeyrevokeTest):
+    """A pty and keyrevoke on it (the helpers of the tests below)."""
 
     def terminal(self):
         t = Terminal()
@@ -169,6 +170,9 @@ class TerminalTest(KeyrevokeProcesses, KeyrevokeTest):
         deleted = {h for h, o in outcomes.items() if o == "deleted"}
         self.assertEqual(set(hashes) - remaining_hashes(mock), deleted)
         return outcomes, deleted
+
+
+class TerminalTest(TerminalCase):
 
     def test_hang_up_mid_run_keeps_every_row_and_resume_finishes(self):
         # Item 7: closing the terminal (ssh dropping) used to kill the run at once: 16 keys deleted by
@@ -267,7 +271,8 @@ def set_window(fd, columns, rows=24):
 
 
 def frames(data):
-    """The progress frames drawn in `data`: each "\\r ESC[K" starts one, the next "\\r" or "\\n" ends it.
+    """The progress frames drawn in `data`: each "\\r ESC[K" starts one and the next "\\r" (the next
+    frame's, or the erase before a message) ends it; what a "\\n" ends is a message line, not a frame.
     Returns (offset, bytes) pairs (the last, maybe still being written, excluded)."""
     out, pos = [], 0
     while True:
@@ -275,13 +280,15 @@ def frames(data):
         if start < 0:
             return out
         begin = start + len(FRAME_START)
-        ends = [i for i in (data.find(b"\r", begin), data.find(b"\n", begin)) if i >= 0]
-        if not ends:
+        cr, lf = data.find(b"\r", begin), data.find(b"\n", begin)
+        if cr < 0:
             return out
-        end = min(ends)
-        if end > begin:
-            out.append((begin, data[begin:end]))
-        pos = end
+        if (lf < 0 or cr < lf) and cr + 1 != lf:  # the pty shows "\n" as "\r\n" (ONLCR)
+            if cr > begin:
+                out.append((begin, data[begin:cr]))
+            pos = cr
+        else:
+            pos = lf
 
 
 def lines_outside_frames(data):
@@ -292,7 +299,7 @@ def lines_outside_frames(data):
     return text.replace(FRAME_START, b"").decode(errors="replace").replace("\r", "").split("\n")
 
 
-class ProgressWidthTest(TerminalTest):
+class ProgressWidthTest(TerminalCase):
 
     def run_on_width(self, columns, resize_to=None):
         """300 keys at about 100/s (latency 20 ms, concurrency 2) on a pty of `columns`; with resize_to,
