@@ -16,8 +16,8 @@ import threading
 import time
 import unittest
 
-from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Origin, free_port, keyrevoke_env,
-                     repeated_hashes)
+from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Origin, ScriptedServer, free_port,
+                     keyrevoke_env, repeated_hashes)
 
 XOFF, XON = b"\x13", b"\x11"  # what Ctrl-S and Ctrl-Q send
 
@@ -432,6 +432,35 @@ class SummaryAndErrorsTest(KeyrevokeTest):
         self.assertIn("404", err)
         self.assertNotRegex(err, r"failed: *\n|\(\)|: *$")  # never an empty reason
         self.assertEqual(err.count("keyrevoke list: keyrevoke"), 0, err)
+
+
+    def test_list_404_with_the_apis_error_body_gives_the_reason(self):
+        def api_404(srv, conn, n):
+            return conn.send_response(404, b'{"error":{"code":404,"message":""}}')
+
+        server = ScriptedServer({"keys": api_404})
+        try:
+            res = subprocess.run([KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"],
+                                 env=keyrevoke_env(), capture_output=True, timeout=60)
+        finally:
+            server.stop()
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 2, err)
+        self.assertRegex(err, r"answered HTTP 404, 35 bytes: .*check --base-url")
+
+    def test_tls_trust_advice_is_given_once(self):
+        mock = self.mock(keys=3)
+        no_ca = [KEYREVOKE, "--base-url", mock.base_url, "--report", self.path("t.jsonl"), "--progress", "never",
+                 mock.hashes_file]
+        listing = [KEYREVOKE, "list", "--base-url", mock.base_url]
+        for name, cmd, code in (("run", no_ca, 3), ("list", listing, 3)):
+            with self.subTest(name):
+                res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)
+                err = res.stderr.decode()
+                self.assertEqual(res.returncode, code, err)
+                self.assertEqual(err.count("--cacert"), 1, err)
+                self.assertEqual(err.count("SSL_CERT_FILE"), 1, err)
+                self.assertEqual(err.count("TLS certificate not trusted"), 1, err)
 
 
 class TracingTest(KeyrevokeTest):
