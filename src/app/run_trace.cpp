@@ -1,20 +1,19 @@
 #include "keyrevoke/app/run_trace.hpp"
 
-#include "keyrevoke/core/redact.hpp"
-#include "keyrevoke/core/report_row.hpp"
-#include "keyrevoke/core/trace_format.hpp"
-#include "keyrevoke/net/connection_pool.hpp"
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "keyrevoke/core/redact.hpp"
+#include "keyrevoke/core/report_row.hpp"
+#include "keyrevoke/core/trace_format.hpp"
+#include "keyrevoke/net/connection_pool.hpp"
 
 namespace keyrevoke::app {
 
@@ -52,7 +51,8 @@ std::string with_prefix(std::string_view block, std::string_view prefix) {
 
 }  // namespace
 
-run_trace::run_trace(boost::asio::io_context& io, std::string_view key, std::function<void(std::string_view)> say)
+run_trace::run_trace(boost::asio::io_context& io, std::string_view key,
+                     std::function<void(std::string_view)> say)
     : io_{io}, key_{key}, say_{std::move(say)} {}
 
 run_trace::~run_trace() {
@@ -62,7 +62,8 @@ run_trace::~run_trace() {
 
 std::string run_trace::open(const std::string& path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
-  if (fd_ < 0) return "cannot open the trace file '" + core::safe_display(path) + "': " + std::strerror(errno);
+  if (fd_ < 0)
+    return "cannot open the trace file '" + core::safe_display(path) + "': " + std::strerror(errno);
   return {};
 }
 
@@ -104,8 +105,8 @@ void run_trace::flush() {
 }
 
 void run_trace::on_dial(const net::dial_event& dial) {
-  const std::string line = core::dial_line({dial.address, dial.connection, dial.tls, dial.tls_version,
-                                            dial.tls_resumed, dial.ms, dial.error});
+  const std::string line = core::dial_line(
+      {dial.address, dial.connection, dial.tls, dial.tls_version, dial.tls_resumed, dial.ms, dial.error});
   if (say_) {
     std::string text = "keyrevoke: " + line + "\n";
     core::redact_secret(text, key_);
@@ -117,8 +118,9 @@ void run_trace::on_dial(const net::dial_event& dial) {
 void run_trace::on_exchange(const net::exchange_event& exchange) {
   const net::exchange_result& result = *exchange.result;
   const auto [method, target] = core::request_line(exchange.request);
-  const std::string error = result.error ? result.error.message() + (result.detail.empty() ? "" : ": " + result.detail)
-                                         : std::string{};
+  const std::string error = result.error
+                                ? result.error.message() + (result.detail.empty() ? "" : ": " + result.detail)
+                                : std::string{};
   core::exchange_summary summary;
   summary.method = method;
   summary.target = target;
@@ -142,7 +144,8 @@ void run_trace::on_exchange(const net::exchange_event& exchange) {
   if (result.answer.status != 0) {
     entry += "< status " + std::to_string(result.answer.status) + "\n";
     if (!exchange.answer_header.empty()) {
-      entry += with_prefix(core::redact_header_block("-\r\n" + std::string{exchange.answer_header}).substr(2), "< ");
+      entry += with_prefix(core::redact_header_block("-\r\n" + std::string{exchange.answer_header}).substr(2),
+                           "< ");
     }
     const std::string& body = result.answer.body;
     if (!body.empty()) {
@@ -152,8 +155,8 @@ void run_trace::on_exchange(const net::exchange_event& exchange) {
       const bool cut = preview.size() > body_preview_bytes || body.size() > preview.size();
       preview.resize(std::min(preview.size(), body_preview_bytes));
       entry += "< body (" + std::to_string(body.size()) + (result.answer.body_truncated ? "+" : "") +
-               " bytes" + (cut ? ", first " + std::to_string(body_preview_bytes) : "") + "): " +
-               core::printable(preview) + "\n";
+               " bytes" + (cut ? ", first " + std::to_string(body_preview_bytes) : "") +
+               "): " + core::printable(preview) + "\n";
     }
   }
   if (!error.empty()) entry += "! " + error + "\n";

@@ -70,19 +70,25 @@ std::string render(const std::vector<const field*>& shown) {
 
 std::string wait_text(const wait_reason& wait) {
   switch (wait.cause) {
-    case wait_cause::none: return {};
-    case wait_cause::preflight: return "checking the server";
-    case wait_cause::preflight_retry: return "server not answering: asking again in " + seconds_left(wait.left);
-    case wait_cause::input: return "waiting for input";
+    case wait_cause::none:
+      return {};
+    case wait_cause::preflight:
+      return "checking the server";
+    case wait_cause::preflight_retry:
+      return "server not answering: asking again in " + seconds_left(wait.left);
+    case wait_cause::input:
+      return "waiting for input";
     case wait_cause::server_asked:
       return "waiting " + seconds_left(wait.left) + ": server asked" + status_note(wait.status);
     case wait_cause::throttling:
       return "waiting " + seconds_left(wait.left) + ": server throttling" + status_note(wait.status);
-    case wait_cause::backoff: return "waiting " + seconds_left(wait.left) + ": retries backing off";
+    case wait_cause::backoff:
+      return "waiting " + seconds_left(wait.left) + ": retries backing off";
     case wait_cause::outage:
       return wait.left.count() > 0 ? "server failing: probing (next in " + seconds_left(wait.left) + ")"
                                    : std::string{"server failing: probing"};
-    case wait_cause::stopping: return "stopping: awaiting answers in flight";
+    case wait_cause::stopping:
+      return "stopping: awaiting answers in flight";
   }
   return {};
 }
@@ -93,7 +99,8 @@ std::string progress_line(const run_counts& c, const progress_state& s, std::siz
   std::vector<field> fields;
   fields.reserve(14);
   // order, rank, group, text
-  fields.push_back({0, 0, 0, "[" + group_digits(done) + "/" + group_digits(c.hashes) + (c.input_complete ? "]" : "+]")});
+  fields.push_back(
+      {0, 0, 0, "[" + group_digits(done) + "/" + group_digits(c.hashes) + (c.input_complete ? "]" : "+]")});
   if (waiting) {
     fields.push_back({1, 1, 1, wait_text(s.wait)});
   } else {
@@ -101,7 +108,8 @@ std::string progress_line(const run_counts& c, const progress_state& s, std::siz
     std::snprintf(buf, sizeof buf, "%.0f/s", std::isfinite(s.rate) && s.rate >= 0 ? s.rate : 0.0);
     fields.push_back({1, 2, 1, buf});
   }
-  if (c.verify && c.verify_mismatch != 0) fields.push_back({8, 1, 2, "MISMATCH " + group_digits(c.verify_mismatch)});
+  if (c.verify && c.verify_mismatch != 0)
+    fields.push_back({8, 1, 2, "MISMATCH " + group_digits(c.verify_mismatch)});
   const bool eta = !waiting && c.input_complete && s.rate > 0.5 && c.hashes >= done;
   fields.push_back({20, 3, 5,
                     eta ? "ETA " + clock_duration(static_cast<double>(c.hashes - done) / s.rate)
@@ -109,7 +117,8 @@ std::string progress_line(const run_counts& c, const progress_state& s, std::siz
   const std::uint64_t failed = c[outcome::failed];
   fields.push_back({5, failed != 0 ? 4 : 9, 2, "failed " + group_digits(failed)});
   fields.push_back({2, 5, 2, std::string{to_string(c.applied())} + " " + group_digits(c[c.applied()])});
-  fields.push_back({3, 7, 2, "not_found " + group_digits(c[outcome::not_found] + c[outcome::not_found_after_retry])});
+  fields.push_back(
+      {3, 7, 2, "not_found " + group_digits(c[outcome::not_found] + c[outcome::not_found_after_retry])});
   if (c[outcome::invalid] != 0) fields.push_back({6, 8, 2, "invalid " + group_digits(c[outcome::invalid])});
   if (c[outcome::unauthorized] != 0) {
     fields.push_back({4, 4, 2, "unauthorized " + group_digits(c[outcome::unauthorized])});
@@ -121,12 +130,14 @@ std::string progress_line(const run_counts& c, const progress_state& s, std::siz
     std::snprintf(buf, sizeof buf, "limit %.0f/s", std::min(s.rate_limit, 1e12));
     fields.push_back({11, 11, 4, buf});
   }
-  fields.push_back({12, 12, 4, "in flight " + std::to_string(s.in_flight) + "/" + std::to_string(s.in_flight_limit)});
+  fields.push_back(
+      {12, 12, 4, "in flight " + std::to_string(s.in_flight) + "/" + std::to_string(s.in_flight_limit)});
 
   const std::size_t room = columns == 0 ? std::string::npos : (columns > 1 ? columns - 1 : 1);
   std::vector<const field*> by_rank;
   for (const field& f : fields) by_rank.push_back(&f);
-  std::stable_sort(by_rank.begin(), by_rank.end(), [](const field* a, const field* b) { return a->rank < b->rank; });
+  std::stable_sort(by_rank.begin(), by_rank.end(),
+                   [](const field* a, const field* b) { return a->rank < b->rank; });
   std::vector<const field*> shown;
   for (const field* f : by_rank) {
     std::vector<const field*> trial = shown;

@@ -1,6 +1,5 @@
 #include "keyrevoke/core/trace_format.hpp"
 
-
 #include <cctype>
 #include <cstdio>
 
@@ -15,7 +14,8 @@ bool is_hex(char c) noexcept {
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
@@ -109,8 +109,9 @@ std::pair<std::string_view, std::string_view> request_line(std::string_view requ
   const std::size_t space = line.find(' ');
   if (space == std::string_view::npos) return {};
   const std::size_t second = line.find(' ', space + 1);
-  return {line.substr(0, space), line.substr(space + 1, second == std::string_view::npos ? std::string_view::npos
-                                                                                          : second - space - 1)};
+  return {
+      line.substr(0, space),
+      line.substr(space + 1, second == std::string_view::npos ? std::string_view::npos : second - space - 1)};
 }
 
 std::string exchange_line(const exchange_summary& e) {

@@ -34,14 +34,14 @@ std::pair<std::string_view, std::string_view> request_line(std::string_view requ
 struct exchange_summary {
   std::string_view method;
   std::string_view target;
-  unsigned status = 0;              // 0: no answer
-  std::string_view error;           // why there is no answer (or it was torn): empty if none
+  unsigned status = 0;     // 0: no answer
+  std::string_view error;  // why there is no answer (or it was torn): empty if none
   std::vector<std::pair<std::string_view, std::string_view>> rate_fields;  // rate-limit fields present
-  double ms = 0.0;                  // the exchange, its dial included
-  std::uint64_t connection = 0;     // the pool's number for the connection (0: none)
-  bool reused = false;              // the connection had served a request before
+  double ms = 0.0;                                                         // the exchange, its dial included
+  std::uint64_t connection = 0;  // the pool's number for the connection (0: none)
+  bool reused = false;           // the connection had served a request before
   bool tls = false;
-  bool tls_resumed = false;         // a new TLS connection that resumed a session
+  bool tls_resumed = false;  // a new TLS connection that resumed a session
 };
 
 // "DELETE /api/v1/keys/3f2a9c01.. 204 12 ms conn #3 reused" or
@@ -57,8 +57,8 @@ struct dial_summary {
   bool tls = false;
   std::string_view tls_version;  // "TLSv1.3"
   bool tls_resumed = false;
-  double ms = 0.0;               // connect and TLS handshake
-  std::string_view error;        // empty: connected
+  double ms = 0.0;         // connect and TLS handshake
+  std::string_view error;  // empty: connected
 };
 std::string dial_line(const dial_summary& d);
 

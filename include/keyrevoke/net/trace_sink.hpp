@@ -28,8 +28,8 @@ struct exchange_event {
   std::string_view answer_header;  // the answer's fields, "Name: value\r\n" each, when wants_header()
   std::uint64_t connection = 0;    // the pool's number for the connection (0: none was connected)
   bool tls = false;
-  bool tls_resumed = false;        // its connection's handshake resumed a session
-  double ms = 0.0;                 // from the exchange's start (its dial included) to its end, ms
+  bool tls_resumed = false;  // its connection's handshake resumed a session
+  double ms = 0.0;           // from the exchange's start (its dial included) to its end, ms
 };
 
 class trace_sink {

@@ -2,7 +2,6 @@
 #include "keyrevoke/core/nearest_name.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 
@@ -16,9 +15,15 @@ BOOST_AUTO_TEST_CASE(edit_distances) {
     std::size_t d;
   };
   const std::vector<row> rows = {
-      {"", "", 0},          {"rate", "rate", 0},          {"", "abc", 3},         {"rate", "", 4},
-      {"concurency", "concurrency", 1}, {"dryrun", "dry-run", 1}, {"verfiy", "verify", 1},  // swap
-      {"kitten", "sitting", 3}, {"timeout", "timeuot", 1},
+      {"", "", 0},
+      {"rate", "rate", 0},
+      {"", "abc", 3},
+      {"rate", "", 4},
+      {"concurency", "concurrency", 1},
+      {"dryrun", "dry-run", 1},
+      {"verfiy", "verify", 1},  // swap
+      {"kitten", "sitting", 3},
+      {"timeout", "timeuot", 1},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.a << " -> " << r.b) {
@@ -42,12 +47,12 @@ BOOST_AUTO_TEST_CASE(suggestions) {
       {"max-attempt", "max-attempts"},
       {"dryrun", "dry-run"},
       {"verfiy", "verify"},
-      {"key", "key-file"},        // "--key=..." (never on the command line): the file option
+      {"key", "key-file"},  // "--key=..." (never on the command line): the file option
       {"base_url", "base-url"},
       {"reprot", "report"},
       {"cacerts", "cacert"},
-      {"pro", ""},                // progress, protect: no guess
-      {"rate-limit", ""},         // too far from anything
+      {"pro", ""},         // progress, protect: no guess
+      {"rate-limit", ""},  // too far from anything
       {"x", ""},
       {"", ""},
   };

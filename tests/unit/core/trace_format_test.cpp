@@ -2,7 +2,6 @@
 #include "keyrevoke/core/trace_format.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 
@@ -37,13 +36,13 @@ BOOST_AUTO_TEST_CASE(credentials_never_appear) {
     std::string out;
   };
   const std::vector<row> rows = {
-      {"request", "DELETE /keys/x HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer sk-secret\r\nAccept: */*\r\n\r\nbody",
+      {"request",
+       "DELETE /keys/x HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer sk-secret\r\nAccept: */*\r\n\r\nbody",
        "DELETE /keys/x HTTP/1.1\nHost: h\nAuthorization: [not shown]\nAccept: */*\n"},
       {"any case, proxy too, LF only",
        "CONNECT h:443 HTTP/1.1\nproxy-authorization: Basic dXNlcjpwYXNz\nAUTHORIZATION : Bearer x\n",
        "CONNECT h:443 HTTP/1.1\nproxy-authorization: [not shown]\nAUTHORIZATION : [not shown]\n"},
-      {"a request line named Authorization is not a field", "Authorization: x\r\n",
-       "Authorization: x\n"},
+      {"a request line named Authorization is not a field", "Authorization: x\r\n", "Authorization: x\n"},
       {"control bytes", "GET / HTTP/1.1\r\nX: a\x1b[2Jb\r\n", "GET / HTTP/1.1\nX: a\\x1B[2Jb\n"},
   };
   for (const row& r : rows) {
@@ -73,14 +72,27 @@ BOOST_AUTO_TEST_CASE(exchange_and_dial_lines) {
     std::string line;
   };
   const std::vector<row> rows = {
-      {"reused", {"DELETE", target, 200, "", {}, 12.4, 3, true, true, false},
+      {"reused",
+       {"DELETE", target, 200, "", {}, 12.4, 3, true, true, false},
        "DELETE /api/v1/keys/aaaaaaaa.. 200 12 ms conn #3 reused"},
       {"new, resumed, throttled",
-       {"DELETE", target, 429, "", {{"retry-after", "37"}, {"x-ratelimit-remaining", "0"}}, 3.25, 1, false, true, true},
-       "DELETE /api/v1/keys/aaaaaaaa.. 429 retry-after=37 x-ratelimit-remaining=0 3.2 ms conn #1 new, TLS resumed"},
-      {"new, full handshake", {"GET", "/api/v1/keys?offset=0", 200, "", {}, 40, 1, false, true, false},
+       {"DELETE",
+        target,
+        429,
+        "",
+        {{"retry-after", "37"}, {"x-ratelimit-remaining", "0"}},
+        3.25,
+        1,
+        false,
+        true,
+        true},
+       "DELETE /api/v1/keys/aaaaaaaa.. 429 retry-after=37 x-ratelimit-remaining=0 3.2 ms conn #1 new, TLS "
+       "resumed"},
+      {"new, full handshake",
+       {"GET", "/api/v1/keys?offset=0", 200, "", {}, 40, 1, false, true, false},
        "GET /api/v1/keys?offset=0 200 40 ms conn #1 new, TLS full handshake"},
-      {"no answer", {"DELETE", target, 0, "connection refused", {}, 1, 0, false, true, false},
+      {"no answer",
+       {"DELETE", target, 0, "connection refused", {}, 1, 0, false, true, false},
        "DELETE /api/v1/keys/aaaaaaaa.. no answer (connection refused) 1.0 ms"},
   };
   for (const row& r : rows) {
