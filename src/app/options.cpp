@@ -80,7 +80,6 @@ early_exit usage_error(const std::string& message) {
 
 }  // namespace
 
-
 std::string unknown_option_message(const std::string& typed, const std::vector<std::string>& known) {
   std::string message = "unknown option '" + core::safe_display(typed) + "'";
   if (typed.rfind("--", 0) != 0) return message;  // a short option: one letter says too little

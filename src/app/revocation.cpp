@@ -99,9 +99,10 @@ struct run_context final : net::send_observer {
         base{std::move(b)},
         report{std::move(r)},
         setup{s},
-        reader{opts.inputs, input_filter{opts.shard, setup.selection.protect.empty() ? nullptr : &setup.selection.protect,
-                                         setup.selection.plan ? &*setup.selection.plan : nullptr, &setup.scan.done,
-                                         &setup.scan.verified, opts.verify, &setup.scan.mismatched}},
+        reader{opts.inputs,
+               input_filter{opts.shard, setup.selection.protect.empty() ? nullptr : &setup.selection.protect,
+                            setup.selection.plan ? &*setup.selection.plan : nullptr, &setup.scan.done,
+                            &setup.scan.verified, opts.verify, &setup.scan.mismatched}},
         pool{io.get_executor(), tls, base, to_millis(opts.timeout_s), opts.concurrency},
         sched{scheduler_config_from(opts, true, s.scan.last_run_finished), clock_type::now()},
         jobs{io, 0},
@@ -143,7 +144,7 @@ struct run_context final : net::send_observer {
   clock_type::time_point started;
   bool waiting = false, event_pending = false, flush_scheduled = false, finished = false;
   bool progress_enabled = false, progress_tty = false, progress_shown = false;
-  bool resized = false;  // the terminal's window changed size since the last frame
+  bool resized = false;         // the terminal's window changed size since the last frame
   bool discard_report = false;  // an input refused as empty: the report this run created is removed
   unsigned invalid_shown = 0;
   std::string input_error, setup_error, internal_error, row;
@@ -432,9 +433,9 @@ asio::awaitable<void> progress(run_context* ctx) {
     ctx->resized = false;
     // On a terminal, the line fits its width now (it never wraps: a wrapped line leaves a stale
     // line behind at every frame); in a log file, every field.
-    const std::string line = format_progress(ctx->sched.counts(), view_of(ctx->sched, now),
-                                             core::to_seconds(now - ctx->started), recent,
-                                             ctx->progress_tty ? stderr_columns() : 0);
+    const std::string line =
+        format_progress(ctx->sched.counts(), view_of(ctx->sched, now), core::to_seconds(now - ctx->started),
+                        recent, ctx->progress_tty ? stderr_columns() : 0);
     // A frame the terminal does not take now is dropped (cut short at worst: the next one starts with
     // "\r" and erase-line); after a hangup, nothing is drawn.
     if (ctx->progress_tty) {

@@ -322,7 +322,8 @@ step_result check_inputs(const options& opts) {
   if (opts.trace_file) {  // --trace FILE: a path that cannot be written is found before anything is
     asio::io_context unused;
     run_trace trace_check{unused, {}, nullptr};
-    if (std::string error = trace_check.open(*opts.trace_file); !error.empty()) return step_failure{exit_usage, error};
+    if (std::string error = trace_check.open(*opts.trace_file); !error.empty())
+      return step_failure{exit_usage, error};
   }
   if (opts.confirm && !probe.inputs_are_files()) {
     return step_failure{exit_usage,

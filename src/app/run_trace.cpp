@@ -1,19 +1,20 @@
 #include "keyrevoke/app/run_trace.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "keyrevoke/core/redact.hpp"
+#include "keyrevoke/core/report_row.hpp"
+#include "keyrevoke/core/trace_format.hpp"
+#include "keyrevoke/net/connection_pool.hpp"
 
 #include <boost/asio/post.hpp>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <utility>
 #include <vector>
 
-#include "keyrevoke/core/redact.hpp"
-#include "keyrevoke/core/report_row.hpp"
-#include "keyrevoke/core/trace_format.hpp"
-#include "keyrevoke/net/connection_pool.hpp"
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace keyrevoke::app {
 

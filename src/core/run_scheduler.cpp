@@ -273,15 +273,18 @@ wait_reason run_scheduler::waiting(steady_time now) const noexcept {
     return until > now ? std::chrono::duration_cast<millis>(until - now) : millis{0};
   };
   switch (phase_) {
-    case run_phase::done: return {};
+    case run_phase::done:
+      return {};
     case run_phase::stopping:
-    case run_phase::draining: return {wait_cause::stopping, {}, 0};
+    case run_phase::draining:
+      return {wait_cause::stopping, {}, 0};
     case run_phase::preflight:
       if (preflight_in_flight_) return {wait_cause::preflight, {}, 0};
       if (now < preflight_due_) return {wait_cause::preflight_retry, left(preflight_due_), 0};
       if (!has_pending() && !input_complete_) return {wait_cause::input, {}, 0};
       return {};
-    case run_phase::running: break;
+    case run_phase::running:
+      break;
   }
   if (health_.in_outage()) return {wait_cause::outage, left(health_.next_probe_at()), 0};
   if (controller_.paused_until() > now) {

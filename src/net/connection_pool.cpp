@@ -122,7 +122,10 @@ class answer_parser final : public http::basic_parser<false> {
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
                      error_code&) override {
     if (header_ != nullptr) {
-      header_->append(name_string.data(), name_string.size()).append(": ").append(value.data(), value.size()).append("\r\n");
+      header_->append(name_string.data(), name_string.size())
+          .append(": ")
+          .append(value.data(), value.size())
+          .append("\r\n");
     }
     switch (name) {
       case http::field::retry_after: keep_first(answer_.retry_after, value); break;
@@ -214,8 +217,10 @@ class connection {
   bool connected_ = false;
   unsigned served_ = 0;
   std::chrono::steady_clock::time_point idle_since_{};  // when it last went back to the pool
-  std::uint64_t number_ = 0;  // tracing only: the pool's number for it (1, 2, ...)
-  std::string header_;        // tracing only (--trace): the last answer's header fields
+  // Tracing only (connection_pool::set_trace): the pool's number for it (1, 2, ...), and with --trace
+  // the last answer's header fields.
+  std::uint64_t number_ = 0;
+  std::string header_;
 };
 
 connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& tls, core::base_url origin,
@@ -431,7 +436,8 @@ asio::awaitable<std::error_code> connection_pool::dial(connection& conn, std::st
   co_await refresh_addresses();
   const std::uint64_t generation = addresses_.generation();
   const std::uint64_t ticket = dial_limit_.on_dial_started();
-  const auto dial_begun = trace_ != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  const auto dial_begun =
+      trace_ != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   const std::error_code ec = co_await connect(conn, detail);
   if (trace_ != nullptr) trace_dial(conn, ec, detail, dial_begun);
   if (!ec) {
@@ -609,7 +615,8 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
   result.reused_connection = conn->served_ > 0;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   const auto idle_since = conn->idle_since_;
-  const auto begun = trace_ != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  const auto begun =
+      trace_ != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
 
   if (!conn->connected_) {
     result.error = co_await dial(*conn, result.detail);
@@ -747,8 +754,10 @@ void connection_pool::trace_dial(connection& conn, const std::error_code& ec, st
     conn.number_ = ++traced_connections_;
     error_code ignored;
     const tcp::endpoint peer = conn.tcp().socket().remote_endpoint(ignored);
-    if (!ignored) address = (peer.address().is_v6() ? "[" + peer.address().to_string() + "]" : peer.address().to_string()) +
-                            ":" + std::to_string(peer.port());
+    if (!ignored)
+      address =
+          (peer.address().is_v6() ? "[" + peer.address().to_string() + "]" : peer.address().to_string()) +
+          ":" + std::to_string(peer.port());
     event.connection = conn.number_;
     if (origin_.tls) {
       event.tls_version = SSL_get_version(ssl_handle);

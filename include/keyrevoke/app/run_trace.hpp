@@ -6,13 +6,14 @@
 // lines go through the run's non-blocking stderr writer; the file is written once per loop turn,
 // non-blocking, from a bounded buffer (beyond it, entries are dropped and the file says how many).
 
+#include "keyrevoke/net/trace_sink.hpp"
+
 #include <boost/asio/io_context.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include "keyrevoke/net/trace_sink.hpp"
 
 namespace keyrevoke::app {
 

@@ -7,12 +7,12 @@
 // order. A terminal of 60 columns still gets the counts, the rate or the wait, the ETA and the
 // failures. Only ASCII is written: one byte is one column.
 
+#include "keyrevoke/core/run_counts.hpp"
+#include "keyrevoke/core/wait_reason.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
-
-#include "keyrevoke/core/run_counts.hpp"
-#include "keyrevoke/core/wait_reason.hpp"
 
 namespace keyrevoke::core {
 

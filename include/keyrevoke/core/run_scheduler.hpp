@@ -72,7 +72,8 @@ struct job {
   std::string last_error;
   steady_time first_sent{};
   steady_time not_before{};
-  steady_time hint_until{};    // the last answer's server hint ends then (a retry waiting for it: the server asked)
+  steady_time
+      hint_until{};  // the last answer's server hint ends then (a retry waiting for it: the server asked)
 };
 
 // What the transport says about one exchange, besides the answer.

@@ -2,9 +2,9 @@
 // Why a run sends nothing right now, as the run scheduler knows it (core::run_scheduler::waiting), for
 // the progress line: "waiting 37 s: server asked (429)" says more than "0/s" with no ETA. Pure data.
 
-#include <cstdint>
-
 #include "keyrevoke/core/clock.hpp"
+
+#include <cstdint>
 
 namespace keyrevoke::core {
 

@@ -41,7 +41,8 @@ BOOST_AUTO_TEST_CASE(progress_shows_counts_rate_limit_and_eta) {
 BOOST_AUTO_TEST_CASE(progress_marks_streaming_input_and_a_failing_server) {
   run_stats s;
   s.hashes = 10;
-  const std::string line = format_progress(s, {0.0, 1, 1, {keyrevoke::core::wait_cause::outage, {}, 0}}, 3725.0, 0.0, 0);
+  const std::string line =
+      format_progress(s, {0.0, 1, 1, {keyrevoke::core::wait_cause::outage, {}, 0}}, 3725.0, 0.0, 0);
   BOOST_TEST(line.find("[0/10+]") == 0U);
   BOOST_TEST(line.find("server failing") != std::string::npos);
   BOOST_TEST(line.find("1:02:05") != std::string::npos);  // elapsed, no ETA while streaming
@@ -68,7 +69,8 @@ BOOST_AUTO_TEST_CASE(summary_accounts_for_every_class) {
   BOOST_TEST(full.find("throttled: 50") != std::string::npos);
   BOOST_TEST(full.find("answered 429") == std::string::npos);
   BOOST_TEST(full.find("1,023 hashes in 2.0 s (512/s): 1,000 deleted, 20 not_found, 3 failed\n") == 0U);
-  BOOST_TEST(full.find("  input: 2 invalid lines, 7 duplicates, 40 already done (resume)\n") != std::string::npos);
+  BOOST_TEST(full.find("  input: 2 invalid lines, 7 duplicates, 40 already done (resume)\n") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(summary_first_line_fits_80_columns_and_counts_only_answered_hashes) {
@@ -80,8 +82,8 @@ BOOST_AUTO_TEST_CASE(summary_first_line_fits_80_columns_and_counts_only_answered
     std::string second;  // the next line's start
   };
   const std::vector<row> rows = {
-      {"small", 10, 2, 0, 0, 0, 0, 1.0, "keyrevoke: 12 hashes in 1.0 s (12/s): 10 deleted, 2 not_found, 0 failed",
-       "  input: "},
+      {"small", 10, 2, 0, 0, 0, 0, 1.0,
+       "keyrevoke: 12 hashes in 1.0 s (12/s): 10 deleted, 2 not_found, 0 failed", "  input: "},
       // After an interrupt: 9,880 never answered do not make "9,999 hashes" nor the rate.
       {"interrupted", 100, 19, 0, 0, 9'880, 0, 2.0,
        "keyrevoke: 119 hashes in 2.0 s (60/s): 100 deleted, 19 not_found, 0 failed, 9,880 not_attempted",

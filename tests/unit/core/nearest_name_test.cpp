@@ -2,6 +2,7 @@
 #include "keyrevoke/core/nearest_name.hpp"
 
 #include <boost/test/unit_test.hpp>
+
 #include <string>
 #include <vector>
 

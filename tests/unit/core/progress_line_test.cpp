@@ -3,6 +3,7 @@
 #include "keyrevoke/core/progress_line.hpp"
 
 #include <boost/test/unit_test.hpp>
+
 #include <string>
 #include <vector>
 

@@ -2,6 +2,7 @@
 #include "keyrevoke/core/trace_format.hpp"
 
 #include <boost/test/unit_test.hpp>
+
 #include <string>
 #include <vector>
 
