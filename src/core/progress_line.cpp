@@ -144,11 +144,13 @@ std::string progress_line(const run_counts& c, const progress_state& s, std::siz
     trial.insert(std::upper_bound(trial.begin(), trial.end(), f,
                                   [](const field* a, const field* b) { return a->order < b->order; }),
                  f);
-    if (render(trial).size() <= room) {
-      shown = std::move(trial);
-    } else if (shown.empty()) {
-      return f->text.substr(0, room);  // not even the counts fit: what fits of them
+    if (render(trial).size() > room) {
+      // The least useful fields go first: from the first that does not fit, none is shown (a smaller,
+      // less useful one in its place would show, say, "invalid 2" but not "deleted 9,000,000").
+      if (shown.empty()) return f->text.substr(0, room);  // not even the counts fit: what fits of them
+      break;
     }
+    shown = std::move(trial);
   }
   return render(shown);
 }

@@ -29,6 +29,16 @@ kc::run_counts big_run() {
   return c;
 }
 
+kc::run_counts typical() {
+  kc::run_counts c;
+  c.hashes = 50'000;
+  c.input_complete = true;
+  c[outcome::deleted] = 12'000;
+  c[outcome::not_found] = 345;
+  c.throttled = 17;
+  return c;
+}
+
 kc::progress_state sending() {
   kc::progress_state s;
   s.rate = 2'345.0;
@@ -60,45 +70,30 @@ BOOST_AUTO_TEST_CASE(fits_the_width_and_keeps_the_most_useful_fields) {
   small.hashes = 20;
   small[outcome::deleted] = 5;
   const std::vector<row> rows = {
-      {"wide: everything",
-       big_run(),
-       sending(),
-       200,
+      {"wide: everything", big_run(), sending(), 200,
        {"[9,248,146/10,000,000]", "2345/s", "deleted 9,123,456", "not_found 123,456", "failed 1,234",
         "invalid 12", "verified 9,000,000", "MISMATCH 3", "throttled 45,678", "limit 2400/s",
         "in flight 250/1000", "ETA 5:21"},
        {}},
       {"no limit (a log file): everything", big_run(), sending(), 0, {"in flight 250/1000", "ETA 5:21"}, {}},
-      {"120 columns: the pacing details go first",
-       big_run(),
-       sending(),
-       120,
+      {"120 columns: the pacing details go first", big_run(), sending(), 120,
        {"[9,248,146/10,000,000]", "2345/s", "MISMATCH 3", "ETA 5:21", "failed 1,234", "deleted 9,123,456"},
        {"in flight"}},
-      {"80 columns",
-       big_run(),
-       sending(),
-       80,
-       {"[9,248,146/10,000,000]", "2345/s", "MISMATCH 3", "ETA 5:21", "failed 1,234", "deleted 9,123,456"},
-       {"in flight", "limit", "throttled"}},
-      {"60 columns: counts, rate, alarm, ETA, failures",
-       big_run(),
-       sending(),
-       60,
+      {"80 columns: the action's count does not fit, nothing after it either", big_run(), sending(), 80,
        {"[9,248,146/10,000,000]", "2345/s", "MISMATCH 3", "ETA 5:21", "failed 1,234"},
-       {"in flight", "limit", "throttled", "verified", "not_found"}},
-      {"waiting on the server's hint, not 0/s",
-       big_run(),
-       waiting,
-       60,
-       {"waiting 37 s: server asked (429)", "MISMATCH 3", "1:05:00"},
-       {"/s", "ETA", "limit"}},
-      {"outage", big_run(), probing, 80, {"server failing: probing (next in 3 s)"}, {"ETA", "/s"}},
-      {"input not read to the end: '+' and no ETA",
-       small,
-       kc::progress_state{1.0, 12.0, 0, 1, 16, {}},
-       80,
-       {"[5/20+]", "1/s", "deleted 5", "failed 0", "0:12"},
+       {"deleted", "invalid", "in flight", "limit", "throttled"}},
+      {"60 columns: counts, rate, alarm, ETA", big_run(), sending(), 60,
+       {"[9,248,146/10,000,000]", "2345/s", "MISMATCH 3", "ETA 5:21"},
+       {"failed", "in flight", "limit", "throttled", "verified", "not_found"}},
+      {"waiting on the server's hint, not 0/s", big_run(), waiting, 60,
+       {"[9,248,146/10,000,000] waiting 37 s: server asked (429)"}, {"/s", "ETA", "limit"}},
+      {"waiting, 80 columns", big_run(), waiting, 80, {"waiting 37 s: server asked (429) | MISMATCH 3"}, {"ETA"}},
+      {"outage", big_run(), probing, 80, {"server failing: probing (next in 3 s) | MISMATCH 3"}, {"ETA", "/s"}},
+      {"typical, 80 columns", typical(), sending(), 80,
+       {"[12,345/50,000] 2345/s | deleted 12,000, not_found 345, failed 0 | ETA 0:16"},
+       {"in flight", "throttled"}},
+      {"input not read to the end: '+' and no ETA", small, kc::progress_state{1.0, 12.0, 0, 1, 16, {}}, 80,
+       {"[5/20+] 1/s | deleted 5, not_found 0, failed 0 | in flight 1/16 | 0:12"},
        {"ETA", "invalid", "MISMATCH", "throttled", "verified", "limit"}},
       {"a tiny terminal: what fits of the counts", big_run(), sending(), 10, {"[9,248,1"}, {"/s"}},
   };
