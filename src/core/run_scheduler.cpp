@@ -296,8 +296,10 @@ wait_reason run_scheduler::waiting(steady_time now) const noexcept {
   const bool take_new = has_pending() && retries_.size() + verifications_.size() < config_.retry_capacity;
   if (!retries_.empty() && verifications_.empty() && !take_new && retries_.top().not_before > now) {
     const job& first = retries_.top();
-    // Its delay is the server's hint when the hint lasts at least as long (the policy takes the longer).
-    const bool asked = first.hint_until != steady_time{} && first.hint_until + millis{1} >= first.not_before;
+    // Its delay is the server's hint when the hint lasts about as long: the retry policy waits the
+    // longer of hint and backoff, and spreads a hint by up to 1 s (retry_policy.cpp).
+    const bool asked =
+        first.hint_until != steady_time{} && first.hint_until + millis{1001} >= first.not_before;
     return {asked ? wait_cause::server_asked : wait_cause::backoff, left(first.not_before),
             asked ? first.last_status : 0U};
   }
