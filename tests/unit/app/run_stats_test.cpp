@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(summary_accounts_for_every_class) {
   // 429s and 403/503s with a hint alike: "throttled", not "answered 429".
   BOOST_TEST(full.find("throttled: 50") != std::string::npos);
   BOOST_TEST(full.find("answered 429") == std::string::npos);
-  BOOST_TEST(full.find("1,023 hashes in 2.0 s (512/s): 1,000 deleted, 20 not_found, 3 failed\n") == 0U);
+  BOOST_TEST(full.find("keyrevoke: 1,023 hashes in 2.0 s (512/s): 1,000 deleted, 20 not_found, 3 failed\n") == 0U);
   BOOST_TEST(full.find("  input: 2 invalid lines, 7 duplicates, 40 already done (resume)\n") !=
              std::string::npos);
 }
@@ -86,8 +86,8 @@ BOOST_AUTO_TEST_CASE(summary_first_line_fits_80_columns_and_counts_only_answered
        "keyrevoke: 12 hashes in 1.0 s (12/s): 10 deleted, 2 not_found, 0 failed", "  input: "},
       // After an interrupt: 9,880 never answered do not make "9,999 hashes" nor the rate.
       {"interrupted", 100, 19, 0, 0, 9'880, 0, 2.0,
-       "keyrevoke: 119 hashes in 2.0 s (60/s): 100 deleted, 19 not_found, 0 failed, 9,880 not_attempted",
-       "  input: "},
+       "keyrevoke: 119 hashes in 2.0 s (60/s): 100 deleted, 19 not_found, 0 failed",
+       "  and 9,880 not_attempted\n"},
       {"big numbers overflow to the next line", 9'999'000, 500, 300, 1, 199, 2, 4000.0,
        "keyrevoke: 9,999,803 hashes in 4000.0 s (2500/s): 9,999,000 deleted",
        "  and 500 not_found, 2 not_found_after_retry, 300 failed, 1 unauthorized, 199 not_attempted\n"},
