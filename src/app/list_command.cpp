@@ -89,7 +89,9 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
   } catch (const po::unknown_option& e) {
     std::string option = e.get_option_name();
     option = option.substr(0, option.find('='));
-    return list_usage_error("unknown option '" + core::safe_display(option) + "'");
+    std::vector<std::string> known;
+    for (const auto& opt : all.options()) known.push_back(opt->long_name());
+    return list_usage_error(unknown_option_message(option, known));
   } catch (const po::too_many_positional_options_error&) {
     return list_usage_error("list takes no arguments, only options (a file named 'list' is ./list)");
   } catch (const po::error_with_option_name& e) {
@@ -224,7 +226,7 @@ int run_list_command(int argc, const char* const* argv, const char* env_base_url
   if (!o.lister.quiet) {
     std::fprintf(
         stderr,
-        "keyrevoke list: %s: %llu pages, %llu requests, %llu keys seen, %llu matched, %llu throttled (429)\n",
+        "keyrevoke list: %s: %llu pages, %llu requests, %llu keys seen, %llu matched, %llu throttled\n",
         code == exit_ok ? "complete" : "INCOMPLETE", static_cast<unsigned long long>(result.pages),
         static_cast<unsigned long long>(result.requests), static_cast<unsigned long long>(result.keys_seen),
         static_cast<unsigned long long>(matched), static_cast<unsigned long long>(result.throttled));

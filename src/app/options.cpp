@@ -2,6 +2,7 @@
 
 #include "keyrevoke/app/config_file.hpp"
 #include "keyrevoke/app/version.hpp"
+#include "keyrevoke/core/nearest_name.hpp"
 #include "keyrevoke/core/redact.hpp"
 
 #include <boost/program_options.hpp>
@@ -73,6 +74,15 @@ po::options_description describe(options& o, std::string& progress) {
     ("metrics-file", po::value<std::string>(), "at the end (any exit code), write Prometheus metrics to FILE "
                                                "(text format, for node_exporter's textfile collector; atomically)");
   // clang-format on
+  po::options_description tracing{"Tracing (the management key is never written)"};
+  // clang-format off
+  tracing.add_options()
+    ("verbose,v", po::bool_switch(&o.verbose), "a line on stderr per request (method, path, status, rate-limit "
+                                              "header fields, ms, connection) and per connection opened")
+    ("trace", po::value<std::string>(), "write every request's and answer's header fields to this file "
+                                        "(Authorization values replaced)");
+  // clang-format on
+  desc.add(tracing);
   desc.add(incident);
   desc.add(scheduled);
   po::options_description network{"Network paths (see README, Proxies and pinning)"};
@@ -142,6 +152,18 @@ std::optional<std::string> read_network_options(const po::variables_map& vm, net
   return std::nullopt;
 }
 
+std::string unknown_option_message(const std::string& typed, const std::vector<std::string>& known) {
+  std::string message = "unknown option '" + core::safe_display(typed) + "'";
+  if (typed.rfind("--", 0) != 0) return message;  // a short option: one letter says too little
+  std::vector<std::string> names;
+  for (const std::string& name : known) {
+    if (!name.empty() && name != "input") names.push_back(name);
+  }
+  const std::string nearest = core::nearest_name(std::string_view{typed}.substr(2), names);
+  if (!nearest.empty()) message += "; did you mean '--" + nearest + "'?";
+  return message;
+}
+
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
                                                      const char* env_base_url) {
   options o;
@@ -172,7 +194,9 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
     // Never echo a value: "--key=sk-..." must not print the key.
     std::string name = e.get_option_name();
     name = name.substr(0, name.find('='));
-    return usage_error("unknown option '" + core::safe_display(name) + "'");
+    std::vector<std::string> known;
+    for (const auto& option : all.options()) known.push_back(option->long_name());
+    return usage_error(unknown_option_message(name, known));
   } catch (const po::error_with_option_name& e) {
     // Name the option, never its value: a key pasted in the wrong place must not be echoed.
     return usage_error("invalid or missing value for option '" + core::safe_display(e.get_option_name()) + "'");
@@ -243,6 +267,7 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
   } else {
     return usage_error("--progress takes auto, always or never");
   }
+  if (o.quiet && o.verbose) return usage_error("--quiet and --verbose contradict each other");
   if (o.quiet) o.progress = progress_mode::never;
   if (o.resume && o.force) return usage_error("--resume and --force contradict each other");
   if (o.concurrency < 1 || o.concurrency > 4096) return usage_error("--concurrency must be 1 to 4096");
@@ -251,6 +276,10 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
   if (!(o.timeout_s > 0.0) || o.timeout_s > 3600.0) return usage_error("--timeout must be in (0, 3600] seconds");
   if (!(o.give_up_after_s > 0.0)) return usage_error("--give-up-after must be positive");
   if (o.report.empty()) return usage_error("--report needs a file name");
+  if (vm.count("trace") != 0) {
+    o.trace_file = vm["trace"].as<std::string>();
+    if (o.trace_file->empty()) return usage_error("--trace needs a file name");
+  }
   return o;
 }
 

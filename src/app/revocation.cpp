@@ -9,6 +9,7 @@
 #include "keyrevoke/app/revoke.hpp"
 #include "keyrevoke/app/run_outputs.hpp"
 #include "keyrevoke/app/run_stats.hpp"
+#include "keyrevoke/app/run_trace.hpp"
 #include "keyrevoke/app/stderr_output.hpp"
 #include "keyrevoke/app/stop_signals.hpp"
 #include "keyrevoke/app/stop_watch.hpp"
@@ -27,10 +28,12 @@
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -98,9 +101,10 @@ struct run_context final : net::send_observer {
         base{std::move(b)},
         report{std::move(r)},
         setup{s},
-        reader{opts.inputs, input_filter{opts.shard, setup.selection.protect.empty() ? nullptr : &setup.selection.protect,
-                                         setup.selection.plan ? &*setup.selection.plan : nullptr, &setup.scan.done,
-                                         &setup.scan.verified, opts.verify, &setup.scan.mismatched}},
+        reader{opts.inputs,
+               input_filter{opts.shard, setup.selection.protect.empty() ? nullptr : &setup.selection.protect,
+                            setup.selection.plan ? &*setup.selection.plan : nullptr, &setup.scan.done,
+                            &setup.scan.verified, opts.verify, &setup.scan.mismatched}},
         pool{io.get_executor(), tls, base, to_millis(opts.timeout_s), opts.concurrency},
         sched{scheduler_config_from(opts, true, s.scan.last_run_finished), clock_type::now()},
         jobs{io, 0},
@@ -108,6 +112,7 @@ struct run_context final : net::send_observer {
         progress_timer{io},
         sync_timer{io},
         grace_timer{io},
+        resizes{io},
         stops{io.get_executor()},
         worker_cut{std::make_unique<asio::cancellation_signal[]>(std::max(1U, opts.concurrency))},
         rng{std::random_device{}()},
@@ -135,6 +140,7 @@ struct run_context final : net::send_observer {
   asio::steady_timer progress_timer;
   asio::steady_timer sync_timer;
   asio::steady_timer grace_timer;
+  asio::signal_set resizes;  // SIGWINCH while progress is drawn on a terminal: redraw at the new width
   stop_watch stops;  // SIGINT, SIGTERM, SIGHUP (app/stop_signals.hpp)
   // One per worker, bound to its coroutine: emitting cuts the exchange it awaits (cut_in_flight).
   std::unique_ptr<asio::cancellation_signal[]> worker_cut;
@@ -143,12 +149,14 @@ struct run_context final : net::send_observer {
   std::string started_at;  // ISO 8601 UTC, for --summary-json
   bool waiting = false, event_pending = false, flush_scheduled = false, finished = false;
   bool progress_enabled = false, progress_tty = false, progress_shown = false;
+  bool resized = false;         // the terminal's window changed size since the last frame
   bool discard_report = false;  // an input refused as empty: the report this run created is removed
   unsigned invalid_shown = 0;
   std::string input_error, setup_error, internal_error, row;
   std::string relocation_shown;  // the report's new path, once its relocation was told on stderr
   core::utc_stamp stamp;         // the rows' "at"
   core::status_tally tally;      // requests by status class, for --metrics-file and --summary-json
+  std::unique_ptr<run_trace> trace;  // -v / --trace FILE: the pool's dials and exchanges
 };
 
 // Everything the run writes to stderr while it runs goes through write_stderr_now: a paused terminal
@@ -203,6 +211,8 @@ void finish_all(run_context* ctx) {
   ctx->progress_timer.cancel();
   ctx->sync_timer.cancel();
   ctx->grace_timer.cancel();
+  error_code ignored;
+  ctx->resizes.cancel(ignored);
   ctx->stops.cancel();
   ctx->reader.stop();
 }
@@ -386,8 +396,29 @@ asio::awaitable<void> report_sync(run_context* ctx) {
   }
 }
 
-controller_view view_of(const core::run_scheduler& sched) {
-  return {sched.controller().ceiling(), sched.in_flight(), sched.in_flight_limit(), sched.health().in_outage()};
+controller_view view_of(const core::run_scheduler& sched, clock_type::time_point now) {
+  return {sched.controller().ceiling(), sched.in_flight(), sched.in_flight_limit(), sched.waiting(now)};
+}
+
+// SIGWINCH: the next frame is drawn at once, at the new width.
+asio::awaitable<void> watch_resizes(run_context* ctx) {
+  error_code ec;
+  ctx->resizes.add(SIGWINCH, ec);
+  if (ec) co_return;  // no redraw on resize; each frame still reads the width
+  // Asio 1.81 installs its handler without SA_RESTART: a resize would fail the input reader's
+  // blocking read with EINTR. The same handler, restarting.
+  struct sigaction action {};
+  if (::sigaction(SIGWINCH, nullptr, &action) == 0) {
+    action.sa_flags |= SA_RESTART;
+    ::sigaction(SIGWINCH, &action, nullptr);
+  }
+  while (!ctx->finished) {
+    auto [wait_ec, signal_number] = co_await ctx->resizes.async_wait(nothrow_awaitable);
+    (void)signal_number;
+    if (wait_ec || ctx->finished) break;
+    ctx->resized = true;
+    ctx->progress_timer.cancel();
+  }
 }
 
 asio::awaitable<void> progress(run_context* ctx) {
@@ -401,14 +432,20 @@ asio::awaitable<void> progress(run_context* ctx) {
     co_await ctx->progress_timer.async_wait(nothrow_awaitable);
     if (ctx->finished) break;
     const auto now = clock_type::now();
-    const std::uint64_t done = ctx->sched.counts().finished();
-    const double dt = core::to_seconds(now - last_time);
-    const double instant = dt > 0 ? static_cast<double>(done - last_done) / dt : 0.0;
-    recent = recent == 0.0 ? instant : 0.7 * recent + 0.3 * instant;
-    last_done = done;
-    last_time = now;
+    if (!ctx->resized) {  // a redraw for a resize keeps the rate as it was
+      const std::uint64_t done = ctx->sched.counts().finished();
+      const double dt = core::to_seconds(now - last_time);
+      const double instant = dt > 0 ? static_cast<double>(done - last_done) / dt : 0.0;
+      recent = recent == 0.0 ? instant : 0.7 * recent + 0.3 * instant;
+      last_done = done;
+      last_time = now;
+    }
+    ctx->resized = false;
+    // On a terminal, the line fits its width now (it never wraps: a wrapped line leaves a stale
+    // line behind at every frame); in a log file, every field.
     const std::string line =
-        format_progress(ctx->sched.counts(), view_of(ctx->sched), core::to_seconds(now - ctx->started), recent);
+        format_progress(ctx->sched.counts(), view_of(ctx->sched, now), core::to_seconds(now - ctx->started),
+                        recent, ctx->progress_tty ? stderr_columns() : 0);
     // A frame the terminal does not take now is dropped (cut short at worst: the next one starts with
     // "\r" and erase-line); after a hangup, nothing is drawn.
     if (ctx->progress_tty) {
@@ -497,6 +534,10 @@ asio::awaitable<void> start(run_context* ctx) {
   }
   auto show = [ctx]() -> asio::awaitable<void> { co_await progress(ctx); };
   asio::co_spawn(ctx->io, show, on_coroutine_end(ctx, "progress"));
+  if (ctx->progress_enabled && ctx->progress_tty) {
+    auto watch = [ctx]() -> asio::awaitable<void> { co_await watch_resizes(ctx); };
+    asio::co_spawn(ctx->io, watch, on_coroutine_end(ctx, "resize watch"));
+  }
   auto sync = [ctx]() -> asio::awaitable<void> { co_await report_sync(ctx); };
   asio::co_spawn(ctx->io, sync, on_coroutine_end(ctx, "report sync"));
   after_event(ctx);
@@ -579,8 +620,8 @@ int conclude(run_context* ctx) {
     }
     if (s.controller().cuts() != 0) {
       char buf[96];
-      std::snprintf(buf, sizeof buf, "; rate limited: %u cuts, last limit %.0f/s", s.controller().cuts(),
-                    s.controller().fill_rate());
+      std::snprintf(buf, sizeof buf, "; send rate lowered %u times (throttled), last limit %.0f/s",
+                    s.controller().cuts(), s.controller().fill_rate());
       summary += buf;
     }
     summary += ctx->discard_report ? std::string{"\n  report: none written (nothing was sent)\n"}
@@ -623,6 +664,24 @@ int execute_revocation(const options& opts, const std::string& management_key, a
   }
   ctx.sched = core::run_scheduler{
       scheduler_config_from(opts, ctx.reader.inputs_are_files(), ctx.setup.scan.last_run_finished), clock_type::now()};
+  if (opts.verbose || opts.trace_file) {
+    run_context* c = &ctx;
+    std::function<void(std::string_view)> say;
+    if (opts.verbose) {
+      say = [c](std::string_view line) {
+        clear_progress(c);
+        write_stderr_now(line);
+      };
+    }
+    ctx.trace = std::make_unique<run_trace>(io, management_key, std::move(say));
+    if (opts.trace_file) {
+      if (std::string error = ctx.trace->open(*opts.trace_file); !error.empty()) {
+        std::fprintf(stderr, "keyrevoke: %s\n", error.c_str());
+        return exit_usage;
+      }
+    }
+    ctx.pool.set_trace(ctx.trace.get());
+  }
   ctx.report.append(setup.header);
   flush_report(&ctx);
   run_context* p = &ctx;
@@ -630,6 +689,8 @@ int execute_revocation(const options& opts, const std::string& management_key, a
   asio::co_spawn(io, begin, on_coroutine_end(p, "start"));
   io.run();
   int code = conclude(p);
+  if (ctx.trace) ctx.trace->flush();
+  const int code = conclude(p);
   if (ctx.discard_report) {
     ctx.report.discard();
   } else {

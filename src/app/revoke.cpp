@@ -8,12 +8,14 @@
 #include "keyrevoke/app/report_file.hpp"
 #include "keyrevoke/app/revocation.hpp"
 #include "keyrevoke/app/run_stats.hpp"
+#include "keyrevoke/app/run_trace.hpp"
 #include "keyrevoke/app/stop_signals.hpp"
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/selection.hpp"
 #include "keyrevoke/net/tls_context.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include <cerrno>
@@ -318,6 +320,12 @@ step_result check_resumed_action(const options& opts, const core::resume_scan& s
 step_result check_inputs(const options& opts) {
   input_reader probe{opts.inputs, input_filter{}};
   if (std::string error = probe.open_all(); !error.empty()) return step_failure{exit_usage, error};
+  if (opts.trace_file) {  // --trace FILE: a path that cannot be written is found before anything is
+    asio::io_context unused;
+    run_trace trace_check{unused, {}, nullptr};
+    if (std::string error = trace_check.open(*opts.trace_file); !error.empty())
+      return step_failure{exit_usage, error};
+  }
   if (opts.confirm && !probe.inputs_are_files()) {
     return step_failure{exit_usage,
                         "--confirm reads the input twice (to check the plan, then to run it): give the hashes in a "

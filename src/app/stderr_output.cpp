@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +60,17 @@ void open_stderr_output() noexcept {
 bool stderr_is_terminal() noexcept {
   if (!opened.load()) return ::isatty(STDERR_FILENO) != 0;
   return stderr_tty.load() && !terminal_lost.load();
+}
+
+std::size_t stderr_columns() noexcept {
+  winsize size{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  if (const char* columns = std::getenv("COLUMNS"); columns != nullptr) {
+    char* end = nullptr;
+    const long n = std::strtol(columns, &end, 10);
+    if (end != columns && *end == '\0' && n > 0 && n <= 100000) return static_cast<std::size_t>(n);
+  }
+  return 80;
 }
 
 bool write_stderr_now(std::string_view text) noexcept {

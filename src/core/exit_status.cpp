@@ -69,6 +69,10 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
       }
       break;
   }
+  if (end.reason != stop_reason::none && c[outcome::not_attempted] != 0) {
+    // What the stop left undone, in the report's word for it (a --resume picks those up).
+    why += "; " + std::to_string(c[outcome::not_attempted]) + " not_attempted";
+  }
   if (why.empty()) why = "every hash done";
   return "exit " + std::to_string(code) + ": " + why;
 }

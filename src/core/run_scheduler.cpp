@@ -268,6 +268,47 @@ next_step run_scheduler::next(steady_time now) {
   return dispatch(std::move(j), now);
 }
 
+wait_reason run_scheduler::waiting(steady_time now) const noexcept {
+  const auto left = [now](steady_time until) {
+    return until > now ? std::chrono::duration_cast<millis>(until - now) : millis{0};
+  };
+  switch (phase_) {
+    case run_phase::done:
+      return {};
+    case run_phase::stopping:
+    case run_phase::draining:
+      return {wait_cause::stopping, {}, 0};
+    case run_phase::preflight:
+      if (preflight_in_flight_) return {wait_cause::preflight, {}, 0};
+      if (now < preflight_due_) return {wait_cause::preflight_retry, left(preflight_due_), 0};
+      if (!has_pending() && !input_complete_) return {wait_cause::input, {}, 0};
+      return {};
+    case run_phase::running:
+      break;
+  }
+  if (health_.in_outage()) return {wait_cause::outage, left(health_.next_probe_at()), 0};
+  if (controller_.paused_until() > now) {
+    // The controller holds every send: a long hint, or throttled answers that kept coming.
+    return {last_throttle_hinted_ ? wait_cause::server_asked : wait_cause::throttling,
+            left(controller_.paused_until()), last_throttle_status_};
+  }
+  if (in_flight_ != 0) return {};
+  const bool take_new = has_pending() && retries_.size() + verifications_.size() < config_.retry_capacity;
+  if (!retries_.empty() && verifications_.empty() && !take_new && retries_.top().not_before > now) {
+    const job& first = retries_.top();
+    // Its delay is the server's hint when the hint lasts about as long: the retry policy waits the
+    // longer of hint and backoff, and spreads a hint by up to 1 s (retry_policy.cpp).
+    const bool asked =
+        first.hint_until != steady_time{} && first.hint_until + millis{1001} >= first.not_before;
+    return {asked ? wait_cause::server_asked : wait_cause::backoff, left(first.not_before),
+            asked ? first.last_status : 0U};
+  }
+  if (!has_pending() && retries_.empty() && verifications_.empty() && !input_complete_) {
+    return {wait_cause::input, {}, 0};
+  }
+  return {};
+}
+
 // --- answers -----------------------------------------------------------------------------------
 
 void run_scheduler::count_answer(verdict_kind kind) noexcept {
@@ -303,6 +344,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
   controller_.on_answer(now, delivered ? facts.written_at : now, to_answer(answer.kind), answer.retry_after);
   if (!stale_case.unread) count_answer(answer.kind);
   if (answer.http_status != 0) j.last_status = answer.http_status;
+  j.hint_until = answer.retry_after ? now + *answer.retry_after : steady_time{};
 
   const bool failure = is_failure(answer.kind);
   // A 403 or 503 that throttles (its hint) may come from a gateway in front of a server that acted (a
@@ -331,6 +373,8 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     health_.on_success(now);
     if (answer.kind == verdict_kind::throttled) {
       last_throttle_ = answer.message;
+      last_throttle_status_ = answer.http_status;
+      last_throttle_hinted_ = answer.retry_after.has_value();
     } else {
       last_accepted_ = now;
     }

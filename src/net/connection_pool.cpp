@@ -101,7 +101,10 @@ void join_list(std::string& into, beast::string_view value) {
 // and the connection is closed rather than drained further.
 class answer_parser final : public http::basic_parser<false> {
  public:
-  answer_parser(http_answer& answer, std::uint64_t max_body) : answer_{answer}, max_body_{max_body} {
+  // header: when not null (--trace), every field of the answer is appended to it as "Name: value\r\n".
+  answer_parser(http_answer& answer, std::uint64_t max_body, std::string* header = nullptr)
+      : answer_{answer}, max_body_{max_body}, header_{header} {
+    if (header_ != nullptr) header_->clear();
     header_limit(header_limit_bytes);
     body_limit(boost::none);  // bounded here: kept up to max_body, dropped up to drain_limit
   }
@@ -119,6 +122,12 @@ class answer_parser final : public http::basic_parser<false> {
   }
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
                      error_code&) override {
+    if (header_ != nullptr) {
+      header_->append(name_string.data(), name_string.size())
+          .append(": ")
+          .append(value.data(), value.size())
+          .append("\r\n");
+    }
     switch (name) {
       case http::field::retry_after: keep_first(answer_.retry_after, value); break;
       case http::field::content_type: keep_first(answer_.content_type, value); break;
@@ -176,6 +185,7 @@ class answer_parser final : public http::basic_parser<false> {
   std::uint64_t max_body_;
   std::uint64_t dropped_ = 0;
   bool stopped_ = false;
+  std::string* header_ = nullptr;
 };
 
 // The SSL object's pointer back to its pool, for the new-session callback.
@@ -208,6 +218,10 @@ class connection {
   bool connected_ = false;
   unsigned served_ = 0;
   std::chrono::steady_clock::time_point idle_since_{};  // when it last went back to the pool
+  // Tracing only (connection_pool::set_trace): the pool's number for it (1, 2, ...), and with --trace
+  // the last answer's header fields.
+  std::uint64_t number_ = 0;
+  std::string header_;
 };
 
 connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& tls, core::base_url origin,
@@ -436,7 +450,10 @@ asio::awaitable<std::error_code> connection_pool::dial(connection& conn, std::st
   co_await refresh_addresses();
   const std::uint64_t generation = addresses_.generation();
   const std::uint64_t ticket = dial_limit_.on_dial_started();
+  const auto dial_begun =
+      trace_ != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   const std::error_code ec = co_await connect(conn, detail);
+  if (trace_ != nullptr) trace_dial(conn, ec, detail, dial_begun);
   if (!ec) {
     dial_limit_.on_dial_succeeded();
     slot_free_.cancel_one();  // while opening, one more dial may start
@@ -621,10 +638,13 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
   result.reused_connection = conn->served_ > 0;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   const auto idle_since = conn->idle_since_;
+  const auto begun =
+      trace_ != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
 
   if (!conn->connected_) {
     result.error = co_await dial(*conn, result.detail);
     if (result.error) {
+      if (trace_ != nullptr) trace_exchange(*conn, req, result, begun);
       give_back(std::move(conn), false);
       co_return;
     }
@@ -646,6 +666,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
       result.error = core::errc::connection_reset;
       if (result.reused_connection) retire_idle_since(idle_since);  // a stale connection: see below
     }
+    if (trace_ != nullptr) trace_exchange(*conn, req, result, begun);
     give_back(std::move(conn), false);
     co_return;
   }
@@ -664,6 +685,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
     retire_idle_since(idle_since);
     if (e == core::errc::eof_before_response) result.refused_unread = co_await refused_unread(*conn);
   }
+  if (trace_ != nullptr) trace_exchange(*conn, req, result, begun);
   give_back(std::move(conn), reusable);
 }
 
@@ -679,7 +701,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   error_code ec;
   for (int interim = 0; interim < max_interim_answers; ++interim) {
     answer.clear();
-    parser.emplace(answer, max_body_);
+    parser.emplace(answer, max_body_, trace_ != nullptr && trace_->wants_header() ? &conn.header_ : nullptr);
     auto [read_ec, read] =
         origin_.tls ? co_await http::async_read(conn.stream_, conn.buffer_, *parser, nothrow_awaitable)
                     : co_await http::async_read(conn.tcp(), conn.buffer_, *parser, nothrow_awaitable);
@@ -740,6 +762,49 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   const bool clean =
       conn.buffer_.size() == 0 && (!origin_.tls || SSL_pending(conn.stream_.native_handle()) == 0);
   reusable = parser->keep_alive() && !parser->need_eof() && clean && answer.status >= 200;
+}
+
+// --- tracing (-v, --trace): only with a sink set ---------------------------------------------------
+
+void connection_pool::trace_dial(connection& conn, const std::error_code& ec, std::string_view detail,
+                                 std::chrono::steady_clock::time_point begun) {
+  if (ec == core::errc::cancelled) return;
+  std::string address = origin_.host + ":" + origin_.port;
+  SSL* ssl_handle = conn.stream_.native_handle();
+  dial_event event;
+  event.tls = origin_.tls;
+  if (!ec) {
+    conn.number_ = ++traced_connections_;
+    error_code ignored;
+    const tcp::endpoint peer = conn.tcp().socket().remote_endpoint(ignored);
+    if (!ignored)
+      address =
+          (peer.address().is_v6() ? "[" + peer.address().to_string() + "]" : peer.address().to_string()) +
+          ":" + std::to_string(peer.port());
+    event.connection = conn.number_;
+    if (origin_.tls) {
+      event.tls_version = SSL_get_version(ssl_handle);
+      event.tls_resumed = SSL_session_reused(ssl_handle) != 0;
+    }
+  } else {
+    event.error = detail.empty() ? std::string_view{"failed"} : detail;
+  }
+  event.address = address;
+  event.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begun).count();
+  trace_->on_dial(event);
+}
+
+void connection_pool::trace_exchange(connection& conn, request req, const exchange_result& result,
+                                     std::chrono::steady_clock::time_point begun) {
+  exchange_event event;
+  event.request = req;
+  event.result = &result;
+  if (trace_->wants_header() && result.answer.status != 0) event.answer_header = conn.header_;
+  event.connection = conn.connected_ ? conn.number_ : 0;
+  event.tls = origin_.tls;
+  event.tls_resumed = origin_.tls && conn.connected_ && SSL_session_reused(conn.stream_.native_handle()) != 0;
+  event.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begun).count();
+  trace_->on_exchange(event);
 }
 
 void connection_pool::shut_down() {

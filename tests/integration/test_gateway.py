@@ -91,7 +91,7 @@ class GatewayTest(NginxGateways, KeyrevokeProcesses, KeyrevokeTest):
         throttled_deletes = sum(1 for l in log if l.method == "DELETE" and l.status == 429)
         throttled_all = sum(1 for l in log if l.status == 429)
         self.assertGreater(throttled_deletes, 0, "nginx never throttled: the test proves nothing")
-        m = re.search(r"answered 429: (\d+)", err)
+        m = re.search(r"throttled: (\d+)", err)
         self.assertIsNotNone(m, err)
         self.assertGreaterEqual(int(m.group(1)), throttled_deletes)
         self.assertLessEqual(int(m.group(1)), throttled_all)

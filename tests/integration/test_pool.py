@@ -13,7 +13,7 @@ from gateway import NginxGateways
 from harness import KeyrevokeTest, ScriptedServer, keyrevoke_env, random_hashes, run_with_usage
 
 SUMMARY_CONNECTIONS = re.compile(r"connections opened ([\d,]+) \(TLS sessions resumed ([\d,]+)")
-SUMMARY_429 = re.compile(r"answered 429: ([\d,]+)")
+SUMMARY_429 = re.compile(r"throttled: ([\d,]+)")  # 429s (and 403/503s with a hint)
 
 
 def summary_number(pattern, stderr, group=1):

@@ -102,7 +102,7 @@ class ScriptedTest(KeyrevokeTest):
         self.assert_retried_after(srv, hashes, 1.0)
         self.assertEqual(res.returncode, 0, err)
         self.assertEqual({r["outcome"] for r in self.rows()}, {"deleted"})
-        self.assertIn("answered 429: 5,", err)
+        self.assertIn("throttled: 5,", err)
         self.assertIn("5xx: 0,", err)
 
     def test_a_useless_hint_does_not_shorten_the_backoff(self):

@@ -7,14 +7,17 @@ import fcntl
 import json
 import os
 import pty
+import re
 import signal
+import struct
 import subprocess
 import termios
 import threading
 import time
 import unittest
 
-from harness import MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, keyrevoke_env, repeated_hashes
+from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Origin, ScriptedServer, free_port,
+                     keyrevoke_env, repeated_hashes)
 
 XOFF, XON = b"\x13", b"\x11"  # what Ctrl-S and Ctrl-Q send
 
@@ -126,7 +129,8 @@ class Terminal:
         self.master = self.slave = -1
 
 
-class TerminalTest(KeyrevokeProcesses, KeyrevokeTest):
+class TerminalCase(KeyrevokeProcesses, KeyrevokeTest):
+    """A pty and keyrevoke on it (the helpers of the tests below)."""
 
     def terminal(self):
         t = Terminal()
@@ -166,6 +170,9 @@ class TerminalTest(KeyrevokeProcesses, KeyrevokeTest):
         deleted = {h for h, o in outcomes.items() if o == "deleted"}
         self.assertEqual(set(hashes) - remaining_hashes(mock), deleted)
         return outcomes, deleted
+
+
+class TerminalTest(TerminalCase):
 
     def test_hang_up_mid_run_keeps_every_row_and_resume_finishes(self):
         # Item 7: closing the terminal (ssh dropping) used to kill the run at once: 16 keys deleted by
@@ -249,6 +256,251 @@ class TerminalTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(set(outcomes.values()), {"deleted", "not_attempted"})
         self.assertEqual(self.report().summary["exit_code"], 130)
         print("\n  SIGINT with the terminal full after %d deleted: exit 130 in %.1f s" % (len(deleted), took))
+
+
+
+
+# --- issue 11: a terminal of any width, waits said in words, the summary, tracing, errors ------------
+
+FRAME_START = b"\r\x1b[K"
+
+
+def set_window(fd, columns, rows=24):
+    """TIOCSWINSZ: the pty's window size, as a terminal emulator sets it."""
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
+def frames(data):
+    """The progress frames drawn in `data`: each "\\r ESC[K" starts one and the next "\\r" (the next
+    frame's, or the erase before a message) ends it; what a "\\n" ends is a message line, not a frame.
+    Returns (offset, bytes) pairs (the last, maybe still being written, excluded)."""
+    out, pos = [], 0
+    while True:
+        start = data.find(FRAME_START, pos)
+        if start < 0:
+            return out
+        begin = start + len(FRAME_START)
+        cr, lf = data.find(b"\r", begin), data.find(b"\n", begin)
+        if cr < 0:
+            return out
+        if (lf < 0 or cr < lf) and cr + 1 != lf:  # the pty shows "\n" as "\r\n" (ONLCR)
+            if cr > begin:
+                out.append((begin, data[begin:cr]))
+            pos = cr
+        else:
+            pos = lf
+
+
+def lines_outside_frames(data):
+    """What is printed as lines (warnings, the summary), frames and erases removed."""
+    text = data
+    for off, frame in reversed(frames(data)):
+        text = text[:off] + text[off + len(frame):]
+    return text.replace(FRAME_START, b"").decode(errors="replace").replace("\r", "").split("\n")
+
+
+class ProgressWidthTest(TerminalCase):
+
+    def run_on_width(self, columns, resize_to=None):
+        """300 keys at about 100/s (latency 20 ms, concurrency 2) on a pty of `columns`; with resize_to,
+        the window is resized (TIOCSWINSZ + SIGWINCH) once frames are drawn. Returns (exit code, output,
+        offset of the resize)."""
+        mock = self.mock(keys=300, args=["--latency-ms", "20"])
+        term = self.terminal()
+        set_window(term.slave, columns)
+        term.read_in_background()
+        proc = self.start_on_terminal(mock, term, mock.hashes_file, "--concurrency", "2", "--force")
+        resized_at = None
+        if resize_to is not None:
+            self.wait_for(lambda: len(frames(term.text())) >= 2, 20, "two frames before the resize")
+            resized_at = len(term.text())
+            set_window(term.slave, resize_to)
+            proc.send_signal(signal.SIGWINCH)
+        self.wait_exit(proc, 60, "with %d columns" % columns)
+        self.wait_for(lambda: b"exit " in term.text(), 10, "the summary's last line")
+        return proc.returncode, term.text(), resized_at
+
+    def assert_summary(self, data, code):
+        lines = [l for l in lines_outside_frames(data) if l.strip()]
+        first = next(l for l in lines if " hashes in " in l)
+        self.assertLessEqual(len(first), 80, first)
+        self.assertTrue(lines[-1].startswith("keyrevoke: exit %d: " % code), lines[-1])
+        self.assertNotIn("cuts", "\n".join(lines))
+
+    def test_progress_never_wraps_at_60_80_and_120_columns(self):
+        for columns in (60, 80, 120):
+            with self.subTest(columns=columns):
+                code, data, _ = self.run_on_width(columns)
+                self.assertEqual(code, 0, data[-2000:])
+                drawn = frames(data)
+                self.assertGreaterEqual(len(drawn), 2, data[-2000:])
+                for _, frame in drawn:
+                    self.assertLess(len(frame), columns, frame)  # the last column stays free: no wrap
+                    self.assertTrue(frame.startswith(b"["), frame)
+                    self.assertRegex(frame, rb"^\[[\d,]+/[\d,]+\+?\] ")
+                widest = max(len(f) for _, f in drawn)
+                print("\n  %d columns: %d frames, widest %d" % (columns, len(drawn), widest))
+                self.assert_summary(data, 0)
+
+    def test_a_resize_mid_run_redraws_within_the_new_width(self):
+        code, data, resized_at = self.run_on_width(120, resize_to=60)
+        self.assertEqual(code, 0, data[-2000:])
+        before = [f for off, f in frames(data) if off < resized_at]
+        after = [f for off, f in frames(data) if off > resized_at]
+        self.assertTrue(any(len(f) > 59 for f in before), "the frames at 120 columns used the room: %r" % before)
+        self.assertGreaterEqual(len(after), 2, data[-2000:])
+        # The first frame after the resize may have been written before it; every later one fits 60.
+        for frame in after[1:]:
+            self.assertLess(len(frame), 60, frame)
+
+    def test_a_long_retry_after_is_said_not_shown_as_zero_per_second(self):
+        # One request per 10 s: the second DELETE is answered 429 with Retry-After of about 10 s.
+        mock = self.mock(keys=5, args=["--rate", "0.1", "--burst", "1", "--retry-after", "seconds"])
+        term = self.terminal()
+        set_window(term.slave, 80)
+        term.read_in_background()
+        proc = self.start_on_terminal(mock, term, mock.hashes_file)
+        self.wait_for(lambda: b"server asked (429)" in term.text(), 30, "the wait said on the progress line")
+        proc.send_signal(signal.SIGINT)
+        self.wait_exit(proc, 30, "after SIGINT")
+        self.assertEqual(proc.returncode, 130)
+        data = term.text()
+        waits = [f for _, f in frames(data) if b"server asked" in f]
+        self.assertRegex(waits[-1], rb"waiting \d+ s: server asked \(429\)")
+        self.assertNotIn(b" 0/s", waits[-1])
+        self.assert_summary(data, 130)
+        lines = [l for l in lines_outside_frames(data) if l.strip()]
+        # After the interrupt, the first line counts only the hashes that got an answer.
+        first = next(l for l in lines if " hashes in " in l)
+        answered = sum(1 for o in self.report(torn_ok=True).outcomes().values() if o != "not_attempted")
+        self.assertIn("keyrevoke: %d hashes in " % answered, first)
+        self.assertRegex(lines[-1], r"^keyrevoke: exit 130: interrupted; \d+ not_attempted$")
+
+
+class SummaryAndErrorsTest(KeyrevokeTest):
+
+    def test_last_line_says_why_for_each_exit_code(self):
+        mock = self.mock(keys=50)
+        hashes = mock.hashes()
+        # 0: every hash done.
+        res = self.run_keyrevoke(mock, self.write_lines("ok.txt", hashes[:10]))
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 0, err)
+        self.assertEqual(err.strip().splitlines()[-1], "keyrevoke: exit 0: every hash done")
+        self.assertLessEqual(len(next(l for l in err.splitlines() if " hashes in " in l)), 80)
+        # 1: invalid lines.
+        res = self.run_keyrevoke(mock, self.write_lines("bad.txt", hashes[10:20] + ["nothex", "zz"]),
+                                 report="r1.jsonl")
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 1, err)
+        self.assertEqual(err.strip().splitlines()[-1], "keyrevoke: exit 1: 2 invalid lines")
+        self.assertIn("  input: 2 invalid lines, 0 duplicates", err)
+        # 4: nothing listening; the hashes never sent are counted apart, not as "hashes in".
+        closed = Origin("https://127.0.0.1:%d/api/v1" % free_port(), ca=mock.ca)
+        res = self.run_keyrevoke(closed, self.write_lines("four.txt", hashes[20:30]), report="r4.jsonl",
+                                 timeout=120)
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 4, err)
+        self.assertEqual(err.strip().splitlines()[-1],
+                         "keyrevoke: exit 4: the server could not be reached; 10 not_attempted")
+        self.assertIn("keyrevoke: 0 hashes in ", err)
+
+    def test_an_unknown_option_suggests_the_nearest(self):
+        mock = self.mock(keys=1)
+        for args, wanted in ((["--concurency", "4"], "unknown option '--concurency'; did you mean '--concurrency'?"),
+                             (["--max-attempt=3"], "did you mean '--max-attempts'?"),
+                             (["--verfiy"], "did you mean '--verify'?"),
+                             (["--key=" + MANAGEMENT_KEY], "did you mean '--key-file'?"),
+                             (["list", "--labl", "x"], "unknown option '--labl'; did you mean '--label'?")):
+            with self.subTest(args=args[0]):
+                cmd = [KEYREVOKE] + args
+                res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=30)
+                err = res.stderr.decode()
+                self.assertEqual(res.returncode, 2, err)
+                self.assertIn(wanted, err)
+                self.assertNotIn(MANAGEMENT_KEY, err + res.stdout.decode())
+        res = subprocess.run([KEYREVOKE, "--frobnicate"], env=keyrevoke_env(), capture_output=True, timeout=30)
+        self.assertIn("unknown option '--frobnicate'\n", res.stderr.decode())  # nothing near: no guess
+
+    def test_list_failure_gives_the_reason(self):
+        mock = self.mock(keys=3)
+        wrong = Origin(mock.base_url.replace("/api/v1", "/api/v9"), ca=mock.ca)
+        res = subprocess.run([KEYREVOKE, "list", "--base-url", wrong.base_url, "--cacert", mock.ca],
+                             env=keyrevoke_env(), capture_output=True, timeout=60)
+        err = res.stderr.decode()
+        self.assertNotEqual(res.returncode, 0, err)
+        self.assertIn("404", err)
+        self.assertNotRegex(err, r"failed: *\n|\(\)|: *$")  # never an empty reason
+        self.assertEqual(err.count("keyrevoke list: keyrevoke"), 0, err)
+
+
+    def test_list_404_with_the_apis_error_body_gives_the_reason(self):
+        def api_404(srv, conn, n):
+            return conn.send_response(404, b'{"error":{"code":404,"message":""}}')
+
+        server = ScriptedServer({"keys": api_404})
+        try:
+            res = subprocess.run([KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"],
+                                 env=keyrevoke_env(), capture_output=True, timeout=60)
+        finally:
+            server.stop()
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 2, err)
+        self.assertRegex(err, r"answered HTTP 404, 35 bytes: .*check --base-url")
+
+    def test_tls_trust_advice_is_given_once(self):
+        mock = self.mock(keys=3)
+        no_ca = [KEYREVOKE, "--base-url", mock.base_url, "--report", self.path("t.jsonl"), "--progress", "never",
+                 mock.hashes_file]
+        listing = [KEYREVOKE, "list", "--base-url", mock.base_url]
+        for name, cmd, code in (("run", no_ca, 3), ("list", listing, 3)):
+            with self.subTest(name):
+                res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)
+                err = res.stderr.decode()
+                self.assertEqual(res.returncode, code, err)
+                self.assertEqual(err.count("--cacert"), 1, err)
+                self.assertEqual(err.count("SSL_CERT_FILE"), 1, err)
+                self.assertEqual(err.count("TLS certificate not trusted"), 1, err)
+
+
+class TracingTest(KeyrevokeTest):
+
+    def test_verbose_and_trace_show_the_wire_never_the_key(self):
+        mock = self.mock(keys=20)
+        hashes = mock.hashes()
+        trace = self.path("trace.txt")
+        res = self.run_keyrevoke(mock, "-v", "--trace", trace, "--concurrency", "4",
+                                 self.write_lines("in.txt", hashes))
+        out, err = res.stdout.decode(), res.stderr.decode()
+        self.assertEqual(res.returncode, 0, err)
+        with open(trace, encoding="utf-8", errors="replace") as f:
+            traced = f.read()
+        with open(self.path("report.jsonl"), encoding="utf-8") as f:
+            report = f.read()
+        # The key is nowhere: stdout, stderr, the trace, the report.
+        for name, text in (("stdout", out), ("stderr", err), ("trace", traced), ("report", report)):
+            self.assertNotIn(MANAGEMENT_KEY, text, name)
+            self.assertNotIn(MANAGEMENT_KEY[-20:], text, name)
+        # -v: one line per exchange (the preflight's GET and a DELETE per hash), one per dial.
+        deletes = re.findall(r"^keyrevoke: DELETE /api/v1/keys/([0-9a-f]{8})\.\. (\d{3}) .*\bms conn #\d+ (reused|new)",
+                             err, re.M)
+        self.assertEqual(sorted(h for h, s, _ in deletes if s == "200"), sorted(h[:8] for h in hashes))
+        self.assertRegex(err, r"(?m)^keyrevoke: GET /api/v1/keys\?offset=0&include_disabled=true 200 ")
+        dials = re.findall(r"(?m)^keyrevoke: connect 127\.0\.0\.1:%d \(conn #(\d+)\): (TLSv1\.[23]) "
+                           r"(resumed|full handshake), [\d.]+ ms$" % mock.port, err)
+        self.assertGreaterEqual(len(dials), 1, err)
+        self.assertEqual(dials[0][2], "full handshake")
+        throttled = [l for l in err.splitlines() if " 429 " in l and "DELETE" in l]
+        for line in throttled:
+            self.assertRegex(line, r"retry-after=")
+        # --trace: the full header of each request and answer, the Authorization value replaced.
+        self.assertEqual(traced.count("> Authorization: [not shown]\n"), traced.count("> DELETE ") + traced.count("> GET "))
+        self.assertEqual(traced.count("> DELETE "), len(hashes) + len(throttled))
+        self.assertIn("> Host: 127.0.0.1:%d\n" % mock.port, traced)
+        self.assertRegex(traced, r"(?m)^< status 200$")
+        self.assertRegex(traced, r"(?im)^< content-type: application/json")
+        print("\n  -v: %d DELETE lines (%d throttled), %d dials; trace %d bytes"
+              % (len(deletes), len(throttled), len(dials), len(traced)))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,10 @@ struct options {
   std::optional<std::string> summary_json;  // --summary-json FILE: the summary as one JSON object
   std::optional<std::string> metrics_file;  // --metrics-file FILE: Prometheus text format (textfile collector)
   network_options network;                       // --proxy, --noproxy, --proxy-user-file, --connect-to, --resolve
+  // Tracing (issue 11): -v a line per exchange and per dial on stderr; --trace FILE every request's and
+  // answer's header fields (Authorization and Proxy-Authorization values never written).
+  bool verbose = false;
+  std::optional<std::string> trace_file;
 };
 
 // What the command line asks for when it is not a run: help, version, or a usage error (exit 2).
@@ -67,6 +71,9 @@ struct early_exit {
 void add_network_options(boost::program_options::options_description& desc);
 std::optional<std::string> read_network_options(const boost::program_options::variables_map& vm,
                                                 network_options& out);
+// "unknown option '--concurency'; did you mean '--concurrency'?": the nearest long option of `known`
+// (core::nearest_name), or no suggestion. `typed` as program_options gives it (dashes, no value).
+std::string unknown_option_message(const std::string& typed, const std::vector<std::string>& known);
 
 // env_base_url: the value of MODELGATES_BASE_URL, if set (the option wins over it).
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,

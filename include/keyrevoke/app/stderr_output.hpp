@@ -12,6 +12,7 @@
 // EIO, or writes to a terminal a new session may own.
 
 #include <chrono>
+#include <cstddef>
 #include <string_view>
 
 namespace keyrevoke::app {
@@ -24,6 +25,11 @@ void open_stderr_output() noexcept;
 // stderr was a terminal when open_stderr_output() ran (or, before it, is one now), and no hangup
 // has come since: whether progress is drawn in place ("\r" and erase-line) and worth drawing at all.
 bool stderr_is_terminal() noexcept;
+
+// The terminal's width in columns, for lines that must not wrap: stderr's window size (TIOCGWINSZ),
+// else a positive $COLUMNS, else 80. Read again on each call (one ioctl): a resized window (SIGWINCH)
+// is seen at the next call.
+std::size_t stderr_columns() noexcept;
 
 // Writes text if stderr takes it now; never blocks. False when some or all of it was dropped
 // (the terminal is not draining, or it is gone).

@@ -36,6 +36,7 @@
 #include "keyrevoke/core/server_health.hpp"
 #include "keyrevoke/core/verdict.hpp"
 #include "keyrevoke/core/verification.hpp"
+#include "keyrevoke/core/wait_reason.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -71,6 +72,8 @@ struct job {
   std::string last_error;
   steady_time first_sent{};
   steady_time not_before{};
+  steady_time
+      hint_until{};  // the last answer's server hint ends then (a retry waiting for it: the server asked)
 };
 
 // What the transport says about one exchange, besides the answer.
@@ -191,6 +194,8 @@ class run_scheduler {
   const rate_controller& controller() const noexcept { return controller_; }
   const server_health& health() const noexcept { return health_; }
   std::size_t queued() const noexcept { return retries_.size() + verifications_.size(); }
+  // Why nothing is being sent at `now`, if so (the progress line says it instead of "0/s").
+  wait_reason waiting(steady_time now) const noexcept;
 
  private:
   struct due_later {
@@ -232,6 +237,8 @@ class run_scheduler {
   std::string stop_message_;
   std::string last_failure_;   // the last outage evidence's message
   std::string last_throttle_;  // the last throttling answer's message
+  unsigned last_throttle_status_ = 0;  // ... its HTTP status
+  bool last_throttle_hinted_ = false;  // ... it carried a hint (Retry-After, X-RateLimit-Reset ...)
   steady_time last_accepted_;  // the last answer the server processed (not a failure, not a refusal)
   bool stop_started_ = false;
   bool input_complete_ = false;

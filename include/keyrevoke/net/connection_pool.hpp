@@ -8,6 +8,7 @@
 #include "keyrevoke/core/dial_limit.hpp"
 #include "keyrevoke/core/errc.hpp"
 #include "keyrevoke/core/network_path.hpp"
+#include "keyrevoke/net/trace_sink.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -157,6 +158,10 @@ class connection_pool {
 
   const pool_stats& stats() const noexcept { return stats_; }
 
+  // -v / --trace: every dial and every exchange is told to `sink` (null: none, the default). `sink`
+  // must outlive the pool's exchanges.
+  void set_trace(trace_sink* sink) noexcept { trace_ = sink; }
+
  private:
   boost::asio::awaitable<void> exchange_on(std::unique_ptr<connection> conn, request req,
                                            send_observer& observer, exchange_result& result);
@@ -215,6 +220,13 @@ class connection_pool {
   boost::asio::steady_timer warm_up_done_;
   bool shut_down_ = false;
   pool_stats stats_;
+  // Tracing (set_trace): only looked at when set.
+  trace_sink* trace_ = nullptr;
+  std::uint64_t traced_connections_ = 0;
+  void trace_dial(connection& conn, const std::error_code& ec, std::string_view detail,
+                  std::chrono::steady_clock::time_point begun);
+  void trace_exchange(connection& conn, request req, const exchange_result& result,
+                      std::chrono::steady_clock::time_point begun);
 };
 
 }  // namespace keyrevoke::net

@@ -97,6 +97,12 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
       {"failed, input error and rows lost", stop_reason::none, true, true, some_failed, 1,
        "exit 1: 2 failed, an input could not be read, report rows lost"},
       {"interrupted", stop_reason::interrupted, false, false, all_done, 130, "exit 130: interrupted"},
+      {"interrupted with hashes left", stop_reason::interrupted, false, false,
+       [](kc::run_counts& c) {
+         c[outcome::deleted] = 5;
+         c[outcome::not_attempted] = 995;
+       },
+       130, "exit 130: interrupted; 995 not_attempted"},
       {"interrupted wins over failures", stop_reason::interrupted, true, true, some_failed, 130,
        "exit 130: interrupted"},
       {"key rejected", stop_reason::key_rejected, false, false, some_failed, 3,

@@ -1970,4 +1970,50 @@ BOOST_AUTO_TEST_CASE(stop_reasons_have_names) {
   }
 }
 
+// The progress line says why nothing is sent (issue 11): the scheduler's own reason, not "0/s".
+BOOST_AUTO_TEST_CASE(waiting_says_why_nothing_is_sent) {
+  struct row {
+    const char* name;
+    verdict answer;  // the one hash's first answer (none: not sent yet)
+    bool send = true;
+    kc::wait_cause cause;
+    unsigned status = 0;
+    long long min_left_ms = 0, max_left_ms = 0;
+  };
+  const std::vector<row> rows = {
+      {"a long Retry-After pauses every send: the server asked", http(429, api_429, "37"), true,
+       kc::wait_cause::server_asked, 429, 36'000, 37'000},
+      {"a short hint on a 503: the retry waits for it", http(503, html_502, "4"), true,
+       kc::wait_cause::server_asked, 503, 3'000, 5'000},
+      {"a 500 without a hint: backoff", http(500, api_500), true, kc::wait_cause::backoff, 0, 1, 60'000},
+      {"an answer on its way: nothing to say", http(200, deleted_body), false, kc::wait_cause::none, 0, 0, 0},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::scheduler_config c;
+      c.preflight = false;
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, hashes(0, 1), false, t0);
+      const next_step step = s.next(t0);
+      BOOST_TEST(kind_name(step.what) == "dispatch");
+      if (r.send) s.on_result(step.work, r.answer, facts_of(wire::answered, t0), t0 + 10ms, 0.5);
+      const kc::wait_reason w = s.waiting(t0 + 10ms);
+      BOOST_TEST((w.cause == r.cause), static_cast<int>(w.cause));
+      BOOST_TEST(w.status == r.status);
+      BOOST_TEST(w.left.count() >= r.min_left_ms);
+      BOOST_TEST(w.left.count() <= r.max_left_ms);
+    }
+  }
+  // Before any input from a pipe: waiting for input; the preflight in flight: checking the server.
+  kc::scheduler_config c;
+  kc::run_scheduler s{c, t0};
+  BOOST_TEST((s.waiting(t0).cause == kc::wait_cause::input));
+  s.on_input({}, hashes(0, 2), false, t0);
+  BOOST_TEST(kind_name(s.next(t0).what) == "dispatch");
+  BOOST_TEST((s.waiting(t0).cause == kc::wait_cause::preflight));
+  // A stop: answers in flight are awaited.
+  s.on_signal(t0 + 1ms);
+  BOOST_TEST((s.waiting(t0 + 1ms).cause == kc::wait_cause::stopping));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
