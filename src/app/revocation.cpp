@@ -688,9 +688,8 @@ int execute_revocation(const options& opts, const std::string& management_key, a
   auto begin = [p]() -> asio::awaitable<void> { co_await start(p); };
   asio::co_spawn(io, begin, on_coroutine_end(p, "start"));
   io.run();
-  int code = conclude(p);
   if (ctx.trace) ctx.trace->flush();
-  const int code = conclude(p);
+  int code = conclude(p);
   if (ctx.discard_report) {
     ctx.report.discard();
   } else {
