@@ -46,7 +46,7 @@ class Front:
         self.cert, self.key = make_cert(self.dir, "nginx")
         self.port = _free_port()
         self.keepalive_requests = keepalive_requests
-        self.proc = None
+        self.proc_nginx = None
 
     def __getattr__(self, attr):  # stats(), cpu_seconds(), proc, threads...: the mock's
         return getattr(self.mock, attr)
