@@ -207,6 +207,10 @@ class connection {
   bool connected_ = false;
   unsigned served_ = 0;
   std::chrono::steady_clock::time_point idle_since_{};  // when it last went back to the pool
+  // The current phase's deadline (connect, handshake, write, read), checked by the pool's watchdog;
+  // time_point::max() between phases. timed_out_: the watchdog closed the socket at the deadline.
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  bool timed_out_ = false;
 };
 
 connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& tls, core::base_url origin,
@@ -223,7 +227,8 @@ connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& t
           static_cast<unsigned>(std::min<std::size_t>(max_connections_, 1U << 20)), initial_dial_limit}},
       slot_free_{executor_},
       session_stock_{std::clamp<std::size_t>(max_connections, 2, 64)},
-      warm_up_done_{executor_} {
+      warm_up_done_{executor_},
+      watchdog_{executor_} {
   slot_free_.expires_at(asio::steady_timer::time_point::max());
   // Every session (TLS 1.3: every ticket) a connection receives comes here, for the next dials.
   // Tickets arrive on each connection, resumed ones included, so the pool has fresh ones for as
@@ -461,9 +466,9 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
     const std::size_t index = order[k];
     if (k != 0) conn.tcp().close();  // a failed connect leaves its socket open
     connect_started = std::chrono::steady_clock::now();
-    conn.tcp().expires_after(timeout_);
+    arm(conn);
     auto [connect_ec] = co_await conn.tcp().async_connect(endpoints[index], nothrow_awaitable);
-    ec = connect_ec;
+    ec = disarm(conn, connect_ec);
     if (!ec) {
       addresses_.on_connected(generation, index);
       break;
@@ -501,8 +506,9 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
     SSL_SESSION_free(session);
   }
 
-  conn.tcp().expires_after(timeout_);
-  auto [hs_ec] = co_await conn.stream_.async_handshake(ssl::stream_base::client, nothrow_awaitable);
+  arm(conn);
+  auto [handshake_ec] = co_await conn.stream_.async_handshake(ssl::stream_base::client, nothrow_awaitable);
+  const error_code hs_ec = disarm(conn, handshake_ec);
   if (hs_ec) {
     const long verify = SSL_get_verify_result(ssl_handle);
     if (verify != X509_V_OK) {
@@ -608,11 +614,12 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
   }
 
   // Write the request.
-  conn->tcp().expires_after(timeout_);
-  auto [write_ec, written] =
+  arm(*conn);
+  auto [write_result, written] =
       origin_.tls ? co_await asio::async_write(conn->stream_, asio::buffer(req), nothrow_awaitable)
                   : co_await asio::async_write(conn->tcp(), asio::buffer(req), nothrow_awaitable);
   (void)written;
+  const error_code write_ec = disarm(*conn, write_result);
   if (write_ec) {
     result.detail = "write: " + write_ec.message();
     if (write_ec == beast::error::timeout) {
@@ -650,7 +657,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   // The whole answer, header and body, within one timeout, in one read: the parser keeps what the
   // classifier needs as it goes. Interim 1xx answers (RFC 9110 15.2) are read and dropped.
-  conn.tcp().expires_after(timeout_);
+  arm(conn);
   http_answer& answer = result.answer;
   std::optional<answer_parser> parser;
   error_code ec;
@@ -665,6 +672,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     if (parser->got_some()) result.answer_started = true;
     if (ec || !parser->interim()) break;
   }
+  ec = disarm(conn, ec);
   if (ec && parser->stopped_reading()) {
     // An oversized body, cut: status and header fields are whole, the answer stands; only the
     // connection is lost (the rest of the body is left unread).
@@ -717,6 +725,53 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   const bool clean =
       conn.buffer_.size() == 0 && (!origin_.tls || SSL_pending(conn.stream_.native_handle()) == 0);
   reusable = parser->keep_alive() && !parser->need_eof() && clean && answer.status >= 200;
+}
+
+void connection_pool::arm(connection& conn) {
+  conn.deadline_ = std::chrono::steady_clock::now() + timeout_;
+  conn.timed_out_ = false;
+  if (watchdog_running_) return;
+  watchdog_running_ = true;
+  watch();
+}
+
+error_code connection_pool::disarm(connection& conn, const error_code& ec) {
+  conn.deadline_ = std::chrono::steady_clock::time_point::max();
+  if (conn.timed_out_) return beast::error::timeout;  // the error Beast's own stream timeouts give
+  return ec;
+}
+
+void connection_pool::watch() {
+  // One timer for the whole pool, ticking while a phase is under way: a phase ends in timeout at most
+  // one tick after its deadline. (A deadline on each tcp_stream costs a timer wait and a cancel per
+  // read and per write; this costs a few wake-ups a second.)
+  const auto tick = std::clamp<core::millis>(timeout_ / 16, core::millis{5}, core::millis{250});
+  watchdog_.expires_after(tick);
+  watchdog_.async_wait([this](const error_code& ec) {
+    if (ec) {  // the pool is going away (exchanges after shut_down() still need their deadlines)
+      watchdog_running_ = false;
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    bool armed = false;
+    for (connection* conn : busy_) {
+      if (conn->deadline_ == std::chrono::steady_clock::time_point::max()) continue;
+      if (conn->deadline_ <= now) {
+        // As Beast's stream timeout does: close the socket, so the operation under way (and any that
+        // a composed operation starts after it) ends at once; disarm() reports it as a timeout.
+        conn->timed_out_ = true;
+        conn->deadline_ = std::chrono::steady_clock::time_point::max();
+        conn->tcp().close();
+      } else {
+        armed = true;
+      }
+    }
+    if (armed) {
+      watch();
+    } else {
+      watchdog_running_ = false;
+    }
+  });
 }
 
 void connection_pool::shut_down() {
