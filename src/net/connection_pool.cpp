@@ -571,14 +571,17 @@ asio::awaitable<void> connection_pool::exchange(request req, send_observer& obse
   result.clear();
   // The first exchange fetches a TLS session (ticket) that every later dial resumes; the others
   // wait for it (bounded: see dial).
-  co_await wait_for_warm_up();
+  // (Each awaited coroutine costs a frame and a resumption: only awaited when it would wait.)
+  if (warm_up_ == warm_up_phase::handshaking || warm_up_ == warm_up_phase::awaiting_session) {
+    co_await wait_for_warm_up();
+  }
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   if (shut_down_ || cancelled(state)) {
     result.error = core::errc::cancelled;
     co_return;
   }
   // A connection within the dial limit: an idle one, or a new one if the limit allows.
-  co_await wait_for_connection();
+  if (idle_.empty() && !dial_limit_.may_dial(in_use())) co_await wait_for_connection();
   if (shut_down_ || cancelled(state)) {
     result.error = core::errc::cancelled;
     co_return;
