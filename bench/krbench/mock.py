@@ -60,7 +60,7 @@ class Mock:
 
     @property
     def origin(self):
-        return "https://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("http" if "--http" in self.args else "https", self.port)
 
     @property
     def base_url(self):
@@ -73,6 +73,8 @@ class Mock:
         """GET /__admin/stats over one kept-alive HTTPS connection (cheap enough to poll at 10 Hz)."""
         for attempt in range(3):
             try:
+                if self._conn is None and "--http" in self.args:
+                    self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
                 if self._conn is None:
                     ctx = ssl.create_default_context(cafile=self.ca)
                     ctx.check_hostname = False

@@ -3,6 +3,7 @@
 
 import math
 
+from .scenarios import outage, wire
 from .stats import ratio
 
 
@@ -172,7 +173,8 @@ def render_fairness(res):
 
 
 RENDER = {"raw": render_raw, "throttled": render_throttled, "rate_step": render_rate_step,
-          "latency": render_latency, "scale": render_scale, "fairness": render_fairness}
+          "latency": render_latency, "scale": render_scale, "fairness": render_fairness,
+          "wire": wire.render, "outage": outage.render}
 
 
 def targets(results):
@@ -203,6 +205,8 @@ def targets(results):
     if fa:
         worst = min(r["jain"] or 0 for r in fa)
         t.append(("Jain's index >= 0.95 (worst of k=2,4)", "%.4f" % worst, worst >= 0.95))
+    if results.get("wire"):
+        t += wire.targets(results["wire"])
     return t
 
 

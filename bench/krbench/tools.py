@@ -57,8 +57,9 @@ def measure_keyrevoke(rig, mock, hashes_file, concurrency, extra=(), timeout=900
     return rec
 
 
-def measure_curl(rig, mock, hashes_file, concurrency, timeout=900):
-    """curl --parallel over the same URLs; the auth header and URLs in a mode-600 -K config file."""
+def measure_curl(rig, mock, hashes_file, concurrency, timeout=900, extra=(), sink="/dev/null"):
+    """curl --parallel over the same URLs; the auth header and URLs in a mode-600 -K config file; extra:
+    more curl options (e.g. --retry N); sink: where bodies go (--retry must truncate it: a regular file)."""
     name = rig.name("curl")
     cfg = os.path.join(rig.work, name + ".cfg")
     fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -68,11 +69,11 @@ def measure_curl(rig, mock, hashes_file, concurrency, timeout=900):
             for line in hf:
                 h = line.strip()
                 if h:
-                    f.write('url = "%s/keys/%s"\noutput = "/dev/null"\n' % (mock.base_url, h))
+                    f.write('url = "%s/keys/%s"\noutput = "%s"\n' % (mock.base_url, h, sink))
     cmd = ["curl", "--parallel", "--parallel-max", str(concurrency), "--parallel-immediate", "--http1.1",
            "-X", "DELETE", "-H", "Content-Type: application/json", "-H", "Accept: application/json",
            "-d", "{}", "--cacert", mock.ca, "--silent", "--show-error",
-           "--write-out", "%{http_code} %{time_total}\\n", "-K", cfg]
+           "--write-out", "%{http_code} %{time_total}\\n"] + list(extra) + ["-K", cfg]
     window = MockWindow(mock)
     fin = run_client(cmd, client_env(rig.management_key), rig.work, name, rig.client_cpu, timeout)
     m = window.close()

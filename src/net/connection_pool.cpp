@@ -222,6 +222,10 @@ class connection {
   // the last answer's header fields.
   std::uint64_t number_ = 0;
   std::string header_;
+  // The current phase's deadline (connect, handshake, write, read), checked by the pool's watchdog;
+  // time_point::max() between phases. timed_out_: the watchdog closed the socket at the deadline.
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  bool timed_out_ = false;
 };
 
 connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& tls, core::base_url origin,
@@ -238,7 +242,8 @@ connection_pool::connection_pool(asio::any_io_executor executor, ssl::context& t
           static_cast<unsigned>(std::min<std::size_t>(max_connections_, 1U << 20)), initial_dial_limit}},
       slot_free_{executor_},
       session_stock_{std::clamp<std::size_t>(max_connections, 2, 64)},
-      warm_up_done_{executor_} {
+      warm_up_done_{executor_},
+      watchdog_{executor_} {
   slot_free_.expires_at(asio::steady_timer::time_point::max());
   // Every session (TLS 1.3: every ticket) a connection receives comes here, for the next dials.
   // Tickets arrive on each connection, resumed ones included, so the pool has fresh ones for as
@@ -492,9 +497,9 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
     const std::size_t index = order[k];
     if (k != 0) conn.tcp().close();  // a failed connect leaves its socket open
     connect_started = std::chrono::steady_clock::now();
-    conn.tcp().expires_after(timeout_);
+    arm(conn);
     auto [connect_ec] = co_await conn.tcp().async_connect(endpoints[index], nothrow_awaitable);
-    ec = connect_ec;
+    ec = disarm(conn, connect_ec);
     if (!ec) {
       addresses_.on_connected(generation, index);
       break;
@@ -518,6 +523,9 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
     // Through an HTTP proxy: a CONNECT tunnel to the origin (net/proxy_tunnel.hpp); the TLS below is
     // the origin's, inside it.
     tunnel_result tunnel = co_await open_tunnel(conn.tcp(), route_, timeout_);
+    // The tunnel's own deadline (a Beast stream timer) must not outlive it: every later phase is timed
+    // by the pool's watchdog, and a stream deadline left armed would end them all --timeout from now.
+    conn.tcp().expires_never();
     if (tunnel.error) {
       detail = std::move(tunnel.detail);
       co_return cancelled(state) ? std::error_code{core::errc::cancelled} : tunnel.error;
@@ -541,8 +549,9 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
     SSL_SESSION_free(session);
   }
 
-  conn.tcp().expires_after(timeout_);
-  auto [hs_ec] = co_await conn.stream_.async_handshake(ssl::stream_base::client, nothrow_awaitable);
+  arm(conn);
+  auto [handshake_ec] = co_await conn.stream_.async_handshake(ssl::stream_base::client, nothrow_awaitable);
+  const error_code hs_ec = disarm(conn, handshake_ec);
   if (hs_ec) {
     const long verify = SSL_get_verify_result(ssl_handle);
     if (verify != X509_V_OK) {
@@ -605,14 +614,17 @@ asio::awaitable<void> connection_pool::exchange(request req, send_observer& obse
   result.clear();
   // The first exchange fetches a TLS session (ticket) that every later dial resumes; the others
   // wait for it (bounded: see dial).
-  co_await wait_for_warm_up();
+  // (Each awaited coroutine costs a frame and a resumption: only awaited when it would wait.)
+  if (warm_up_ == warm_up_phase::handshaking || warm_up_ == warm_up_phase::awaiting_session) {
+    co_await wait_for_warm_up();
+  }
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   if (shut_down_ || cancelled(state)) {
     result.error = core::errc::cancelled;
     co_return;
   }
   // A connection within the dial limit: an idle one, or a new one if the limit allows.
-  co_await wait_for_connection();
+  if (idle_.empty() && !dial_limit_.may_dial(in_use())) co_await wait_for_connection();
   if (shut_down_ || cancelled(state)) {
     result.error = core::errc::cancelled;
     co_return;
@@ -651,11 +663,12 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
   }
 
   // Write the request.
-  conn->tcp().expires_after(timeout_);
-  auto [write_ec, written] =
+  arm(*conn);
+  auto [write_result, written] =
       origin_.tls ? co_await asio::async_write(conn->stream_, asio::buffer(req), nothrow_awaitable)
                   : co_await asio::async_write(conn->tcp(), asio::buffer(req), nothrow_awaitable);
   (void)written;
+  const error_code write_ec = disarm(*conn, write_result);
   if (write_ec) {
     result.detail = "write: " + write_ec.message();
     if (write_ec == beast::error::timeout) {
@@ -695,7 +708,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   // The whole answer, header and body, within one timeout, in one read: the parser keeps what the
   // classifier needs as it goes. Interim 1xx answers (RFC 9110 15.2) are read and dropped.
-  conn.tcp().expires_after(timeout_);
+  arm(conn);
   http_answer& answer = result.answer;
   std::optional<answer_parser> parser;
   error_code ec;
@@ -710,6 +723,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     if (parser->got_some()) result.answer_started = true;
     if (ec || !parser->interim()) break;
   }
+  ec = disarm(conn, ec);
   if (ec && parser->stopped_reading()) {
     // An oversized body, cut: status and header fields are whole, the answer stands; only the
     // connection is lost (the rest of the body is left unread).
@@ -805,6 +819,53 @@ void connection_pool::trace_exchange(connection& conn, request req, const exchan
   event.tls_resumed = origin_.tls && conn.connected_ && SSL_session_reused(conn.stream_.native_handle()) != 0;
   event.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begun).count();
   trace_->on_exchange(event);
+}
+
+void connection_pool::arm(connection& conn) {
+  conn.deadline_ = std::chrono::steady_clock::now() + timeout_;
+  conn.timed_out_ = false;
+  if (watchdog_running_) return;
+  watchdog_running_ = true;
+  watch();
+}
+
+error_code connection_pool::disarm(connection& conn, const error_code& ec) {
+  conn.deadline_ = std::chrono::steady_clock::time_point::max();
+  if (conn.timed_out_) return beast::error::timeout;  // the error Beast's own stream timeouts give
+  return ec;
+}
+
+void connection_pool::watch() {
+  // One timer for the whole pool, ticking while a phase is under way: a phase ends in timeout at most
+  // one tick after its deadline. (A deadline on each tcp_stream costs a timer wait and a cancel per
+  // read and per write; this costs a few wake-ups a second.)
+  const auto tick = std::clamp<core::millis>(timeout_ / 16, core::millis{5}, core::millis{250});
+  watchdog_.expires_after(tick);
+  watchdog_.async_wait([this](const error_code& ec) {
+    if (ec) {  // the pool is going away (exchanges after shut_down() still need their deadlines)
+      watchdog_running_ = false;
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    bool armed = false;
+    for (connection* conn : busy_) {
+      if (conn->deadline_ == std::chrono::steady_clock::time_point::max()) continue;
+      if (conn->deadline_ <= now) {
+        // As Beast's stream timeout does: close the socket, so the operation under way (and any that
+        // a composed operation starts after it) ends at once; disarm() reports it as a timeout.
+        conn->timed_out_ = true;
+        conn->deadline_ = std::chrono::steady_clock::time_point::max();
+        conn->tcp().close();
+      } else {
+        armed = true;
+      }
+    }
+    if (armed) {
+      watch();
+    } else {
+      watchdog_running_ = false;
+    }
+  });
 }
 
 void connection_pool::shut_down() {

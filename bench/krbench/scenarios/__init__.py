@@ -8,6 +8,8 @@ no scenario reads what another one set (scale's concurrency is passed in by the 
   latency    fixed and lognormal server latency: throughput vs concurrency / mean latency
   scale      10k to 1M hashes: throughput and peak RSS
   fairness   k keyrevoke processes on one bucket: per-process goodput, Jain's index
+  wire       keyrevoke / wrk at --concurrency 16 and 64, against keyrevoke-mock and against nginx
+  outage     an outage with recovery (503s, resets) vs curl --retry; dead servers: time to exit
 """
 
-ORDER = ("raw", "throttled", "rate_step", "latency", "scale", "fairness")
+ORDER = ("raw", "throttled", "rate_step", "latency", "scale", "fairness", "wire", "outage")

@@ -218,6 +218,15 @@ class connection_pool {
   warm_up_phase warm_up_ = warm_up_phase::not_started;
   const connection* warm_up_connection_ = nullptr;
   boost::asio::steady_timer warm_up_done_;
+  // Every phase of an exchange (connect, TLS handshake, write, read) must end within timeout_: arm()
+  // sets the connection's deadline, disarm() clears it and turns a watchdog close into
+  // beast::error::timeout. The watchdog is one timer for the pool that runs only while a phase is
+  // armed, ticking every timeout_/16 (5-250 ms), and closes the socket of a phase past its deadline.
+  void arm(connection& conn);
+  boost::system::error_code disarm(connection& conn, const boost::system::error_code& ec);
+  void watch();
+  boost::asio::steady_timer watchdog_;
+  bool watchdog_running_ = false;
   bool shut_down_ = false;
   pool_stats stats_;
   // Tracing (set_trace): only looked at when set.
