@@ -12,6 +12,7 @@ import os
 import select
 import socket
 import subprocess
+import time
 import threading
 import unittest
 
@@ -270,6 +271,25 @@ class TestThroughProxy(ProxyTest):
         expected = "Basic " + base64.b64encode(("alice:" + PROXY_PASSWORD).encode()).decode()
         self.assertEqual({a for _, a in proxy.connects}, {expected})
         self.assert_no_secrets(res, self.path("report.jsonl"))
+
+    def test_tunnelled_connections_outlive_the_timeout(self):
+        # A run through the proxy that lasts several times --timeout keeps its tunnels: the CONNECT's
+        # own deadline must not be left armed on the connection (it ended every later read --timeout
+        # after the tunnel was opened, so each connection died and was dialled again).
+        mock, origin = self.named_mock(keys=300)
+        proxy = self.proxy(hosts={ORIGIN_NAME: "127.0.0.1"})
+        hashes = mock.hashes()[:240]
+        inp = self.write_lines("in.txt", hashes)
+        started = time.monotonic()
+        res = self.run_keyrevoke(origin, "--proxy", proxy.url, "--timeout", "1", "--rate", "80",
+                                 "--concurrency", "4", inp, env=self.clean_env(), timeout=120)
+        elapsed = time.monotonic() - started
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assert_deleted_once(mock, hashes)
+        self.assertGreater(elapsed, 2.5)  # the run did outlast --timeout several times over
+        # One tunnel per connection (4), the proxy test CONNECT, and a little slack; not one per second each.
+        self.assertLessEqual(proxy.tunnels, 8, res.stderr.decode())
+        self.assertEqual([r["hash"] for r in self.report().rows if r.get("attempts", 1) != 1], [])
 
     def test_credentials_in_the_environment_url_percent_decoded(self):
         mock, origin = self.named_mock()
