@@ -60,6 +60,7 @@ def zsh_options(command):
     names = set()
     for spec in re.findall(r"'([^']*)'", m.group(1)):
         spec = re.sub(r"^\([^)]*\)", "", spec)  # the exclusion list
+        spec = spec.lstrip("*")  # a repeatable option (--connect-to, --resolve)
         opt = re.match(r"(--?[A-Za-z0-9][A-Za-z0-9-]*)", spec)
         if opt:
             names.add(opt.group(1))
@@ -96,7 +97,7 @@ class CompletionSyncTest(unittest.TestCase):
         case = re.search(r"case \$prev in\n(.*?)\n  esac", bash, re.S).group(1)
         bash_valued = set(re.findall(r"(--[a-z0-9-]+)", case))
         with open(ZSH_COMPLETION) as f:
-            zsh_valued = set(re.findall(r"'(?:\([^)]*\))?(--[a-z0-9-]+)=\[", f.read()))
+            zsh_valued = set(re.findall(r"'(?:\([^)]*\))?\*?(--[a-z0-9-]+)=\[", f.read()))
         for command in COMMANDS:
             valued = help_options(command, taking_values=True)
             if valued is None:

@@ -4,10 +4,11 @@
 
 _keyrevoke_run_opts='--help -h --version --config --base-url --cacert --key-file --report --resume --force
   --no-lock --allow-empty --concurrency --rate --max-attempts --timeout --give-up-after --dry-run --progress
-  --allow-insecure-http --quiet -q --disable --enable --verify --protect --plan --confirm --shard'
+  --allow-insecure-http --quiet -q --disable --enable --verify --protect --plan --confirm --shard
+  --verbose -v --trace --summary-json --metrics-file --proxy --noproxy --proxy-user-file --connect-to --resolve'
 _keyrevoke_list_opts='--help -h --version --json --base-url --cacert --key-file --rate --max-attempts --timeout
   --allow-insecure-http --quiet -q --name --label --created-before --created-after --updated-before
-  --updated-after --disabled --enabled --usage-above --usage-below'
+  --updated-after --disabled --enabled --usage-above --usage-below --proxy --noproxy --proxy-user-file --connect-to --resolve'
 _keyrevoke_report_opts='--help -h --format'
 
 _keyrevoke() {
@@ -23,7 +24,8 @@ _keyrevoke() {
 
   # A value after an option that takes one.
   case $prev in
-    --config | --cacert | --key-file | --report | --protect)
+    --config | --cacert | --key-file | --report | --protect | --trace | --summary-json | --metrics-file | \
+      --proxy-user-file)
       _filedir
       return ;;
     --progress)
@@ -34,7 +36,7 @@ _keyrevoke() {
       return ;;
     --base-url | --concurrency | --rate | --max-attempts | --timeout | --give-up-after | --confirm | --shard | \
       --name | --label | --created-before | --created-after | --updated-before | --updated-after | \
-      --usage-above | --usage-below)
+      --usage-above | --usage-below | --proxy | --noproxy | --connect-to | --resolve)
       return ;;
   esac
 
