@@ -16,7 +16,10 @@ void quota_pacer::on_observation(const quota_observation& seen, steady_time now,
   const double reset_s = std::chrono::duration<double>(seen.reset_in).count();
   even_rate_ = reset_s > 0.0 ? std::max(0.0, level - target_) / reset_s : 0.0;
   // The level spent: nothing more before the reset (or before an answer says otherwise).
-  hold_until_ = seen.remaining == 0 && reset_s > 0.0 ? now + seen.reset_in : now;
+  // A long reset (a fixed window, GitHub's hour) is waited out; a short one (a bucket's "full again",
+  // a reset in whole seconds) at most level_time: the server may well take a request sooner.
+  const auto short_hold = std::min<std::chrono::steady_clock::duration>(seen.reset_in, from_seconds(config_.level_time_s));
+  hold_until_ = seen.remaining != 0 || reset_s <= 0.0 ? now : now + (reset_s > 2.0 ? std::chrono::steady_clock::duration{seen.reset_in} : short_hold);
 
   if (!seen_) {
     // The first observation: start from what this process sends now, no faster than the level allows
@@ -35,7 +38,16 @@ void quota_pacer::on_observation(const quota_observation& seen, steady_time now,
   } else if (now - anchor_at_ >= config_.update_interval) {
     const double dt = to_seconds(now - anchor_at_);
     slope_ = (level - anchor_level_) / dt;
-    rate_ += config_.gain * (slope_ + (level - target_) / config_.level_time_s);
+    // Additive increase, multiplicative decrease (Chiu and Jain): every process sees the same level
+    // and slope, so increases are equal and decreases proportional to each one's rate; shares
+    // converge. The decrease is scaled by a rate every process knows alike (the limit over level_time).
+    const double error = slope_ + (level - target_) / config_.level_time_s;
+    if (error >= 0.0) {
+      rate_ += config_.gain * error;
+    } else {
+      const double scale = std::max({limit, 2.0 * target_, 1.0}) / config_.level_time_s;
+      rate_ *= std::max(0.5, 1.0 + config_.gain * error / scale);
+    }
     // No wind-up while the process cannot send faster (its --concurrency, its input): at most twice
     // what it sends, or what the level allows within level_time.
     const double ceiling = std::max({2.0 * send_rate, (level - target_) / config_.level_time_s, config_.min_rate});

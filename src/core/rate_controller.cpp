@@ -22,7 +22,12 @@ double rate_controller::ceiling() const noexcept { return pace(last_event_); }
 
 steady_time rate_controller::next_send_time(steady_time now) const noexcept {
   steady_time next = now;
-  if (pace(now) > 0.0) next = std::max(next, tat_ - from_seconds(config_.pacer_tolerance_s));
+  if (const double rate = pace(now); rate > 0.0) {
+    // The quota pacer's pace may rise steeply (a level found high again): the slot taken at the slow
+    // pace does not hold the next one back.
+    const steady_time due = quota_.rate(now) ? std::min(tat_, last_slot_at_ + from_seconds(1.0 / rate)) : tat_;
+    next = std::max(next, due - from_seconds(config_.pacer_tolerance_s));
+  }
   if (quota_.rate(now)) next = std::max(next, quota_.hold_until());
   return std::max(next, paused_until_);
 }
@@ -36,7 +41,10 @@ void rate_controller::take_send_slot(steady_time now) noexcept {
     return;
   }
   // max(tat, now): credit never accumulates while idle, so a late wake-up sends one, not a backlog.
-  tat_ = std::max(tat_, now) + from_seconds(1.0 / rate);
+  steady_time from = std::max(tat_, now);
+  if (quota_.rate(now)) from = std::min(from, std::max(now, last_slot_at_ + from_seconds(1.0 / rate)));
+  tat_ = from + from_seconds(1.0 / rate);
+  last_slot_at_ = now;
 }
 
 void rate_controller::give_back_send_slot() noexcept {
@@ -99,6 +107,10 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
 }
 
 void rate_controller::cut(steady_time now, std::optional<millis> retry_after) noexcept {
+  if (cuts_in_a_row_ == 0) {
+    last_good_rate_ = accepted_.rate(now);
+    floor_armed_ = false;
+  }
   double base = sent_.rate(now);
   if (limiting_) base = std::min(base, fill_rate_);
   const double epoch_s = to_seconds(now - last_cut_);
@@ -131,6 +143,7 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
   limiting_ = true;
   ++cuts_;
   if (++cuts_in_a_row_ >= config_.pause_after_cuts) {
+    floor_armed_ = true;  // a burst of 429s with nothing accepted: the estimates above may be near 0
     pause(now + retry_after.value_or(config_.default_pause));
   }
 }
@@ -140,6 +153,13 @@ void rate_controller::grow(steady_time now) noexcept {
   double rate = c_ * t * t * t + w_max_;
   // Never more than twice what was actually sent (AWS), nor above the user's ceiling.
   rate = std::min(rate, 2.0 * std::max(sent_.rate(now), config_.min_rate));
+  // Not stuck near the floor after a burst of 429s: soon after the last cut, at least a share of
+  // what the server accepted before them (a server that really fell further costs a 429 per cut).
+  if (floor_armed_ && now - last_cut_ >= config_.floor_after) {
+    rate = std::max(rate, config_.floor_share * last_good_rate_);
+    floor_armed_ = false;  // once: from there CUBIC climbs (or the next 429 cuts) as usual
+    if (rate > w_max_) w_max_ = rate;
+  }
   if (config_.max_rate > 0.0) rate = std::min(rate, config_.max_rate);
   fill_rate_ = std::max(rate, config_.min_rate);
 }

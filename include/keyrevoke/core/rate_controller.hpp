@@ -48,7 +48,12 @@ struct rate_controller_config {
   double pacer_tolerance_s = 0.002;  // timer lateness absorbed; never a catch-up burst
   millis long_retry_after{5000};     // a hint at least this long pauses everyone
   unsigned pause_after_cuts = 3;     // cuts in a row with nothing accepted: pause everyone
-  millis default_pause{1000};        // pause length when the server gave no hint
+  millis default_pause{700};         // pause length when the server gave no hint
+  // A burst of 429s without hints (cuts in a row, nothing accepted: the pause above) may drive the
+  // estimates near 0: this long after its last cut the rate is back at >= floor_share of the accepted
+  // rate before the series (issue 12: never below 10 % of the last good rate for more than a second).
+  millis floor_after{500};
+  double floor_share = 0.125;
   double descent_epoch_s = 2.0;      // a cut this soon after the last one uses the accepted count
 };
 
@@ -114,12 +119,15 @@ class rate_controller {
   unsigned cuts_ = 0;
   unsigned cuts_in_a_row_ = 0;
   std::uint64_t epoch_accepted_ = 0;  // answers accepted since the last cut
+  double last_good_rate_ = 0.0;       // the accepted rate when the current series of cuts began
+  bool floor_armed_ = false;          // that series paused everyone: floor_share applies after it
   double srtt_s_ = 0.0;
   steady_time tat_{};  // GCRA theoretical arrival time of the next request
   steady_time paused_until_{};
   quota_pacer quota_;
   steady_time last_event_{};  // the latest time the controller was told of (ceiling() reads the pacer then)
   double last_slot_rate_ = 0.0;  // the pace the last slot was taken at (give_back_send_slot)
+  steady_time last_slot_at_{};   // when the last slot was taken
 };
 
 }  // namespace keyrevoke::core
