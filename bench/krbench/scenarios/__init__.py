@@ -8,6 +8,8 @@ no scenario reads what another one set (scale's concurrency is passed in by the 
   latency    fixed and lognormal server latency: throughput vs concurrency / mean latency
   scale      10k to 1M hashes: throughput and peak RSS
   fairness   k keyrevoke processes on one bucket: per-process goodput, Jain's index
+  quota      a bucket that advertises its quota (X-RateLimit-*, IETF RateLimit) to 1, 2, 4 processes, and
+             one that gives no hint at all: completion vs ideal, 429 share, Jain's index
 """
 
-ORDER = ("raw", "throttled", "rate_step", "latency", "scale", "fairness")
+ORDER = ("raw", "throttled", "rate_step", "latency", "scale", "fairness", "quota")
