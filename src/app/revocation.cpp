@@ -337,7 +337,9 @@ asio::awaitable<void> worker(run_context* ctx) {
     const auto now = clock_type::now();
     core::exchange_facts facts{result.written, result.reused_connection, result.answer_started,
                                result.written_at, result.refused_unread};
-    if (!result.error) facts.quota = core::read_quota(ratelimit_fields_of(result.answer), std::chrono::system_clock::now());
+    if (!result.error) {
+      facts.quota = core::read_quota(ratelimit_fields_of(result.answer), std::chrono::system_clock::now());
+    }
     if (result.error == core::errc::cancelled) {
       ctx->sched.on_cancelled(std::move(current), facts, now);
     } else if (current.kind == core::job_kind::preflight) {

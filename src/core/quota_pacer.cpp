@@ -12,20 +12,26 @@ void quota_pacer::on_observation(const quota_observation& seen, steady_time now,
   // The reserve: a share of the limit (or, unsaid, of the most Remaining seen), at least min_reserve,
   // and never more than half the limit (a quota of 3 keeps 1 in hand, not 2).
   const double limit = seen.limit != 0 ? static_cast<double>(seen.limit) : std::max(remaining, level_);
-  target_ = std::clamp(config_.reserve_share * limit, std::min(config_.min_reserve, 0.5 * limit), config_.max_reserve);
+  target_ = std::clamp(config_.reserve_share * limit, std::min(config_.min_reserve, 0.5 * limit),
+                       config_.max_reserve);
   const double reset_s = std::chrono::duration<double>(seen.reset_in).count();
   even_rate_ = reset_s > 0.0 ? std::max(0.0, level - target_) / reset_s : 0.0;
   // The level spent: nothing more before the reset (or before an answer says otherwise).
   // A long reset (a fixed window, GitHub's hour) is waited out; a short one (a bucket's "full again",
   // a reset in whole seconds) at most level_time: the server may well take a request sooner.
-  const auto short_hold = std::min<std::chrono::steady_clock::duration>(seen.reset_in, from_seconds(config_.level_time_s));
-  hold_until_ = seen.remaining != 0 || reset_s <= 0.0 ? now : now + (reset_s > 2.0 ? std::chrono::steady_clock::duration{seen.reset_in} : short_hold);
+  const auto short_hold =
+      std::min<std::chrono::steady_clock::duration>(seen.reset_in, from_seconds(config_.level_time_s));
+  hold_until_ = seen.remaining != 0 || reset_s <= 0.0
+                    ? now
+                    : now + (reset_s > 2.0 ? std::chrono::steady_clock::duration{seen.reset_in} : short_hold);
 
   if (!seen_) {
     // The first observation: start from what this process sends now, no faster than the level allows
     // within level_time.
-    rate_ = std::max(config_.min_rate, std::min(send_rate, std::max(level - target_, 0.0) / config_.level_time_s));
-    if (send_rate <= 0.0) rate_ = std::max(config_.min_rate, std::max(level - target_, 0.0) / config_.level_time_s);
+    rate_ = std::max(config_.min_rate,
+                     std::min(send_rate, std::max(level - target_, 0.0) / config_.level_time_s));
+    if (send_rate <= 0.0)
+      rate_ = std::max(config_.min_rate, std::max(level - target_, 0.0) / config_.level_time_s);
     seen_ = true;
     anchored_ = false;
     pacing_since_ = now;
@@ -50,7 +56,8 @@ void quota_pacer::on_observation(const quota_observation& seen, steady_time now,
     }
     // No wind-up while the process cannot send faster (its --concurrency, its input): at most twice
     // what it sends, or what the level allows within level_time.
-    const double ceiling = std::max({2.0 * send_rate, (level - target_) / config_.level_time_s, config_.min_rate});
+    const double ceiling =
+        std::max({2.0 * send_rate, (level - target_) / config_.level_time_s, config_.min_rate});
     rate_ = std::clamp(rate_, config_.min_rate, ceiling);
     anchor_at_ = now;
     anchor_level_ = level;
@@ -61,7 +68,8 @@ void quota_pacer::on_observation(const quota_observation& seen, steady_time now,
 
 bool quota_pacer::on_throttled(steady_time now, steady_time sent_at) noexcept {
   if (!seen_ || now < distrust_until_) return false;
-  if (now - seen_at_ <= config_.stale_after && level_ > target_ && now >= hold_until_ && sent_at >= pacing_since_) {
+  if (now - seen_at_ <= config_.stale_after && level_ > target_ && now >= hold_until_ &&
+      sent_at >= pacing_since_) {
     if (now - contradicted_at_ > std::chrono::seconds{1}) contradicted_ = 0;
     contradicted_at_ = now;
     if (++contradicted_ < config_.contradictions) {

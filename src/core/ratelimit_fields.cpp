@@ -1,10 +1,10 @@
 #include "keyrevoke/core/ratelimit_fields.hpp"
 
-#include "keyrevoke/core/retry_after.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cstddef>
+
+#include "keyrevoke/core/retry_after.hpp"
 
 namespace keyrevoke::core {
 namespace {
@@ -234,7 +234,8 @@ bool more_restrictive(const quota_observation& a, const quota_observation& b) no
   return static_cast<long double>(a.remaining) * span(b) < static_cast<long double>(b.remaining) * span(a);
 }
 
-void keep_tightest(std::optional<quota_observation>& best, const std::optional<quota_observation>& next) noexcept {
+void keep_tightest(std::optional<quota_observation>& best,
+                   const std::optional<quota_observation>& next) noexcept {
   if (next && (!best || more_restrictive(*next, *best))) best = next;
 }
 
@@ -254,7 +255,8 @@ std::string_view trim(std::string_view text) noexcept {
 // A non-negative decimal integer of at most 15 digits.
 std::optional<std::uint64_t> plain_integer(std::string_view text) noexcept {
   text = trim(text);
-  if (text.empty() || text.size() > 15 || !std::all_of(text.begin(), text.end(), is_digit)) return std::nullopt;
+  if (text.empty() || text.size() > 15 || !std::all_of(text.begin(), text.end(), is_digit))
+    return std::nullopt;
   std::uint64_t n = 0;
   for (const char c : text) n = n * 10 + static_cast<std::uint64_t>(c - '0');
   return n;
@@ -293,9 +295,12 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
     std::optional<std::uint64_t> limit, remaining, reset;
     for (std::size_t i = 0; i < state.count; ++i) {
       const sf_member& m = state.members[i];
-      if (m.dict_key == "limit") limit = non_negative(&m.item);
-      else if (m.dict_key == "remaining") remaining = non_negative(&m.item);
-      else if (m.dict_key == "reset") reset = non_negative(&m.item);
+      if (m.dict_key == "limit")
+        limit = non_negative(&m.item);
+      else if (m.dict_key == "remaining")
+        remaining = non_negative(&m.item);
+      else if (m.dict_key == "reset")
+        reset = non_negative(&m.item);
     }
     if (!remaining || !reset || *reset > static_cast<std::uint64_t>(max_seconds)) return std::nullopt;
     quota_observation o;
@@ -306,7 +311,8 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
     sf_members policy;
     if (!f.ratelimit_policy.empty() && sf_reader{f.ratelimit_policy}.read(policy)) {
       const auto w = non_negative(policy.members[0].param("w"));
-      if (w && *w <= static_cast<std::uint64_t>(max_seconds)) o.window = milliseconds{static_cast<std::int64_t>(*w) * 1000};
+      if (w && *w <= static_cast<std::uint64_t>(max_seconds))
+        o.window = milliseconds{static_cast<std::int64_t>(*w) * 1000};
     }
     if (!consistent(o)) return std::nullopt;
     return o;
@@ -321,7 +327,8 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
     const auto name = policy_name(m.item);
     const auto r = non_negative(m.param("r"));
     const auto t = non_negative(m.param("t"));
-    if (!name || !r || !t || m.dict_key.size() != 0 || *t > static_cast<std::uint64_t>(max_seconds)) return std::nullopt;
+    if (!name || !r || !t || m.dict_key.size() != 0 || *t > static_cast<std::uint64_t>(max_seconds))
+      return std::nullopt;
     quota_observation o;
     o.family = quota_family::ietf;
     o.remaining = *r;
@@ -334,7 +341,8 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
       const auto w = non_negative(q.param("w"));
       if (!quota) return std::nullopt;
       o.limit = *quota;
-      if (w && *w <= static_cast<std::uint64_t>(max_seconds)) o.window = milliseconds{static_cast<std::int64_t>(*w) * 1000};
+      if (w && *w <= static_cast<std::uint64_t>(max_seconds))
+        o.window = milliseconds{static_cast<std::int64_t>(*w) * 1000};
       if (const sf_item* unit = q.param("qu");
           unit != nullptr && !(unit->type == sf_item::kind::string && unit->text == "requests")) {
         requests = false;
@@ -367,7 +375,8 @@ std::optional<quota_observation> ietf_trio(const ratelimit_fields& f) noexcept {
     o.limit = *limit;
     for (std::size_t i = 0; i < list.count; ++i) {
       const auto w = non_negative(list.members[i].param("w"));
-      if (non_negative(&list.members[i].item) == limit && w && *w <= static_cast<std::uint64_t>(max_seconds)) {
+      if (non_negative(&list.members[i].item) == limit && w &&
+          *w <= static_cast<std::uint64_t>(max_seconds)) {
         o.window = milliseconds{static_cast<std::int64_t>(*w) * 1000};
         break;
       }

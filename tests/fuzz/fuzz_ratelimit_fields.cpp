@@ -20,7 +20,8 @@ using namespace std::chrono;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::int32_t shift = 0;
   if (size >= 4) std::memcpy(&shift, data, sizeof shift);
-  const system_clock::time_point now = sys_days{year{2024} / March / 10} + seconds{shift} + microseconds{size};
+  const system_clock::time_point now =
+      sys_days{year{2024} / March / 10} + seconds{shift} + microseconds{size};
   std::string_view rest(reinterpret_cast<const char*>(data), size);
   std::array<std::string_view, 9> v{};
   for (auto& value : v) {

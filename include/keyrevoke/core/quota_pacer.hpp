@@ -16,24 +16,24 @@
 // With no fresh observation (none yet, older than stale_after), or after a 429 that contradicts a
 // level it believed positive, it has no rate: the adaptive controller (core/rate_controller) rules.
 
+#include <optional>
+
 #include "keyrevoke/core/clock.hpp"
 #include "keyrevoke/core/ratelimit_fields.hpp"
-
-#include <optional>
 
 namespace keyrevoke::core {
 
 struct quota_pacer_config {
-  millis stale_after{1000};       // an observation this old no longer paces
-  millis update_interval{20};     // the slope is measured over at least this long
-  double level_time_s = 0.25;     // a level off its target is corrected within about this long
-  double gain = 0.25;             // share of the correction each process applies per update
-  double reserve_share = 0.2;     // the level kept in hand: this share of the limit ...
-  double min_reserve = 2.0;       // ... at least this many requests ...
-  double max_reserve = 50.0;      // ... at most this many
-  double min_rate = 0.5;          // req/s: the slowest pace while the level is not spent
+  millis stale_after{1000};         // an observation this old no longer paces
+  millis update_interval{20};       // the slope is measured over at least this long
+  double level_time_s = 0.25;       // a level off its target is corrected within about this long
+  double gain = 0.25;               // share of the correction each process applies per update
+  double reserve_share = 0.2;       // the level kept in hand: this share of the limit ...
+  double min_reserve = 2.0;         // ... at least this many requests ...
+  double max_reserve = 50.0;        // ... at most this many
+  double min_rate = 0.5;            // req/s: the slowest pace while the level is not spent
   millis distrust_after_429{5000};  // contradicting 429s: the adaptive controller rules this long
-  unsigned contradictions = 3;       // ... that many within a second
+  unsigned contradictions = 3;      // ... that many within a second
 };
 
 class quota_pacer {
@@ -68,8 +68,8 @@ class quota_pacer {
   steady_time seen_at_{};
   double level_ = 0.0;
   double target_ = 0.0;
-  double rate_ = 0.0;        // the controller's rate
-  double even_rate_ = 0.0;   // level spent evenly over the time to the reset
+  double rate_ = 0.0;       // the controller's rate
+  double even_rate_ = 0.0;  // level spent evenly over the time to the reset
   double slope_ = 0.0;
   bool anchored_ = false;
   steady_time anchor_at_{};
@@ -77,7 +77,7 @@ class quota_pacer {
   steady_time anchor_reset_at_{};
   steady_time hold_until_{};
   steady_time distrust_until_{};
-  steady_time pacing_since_{};       // the first observation of this spell
+  steady_time pacing_since_{};  // the first observation of this spell
   steady_time contradicted_at_{};
   unsigned contradicted_ = 0;
 };

@@ -21,8 +21,8 @@
 //    at low rates, a longer one would recover too slowly at high rates.
 // The in-flight ceiling follows the rate by Little's law (rate x RTT, with headroom), in
 // [1, max_in_flight]. While the server advertises its quota (core/quota_pacer.hpp), the quota pacer
-// sets the pace instead, within --rate; a 429 that contradicts it hands the pace back. A long Retry-After, or cuts that keep coming without any request accepted
-// in between, pause every sender.
+// sets the pace instead, within --rate; a 429 that contradicts it hands the pace back. A long
+// Retry-After, or cuts that keep coming without any request accepted in between, pause every sender.
 
 #include "keyrevoke/core/clock.hpp"
 #include "keyrevoke/core/quota_pacer.hpp"

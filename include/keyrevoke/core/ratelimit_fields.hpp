@@ -24,23 +24,23 @@ namespace keyrevoke::core {
 
 // The header field values an answer carries about its quota; empty = absent. Views into the answer.
 struct ratelimit_fields {
-  std::string_view x_limit{};          // X-RateLimit-Limit
-  std::string_view x_remaining{};      // X-RateLimit-Remaining
-  std::string_view x_reset{};          // X-RateLimit-Reset
-  std::string_view ratelimit{};        // RateLimit (a list: several field lines joined with ", ")
-  std::string_view ratelimit_policy{}; // RateLimit-Policy (a list)
-  std::string_view limit{};            // RateLimit-Limit (older drafts)
-  std::string_view remaining{};        // RateLimit-Remaining (older drafts)
-  std::string_view reset{};            // RateLimit-Reset (older drafts; delta-seconds)
-  std::string_view date{};             // Date (RFC 9110 6.6.1): what absolute resets are measured from
+  std::string_view x_limit{};           // X-RateLimit-Limit
+  std::string_view x_remaining{};       // X-RateLimit-Remaining
+  std::string_view x_reset{};           // X-RateLimit-Reset
+  std::string_view ratelimit{};         // RateLimit (a list: several field lines joined with ", ")
+  std::string_view ratelimit_policy{};  // RateLimit-Policy (a list)
+  std::string_view limit{};             // RateLimit-Limit (older drafts)
+  std::string_view remaining{};         // RateLimit-Remaining (older drafts)
+  std::string_view reset{};             // RateLimit-Reset (older drafts; delta-seconds)
+  std::string_view date{};              // Date (RFC 9110 6.6.1): what absolute resets are measured from
 };
 
 enum class quota_family : std::uint8_t { x_ratelimit, ietf, ietf_trio };
 
 // What the server says about the client's quota at the time of the answer.
 struct quota_observation {
-  std::uint64_t limit = 0;      // requests per window; 0: not said
-  std::uint64_t remaining = 0;  // requests the server will still accept before reset_in passes
+  std::uint64_t limit = 0;                // requests per window; 0: not said
+  std::uint64_t remaining = 0;            // requests the server will still accept before reset_in passes
   std::chrono::milliseconds reset_in{0};  // until the quota is renewed (or more of it comes), >= 0
   std::chrono::milliseconds window{0};    // the window's length; 0: not said
   quota_family family = quota_family::x_ratelimit;

@@ -3,17 +3,17 @@
 // simulated token-bucket server that advertises its state the way keyrevoke-mock --advertise does.
 // No sockets, no sleeps.
 #include "keyrevoke/core/quota_pacer.hpp"
-#include "keyrevoke/core/rate_controller.hpp"
-
-#include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <vector>
+
+#include "keyrevoke/core/rate_controller.hpp"
 
 using namespace keyrevoke::core;
 using namespace std::chrono_literals;
@@ -95,7 +95,7 @@ struct run_result {
   std::uint64_t sent = 0, accepted = 0, throttled = 0;
   std::uint64_t throttled_late = 0;  // 429s to requests sent after the first 0.25 s (the first answers)
   std::vector<std::uint64_t> accepted_in_window;  // per process
-  std::vector<double> goodput_per_100ms;            // all processes together
+  std::vector<double> goodput_per_100ms;          // all processes together
 };
 
 // k processes with --concurrency `concurrency`, RTT `rtt` s (the server decides at half of it), for
@@ -131,7 +131,8 @@ run_result simulate(unsigned k, bucket server, family f, double duration, double
         p.flight.pop_front();
         if (r.quota) p.controller.on_quota(*r.quota, at(t), at(r.sent));
         BOOST_REQUIRE(r.decided);
-        p.controller.on_answer(at(t), at(r.sent), r.ok ? answer_kind::accepted : answer_kind::throttled, std::nullopt);
+        p.controller.on_answer(at(t), at(r.sent), r.ok ? answer_kind::accepted : answer_kind::throttled,
+                               std::nullopt);
         if (r.ok) {
           ++p.accepted;
           ++accepted_bin;
@@ -142,7 +143,8 @@ run_result simulate(unsigned k, bucket server, family f, double duration, double
         }
       }
       // Sends.
-      while (p.flight.size() < p.controller.in_flight_limit() && p.controller.next_send_time(at(t)) <= at(t)) {
+      while (p.flight.size() < p.controller.in_flight_limit() &&
+             p.controller.next_send_time(at(t)) <= at(t)) {
         p.controller.take_send_slot(at(t));
         p.controller.on_bytes_written(at(t));
         p.flight.push_back({t, t + rtt / 2, t + rtt, false, std::nullopt, false});
@@ -151,11 +153,13 @@ run_result simulate(unsigned k, bucket server, family f, double duration, double
     }
     if (t >= bin_end) {
       if (std::getenv("QUOTA_DEBUG") != nullptr) {
-        std::printf("t=%.1f good=%.0f tokens=%.1f |", t, static_cast<double>(accepted_bin) / 0.1, server.tokens);
+        std::printf("t=%.1f good=%.0f tokens=%.1f |", t, static_cast<double>(accepted_bin) / 0.1,
+                    server.tokens);
         for (const process& q : procs) {
           const auto& c = q.controller;
-          std::printf(" ceil=%.0f level=%.1f slope=%.0f lim=%d q=%d send=%.0f thr=%d |", c.ceiling(), c.quota().level(),
-                      c.quota().slope(), c.limiting() ? 1 : 0, c.quota_pacing(at(t)) ? 1 : 0, c.measured_send_rate(at(t)),
+          std::printf(" ceil=%.0f level=%.1f slope=%.0f lim=%d q=%d send=%.0f thr=%d |", c.ceiling(),
+                      c.quota().level(), c.quota().slope(), c.limiting() ? 1 : 0,
+                      c.quota_pacing(at(t)) ? 1 : 0, c.measured_send_rate(at(t)),
                       static_cast<int>(q.throttled));
         }
         std::printf("\n");
@@ -280,7 +284,8 @@ BOOST_AUTO_TEST_CASE(one_process_spends_the_rate_without_429s) {
 BOOST_AUTO_TEST_CASE(processes_sharing_one_bucket_converge_fairly_without_429s) {
   for (const unsigned k : {2U, 4U}) {
     for (const family f : {family::precise, family::whole_seconds}) {
-      BOOST_TEST_CONTEXT(k << " processes, " << (f == family::precise ? "reset in ms" : "reset in whole seconds")) {
+      BOOST_TEST_CONTEXT(k << " processes, "
+                           << (f == family::precise ? "reset in ms" : "reset in whole seconds")) {
         const run_result r = simulate(k, bucket{50, {{0.0, 1000.0}}}, f, 8.0, 2.0);
         // Before any answer, k x 16 requests go at once into a bucket of 50 (and more before the first
         // answers are read): those 429s are the start's, bounded by what was in flight;
@@ -298,7 +303,8 @@ BOOST_AUTO_TEST_CASE(processes_sharing_one_bucket_converge_fairly_without_429s) 
 
 BOOST_AUTO_TEST_CASE(rate_step_recovers_within_a_second) {
   // 1000 -> 250 -> 1000/s at 3 s and 6 s: back at >= 0.9 R within 1 s of each step (100 ms bins).
-  const run_result r = simulate(1, bucket{50, {{0.0, 1000.0}, {3.0, 250.0}, {6.0, 1000.0}}}, family::precise, 9.0, 0.0);
+  const run_result r =
+      simulate(1, bucket{50, {{0.0, 1000.0}, {3.0, 250.0}, {6.0, 1000.0}}}, family::precise, 9.0, 0.0);
   const auto bins = r.goodput_per_100ms;
   BOOST_TEST_REQUIRE(bins.size() >= 85U);
   for (const auto& [from, rate] : {std::pair{3.0, 250.0}, std::pair{6.0, 1000.0}}) {
