@@ -14,16 +14,18 @@ void quota_pacer::on_observation(const quota_observation& seen, steady_time now,
   const double limit = seen.limit != 0 ? static_cast<double>(seen.limit) : std::max(remaining, level_);
   target_ = std::clamp(config_.reserve_share * limit, std::min(config_.min_reserve, 0.5 * limit),
                        config_.max_reserve);
-  const double reset_s = std::chrono::duration<double>(seen.reset_in).count();
+  // A reset beyond a day is a day (no steady-clock overflow; the observation is stale long before).
+  const millis reset_in = std::min(seen.reset_in, millis{std::chrono::hours{24}});
+  const double reset_s = std::chrono::duration<double>(reset_in).count();
   even_rate_ = reset_s > 0.0 ? std::max(0.0, level - target_) / reset_s : 0.0;
   // The level spent: nothing more before the reset (or before an answer says otherwise).
   // A long reset (a fixed window, GitHub's hour) is waited out; a short one (a bucket's "full again",
   // a reset in whole seconds) at most level_time: the server may well take a request sooner.
   const auto short_hold =
-      std::min<std::chrono::steady_clock::duration>(seen.reset_in, from_seconds(config_.level_time_s));
+      std::min<std::chrono::steady_clock::duration>(reset_in, from_seconds(config_.level_time_s));
   hold_until_ = seen.remaining != 0 || reset_s <= 0.0
                     ? now
-                    : now + (reset_s > 2.0 ? std::chrono::steady_clock::duration{seen.reset_in} : short_hold);
+                    : now + (reset_s > 2.0 ? std::chrono::steady_clock::duration{reset_in} : short_hold);
 
   if (!seen_) {
     // The first observation: start from what this process sends now, no faster than the level allows
