@@ -18,7 +18,7 @@ from . import plots, report
 from .measure import NCPU, wait_for_idle
 from .procs import REG, log
 from .rig import HERE, ROOT, Rig, machine_info, private_copies
-from .scenarios import ORDER, fairness, latency, outage, rate_step, raw, scale, throttled, wire
+from .scenarios import ORDER, fairness, latency, outage, quota, rate_step, raw, scale, throttled, wire
 
 RESULTS = os.path.join(HERE, "results")
 RUNS = os.path.join(RESULTS, "runs")
@@ -27,7 +27,7 @@ KEYREVOKE = os.environ.get("KEYREVOKE_BIN", os.path.join(ROOT, "build", "release
 MOCK = os.environ.get("KEYREVOKE_MOCK_BIN", os.path.join(ROOT, "build", "release", "keyrevoke-mock"))
 
 MODULES = {"raw": raw, "throttled": throttled, "rate_step": rate_step, "latency": latency, "scale": scale,
-           "fairness": fairness, "wire": wire, "outage": outage}
+           "fairness": fairness, "wire": wire, "outage": outage, "quota": quota}
 # The key each scenario's result has in the JSON's "results" (raw's predates the module's name).
 RESULT_KEY = {"raw": "raw_throughput"}
 
@@ -56,6 +56,8 @@ def scenario_params(name, quick, results):
         return dict(hashes=10_000 if quick else 50_000, rounds=1 if quick else 2)
     if name == "outage":
         return dict(hashes=5_000 if quick else 20_000, outage_s=3.0 if quick else 5.0)
+    if name == "quota":
+        return dict(hashes=2_000 if quick else 8_000, rate=400.0, burst=40, processes=(1, 2, 4), concurrency=16)
     raise KeyError(name)
 
 

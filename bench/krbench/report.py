@@ -172,9 +172,25 @@ def render_fairness(res):
     return out + [""]
 
 
+def render_quota(res):
+    out = ["## 7. Quota: bucket R=%d/s burst %d, %s hashes shared by k processes (--concurrency %d each)" % (
+        res["rate"], res["burst"], fmt_int(res["hashes"]), res["concurrency_each"]),
+        "advertised: keyrevoke-mock --advertise (X-RateLimit-*, reset in epoch ms; IETF RateLimit, whole "
+        "seconds); hint-*: nothing advertised, --retry-after none / 0", "",
+        "%-12s %3s %8s %8s %8s %8s %7s %9s %8s" % ("quota", "k", "time s", "ideal s", "x ideal", "sent", "429 %",
+                                                    "req/hash", "Jain")]
+    for r in res["runs"]:
+        out.append("%-12s %3d %8.2f %8.2f %8.3f %8d %7.3f %9.4f %8s" % (
+            r["label"], r["processes"], r["wall_s"], r["ideal_s"], r["completion_over_ideal"], r["requests"],
+            100 * (r["share_429"] or 0), r["requests_per_hash"] or 0,
+            "%.4f" % r["jain"] if r["jain"] is not None and r["processes"] > 1 else "-"))
+    out.append("x ideal: the last process's completion over (N - B) / R; Jain over the processes' hashes per second")
+    return out + [""]
+
+
 RENDER = {"raw": render_raw, "throttled": render_throttled, "rate_step": render_rate_step,
           "latency": render_latency, "scale": render_scale, "fairness": render_fairness,
-          "wire": wire.render, "outage": outage.render}
+          "wire": wire.render, "outage": outage.render, "quota": render_quota}
 
 
 def targets(results):
@@ -207,6 +223,23 @@ def targets(results):
         t.append(("Jain's index >= 0.95 (worst of k=2,4)", "%.4f" % worst, worst >= 0.95))
     if results.get("wire"):
         t += wire.targets(results["wire"])
+    qu = results.get("quota")
+    if qu:
+        adv = [r for r in qu["runs"] if not r["label"].startswith("hint-")]
+        hint = [r for r in qu["runs"] if r["label"].startswith("hint-")]
+        if adv:
+            worst_t = max(r["completion_over_ideal"] for r in adv)
+            worst_429 = max(r["share_429"] or 0 for r in adv)
+            multi = [r["jain"] or 0 for r in adv if r["processes"] > 1]
+            t.append(("advertised quota <= 1.02x ideal (worst)", "%.3fx" % worst_t, worst_t <= 1.02))
+            t.append(("advertised quota 429 share <= 0.2% (worst)", "%.3f%%" % (100 * worst_429), worst_429 <= 0.002))
+            if multi:
+                t.append(("advertised quota Jain >= 0.98 (worst k>1)", "%.4f" % min(multi), min(multi) >= 0.98))
+        if hint:
+            worst_t = max(r["completion_over_ideal"] for r in hint)
+            worst_429 = max(r["share_429"] or 0 for r in hint)
+            t.append(("zero hints <= 1.05x ideal (worst)", "%.3fx" % worst_t, worst_t <= 1.05))
+            t.append(("zero hints 429 share <= 2% (worst)", "%.2f%%" % (100 * worst_429), worst_429 <= 0.02))
     return t
 
 
@@ -244,6 +277,12 @@ def summary_line(results, quick):
     fa = results.get("fairness")
     if fa:
         kv.append(("jain", ",".join("%d:%.3f" % (r["processes"], r["jain"] or 0) for r in fa)))
+    qu = results.get("quota")
+    if qu:
+        kv.append(("quota_x_ideal", ",".join("%s/%d:%.3f" % (r["label"], r["processes"], r["completion_over_ideal"])
+                                             for r in qu["runs"])))
+        kv.append(("quota_429_pct", ",".join("%s/%d:%.3f" % (r["label"], r["processes"], 100 * (r["share_429"] or 0))
+                                             for r in qu["runs"])))
     return "bench-summary: " + " ".join("%s=%s" % (k, v) for k, v in kv)
 
 

@@ -51,6 +51,18 @@ core::response_view response_view_of(const net::http_answer& a) {
   };
 }
 
+core::ratelimit_fields ratelimit_fields_of(const net::http_answer& a) {
+  return core::ratelimit_fields{.x_limit = a.x_ratelimit_limit,
+                                .x_remaining = a.x_ratelimit_remaining,
+                                .x_reset = a.ratelimit_reset,
+                                .ratelimit = a.ratelimit,
+                                .ratelimit_policy = a.ratelimit_policy,
+                                .limit = a.ratelimit_limit,
+                                .remaining = a.ratelimit_remaining,
+                                .reset = a.ratelimit_reset_delta,
+                                .date = a.date};
+}
+
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
                                 core::request_kind request, const std::optional<core::key_hash>& asked_key) {
   if (result.error) return core::classify_transport_failure(result.error, result.detail);

@@ -376,8 +376,11 @@ asio::awaitable<void> worker(run_context* ctx) {
     // cut mid-key would leave a prefix that redacting the message afterwards cannot recognise).
     core::redact_secret(result.answer.body, ctx->key);
     const auto now = clock_type::now();
-    const core::exchange_facts facts{result.written, result.reused_connection, result.answer_started,
-                                     result.written_at, result.refused_unread};
+    core::exchange_facts facts{result.written, result.reused_connection, result.answer_started,
+                               result.written_at, result.refused_unread};
+    if (!result.error) {
+      facts.quota = core::read_quota(ratelimit_fields_of(result.answer), std::chrono::system_clock::now());
+    }
     if (result.error == core::errc::cancelled) {
       ctx->sched.on_cancelled(std::move(current), facts, now);
     } else if (current.kind == core::job_kind::preflight) {

@@ -10,33 +10,60 @@ rate_controller::rate_controller(const rate_controller_config& config, steady_ti
   config_.max_in_flight = std::max(1U, config_.max_in_flight);
 }
 
-double rate_controller::ceiling() const noexcept {
+double rate_controller::pace(steady_time now) const noexcept {
   double rate = limiting_ ? fill_rate_ : 0.0;
+  // The advertised quota, while fresh and uncontradicted, sets the pace instead (0 = hold).
+  if (const auto quota = quota_.rate(now)) rate = std::max(*quota, config_.min_rate);
   if (config_.max_rate > 0.0) rate = rate > 0.0 ? std::min(rate, config_.max_rate) : config_.max_rate;
   return rate;
 }
 
+double rate_controller::ceiling() const noexcept { return pace(last_event_); }
+
 steady_time rate_controller::next_send_time(steady_time now) const noexcept {
   steady_time next = now;
-  if (ceiling() > 0.0) next = std::max(next, tat_ - from_seconds(config_.pacer_tolerance_s));
+  if (const double rate = pace(now); rate > 0.0) {
+    // The quota pacer's pace may rise steeply (a level found high again): the slot taken at the slow
+    // pace does not hold the next one back.
+    const steady_time due = quota_.rate(now) ? std::min(tat_, last_slot_at_ + from_seconds(1.0 / rate)) : tat_;
+    next = std::max(next, due - from_seconds(config_.pacer_tolerance_s));
+  }
+  if (quota_.rate(now)) next = std::max(next, quota_.hold_until());
   return std::max(next, paused_until_);
 }
 
 void rate_controller::take_send_slot(steady_time now) noexcept {
-  const double rate = ceiling();
+  last_event_ = std::max(last_event_, now);
+  const double rate = pace(now);
+  last_slot_rate_ = rate;
   if (rate <= 0.0) {
     tat_ = now;
     return;
   }
   // max(tat, now): credit never accumulates while idle, so a late wake-up sends one, not a backlog.
-  tat_ = std::max(tat_, now) + from_seconds(1.0 / rate);
+  steady_time from = std::max(tat_, now);
+  if (quota_.rate(now)) from = std::min(from, std::max(now, last_slot_at_ + from_seconds(1.0 / rate)));
+  tat_ = from + from_seconds(1.0 / rate);
+  last_slot_at_ = now;
+}
+
+void rate_controller::give_back_send_slot() noexcept {
+  if (last_slot_rate_ > 0.0) tat_ -= from_seconds(1.0 / last_slot_rate_);
+}
+
+void rate_controller::on_quota(const quota_observation& seen, steady_time now, steady_time sent_at) noexcept {
+  last_event_ = std::max(last_event_, now);
+  // This process's requests written after the one answered: on their way, not counted yet.
+  const double unaccounted = sent_.rate(now) * std::max(0.0, to_seconds(now - sent_at));
+  quota_.on_observation(seen, now, unaccounted, sent_.rate(now));
 }
 
 unsigned rate_controller::in_flight_limit() const noexcept {
-  if (!limiting_) return config_.max_in_flight;
+  const auto quota = quota_.rate(last_event_);
+  if (!limiting_ && !quota) return config_.max_in_flight;
   // Little's law with 2x headroom: the pacer sets the rate, this only bounds bursts.
   const double rtt = std::max(srtt_s_, 0.001);
-  const double wanted = std::ceil(fill_rate_ * rtt * 2.0) + 1.0;
+  const double wanted = std::ceil((quota ? *quota : fill_rate_) * rtt * 2.0) + 1.0;
   if (wanted >= static_cast<double>(config_.max_in_flight)) return config_.max_in_flight;
   return std::max(1U, static_cast<unsigned>(wanted));
 }
@@ -51,6 +78,7 @@ std::chrono::steady_clock::duration rate_controller::settle() const noexcept {
 
 bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kind kind,
                                 std::optional<millis> retry_after) noexcept {
+  last_event_ = std::max(last_event_, now);
   if (kind != answer_kind::failed) {
     const double rtt = std::max(0.0, to_seconds(now - sent_at));
     srtt_s_ = srtt_s_ == 0.0 ? rtt : 0.875 * srtt_s_ + 0.125 * rtt;
@@ -65,6 +93,9 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
       if (limiting_) grow(now);
       return false;
     case answer_kind::throttled:
+      // While the advertised quota paces, a 429 it does not contradict (the last of a spent level met
+      // by requests in flight) is the pacer's to absorb; one that contradicts it hands the pace back.
+      if (quota_.active(now) && !quota_.on_throttled(now, sent_at)) return false;
       // One burst of 429s is one signal: ignore answers to requests sent before the last cut settled.
       if (cut_yet_ && sent_at < last_cut_ + settle()) return false;
       cut(now, retry_after);
@@ -76,6 +107,10 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
 }
 
 void rate_controller::cut(steady_time now, std::optional<millis> retry_after) noexcept {
+  if (cuts_in_a_row_ == 0) {
+    last_good_rate_ = accepted_.rate(now);
+    floor_armed_ = false;
+  }
   double base = sent_.rate(now);
   if (limiting_) base = std::min(base, fill_rate_);
   const double epoch_s = to_seconds(now - last_cut_);
@@ -108,6 +143,7 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
   limiting_ = true;
   ++cuts_;
   if (++cuts_in_a_row_ >= config_.pause_after_cuts) {
+    floor_armed_ = true;  // a burst of 429s with nothing accepted: the estimates above may be near 0
     pause(now + retry_after.value_or(config_.default_pause));
   }
 }
@@ -117,6 +153,13 @@ void rate_controller::grow(steady_time now) noexcept {
   double rate = c_ * t * t * t + w_max_;
   // Never more than twice what was actually sent (AWS), nor above the user's ceiling.
   rate = std::min(rate, 2.0 * std::max(sent_.rate(now), config_.min_rate));
+  // Not stuck near the floor after a burst of 429s: soon after the last cut, at least a share of
+  // what the server accepted before them (a server that really fell further costs a 429 per cut).
+  if (floor_armed_ && now - last_cut_ >= config_.floor_after) {
+    rate = std::max(rate, config_.floor_share * last_good_rate_);
+    floor_armed_ = false;  // once: from there CUBIC climbs (or the next 429 cuts) as usual
+    if (rate > w_max_) w_max_ = rate;
+  }
   if (config_.max_rate > 0.0) rate = std::min(rate, config_.max_rate);
   fill_rate_ = std::max(rate, config_.min_rate);
 }

@@ -339,8 +339,10 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     if (j.attempts > 1) --counts_.retries;
     if (j.attempts > 0) --j.attempts;
     --counts_.requests;
+    controller_.give_back_send_slot();  // no server read it: its resend spends no rate token of its own
   }
   const bool delivered = facts.written && !stale_case.unread;
+  if (facts.quota && delivered) controller_.on_quota(*facts.quota, now, facts.written_at);
   controller_.on_answer(now, delivered ? facts.written_at : now, to_answer(answer.kind), answer.retry_after);
   if (!stale_case.unread) count_answer(answer.kind);
   if (answer.http_status != 0) j.last_status = answer.http_status;

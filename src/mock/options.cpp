@@ -53,7 +53,7 @@ std::optional<std::vector<std::size_t>> parse_page_sizes(std::string_view text) 
 std::variant<mock_options, int> parse_options(int argc, const char* const* argv, const char* env_key,
                                               std::ostream& out, std::ostream& err) {
   mock_options o;
-  std::string rate_schedule, retry_after = "seconds", latency_dist_name = "fixed", key_file;
+  std::string rate_schedule, retry_after = "seconds", advertise = "none", latency_dist_name = "fixed", key_file;
   unsigned idle_timeout_s = 60;
   std::string page_sizes;  // --page-sizes, parsed below
   po::options_description listen("Listening");
@@ -101,6 +101,9 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     ("retry-after", po::value(&retry_after)->default_value(retry_after),
      "429 hint: seconds | http-date | reset-ms | none | zero (Retry-After: 0) | past (Retry-After: an "
      "HTTP-date 1 h ago) | reset-delta (X-RateLimit-Reset: seconds to wait, not epoch ms)")
+    ("advertise", po::value(&advertise)->default_value(advertise),
+     "the token bucket's quota on every answer: none | xratelimit (X-RateLimit-Limit/-Remaining/-Reset, reset "
+     "in epoch ms) | ietf (RateLimit-Policy and RateLimit, draft-ietf-httpapi-ratelimit-headers)")
     ("max-concurrent", po::value(&o.max_concurrent)->default_value(0), "429 when more requests than this are in flight (0: no cap)");
   po::options_description faults("Faults");
   faults.add_options()
@@ -186,6 +189,9 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     const auto mode = parse_retry_hint_mode(retry_after);
     if (!mode) throw usage_error("--retry-after must be seconds, http-date, reset-ms, none, zero, past or reset-delta");
     o.retry_mode = *mode;
+    const auto advertised = parse_advertise_mode(advertise);
+    if (!advertised) throw usage_error("--advertise must be none, xratelimit or ietf");
+    o.advertise = *advertised;
     require_probability(o.p500, "p500");
     require_probability(o.preset, "preset");
     require_probability(o.phang, "phang");

@@ -265,6 +265,7 @@ awaitable<bool> serve_requests(Stream& stream, server_state& st, worker& w, conn
     res.set(http::field::server, "keyrevoke-mock");
     res.set(http::field::date, http_date_now());
     res.set(http::field::content_type, rep.content_type);
+    for (std::size_t i = 0; i < rep.quota.count; ++i) res.set(rep.quota.fields[i].name, rep.quota.fields[i].value);
     if (!rep.hint_header.empty()) res.set(rep.hint_header, rep.hint_value);
     if (!rep.allow.empty()) res.set(http::field::allow, rep.allow);
     res.keep_alive(keep_alive);
@@ -445,6 +446,7 @@ int run_server(const mock_options& o) {
     config.burst = o.burst;
     config.rate_schedule = o.rate_schedule;
     config.retry_mode = o.retry_mode;
+    config.advertise = o.advertise;
     config.list_latency = std::chrono::microseconds{static_cast<std::int64_t>(o.list_latency_ms * 1000.0)};
     config.page_size = o.page_size;
     config.page_sizes = o.page_sizes;

@@ -202,10 +202,14 @@ admission service::admit(const api_request& request, const clock_reading& now, s
   // 3. Token bucket.
   if (!bucket_.unlimited()) {
     token_bucket::verdict v;
+    token_bucket::state left;
     {
       std::lock_guard lock(bucket_mutex_);
       v = bucket_.try_take(now.since_start);
+      if (config_.advertise != advertise_mode::none) left = bucket_.state_at(now.since_start);
     }
+    // The answer, whatever it turns out to be (a 200, a 404, a 429, a fault), tells the quota.
+    describe_bucket(config_.advertise, left, bucket_.rate_at(now.since_start), now.wall, out.quota);
     if (!v.ok) {
       stats_.rate_limited.fetch_add(1, std::memory_order_relaxed);
       throttle(out, v.wait, now);

@@ -138,6 +138,61 @@ token_bucket::verdict token_bucket::try_take(mock_duration now) {
   return {false, wait + (at - now)};
 }
 
+token_bucket::state token_bucket::state_at(mock_duration now) {
+  state out;
+  out.burst = burst_;
+  if (unlimited_) {
+    out.tokens = burst_;
+    return out;
+  }
+  refill(now);
+  out.tokens = tokens_;
+  const double missing = burst_ - tokens_;
+  out.until_full = missing <= token_epsilon ? mock_duration{0} : time_to_accumulate(std::max(now, last_), missing);
+  return out;
+}
+
+std::optional<advertise_mode> parse_advertise_mode(std::string_view text) {
+  if (text == "none") return advertise_mode::none;
+  if (text == "xratelimit") return advertise_mode::xratelimit;
+  if (text == "ietf") return advertise_mode::ietf;
+  return std::nullopt;
+}
+
+void describe_bucket(advertise_mode mode, const token_bucket::state& state, double rate,
+                     std::chrono::system_clock::time_point wall_now, quota_headers& out) {
+  using namespace std::chrono;
+  out.count = 0;
+  if (mode == advertise_mode::none) return;
+  // "Never full again" (a zero-rate schedule tail) is advertised as an hour.
+  const auto until_full = std::clamp(state.until_full, mock_duration{0}, mock_duration{hours{1}});
+  const auto limit = static_cast<long long>(std::floor(state.burst));
+  const auto left = static_cast<long long>(std::floor(std::max(0.0, state.tokens) + token_epsilon));
+  const auto set = [&out](std::string_view name, auto&& write) {
+    quota_header& h = out.fields[out.count++];
+    h.name = name;
+    h.value.clear();
+    write(h.value);
+  };
+  if (mode == advertise_mode::xratelimit) {
+    const auto full_at = ceil<milliseconds>(wall_now + duration_cast<system_clock::duration>(until_full));
+    set("X-RateLimit-Limit", [&](std::string& v) { v.append(std::to_string(limit)); });
+    set("X-RateLimit-Remaining", [&](std::string& v) { v.append(std::to_string(left)); });
+    set("X-RateLimit-Reset", [&](std::string& v) { v.append(std::to_string(full_at.time_since_epoch().count())); });
+    return;
+  }
+  const double window_s = rate > 0 ? std::ceil(state.burst / rate - 1e-9) : 3600.0;
+  const auto reset = static_cast<long long>(ceil<seconds>(until_full).count());
+  // At least the time to fill up (a rate that fell since: the window is never shorter than the reset).
+  const auto window = std::max({1LL, static_cast<long long>(std::min(window_s, 3600.0)), reset});
+  set("RateLimit-Policy", [&](std::string& v) {
+    v.append("\"default\";q=").append(std::to_string(limit)).append(";w=").append(std::to_string(window));
+  });
+  set("RateLimit", [&](std::string& v) {
+    v.append("\"default\";r=").append(std::to_string(left)).append(";t=").append(std::to_string(reset));
+  });
+}
+
 double token_bucket::tokens(mock_duration now) {
   if (unlimited_) return std::numeric_limits<double>::infinity();
   refill(now);

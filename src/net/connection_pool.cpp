@@ -145,6 +145,12 @@ class answer_parser final : public http::basic_parser<false> {
           join_list(answer_.ratelimit, value);
         } else if (beast::iequals(name_string, "ratelimit-policy")) {
           join_list(answer_.ratelimit_policy, value);
+        } else if (beast::iequals(name_string, "ratelimit-limit")) {
+          keep_first(answer_.ratelimit_limit, value);
+        } else if (beast::iequals(name_string, "ratelimit-remaining")) {
+          keep_first(answer_.ratelimit_remaining, value);
+        } else if (beast::iequals(name_string, "ratelimit-reset")) {
+          keep_first(answer_.ratelimit_reset_delta, value);
         }
         break;
       default: break;
@@ -597,6 +603,9 @@ void http_answer::clear() noexcept {
   ratelimit.clear();
   ratelimit_policy.clear();
   date.clear();
+  ratelimit_limit.clear();
+  ratelimit_remaining.clear();
+  ratelimit_reset_delta.clear();
 }
 
 void exchange_result::clear() noexcept {

@@ -44,7 +44,7 @@ class ConfigFileTest(KeyrevokeTest):
         self.assertEqual(stats["keys"]["deleted"], 200)
         self.assertEqual(method_counts(stats, "DELETE")["requests"], 200)
         self.assertEqual(method_counts(stats, "GET")["requests"], 1 + 200)  # preflight + one proof each
-        self.assertEqual({r["hash"] for r in report.typed("verify") if r["outcome"] == "verified"}, set(chosen))
+        self.assertEqual({r["hash"] for r in report.typed("verify") if r["proof"] == "verified"}, set(chosen))
 
     def test_an_unknown_option_in_the_file_sends_nothing(self):
         mock = self.mock(keys=50)

@@ -6,6 +6,7 @@
 #include "keyrevoke/core/base_url.hpp"
 #include "keyrevoke/core/clock.hpp"
 #include "keyrevoke/core/rate_controller.hpp"
+#include "keyrevoke/core/ratelimit_fields.hpp"
 #include "keyrevoke/core/verdict.hpp"
 
 #include <string>
@@ -30,6 +31,8 @@ std::string make_request(std::string_view method, std::string_view target, const
 
 // The pure classifiers' view of an answer (it refers into `answer`).
 core::response_view response_view_of(const net::http_answer& answer);
+// The quota fields of an answer, for core::read_quota (views into `answer`).
+core::ratelimit_fields ratelimit_fields_of(const net::http_answer& answer);
 
 // One exchange's verdict: the answer classified as `request`'s, or the transport failure. asked_key:
 // the {hash} of a PATCH or GET of /keys/{hash} (its answer must name that key).

@@ -20,10 +20,12 @@
 //    per process the curve is proportional again: a shorter K would cost a 429 per cut more often
 //    at low rates, a longer one would recover too slowly at high rates.
 // The in-flight ceiling follows the rate by Little's law (rate x RTT, with headroom), in
-// [1, max_in_flight]. A long Retry-After, or cuts that keep coming without any request accepted
-// in between, pause every sender.
+// [1, max_in_flight]. While the server advertises its quota (core/quota_pacer.hpp), the quota pacer
+// sets the pace instead, within --rate; a 429 that contradicts it hands the pace back. A long
+// Retry-After, or cuts that keep coming without any request accepted in between, pause every sender.
 
 #include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/quota_pacer.hpp"
 #include "keyrevoke/core/rate_estimator.hpp"
 
 #include <cstdint>
@@ -46,7 +48,12 @@ struct rate_controller_config {
   double pacer_tolerance_s = 0.002;  // timer lateness absorbed; never a catch-up burst
   millis long_retry_after{5000};     // a hint at least this long pauses everyone
   unsigned pause_after_cuts = 3;     // cuts in a row with nothing accepted: pause everyone
-  millis default_pause{1000};        // pause length when the server gave no hint
+  millis default_pause{700};         // pause length when the server gave no hint
+  // A burst of 429s without hints (cuts in a row, nothing accepted: the pause above) may drive the
+  // estimates near 0: this long after its last cut the rate is back at >= floor_share of the accepted
+  // rate before the series (issue 12: never below 10 % of the last good rate for more than a second).
+  millis floor_after{500};
+  double floor_share = 0.125;
   double descent_epoch_s = 2.0;      // a cut this soon after the last one uses the accepted count
 };
 
@@ -64,6 +71,9 @@ class rate_controller {
   steady_time next_send_time(steady_time now) const noexcept;
   // The dispatcher hands one request to a worker at `now`.
   void take_send_slot(steady_time now) noexcept;
+  // A request that never reached the server (its connection was found closed before it was read, or
+  // it was never written) gives back the slot it took: its resend spends none of its own.
+  void give_back_send_slot() noexcept;
   // How many requests may be in flight at once.
   unsigned in_flight_limit() const noexcept;
 
@@ -72,6 +82,9 @@ class rate_controller {
   // The answer to a request written at `sent_at`. Returns true if this answer cut the rate.
   bool on_answer(steady_time now, steady_time sent_at, answer_kind kind,
                  std::optional<millis> retry_after) noexcept;
+  // The answer received at `now` to a request written at `sent_at` advertised the quota `seen`
+  // (any answer, 2xx included; call before on_answer for the same answer).
+  void on_quota(const quota_observation& seen, steady_time now, steady_time sent_at) noexcept;
 
   // Observability (progress line, benchmark, tests).
   bool limiting() const noexcept { return limiting_; }
@@ -83,12 +96,15 @@ class rate_controller {
   unsigned cuts() const noexcept { return cuts_; }
   steady_time paused_until() const noexcept { return paused_until_; }
   double w_max() const noexcept { return w_max_; }
+  const quota_pacer& quota() const noexcept { return quota_; }
+  bool quota_pacing(steady_time now) const noexcept { return quota_.active(now); }
 
  private:
   void cut(steady_time now, std::optional<millis> retry_after) noexcept;
   void grow(steady_time now) noexcept;
   void pause(steady_time until) noexcept;
   std::chrono::steady_clock::duration settle() const noexcept;
+  double pace(steady_time now) const noexcept;  // the pacer's rate at now, 0 = unpaced
 
   rate_controller_config config_;
   rate_estimator sent_{0.5};
@@ -103,9 +119,15 @@ class rate_controller {
   unsigned cuts_ = 0;
   unsigned cuts_in_a_row_ = 0;
   std::uint64_t epoch_accepted_ = 0;  // answers accepted since the last cut
+  double last_good_rate_ = 0.0;       // the accepted rate when the current series of cuts began
+  bool floor_armed_ = false;          // that series paused everyone: floor_share applies after it
   double srtt_s_ = 0.0;
   steady_time tat_{};  // GCRA theoretical arrival time of the next request
   steady_time paused_until_{};
+  quota_pacer quota_;
+  steady_time last_event_{};  // the latest time the controller was told of (ceiling() reads the pacer then)
+  double last_slot_rate_ = 0.0;  // the pace the last slot was taken at (give_back_send_slot)
+  steady_time last_slot_at_{};   // when the last slot was taken
 };
 
 }  // namespace keyrevoke::core

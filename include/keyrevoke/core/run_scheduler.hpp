@@ -31,6 +31,7 @@
 #include "keyrevoke/core/outcome.hpp"
 #include "keyrevoke/core/preflight.hpp"
 #include "keyrevoke/core/rate_controller.hpp"
+#include "keyrevoke/core/ratelimit_fields.hpp"
 #include "keyrevoke/core/retry_policy.hpp"
 #include "keyrevoke/core/run_counts.hpp"
 #include "keyrevoke/core/server_health.hpp"
@@ -85,6 +86,8 @@ struct exchange_facts {
   // The server had closed the connection before the request reached it, and its TCP stack refused
   // the request (a FIN, then a reset): no server read it (net::exchange_result::refused_unread).
   bool refused_unread = false;
+  // The quota the answer advertised (core::read_quota of its fields), if any: paces the run.
+  std::optional<quota_observation> quota{};
 };
 
 // A request that met a kept-alive connection closed before any byte of an answer: most likely the

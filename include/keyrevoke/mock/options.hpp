@@ -49,6 +49,7 @@ struct mock_options {
   double burst = 0;
   std::vector<rate_step> rate_schedule;
   retry_hint_mode retry_mode = retry_hint_mode::seconds;
+  advertise_mode advertise = advertise_mode::none;  // --advertise
   std::uint64_t max_concurrent = 0;
   // Faults
   double p500 = 0;

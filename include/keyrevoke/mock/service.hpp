@@ -43,6 +43,7 @@ struct service_config {
   double burst = 0;                  // 0: max(1, rate)
   std::vector<rate_step> rate_schedule;
   retry_hint_mode retry_mode = retry_hint_mode::seconds;
+  advertise_mode advertise = advertise_mode::none;  // --advertise: the bucket's quota on every answer
   std::chrono::microseconds list_latency{0};  // extra wait before answering a GET /keys page
   std::size_t page_size = 100;                // the most keys a GET /keys page returns
   std::vector<std::size_t> page_sizes;        // if set: the k-th GET /keys page's size (last repeats)
@@ -64,7 +65,9 @@ struct reply {
   std::string hint_value;
   std::string_view allow;  // the Allow header of a 405
   std::string_view content_type = json_content_type;  // text/html for a gateway's page
+  quota_headers quota;  // --advertise: the token bucket as this answer left it (count 0: none)
   void clear() noexcept {
+    quota.count = 0;
     status = 200;
     body.clear();
     hint_header = {};

@@ -36,6 +36,14 @@ class token_bucket {
 
   verdict try_take(mock_duration now);
 
+  // What the bucket holds at `now` (after refilling), for the quota it advertises.
+  struct state {
+    double burst = 0;          // the bucket's size
+    double tokens = 0;         // whole and partial tokens in it
+    mock_duration until_full{0};  // until it is full again at the scheduled rates (max() if never)
+  };
+  state state_at(mock_duration now);
+
   bool unlimited() const noexcept { return unlimited_; }
   double rate_at(mock_duration now) const noexcept;
   double tokens(mock_duration now);  // after refilling to `now` (for tests and stats)
@@ -82,6 +90,31 @@ struct retry_hint {
 // Names on the command line: seconds, http-date, reset-ms, none, zero, past, reset-delta.
 std::optional<retry_hint> make_retry_hint(retry_hint_mode mode, mock_duration wait,
                                           std::chrono::system_clock::time_point wall_now);
+
+// --advertise: the header fields every answer that met the bucket carries about it, as a gateway in
+// front of an API advertises its quota. The bucket is described as a quota of `burst` requests,
+// `floor(tokens)` of them left, renewed in full when the bucket is full again:
+// xratelimit -> X-RateLimit-Limit: burst, X-RateLimit-Remaining: floor(tokens),
+//               X-RateLimit-Reset: Unix epoch milliseconds when the bucket is full (OpenRouter's form)
+// ietf       -> RateLimit-Policy: "default";q=burst;w=ceil(burst / rate now) (seconds, at least 1),
+//               RateLimit: "default";r=floor(tokens);t=ceil(seconds until full)
+//               (draft-ietf-httpapi-ratelimit-headers-08 and later)
+// none       -> nothing. Every value is true of the bucket at that instant (never more than it holds).
+// Names on the command line: none, xratelimit, ietf.
+enum class advertise_mode { none, xratelimit, ietf };
+std::optional<advertise_mode> parse_advertise_mode(std::string_view text);
+
+struct quota_header {
+  std::string_view name;
+  std::string value;  // reused from answer to answer
+};
+struct quota_headers {
+  quota_header fields[3];
+  std::size_t count = 0;
+};
+// Fills `out` (count = 0 for none) for a bucket in `state` whose rate is `rate` now (req/s).
+void describe_bucket(advertise_mode mode, const token_bucket::state& state, double rate,
+                     std::chrono::system_clock::time_point wall_now, quota_headers& out);
 
 // IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") of a whole-second instant.
 std::string format_imf_fixdate(std::chrono::sys_seconds t);

@@ -48,6 +48,9 @@ struct http_answer {
   std::string ratelimit;              // RateLimit (IETF draft-ietf-httpapi-ratelimit-headers)
   std::string ratelimit_policy;       // RateLimit-Policy (same draft)
   std::string date;                   // Date (RFC 9110 6.6.1): the server's clock, an IMF-fixdate
+  std::string ratelimit_limit;        // RateLimit-Limit (the IETF drafts before -07)
+  std::string ratelimit_remaining;    // RateLimit-Remaining (same)
+  std::string ratelimit_reset_delta;  // RateLimit-Reset (same: delta-seconds)
 
   // Back to "no answer", keeping the strings' capacity (a reused http_answer allocates nothing for
   // answers no bigger than the ones before).

@@ -899,6 +899,42 @@ BOOST_AUTO_TEST_CASE(a_stale_connection_is_resent_at_once_ahead_of_new_hashes) {
   BOOST_TEST(t.counts().outages == 0U);
 }
 
+// A request no server read (a stale keep-alive connection's, refused unread; a write that failed; a
+// dial that failed) gives its rate token back: its resend goes at once, not one pace later. A stale
+// request a server may have read keeps its token (it may have counted at the server).
+BOOST_AUTO_TEST_CASE(a_request_no_server_read_spends_no_rate_token) {
+  struct row {
+    const char* name;
+    reply first;
+    bool resent_at_once;
+  };
+  const row rows[] = {
+      {"stale, refused unread", stale_unread(), true},
+      {"stale, the write failed", stale_unwritten(), true},
+      {"stale, may have been read", stale_reset(), false},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::scheduler_config c = running_config();
+      c.max_rate = 10.0;  // one request per 100 ms
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, hashes(0, 3), true, t0);
+      const next_step a = s.next(t0);
+      BOOST_REQUIRE(kind_name(a.what) == "dispatch");
+      s.on_result(a.work, r.first.answer, facts_of(r.first.how, t0), t0 + 5ms, 0.9);
+      const next_step again = s.next(t0 + 5ms);
+      BOOST_TEST(kind_name(again.what) == (r.resent_at_once ? "dispatch" : "sleep_until"));
+      if (r.resent_at_once) {
+        BOOST_TEST((again.work.hash == hash_of(0)));
+        // The resend took the token back: the next request waits one whole pace.
+        const next_step third = s.next(t0 + 5ms);
+        BOOST_REQUIRE(kind_name(third.what) == "sleep_until");
+        BOOST_TEST((third.until - (t0 + 5ms) > 90ms));
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_poison_hash_fails_alone) {
   for (const unsigned max_attempts : {1U, 3U, 8U}) {
     BOOST_TEST_CONTEXT("max_attempts " << max_attempts) {

@@ -119,6 +119,18 @@ BOOST_AUTO_TEST_CASE(gateway_options_default_to_the_api_alone) {
   BOOST_TEST((o.throttle_answer == throttle_body::api));
   BOOST_TEST(o.outages.empty());
   BOOST_TEST((o.retry_mode == retry_hint_mode::seconds));
+  BOOST_TEST((o.advertise == advertise_mode::none));
+}
+
+BOOST_AUTO_TEST_CASE(advertise_option_parses) {
+  for (const auto& [name, mode] : {std::pair{"xratelimit", advertise_mode::xratelimit},
+                                   std::pair{"ietf", advertise_mode::ietf}, std::pair{"none", advertise_mode::none}}) {
+    BOOST_TEST_CONTEXT(name) {
+      const auto p = parse({"--advertise", name});
+      BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
+      BOOST_TEST((std::get<mock_options>(p.result).advertise == mode));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(gateway_options_parse) {
@@ -142,7 +154,7 @@ BOOST_AUTO_TEST_CASE(bad_gateway_options_are_usage_errors) {
       {"--throttle-status", "500"}, {"--throttle-status", "x"},
       {"--throttle-body", "json"},  {"--outage", "5"},
       {"--outage", "0:0"},          {"--outage", "0:5:418"},
-      {"--retry-after", "soon"},
+      {"--retry-after", "soon"},   {"--advertise", "github"},
   };
   for (const auto& args : rows) {
     BOOST_TEST_CONTEXT(args[0] << " " << args[1]) {

@@ -278,6 +278,27 @@ BOOST_AUTO_TEST_CASE(token_bucket_429_with_hints) {
   }
 }
 
+// --advertise: every answer that met the bucket, 200 and 429 alike, carries its quota.
+BOOST_AUTO_TEST_CASE(advertised_quota_on_every_answer) {
+  service_config c;
+  c.rate = 10;
+  c.burst = 2;
+  c.advertise = advertise_mode::xratelimit;
+  fixture f(c);
+  const auto first = f.call(http_method::delete_, f.key_path(0));
+  BOOST_TEST(first.status == 200u);
+  BOOST_TEST_REQUIRE(first.quota.count == 3u);
+  BOOST_TEST(first.quota.fields[1].name == "X-RateLimit-Remaining");
+  BOOST_TEST(first.quota.fields[1].value == "1");
+  BOOST_TEST(f.call(http_method::delete_, f.key_path(1)).quota.fields[1].value == "0");
+  const auto limited = f.call(http_method::delete_, f.key_path(2));
+  BOOST_TEST(limited.status == 429u);
+  BOOST_TEST_REQUIRE(limited.quota.count == 3u);
+  BOOST_TEST(limited.quota.fields[1].value == "0");
+  // Admin routes do not meet the bucket: no quota.
+  BOOST_TEST(f.call(http_method::get, "/__admin/stats", "").quota.count == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(pipeline_order) {
   // Auth is checked before the bucket (a 401 takes no token), the bucket before faults.
   service_config c;

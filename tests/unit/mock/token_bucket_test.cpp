@@ -1,6 +1,11 @@
 // token_bucket: rate, burst, schedule changes and the 429 hints, at a fake time.
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "keyrevoke/mock/token_bucket.hpp"
 
 using namespace keyrevoke::mock;
@@ -189,6 +194,57 @@ BOOST_AUTO_TEST_CASE(retry_hint_mode_names_round_trip) {
 BOOST_AUTO_TEST_CASE(imf_fixdate) {
   BOOST_TEST(format_imf_fixdate(std::chrono::sys_seconds{784111777s}) == "Sun, 06 Nov 1994 08:49:37 GMT");
   BOOST_TEST(format_imf_fixdate(std::chrono::sys_seconds{0s}) == "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+// --advertise: the fields describe the bucket as it is (burst 10, rate 100/s: full again 10 ms per
+// missing token), whole tokens only, the reset when it is full again.
+BOOST_AUTO_TEST_CASE(advertised_quota_describes_the_bucket) {
+  const auto wall = std::chrono::sys_days{std::chrono::year{2025} / 1 / 10} + std::chrono::hours{12};
+  struct row {
+    const char* name;
+    advertise_mode mode;
+    int taken;  // back-to-back takes at t = 0
+    std::vector<std::pair<std::string_view, std::string>> fields;
+  };
+  const row rows[] = {
+      {"x, full", advertise_mode::xratelimit, 0,
+       {{"X-RateLimit-Limit", "10"}, {"X-RateLimit-Remaining", "10"}, {"X-RateLimit-Reset", "1736510400000"}}},
+      {"x, 3 taken", advertise_mode::xratelimit, 3,
+       {{"X-RateLimit-Limit", "10"}, {"X-RateLimit-Remaining", "7"}, {"X-RateLimit-Reset", "1736510400030"}}},
+      {"ietf, full", advertise_mode::ietf, 0,
+       {{"RateLimit-Policy", "\"default\";q=10;w=1"}, {"RateLimit", "\"default\";r=10;t=0"}}},
+      {"ietf, 3 taken", advertise_mode::ietf, 3,
+       {{"RateLimit-Policy", "\"default\";q=10;w=1"}, {"RateLimit", "\"default\";r=7;t=1"}}},
+      {"none", advertise_mode::none, 3, {}},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      token_bucket bucket{100, 10};
+      for (int i = 0; i < r.taken; ++i) BOOST_TEST(bucket.try_take(mock_duration{0}).ok);
+      quota_headers out;
+      describe_bucket(r.mode, bucket.state_at(mock_duration{0}), bucket.rate_at(mock_duration{0}), wall, out);
+      BOOST_TEST_REQUIRE(out.count == r.fields.size());
+      for (std::size_t i = 0; i < out.count; ++i) {
+        BOOST_TEST(out.fields[i].name == r.fields[i].first);
+        BOOST_TEST(out.fields[i].value == r.fields[i].second);
+      }
+    }
+  }
+}
+
+// Consistent with the bucket's real state: as many takes as Remaining says succeed at once, one more
+// fails; after the advertised reset the bucket is full again.
+BOOST_AUTO_TEST_CASE(advertised_remaining_is_what_the_bucket_grants) {
+  token_bucket bucket{50, 20};
+  for (int i = 0; i < 13; ++i) BOOST_TEST(bucket.try_take(mock_duration{0}).ok);
+  const auto now = std::chrono::milliseconds{37};
+  const auto st = bucket.state_at(now);
+  const int remaining = static_cast<int>(std::floor(st.tokens));
+  for (int i = 0; i < remaining; ++i) BOOST_TEST(bucket.try_take(now).ok);
+  BOOST_TEST(!bucket.try_take(now).ok);
+  const auto full = bucket.state_at(now);
+  BOOST_TEST(bucket.tokens(now + full.until_full - std::chrono::milliseconds{5}) < 20.0);
+  BOOST_TEST(bucket.tokens(now + full.until_full) >= 20.0 - 1e-6);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,361 @@
+// Pacing by the advertised quota (core/quota_pacer), driven by a fake clock: the pacer's rules, then
+// whole runs of 1, 2 and 4 simulated processes (each a core::rate_controller, as in a run) against a
+// simulated token-bucket server that advertises its state the way keyrevoke-mock --advertise does.
+// No sockets, no sleeps.
+#include "keyrevoke/core/quota_pacer.hpp"
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <vector>
+
+#include "keyrevoke/core/rate_controller.hpp"
+
+using namespace keyrevoke::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+const steady_time t0{std::chrono::hours{1}};
+steady_time at(double seconds) { return t0 + from_seconds(seconds); }
+
+quota_observation seen(std::uint64_t limit, std::uint64_t remaining, millis reset) {
+  quota_observation o;
+  o.limit = limit;
+  o.remaining = remaining;
+  o.reset_in = reset;
+  return o;
+}
+
+// A token bucket whose rate follows a schedule [(from s, rate)], as keyrevoke-mock's.
+struct bucket {
+  double burst;
+  std::vector<std::pair<double, double>> schedule;
+  double tokens;
+  double last = 0.0;
+
+  bucket(double b, std::vector<std::pair<double, double>> s) : burst{b}, schedule{std::move(s)}, tokens{b} {}
+
+  double rate_at(double t) const {
+    double r = schedule.front().second;
+    for (const auto& [from, rate] : schedule) {
+      if (from <= t) r = rate;
+    }
+    return r;
+  }
+  void refill(double t) {
+    if (t <= last) return;
+    tokens = std::min(burst, tokens + rate_at(last) * (t - last));  // steps land on whole ms ticks
+    last = t;
+  }
+  bool take(double t) {
+    refill(t);
+    if (tokens >= 1.0) {
+      tokens -= 1.0;
+      return true;
+    }
+    return false;
+  }
+};
+
+enum class family { none, precise, whole_seconds };
+
+// What the server advertises after a request: limit = burst, remaining = floor(tokens), reset = until
+// full; in whole seconds (rounded up) for the IETF form, in ms for X-RateLimit-Reset (epoch ms).
+std::optional<quota_observation> advertise(family f, const bucket& b, double t) {
+  if (f == family::none) return std::nullopt;
+  const double until_full = (b.burst - b.tokens) / b.rate_at(t);
+  quota_observation o;
+  o.limit = static_cast<std::uint64_t>(b.burst);
+  o.remaining = static_cast<std::uint64_t>(std::floor(b.tokens));
+  o.reset_in = f == family::precise ? millis{static_cast<long>(std::ceil(until_full * 1000.0))}
+                                    : millis{static_cast<long>(std::ceil(until_full)) * 1000};
+  return o;
+}
+
+struct in_flight_request {
+  double sent, arrives, answered;
+  bool ok = false;
+  std::optional<quota_observation> quota;
+  bool decided = false;
+};
+
+struct process {
+  rate_controller controller;
+  std::deque<in_flight_request> flight;  // in arrival order (one RTT for all)
+  std::uint64_t sent = 0, accepted = 0, throttled = 0;
+  explicit process(unsigned concurrency) : controller{{.max_in_flight = concurrency}, t0} {}
+};
+
+struct run_result {
+  std::uint64_t sent = 0, accepted = 0, throttled = 0;
+  std::uint64_t throttled_late = 0;  // 429s to requests sent after the first 0.25 s (the first answers)
+  std::vector<std::uint64_t> accepted_in_window;  // per process
+  std::vector<double> goodput_per_100ms;          // all processes together
+};
+
+// k processes with --concurrency `concurrency`, RTT `rtt` s (the server decides at half of it), for
+// `duration` s on 0.25 ms ticks; the window [window_from, duration] is measured per process.
+run_result simulate(unsigned k, bucket server, family f, double duration, double window_from,
+                    unsigned concurrency = 16, double rtt = 0.002) {
+  std::vector<process> procs;
+  for (unsigned i = 0; i < k; ++i) procs.emplace_back(concurrency);
+  run_result out;
+  out.accepted_in_window.assign(k, 0);
+  const double tick = 0.00025;
+  std::uint64_t accepted_bin = 0;
+  double bin_end = 0.1;
+  // Server arrivals of all processes, in time order (each process's requests arrive in order).
+  for (long n = 0; static_cast<double>(n) * tick < duration; ++n) {
+    const double t = static_cast<double>(n) * tick;
+    // Arrivals at the server, in process order within a tick (rotated: no process always first).
+    for (unsigned j = 0; j < k; ++j) {
+      process& p = procs[(j + static_cast<unsigned>(n)) % k];
+      for (auto& r : p.flight) {
+        if (r.arrives > t || r.decided) continue;
+        r.decided = true;
+        r.ok = server.take(t);
+        server.refill(t);
+        r.quota = advertise(f, server, t);
+      }
+    }
+    for (unsigned i = 0; i < k; ++i) {
+      process& p = procs[i];
+      // Answers.
+      while (!p.flight.empty() && p.flight.front().answered <= t) {
+        const in_flight_request r = p.flight.front();
+        p.flight.pop_front();
+        if (r.quota) p.controller.on_quota(*r.quota, at(t), at(r.sent));
+        BOOST_REQUIRE(r.decided);
+        p.controller.on_answer(at(t), at(r.sent), r.ok ? answer_kind::accepted : answer_kind::throttled,
+                               std::nullopt);
+        if (r.ok) {
+          ++p.accepted;
+          ++accepted_bin;
+          if (t >= window_from) ++out.accepted_in_window[i];
+        } else {
+          ++p.throttled;
+          if (r.sent >= 0.25) ++out.throttled_late;
+        }
+      }
+      // Sends.
+      while (p.flight.size() < p.controller.in_flight_limit() &&
+             p.controller.next_send_time(at(t)) <= at(t)) {
+        p.controller.take_send_slot(at(t));
+        p.controller.on_bytes_written(at(t));
+        p.flight.push_back({t, t + rtt / 2, t + rtt, false, std::nullopt, false});
+        ++p.sent;
+      }
+    }
+    if (t >= bin_end) {
+      if (std::getenv("QUOTA_DEBUG") != nullptr) {
+        std::printf("t=%.1f good=%.0f tokens=%.1f |", t, static_cast<double>(accepted_bin) / 0.1,
+                    server.tokens);
+        for (const process& q : procs) {
+          const auto& c = q.controller;
+          std::printf(" ceil=%.0f level=%.1f slope=%.0f lim=%d q=%d send=%.0f thr=%d |", c.ceiling(),
+                      c.quota().level(), c.quota().slope(), c.limiting() ? 1 : 0,
+                      c.quota_pacing(at(t)) ? 1 : 0, c.measured_send_rate(at(t)),
+                      static_cast<int>(q.throttled));
+        }
+        std::printf("\n");
+      }
+      out.goodput_per_100ms.push_back(static_cast<double>(accepted_bin) / 0.1);
+      accepted_bin = 0;
+      bin_end += 0.1;
+    }
+  }
+  for (const process& p : procs) {
+    out.sent += p.sent;
+    out.accepted += p.accepted;
+    out.throttled += p.throttled;
+  }
+  return out;
+}
+
+double jain(const std::vector<std::uint64_t>& xs) {
+  double sum = 0, squares = 0;
+  for (const auto x : xs) {
+    sum += static_cast<double>(x);
+    squares += static_cast<double>(x) * static_cast<double>(x);
+  }
+  return squares == 0 ? 0 : sum * sum / (static_cast<double>(xs.size()) * squares);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(quota_pacer_rules)
+
+BOOST_AUTO_TEST_CASE(no_observation_no_rate) {
+  quota_pacer p;
+  BOOST_TEST(!p.rate(t0).has_value());
+  p.on_observation(seen(100, 80, 1000ms), t0, 0.0, 0.0);
+  BOOST_TEST(p.rate(t0).has_value());
+  // Stale after a second without a new one: the adaptive controller rules again.
+  BOOST_TEST(!p.rate(at(1.5)).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(never_slower_than_spending_the_level_evenly) {
+  // 1000 left for 10 s (a fixed window, GitHub-style): at least (1000 - reserve) / 10 s.
+  quota_pacer p;
+  p.on_observation(seen(5000, 1000, 10000ms), t0, 0.0, 1.0);
+  const double reserve = p.target();
+  BOOST_TEST(reserve == 50.0);
+  BOOST_TEST(*p.rate(t0) >= (1000.0 - reserve) / 10.0);
+}
+
+BOOST_AUTO_TEST_CASE(spent_level_holds_until_the_reset) {
+  quota_pacer p;
+  p.on_observation(seen(100, 0, 3000ms), t0, 0.0, 50.0);
+  BOOST_TEST(*p.rate(at(1.0)) == 0.0);
+  BOOST_TEST((p.hold_until() == at(3.0)));
+  // Not stale while holding (the reset is the server's word), then stale.
+  BOOST_TEST(p.rate(at(2.9)).has_value());
+  BOOST_TEST(!p.rate(at(3.1)).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(own_requests_on_their_way_are_not_counted_twice) {
+  quota_pacer p;
+  p.on_observation(seen(50, 10, 100ms), t0, 10.0, 100.0);
+  BOOST_TEST(p.level() == 0.0);
+  BOOST_TEST(*p.rate(t0) <= 0.5);  // the 10 left are ours already, on the wire: the slowest pace
+}
+
+BOOST_AUTO_TEST_CASE(a_contradicting_429_hands_the_pace_back) {
+  struct row {
+    const char* name;
+    std::uint64_t remaining;
+    bool contradicts;
+  };
+  const row rows[] = {{"plenty left: the fields do not describe the limit", 80, true},
+                      {"the last of the level: requests in flight met it", 1, false}};
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      quota_pacer p;
+      p.on_observation(seen(100, r.remaining, 500ms), t0, 0.0, 100.0);
+      // One 429 may be a race with another client; the third within a second is not.
+      BOOST_TEST(!p.on_throttled(at(0.01), at(0.005)));
+      BOOST_TEST(!p.on_throttled(at(0.011), at(0.006)));
+      BOOST_TEST(p.on_throttled(at(0.012), at(0.007)) == r.contradicts);
+      BOOST_TEST(p.rate(at(0.02)).has_value() == !r.contradicts);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(controller_defers_to_the_pacer_and_back) {
+  rate_controller c{{.max_in_flight = 16}, t0};
+  BOOST_TEST(c.ceiling() == 0.0);
+  c.on_bytes_written(t0);
+  c.on_quota(seen(50, 40, 20ms), at(0.002), t0);
+  BOOST_TEST(c.quota_pacing(at(0.002)));
+  BOOST_TEST(c.ceiling() > 0.0);
+  // 429s while 40 were left: contradicted, the adaptive controller cuts as before.
+  BOOST_TEST(!c.on_answer(at(0.003), at(0.0025), answer_kind::throttled, std::nullopt));
+  BOOST_TEST(!c.on_answer(at(0.003), at(0.0025), answer_kind::throttled, std::nullopt));
+  BOOST_TEST(c.on_answer(at(0.003), at(0.0025), answer_kind::throttled, std::nullopt));
+  BOOST_TEST(!c.quota_pacing(at(0.004)));
+  BOOST_TEST(c.limiting());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(quota_pacer_runs)
+
+// R = 500/s, burst 50 (bench's throttled scenario): the whole rate, (almost) no 429, with either form.
+BOOST_AUTO_TEST_CASE(one_process_spends_the_rate_without_429s) {
+  for (const family f : {family::precise, family::whole_seconds}) {
+    BOOST_TEST_CONTEXT((f == family::precise ? "reset in ms" : "reset in whole seconds")) {
+      const run_result r = simulate(1, bucket{50, {{0.0, 500.0}}}, f, 10.0, 1.0);
+      if (std::getenv("QUOTA_DEBUG") != nullptr) {
+        for (const double b : r.goodput_per_100ms) std::printf("%.0f ", b);
+        std::printf("\n");
+      }
+      BOOST_TEST(static_cast<double>(r.throttled) <= 0.002 * static_cast<double>(r.sent));
+      // 9 s of window at 500/s.
+      BOOST_TEST(static_cast<double>(r.accepted_in_window[0]) >= 0.97 * 9.0 * 500.0);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(processes_sharing_one_bucket_converge_fairly_without_429s) {
+  for (const unsigned k : {2U, 4U}) {
+    for (const family f : {family::precise, family::whole_seconds}) {
+      BOOST_TEST_CONTEXT(k << " processes, "
+                           << (f == family::precise ? "reset in ms" : "reset in whole seconds")) {
+        const run_result r = simulate(k, bucket{50, {{0.0, 1000.0}}}, f, 8.0, 2.0);
+        // Before any answer, k x 16 requests go at once into a bucket of 50 (and more before the first
+        // answers are read): those 429s are the start's, bounded by what was in flight;
+        // after the first answers, the target (0.2 %).
+        BOOST_TEST(r.throttled - r.throttled_late <= k * 16U);
+        BOOST_TEST(static_cast<double>(r.throttled_late) <= 0.002 * static_cast<double>(r.sent));
+        std::uint64_t total = 0;
+        for (const auto x : r.accepted_in_window) total += x;
+        BOOST_TEST(static_cast<double>(total) >= 0.95 * 6.0 * 1000.0);
+        BOOST_TEST(jain(r.accepted_in_window) >= 0.98);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(rate_step_recovers_within_a_second) {
+  // 1000 -> 250 -> 1000/s at 3 s and 6 s: back at >= 0.9 R within 1 s of each step (100 ms bins).
+  const run_result r =
+      simulate(1, bucket{50, {{0.0, 1000.0}, {3.0, 250.0}, {6.0, 1000.0}}}, family::precise, 9.0, 0.0);
+  const auto bins = r.goodput_per_100ms;
+  BOOST_TEST_REQUIRE(bins.size() >= 85U);
+  for (const auto& [from, rate] : {std::pair{3.0, 250.0}, std::pair{6.0, 1000.0}}) {
+    BOOST_TEST_CONTEXT("step at " << from << " s to " << rate << "/s") {
+      // The bins from 1 s after the step to the next step average >= 0.9 R.
+      const auto first = static_cast<std::size_t>((from + 1.0) / 0.1);
+      const auto last = static_cast<std::size_t>((from + 2.9) / 0.1);
+      double sum = 0;
+      for (std::size_t i = first; i < last; ++i) sum += bins[i];
+      BOOST_TEST(sum / static_cast<double>(last - first) >= 0.9 * rate);
+    }
+  }
+  BOOST_TEST(static_cast<double>(r.throttled) <= 0.01 * static_cast<double>(r.sent));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(adaptive_without_hints)
+
+// A burst of 429s without any hint (no quota fields, no Retry-After): the adaptive controller cuts,
+// and does not sit below 10 % of the last good rate for more than a second.
+BOOST_AUTO_TEST_CASE(burst_of_429s_does_not_floor_the_rate) {
+  rate_controller c{{.max_in_flight = 64}, t0};
+  // 1 s at 1000/s, all accepted.
+  for (int i = 0; i < 1000; ++i) {
+    const double t = i / 1000.0;
+    c.on_bytes_written(at(t));
+    c.on_answer(at(t + 0.002), at(t), answer_kind::accepted, std::nullopt);
+  }
+  const double good = 1000.0;
+  // Then 200 requests in 50 ms, every one answered 429 (the bucket emptied under a burst).
+  for (int i = 0; i < 200; ++i) {
+    const double t = 1.0 + i * 0.00025;
+    c.on_bytes_written(at(t));
+    c.on_answer(at(t + 0.002), at(t), answer_kind::throttled, std::nullopt);
+  }
+  // From then on the server accepts what the controller sends; measure how long it stays under 10 %.
+  double below = 0.0;
+  double t = 1.052;
+  while (t < 6.0) {
+    const steady_time now = at(t);
+    const steady_time next = std::max(c.next_send_time(now), now);
+    const double step = std::max(to_seconds(next - now), 0.0005);
+    // One request per `step`: slower than 10 % of the good rate when step > 10 ms (pauses included).
+    if (step > 1.0 / (0.1 * good)) below += step;
+    t += step;
+    c.take_send_slot(at(t));
+    c.on_bytes_written(at(t));
+    c.on_answer(at(t + 0.002), at(t), answer_kind::accepted, std::nullopt);
+  }
+  BOOST_TEST(below <= 1.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
