@@ -16,7 +16,7 @@ bin_dir="${build}/tests/fuzz"
 work="$(mktemp -d "${TMPDIR:-/tmp}/keyrevoke-fuzz.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT
 
-targets=(fuzz_hash_line fuzz_retry_after fuzz_classify fuzz_report_reader fuzz_base_url fuzz_glob fuzz_key_page
+targets=(fuzz_hash_line fuzz_retry_after fuzz_classify fuzz_report_reader fuzz_report_merge fuzz_base_url fuzz_glob fuzz_key_page
          fuzz_own_key fuzz_protect_line fuzz_http_response fuzz_network_path fuzz_ratelimit_fields)
 # A UBSan report stops the target (the preset builds with -fno-sanitize-recover=undefined; this holds even
 # for a build without it), and a "runtime error:" line in a log fails the target regardless.
