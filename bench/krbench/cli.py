@@ -18,7 +18,8 @@ from . import plots, report
 from .measure import NCPU, wait_for_idle
 from .procs import REG, log
 from .rig import HERE, ROOT, Rig, machine_info, private_copies
-from .scenarios import ORDER, fairness, latency, outage, quota, rate_step, raw, scale, throttled, wire
+from .scenarios import (ORDER, fairness, latency, outage, quota, rate_step, rate_step_quota, raw, scale, throttled,
+                        wire)
 
 RESULTS = os.path.join(HERE, "results")
 RUNS = os.path.join(RESULTS, "runs")
@@ -27,7 +28,8 @@ KEYREVOKE = os.environ.get("KEYREVOKE_BIN", os.path.join(ROOT, "build", "release
 MOCK = os.environ.get("KEYREVOKE_MOCK_BIN", os.path.join(ROOT, "build", "release", "keyrevoke-mock"))
 
 MODULES = {"raw": raw, "throttled": throttled, "rate_step": rate_step, "latency": latency, "scale": scale,
-           "fairness": fairness, "wire": wire, "outage": outage, "quota": quota}
+           "fairness": fairness, "wire": wire, "outage": outage, "quota": quota,
+           "rate_step_quota": rate_step_quota}
 # The key each scenario's result has in the JSON's "results" (raw's predates the module's name).
 RESULT_KEY = {"raw": "raw_throughput"}
 
@@ -40,7 +42,7 @@ def scenario_params(name, quick, results):
                     wrk_min_s=2 if quick else 3, unpinned_check=not quick)
     if name == "throttled":
         return dict(hashes=2_500 if quick else 10_000, rate=500.0, burst=50, concurrency=16)
-    if name == "rate_step":
+    if name in ("rate_step", "rate_step_quota"):
         if quick:
             return dict(schedule=[(0, 1000.0), (3, 250.0), (6, 1000.0)], duration=9.0, burst=50, concurrency=16)
         return dict(schedule=[(0, 1000.0), (10, 250.0), (20, 1000.0)], duration=30.0, burst=50, concurrency=16)

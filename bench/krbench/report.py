@@ -104,8 +104,8 @@ def render_throttled(res):
 
 
 def render_rate_step(res):
-    out = ["## 3. Rate step: --rate-schedule %s, burst %d, keyrevoke --concurrency %d, %.0f s" % (
-        res["schedule"], res["burst"], res["concurrency"], res["duration_s"]),
+    out = ["## 3. Rate step: --rate-schedule %s, burst %d, --advertise %s, keyrevoke --concurrency %d, %.0f s" % (
+        res["schedule"], res["burst"], res.get("advertise", "none"), res["concurrency"], res["duration_s"]),
         "mock stats sampled every 100 ms, binned per 0.5 s; converged = first time goodput stays "
         "within 10% of the new R for 2 s", "",
         "%-8s %8s %12s %9s %8s" % ("step at", "R", "converge s", "good/R", "429 %")]
@@ -190,7 +190,8 @@ def render_quota(res):
 
 RENDER = {"raw": render_raw, "throttled": render_throttled, "rate_step": render_rate_step,
           "latency": render_latency, "scale": render_scale, "fairness": render_fairness,
-          "wire": wire.render, "outage": outage.render, "quota": render_quota}
+          "wire": wire.render, "outage": outage.render, "quota": render_quota,
+          "rate_step_quota": render_rate_step}
 
 
 def targets(results):
@@ -211,6 +212,15 @@ def targets(results):
         convs = [s["converge_s"] for s in rs["steps"][1:]]
         ok = all(x is not None and x <= 5.0 for x in convs)
         t.append(("convergence <= 5 s after each step", ", ".join(
+            "%.1f s" % x if x is not None else "never" for x in convs), ok))
+        ok3 = all(x is not None and x <= 3.0 for x in convs)
+        t.append(("rate step without quota fields: >= 0.9 R within 3 s (issue 12)", ", ".join(
+            "%.1f s" % x if x is not None else "never" for x in convs), ok3))
+    rq = results.get("rate_step_quota")
+    if rq:
+        convs = [s["converge_s"] for s in rq["steps"][1:]]
+        ok = all(x is not None and x <= 1.0 for x in convs)
+        t.append(("rate step with X-RateLimit-*: >= 0.9 R within 1 s", ", ".join(
             "%.1f s" % x if x is not None else "never" for x in convs), ok))
     sc = results.get("scale")
     if sc:

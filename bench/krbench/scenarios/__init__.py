@@ -10,8 +10,9 @@ no scenario reads what another one set (scale's concurrency is passed in by the 
   fairness   k keyrevoke processes on one bucket: per-process goodput, Jain's index
   wire       keyrevoke / wrk at --concurrency 16 and 64, against keyrevoke-mock and against nginx
   outage     an outage with recovery (503s, resets) vs curl --retry; dead servers: time to exit
+  rate_step_quota  the rate step with the quota advertised on every answer (X-RateLimit-*)
   quota      a bucket that advertises its quota (X-RateLimit-*, IETF RateLimit) to 1, 2, 4 processes, and
              one that gives no hint at all: completion vs ideal, 429 share, Jain's index
 """
 
-ORDER = ("raw", "throttled", "rate_step", "latency", "scale", "fairness", "wire", "outage", "quota")
+ORDER = ("raw", "throttled", "rate_step", "latency", "scale", "fairness", "wire", "outage", "quota", "rate_step_quota")

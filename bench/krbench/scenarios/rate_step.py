@@ -21,8 +21,10 @@ def rate_at(schedule, t):
     return r
 
 
-def run(rig, schedule=((0, 1000.0), (10, 250.0), (20, 1000.0)), duration=30.0, burst=50, concurrency=16):
-    """schedule: [(start s, R/s), ...]; duration: how long keyrevoke runs (s) before SIGINT."""
+def run(rig, schedule=((0, 1000.0), (10, 250.0), (20, 1000.0)), duration=30.0, burst=50, concurrency=16,
+        advertise="none"):
+    """schedule: [(start s, R/s), ...]; duration: how long keyrevoke runs (s) before SIGINT; advertise: the
+    mock's --advertise (none: the client learns R from 429s only; xratelimit/ietf: every answer states it)."""
     schedule = [tuple(x) for x in schedule]
     c = concurrency
     spec = ",".join("%d:%d" % (t, r) for t, r in schedule)
@@ -30,7 +32,7 @@ def run(rig, schedule=((0, 1000.0), (10, 250.0), (20, 1000.0)), duration=30.0, b
                    for i, (t, r) in enumerate(schedule))
     n = int(expected * 1.5)
     hashes = rig.hashes(n)
-    mock = rig.mock(hashes, ["--rate-schedule", spec, "--burst", str(burst)])
+    mock = rig.mock(hashes, ["--rate-schedule", spec, "--burst", str(burst), "--advertise", advertise])
     samples = []
     try:
         cmd, report = keyrevoke_cmd(rig, mock, hashes, c)
@@ -67,7 +69,7 @@ def run(rig, schedule=((0, 1000.0), (10, 250.0), (20, 1000.0)), duration=30.0, b
                       "share_429": round(lim / sent, 4) if sent else None})
     total_sent = samples[-1][1] - samples[0][1]
     total_429 = samples[-1][3] - samples[0][3]
-    return {"schedule": spec, "burst": burst, "concurrency": c, "duration_s": duration, "hashes_given": n,
+    return {"schedule": spec, "advertise": advertise, "burst": burst, "concurrency": c, "duration_s": duration, "hashes_given": n,
             "steps": steps, "share_429": round(total_429 / total_sent, 4) if total_sent else None,
             "requests": total_sent, "deleted": samples[-1][2] - samples[0][2],
             "client_started_at_s": round(t_first, 3), "attempts_mean": rep["attempts_mean"],
