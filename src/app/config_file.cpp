@@ -58,7 +58,8 @@ std::string shown_name(std::string_view name) {
 
 std::optional<std::string> store_config_file(const std::string& path,
                                              const po::options_description& command_options,
-                                             po::variables_map& vm) {
+                                             po::variables_map& vm,
+                                             const std::vector<std::string>& other_command_options) {
   const std::string file = core::safe_display(path);
   std::ifstream in{path};
   if (!in) return "cannot read config file '" + file + "': " + std::strerror(errno);
@@ -74,11 +75,13 @@ std::optional<std::string> store_config_file(const std::string& path,
   std::map<std::string, int> line_of;  // option name -> its first line
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
-    text << line << '\n';
     const std::string where = "config file '" + file + "', line " + std::to_string(number);
     std::string_view content = line;
     content = trim(content.substr(0, content.find('#')));
-    if (content.empty()) continue;
+    if (content.empty()) {
+      text << '\n';
+      continue;
+    }
     if (content.front() == '[') return where + ": sections are not supported (one 'name = value' per line)";
     const auto equals = content.find('=');
     if (equals == std::string_view::npos) return where + ": expected 'name = value'";
@@ -91,10 +94,16 @@ std::optional<std::string> store_config_file(const std::string& path,
     if (command_line_only(name))
       return where + ": '" + std::string{name} + "' only works on the command line";
     if (file_options.find_nothrow(std::string{name}, false) == nullptr) {
+      if (std::find(other_command_options.begin(), other_command_options.end(), name) !=
+          other_command_options.end()) {
+        text << '\n';  // the other command's option: skipped here
+        continue;
+      }
       return where + ": unknown option" + shown_name(name) +
              " (the names are the long options of --help, without '--')";
     }
     line_of.try_emplace(std::string{name}, number);
+    text << line << '\n';
   }
   if (in.bad()) return "cannot read config file '" + file + "'";
 

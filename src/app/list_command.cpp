@@ -1,5 +1,7 @@
 #include "keyrevoke/app/list_command.hpp"
 
+#include "keyrevoke/app/config_file.hpp"
+
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
@@ -31,18 +33,16 @@ early_exit list_usage_error(const std::string& message) {
           "keyrevoke list: " + message + "\n" + list_usage_line + "\nTry 'keyrevoke list --help'.\n"};
 }
 
-}  // namespace
-
-std::variant<list_options, early_exit> parse_list_command_line(int argc, const char* const* argv,
-                                                               const char* env_base_url) {
-  list_options o;
-  o.lister.base_url = "https://modelgates.ai/api/v1";
-  if (env_base_url != nullptr && *env_base_url != '\0') o.lister.base_url = env_base_url;
-  bool only_disabled = false, only_enabled = false;
-  std::optional<std::string> name, label;
+// The options of `keyrevoke list`, bound to o and the two switches; three groups for --help.
+struct list_descriptions {
+  po::options_description general{"Options"};
   po::options_description filters{"Filters (all optional; a key must match every one given)"};
+  po::options_description network{"Network paths (see README, Proxies and pinning)"};
+};
+
+void describe_list(list_descriptions& d, list_options& o, bool& only_disabled, bool& only_enabled) {
   // clang-format off
-  filters.add_options()
+  d.filters.add_options()
     ("name", po::value<std::string>(), "name matches this glob (* ? [a-z] [!x] \\ escape; whole name, case-sensitive)")
     ("label", po::value<std::string>(), "label matches this glob")
     ("created-before", po::value<std::string>(), "created strictly before this ISO 8601 time (2026-11-24, "
@@ -55,10 +55,12 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
     ("enabled", po::bool_switch(&only_enabled), "only enabled keys")
     ("usage-above", po::value<double>(), "usage strictly greater than this number")
     ("usage-below", po::value<double>(), "usage strictly less than this number");
-  po::options_description general{"Options"};
-  general.add_options()
+  d.general.add_options()
     ("help,h", "show this help and exit")
     ("version", "show the version and exit")
+    ("config", po::value<std::string>(), "read options from this file: 'name = value' lines, the long "
+                                         "names without '--'; the command line wins; the revoker's own "
+                                         "options are skipped, so one file serves both (never the key)")
     ("json", po::bool_switch(&o.json), "print each matching key object as received, one JSON object per line")
     ("base-url", po::value(&o.lister.base_url), "API root (env MODELGATES_BASE_URL) [https://modelgates.ai/api/v1]")
     ("cacert", po::value<std::string>(), "extra trusted CA certificates (PEM), added to the system store")
@@ -71,8 +73,34 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
                                                                             "(local mocks only)")
     ("quiet,q", po::bool_switch(&o.lister.quiet), "no warnings and no summary on stderr");
   // clang-format on
-  po::options_description network{"Network paths (see README, Proxies and pinning)"};
-  add_network_options(network);
+  add_network_options(d.network);
+}
+
+}  // namespace
+
+std::vector<std::string> list_option_names() {
+  list_options o;
+  bool only_disabled = false, only_enabled = false;
+  list_descriptions d;
+  describe_list(d, o, only_disabled, only_enabled);
+  std::vector<std::string> names;
+  for (const auto* group : {&d.general, &d.filters, &d.network}) {
+    for (const auto& option : group->options()) names.push_back(option->long_name());
+  }
+  return names;
+}
+
+std::variant<list_options, early_exit> parse_list_command_line(int argc, const char* const* argv,
+                                                               const char* env_base_url) {
+  list_options o;
+  o.lister.base_url = "https://modelgates.ai/api/v1";
+  if (env_base_url != nullptr && *env_base_url != '\0') o.lister.base_url = env_base_url;
+  bool only_disabled = false, only_enabled = false;
+  list_descriptions d;
+  describe_list(d, o, only_disabled, only_enabled);
+  const po::options_description& general = d.general;
+  const po::options_description& filters = d.filters;
+  const po::options_description& network = d.network;
   po::options_description all;
   all.add(general).add(filters).add(network);
 
@@ -85,6 +113,12 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
                   .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
                   .run(),
               vm);
+    // --config FILE: stored after the command line, whose values win. The revoker's options in it are
+    // skipped: one file can serve `keyrevoke list ... | keyrevoke ...`.
+    if (vm.count("config") != 0) {
+      if (auto error = store_config_file(vm["config"].as<std::string>(), all, vm, run_option_names()))
+        return list_usage_error(*error);
+    }
     po::notify(vm);
   } catch (const po::unknown_option& e) {
     std::string option = e.get_option_name();

@@ -1,6 +1,7 @@
 #include "keyrevoke/app/options.hpp"
 
 #include "keyrevoke/app/config_file.hpp"
+#include "keyrevoke/app/list_command.hpp"
 #include "keyrevoke/app/version.hpp"
 #include "keyrevoke/core/nearest_name.hpp"
 #include "keyrevoke/core/redact.hpp"
@@ -164,6 +165,15 @@ std::string unknown_option_message(const std::string& typed, const std::vector<s
   return message;
 }
 
+std::vector<std::string> run_option_names() {
+  options o;
+  std::string progress;
+  const po::options_description desc = describe(o, progress);  // named: .options() refers into it
+  std::vector<std::string> names;
+  for (const auto& option : desc.options()) names.push_back(option->long_name());
+  return names;
+}
+
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
                                                      const char* env_base_url) {
   options o;
@@ -187,7 +197,8 @@ std::variant<options, early_exit> parse_command_line(int argc, const char* const
                       .run(), vm);
     // --config FILE: stored after the command line, whose values win (po::store keeps the first).
     if (vm.count("config") != 0) {
-      if (auto error = store_config_file(vm["config"].as<std::string>(), desc, vm)) return usage_error(*error);
+      if (auto error = store_config_file(vm["config"].as<std::string>(), desc, vm, list_option_names()))
+        return usage_error(*error);
     }
     po::notify(vm);
   } catch (const po::unknown_option& e) {

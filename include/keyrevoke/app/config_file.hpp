@@ -5,6 +5,7 @@
 #include <boost/program_options/variables_map.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace keyrevoke::app {
 
@@ -20,8 +21,10 @@ namespace keyrevoke::app {
 // token...): the key comes only from env MODELGATES_MANAGEMENT_KEY or key-file = PATH. No value and
 // no line of the file is ever echoed (a pasted key must not reach the terminal); an unknown name is
 // shown only if it is short and looks like an option name.
+// other_command_options: the long names of the other command's options (`keyrevoke` vs `keyrevoke
+// list`); a line naming one of them and none of command_options is skipped, so that one file serves both.
 std::optional<std::string> store_config_file(
     const std::string& path, const boost::program_options::options_description& command_options,
-    boost::program_options::variables_map& vm);
+    boost::program_options::variables_map& vm, const std::vector<std::string>& other_command_options = {});
 
 }  // namespace keyrevoke::app

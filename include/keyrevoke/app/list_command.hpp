@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "keyrevoke/app/key_lister.hpp"
 #include "keyrevoke/app/options.hpp"
@@ -18,6 +19,10 @@ struct list_options {
   core::key_filter filter;
   bool json = false;
 };
+
+// The long names of `keyrevoke list`'s options ("help", "name", "proxy", ...): a config file shared
+// with the revoker may hold them, and the revoker skips them.
+std::vector<std::string> list_option_names();
 
 // argv[0] is "list". Usage errors are early_exit{2, text} and name the option, never its value.
 std::variant<list_options, early_exit> parse_list_command_line(int argc, const char* const* argv,

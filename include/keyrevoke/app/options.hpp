@@ -75,6 +75,10 @@ std::optional<std::string> read_network_options(const boost::program_options::va
 // (core::nearest_name), or no suggestion. `typed` as program_options gives it (dashes, no value).
 std::string unknown_option_message(const std::string& typed, const std::vector<std::string>& known);
 
+// The long names of the revoker's options ("help", "report", "verify", ...): a config file shared with
+// `keyrevoke list` may hold them, and `list` skips them.
+std::vector<std::string> run_option_names();
+
 // env_base_url: the value of MODELGATES_BASE_URL, if set (the option wins over it).
 std::variant<options, early_exit> parse_command_line(int argc, const char* const* argv,
                                                      const char* env_base_url);

@@ -6,7 +6,7 @@ _keyrevoke_run_opts='--help -h --version --config --base-url --cacert --key-file
   --no-lock --allow-empty --concurrency --rate --max-attempts --timeout --give-up-after --dry-run --progress
   --allow-insecure-http --quiet -q --disable --enable --verify --protect --plan --confirm --shard
   --verbose -v --trace --summary-json --metrics-file --proxy --noproxy --proxy-user-file --connect-to --resolve'
-_keyrevoke_list_opts='--help -h --version --json --base-url --cacert --key-file --rate --max-attempts --timeout
+_keyrevoke_list_opts='--help -h --version --config --json --base-url --cacert --key-file --rate --max-attempts --timeout
   --allow-insecure-http --quiet -q --name --label --created-before --created-after --updated-before
   --updated-after --disabled --enabled --usage-above --usage-below --proxy --noproxy --proxy-user-file --connect-to --resolve'
 _keyrevoke_report_opts='--help -h --format'

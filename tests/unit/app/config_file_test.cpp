@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "keyrevoke/app/list_command.hpp"
 #include "keyrevoke/app/options.hpp"
 
 using namespace keyrevoke::app;
@@ -61,6 +62,52 @@ BOOST_AUTO_TEST_CASE(the_file_sets_options_and_the_command_line_wins) {
   BOOST_TEST(o.key_file.value_or("") == "/run/secrets/mg");
   BOOST_TEST(o.report == "from-file.jsonl");
   BOOST_TEST((o.inputs == std::vector<std::string>{"in.txt"}));
+}
+
+// One file for `keyrevoke list ... | keyrevoke ...`: each command reads its own options and skips the
+// other's; a name that neither command has is still an error.
+BOOST_AUTO_TEST_CASE(one_file_serves_the_revoker_and_list) {
+  const config_file file{
+      "base-url = https://gw.example/api/v1\n"
+      "label = ci-*\n"
+      "created-before = 7d\n"
+      "json = true\n"
+      "verify = true\n"
+      "report = r.jsonl\n"};
+  const std::string path = file.path.string();
+  const auto run = parse({"--config", path.c_str(), "in.txt"});
+  BOOST_TEST_REQUIRE(std::holds_alternative<options>(run));
+  BOOST_TEST(std::get<options>(run).base_url == "https://gw.example/api/v1");
+  BOOST_TEST(std::get<options>(run).verify);
+  BOOST_TEST(std::get<options>(run).report == "r.jsonl");
+
+  std::vector<const char*> list_args{"list", "--config", path.c_str()};
+  const auto list = parse_list_command_line(static_cast<int>(list_args.size()), list_args.data(), nullptr);
+  BOOST_TEST_REQUIRE(std::holds_alternative<list_options>(list));
+  const list_options& l = std::get<list_options>(list);
+  BOOST_TEST(l.lister.base_url == "https://gw.example/api/v1");
+  BOOST_TEST(l.filter.label_glob.value_or("?") == "ci-*");
+  BOOST_TEST(l.filter.created_before.has_value());
+  BOOST_TEST(l.json);
+
+  const config_file typo{"lable = ci-*\n"};
+  const std::string typo_path = typo.path.string();
+  const auto bad_run = parse({"--config", typo_path.c_str(), "in.txt"});
+  BOOST_TEST_REQUIRE(std::holds_alternative<early_exit>(bad_run));
+  BOOST_TEST(std::get<early_exit>(bad_run).code == 2);
+  std::vector<const char*> bad_list_args{"list", "--config", typo_path.c_str()};
+  const auto bad_list =
+      parse_list_command_line(static_cast<int>(bad_list_args.size()), bad_list_args.data(), nullptr);
+  BOOST_TEST_REQUIRE(std::holds_alternative<early_exit>(bad_list));
+  BOOST_TEST(std::get<early_exit>(bad_list).code == 2);
+  BOOST_TEST(std::get<early_exit>(bad_list).text.find("line 1") != std::string::npos);
+
+  const config_file key_line{"label = x\napi-key = sk-mg-abc\n"};
+  const std::string key_path = key_line.path.string();
+  std::vector<const char*> key_args{"list", "--config", key_path.c_str()};
+  const auto refused = parse_list_command_line(static_cast<int>(key_args.size()), key_args.data(), nullptr);
+  BOOST_TEST_REQUIRE(std::holds_alternative<early_exit>(refused));
+  BOOST_TEST(std::get<early_exit>(refused).text.find("sk-mg-abc") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_switch_in_the_file_can_be_false) {
