@@ -86,7 +86,7 @@ request_template make_action_request(core::action act, const core::base_url& bas
   return make_key_request("DELETE", {}, base, key);
 }
 
-core::scheduler_config scheduler_config_from(const options& opts, bool input_is_files, bool last_run_finished) {
+core::scheduler_config scheduler_config_from(const options& opts, bool input_is_files, bool some_run_unfinished) {
   core::scheduler_config c;
   c.act = opts.act;
   c.verify = opts.verify;
@@ -95,7 +95,7 @@ core::scheduler_config scheduler_config_from(const options& opts, bool input_is_
   c.max_rate = opts.rate;
   c.health.give_up_after = to_millis(opts.give_up_after_s);
   c.input_is_files = input_is_files;
-  c.earlier_run_unfinished = opts.resume && !last_run_finished;
+  c.earlier_run_unfinished = opts.resume && some_run_unfinished;
   return c;
 }
 
@@ -114,7 +114,7 @@ struct run_context final : net::send_observer {
                             setup.selection.plan ? &*setup.selection.plan : nullptr, &setup.scan.done,
                             &setup.scan.verified, opts.verify, &setup.scan.mismatched}},
         pool{io.get_executor(), tls, base, to_millis(opts.timeout_s), opts.concurrency},
-        sched{scheduler_config_from(opts, true, s.scan.last_run_finished), clock_type::now()},
+        sched{scheduler_config_from(opts, true, s.scan.some_run_unfinished()), clock_type::now()},
         jobs{io, 0},
         wake_timer{io},
         progress_timer{io},
@@ -687,7 +687,7 @@ int execute_revocation(const options& opts, const std::string& management_key, a
     return exit_usage;
   }
   ctx.sched = core::run_scheduler{
-      scheduler_config_from(opts, ctx.reader.inputs_are_files(), ctx.setup.scan.last_run_finished), clock_type::now()};
+      scheduler_config_from(opts, ctx.reader.inputs_are_files(), ctx.setup.scan.some_run_unfinished()), clock_type::now()};
   if (opts.verbose || opts.trace_file) {
     run_context* c = &ctx;
     std::function<void(std::string_view)> say;

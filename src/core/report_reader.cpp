@@ -125,6 +125,7 @@ void report_reader::end_line(std::string_view line, bool overlong) {
     case row_kind::mismatch: scan_.mismatched.insert(facts.hash); break;
     case row_kind::summary: scan_.last_run_finished = true; break;
     case row_kind::header:
+      if (scan_.headers != 0 && !scan_.last_run_finished) ++scan_.earlier_runs_unfinished;
       scan_.last_run_finished = false;
       if (scan_.headers++ == 0) {
         scan_.action = facts.action;

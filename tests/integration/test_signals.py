@@ -26,8 +26,8 @@ def final_rows_by_hash(rows):
 class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
     KEYS = 3000
 
-    def start_long_run(self, *extra):
-        mock = self.mock(keys=self.KEYS)
+    def start_long_run(self, *extra, mock_args=()):
+        mock = self.mock(keys=self.KEYS, args=mock_args)
         hashes = mock.hashes()
         inp = self.write_lines("in.txt", hashes)
         proc = self.start_keyrevoke(mock, "--rate", "400", "--concurrency", "16", *extra, inp)
@@ -124,6 +124,31 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         else:
             self.assertNotIn("torn last line", res.stderr.decode())
         print("\n  kill -9 after %d deleted; torn tail of %d bytes" % (len(deleted_first), len(torn)))
+
+    def test_kill_9_then_a_resume_that_reached_nothing_then_resume(self):
+        # The trial's case: the killed run's unwritten rows stay in doubt through a resume that ended
+        # with its summary row but answered nothing (the server unreachable: exit 4). The next resume's
+        # 404s for those keys are not_found_after_retry, never "gone before the run". The mock's latency
+        # keeps requests in flight at the kill: the server completes them, and their rows are lost.
+        mock, hashes, inp, proc = self.start_long_run(mock_args=["--latency-ms", "40"])
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        report = read_report(self.path("report.jsonl"), torn_ok=True)
+        first = {r["hash"]: r["outcome"] for r in report.rows if r.get("hash")}
+        deleted_first = {h for h, o in first.items() if o == "deleted"}
+        done_first = {h for h, o in first.items() if o in ("deleted", "not_found")}
+        unreachable = self.run_keyrevoke(mock, "--resume", "--connect-to", "::127.0.0.1:1", "--timeout", "2",
+                                         inp, timeout=120)
+        self.assertEqual(unreachable.returncode, 4, unreachable.stderr.decode())
+        self.assertEqual(len(self.report(torn_ok=True).typed("summary")), 1)  # that resume closed its run
+        time.sleep(0.5)  # the requests in flight at the kill reach their handlers
+        lost = mock.stats()["keys"]["deleted"] - len(deleted_first)  # deleted by the kill, no row
+        self.assertGreater(lost, 0, "no key deleted without its row: the case is not exercised")
+        self.resume_and_check(mock, hashes, inp, deleted_first, done_first)
+        final = final_rows_by_hash(self.report(torn_ok=True).rows)
+        self.assertEqual(sum(1 for r in final.values() if r["outcome"] == "not_found_after_retry"), lost)
+        print("\n  kill -9, unreachable resume, resume: %d keys deleted without a row, all not_found_after_retry"
+              % lost)
 
     def test_resume_cuts_a_torn_last_line(self):
         # What a kill -9 in the middle of a write leaves (rare in test_kill_9_mid_run_then_resume, so

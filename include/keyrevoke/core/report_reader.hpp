@@ -20,6 +20,13 @@ struct resume_scan {
   // second signal: requests of that run may have been in flight, unanswered, without a row, so a 404
   // in the resumed run is not proof the key was gone before (not_found_after_retry, not not_found).
   bool last_run_finished = true;
+  // Runs before the last that ended without their summary row. Their unwritten rows stay in doubt
+  // until the report shows the hash answered again, which a later run that itself stopped early (an
+  // unreachable server, a stop during the preflight) may never have done: so any one of them makes a
+  // 404 in a resumed run not_found_after_retry (some_run_unfinished()).
+  std::uint64_t earlier_runs_unfinished = 0;
+  // Some run of this report ended without its summary row (killed): see last_run_finished.
+  [[nodiscard]] bool some_run_unfinished() const { return !last_run_finished || earlier_runs_unfinished != 0; }
   std::string action;                // the first header row's "action" ("" if no header: an older
                                      // version's report, which only deleted)
   bool mixed_actions = false;        // header rows disagree on the action

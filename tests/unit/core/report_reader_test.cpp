@@ -252,23 +252,32 @@ BOOST_AUTO_TEST_CASE(resume_reads_mismatches_and_whether_the_last_run_finished) 
   kc::append_row(later, kc::hash_row{b, kc::outcome::not_found, 404, 1, 1.0, ""});
   kc::append_row(later, kc::verify_row{b, kc::verify_outcome::verified, kc::observed_state::gone, 404, 1, 1.0, ""});
 
+  // A killed run, then a resume that finished (with its summary) without answering every hash (the
+  // server was unreachable, or a stop came during its preflight): the killed run's doubt remains.
+  std::string killed_then_finished = first;
+  kc::append_row(killed_then_finished, header);
+  kc::append_row(killed_then_finished, kc::summary_row{"t", 4, 1.0, counts});
+
   struct row {
     const char* name;
     std::string report;
-    bool finished;
+    bool finished;       // last_run_finished
+    bool all_finished;   // !some_run_unfinished()
   };
   const std::vector<row> rows = {
-      {"no header (an older version's report)", hash_row(1, kc::outcome::deleted), true},
-      {"a run with its summary", finished, true},
-      {"a run without its summary (killed)", first, false},
-      {"a finished run, then a killed one", later, false},
-      {"a killed run's torn last line", first + R"({"hash":"ab)", false},
+      {"no header (an older version's report)", hash_row(1, kc::outcome::deleted), true, true},
+      {"a run with its summary", finished, true, true},
+      {"a run without its summary (killed)", first, false, false},
+      {"a finished run, then a killed one", later, false, false},
+      {"a killed run's torn last line", first + R"({"hash":"ab)", false, false},
+      {"a killed run, then a finished one", killed_then_finished, true, false},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.name) {
       for (const std::size_t chunk : {std::size_t{1}, std::size_t{7}, r.report.size()}) {
         const kc::resume_scan scan = scan_in_chunks(r.report, chunk);
         BOOST_TEST(scan.last_run_finished == r.finished);
+        BOOST_TEST(scan.some_run_unfinished() == !r.all_finished);
       }
     }
   }
