@@ -173,8 +173,17 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
                   : pid->is_int64() && pid->get_int64() > 0 ? static_cast<std::uint64_t>(pid->get_int64())
                                                             : 0;
       }
+      // Runs are ordered by when they started: the header's "at" (milliseconds) where there is one, so
+      // that runs started within one second keep their order; else started_at (whole seconds), written
+      // with .000 so that both forms compare as text.
+      std::string order_key = string_or_empty(row, "at");
+      if (order_key.empty()) {
+        order_key = run.started_at;
+        if (!order_key.empty() && order_key.back() == 'Z' && order_key.find('.') == std::string::npos)
+          order_key.insert(order_key.size() - 1, ".000");
+      }
       std::string& start = effective_start_.back();
-      start = std::max(start, run.started_at);
+      start = std::max(start, order_key);
       return std::nullopt;
     }
     if (!run_) start_run(0);

@@ -21,11 +21,18 @@ std::string hex(std::uint8_t n) { return kc::to_hex(nth(n)); }
 
 const std::array<kc::input_fingerprint, 1> inputs{{{"in.txt", ""}}};
 
+// A header row; its "at" (when it was written, ms) is `at`, or started_at with .000.
 std::string header(std::string_view started, std::string_view shard = "", std::string_view action = "delete",
-                   std::string_view base = "https://h/api/v1", std::string_view op = "alice") {
+                   std::string_view base = "https://h/api/v1", std::string_view op = "alice",
+                   std::string_view at = "") {
+  std::string stamp{at};
+  if (stamp.empty()) {
+    stamp = started;
+    if (!stamp.empty() && stamp.back() == 'Z') stamp.insert(stamp.size() - 1, ".000");
+  }
   std::string out;
   kc::append_row(out, kc::header_row{"0.1.0", started, op, action, "h", base, inputs, "", shard, "", 16, 0.0,
-                                     8, 30.0, false, false, 7, "2026-11-27T21:10:14.000Z"});
+                                     8, 30.0, false, false, 7, stamp});
   return out;
 }
 
@@ -346,6 +353,35 @@ BOOST_AUTO_TEST_CASE(a_foreign_or_malformed_file_is_an_error_with_its_line) {
       BOOST_TEST(error.starts_with(c.error), error);
     }
   }
+}
+
+// The trial's case: --disable then a delete of the same keys, both started within one second (the
+// headers' started_at are equal to the second), the reports given newest first. The header's "at"
+// (milliseconds) orders them: the delete is the final state.
+BOOST_AUTO_TEST_CASE(runs_started_in_one_second_are_ordered_by_their_header_at) {
+  const std::string disabled = header("2026-11-30T15:51:44Z", "", "disable", "https://h/api/v1", "alice",
+                                      "2026-11-30T15:51:44.093Z") +
+                               row(1, kc::outcome::disabled) + summary();
+  const std::string deleted = header("2026-11-30T15:51:44Z", "", "delete", "https://h/api/v1", "alice",
+                                     "2026-11-30T15:51:44.400Z") +
+                              row(1, kc::outcome::deleted) + summary();
+  for (const bool newest_first : {true, false}) {
+    BOOST_TEST_CONTEXT("newest first: " << newest_first) {
+      kc::merged_report r;
+      const std::vector<file> files = newest_first ? std::vector<file>{{"dB", deleted}, {"dA", disabled}}
+                                                   : std::vector<file>{{"dA", disabled}, {"dB", deleted}};
+      BOOST_TEST_REQUIRE(merge(files, r).empty());
+      BOOST_TEST(final_outcomes(r)[hex(1)] == "deleted");
+    }
+  }
+  // An older report's header without "at": its whole-second started_at still orders it.
+  std::string old_header = header("2026-11-30T15:51:43Z", "", "disable");
+  const auto at = old_header.find(R"(,"at":)");
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  old_header.erase(at, old_header.find('}', at) - at);
+  kc::merged_report r;
+  BOOST_TEST_REQUIRE(merge({{"dB", deleted}, {"old", old_header + row(1, kc::outcome::disabled) + summary()}}, r).empty());
+  BOOST_TEST(final_outcomes(r)[hex(1)] == "deleted");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
