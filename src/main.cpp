@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     auto key = load_management_key(opts, std::getenv("MODELGATES_MANAGEMENT_KEY"));
     if (auto* failed = std::get_if<early_exit>(&key)) {
       std::fputs(failed->text.c_str(), stderr);
+      report_outputs_before_run(opts, failed->code);
       return failed->code;
     }
     return run_revocation(opts, std::get<std::string>(key));

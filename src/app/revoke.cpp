@@ -1,5 +1,7 @@
 #include "keyrevoke/app/revoke.hpp"
 
+#include "keyrevoke/app/run_outputs.hpp"
+
 #include "keyrevoke/app/exchange.hpp"
 #include "keyrevoke/app/input_reader.hpp"
 #include "keyrevoke/app/key_lister.hpp"
@@ -345,7 +347,11 @@ int fail(const step_failure& f) {
 // report is opened (nothing sent, nothing written), except the own-key check's network errors. A stop
 // signal ends them with exit 130 and nothing sent (at once, or the network steps after their request
 // in flight is cut); from the report's opening on, the run's two-stage stop takes it.
-int run_revocation(const options& opts, const std::string& management_key) {
+namespace {
+
+// run_revocation's steps; `started` is set once the run proper (which writes --summary-json and
+// --metrics-file itself) takes over.
+int prepare_and_run(const options& opts, const std::string& management_key, bool& started) {
   auto common = prepare_common(opts);  // --base-url, the --protect file
   if (auto* code = std::get_if<int>(&common)) return *code;
   prepared& p = std::get<prepared>(common);
@@ -393,9 +399,24 @@ int run_revocation(const options& opts, const std::string& management_key) {
     }
   }
   std::string header = header_row_text(opts, p.base, prints);
+  started = true;
   return execute_revocation(opts, management_key, *tls, std::get<report_file>(std::move(opened)),
                             run_setup{std::move(p.base), std::move(p.selection), std::move(scan), std::move(header),
                                       std::get<core::route>(std::move(route))});
+}
+
+}  // namespace
+
+int run_revocation(const options& opts, const std::string& management_key) {
+  bool started = false;
+  const int code = prepare_and_run(opts, management_key, started);
+  if (!started) report_outputs_before_run(opts, code);
+  return code;
+}
+
+void report_outputs_before_run(const options& opts, int code) {
+  if (const std::string errors = write_run_outputs_before_run(opts, code); !errors.empty())
+    std::fprintf(stderr, "keyrevoke: %s", errors.c_str());
 }
 
 }  // namespace keyrevoke::app

@@ -4,8 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <string>
 #include <system_error>
+
+#include "keyrevoke/core/action.hpp"
+#include "keyrevoke/core/run_counts.hpp"
+#include "keyrevoke/core/report_row.hpp"
 
 namespace keyrevoke::app {
 
@@ -72,6 +77,25 @@ std::string write_run_outputs(const options& opts, const core::run_summary& summ
     }
   }
   return errors;
+}
+
+std::string write_run_outputs_before_run(const options& opts, int code) {
+  if (!opts.summary_json && !opts.metrics_file) return {};
+  const auto now = std::chrono::system_clock::now();
+  const std::string at = core::format_utc(now);
+  const core::run_counts counts{};
+  core::run_summary s;
+  s.counts = &counts;
+  s.exit_code = code;
+  s.exit_reason = "before_run";
+  s.started_at = at;
+  s.finished_at = at;
+  s.finished_unix_s = std::chrono::duration<double>(now.time_since_epoch()).count();
+  s.version = KEYREVOKE_VERSION;
+  s.action = core::to_string(opts.act);
+  s.shard = opts.shard_text;
+  s.report = opts.report;
+  return write_run_outputs(opts, s);
 }
 
 }  // namespace keyrevoke::app

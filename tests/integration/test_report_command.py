@@ -289,6 +289,38 @@ class ReportCommandTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(summary["requests_by_status_class"]["2xx"], 0)
         self.assert_no_key_anywhere()
 
+    def test_outputs_are_written_when_the_run_ends_before_its_report(self):
+        # The trial's cases: exit 2 before the report is opened (a report that exists without --resume,
+        # a missing key file, a missing input file, a report directory that does not exist) still
+        # replaces the monitor's files, so it never shows the previous run's exit 0.
+        mock = self.mock(keys=5)
+        inp = self.write_lines("in.txt", mock.hashes())
+        self.write_lines("exists.jsonl", ['{"type":"header","tool":"keyrevoke"}'])
+        cases = [
+            ("report exists", [inp], "exists.jsonl", None),
+            ("missing key file", ["--key-file", self.path("no-such-key"), inp], "r1.jsonl", None),
+            ("missing input", [self.path("no-such-input.txt")], "r2.jsonl", None),
+            ("no report directory", [inp], self.path("no-such-dir/r.jsonl"), None),
+        ]
+        for i, (name, args, report, _) in enumerate(cases):
+            with self.subTest(name):
+                # The previous run's files: a clean exit 0.
+                ok = self.run_keyrevoke(mock, "--resume", "--summary-json", self.path("s.json"), "--metrics-file",
+                                        self.path("m.prom"), inp, report="ok.jsonl")
+                self.assertEqual(ok.returncode, 0, ok.stderr.decode())
+                res = self.run_keyrevoke(mock, "--summary-json", self.path("s.json"), "--metrics-file",
+                                         self.path("m.prom"), *args, report=report)
+                self.assertEqual(res.returncode, 2, res.stderr.decode())
+                with open(self.path("s.json")) as f:
+                    summary = json.load(f)
+                with open(self.path("m.prom")) as f:
+                    metrics = parse_prometheus(f.read())
+                self.assertEqual(summary["exit_code"], 2)
+                self.assertEqual(summary["exit_reason"], "before_run")
+                self.assertEqual(metrics[("keyrevoke_exit_code", frozenset())], 2)
+                self.assertEqual(sum(summary["requests_by_status_class"].values()), 0)
+        self.assert_no_key_anywhere()
+
     def test_outputs_are_written_when_a_second_signal_exits_at_once(self):
         hung = random_hashes(4)
         mock = self.mock(keys=5, args=["--fault-file", self.write_lines("faults.txt", ["%s hang" % h for h in hung])])

@@ -39,7 +39,12 @@ int run_dry_run(const options& opts);
 // --plan: what would be done and the digest --confirm takes; sends nothing, writes no report.
 int run_plan(const options& opts);
 
-// A real run. Progress and the summary go to stderr.
+// A real run. Progress and the summary go to stderr. --summary-json and --metrics-file are written
+// whatever the exit code, also when the run ends before its report is opened.
 int run_revocation(const options& opts, const std::string& management_key);
+
+// --summary-json / --metrics-file for a run that ended before its report was opened (exit code
+// `code`, nothing counted); a file that cannot be written is told on stderr.
+void report_outputs_before_run(const options& opts, int code);
 
 }  // namespace keyrevoke::app

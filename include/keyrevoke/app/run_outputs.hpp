@@ -19,4 +19,10 @@ std::string write_file_atomically(const std::string& path, std::string_view cont
 // every file was written), one per line.
 std::string write_run_outputs(const options& opts, const core::run_summary& summary);
 
+// The same for a run that ended before its report was opened (exit 2 for a report that exists, a
+// missing key or input file, a proxy that refused; exit 3 or 130 in the steps before the run): no
+// hash counted, no request, exit_reason "before_run", so a monitor sees this run's exit code and not
+// the last one's. Errors as write_run_outputs; the caller prints them (the exit code stays).
+std::string write_run_outputs_before_run(const options& opts, int code);
+
 }  // namespace keyrevoke::app
