@@ -5,6 +5,7 @@
 #include "keyrevoke/app/revoke.hpp"
 #include "keyrevoke/app/stderr_output.hpp"
 #include "keyrevoke/app/stop_signals.hpp"
+#include "keyrevoke/core/redact.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
   // nothing at all as PID 1 in a container) nor a write to a paused terminal on the way.
   open_stderr_output();
   install_stop_handlers();
+  // The key, wherever it is pasted by mistake (a file name, an option's value), is never echoed.
+  if (const char* env_key = std::getenv("MODELGATES_MANAGEMENT_KEY"); env_key != nullptr)
+    keyrevoke::core::set_known_secret(env_key);
   try {
     // `keyrevoke list ...` selects keys; anything else is a revocation run (a file named "list" is ./list).
     if (argc > 1 && std::strcmp(argv[1], "list") == 0) {
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
       report_outputs_before_run(opts, failed->code);
       return failed->code;
     }
+    keyrevoke::core::set_known_secret(std::get<std::string>(key));
     return run_revocation(opts, std::get<std::string>(key));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "keyrevoke: internal error: %s\n", e.what());

@@ -74,7 +74,7 @@ std::variant<std::string, early_exit> load_management_key(const options& opts, c
     }
     std::getline(in, key);
     key = trim(key);
-    if (key.empty()) return early_exit{exit_usage, "keyrevoke: key file '" + *opts.key_file + "' is empty\n"};
+    if (key.empty()) return early_exit{exit_usage, "keyrevoke: key file '" + core::safe_display(*opts.key_file) + "' is empty\n"};
   } else if (env_key != nullptr) {
     key = trim(env_key);
   }

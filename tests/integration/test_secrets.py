@@ -7,7 +7,8 @@ import subprocess
 import time
 import unittest
 
-from harness import KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, ScriptedServer, random_hashes
+from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, ScriptedServer, keyrevoke_env,
+                     random_hashes)
 
 SECRET_PART = MANAGEMENT_KEY[len("sk-mg-v1-test-"):]  # the 48 random hex digits
 
@@ -127,6 +128,24 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
                                      env=env, capture_output=True, timeout=30)
                 self.assertEqual(res.returncode, 2, res.stderr.decode())
                 self.assert_outputs_clean(res.stdout, res.stderr, report="r.jsonl")
+        self.assertEqual(mock.stats()["api_requests"], 0)
+
+    def test_a_key_of_any_shape_pasted_as_a_file_name_is_never_echoed(self):
+        # The trial's case: a key that does not look like one (dots, no "sk-"), given where a file name
+        # goes, was printed whole ("cannot open input file '<key>'").
+        key = "mg.trial.4f2a9c0b7e"
+        mock = self.mock(keys=5, env={"MODELGATES_MANAGEMENT_KEY": key})
+        inp = self.write_lines("in.txt", mock.hashes())
+        cases = {"KEY as an input file": [key], "--key-file KEY": ["--key-file", key],
+                 "--cacert KEY": ["--cacert", key, inp], "--protect KEY": ["--protect", key, inp]}
+        for name, args in cases.items():
+            with self.subTest(name):
+                res = subprocess.run(self.keyrevoke_cmd(mock, *args, report="r.jsonl"),
+                                     env=dict(keyrevoke_env(), MODELGATES_MANAGEMENT_KEY=key),
+                                     capture_output=True, timeout=30)
+                self.assertEqual(res.returncode, 2, res.stderr.decode())
+                self.assertNotEqual(res.stderr, b"")
+                self.assertNotIn(key.encode(), res.stdout + res.stderr)
         self.assertEqual(mock.stats()["api_requests"], 0)
 
     def test_rejected_key_401_abort_does_not_echo_it(self):

@@ -26,6 +26,34 @@ BOOST_AUTO_TEST_CASE(secret_looking_values_are_previewed_not_shown) {
   }
 }
 
+// A key of any shape (here one with a domain's dots, which looks_like_secret lets through), once known,
+// is never shown where a file name or a value goes.
+BOOST_AUTO_TEST_CASE(the_known_key_is_never_shown_whatever_its_shape) {
+  const std::string key = "mg.trial.4f2a9c0b";
+  BOOST_TEST(!looks_like_secret(key));
+  BOOST_TEST(safe_display(key) == key);  // not known yet: just a name
+  set_known_secret(key);
+  struct row { std::string text; bool hidden; };
+  const row rows[] = {
+      {key, true},
+      {"./" + key, true},
+      {"/tmp/" + key + ".txt", true},
+      {"hashes.txt", false},
+      {"mg.trial", false},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.text) {
+      const std::string shown = safe_display(r.text);
+      BOOST_TEST(shown.find(key) == std::string::npos);
+      BOOST_TEST((shown == r.text) == !r.hidden);
+    }
+  }
+  set_known_secret("short");  // under 8 bytes: not kept, ordinary names stay readable
+  BOOST_TEST(safe_display(key) == key);
+  BOOST_TEST(safe_display("short.txt") == "short.txt");
+  set_known_secret("");
+}
+
 BOOST_AUTO_TEST_CASE(a_key_echoed_back_is_replaced) {
   const std::string key = "sk-mg-v1-5f2b9c0e7d1a4b3c8e6f";
   struct row { std::string text; std::string expected; };
