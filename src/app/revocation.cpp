@@ -482,6 +482,14 @@ asio::awaitable<void> progress(run_context* ctx) {
   }
 }
 
+// " (--resolve: 10.0.0.1, 10.0.0.2)" when the dialled name is pinned, else "".
+std::string pinned_addresses(const core::route& r) {
+  if (r.pinned.empty()) return {};
+  std::string out = " (--resolve:";
+  for (std::size_t i = 0; i < r.pinned.size(); ++i) out += (i == 0 ? " " : ", ") + r.pinned[i];
+  return out + ")";
+}
+
 // --summary-json and --metrics-file, whatever the exit code. Returns the error sentences, or empty.
 std::string write_machine_outputs(run_context* ctx, int code) {
   if (!ctx->opts.summary_json && !ctx->opts.metrics_file) return {};
@@ -596,7 +604,13 @@ int conclude(run_context* ctx) {
   std::string why;
   switch (s.reason()) {
     case core::stop_reason::unreachable:
-      why = "keyrevoke: the server could not be reached (" + s.stop_message() + "); nothing more was sent";
+      // Name where it went: the URL, and the address dialled (or the proxy), so a wrong port, a
+      // --resolve or --connect-to pin, or a dead proxy is seen at once.
+      why = "keyrevoke: the server at " + core::safe_display(ctx->base.canonical) + " could not be reached (" +
+            (ctx->setup.route.proxy ? "through the proxy " + ctx->setup.route.proxy->display
+                                    : "dialling " + ctx->setup.route.dial_host + ":" + ctx->setup.route.dial_port +
+                                          pinned_addresses(ctx->setup.route)) +
+            ": " + s.stop_message() + "); nothing more was sent";
       break;
     case core::stop_reason::gave_up:
       why = "keyrevoke: gave up: the server answered nothing but failures for " +

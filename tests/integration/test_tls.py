@@ -104,7 +104,11 @@ class StallTest(KeyrevokeTest):
         # Nothing could be reached (the preflight's handshakes all timed out): exit 4, every hash
         # not_attempted, and the first line says why.
         self.assertEqual(res.returncode, 4, res.stderr.decode())
-        self.assertIn("could not be reached", res.stderr.decode().splitlines()[0])
+        first = res.stderr.decode().splitlines()[0]
+        self.assertIn("could not be reached", first)
+        # It names where it went: the URL and the address dialled.
+        self.assertIn("the server at %s could not be reached" % mock.base_url, first)
+        self.assertIn("dialling 127.0.0.1:%d" % mock.port, first)
         self.assertIn("timed out", res.stderr.decode())
         rows = self.report().rows
         self.assertEqual(len(rows), 3)
