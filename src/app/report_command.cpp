@@ -100,7 +100,9 @@ std::variant<report_options, early_exit> parse_report_command_line(int argc, con
   } catch (const po::unknown_option& e) {
     std::string option = e.get_option_name();
     option = option.substr(0, option.find('='));
-    return report_usage_error("unknown option '" + core::safe_display(option) + "'");
+    std::vector<std::string> known;
+    for (const auto& opt : all.options()) known.push_back(opt->long_name());
+    return report_usage_error(unknown_option_message(option, known));
   } catch (const po::error_with_option_name& e) {
     return report_usage_error("invalid or missing value for option '" +
                               core::safe_display(e.get_option_name()) + "'");

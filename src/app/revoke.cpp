@@ -73,6 +73,7 @@ std::variant<std::string, early_exit> load_management_key(const options& opts, c
                                         std::generic_category().message(errno) + "\n"};
     }
     std::getline(in, key);
+    if (key.rfind("\xEF\xBB\xBF", 0) == 0) key.erase(0, 3);  // a UTF-8 BOM (a Windows editor's)
     key = trim(key);
     if (key.empty()) return early_exit{exit_usage, "keyrevoke: key file '" + core::safe_display(*opts.key_file) + "' is empty\n"};
   } else if (env_key != nullptr) {
@@ -81,6 +82,10 @@ std::variant<std::string, early_exit> load_management_key(const options& opts, c
   if (key.empty()) {
     return early_exit{exit_usage,
                       "keyrevoke: no management key: set MODELGATES_MANAGEMENT_KEY or pass --key-file FILE\n"};
+  }
+  if (key.size() > 7 && (key.rfind("Bearer ", 0) == 0 || key.rfind("bearer ", 0) == 0)) {
+    return early_exit{exit_usage, "keyrevoke: the management key starts with 'Bearer ': give the key alone "
+                                  "(keyrevoke sends 'Authorization: Bearer <key>' itself)\n"};
   }
   for (const char c : key) {
     if (c < 0x21 || c > 0x7e) {

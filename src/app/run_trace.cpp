@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace keyrevoke::app {
@@ -65,6 +66,15 @@ std::string run_trace::open(const std::string& path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
   if (fd_ < 0)
     return "cannot open the trace file '" + core::safe_display(path) + "': " + std::strerror(errno);
+  // An existing file keeps its mode through open(): a trace holds header fields, so it is made 0600
+  // (a FIFO or a device is left as it is).
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0077) != 0 && ::fchmod(fd_, 0600) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    return "cannot make the trace file '" + core::safe_display(path) + "' private (chmod 600): " + std::strerror(err);
+  }
   return {};
 }
 

@@ -26,7 +26,10 @@ std::string status_line(const merged_report& r) {
   std::string text = plural(r.files.size(), "report", "reports") + ", " +
                      plural(r.runs.size(), "run", "runs") + ", " + plural(r.hashes.size(), "hash", "hashes") +
                      ": ";
-  if (r.all_done()) return text + "ALL DONE (every hash done or protected, every proof verified)";
+  if (r.all_done()) {
+    return text + (r.proofs.empty() ? "ALL DONE (every hash done or protected; no --verify proofs)"
+                                    : "ALL DONE (every hash done or protected, every proof verified)");
+  }
   text += "NOT ALL DONE:";
   std::string parts;
   const auto add = [&](const std::string& part) { parts += (parts.empty() ? " " : ", ") + part; };

@@ -214,6 +214,11 @@ class ReportCommandTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertTrue(any("killed-3.jsonl:1:" in p and "no summary row" in p for p in killed["problems"]),
                         killed["problems"])
 
+    def test_an_unknown_option_names_the_nearest(self):
+        res = subprocess.run([KEYREVOKE, "report", "--formt", "csv", "r.jsonl"], capture_output=True, timeout=30)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("did you mean '--format'?", res.stderr.decode())
+
     def test_a_file_that_is_not_a_report_is_exit_2_with_its_line(self):
         mock = self.mock(keys=20)
         res = self.run_keyrevoke(mock, self.write_lines("in.txt", mock.hashes()))

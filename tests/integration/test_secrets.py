@@ -148,6 +148,24 @@ class SecretsTest(KeyrevokeProcesses, KeyrevokeTest):
                 self.assertNotIn(key.encode(), res.stdout + res.stderr)
         self.assertEqual(mock.stats()["api_requests"], 0)
 
+    def test_key_file_with_a_bom_works_and_a_bearer_prefix_is_named(self):
+        mock = self.mock(keys=5)
+        hashes = mock.hashes()
+        inp = self.write_lines("in.txt", hashes)
+        bom = self.path("key-bom")
+        with open(bom, "wb") as f:
+            f.write(b"\xef\xbb\xbf" + MANAGEMENT_KEY.encode() + b"\r\n")  # Notepad's UTF-8
+        res = subprocess.run(self.keyrevoke_cmd(mock, "--key-file", bom, inp), env=keyrevoke_env(with_key=False),
+                             capture_output=True, timeout=60)
+        self.assertEqual(res.returncode, 0, res.stderr.decode())
+        self.assertEqual(mock.stats()["keys"]["deleted"], len(hashes))
+        bearer = self.write_lines("key-bearer", ["Bearer " + MANAGEMENT_KEY])
+        res = subprocess.run(self.keyrevoke_cmd(mock, "--key-file", bearer, inp, report="r2.jsonl"),
+                             env=keyrevoke_env(with_key=False), capture_output=True, timeout=60)
+        self.assertEqual(res.returncode, 2, res.stderr.decode())
+        self.assertIn("starts with 'Bearer '", res.stderr.decode())
+        self.assert_outputs_clean(res.stdout, res.stderr, report="r2.jsonl")
+
     def test_rejected_key_401_abort_does_not_echo_it(self):
         mock = self.mock(keys=200, env={"MODELGATES_MANAGEMENT_KEY": "the-server-wants-another-key"})
         inp = self.write_lines("in.txt", mock.hashes())

@@ -469,10 +469,14 @@ class TracingTest(KeyrevokeTest):
         mock = self.mock(keys=20)
         hashes = mock.hashes()
         trace = self.path("trace.txt")
+        with open(trace, "w") as f:  # an earlier file, readable by all: the trace makes it private
+            f.write("old\n")
+        os.chmod(trace, 0o644)
         res = self.run_keyrevoke(mock, "-v", "--trace", trace, "--concurrency", "4",
                                  self.write_lines("in.txt", hashes))
         out, err = res.stdout.decode(), res.stderr.decode()
         self.assertEqual(res.returncode, 0, err)
+        self.assertEqual(os.stat(trace).st_mode & 0o777, 0o600)
         with open(trace, encoding="utf-8", errors="replace") as f:
             traced = f.read()
         with open(self.path("report.jsonl"), encoding="utf-8") as f:

@@ -159,6 +159,12 @@ BOOST_AUTO_TEST_CASE(an_all_done_report_says_so) {
   r.failures.clear();
   BOOST_TEST(r.all_done());
   BOOST_TEST(kc::render_report(r, kc::report_format::text).find("ALL DONE (every hash") != std::string::npos);
+  // Without any --verify proof it does not speak of proofs (the trial read "every proof verified" for
+  // runs that proved nothing).
+  r.proofs.clear();
+  const std::string text = kc::render_report(r, kc::report_format::text);
+  BOOST_TEST(text.find("no --verify proofs") != std::string::npos, text);
+  BOOST_TEST(text.find("every proof verified") == std::string::npos, text);
 }
 
 BOOST_AUTO_TEST_CASE(csv_is_one_row_per_hash) {
