@@ -84,6 +84,8 @@ std::string wait_text(const wait_reason& wait) {
       return "waiting " + seconds_left(wait.left) + ": server throttling" + status_note(wait.status);
     case wait_cause::backoff:
       return "waiting " + seconds_left(wait.left) + ": retries backing off";
+    case wait_cause::quota_spent:
+      return "waiting " + seconds_left(wait.left) + ": server's quota spent (until its reset)";
     case wait_cause::outage:
       return wait.left.count() > 0 ? "server failing: probing (next in " + seconds_left(wait.left) + ")"
                                    : std::string{"server failing: probing"};

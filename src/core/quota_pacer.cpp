@@ -17,15 +17,21 @@ void quota_pacer::on_observation(const quota_observation& seen, steady_time now,
   // A reset beyond a day is a day (no steady-clock overflow; the observation is stale long before).
   const millis reset_in = std::min(seen.reset_in, millis{std::chrono::hours{24}});
   const double reset_s = std::chrono::duration<double>(reset_in).count();
+  // Remaining rose a second or more before the reset last advertised: the level refills on its own
+  // schedule, and a spent level is not worth waiting the whole advertised reset for.
+  if (seen_ && remaining > remaining_ && now + std::chrono::seconds{1} < reset_at_) refills_early_ = true;
+  remaining_ = remaining;
+  reset_at_ = now + std::chrono::steady_clock::duration{reset_in};
   even_rate_ = reset_s > 0.0 ? std::max(0.0, level - target_) / reset_s : 0.0;
   // The level spent: nothing more before the reset (or before an answer says otherwise).
   // A long reset (a fixed window, GitHub's hour) is waited out; a short one (a bucket's "full again",
   // a reset in whole seconds) at most level_time: the server may well take a request sooner.
   const auto short_hold =
       std::min<std::chrono::steady_clock::duration>(reset_in, from_seconds(config_.level_time_s));
+  const auto long_hold = std::chrono::steady_clock::duration{std::min(reset_in, config_.max_hold)};
   hold_until_ = seen.remaining != 0 || reset_s <= 0.0
                     ? now
-                    : now + (reset_s > 2.0 ? std::chrono::steady_clock::duration{reset_in} : short_hold);
+                    : now + (reset_s > 2.0 && !refills_early_ ? long_hold : short_hold);
 
   if (!seen_) {
     // The first observation: start from what this process sends now, no faster than the level allows

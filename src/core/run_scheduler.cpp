@@ -293,6 +293,8 @@ wait_reason run_scheduler::waiting(steady_time now) const noexcept {
             left(controller_.paused_until()), last_throttle_status_};
   }
   if (in_flight_ != 0) return {};
+  if (const steady_time hold = controller_.quota_hold_until(now); hold > now)
+    return {wait_cause::quota_spent, left(hold), 0};
   const bool take_new = has_pending() && retries_.size() + verifications_.size() < config_.retry_capacity;
   if (!retries_.empty() && verifications_.empty() && !take_new && retries_.top().not_before > now) {
     const job& first = retries_.top();

@@ -33,6 +33,9 @@ struct quota_pacer_config {
   double max_reserve = 50.0;        // ... at most this many
   double min_rate = 0.5;            // req/s: the slowest pace while the level is not spent
   millis distrust_after_429{5000};  // contradicting 429s: the adaptive controller rules this long
+  // A spent level is waited out until the advertised reset, at most this long; then a request asks
+  // again (README: hints are capped at 120 s). A Reset a year away must not stop a run for a year.
+  millis max_hold{120000};
   unsigned contradictions = 3;      // ... that many within a second
 };
 
@@ -55,6 +58,9 @@ class quota_pacer {
   std::optional<double> rate(steady_time now) const noexcept;
   // While the level is spent: no request before this time (the reset, or the next observation).
   steady_time hold_until() const noexcept { return hold_until_; }
+  // The server's level came back before the reset it had advertised (a bucket refilling, or a Reset
+  // that is not true): a spent level is then held only briefly (level_time), not until that reset.
+  bool refills_early() const noexcept { return refills_early_; }
 
   // Observability (tests, benchmark).
   double level() const noexcept { return level_; }
@@ -76,6 +82,9 @@ class quota_pacer {
   double anchor_level_ = 0.0;
   steady_time anchor_reset_at_{};
   steady_time hold_until_{};
+  steady_time reset_at_{};        // the last observation's reset
+  double remaining_ = 0.0;        // the last observation's Remaining
+  bool refills_early_ = false;
   steady_time distrust_until_{};
   steady_time pacing_since_{};  // the first observation of this spell
   steady_time contradicted_at_{};

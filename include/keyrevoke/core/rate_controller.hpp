@@ -95,6 +95,11 @@ class rate_controller {
   double smoothed_rtt_s() const noexcept { return srtt_s_; }
   unsigned cuts() const noexcept { return cuts_; }
   steady_time paused_until() const noexcept { return paused_until_; }
+  // While the advertised quota is spent (the pacer holds every send): until when; else steady_time{}.
+  steady_time quota_hold_until(steady_time now) const noexcept {
+    const auto pace = quota_.rate(now);
+    return pace && *pace == 0.0 ? quota_.hold_until() : steady_time{};
+  }
   double w_max() const noexcept { return w_max_; }
   const quota_pacer& quota() const noexcept { return quota_; }
   bool quota_pacing(steady_time now) const noexcept { return quota_.active(now); }

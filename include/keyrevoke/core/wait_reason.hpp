@@ -16,6 +16,7 @@ enum class wait_cause : std::uint8_t {
   server_asked,     // the server's hint (Retry-After, X-RateLimit-Reset ...) holds every send for `left`
   throttling,       // throttled answers without a hint paused every send for `left`
   backoff,          // the only work left is retries waiting out their backoff (`left`)
+  quota_spent,      // the quota the server advertises is spent: nothing before its reset (`left`)
   outage,           // the server fails nearly everything: one probe at a time, the next in `left`
   stopping,         // a stop: answers in flight are awaited, nothing new is sent
 };

@@ -218,6 +218,46 @@ BOOST_AUTO_TEST_CASE(spent_level_holds_until_the_reset) {
   BOOST_TEST(!p.rate(at(3.1)).has_value());
 }
 
+// The trial's case: Remaining 0 and a Reset a year (or a day) away, from a server that in fact refills
+// every second. The hold is bounded (max_hold), and once Remaining is seen back before the advertised
+// reset, a spent level is held only briefly: the run goes on at the server's real pace.
+BOOST_AUTO_TEST_CASE(a_far_reset_holds_at_most_max_hold_and_early_refills_shorten_it) {
+  struct row {
+    const char* name;
+    std::chrono::milliseconds reset;
+    double hold_s;  // the first spent level's hold
+  };
+  const row rows[] = {
+      {"a year away (capped to a day, then to max_hold)", std::chrono::hours{24 * 365}, 120.0},
+      {"a day away", std::chrono::hours{24}, 120.0},
+      {"an hour away (GitHub's window)", std::chrono::hours{1}, 120.0},
+      {"a minute away", std::chrono::minutes{1}, 60.0},
+      {"3 s away", std::chrono::seconds{3}, 3.0},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      quota_pacer p;
+      p.on_observation(seen(100, 0, r.reset), t0, 0.0, 50.0);
+      BOOST_TEST((p.hold_until() == at(r.hold_s)));
+      BOOST_TEST(*p.rate(at(r.hold_s - 0.5)) == 0.0);
+      BOOST_TEST(!p.rate(at(r.hold_s + 0.1)).has_value());  // then the adaptive controller asks again
+      BOOST_TEST(!p.refills_early());
+      // The server's answer after the hold: its level is back, the reset still far away.
+      p.on_observation(seen(100, 99, r.reset), at(r.hold_s + 0.2), 0.0, 1.0);
+      const bool early = r.reset > std::chrono::seconds{120};  // seen back before a reset not waited out
+      BOOST_TEST(p.refills_early() == early);
+      // Spent again: held until the reset only if the server's resets have been true.
+      p.on_observation(seen(100, 0, r.reset), at(r.hold_s + 1.0), 0.0, 50.0);
+      const auto hold = p.hold_until() - at(r.hold_s + 1.0);
+      if (early) {
+        BOOST_TEST((hold <= from_seconds(0.25)));
+      } else {
+        BOOST_TEST((hold == std::chrono::steady_clock::duration{r.reset}));
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(own_requests_on_their_way_are_not_counted_twice) {
   quota_pacer p;
   p.on_observation(seen(50, 10, 100ms), t0, 10.0, 100.0);
