@@ -3,12 +3,10 @@
 # other (cmake-init keeps warnings and sanitizers in presets the same way).
 #   KEYREVOKE_WERROR=ON          warnings are errors (the `dev` and `ci` presets; run_all.sh when CI=true)
 #   KEYREVOKE_SANITIZE=<list>    -fsanitize=<list> on every target, UBSan reports fatal
-#   KEYREVOKE_COVERAGE=ON        gcc --coverage (the `coverage` preset; gcovr reads the .gcda files), at
-#                                KEYREVOKE_COVERAGE_OPTIMIZE (default -O0; the `check` preset: -O1)
+#   KEYREVOKE_COVERAGE=ON        gcc --coverage at -O0 (the `coverage` preset; gcovr reads the .gcda files)
 option(KEYREVOKE_WERROR "Treat warnings as errors" OFF)
 set(KEYREVOKE_SANITIZE "" CACHE STRING "Comma-separated -fsanitize= list, e.g. address,undefined")
 option(KEYREVOKE_COVERAGE "Instrument for line and branch coverage (gcc --coverage)" OFF)
-set(KEYREVOKE_COVERAGE_OPTIMIZE "-O0" CACHE STRING "Optimisation level of a KEYREVOKE_COVERAGE build")
 
 if(KEYREVOKE_SANITIZE)
   add_compile_options(-fsanitize=${KEYREVOKE_SANITIZE} -fno-omit-frame-pointer)
@@ -36,6 +34,6 @@ if(KEYREVOKE_COVERAGE)
   endif()
   # -fprofile-update=atomic: the client and the mock count from several threads; racy counters go
   # negative and gcovr then drops the whole file.
-  add_compile_options(--coverage ${KEYREVOKE_COVERAGE_OPTIMIZE} -fprofile-update=atomic)
+  add_compile_options(--coverage -O0 -fprofile-update=atomic)
   add_link_options(--coverage -fprofile-update=atomic)
 endif()
