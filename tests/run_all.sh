@@ -106,9 +106,7 @@ check_stage() {
   # go to a file that coverage.py counts, not to the stderr the tests read.
   export KEYREVOKE_COVERAGE=1 GCOV_ERROR_FILE="${PWD}/build/check/gcov-errors.log"
   rm -f "${GCOV_ERROR_FILE}"
-  # 3 at a time on 2 cores: the integration tests mostly wait on rate limits, latencies and timeouts
-  # (the check ctest run of a trial -O1 build, 2026-11-30: 715 CPU-s in 784 s wall at -j 2, one core of two).
-  ctest_jobs=3 ctest_counted check || status=$?
+  ctest_counted check || status=$?
   unset KEYREVOKE_COVERAGE GCOV_ERROR_FILE
   python3 tests/coverage.py --build build/check --floors tests/coverage_floors.txt || status=1
   return "${status}"
