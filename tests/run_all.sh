@@ -57,10 +57,12 @@ stage() {
   fi
 }
 
-# ctest_counted PRESET [CTEST ARGS...]: ctest with its summary line added to the totals (-j 2: 2 cores).
+# ctest_counted PRESET [CTEST ARGS...]: ctest with its summary line added to the totals, ${ctest_jobs}
+# tests at a time (default 2: 2 cores).
+ctest_jobs=2
 ctest_counted() {
   local log="${log_dir}/ctest-$1.log" status=0
-  ctest --preset "$@" -j 2 2>&1 | tee "${log}" || status=$?
+  ctest --preset "$@" -j "${ctest_jobs}" 2>&1 | tee "${log}" || status=$?
   local line
   line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "${log}" | tail -n 1 || true)
   if [[ -z "${line}" ]]; then
