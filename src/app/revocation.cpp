@@ -36,6 +36,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 
 namespace keyrevoke::app {
@@ -158,6 +159,8 @@ struct run_context final : net::send_observer {
   clock_type::time_point started;
   std::string started_at;  // ISO 8601 UTC, for --summary-json
   bool waiting = false, event_pending = false, flush_scheduled = false, finished = false;
+  bool dispatcher_sending = false;  // the dispatcher holds a job for the next worker that receives
+  unsigned idle_workers = 0;        // workers waiting for a job from the dispatcher
   bool progress_enabled = false, progress_tty = false, progress_shown = false;
   bool resized = false;         // the terminal's window changed size since the last frame
   bool discard_report = false;  // an input refused as empty: the report this run created is removed
@@ -326,6 +329,13 @@ asio::awaitable<void> wait_event(run_context* ctx, clock_type::time_point until)
 
 asio::awaitable<void> dispatcher(run_context* ctx) {
   for (;;) {
+    if (ctx->idle_workers == 0) {
+      // Every worker is busy: each takes its next job itself when its answer comes (take_next), and
+      // one that finds none goes idle and wakes this. A job is never taken for a worker yet to come.
+      co_await wait_event(ctx, clock_type::now() + std::chrono::hours{1});
+      if (ctx->finished) break;
+      continue;
+    }
     const auto now = clock_type::now();
     core::next_step step = ctx->sched.next(now);
     if (ctx->sched.phase() == core::run_phase::done || step.what == core::next_step::kind::done) {
@@ -334,7 +344,9 @@ asio::awaitable<void> dispatcher(run_context* ctx) {
     }
     switch (step.what) {
       case core::next_step::kind::dispatch: {
+        ctx->dispatcher_sending = true;
         auto [ec] = co_await ctx->jobs.async_send(error_code{}, step.work, nothrow_awaitable);
+        ctx->dispatcher_sending = false;
         if (ec) {
           ctx->sched.on_cancelled(std::move(step.work), {}, clock_type::now());
           publish(ctx);
@@ -351,6 +363,26 @@ asio::awaitable<void> dispatcher(run_context* ctx) {
   }
 }
 
+// After an answer, the worker that got it takes the scheduler's next job itself when one may go now:
+// at full speed every answer frees one place, and the job then goes without a hop through the
+// dispatcher and the channel. Otherwise (nothing to send now, a pacing wait, a stop, or the dispatcher
+// already holding a job for the next worker that receives) the dispatcher is woken, as after any event,
+// and decides. It is also woken when places remain after the one taken (the in-flight limit grew, or
+// idle workers wait).
+std::optional<core::job> take_next(run_context* ctx) {
+  publish(ctx);
+  if (!ctx->finished && !ctx->dispatcher_sending) {
+    core::next_step step = ctx->sched.next(clock_type::now());
+    publish(ctx);
+    if (step.what == core::next_step::kind::dispatch) {
+      if (ctx->sched.in_flight() < ctx->sched.in_flight_limit()) wake(ctx);
+      return std::move(step.work);
+    }
+  }
+  wake(ctx);
+  return std::nullopt;
+}
+
 asio::awaitable<void> worker(run_context* ctx) {
   request_template act = make_action_request(ctx->opts.act, ctx->base, ctx->key);
   request_template check = make_key_request("GET", {}, ctx->base, ctx->key);
@@ -361,9 +393,26 @@ asio::awaitable<void> worker(run_context* ctx) {
   // cut_in_flight ends this worker's exchange: a value (errc::cancelled), never an exception.
   co_await asio::this_coro::throw_if_cancelled(false);
   const asio::cancellation_state cut = co_await asio::this_coro::cancellation_state;
-  while (cut.cancelled() == asio::cancellation_type::none) {
-    auto [ec, current] = co_await ctx->jobs.async_receive(nothrow_awaitable);
-    if (ec) break;
+  std::optional<core::job> taken;  // the scheduler's next job, taken by this worker itself (take_next)
+  for (;;) {
+    core::job current;
+    if (taken) {
+      current = std::move(*taken);
+      taken.reset();
+      if (cut.cancelled() != asio::cancellation_type::none) {
+        ctx->sched.on_cancelled(std::move(current), {}, clock_type::now());
+        after_event(ctx);
+        break;
+      }
+    } else {
+      if (cut.cancelled() != asio::cancellation_type::none) break;
+      ++ctx->idle_workers;
+      wake(ctx);
+      auto [ec, received] = co_await ctx->jobs.async_receive(nothrow_awaitable);
+      --ctx->idle_workers;
+      if (ec) break;
+      current = std::move(received);
+    }
     std::string_view request = preflight;
     if (current.kind != core::job_kind::preflight) {
       request_template& t = current.kind == core::job_kind::verify ? check : act;
@@ -400,7 +449,7 @@ asio::awaitable<void> worker(run_context* ctx) {
       core::redact_secret(verdict.message, ctx->key);
       ctx->sched.on_result(std::move(current), verdict, facts, now, ctx->draw());
     }
-    after_event(ctx);
+    taken = take_next(ctx);
   }
 }
 

@@ -13,11 +13,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/asio/ssl/stream.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -194,6 +192,45 @@ class answer_parser final : public http::basic_parser<false> {
   std::string* header_ = nullptr;
 };
 
+// Feeds what `buffer` holds to `parser` (eager: header and body at once). True when the message is
+// whole or the parse failed (`ec` says which); false when more bytes are needed.
+bool parse_buffered(beast::flat_buffer& buffer, answer_parser& parser, error_code& ec) {
+  ec = {};
+  while (buffer.size() != 0) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec || parser.is_done()) return true;
+    if (used == 0) return false;
+  }
+  return false;
+}
+
+// One HTTP message into `parser`, as Beast's http::async_read does it (eager parsing; end of stream
+// before any byte is http::error::end_of_stream, after some is the parser's put_eof) but without its
+// composed-operation layers: one coroutine loop of read_some and put.
+template <class Stream>
+asio::awaitable<error_code> read_message(Stream& stream, beast::flat_buffer& buffer, answer_parser& parser) {
+  parser.eager(true);
+  error_code ec;
+  while (!parse_buffered(buffer, parser, ec)) {
+    // As Beast's read_size: at least 512 bytes of room, at most 64 KiB per read.
+    const std::size_t room = std::clamp<std::size_t>(buffer.capacity() - buffer.size(), 512, 65536);
+    auto [read_ec, read] = co_await stream.async_read_some(buffer.prepare(room), nothrow_awaitable);
+    buffer.commit(read);
+    if (read_ec == asio::error::eof) {
+      if (!parser.got_some()) co_return error_code{http::error::end_of_stream};
+      parser.put_eof(ec);  // a message delimited by the end of the stream is whole here
+      co_return ec;
+    }
+    if (read_ec) co_return read_ec;
+  }
+  co_return ec;
+}
+
 // The SSL object's pointer back to its pool, for the new-session callback.
 int pool_ex_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -217,9 +254,15 @@ class connection {
     SSL_set_shutdown(stream_.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   }
 
-  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+  tcp::socket& socket() { return stream_.next_layer(); }
+  void close() {
+    error_code ignored;
+    stream_.next_layer().close(ignored);
+  }
 
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  // Asio's TLS stream straight on the socket: no Beast stream layers (their timers and buffers cost a
+  // composed operation per read and per write; the pool's watchdog times every phase instead).
+  ssl::stream<tcp::socket> stream_;
   beast::flat_buffer buffer_;
   bool connected_ = false;
   unsigned served_ = 0;
@@ -395,11 +438,11 @@ std::unique_ptr<connection> connection_pool::borrow() {
     // request (which must never be taken for the next request's answer); end of stream is the
     // server's keep-alive timeout (a request written there would meet EOF or a reset, unanswered).
     // Either way, a new one.
-    if (is_quiet(conn->tcp().socket()) && conn->buffer_.size() == 0) {
+    if (is_quiet(conn->socket()) && conn->buffer_.size() == 0) {
       ++stats_.reuses;
       break;
     }
-    conn->tcp().close();
+    conn->close();
     --stats_.open;
     conn.reset();
   }
@@ -418,8 +461,8 @@ void connection_pool::give_back(std::unique_ptr<connection> conn, bool reusable)
     idle_.push_back(std::move(conn));
   } else if (conn->connected_) {
     error_code ignored;
-    conn->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn->tcp().close();
+    conn->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn->close();
     --stats_.open;
   }
 }
@@ -430,7 +473,7 @@ void connection_pool::retire_idle_since(std::chrono::steady_clock::time_point id
   };
   for (auto& conn : idle_) {
     if (older(conn)) {
-      conn->tcp().close();
+      conn->close();
       --stats_.open;
     }
   }
@@ -446,7 +489,7 @@ asio::awaitable<bool> connection_pool::refused_unread(connection& conn) {
   for (;;) {
     int error = 0;
     socklen_t size = sizeof error;
-    const int fd = conn.tcp().socket().native_handle();
+    const int fd = conn.socket().native_handle();
     if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0) {
       co_return error == EPIPE;  // a reset after the FIN (Linux: tcp_reset in CLOSE_WAIT)
     }
@@ -501,10 +544,10 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   auto connect_started = std::chrono::steady_clock::now();
   for (std::size_t k = 0; k < endpoints.size(); ++k) {
     const std::size_t index = order[k];
-    if (k != 0) conn.tcp().close();  // a failed connect leaves its socket open
+    if (k != 0) conn.close();  // a failed connect leaves its socket open
     connect_started = std::chrono::steady_clock::now();
     arm(conn);
-    auto [connect_ec] = co_await conn.tcp().async_connect(endpoints[index], nothrow_awaitable);
+    auto [connect_ec] = co_await conn.socket().async_connect(endpoints[index], nothrow_awaitable);
     ec = disarm(conn, connect_ec);
     if (!ec) {
       addresses_.on_connected(generation, index);
@@ -523,15 +566,16 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   conn.connected_ = true;
   ++stats_.dials;
   stats_.max_open = std::max(stats_.max_open, ++stats_.open);
-  conn.tcp().socket().set_option(tcp::no_delay{true}, ec);
+  conn.socket().set_option(tcp::no_delay{true}, ec);
 
   if (route_.proxy) {
     // Through an HTTP proxy: a CONNECT tunnel to the origin (net/proxy_tunnel.hpp); the TLS below is
     // the origin's, inside it.
-    tunnel_result tunnel = co_await open_tunnel(conn.tcp(), route_, timeout_);
-    // The tunnel's own deadline (a Beast stream timer) must not outlive it: every later phase is timed
-    // by the pool's watchdog, and a stream deadline left armed would end them all --timeout from now.
-    conn.tcp().expires_never();
+    arm(conn);
+    tunnel_result tunnel = co_await open_tunnel(conn.socket(), route_);
+    const bool tunnel_timed_out = conn.timed_out_;
+    (void)disarm(conn, {});
+    if (tunnel_timed_out) net::tunnel_timed_out(tunnel, route_);
     if (tunnel.error) {
       detail = std::move(tunnel.detail);
       co_return cancelled(state) ? std::error_code{core::errc::cancelled} : tunnel.error;
@@ -673,10 +717,14 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
 
   // Write the request.
   arm(*conn);
-  auto [write_result, written] =
-      origin_.tls ? co_await asio::async_write(conn->stream_, asio::buffer(req), nothrow_awaitable)
-                  : co_await asio::async_write(conn->tcp(), asio::buffer(req), nothrow_awaitable);
-  (void)written;
+  error_code write_result;
+  if (origin_.tls) {  // (an if: see read_answer on GCC 12 and co_await in a conditional)
+    auto [ec, written] = co_await asio::async_write(conn->stream_, asio::buffer(req), nothrow_awaitable);
+    write_result = ec;
+  } else {
+    auto [ec, written] = co_await asio::async_write(conn->socket(), asio::buffer(req), nothrow_awaitable);
+    write_result = ec;
+  }
   const error_code write_ec = disarm(*conn, write_result);
   if (write_ec) {
     result.detail = "write: " + write_ec.message();
@@ -724,11 +772,12 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   for (int interim = 0; interim < max_interim_answers; ++interim) {
     answer.clear();
     parser.emplace(answer, max_body_, trace_ != nullptr && trace_->wants_header() ? &conn.header_ : nullptr);
-    auto [read_ec, read] =
-        origin_.tls ? co_await http::async_read(conn.stream_, conn.buffer_, *parser, nothrow_awaitable)
-                    : co_await http::async_read(conn.tcp(), conn.buffer_, *parser, nothrow_awaitable);
-    (void)read;
-    ec = read_ec;
+    // (An if, not ?: : GCC 12 runs both operands of a conditional whose arms each co_await a coroutine.)
+    if (origin_.tls) {
+      ec = co_await read_message(conn.stream_, conn.buffer_, *parser);
+    } else {
+      ec = co_await read_message(conn.socket(), conn.buffer_, *parser);
+    }
     if (parser->got_some()) result.answer_started = true;
     if (ec || !parser->interim()) break;
   }
@@ -799,7 +848,7 @@ void connection_pool::trace_dial(connection& conn, const std::error_code& ec, st
   if (!ec) {
     conn.number_ = ++traced_connections_;
     error_code ignored;
-    const tcp::endpoint peer = conn.tcp().socket().remote_endpoint(ignored);
+    const tcp::endpoint peer = conn.socket().remote_endpoint(ignored);
     if (!ignored)
       address =
           (peer.address().is_v6() ? "[" + peer.address().to_string() + "]" : peer.address().to_string()) +
@@ -864,7 +913,7 @@ void connection_pool::watch() {
         // a composed operation starts after it) ends at once; disarm() reports it as a timeout.
         conn->timed_out_ = true;
         conn->deadline_ = std::chrono::steady_clock::time_point::max();
-        conn->tcp().close();
+        conn->close();
       } else {
         armed = true;
       }
@@ -882,7 +931,7 @@ void connection_pool::shut_down() {
   warm_up_done_.cancel();
   slot_free_.cancel();
   for (auto& conn : idle_) {
-    conn->tcp().close();
+    conn->close();
     --stats_.open;
   }
   idle_.clear();

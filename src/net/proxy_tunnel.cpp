@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -11,6 +12,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <memory>
 #include <vector>
 
 #include "keyrevoke/net/nothrow_awaitable.hpp"
@@ -31,21 +33,17 @@ std::string proxy_name(const core::route& r) {
 
 }  // namespace
 
-asio::awaitable<tunnel_result> open_tunnel(beast::tcp_stream& stream, const core::route& r,
-                                           core::millis timeout) {
+asio::awaitable<tunnel_result> open_tunnel(tcp::socket& stream, const core::route& r) {
   tunnel_result result;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   const auto cut = [&] { return state.cancelled() != asio::cancellation_type::none; };
 
   // Ask for the tunnel.
   const std::string request = core::connect_request(r, "keyrevoke/" KEYREVOKE_VERSION);
-  stream.expires_after(timeout);
   auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(request), nothrow_awaitable);
   (void)written;
   if (write_ec) {
-    result.error = write_ec == beast::error::timeout ? core::errc::timeout
-                   : cut()                           ? core::errc::cancelled
-                                                     : core::errc::connect_failed;
+    result.error = cut() ? core::errc::cancelled : core::errc::connect_failed;
     result.detail = proxy_name(r) + ": sending CONNECT " + r.tunnel_target + ": " + write_ec.message();
     co_return result;
   }
@@ -56,14 +54,10 @@ asio::awaitable<tunnel_result> open_tunnel(beast::tcp_stream& stream, const core
   http::response_parser<http::empty_body> parser;
   parser.header_limit(tunnel_answer_limit_bytes);
   parser.skip(true);
-  stream.expires_after(timeout);
   auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, nothrow_awaitable);
   (void)read;
   if (read_ec) {
-    if (read_ec == beast::error::timeout) {
-      result.error = core::errc::timeout;
-      result.detail = proxy_name(r) + ": no answer to CONNECT " + r.tunnel_target + " within --timeout";
-    } else if (cut()) {
+    if (cut()) {
       result.error = core::errc::cancelled;
       result.detail = "cancelled";
     } else if (read_ec == http::error::end_of_stream || read_ec == asio::error::eof ||
@@ -104,6 +98,13 @@ asio::awaitable<tunnel_result> open_tunnel(beast::tcp_stream& stream, const core
   co_return result;
 }
 
+void tunnel_timed_out(tunnel_result& result, const core::route& r) {
+  result.error = core::errc::timeout;
+  result.refused = false;
+  result.status = 0;
+  result.detail = proxy_name(r) + ": no answer to CONNECT " + r.tunnel_target + " within --timeout";
+}
+
 namespace {
 
 asio::awaitable<tunnel_result> probe(core::route r, core::millis timeout) {  // by value (GCC 12)
@@ -127,24 +128,55 @@ asio::awaitable<tunnel_result> probe(core::route r, core::millis timeout) {  // 
     }
     for (const auto& entry : found) endpoints.push_back(entry.endpoint());
   }
-  beast::tcp_stream stream{executor};
+  // Each step (a connect, then the CONNECT exchange) within `timeout`: at the deadline the socket is
+  // closed, which ends the step under way. The timer's handler may run after this frame is gone (a
+  // completion queued before the cancel): it reaches the socket only through `watch`, emptied on exit.
+  tcp::socket stream{executor};
+  asio::steady_timer deadline{executor};
+  struct watched {
+    tcp::socket* socket = nullptr;
+    bool timed_out = false;
+  };
+  const auto watch = std::make_shared<watched>(watched{&stream, false});
+  const auto arm = [&] {
+    deadline.expires_after(timeout);
+    deadline.async_wait([watch](const error_code& ec) {
+      if (ec || watch->socket == nullptr) return;
+      watch->timed_out = true;
+      error_code ignored;
+      watch->socket->close(ignored);
+    });
+  };
+  const auto done = [&] {
+    deadline.cancel();
+    const bool timed_out = watch->timed_out;
+    watch->timed_out = false;
+    return timed_out;
+  };
   error_code connect_ec;
+  bool connect_timed_out = false;
   for (const tcp::endpoint& endpoint : endpoints) {
-    stream.close();
-    stream.expires_after(timeout);
+    error_code ignored;
+    stream.close(ignored);
+    arm();
     auto [ec] = co_await stream.async_connect(endpoint, nothrow_awaitable);
+    connect_timed_out = done();
     connect_ec = ec;
-    if (!ec) break;
+    if (!ec && !connect_timed_out) break;
   }
-  if (connect_ec) {
-    result.error = connect_ec == beast::error::timeout ? core::errc::timeout : core::errc::connect_failed;
-    result.detail = "connect to " + proxy_name(r) + ": " + connect_ec.message();
+  if (connect_ec || connect_timed_out) {
+    watch->socket = nullptr;
+    result.error = connect_timed_out ? core::errc::timeout : core::errc::connect_failed;
+    result.detail = "connect to " + proxy_name(r) + ": " + (connect_timed_out ? std::string{"timed out"} : connect_ec.message());
     co_return result;
   }
-  result = co_await open_tunnel(stream, r, timeout);
+  arm();
+  result = co_await open_tunnel(stream, r);
+  if (done()) tunnel_timed_out(result, r);
+  watch->socket = nullptr;
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream.close();
+  stream.shutdown(tcp::socket::shutdown_both, ignored);
+  stream.close(ignored);
   co_return result;
 }
 

@@ -71,22 +71,25 @@ class RandomFaultsTest(KeyrevokeTest):
                                              retried, elapsed))
 
 
-def start_restartable_mock(test, n):
+def start_restartable_mock(test, n, first_args=()):
     """A mock with a fixed certificate and a journal, so it can be killed and restarted with the same
-    keys on the same port. Returns (hashes, mock args, CA file, the mock, input file)."""
+    keys on the same port (first_args: options of the first mock only). Returns (hashes, mock args, CA
+    file, the mock, input file)."""
     hashes = random_hashes(n)
     keys_file = test.write_lines("keys.txt", hashes)
     journal = test.path("journal.txt")
     ca, cert, key = make_test_pki(test.dir)
     args = ["--keys-file", keys_file, "--store-journal", journal, "--cert", cert, "--key", key]
-    first = test.mock(args=args, name="first")
+    first = test.mock(args=args + list(first_args), name="first")
     first.ca = ca
     return hashes, args, ca, first, test.write_lines("in.txt", hashes)
 
 
 class RestartTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_mock_killed_and_restarted_on_the_same_port_mid_run(self):
-        hashes, args, ca, first, inp = start_restartable_mock(self, 1500)
+        # 40 ms of latency: requests are in flight when the server dies (without it, at --rate 300 and
+        # sub-millisecond answers, a kill between two requests left none to retry about 1 run in 6).
+        hashes, args, ca, first, inp = start_restartable_mock(self, 1500, first_args=["--latency-ms", "40"])
         journal = self.path("journal.txt")
         proc = self.start_keyrevoke(first, "--rate", "300", "--concurrency", "8", inp)
 
@@ -136,7 +139,9 @@ class RestartTest(KeyrevokeProcesses, KeyrevokeTest):
 
 class OutageTest(KeyrevokeProcesses, KeyrevokeTest):
     def test_server_gone_for_good_gives_up_then_resume_finishes(self):
-        hashes, args, ca, first, inp = start_restartable_mock(self, 1500)
+        # 40 ms of latency: requests are in flight when the server dies (without it, at --rate 300 and
+        # sub-millisecond answers, a kill between two requests left none to retry about 1 run in 6).
+        hashes, args, ca, first, inp = start_restartable_mock(self, 1500, first_args=["--latency-ms", "40"])
         journal = self.path("journal.txt")
         proc = self.start_keyrevoke(first, "--rate", "300", "--concurrency", "8", "--give-up-after", "3", inp)
         self.wait_for(lambda: self.report_rows_now() >= 300 or proc.poll() is not None, 30, "300 rows")

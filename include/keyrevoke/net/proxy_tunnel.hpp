@@ -5,7 +5,7 @@
 // route and the answers mean is core/network_path.hpp's; here only the bytes move.
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <string>
 #include <system_error>
 
@@ -30,11 +30,15 @@ struct tunnel_result {
   std::string detail;   // a sentence naming the proxy (never its credentials) and what it answered
 };
 
-// Writes `r`'s CONNECT request on `stream` (connected to r.proxy) and reads the answer header, each
-// step within `timeout`. Bytes after a 2xx answer's header (the proxy speaking for the origin before
-// the client's TLS hello) make it a malformed answer: nothing is left unread on success.
-boost::asio::awaitable<tunnel_result> open_tunnel(boost::beast::tcp_stream& stream, const core::route& r,
-                                                  core::millis timeout);
+// Writes `r`'s CONNECT request on `socket` (connected to r.proxy) and reads the answer header. Bytes
+// after a 2xx answer's header (the proxy speaking for the origin before the client's TLS hello) make it
+// a malformed answer: nothing is left unread on success. Untimed: the caller bounds it (its watchdog
+// closes the socket at the deadline) and then calls tunnel_timed_out.
+boost::asio::awaitable<tunnel_result> open_tunnel(boost::asio::ip::tcp::socket& socket, const core::route& r);
+
+// Turns the result of an open_tunnel whose socket the caller closed at its deadline into
+// core::errc::timeout, with a sentence naming the proxy.
+void tunnel_timed_out(tunnel_result& result, const core::route& r);
 
 // Before a run: one connection to the proxy and one CONNECT, then closed (nothing reaches the origin's
 // HTTP layer). Runs its own event loop; at most about 3 x `timeout` (resolve, connect, answer).
