@@ -72,8 +72,9 @@ class SlowClientClockTest(NginxGateways, KeyrevokeTest):
                 print("\n  %s, client clock %s: %d keys in %.1f s (at best %.0f s), %d answered 429"
                       % (hint_mode, offset, KEYS, faked, IDEAL_S, stats["status_counts"].get("429", 0)))
                 # Read against the local clock, each hint would wait 10 s (or the 120 s cap) too long: a
-                # client without the server's Date took over 60 s for two thirds of the keys.
-                self.assertLess(faked, 2 * IDEAL_S + 10, err)
+                # client without the server's Date took over 60 s for two thirds of the keys. The bound
+                # sits below that and well above a loaded machine's sanitized build (34-43 s measured).
+                self.assertLess(faked, 3 * IDEAL_S + 10, err)
 
     def test_retry_after_http_date(self):
         self.check_clock_offsets("http-date")
