@@ -1,6 +1,7 @@
 #include "keyrevoke/core/report_format.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "keyrevoke/core/report_row.hpp"
@@ -12,7 +13,9 @@ constexpr std::size_t max_listed_invalid = 50;
 
 std::string number(std::uint64_t n) { return std::to_string(n); }
 
+// "null" for what no number prints: a report's "elapsed_s":1e400 reads as infinity, and "inf" is no JSON.
 std::string one_decimal(double value) {
+  if (!std::isfinite(value)) return "null";
   char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, 1);
   return ec == std::errc{} ? std::string{buffer, end} : std::string{"null"};
