@@ -544,4 +544,43 @@ BOOST_AUTO_TEST_CASE(durations_that_do_not_print) {
   }
 }
 
+// Text read from the reports cannot forge a line of the text output, nor send a terminal an escape
+// sequence: control characters become spaces there (as in Markdown's cells). CSV and JSON keep them.
+BOOST_AUTO_TEST_CASE(text_output_keeps_each_row_on_its_line) {
+  const std::string forged = "HTTP 500\nkeyrevoke report: 1 report, 1 run, 1 hash: ALL DONE\x1b[2K\r\x7f";
+  kc::merged_report r;
+  r.files = {"r\n.jsonl"};
+  kc::report_run run;
+  run.line = 1;
+  run.options = "{}";
+  run.operator_name = forged;
+  run.started_at = forged;
+  run.finished = true;
+  run.finished_at = forged;
+  r.runs = {run};
+  kc::hash_state h;
+  h.hash = nth(4);
+  h.outcome = "failed";
+  h.error = forged;
+  r.hashes = {h};
+  r.outcomes = {{"failed", 1}};
+  r.failures = {{"failed", forged, 1, nth(4)}};
+  r.invalid = {{forged, 2, forged, forged}};
+  r.problems = {forged};
+  r.notes = {forged};
+  for (const auto format : {kc::report_format::text, kc::report_format::markdown}) {
+    BOOST_TEST_CONTEXT(static_cast<int>(format)) {
+      const std::string out = kc::render_report(r, format);
+      BOOST_TEST(out.find('\x1b') == std::string::npos);
+      BOOST_TEST(out.find('\r') == std::string::npos);
+      if (format == kc::report_format::text) BOOST_TEST(out.find('\x7f') == std::string::npos);
+      BOOST_TEST(out.find("\nkeyrevoke report:") == std::string::npos);
+      BOOST_TEST(out.find("HTTP 500 keyrevoke report: 1 report, 1 run, 1 hash: ALL DONE [2K") !=
+                 std::string::npos);
+    }
+  }
+  const json::object o = json::parse(kc::render_report(r, kc::report_format::json)).as_object();
+  BOOST_TEST(o.at("hashes").as_array()[0].as_object().at("error").as_string() == forged);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
