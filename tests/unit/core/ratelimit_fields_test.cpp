@@ -171,6 +171,7 @@ BOOST_AUTO_TEST_CASE(x_ratelimit_reset_and_malformed_values) {
   const std::string date = "Fri, 27 Nov 2026 12:00:10 GMT";  // the server's clock, 10 s ahead of ours
   const std::string ms_from_date = std::to_string((now_s + 10) * 1000 + 2500);
   const std::string s_from_date = std::to_string(now_s + 10 + 4);
+  const std::string s_past_on_server = std::to_string(now_s + 5);  // the views below point into it
   const row rows[] = {
       {"epoch ms against Date",
        {.x_remaining = "2", .x_reset = ms_from_date, .date = date},
@@ -185,7 +186,7 @@ BOOST_AUTO_TEST_CASE(x_ratelimit_reset_and_malformed_values) {
        {.x_remaining = "2", .x_reset = epoch_s_plus_30, .date = "yesterday"},
        expected{0, 2, 30000ms, 0ms, f::x_ratelimit}},
       {"epoch s already past on the server's clock",
-       {.x_remaining = "0", .x_reset = std::to_string(now_s + 5), .date = date},
+       {.x_remaining = "0", .x_reset = s_past_on_server, .date = date},
        expected{0, 0, 0ms, 0ms, f::x_ratelimit}},
       {"limit as a list: the first",
        {.x_limit = "100, 1000", .x_remaining = "5", .x_reset = "1"},
