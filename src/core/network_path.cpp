@@ -92,6 +92,8 @@ std::optional<std::string_view> take_host(std::string_view text, std::string& ho
     if (close == std::string_view::npos) return std::nullopt;
     host = lowered(text.substr(1, close - 1));
     if (!is_ipv6(host)) return std::nullopt;
+    // Only ':' (or the end) may follow: "[::1]x8080" is no host and port.
+    if (close + 1 < text.size() && text[close + 1] != ':') return std::nullopt;
     return text.substr(close + 1);
   }
   const std::size_t colon = text.find(':');

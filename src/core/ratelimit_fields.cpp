@@ -239,8 +239,9 @@ void keep_tightest(std::optional<quota_observation>& best,
   if (next && (!best || more_restrictive(*next, *best))) best = next;
 }
 
-bool consistent(const quota_observation& o) noexcept {
-  if (o.limit != 0 && o.remaining > o.limit) return false;
+// limit_said: the server sent a limit (0 included: "5 left of 0" is a contradiction, not an unsaid limit).
+bool consistent(const quota_observation& o, bool limit_said) noexcept {
+  if ((limit_said || o.limit != 0) && o.remaining > o.limit) return false;
   if (o.window.count() != 0 && o.reset_in > o.window) return false;
   return true;
 }
@@ -281,7 +282,7 @@ std::optional<quota_observation> x_ratelimit(const ratelimit_fields& f,
     if (!limit) return std::nullopt;
     o.limit = *limit;
   }
-  if (!consistent(o)) return std::nullopt;
+  if (!consistent(o, !f.x_limit.empty())) return std::nullopt;
   return o;
 }
 
@@ -293,15 +294,18 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
   // Draft -07's dictionary: limit=100, remaining=50, reset=5 (RateLimit-Policy: 100;w=10).
   if (state.members[0].dict_key.size() != 0) {
     std::optional<std::uint64_t> limit, remaining, reset;
+    bool limit_said = false;
     for (std::size_t i = 0; i < state.count; ++i) {
       const sf_member& m = state.members[i];
-      if (m.dict_key == "limit")
+      if (m.dict_key == "limit") {
         limit = non_negative(&m.item);
-      else if (m.dict_key == "remaining")
+        limit_said = true;
+      } else if (m.dict_key == "remaining")
         remaining = non_negative(&m.item);
       else if (m.dict_key == "reset")
         reset = non_negative(&m.item);
     }
+    if (limit_said && !limit) return std::nullopt;  // said but unreadable, as in the other families
     if (!remaining || !reset || *reset > static_cast<std::uint64_t>(max_seconds)) return std::nullopt;
     quota_observation o;
     o.family = quota_family::ietf;
@@ -314,7 +318,7 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
       if (w && *w <= static_cast<std::uint64_t>(max_seconds))
         o.window = milliseconds{static_cast<std::int64_t>(*w) * 1000};
     }
-    if (!consistent(o)) return std::nullopt;
+    if (!consistent(o, limit_said)) return std::nullopt;
     return o;
   }
 
@@ -333,7 +337,7 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
     o.family = quota_family::ietf;
     o.remaining = *r;
     o.reset_in = milliseconds{static_cast<std::int64_t>(*t) * 1000};
-    bool requests = true;
+    bool requests = true, limit_said = false;
     for (std::size_t p = 0; have_policy && p < policy.count; ++p) {
       const sf_member& q = policy.members[p];
       if (policy_name(q.item) != name) continue;
@@ -341,6 +345,7 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
       const auto w = non_negative(q.param("w"));
       if (!quota) return std::nullopt;
       o.limit = *quota;
+      limit_said = true;
       if (w && *w <= static_cast<std::uint64_t>(max_seconds))
         o.window = milliseconds{static_cast<std::int64_t>(*w) * 1000};
       if (const sf_item* unit = q.param("qu");
@@ -350,7 +355,7 @@ std::optional<quota_observation> ietf(const ratelimit_fields& f) noexcept {
       break;
     }
     if (!requests) continue;
-    if (!consistent(o)) return std::nullopt;
+    if (!consistent(o, limit_said)) return std::nullopt;
     keep_tightest(best, o);
   }
   return best;
@@ -382,7 +387,7 @@ std::optional<quota_observation> ietf_trio(const ratelimit_fields& f) noexcept {
       }
     }
   }
-  if (!consistent(o)) return std::nullopt;
+  if (!consistent(o, !f.limit.empty())) return std::nullopt;
   return o;
 }
 

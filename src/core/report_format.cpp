@@ -1,6 +1,7 @@
 #include "keyrevoke/core/report_format.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "keyrevoke/core/report_row.hpp"
@@ -12,7 +13,9 @@ constexpr std::size_t max_listed_invalid = 50;
 
 std::string number(std::uint64_t n) { return std::to_string(n); }
 
+// "null" for what no number prints: a report's "elapsed_s":1e400 reads as infinity, and "inf" is no JSON.
 std::string one_decimal(double value) {
+  if (!std::isfinite(value)) return "null";
   char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, 1);
   return ec == std::errc{} ? std::string{buffer, end} : std::string{"null"};
@@ -39,16 +42,26 @@ std::string status_line(const merged_report& r) {
   return text + parts;
 }
 
+// Text read from a report (or its name) on one terminal line: control characters (a line break, an
+// escape sequence's ESC) as ' ', as Markdown's cells have them; a row cannot forge a line of the output.
+std::string one_line(std::string_view text) {
+  std::string out{text};
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
+}
+
 std::string run_times(const report_run& run) {
-  std::string text = run.started_at.empty() ? std::string{"?"} : run.started_at;
+  std::string text = run.started_at.empty() ? std::string{"?"} : one_line(run.started_at);
   text += " -> ";
   if (!run.finished) return text + "UNFINISHED (no summary row)";
-  text += run.finished_at.empty() ? std::string{"?"} : run.finished_at;
+  text += run.finished_at.empty() ? std::string{"?"} : one_line(run.finished_at);
   if (run.exit_code) text += ", exit " + std::to_string(*run.exit_code);
   return text + ", " + one_decimal(run.elapsed_s) + " s";
 }
 
-std::string or_dash(const std::string& text) { return text.empty() ? std::string{"-"} : text; }
+std::string or_dash(const std::string& text) { return text.empty() ? std::string{"-"} : one_line(text); }
 
 // --- text ---------------------------------------------------------------------------------------
 
@@ -61,41 +74,42 @@ std::string render_text(const merged_report& r) {
   std::string out = "keyrevoke report: " + status_line(r) + "\n";
   if (!r.problems.empty()) {
     out += "\nProblems (the merged state is not the whole story):\n";
-    for (const std::string& p : r.problems) out += "  - " + p + "\n";
+    for (const std::string& p : r.problems) out += "  - " + one_line(p) + "\n";
   }
   out += "\nRuns:\n";
   for (const report_run& run : r.runs) {
-    out += "  " + r.files[run.file] + (run.line != 0 ? ":" + number(run.line) : std::string{}) + "  " +
-           run_times(run) + "\n    operator " + or_dash(run.operator_name) + ", action " +
+    out += "  " + one_line(r.files[run.file]) + (run.line != 0 ? ":" + number(run.line) : std::string{}) +
+           "  " + run_times(run) + "\n    operator " + or_dash(run.operator_name) + ", action " +
            or_dash(run.action) + ", shard " + or_dash(run.shard) + ", " + or_dash(run.base_url) +
-           ", version " + or_dash(run.version) + ", pid " + number(run.pid) + "\n    options " + run.options +
-           "\n";
+           ", version " + or_dash(run.version) + ", pid " + number(run.pid) + "\n    options " +
+           one_line(run.options) + "\n";
   }
   out += "\nFinal state per hash (" + number(r.hashes.size()) + " hashes; \"invalid\" counts input lines):\n";
-  for (const auto& [name, count] : r.outcomes) out += "  " + pad(name, 24) + number(count) + "\n";
+  for (const auto& [name, count] : r.outcomes) out += "  " + pad(one_line(name), 24) + number(count) + "\n";
   if (!r.proofs.empty()) {
     out += "\nVerify proofs (of the final rows):\n";
-    for (const auto& [name, count] : r.proofs) out += "  " + pad(name, 24) + number(count) + "\n";
+    for (const auto& [name, count] : r.proofs) out += "  " + pad(one_line(name), 24) + number(count) + "\n";
   }
   if (!r.failures.empty()) {
     out += "\nLeft to do, by reason:\n";
     for (const failure_group& g : r.failures) {
-      out += "  " + pad(number(g.count), 8) + pad(g.state, 22) +
-             (g.error.empty() ? "(no error text)" : g.error) + "  (e.g. " + to_hex(g.example) + ")\n";
+      out += "  " + pad(number(g.count), 8) + pad(one_line(g.state), 22) +
+             (g.error.empty() ? "(no error text)" : one_line(g.error)) + "  (e.g. " + to_hex(g.example) +
+             ")\n";
     }
   }
   if (!r.invalid.empty()) {
     out += "\nInvalid input lines (" + number(r.invalid.size()) + "):\n";
     for (std::size_t i = 0; i < r.invalid.size() && i < max_listed_invalid; ++i) {
       const invalid_input& bad = r.invalid[i];
-      out += "  " + (bad.input_file.empty() ? std::string{"(stdin)"} : bad.input_file) + ":" +
-             number(bad.line) + ": " + bad.error + ": " + bad.preview + "\n";
+      out += "  " + (bad.input_file.empty() ? std::string{"(stdin)"} : one_line(bad.input_file)) + ":" +
+             number(bad.line) + ": " + one_line(bad.error) + ": " + one_line(bad.preview) + "\n";
     }
     if (r.invalid.size() > max_listed_invalid) out += "  ... (--format csv or json lists every hash)\n";
   }
   if (!r.notes.empty()) {
     out += "\nNotes:\n";
-    for (const std::string& n : r.notes) out += "  - " + n + "\n";
+    for (const std::string& n : r.notes) out += "  - " + one_line(n) + "\n";
   }
   return out;
 }

@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <tuple>
 
@@ -68,6 +70,10 @@ void append_compact(std::string& out, const json::value& v) {
       return;
     }
     case json::kind::double_: {
+      if (!std::isfinite(v.get_double())) {  // 1e400 reads as infinity; "inf" is no JSON
+        out += "null";
+        return;
+      }
       char buffer[40];
       const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v.get_double());
       std::string text = ec == std::errc{} ? std::string{buffer, end} : std::string{"null"};
@@ -87,7 +93,8 @@ bool merged_report::all_done() const { return problems.empty() && invalid.empty(
 std::uint64_t merged_report::left() const {
   std::uint64_t n = 0;
   for (const hash_state& h : hashes) {
-    if (!h.outcome.empty() && !is_done_name(h.outcome) && h.outcome != "protected") ++n;
+    // No action row (only verify rows) is not done either: finish() lists it as "no action row".
+    if (h.outcome.empty() || (!is_done_name(h.outcome) && h.outcome != "protected")) ++n;
     if (!h.proof.empty() && h.proof != "verified") ++n;
   }
   return n;
@@ -191,7 +198,9 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
     if (kind == "summary") {
       run.finished = true;
       run.finished_at = string_or_empty(row, "finished_at");
-      if (const json::value* code = row.if_contains("exit_code"); code != nullptr && code->is_int64()) {
+      if (const json::value* code = row.if_contains("exit_code");
+          code != nullptr && code->is_int64() && code->get_int64() >= std::numeric_limits<int>::min() &&
+          code->get_int64() <= std::numeric_limits<int>::max()) {
         run.exit_code = static_cast<int>(code->get_int64());
       }
       if (const json::value* elapsed = row.if_contains("elapsed_s");
@@ -212,10 +221,13 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
     ++run.rows;
     entry& e = by_hash_[*hash];
     e.state.hash = *hash;
-    if (e.proof && !later(*run_, line_, e.proof->run, e.proof->line)) return std::nullopt;
-    if (e.proof && proof_shows_state(e.proof->proof) && !proof_shows_state(proof)) return std::nullopt;
-    e.proof = verify_entry{*run_, line_, std::move(proof), string_or_empty(row, "observed"),
-                           string_or_empty(row, "error")};
+    verify_entry v{*run_, line_, std::move(proof), string_or_empty(row, "observed"),
+                   string_or_empty(row, "error")};
+    // Both are kept: which one belongs to the final action row is known only in finish().
+    if (proof_shows_state(v.proof) && (!e.proof || later(*run_, line_, e.proof->run, e.proof->line)))
+      e.proof = v;
+    if (!e.last_proof || later(*run_, line_, e.last_proof->run, e.last_proof->line))
+      e.last_proof = std::move(v);
     return std::nullopt;
   }
 
@@ -278,11 +290,17 @@ merged_report report_merger::finish() {
   out_.hashes.reserve(by_hash_.size());
   for (auto& [hash, e] : by_hash_) {
     hash_state s = std::move(e.state);
-    if (e.proof && (!e.has_row || later(e.proof->run, e.proof->line, s.run, s.line))) {
-      s.proof = std::move(e.proof->proof);
-      s.observed = std::move(e.proof->observed);
-      s.proof_error = std::move(e.proof->error);
-      if (!e.has_row) s.run = e.proof->run;
+    // The proof of the final row: the latest one after it that showed the key's state, else the latest
+    // one after it (an unproven proof never hides a verified or mismatch one of the same row).
+    const auto after_row = [&](const std::optional<verify_entry>& p) {
+      return p && (!e.has_row || later(p->run, p->line, s.run, s.line));
+    };
+    std::optional<verify_entry>& chosen = after_row(e.proof) ? e.proof : e.last_proof;
+    if (after_row(chosen)) {
+      s.proof = std::move(chosen->proof);
+      s.observed = std::move(chosen->observed);
+      s.proof_error = std::move(chosen->error);
+      if (!e.has_row) s.run = chosen->run;
     }
     out_.hashes.push_back(std::move(s));
   }

@@ -57,7 +57,8 @@ struct quota_observation {
 //    policy's `qu` is not "requests" counts no requests and is skipped; with several items, the most
 //    restrictive (the lowest r / t) is the observation;
 //  - RateLimit-Remaining and RateLimit-Reset, RateLimit-Limit optional (its first number; its `w`).
-// Contradictions within a family give no observation for it: remaining > limit, reset_in > window.
+// Contradictions within a family give no observation for it: remaining > limit (a limit of 0 that the
+// server sent included), reset_in > window; so does a limit that is sent but unreadable.
 // A structured field that does not parse (RFC 9651 syntax, as far as these fields need it) counts as
 // absent. When several families describe a quota, the most restrictive one is taken (the lowest
 // remaining / reset_in, a reset of 0 counting as 1 ms).

@@ -9,7 +9,7 @@
 // not_found_after_retry, disabled, enabled): a key deleted by the first run and "not_attempted" by a
 // later one is deleted. A --verify proof belongs to the action row before it; a proof older than the
 // final action row is dropped, and an unproven proof (failed, not_attempted) never replaces an earlier
-// verified or mismatch one.
+// verified or mismatch one after the same final row (it does replace one of an earlier action row).
 
 #include <cstdint>
 #include <map>
@@ -121,7 +121,8 @@ class report_merger {
   struct entry {
     hash_state state;
     bool has_row = false;
-    std::optional<verify_entry> proof;
+    std::optional<verify_entry> proof;       // the latest verified or mismatch proof
+    std::optional<verify_entry> last_proof;  // the latest proof of any kind
   };
   std::optional<std::string> fail(std::string_view why) const;
   std::optional<std::string> read_row(std::string_view line);

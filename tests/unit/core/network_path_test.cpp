@@ -472,4 +472,383 @@ BOOST_AUTO_TEST_CASE(connect_request_and_answers) {
   BOOST_TEST(kc::describe_tunnel_answer(route, 502, "Bad Gateway").find("could not reach") != std::string::npos);
 }
 
+// More proxy URLs: each part's edge (schemes in any case, IPv6 without a port, escapes, ports), and
+// what must be refused.
+BOOST_AUTO_TEST_CASE(proxy_url_edges) {
+  struct row {
+    std::string text;
+    bool ok;
+    std::string host_or_error, port;
+    std::optional<std::string> user, password;
+  };
+  const std::vector<row> table = {
+      {"http://[::1]", true, "::1", "1080", std::nullopt, std::nullopt},
+      {"http://[FE80::A]:8080/", true, "fe80::a", "8080", std::nullopt, std::nullopt},
+      {"http://proxy:08080", true, "proxy", "8080", std::nullopt, std::nullopt},
+      {"http://proxy:65535", true, "proxy", "65535", std::nullopt, std::nullopt},
+      {"http://proxy:1", true, "proxy", "1", std::nullopt, std::nullopt},
+      {"http://my_proxy.corp-1:3128", true, "my_proxy.corp-1", "3128", std::nullopt, std::nullopt},
+      {"http://%41lice:%4a%4B@proxy", true, "proxy", "1080", "Alice", "JK"},
+      {"http://:pw@proxy:1", true, "proxy", "1", "", "pw"},
+      {"http://alice:@proxy:1", true, "proxy", "1", "alice", ""},
+      {"http://al/ice@proxy:1", false, "no path", "", std::nullopt, std::nullopt},
+      {"http://[::1]x8080", false, "no valid host", "", std::nullopt, std::nullopt},
+      {"http://[::1]8080", false, "no valid host", "", std::nullopt, std::nullopt},
+      {"http://[]:1", false, "no valid host", "", std::nullopt, std::nullopt},
+      {"http://[fe80::1%25eth0]:1", false, "no valid host", "", std::nullopt, std::nullopt},
+      {"http://[127.0.0.1]:1", false, "no valid host", "", std::nullopt, std::nullopt},
+      {"http://proxy:", false, "port must be 1 to 65535, not ''", "", std::nullopt, std::nullopt},
+      {"http://proxy:123456", false, "port", "", std::nullopt, std::nullopt},
+      {"http://proxy:+80", false, "port", "", std::nullopt, std::nullopt},
+      {"http://proxy:80:81", false, "port", "", std::nullopt, std::nullopt},
+      {"http://proxy#frag", false, "no path", "", std::nullopt, std::nullopt},
+      {"SOCKS5://proxy", false, "SOCKS proxies (socks5://)", "", std::nullopt, std::nullopt},
+      {"socks4a://proxy", false, "SOCKS proxies (socks4a://)", "", std::nullopt, std::nullopt},
+      {"HTTPS://proxy", false, "https:// proxies", "", std::nullopt, std::nullopt},
+      {"://proxy", false, "unknown proxy scheme ''", "", std::nullopt, std::nullopt},
+      {"gopher-over-something-long://proxy", false, "unknown proxy scheme 'gopher-over-somethin'", "",
+       std::nullopt, std::nullopt},
+      {"http://u:p%4@proxy", false, "%-escape", "", std::nullopt, std::nullopt},
+      {"http://u:p%@proxy", false, "%-escape", "", std::nullopt, std::nullopt},
+      {"http://u%g1:p@proxy", false, "%-escape", "", std::nullopt, std::nullopt},
+      {"http://u%7f:p@proxy", false, "control", "", std::nullopt, std::nullopt},
+      {"http://u:p%00@proxy", false, "control", "", std::nullopt, std::nullopt},
+      {"http://pr\x01oxy:1", false, "no valid host 'pr?oxy:1'", "", std::nullopt, std::nullopt},
+      {"http://" + std::string(100, 'a') + "!", false, "no valid host '" + std::string(80, 'a') + "...'", "",
+       std::nullopt, std::nullopt},
+  };
+  for (const auto& r : table) {
+    BOOST_TEST_CONTEXT(r.text) {
+      const auto parsed = kc::parse_proxy_url(r.text);
+      BOOST_TEST_REQUIRE(std::holds_alternative<kc::proxy_url>(parsed) == r.ok);
+      if (const auto* p = std::get_if<kc::proxy_url>(&parsed)) {
+        BOOST_TEST(p->host == r.host_or_error);
+        BOOST_TEST(p->port == r.port);
+        BOOST_TEST(p->credentials.has_value() == r.user.has_value());
+        if (p->credentials && r.user) {
+          BOOST_TEST(p->credentials->user == *r.user);
+          BOOST_TEST(p->credentials->password == *r.password);
+        }
+      } else {
+        const std::string& error = std::get<std::string>(parsed);
+        BOOST_TEST(error.find(r.host_or_error) != std::string::npos, error);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(proxy_user_file_edges) {
+  struct row {
+    std::string line;
+    bool ok;
+  };
+  const std::vector<row> table = {
+      {"alice:pa\x7fss", false},
+      {"ali\x1b"
+       "ce:pass",
+       false},
+      {"alice:pass\r\n\r\n", true},
+      {"", false},
+      {":", false},
+      {"a::", true},
+  };
+  for (const auto& r : table) {
+    BOOST_TEST_CONTEXT(r.line) {
+      BOOST_TEST(std::holds_alternative<kc::proxy_credentials>(kc::parse_proxy_user(r.line)) == r.ok);
+    }
+  }
+}
+
+// More of curl's no-proxy rules: blanks, commas, dots, and CIDR lengths on both families.
+BOOST_AUTO_TEST_CASE(no_proxy_edges) {
+  struct row {
+    std::string host, list;
+    bool match;
+  };
+  const std::vector<row> table = {
+      {"example.com", "\texample.com\t", true},
+      {"example.com", ",,,example.com", true},
+      {"example.com", "other,", false},
+      {"example.com", ".com", true},
+      {"example.com", ".", false},
+      {"example.com", "..", false},
+      {"example.com", "Example.Com.", true},
+      {"a.example.com", "A.EXAMPLE.COM", true},
+      {"example.com", "xample.com", false},
+      {"example.com", "other\t,\texample.com", true},
+      {"example.com", "other;example.com", false},
+      {"::1", "[::1]", false},  // entries are bare addresses
+      {"::1", "0:0:0:0:0:0:0:1", true},
+      {"::1", "::/0", false},  // /0 compares the whole address (curl)
+      {"::", "::/0", true},
+      {"2001:db8::1", "2001:db8::1/128", true},
+      {"2001:db8::2", "2001:db8::/127", false},
+      {"2001:db8::1", "2001:db8::/127", true},
+      {"2001:db8::1", "2001:db8::/126", true},
+      {"2001:db8::1", "2000::/7", true},
+      {"2201:db8::1", "2000::/7", false},
+      {"2001:db8::1", "2001:db8::/1x", false},
+      {"::1", "127.0.0.1", false},
+      {"127.0.0.1", "::1", false},
+      {"::ffff:10.0.0.1", "10.0.0.0/8", false},  // an IPv4-mapped address is an IPv6 one (curl)
+      {"10.0.0.1", "10.0.0.0/", false},
+      {"10.0.0.1", "10.0.0.0/0008", false},
+      {"10.0.0.1", "10.0.0.0/" + std::string(130, '1'), false},
+      {"10.0.0.1", "10.0.0.0/31", true},
+      {"10.0.0.2", "10.0.0.0/31", false},
+      {"10.0.0.1", "10.0.0.1/0", true},
+      {"10.0.0.1", "localhost, 10.0.0.1", true},
+      {"10.0.0.1", std::string{"10.0.0.1\0", 9}, false},
+      {"example.com", std::string(200, 'a') + ".com,example.com", true},
+  };
+  for (const auto& r : table) {
+    BOOST_TEST_CONTEXT("host '" << r.host << "' list '" << r.list << "'") {
+      BOOST_TEST(kc::no_proxy_matches(r.host, r.list) == r.match);
+    }
+  }
+}
+
+// --connect-to and --resolve: more malformed forms, and the bracketed IPv6 forms.
+BOOST_AUTO_TEST_CASE(connect_to_and_resolve_edges) {
+  struct connect_row {
+    std::string text;
+    bool ok;
+    std::string to_host, to_port;
+  };
+  const std::vector<connect_row> connect = {
+      {"h:443:[::2]", true, "::2", ""},
+      {"h:443:[::2]:", true, "::2", ""},
+      {"h:443:[::2]:1", true, "::2", "1"},
+      {"[::1]x443:h:1", false, "", ""},  // only ':' after ']'
+      {"[::1]:443x:h:1", false, "", ""},
+      {"h:443:[::2]x1", false, "", ""},
+      {"h:443:[::2]1", false, "", ""},
+      {"h:443:[zz]:1", false, "", ""},
+      {"h:443:bad host:1", false, "", ""},
+      {"h:443:edge:0", false, "", ""},
+      {"h:0:edge:1", false, "", ""},
+      {"h:443:edge:1:2", false, "", ""},
+      {"", false, "", ""},
+  };
+  for (const auto& r : connect) {
+    BOOST_TEST_CONTEXT(r.text) {
+      const auto parsed = kc::parse_connect_to(r.text);
+      BOOST_TEST_REQUIRE(std::holds_alternative<kc::connect_to_rule>(parsed) == r.ok);
+      if (const auto* rule = std::get_if<kc::connect_to_rule>(&parsed)) {
+        BOOST_TEST(rule->to_host == r.to_host);
+        BOOST_TEST(rule->to_port == r.to_port);
+      } else {
+        BOOST_TEST(std::get<std::string>(parsed).starts_with("--connect-to takes HOST:PORT:HOST2:PORT2"));
+      }
+    }
+  }
+  struct resolve_row {
+    std::string text;
+    bool ok;
+    std::vector<std::string> addresses;
+  };
+  const std::vector<resolve_row> resolve = {
+      {"h:443:0:0:0:0:0:0:0:1", true, {"::1"}},
+      {"h:443:::ffff:1.2.3.4", true, {"::ffff:1.2.3.4"}},
+      {"h:443:[2001:DB8::1]", true, {"2001:db8::1"}},
+      {"h_1.example:443:10.0.0.1", true, {"10.0.0.1"}},
+      {"h:443:[],10.0.0.1", true, {"10.0.0.1"}},
+      {"h:443:[]", false, {}},
+      {"h:443:[", false, {}},
+      {"h:443:[::1]x", false, {}},
+      {"h:443:1.2.3", false, {}},
+      {"h:443:1.2.3.4:80", false, {}},
+      {"h:443:1.2.3.4 ", false, {}},
+      {"h:abc:1.2.3.4", false, {}},
+      {"h:65536:1.2.3.4", false, {}},
+      {"[::1]:443:1.2.3.4", false, {}},
+      {"bad host:443:1.2.3.4", false, {}},
+      {"+-h:443:1.2.3.4", false, {}},
+      {"h", false, {}},
+      {"", false, {}},
+  };
+  for (const auto& r : resolve) {
+    BOOST_TEST_CONTEXT(r.text) {
+      const auto parsed = kc::parse_resolve(r.text);
+      BOOST_TEST_REQUIRE(std::holds_alternative<kc::resolve_rule>(parsed) == r.ok);
+      if (const auto* rule = std::get_if<kc::resolve_rule>(&parsed)) {
+        BOOST_TEST(rule->addresses == r.addresses, boost::test_tools::per_element());
+      } else {
+        BOOST_TEST(std::get<std::string>(parsed).starts_with("--resolve takes HOST:PORT:ADDRESS"));
+      }
+    }
+  }
+}
+
+// plan_route's remaining paths: no environment at all, a destination port alone, pins of other ports,
+// an IPv6 literal dialled, credentials with a user-only URL and a file.
+BOOST_AUTO_TEST_CASE(plan_route_edges) {
+  struct row {
+    std::string name;
+    std::string url;
+    std::optional<std::string> proxy;
+    std::vector<std::string> connect_to, resolve;
+    std::optional<kc::proxy_credentials> file;
+    bool null_env;
+    std::string dial_host, dial_port, error;
+    std::vector<std::string> pinned;
+  };
+  const std::vector<row> table = {
+      {"no environment function",
+       "https://api.example/v1",
+       {},
+       {},
+       {},
+       std::nullopt,
+       true,
+       "api.example",
+       "443",
+       "",
+       {}},
+      {"connect-to: a port alone",
+       "https://api.example/v1",
+       {},
+       {"api.example:443::8443"},
+       {},
+       std::nullopt,
+       false,
+       "api.example",
+       "8443",
+       "",
+       {}},
+      {"resolve: the pin of the target's port, not the origin's",
+       "https://api.example/v1",
+       {},
+       {"api.example:443::8443"},
+       {"api.example:443:10.0.0.1", "API.EXAMPLE:8443:10.0.0.2"},
+       std::nullopt,
+       false,
+       "api.example",
+       "8443",
+       "",
+       {"10.0.0.2"}},
+      {"resolve: a wildcard of another port is not used",
+       "https://api.example/v1",
+       {},
+       {},
+       {"*:80:10.0.0.1", "other:443:10.0.0.2"},
+       std::nullopt,
+       false,
+       "api.example",
+       "443",
+       "",
+       {}},
+      {"resolve: the first wildcard",
+       "https://api.example/v1",
+       {},
+       {},
+       {"*:443:10.0.0.1", "*:443:10.0.0.2"},
+       std::nullopt,
+       false,
+       "api.example",
+       "443",
+       "",
+       {"10.0.0.1"}},
+      {"an IPv6 connect-to target is not pinned",
+       "https://api.example/v1",
+       {},
+       {"::[::1]:9"},
+       {"*:9:10.0.0.1"},
+       std::nullopt,
+       false,
+       "::1",
+       "9",
+       "",
+       {}},
+      {"a user-only --proxy URL and a file",
+       "https://api.example/v1",
+       "http://alice@p:1",
+       {},
+       {},
+       kc::proxy_credentials{"bob", "pw"},
+       false,
+       "",
+       "",
+       "--proxy has credentials and --proxy-user-file",
+       {}},
+      {"a bad --proxy",
+       "https://api.example/v1",
+       "http://[::1]x1",
+       {},
+       {},
+       std::nullopt,
+       false,
+       "",
+       "",
+       "the proxy URL from --proxy: ",
+       {}},
+  };
+  for (const auto& r : table) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::network_settings settings;
+      settings.proxy = r.proxy;
+      settings.proxy_user = r.file;
+      for (const auto& text : r.connect_to) {
+        settings.connect_to.push_back(std::get<kc::connect_to_rule>(kc::parse_connect_to(text)));
+      }
+      for (const auto& text : r.resolve) {
+        settings.resolve.push_back(std::get<kc::resolve_rule>(kc::parse_resolve(text)));
+      }
+      const kc::env_lookup env = r.null_env ? kc::env_lookup{} : env_of({});
+      const auto planned = kc::plan_route(origin(r.url), settings, env);
+      if (!r.error.empty()) {
+        BOOST_TEST_REQUIRE(std::holds_alternative<std::string>(planned));
+        BOOST_TEST(std::get<std::string>(planned).find(r.error) != std::string::npos,
+                   std::get<std::string>(planned));
+        continue;
+      }
+      BOOST_TEST_REQUIRE(std::holds_alternative<kc::route>(planned));
+      const auto& route = std::get<kc::route>(planned);
+      BOOST_TEST(route.dial_host == r.dial_host);
+      BOOST_TEST(route.dial_port == r.dial_port);
+      BOOST_TEST(route.pinned == r.pinned, boost::test_tools::per_element());
+      BOOST_TEST(!route.proxy.has_value());
+    }
+  }
+}
+
+// The sentences for a proxy's answers, status by status.
+BOOST_AUTO_TEST_CASE(tunnel_answer_sentences) {
+  kc::network_settings settings;
+  settings.proxy = "p:3128";
+  const auto route =
+      std::get<kc::route>(kc::plan_route(origin("https://api.example/v1"), settings, env_of({})));
+  struct row {
+    unsigned status;
+    std::string reason;
+    std::string sentence;
+  };
+  const std::vector<row> table = {
+      {403, "Forbidden",
+       "proxy http://p:3128 (from --proxy) answered CONNECT api.example:443 with 403 Forbidden: it does not "
+       "allow "
+       "this destination"},
+      {301, "", "proxy http://p:3128 (from --proxy) answered CONNECT api.example:443 with 301"},
+      {504, "Gateway Timeout",
+       "proxy http://p:3128 (from --proxy) answered CONNECT api.example:443 with 504 Gateway Timeout: it "
+       "could not "
+       "reach the server"},
+      {599, "",
+       "proxy http://p:3128 (from --proxy) answered CONNECT api.example:443 with 599: it could not reach the "
+       "server"},
+      {600, "", "proxy http://p:3128 (from --proxy) answered CONNECT api.example:443 with 600"},
+  };
+  for (const auto& r : table) {
+    BOOST_TEST_CONTEXT(r.status) {
+      BOOST_TEST(kc::describe_tunnel_answer(route, r.status, r.reason) == r.sentence);
+    }
+  }
+  // A route without a proxy (never asked in practice) still makes a sentence, and a request without one.
+  const kc::route direct = kc::direct_route(origin("https://api.example/v1"));
+  BOOST_TEST(kc::describe_tunnel_answer(direct, 407, "") ==
+             "proxy  answered CONNECT  with 407: it requires credentials (user:password in the proxy URL, or "
+             "--proxy-user-file)");
+  BOOST_TEST(kc::connect_request(direct, "k") == "CONNECT  HTTP/1.1\r\nHost: \r\nUser-Agent: k\r\n\r\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

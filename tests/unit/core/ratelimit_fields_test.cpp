@@ -165,4 +165,229 @@ BOOST_AUTO_TEST_CASE(several_families_give_the_tightest) {
   BOOST_TEST(other->remaining == 40U);
 }
 
+// X-RateLimit-Reset in its three magnitudes against the answer's Date, and every value to refuse.
+BOOST_AUTO_TEST_CASE(x_ratelimit_reset_and_malformed_values) {
+  using f = kc::quota_family;
+  const std::string date = "Fri, 27 Nov 2026 12:00:10 GMT";  // the server's clock, 10 s ahead of ours
+  const std::string ms_from_date = std::to_string((now_s + 10) * 1000 + 2500);
+  const std::string s_from_date = std::to_string(now_s + 10 + 4);
+  const std::string s_past_on_server = std::to_string(now_s + 5);  // the views below point into it
+  const row rows[] = {
+      {"epoch ms against Date",
+       {.x_remaining = "2", .x_reset = ms_from_date, .date = date},
+       expected{0, 2, 2500ms, 0ms, f::x_ratelimit}},
+      {"epoch s against Date",
+       {.x_remaining = "2", .x_reset = s_from_date, .date = date},
+       expected{0, 2, 4000ms, 0ms, f::x_ratelimit}},
+      {"delta is not measured from Date",
+       {.x_remaining = "2", .x_reset = "3", .date = date},
+       expected{0, 2, 3000ms, 0ms, f::x_ratelimit}},
+      {"an unreadable Date: our clock",
+       {.x_remaining = "2", .x_reset = epoch_s_plus_30, .date = "yesterday"},
+       expected{0, 2, 30000ms, 0ms, f::x_ratelimit}},
+      {"epoch s already past on the server's clock",
+       {.x_remaining = "0", .x_reset = s_past_on_server, .date = date},
+       expected{0, 0, 0ms, 0ms, f::x_ratelimit}},
+      {"limit as a list: the first",
+       {.x_limit = "100, 1000", .x_remaining = "5", .x_reset = "1"},
+       expected{100, 5, 1000ms, 0ms, f::x_ratelimit}},
+      {"remaining equal to the limit",
+       {.x_limit = "5", .x_remaining = "5", .x_reset = "1"},
+       expected{5, 5, 1000ms, 0ms, f::x_ratelimit}},
+      {"negative reset", {.x_remaining = "1", .x_reset = "-5"}, std::nullopt},
+      {"reset overflowing", {.x_remaining = "1", .x_reset = "99999999999999999999999"}, std::nullopt},
+      {"reset with a unit", {.x_remaining = "1", .x_reset = "5s"}, std::nullopt},
+      {"remaining overflowing", {.x_remaining = "99999999999999999999999", .x_reset = "1"}, std::nullopt},
+      {"remaining a fraction", {.x_remaining = "1.5", .x_reset = "1"}, std::nullopt},
+      {"remaining list with garbage", {.x_remaining = "5, x", .x_reset = "1"}, std::nullopt},
+      {"limit negative", {.x_limit = "-1", .x_remaining = "1", .x_reset = "1"}, std::nullopt},
+      {"limit of 16 digits",
+       {.x_limit = "1234567890123456", .x_remaining = "1", .x_reset = "1"},
+       std::nullopt},
+      {"limit blank", {.x_limit = "  ", .x_remaining = "1", .x_reset = "1"}, std::nullopt},
+      {"limit with a parameter", {.x_limit = "100;w=60", .x_remaining = "1", .x_reset = "1"}, std::nullopt},
+      // A limit of 0 said by the server is not "unsaid": 5 left of 0 is a contradiction.
+      {"limit 0, remaining 5", {.x_limit = "0", .x_remaining = "5", .x_reset = "1"}, std::nullopt},
+      {"limit 0, remaining 0",
+       {.x_limit = "0", .x_remaining = "0", .x_reset = "1"},
+       expected{0, 0, 1000ms, 0ms, f::x_ratelimit}},
+  };
+  for (const row& r : rows) check(r);
+}
+
+// RFC 9651 syntax as far as RateLimit and RateLimit-Policy use it: what parses, and each syntax error
+// (a field that does not parse counts as absent).
+BOOST_AUTO_TEST_CASE(structured_field_syntax) {
+  using f = kc::quota_family;
+  const auto ok = [](std::uint64_t r, std::int64_t t) {
+    return expected{0, r, milliseconds{t * 1000}, 0ms, f::ietf};
+  };
+  const row rows[] = {
+      {"key characters _ - . * and digits",
+       {.ratelimit = R"("p";r=1;t=2;a_b=1;c-d=2;e.f=3;*g=4;h9=5)"},
+       ok(1, 2)},
+      {"a token with tchar extras, ':' and '/'", {.ratelimit = "a!#$%&'*+-.^_`|~:/b;r=3;t=4"}, ok(3, 4)},
+      {"a token starting with '*'", {.ratelimit = "*p;r=3;t=4"}, ok(3, 4)},
+      {"booleans and byte sequences as parameters",
+       {.ratelimit = R"("p";r=1;t=1;x=?0;y=?1;z;b=:AQID+/==:)"},
+       ok(1, 1)},
+      {"a decimal parameter", {.ratelimit = R"("p";r=1;t=1;d=-123456789012.123)"}, ok(1, 1)},
+      {"string escapes", {.ratelimit = R"("a\"b\\c";r=5;t=6)"}, ok(5, 6)},
+      {"leading spaces, tabs after commas", {.ratelimit = "   \"p\";r=1;t=9,\t\"q\";r=2;t=9"}, ok(1, 9)},
+      {"15 digits", {.ratelimit = R"("p";r=999999999999999;t=1)"}, ok(999999999999999, 1)},
+      {"leading zeros", {.ratelimit = R"("p";r=007;t=01)"}, ok(7, 1)},
+      {"blank field", {.ratelimit = "   "}, std::nullopt},
+      {"nine members",
+       {.ratelimit = "a;r=1;t=1,b;r=1;t=1,c;r=1;t=1,d;r=1;t=1,e;r=1;t=1,f;r=1;t=1,g;r=1;t=1,"
+                     "h;r=1;t=1,i;r=1;t=1"},
+       std::nullopt},
+      {"nine parameters", {.ratelimit = R"("p";r=1;t=1;a;b;c;d;e;f;g)"}, std::nullopt},
+      {"eight parameters", {.ratelimit = R"("p";r=1;t=1;a;b;c;d;e;f)"}, ok(1, 1)},
+      {"junk after a member", {.ratelimit = R"("p";r=1;t=1 x)"}, std::nullopt},
+      {"a parameter without a key", {.ratelimit = R"("p";=1;r=1;t=1)"}, std::nullopt},
+      {"a parameter key in upper case", {.ratelimit = R"("p";r=1;t=1;Q=1)"}, std::nullopt},
+      {"a parameter with no value after '='", {.ratelimit = R"("p";r=1;t=)"}, std::nullopt},
+      {"a bad boolean", {.ratelimit = R"("p";r=1;t=1;x=?2)"}, std::nullopt},
+      {"a boolean cut short", {.ratelimit = R"("p";r=1;t=1;x=?)"}, std::nullopt},
+      {"an unterminated byte sequence", {.ratelimit = R"("p";r=1;t=1;b=:AQID)"}, std::nullopt},
+      {"a byte sequence with a bad character", {.ratelimit = R"("p";r=1;t=1;b=:A*B:)"}, std::nullopt},
+      {"a lone minus", {.ratelimit = R"("p";r=-;t=1)"}, std::nullopt},
+      {"a decimal with 13 integer digits", {.ratelimit = R"("p";r=1;t=1;d=1234567890123.5)"}, std::nullopt},
+      {"a decimal with 4 fraction digits", {.ratelimit = R"("p";r=1;t=1;d=1.2345)"}, std::nullopt},
+      {"a decimal without fraction digits", {.ratelimit = R"("p";r=1;t=1;d=1.)"}, std::nullopt},
+      {"a bad escape in a string", {.ratelimit = R"("p\n";r=1;t=1)"}, std::nullopt},
+      {"an escape at the end", {.ratelimit = "\"p\\"}, std::nullopt},
+      {"a non-ASCII byte in a string", {.ratelimit = "\"p\xc3\xa9\";r=1;t=1"}, std::nullopt},
+      {"a control character in a string", {.ratelimit = "\"p\x01\";r=1;t=1"}, std::nullopt},
+      {"an item that starts with nothing known", {.ratelimit = "(p);r=1;t=1"}, std::nullopt},
+      {"an integer as the name", {.ratelimit = "7;r=1;t=1"}, std::nullopt},
+      {"a boolean as the name", {.ratelimit = "?1;r=1;t=1"}, std::nullopt},
+      {"a dictionary member after a list item", {.ratelimit = R"("p";r=1;t=1, remaining=5)"}, std::nullopt},
+      {"t over 2^40 seconds", {.ratelimit = R"("p";r=1;t=1099511627777)"}, std::nullopt},
+      {"t of 2^40 seconds", {.ratelimit = R"("p";r=1;t=1099511627776)"}, ok(1, 1099511627776)},
+      {"t negative", {.ratelimit = R"("p";r=1;t=-1)"}, std::nullopt},
+      {"r a string", {.ratelimit = R"("p";r="1";t=1)"}, std::nullopt},
+  };
+  for (const row& r : rows) check(r);
+}
+
+// RateLimit-Policy: matched by name, its own syntax errors, its units, and the draft -07 dictionary.
+BOOST_AUTO_TEST_CASE(policies_and_the_draft_07_dictionary) {
+  using f = kc::quota_family;
+  const row rows[] = {
+      {"a policy that does not parse: limit and window unsaid",
+       {.ratelimit = R"("p";r=5;t=2)", .ratelimit_policy = R"("p";q=10;w=)"},
+       expected{0, 5, 2000ms, 0ms, f::ietf}},
+      {"a policy of another name: unsaid",
+       {.ratelimit = R"("p";r=5;t=2)", .ratelimit_policy = R"("other";q=3;w=1)"},
+       expected{0, 5, 2000ms, 0ms, f::ietf}},
+      {"a string and a token of the same name match",
+       {.ratelimit = R"("p";r=5;t=2)", .ratelimit_policy = "p;q=10;w=10"},
+       expected{10, 5, 2000ms, 10000ms, f::ietf}},
+      {"qu=\"requests\" counts",
+       {.ratelimit = R"("p";r=5;t=2)", .ratelimit_policy = R"("p";q=10;w=10;qu="requests")"},
+       expected{10, 5, 2000ms, 10000ms, f::ietf}},
+      {"qu as a token is not the String \"requests\"",
+       {.ratelimit = R"("p";r=5;t=2)", .ratelimit_policy = R"("p";q=10;w=10;qu=requests)"},
+       std::nullopt},
+      {"a window beyond 2^40 s: unsaid",
+       {.ratelimit = R"("p";r=5;t=2)", .ratelimit_policy = R"("p";q=10;w=1099511627777)"},
+       expected{10, 5, 2000ms, 0ms, f::ietf}},
+      {"q=0 with requests left",
+       {.ratelimit = R"("p";r=5;t=2)", .ratelimit_policy = R"("p";q=0;w=10)"},
+       std::nullopt},
+      {"q=0 and none left",
+       {.ratelimit = R"("p";r=0;t=2)", .ratelimit_policy = R"("p";q=0;w=10)"},
+       expected{0, 0, 2000ms, 10000ms, f::ietf}},
+      {"q negative", {.ratelimit = R"("p";r=5;t=2)", .ratelimit_policy = R"("p";q=-1;w=10)"}, std::nullopt},
+      {"-07: no policy",
+       {.ratelimit = "limit=10, remaining=4, reset=3"},
+       expected{10, 4, 3000ms, 0ms, f::ietf}},
+      {"-07: no limit", {.ratelimit = "remaining=4, reset=3"}, expected{0, 4, 3000ms, 0ms, f::ietf}},
+      {"-07: members in another order, unknown ones skipped",
+       {.ratelimit = "reset=3, policy=x, remaining=4;p=1, limit=10"},
+       expected{10, 4, 3000ms, 0ms, f::ietf}},
+      {"-07: a duplicate key, the last wins (RFC 9651 4.2.2)",
+       {.ratelimit = "limit=10, remaining=9, reset=3, remaining=4"},
+       expected{10, 4, 3000ms, 0ms, f::ietf}},
+      {"-07: a policy that does not parse",
+       {.ratelimit = "remaining=4, reset=3", .ratelimit_policy = "10;w="},
+       expected{0, 4, 3000ms, 0ms, f::ietf}},
+      {"-07: a window beyond 2^40 s",
+       {.ratelimit = "remaining=4, reset=3", .ratelimit_policy = "10;w=1099511627777"},
+       expected{0, 4, 3000ms, 0ms, f::ietf}},
+      {"-07: no reset", {.ratelimit = "limit=10, remaining=4"}, std::nullopt},
+      {"-07: no remaining", {.ratelimit = "limit=10, reset=4"}, std::nullopt},
+      {"-07: reset negative", {.ratelimit = "remaining=4, reset=-3"}, std::nullopt},
+      {"-07: reset beyond 2^40 s", {.ratelimit = "remaining=4, reset=1099511627777"}, std::nullopt},
+      {"-07: reset a decimal", {.ratelimit = "remaining=4, reset=3.5"}, std::nullopt},
+      {"-07: remaining above the limit", {.ratelimit = "limit=3, remaining=4, reset=3"}, std::nullopt},
+      {"-07: reset beyond the window",
+       {.ratelimit = "remaining=4, reset=30", .ratelimit_policy = "10;w=10"},
+       std::nullopt},
+      // A limit that is said but unreadable gives no observation, as in the other families.
+      {"-07: limit a token", {.ratelimit = "limit=ten, remaining=4, reset=3"}, std::nullopt},
+      {"-07: limit negative", {.ratelimit = "limit=-1, remaining=4, reset=3"}, std::nullopt},
+      {"-07: limit 0 with requests left", {.ratelimit = "limit=0, remaining=4, reset=3"}, std::nullopt},
+      {"-07: a member with a bad value", {.ratelimit = "remaining=4, reset="}, std::nullopt},
+  };
+  for (const row& r : rows) check(r);
+}
+
+// The older trio: each field's malformed values.
+BOOST_AUTO_TEST_CASE(older_trio_malformed) {
+  using f = kc::quota_family;
+  const row rows[] = {
+      {"whitespace around numbers",
+       {.limit = " 10 ", .remaining = " 4 ", .reset = "\t1\r\n"},
+       expected{10, 4, 1000ms, 0ms, f::ietf_trio}},
+      {"a window of the first number only",
+       {.limit = "10, 100;w=60", .remaining = "4", .reset = "1"},
+       expected{10, 4, 1000ms, 0ms, f::ietf_trio}},
+      {"the limit's policy listed later",
+       {.limit = "10, 100;w=60, 10;w=5", .remaining = "4", .reset = "1"},
+       expected{10, 4, 1000ms, 5000ms, f::ietf_trio}},
+      {"a window beyond 2^40 s: unsaid",
+       {.limit = "10;w=1099511627777", .remaining = "4", .reset = "1"},
+       expected{10, 4, 1000ms, 0ms, f::ietf_trio}},
+      {"no reset", {.limit = "10", .remaining = "4"}, std::nullopt},
+      {"no remaining", {.limit = "10", .reset = "4"}, std::nullopt},
+      {"remaining negative", {.remaining = "-4", .reset = "1"}, std::nullopt},
+      {"remaining a list", {.remaining = "4, 5", .reset = "1"}, std::nullopt},
+      {"remaining of 16 digits", {.remaining = "1234567890123456", .reset = "1"}, std::nullopt},
+      {"reset blank", {.remaining = "4", .reset = "  "}, std::nullopt},
+      {"reset a fraction", {.remaining = "4", .reset = "1.5"}, std::nullopt},
+      {"reset beyond 2^40 s", {.remaining = "4", .reset = "1099511627777"}, std::nullopt},
+      {"limit that does not parse", {.limit = "10,", .remaining = "4", .reset = "1"}, std::nullopt},
+      {"limit a token", {.limit = "ten", .remaining = "4", .reset = "1"}, std::nullopt},
+      {"limit negative", {.limit = "-10", .remaining = "4", .reset = "1"}, std::nullopt},
+      {"limit 0 with requests left", {.limit = "0", .remaining = "4", .reset = "1"}, std::nullopt},
+  };
+  for (const row& r : rows) check(r);
+}
+
+// Several families, and several items in one: the tightest by remaining / reset_in, a reset of 0
+// counting as 1 ms.
+BOOST_AUTO_TEST_CASE(tightest_of_many) {
+  using f = kc::quota_family;
+  const row rows[] = {
+      {"the trio tighter than X-RateLimit",
+       {.x_remaining = "10", .x_reset = "1", .remaining = "1", .reset = "1"},
+       expected{0, 1, 1000ms, 0ms, f::ietf_trio}},
+      {"X-RateLimit tighter than the trio",
+       {.x_remaining = "1", .x_reset = "10", .remaining = "10", .reset = "1"},
+       expected{0, 1, 10000ms, 0ms, f::x_ratelimit}},
+      {"a reset of 0 counts as 1 ms",
+       {.ratelimit = R"("a";r=0;t=0, "b";r=1;t=0)"},
+       expected{0, 0, 0ms, 0ms, f::ietf}},
+      {"equal ratios: the first kept",
+       {.ratelimit = R"("a";r=2;t=2, "b";r=1;t=1)"},
+       expected{0, 2, 2000ms, 0ms, f::ietf}},
+      {"one bad item spoils the field",
+       {.ratelimit = R"("a";r=2;t=2, "b";r=1)", .remaining = "7", .reset = "1"},
+       expected{0, 7, 1000ms, 0ms, f::ietf_trio}},
+  };
+  for (const row& r : rows) check(r);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,9 @@
 #include "keyrevoke/core/report_merge.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <cctype>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -359,12 +361,12 @@ BOOST_AUTO_TEST_CASE(a_foreign_or_malformed_file_is_an_error_with_its_line) {
 // headers' started_at are equal to the second), the reports given newest first. The header's "at"
 // (milliseconds) orders them: the delete is the final state.
 BOOST_AUTO_TEST_CASE(runs_started_in_one_second_are_ordered_by_their_header_at) {
-  const std::string disabled = header("2026-11-30T15:51:44Z", "", "disable", "https://h/api/v1", "alice",
-                                      "2026-11-30T15:51:44.093Z") +
-                               row(1, kc::outcome::disabled) + summary();
-  const std::string deleted = header("2026-11-30T15:51:44Z", "", "delete", "https://h/api/v1", "alice",
-                                     "2026-11-30T15:51:44.400Z") +
-                              row(1, kc::outcome::deleted) + summary();
+  const std::string disabled =
+      header("2026-11-30T15:51:44Z", "", "disable", "https://h/api/v1", "alice", "2026-11-30T15:51:44.093Z") +
+      row(1, kc::outcome::disabled) + summary();
+  const std::string deleted =
+      header("2026-11-30T15:51:44Z", "", "delete", "https://h/api/v1", "alice", "2026-11-30T15:51:44.400Z") +
+      row(1, kc::outcome::deleted) + summary();
   for (const bool newest_first : {true, false}) {
     BOOST_TEST_CONTEXT("newest first: " << newest_first) {
       kc::merged_report r;
@@ -380,8 +382,380 @@ BOOST_AUTO_TEST_CASE(runs_started_in_one_second_are_ordered_by_their_header_at) 
   BOOST_TEST_REQUIRE(at != std::string::npos);
   old_header.erase(at, old_header.find('}', at) - at);
   kc::merged_report r;
-  BOOST_TEST_REQUIRE(merge({{"dB", deleted}, {"old", old_header + row(1, kc::outcome::disabled) + summary()}}, r).empty());
+  BOOST_TEST_REQUIRE(
+      merge({{"dB", deleted}, {"old", old_header + row(1, kc::outcome::disabled) + summary()}}, r).empty());
   BOOST_TEST(final_outcomes(r)[hex(1)] == "deleted");
+}
+
+// Raw rows, as an older keyrevoke or a hand-edited file may hold them: each field's odd values read as
+// "unsaid", never as something the server showed.
+BOOST_AUTO_TEST_CASE(odd_field_values) {
+  const std::string h = header("2026-11-27T21:00:00Z");
+  const auto hash_row = [](std::string_view fields) {
+    return R"({"hash":")" + hex(1) + R"(","outcome":"failed",)" + std::string{fields} + "}\n";
+  };
+  struct row_case {
+    const char* name;
+    std::string row;
+    unsigned http_status, attempts;
+    std::string error;
+  };
+  const std::vector<row_case> table = {
+      {"ordinary", hash_row(R"("http_status":500,"attempts":3,"error":"HTTP 500")"), 500, 3, "HTTP 500"},
+      {"absent", hash_row(R"("x":1)"), 0, 0, ""},
+      {"null", hash_row(R"("http_status":null,"attempts":null,"error":null)"), 0, 0, ""},
+      {"negative", hash_row(R"("http_status":-1,"attempts":-5)"), 0, 0, ""},
+      {"too large for unsigned", hash_row(R"("http_status":4294967296,"attempts":18446744073709551615)"), 0,
+       0, ""},
+      {"the largest unsigned", hash_row(R"("http_status":4294967295,"attempts":0)"), 4294967295U, 0, ""},
+      {"strings and doubles", hash_row(R"("http_status":"500","attempts":2.0,"error":7)"), 0, 0, ""},
+  };
+  for (const row_case& c : table) {
+    BOOST_TEST_CONTEXT(c.name) {
+      kc::merged_report r;
+      BOOST_TEST_REQUIRE(merge({{"r", h + c.row + summary(1)}}, r) == "");
+      BOOST_REQUIRE(r.hashes.size() == 1U);
+      BOOST_TEST(r.hashes[0].http_status == c.http_status);
+      BOOST_TEST(r.hashes[0].attempts == c.attempts);
+      BOOST_TEST(r.hashes[0].error == c.error);
+      BOOST_TEST(r.hashes[0].outcome == "failed");
+      BOOST_TEST(!r.all_done());
+    }
+  }
+}
+
+// The header's and the summary's fields as the runs show them.
+BOOST_AUTO_TEST_CASE(header_and_summary_fields) {
+  const auto typed = [](std::string_view fields) {
+    return R"({"type":"header","tool":"keyrevoke","started_at":"2026-11-27T21:00:00Z",)" +
+           std::string{fields} + "}\n";
+  };
+  const auto done = [](std::string_view fields) {
+    return R"({"type":"summary",)" + std::string{fields} + "}\n";
+  };
+  struct run_case {
+    const char* name;
+    std::string text;
+    std::uint64_t pid;
+    std::string options;
+    std::optional<int> exit_code;
+    double elapsed_s;
+  };
+  const std::vector<run_case> table = {
+      {"ordinary", typed(R"("pid":7,"options":{"a":1})") + done(R"("exit_code":0,"elapsed_s":1.5)"), 7,
+       R"({"a":1})", 0, 1.5},
+      {"options of every kind",
+       typed(R"("options":{"list":[1,"two",null,true],"o":{"x":30.0,"y":1e-7},"big":18446744073709551615})") +
+           done(R"("exit_code":130)"),
+       0, R"({"list":[1,"two",null,true],"o":{"x":30.0,"y":1e-07},"big":18446744073709551615})", 130, 0.0},
+      {"options not an object", typed(R"("options":[1])") + done("\"x\":0"), 0, "{}", std::nullopt, 0.0},
+      {"pid negative", typed(R"("pid":-3)") + done("\"x\":0"), 0, "{}", std::nullopt, 0.0},
+      {"pid a double", typed(R"("pid":2.5)") + done("\"x\":0"), 0, "{}", std::nullopt, 0.0},
+      {"pid beyond int64", typed(R"("pid":18446744073709551615)") + done("\"x\":0"), 18446744073709551615ULL,
+       "{}", std::nullopt, 0.0},
+      {"pid a string", typed(R"("pid":"7")") + done("\"x\":0"), 0, "{}", std::nullopt, 0.0},
+      {"exit code a string, elapsed an integer",
+       typed("\"pid\":1") + done(R"("exit_code":"0","elapsed_s":3)"), 1, "{}", std::nullopt, 3.0},
+      {"exit code beyond int", typed("\"pid\":1") + done(R"("exit_code":4294967296)"), 1, "{}", std::nullopt,
+       0.0},
+      {"negative exit code", typed("\"pid\":1") + done(R"("exit_code":-1)"), 1, "{}", -1, 0.0},
+  };
+  for (const run_case& c : table) {
+    BOOST_TEST_CONTEXT(c.name) {
+      kc::merged_report r;
+      BOOST_TEST_REQUIRE(merge({{"r", c.text}}, r) == "");
+      BOOST_REQUIRE(r.runs.size() == 1U);
+      BOOST_TEST(r.runs[0].pid == c.pid);
+      BOOST_TEST(r.runs[0].options == c.options);
+      BOOST_TEST(r.runs[0].exit_code.has_value() == c.exit_code.has_value());
+      if (r.runs[0].exit_code && c.exit_code) BOOST_TEST(*r.runs[0].exit_code == *c.exit_code);
+      BOOST_TEST(r.runs[0].elapsed_s == c.elapsed_s);
+      BOOST_TEST(r.runs[0].finished);
+    }
+  }
+}
+
+// An option too large for a double (1e400 reads as infinity) is written as null: the options are put
+// into `report --format json` as they are, and "inf" is no JSON.
+BOOST_AUTO_TEST_CASE(options_that_are_no_finite_number) {
+  const std::string text = R"({"type":"header","tool":"keyrevoke","options":{"rate":1e400,"neg":-1e400}})"
+                           "\n";
+  kc::merged_report r;
+  BOOST_TEST_REQUIRE(merge({{"r", text}}, r) == "");
+  BOOST_REQUIRE(r.runs.size() == 1U);
+  BOOST_TEST(r.runs[0].options == R"({"rate":null,"neg":null})");
+}
+
+// Lines: CRLF endings, torn last lines, sizes, and the rows that are no keyrevoke row.
+BOOST_AUTO_TEST_CASE(lines_and_rows) {
+  const std::string h = header("2026-11-27T21:00:00Z");
+  struct line_case {
+    const char* name;
+    std::string text;
+    std::string error;  // "" none
+    std::size_t hashes;
+    std::string note;  // mentioned in a note when not empty
+  };
+  const std::string crlf_row = row(1, kc::outcome::deleted);
+  const std::string long_line = R"({"type":"future","pad":")" + std::string(70000, 'x') + "\"}\n";
+  const std::vector<line_case> table = {
+      {"CRLF line endings",
+       h.substr(0, h.size() - 1) + "\r\n" + crlf_row.substr(0, crlf_row.size() - 1) + "\r\n" + summary(), "",
+       1, ""},
+      {"a whole last row without its newline", h + crlf_row.substr(0, crlf_row.size() - 1), "", 1, ""},
+      {"a torn last row", h + crlf_row.substr(0, 30), "", 0, "r:2: the last line is torn"},
+      {"a line over 64 KiB", h + long_line, "r:2: a line longer than 64 KiB", 0, ""},
+      {"a row of a type this version does not know",
+       h +
+           R"({"type":"checkpoint","n":1})"
+           "\n" +
+           crlf_row + summary(),
+       "", 1, "1 rows of a type this version does not know were skipped"},
+      {"a verify row without a proof", h + R"({"type":"verify","hash":")" + hex(1) + "\"}\n",
+       "r:2: a verify row without a 64-hex \"hash\" and a \"proof\"", 0, ""},
+      {"a verify row with a short hash",
+       h + R"({"type":"verify","hash":"ab","proof":"verified"})"
+           "\n",
+       "r:2: a verify row without", 0, ""},
+      {"a hash row without an outcome", h + R"({"hash":")" + hex(1) + "\"}\n", "r:2: neither a typed row", 0,
+       ""},
+      {"a hash row with an empty outcome",
+       h + R"({"hash":")" + hex(1) +
+           R"(","outcome":""})"
+           "\n",
+       "r:2: neither a typed row", 0, ""},
+      {"no hash, outcome not invalid",
+       h + R"({"hash":null,"outcome":"deleted"})"
+           "\n",
+       "r:2: a row without a hash whose outcome is not \"invalid\"", 0, ""},
+      {"a hash that is a number",
+       h + R"({"hash":12,"outcome":"deleted"})"
+           "\n",
+       "r:2: \"hash\" is not 64 hex", 0, ""},
+      {"upper-case hex is a hash",
+       h + R"({"hash":")" +
+           [] {
+             std::string u = hex(0xab);
+             for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+             return u;
+           }() +
+           R"(","outcome":"deleted"})"
+           "\n" +
+           summary(),
+       "", 1, ""},
+  };
+  for (const line_case& c : table) {
+    BOOST_TEST_CONTEXT(c.name) {
+      kc::merged_report r;
+      const std::string error = merge({{"r", c.text}}, r);
+      if (c.error.empty()) {
+        BOOST_TEST(error == "");
+        BOOST_TEST(r.hashes.size() == c.hashes);
+        if (!c.note.empty()) BOOST_TEST(mentions(r.notes, c.note), c.note);
+      } else {
+        BOOST_TEST(error.starts_with(c.error), error);
+      }
+    }
+  }
+}
+
+// Invalid input lines: one per (input, line), whatever the number's type.
+BOOST_AUTO_TEST_CASE(invalid_input_lines) {
+  const std::string h = header("2026-11-27T21:00:00Z");
+  const auto bad = [](std::string_view line, std::string_view file) {
+    return R"({"hash":null,"outcome":"invalid","line":)" + std::string{line} + R"(,"file":)" +
+           std::string{file} +
+           R"(,"input":"zz","error":"not a hash"})"
+           "\n";
+  };
+  kc::merged_report r;
+  BOOST_TEST_REQUIRE(merge({{"r", h + bad("3", R"("b.txt")") + bad("3", R"("a.txt")") + bad("-2", "null") +
+                                      bad("18446744073709551615", R"("a.txt")") + bad("\"x\"", R"("a.txt")") +
+                                      bad("3", R"("a.txt")") + summary(1)}},
+                           r) == "");
+  BOOST_REQUIRE(r.invalid.size() == 5U);
+  // In (file, line) order; the null file (stdin) first; a line that is no count reads as 0.
+  BOOST_TEST(r.invalid[0].input_file == "");
+  BOOST_TEST(r.invalid[0].line == 0U);
+  BOOST_TEST(r.invalid[1].input_file == "a.txt");
+  BOOST_TEST(r.invalid[1].line == 0U);
+  BOOST_TEST(r.invalid[2].line == 3U);
+  BOOST_TEST(r.invalid[2].preview == "zz");
+  BOOST_TEST(r.invalid[2].error == "not a hash");
+  BOOST_TEST(r.invalid[3].line == 18446744073709551615ULL);
+  BOOST_TEST(r.invalid[4].input_file == "b.txt");
+  BOOST_TEST(r.outcomes.at("invalid") == 5U);
+  BOOST_TEST(r.runs[0].rows == 6U);
+  BOOST_TEST(!r.all_done());
+}
+
+// Rows before any header (an older keyrevoke), summary or verify rows first, and proofs without an
+// action row: they read, and what they do not show stays left.
+BOOST_AUTO_TEST_CASE(rows_without_a_header) {
+  using v = kc::verify_outcome;
+  struct case_row {
+    const char* name;
+    std::string text;
+    std::string outcome, proof;
+    bool all_done;
+    std::vector<std::string> failures;  // states of the groups
+  };
+  const std::vector<case_row> table = {
+      {"a verify row alone", proof(1, v::verified), "", "verified", false, {"no action row"}},
+      {"a failed verify row alone",
+       proof(1, v::failed),
+       "",
+       "failed",
+       false,
+       {"no action row", "verify failed"}},
+      {"a summary first", summary() + row(1, kc::outcome::deleted), "deleted", "", true, {}},
+  };
+  for (const case_row& c : table) {
+    BOOST_TEST_CONTEXT(c.name) {
+      kc::merged_report r;
+      BOOST_TEST_REQUIRE(merge({{"old", c.text}}, r) == "");
+      BOOST_REQUIRE(r.hashes.size() == 1U);
+      BOOST_REQUIRE(r.runs.size() == 1U);
+      BOOST_TEST(r.runs[0].line == 0U);
+      BOOST_TEST(r.hashes[0].outcome == c.outcome);
+      BOOST_TEST(r.hashes[0].proof == c.proof);
+      BOOST_TEST(mentions(r.notes, "old: rows before any header row"));
+      std::vector<std::string> states;
+      for (const kc::failure_group& g : r.failures) states.push_back(g.state);
+      BOOST_TEST(states == c.failures, boost::test_tools::per_element());
+      BOOST_TEST(r.left() == c.failures.size());
+      BOOST_TEST(r.all_done() == c.all_done);
+    }
+  }
+}
+
+// Runs ordered across files, resumes and shards: which row and which proof are final.
+BOOST_AUTO_TEST_CASE(order_across_files_and_proofs) {
+  using o = kc::outcome;
+  using v = kc::verify_outcome;
+  const std::string h1 = header("2026-11-27T21:00:00Z"), h2 = header("2026-11-27T21:05:00Z");
+  struct case_row {
+    const char* name;
+    std::vector<file> files;
+    std::string outcome, proof;
+    bool all_done;
+  };
+  const std::vector<case_row> table = {
+      {"a later file's earlier run does not override",
+       {{"b", h2 + row(1, o::enabled) + summary()}, {"a", h1 + row(1, o::disabled) + summary()}},
+       "enabled",
+       "",
+       true},
+      {"same start in two files: the later file wins",
+       {{"a", h1 + row(1, o::disabled) + summary()}, {"b", h1 + row(1, o::enabled) + summary()}},
+       "enabled",
+       "",
+       true},
+      {"a proof given before its row's file is still the row's",
+       {{"verify", h2 + proof(1, v::mismatch, kc::observed_state::enabled) + summary(1)},
+        {"act", h1 + row(1, o::disabled) + summary()}},
+       "disabled",
+       "mismatch",
+       false},
+      {"an earlier proof given later does not replace a later one",
+       {{"b", h2 + proof(1, v::verified) + summary()},
+        {"a", h1 + row(1, o::deleted) + proof(1, v::mismatch, kc::observed_state::enabled) + summary(1)}},
+       "deleted",
+       "verified",
+       true},
+      {"a later mismatch replaces a verified",
+       {{"a", h1 + row(1, o::deleted) + proof(1, v::verified) + summary() + h2 +
+                  proof(1, v::mismatch, kc::observed_state::enabled) + summary(1)}},
+       "deleted",
+       "mismatch",
+       false},
+      {"a later failed proof replaces a not_attempted one",
+       {{"a", h1 + row(1, o::deleted) + proof(1, v::not_attempted) + summary(130) + h2 + proof(1, v::failed) +
+                  summary(1)}},
+       "deleted",
+       "failed",
+       false},
+      // The second run acted again and its own verification failed: that failure is the final row's
+      // proof; the first run's "verified" was about an earlier row.
+      {"a new action row's failed proof is not hidden by an older row's verified one",
+       {{"a", h1 + row(1, o::disabled) + proof(1, v::verified, kc::observed_state::disabled) + summary() +
+                  h2 + row(1, o::enabled) + proof(1, v::failed) + summary(1)}},
+       "enabled",
+       "failed",
+       false},
+      {"same, the runs in two files given newest first",
+       {{"b", h2 + row(1, o::enabled) + proof(1, v::failed) + summary(1)},
+        {"a", h1 + row(1, o::disabled) + proof(1, v::verified, kc::observed_state::disabled) + summary()}},
+       "enabled",
+       "failed",
+       false},
+      {"a shown-nothing row after a proven one keeps the proven row and its proof",
+       {{"a", h1 + row(1, o::deleted) + proof(1, v::verified) + summary() + h2 +
+                  row(1, o::failed, "HTTP 500", 500) + summary(1)}},
+       "deleted",
+       "verified",
+       true},
+  };
+  for (const case_row& c : table) {
+    BOOST_TEST_CONTEXT(c.name) {
+      kc::merged_report r;
+      BOOST_TEST_REQUIRE(merge(c.files, r) == "");
+      BOOST_REQUIRE(r.hashes.size() == 1U);
+      BOOST_TEST(r.hashes[0].outcome == c.outcome);
+      BOOST_TEST(r.hashes[0].proof == c.proof);
+      BOOST_TEST(r.all_done() == c.all_done);
+    }
+  }
+}
+
+// Shard and run problems beyond the basic ones.
+BOOST_AUTO_TEST_CASE(more_shard_and_run_problems) {
+  using o = kc::outcome;
+  const auto shard_file = [&](std::uint8_t n, std::string_view shard) {
+    return header("2026-11-27T21:00:00Z", shard) + row(n, o::deleted) + summary();
+  };
+  struct problem_case {
+    const char* name;
+    std::vector<file> files;
+    std::vector<std::string> problems;
+  };
+  std::vector<file> one_of_30{{"a", shard_file(1, "1/30")}};
+  const std::vector<problem_case> table = {
+      {"one file's runs name two shards",
+       {{"a", shard_file(1, "1/2") + header("2026-11-27T21:05:00Z", "2/2") + summary()}},
+       {"a: its runs name different shards (1/2, 2/2)"}},
+      {"29 of 30 shards missing: the first 20 listed",
+       one_of_30,
+       {"29 of 30 shards have no report: 2/30, 3/30, 4/30, 5/30, 6/30, 7/30, 8/30, 9/30, 10/30, 11/30, "
+        "12/30, "
+        "13/30, 14/30, 15/30, 16/30, 17/30, 18/30, 19/30, 20/30, 21/30, ... (their hashes"}},
+      {"a run without a start time, killed",
+       {{"a", R"({"type":"header","tool":"keyrevoke"})"
+              "\n" +
+                  row(1, o::deleted)}},
+       {"a:1: the run started (unknown) has no summary row"}},
+      {"a shard text that is no shard counts as none",
+       {{"a", shard_file(1, "1/2")}, {"b", shard_file(2, "2/2")}, {"c", shard_file(3, "3/2")}},
+       {"c: a run without --shard"}},
+  };
+  for (const problem_case& c : table) {
+    BOOST_TEST_CONTEXT(c.name) {
+      kc::merged_report r;
+      BOOST_TEST_REQUIRE(merge(c.files, r) == "");
+      BOOST_TEST(r.problems.size() == c.problems.size());
+      for (const std::string& p : c.problems) BOOST_TEST(mentions(r.problems, p), p);
+      BOOST_TEST(!r.all_done());
+    }
+  }
+  // A resumed run without a start time is named so in its note.
+  kc::merged_report r;
+  BOOST_TEST_REQUIRE(
+      merge({{"a", R"({"type":"header","tool":"keyrevoke"})"
+                   "\n" +
+                       row(1, o::failed) + header("2026-11-27T21:05:00Z") + row(1, o::deleted) + summary()}},
+            r) == "");
+  BOOST_TEST(mentions(r.notes, "a:1: the run started (unknown) was interrupted"));
+  BOOST_TEST(r.all_done());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
