@@ -288,8 +288,8 @@ std::optional<std::string> report_merger::end_file() {
 merged_report report_merger::finish() {
   // Hashes, with the proof that belongs to their final row (later() reads out_.runs: first).
   out_.hashes.reserve(by_hash_.size());
-  for (auto& entry : by_hash_) {
-    auto& e = entry.second;  // not a structured binding: clang 14 cannot capture one in a lambda
+  for (auto& item : by_hash_) {
+    auto& e = item.second;  // not a structured binding: clang 14 cannot capture one in a lambda
     hash_state s = std::move(e.state);
     // The proof of the final row: the latest one after it that showed the key's state, else the latest
     // one after it (an unproven proof never hides a verified or mismatch one of the same row).
