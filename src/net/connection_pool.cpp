@@ -899,7 +899,8 @@ void connection_pool::watch() {
   // read and per write; this costs a few wake-ups a second.)
   const auto tick = std::clamp<core::millis>(timeout_ / 16, core::millis{5}, core::millis{250});
   watchdog_.expires_after(tick);
-  watchdog_.async_wait([this](const error_code& ec) {
+  watchdog_.async_wait([this, epoch = watch_epoch_](const error_code& ec) {
+    if (epoch != watch_epoch_) return;  // stopped by shut_down(), maybe restarted since: not this wait's
     if (ec) {  // the pool is going away (exchanges after shut_down() still need their deadlines)
       watchdog_running_ = false;
       return;
@@ -935,6 +936,16 @@ void connection_pool::shut_down() {
     --stats_.open;
   }
   idle_.clear();
+  // With no phase under way the watchdog's pending tick (up to 250 ms) is all that would keep the
+  // io_context running: the run would end that much later. An exchange armed after this starts it again.
+  const bool armed = std::any_of(busy_.begin(), busy_.end(), [](const connection* conn) {
+    return conn->deadline_ != std::chrono::steady_clock::time_point::max();
+  });
+  if (watchdog_running_ && !armed) {
+    ++watch_epoch_;
+    watchdog_running_ = false;
+    watchdog_.cancel();
+  }
 }
 
 }  // namespace keyrevoke::net

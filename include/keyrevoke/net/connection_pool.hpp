@@ -230,6 +230,7 @@ class connection_pool {
   void watch();
   boost::asio::steady_timer watchdog_;
   bool watchdog_running_ = false;
+  std::uint64_t watch_epoch_ = 0;  // bumped when shut_down() stops the watchdog: its old wait then does nothing
   bool shut_down_ = false;
   pool_stats stats_;
   // Tracing (set_trace): only looked at when set.
