@@ -78,3 +78,11 @@ def jain(xs):
     """Jain's fairness index (sum x)^2 / (k * sum x^2), 1/k..1; None when nothing was delivered."""
     total = sum(xs)
     return total * total / (len(xs) * sum(x * x for x in xs)) if total > 0 else None
+
+
+def headline_pair(pairs, key, quiet=0.05):
+    """The pair a ratio's headline comes from: the median by `key` of the pairs run while other processes
+    took at most `quiet` of a CPU (all pairs when none was). Never the best pair: that would flatter."""
+    calm = [p for p in pairs if (p.get("other_cpu_util_max") or 0) <= quiet] or list(pairs)
+    ordered = sorted(calm, key=lambda p: p[key] or 0)
+    return ordered[(len(ordered) - 1) // 2]

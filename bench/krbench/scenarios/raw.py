@@ -1,11 +1,11 @@
 """Scenario 1, raw throughput (no rate limit, a fresh mock holding exactly the N keys for every run):
 keyrevoke's --concurrency sweep; curl and aiohttp at the best concurrency; back-to-back keyrevoke + wrk
-pairs (the headline ratio is the pair with the least background load); one unpinned pair as a check."""
+pairs (the headline ratio is the median pair run on a quiet machine); one unpinned pair as a check."""
 
 import shutil
 
 from ..procs import log
-from ..stats import median, ratio
+from ..stats import headline_pair, median, ratio
 from ..tools import measure_aiohttp, measure_curl, measure_keyrevoke, measure_wrk
 
 
@@ -46,8 +46,8 @@ def run(rig, hashes=100_000, sweep=(16, 32, 64), rounds=3, wrk_min_s=3, unpinned
             continue
         res["peers"].append(_one(rig, path, tool, c))
     # keyrevoke against the ceiling: back-to-back pairs, so both runs of a pair see the same
-    # machine. The headline ratio is the pair with the least background load (other%); on a
-    # shared machine a single pair can land on someone's build.
+    # machine. The headline ratio is the median pair of those run on a quiet machine (stats.headline_pair);
+    # on a shared machine a single pair can land on someone's build.
     if have_wrk:
         for i in range(rounds):
             kr = _one(rig, path, "keyrevoke", c)
@@ -63,7 +63,7 @@ def run(rig, hashes=100_000, sweep=(16, 32, 64), rounds=3, wrk_min_s=3, unpinned
     ratios = {}
     best_of = {"keyrevoke": kr_ref}
     if res["pairs"]:
-        quiet = min(res["pairs"], key=lambda p: (p["other_cpu_util_max"], -(p["ratio"] or 0)))
+        quiet = headline_pair(res["pairs"], "ratio")
         res["quietest_pair"] = quiet["round"]
         ratios["wrk"] = {"rate": quiet["ratio"], "cpu_per_1k": quiet["cpu_per_1k_ratio"],
                          "maxrss": ratio(quiet["keyrevoke"]["maxrss_mib"], quiet["wrk"]["maxrss_mib"]),
