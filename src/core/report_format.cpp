@@ -186,9 +186,11 @@ std::string render_markdown(const merged_report& r) {
 
 // --- csv ----------------------------------------------------------------------------------------
 
+// A cell a spreadsheet would run as a formula starts with = + - @, or with a tab or carriage return
+// before one (OWASP, "CSV Injection"): it is quoted and starts with an apostrophe instead.
 void append_csv(std::string& out, std::string_view text) {
-  const bool formula =
-      !text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@');
+  const bool formula = !text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@' ||
+                                         text[0] == '\t' || text[0] == '\r');
   if (!formula && text.find_first_of(",\"\r\n") == std::string_view::npos) {
     out += text;
     return;
@@ -337,6 +339,8 @@ std::string render_json(const merged_report& r) {
     append_string_or_null(out, h.proof);
     out += R"(,"observed":)";
     append_string_or_null(out, h.observed);
+    out += R"(,"proof_error":)";
+    append_string_or_null(out, h.proof_error);
     out += R"(,"report":)";
     append_json_string(out, r.files[r.runs[h.run].file]);
     out += R"(,"line":)" + (h.line != 0 ? number(h.line) : std::string{"null"}) + "}";

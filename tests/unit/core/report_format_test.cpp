@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -211,6 +213,26 @@ BOOST_AUTO_TEST_CASE(json_is_one_object) {
   BOOST_TEST(o.at("failures").as_array()[0].as_object().at("count").as_int64() == 1);
 }
 
+// A hash's JSON object carries every column of its CSV line, under the same names: a field added to
+// one format and not the other (proof_error was CSV only) fails here.
+BOOST_AUTO_TEST_CASE(json_hash_fields_match_csv_columns) {
+  kc::merged_report r = sample();
+  r.hashes[1].proof_error = "GET answered 500";
+  const std::vector<std::vector<std::string>> rows = read_csv(kc::render_report(r, kc::report_format::csv));
+  const json::object o = json::parse(kc::render_report(r, kc::report_format::json)).as_object();
+  const json::array& hashes = o.at("hashes").as_array();
+  BOOST_REQUIRE(hashes.size() == 2U);
+  std::vector<std::string> csv_columns = rows.at(0);
+  std::vector<std::string> json_fields;
+  for (const auto& field : hashes[1].as_object()) json_fields.emplace_back(field.key());
+  std::sort(csv_columns.begin(), csv_columns.end());
+  std::sort(json_fields.begin(), json_fields.end());
+  BOOST_TEST(csv_columns == json_fields, boost::test_tools::per_element());
+  BOOST_TEST(hashes[1].as_object().at("proof_error").as_string() == "GET answered 500");
+  BOOST_TEST(hashes[0].as_object().at("proof_error").is_null());
+  BOOST_TEST(rows.at(2).at(8) == "GET answered 500");
+}
+
 // The status line, in every format that has one: what is left, counted and pluralised.
 BOOST_AUTO_TEST_CASE(status_line_counts_what_is_left) {
   struct row {
@@ -363,7 +385,11 @@ BOOST_AUTO_TEST_CASE(csv_cells) {
       {"-1", "\"'-1\""},
       {"@SUM(A1)", "\"'@SUM(A1)\""},
       {"=\"x\",y", "\"'=\"\"x\"\",y\""},
+      {"\t=1+2", "\"'\t=1+2\""},  // a tab or a carriage return first: also run as a formula
+      {"\r=1+2", "\"'\r=1+2\""},
+      {"\tplain", "\"'\tplain\""},
       {"a=b-c", "a=b-c"},  // an operator inside is no formula
+      {"a\tb", "a\tb"},    // a tab inside is plain text
       {"d\xc3\xa9j\xc3\xa0 vu \xe2\x9c\x93", "d\xc3\xa9j\xc3\xa0 vu \xe2\x9c\x93"},
   };
   for (const row& c : rows) {
