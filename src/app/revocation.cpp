@@ -33,6 +33,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -531,6 +532,13 @@ asio::awaitable<void> progress(run_context* ctx) {
   }
 }
 
+// A number of seconds as the user would write it: "300", "0.5".
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds);
+  return text;
+}
+
 // " (--resolve: 10.0.0.1, 10.0.0.2)" when the dialled name is pinned, else "".
 std::string pinned_addresses(const core::route& r) {
   if (r.pinned.empty()) return {};
@@ -662,8 +670,11 @@ int conclude(run_context* ctx) {
             ": " + s.stop_message() + "); nothing more was sent";
       break;
     case core::stop_reason::gave_up:
+      // The time measured, not the option's value: outage detection and probes come before giving up,
+      // and a server silent for 39 s must not read as 6 s down.
       why = "keyrevoke: gave up: the server answered nothing but failures for " +
-            std::to_string(static_cast<long long>(ctx->opts.give_up_after_s)) + " s" +
+            seconds_text(std::round(static_cast<double>(s.failing_for().count()) / 100.0) / 10.0) + " s (--give-up-after " +
+            seconds_text(ctx->opts.give_up_after_s) + " s)" +
             (s.stop_message().empty() ? std::string{} : " (last: " + s.stop_message() + ")") + "; rerun with --resume";
       break;
     case core::stop_reason::not_api:

@@ -193,12 +193,14 @@ next_step run_scheduler::next(steady_time now) {
   }
 
   if (health_.should_give_up(now)) {
+    failing_for_ = std::chrono::duration_cast<millis>(now - health_.last_success());
     stop(stop_reason::gave_up, last_failure_, now);
     return next(now);
   }
   if (counts_.throttled != 0 && now - last_accepted_ >= config_.health.give_up_after) {
     // Nothing but refusals (429, a 403/503 with a hint) for --give-up-after: the server will not take
     // this work now; stop, resumable, rather than wait out 4 x --max-attempts per hash.
+    failing_for_ = std::chrono::duration_cast<millis>(now - last_accepted_);
     stop(stop_reason::gave_up, "the server throttled every request (last: " + last_throttle_ + ")", now);
     return next(now);
   }
@@ -528,6 +530,7 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
         ++counts_.server_errors;
       }
       if (now - started_ >= config_.health.give_up_after) {
+        failing_for_ = std::chrono::duration_cast<millis>(now - started_);
         stop(stop_reason::gave_up, answer.message, now);
         return;
       }

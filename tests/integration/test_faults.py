@@ -154,6 +154,13 @@ class OutageTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(proc.returncode, 4, err.decode())  # the server could not be reached for --give-up-after
         self.assertIn("gave up", err.decode())
         self.assertLess(took, 60)
+        # The message states the time measured since the last success (the trial's server, silent for
+        # 39 s, was said to have failed "for 6 s": the option's value).
+        said = re.search(r"gave up: the server answered nothing but failures for ([0-9.]+) s \(--give-up-after 3 s\)",
+                         err.decode())
+        self.assertIsNotNone(said, err.decode())
+        self.assertGreaterEqual(float(said.group(1)), 3)
+        self.assertLessEqual(float(said.group(1)), took + 1)
 
         report = self.report(torn_ok=True)
         rows, torn = report.rows, report.torn

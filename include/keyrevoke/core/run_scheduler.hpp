@@ -189,6 +189,10 @@ class run_scheduler {
   run_phase phase() const noexcept { return phase_; }
   stop_reason reason() const noexcept { return reason_; }
   const std::string& stop_message() const noexcept { return stop_message_; }
+  // After a stop by gave_up: how long the server had answered nothing but failures or refusals when the
+  // run gave up (ms, measured: since the last success, or since the run began), at least --give-up-after
+  // and often longer (outage detection and probes come first); 0 otherwise.
+  millis failing_for() const noexcept { return failing_for_; }
   bool input_cut_short() const noexcept { return input_cut_short_; }
   run_counts& counts() noexcept { return counts_; }
   const run_counts& counts() const noexcept { return counts_; }
@@ -238,6 +242,7 @@ class run_scheduler {
   run_phase phase_;
   stop_reason reason_ = stop_reason::none;
   std::string stop_message_;
+  millis failing_for_{0};
   std::string last_failure_;   // the last outage evidence's message
   std::string last_throttle_;  // the last throttling answer's message
   unsigned last_throttle_status_ = 0;  // ... its HTTP status

@@ -487,6 +487,8 @@ BOOST_AUTO_TEST_CASE(preflight_gives_up_after_give_up_after) {
       BOOST_TEST(phase_name(s.phase()) == "done");
       BOOST_TEST((now - t0 >= 20s));
       BOOST_TEST((now - t0 <= 20s + 30s));  // at most one backoff (capped at 30 s) late
+      // The time the message states is the one measured, not --give-up-after's value.
+      BOOST_TEST(s.failing_for().count() == duration_cast<milliseconds>(now - t0).count());
       BOOST_TEST(preflights >= 3U);
       BOOST_TEST(preflights <= 30U);
       BOOST_TEST(s.stop_message().starts_with(throttled ? "HTTP 429" : "HTTP 503"), s.stop_message());
@@ -1192,6 +1194,7 @@ BOOST_AUTO_TEST_CASE(an_outage_longer_than_give_up_after_stops_the_run) {
       }
       BOOST_TEST(to_string(s.reason()) == "gave_up");
       BOOST_TEST(s.take_stop_started());
+      BOOST_TEST((s.failing_for() >= 10s));  // measured since the last success: at least --give-up-after
       BOOST_TEST((s.on_signal(t0 + hours{1}) == kc::signal_action::exit_now));
       std::vector<row_event> rows = st.rows;
       if (!r.input_complete) {
