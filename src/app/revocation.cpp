@@ -717,8 +717,9 @@ int conclude(run_context* ctx) {
                  std::to_string(ps.resolution_failures) + " failed)";
     }
     if (s.controller().cuts() != 0) {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "; send rate lowered %u times (throttled), last limit %.0f/s",
+      char buf[128];
+      std::snprintf(buf, sizeof buf,
+                    "; send rate lowered %u times (throttled or overloaded: 429, 503), last limit %.0f/s",
                     s.controller().cuts(), s.controller().fill_rate());
       summary += buf;
     }

@@ -100,6 +100,11 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
       if (cut_yet_ && sent_at < last_cut_ + settle()) return false;
       cut(now, retry_after);
       return true;
+    case answer_kind::overloaded:
+      // Overload, not an outage, only while requests are accepted between the cuts it causes.
+      if (cut_yet_ && (epoch_accepted_ == 0 || sent_at < last_cut_ + settle())) return false;
+      cut(now, retry_after);
+      return true;
     case answer_kind::failed:
       return false;
   }

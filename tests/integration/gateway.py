@@ -59,6 +59,8 @@ class Nginx:
     server under another base path. Options (the defaults are what most tests want):
       pki                 (ca, cert, key) files; default: a fresh throwaway CA (harness.make_test_pki)
       rate, burst         limit_req at `rate` requests/s (burst, nodelay), answered 429; None: no limit
+      limit_status        the status limit_req and limit_conn refuse with (nginx's default is 503)
+      conn_limit          limit_conn: at most this many requests at once from one client address
       keepalive_requests  client connections closed after that many requests
       keepalive_timeout   ... or after that long idle (nginx time: "60s", "1s")
       read_timeout        proxy_read_timeout: 504 when the upstream takes longer (nginx time)
@@ -68,7 +70,7 @@ class Nginx:
     Access log: one line per request, read with log() once the request has ended."""
 
     def __init__(self, workdir, upstream_port, name="nginx", base_path="/api/v1", pki=None, port=0, rate=None,
-                 burst=0, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
+                 burst=0, limit_status=429, conn_limit=None, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
                  tls_protocols="TLSv1.2 TLSv1.3", session_tickets=True, session_cache=True):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -78,6 +80,7 @@ class Nginx:
         self.port = port or free_port()
         self.plain = False
         self.rate, self.burst = rate, burst
+        self.limit_status, self.conn_limit = limit_status, conn_limit
         self.keepalive_requests, self.keepalive_timeout = keepalive_requests, keepalive_timeout
         self.read_timeout = read_timeout
         self.tls_protocols = tls_protocols
@@ -92,7 +95,10 @@ class Nginx:
         limit_zone = limit = cache = ""
         if self.rate:
             limit_zone = "limit_req_zone $server_name zone=api:1m rate=%dr/s;" % self.rate
-            limit = "limit_req zone=api burst=%d nodelay; limit_req_status 429;" % self.burst
+            limit = "limit_req zone=api burst=%d nodelay; limit_req_status %d;" % (self.burst, self.limit_status)
+        if self.conn_limit:
+            limit_zone += " limit_conn_zone $binary_remote_addr zone=conns:1m;"
+            limit += " limit_conn conns %d; limit_conn_status %d;" % (self.conn_limit, self.limit_status)
         if self.session_cache:
             cache = "ssl_session_cache shared:gw:1m; ssl_session_timeout 10m;"
         return """

@@ -98,6 +98,39 @@ class GatewayTest(NginxGateways, KeyrevokeProcesses, KeyrevokeTest):
         print("\n  limit_req 60 r/s: %d requests, %d answered 429 (%d to DELETEs), %.1f s"
               % (len(log), throttled_all, throttled_deletes, elapsed))
 
+    # b'. nginx's limit_conn and limit_req with their default refusal, a 503 without any hint (an HTML page).
+    #     A 503 proves nothing was done, so it is retried; among accepted answers it is overload, and the
+    #     client lowers its rate until the refusals stop, instead of hammering (before: 2,900 503s for
+    #     1,000 keys behind limit_conn 4, 74 % of requests).
+    def test_limit_conn_and_limit_req_503s_lower_the_rate(self):
+        cases = [
+            ("limit_conn 4, 20 ms upstream", dict(conn_limit=4, limit_status=503), ["--latency-ms", "20"], 400),
+            ("limit_req 100 r/s burst 10", dict(rate=100, burst=10, limit_status=503), [], 400),
+        ]
+        for name, limits, mock_args, n in cases:
+            with self.subTest(name):
+                mock = self.mock(keys=n, args=["--http"] + mock_args, name="mock-%d" % len(self._mocks))
+                gw = self.gateway(mock.port, name="nginx-%d" % mock.port, **limits)
+                hashes = mock.hashes()
+                inp = self.write_lines("in-%d.txt" % mock.port, hashes)
+                report = "r-%d.jsonl" % mock.port
+                started = time.monotonic()
+                res = self.run_keyrevoke(gw, "--concurrency", "16", inp, report=report, timeout=120)
+                elapsed = time.monotonic() - started
+                err = res.stderr.decode(errors="replace")
+                self.assertEqual(res.returncode, 0, err)
+                self.assertEqual(self.admin_keys(mock)["remaining"], 0)
+                rows = self.report(report, torn_ok=True).rows
+                self.assertEqual({r["hash"] for r in rows}, set(hashes))
+                self.assertEqual({r["outcome"] for r in rows}, {"deleted"})
+                deletes = [l for l in gw.log() if l.method == "DELETE"]
+                refused = sum(1 for l in deletes if l.status == 503)
+                print("\n  %s: %d DELETEs, %d answered 503, %.1f s" % (name, len(deletes), refused, elapsed))
+                self.assertGreater(refused, 0, "nginx never refused: the case proves nothing")
+                self.assertIn("send rate lowered", err)
+                # Converged, not hammering: a few refusals per cut, not several per key.
+                self.assertLessEqual(refused, 0.15 * n, "%d of %d DELETEs refused" % (refused, len(deletes)))
+
     # c. The upstream killed for ~10 s (nginx answers 502 HTML), then restarted on the same port.
     def test_upstream_outage_then_restart_finishes_without_piling_on(self):
         n = 100

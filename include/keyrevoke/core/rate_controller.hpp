@@ -60,7 +60,13 @@ struct rate_controller_config {
 enum class answer_kind {
   accepted,   // the server processed the request (any status but 429 and 5xx)
   throttled,  // 429 (or 503 with a rate-limit hint)
-  failed,     // 5xx, network error, timeout: no rate signal (the retry budget handles these)
+  // 503 without a hint: "temporary overload or scheduled maintenance" (RFC 9110 15.6.4); nginx's
+  // limit_conn and limit_req answer their refusals so by default. A congestion signal, cut as for a
+  // 429, while the server still accepts requests between such answers (overload); after a cut with
+  // nothing accepted since (maintenance, an outage), no further cut: server_health owns an outage,
+  // and the pace needs no climb back from near 0 once it ends.
+  overloaded,
+  failed,  // other 5xx, network error, timeout: no rate signal (the retry budget handles these)
 };
 
 class rate_controller {

@@ -206,6 +206,48 @@ BOOST_AUTO_TEST_CASE(failures_are_not_rate_signals) {
   BOOST_TEST(c.cuts() == 0U);
 }
 
+// A 503 without a hint (answer_kind::overloaded): nginx's limit_conn and limit_req refuse with it by
+// default. Interleaved with accepted answers it is overload and cuts like a 429 (once per settle time);
+// alone (maintenance, an outage) it cuts once and no more, so the pace has no climb from near 0 after.
+BOOST_AUTO_TEST_CASE(a_503_without_a_hint_cuts_only_while_the_server_accepts_others) {
+  struct row {
+    const char* name;
+    int accepted_between;  // accepted answers between two 503s (every 10 ms for 5 s)
+    answer_kind kind;
+    unsigned min_cuts, max_cuts;
+  };
+  const row rows[] = {
+      {"limit_conn: 503s among 200s", 3, answer_kind::overloaded, 3, 1000},
+      {"maintenance: nothing but 503s", 0, answer_kind::overloaded, 1, 1},
+      {"502s among 200s: no rate signal", 3, answer_kind::failed, 0, 0},
+      {"429s among 200s: as for the 503s", 3, answer_kind::throttled, 3, 1000},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      rate_controller c{{.max_in_flight = 16}, t0};
+      steady_traffic(c, 0.0, 1.0, 400.0, 0.002);
+      double t = 1.0;
+      for (int i = 0; i < 500; ++i) {
+        c.on_bytes_written(at(t));
+        c.on_answer(at(t + 0.002), at(t), r.kind, std::nullopt);
+        t += 0.0025;
+        for (int k = 0; k < r.accepted_between; ++k) {
+          c.on_bytes_written(at(t));
+          c.on_answer(at(t + 0.002), at(t), answer_kind::accepted, std::nullopt);
+          t += 0.0025;
+        }
+      }
+      BOOST_TEST(c.cuts() >= r.min_cuts);
+      BOOST_TEST(c.cuts() <= r.max_cuts);
+      BOOST_TEST(c.limiting() == (r.max_cuts > 0));
+      if (r.max_cuts == 1) {
+        // One cut from the rate before the 503s: beta x 400/s, not a rate near 0.
+        BOOST_TEST(c.fill_rate() >= 0.6 * 400.0);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(in_flight_limit_follows_littles_law) {
   rate_controller c{{.max_in_flight = 64}, t0};
   steady_traffic(c, 0.0, 1.0, 100.0, 0.050);  // RTT 50 ms

@@ -937,6 +937,38 @@ BOOST_AUTO_TEST_CASE(a_request_no_server_read_spends_no_rate_token) {
   }
 }
 
+// Which answers tell the rate controller to slow down: a 429 and a 503 (nginx's limit_conn and
+// limit_req refuse with a hintless 503 by default: RFC 9110 15.6.4 "temporary overload"); not another
+// 5xx, a lost answer or an accepted one. (rate_controller_test has when a 503 stops cutting.)
+BOOST_AUTO_TEST_CASE(answers_that_lower_the_rate) {
+  const std::string html_503 = "<html><head><title>503 Service Temporarily Unavailable</title></head></html>";
+  struct row {
+    const char* name;
+    reply answer;
+    unsigned cuts;
+  };
+  const row rows[] = {
+      {"200", ok(), 0},
+      {"404", gone(), 0},
+      {"429", r429(), 1},
+      {"503 without a hint (nginx limit_conn)", {http(503, html_503)}, 1},
+      {"503 with Retry-After", {http(503, html_503, "1")}, 1},
+      {"502", e502(), 0},
+      {"500", e500(), 0},
+      {"reset after writing", reset_lost(), 0},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::run_scheduler s{running_config(), t0};
+      s.on_input({}, hashes(0, 3), true, t0);
+      const next_step a = s.next(t0);
+      BOOST_REQUIRE(kind_name(a.what) == "dispatch");
+      s.on_result(a.work, r.answer.answer, facts_of(r.answer.how, t0), t0 + 5ms, 0.9);
+      BOOST_TEST(s.controller().cuts() == r.cuts);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_poison_hash_fails_alone) {
   for (const unsigned max_attempts : {1U, 3U, 8U}) {
     BOOST_TEST_CONTEXT("max_attempts " << max_attempts) {
