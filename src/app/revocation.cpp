@@ -88,7 +88,8 @@ request_template make_action_request(core::action act, const core::base_url& bas
   return make_key_request("DELETE", {}, base, key);
 }
 
-core::scheduler_config scheduler_config_from(const options& opts, bool input_is_files, bool some_run_unfinished) {
+core::scheduler_config scheduler_config_from(const options& opts, bool input_is_files,
+                                             const core::resume_scan& scan) {
   core::scheduler_config c;
   c.act = opts.act;
   c.verify = opts.verify;
@@ -97,7 +98,8 @@ core::scheduler_config scheduler_config_from(const options& opts, bool input_is_
   c.max_rate = opts.rate;
   c.health.give_up_after = to_millis(opts.give_up_after_s);
   c.input_is_files = input_is_files;
-  c.earlier_run_unfinished = opts.resume && some_run_unfinished;
+  c.earlier_run_unfinished = opts.resume && scan.some_run_unfinished();
+  if (opts.resume && !scan.sent.empty()) c.sent_before = &scan.sent;
   return c;
 }
 
@@ -116,7 +118,7 @@ struct run_context final : net::send_observer {
                             setup.selection.plan ? &*setup.selection.plan : nullptr, &setup.scan.done,
                             &setup.scan.verified, opts.verify, &setup.scan.mismatched}},
         pool{io.get_executor(), tls, base, to_millis(opts.timeout_s), opts.concurrency},
-        sched{scheduler_config_from(opts, true, s.scan.some_run_unfinished()), clock_type::now()},
+        sched{scheduler_config_from(opts, true, s.scan), clock_type::now()},
         jobs{io, 0},
         wake_timer{io},
         progress_timer{io},
@@ -762,7 +764,7 @@ int execute_revocation(const options& opts, const std::string& management_key, a
     return exit_usage;
   }
   ctx.sched = core::run_scheduler{
-      scheduler_config_from(opts, ctx.reader.inputs_are_files(), ctx.setup.scan.some_run_unfinished()), clock_type::now()};
+      scheduler_config_from(opts, ctx.reader.inputs_are_files(), ctx.setup.scan), clock_type::now()};
   if (opts.verbose || opts.trace_file) {
     run_context* c = &ctx;
     std::function<void(std::string_view)> say;

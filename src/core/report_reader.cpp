@@ -18,6 +18,7 @@ struct row_facts {
   key_hash hash{};
   std::string action;    // header rows
   std::string base_url;  // header rows (absent before keyrevoke-plan-v2 reports)
+  bool sent = false;     // not_done rows: a request was sent for the hash ("attempts" not 0)
 };
 
 row_facts read_row(std::string_view line) {
@@ -83,6 +84,9 @@ row_facts read_row(std::string_view line) {
   facts.hash = *parsed;
   const auto result = outcome_from_string(name->get_string());
   facts.kind = result && is_done(*result) ? row_kind::done : row_kind::not_done;
+  // Without a readable "attempts" (an older or edited report), a request may have been sent.
+  const json::value* attempts = object->if_contains("attempts");
+  facts.sent = attempts == nullptr || !attempts->is_number() || attempts->to_number<double>() != 0.0;
   return facts;
 }
 
@@ -140,8 +144,10 @@ void report_reader::end_line(std::string_view line, bool overlong) {
         }
       }
       break;
-    case row_kind::other:
-    case row_kind::not_done: break;
+    case row_kind::not_done:
+      if (facts.sent) scan_.sent.insert(facts.hash);
+      break;
+    case row_kind::other: break;
   }
   ++scan_.rows;
 }

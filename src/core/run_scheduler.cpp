@@ -200,7 +200,10 @@ next_step run_scheduler::next(steady_time now) {
     stop(stop_reason::gave_up, last_failure_, now);
     return next(now);
   }
-  if (counts_.throttled != 0 && now - last_accepted_ >= config_.health.give_up_after) {
+  // Only while refusals are the latest answers: after a failure (silence, a timeout, a 5xx) the server
+  // is not refusing but failing, and server_health decides (with its probes) when to give up.
+  if (counts_.throttled != 0 && last_throttle_at_ > last_accepted_ && last_throttle_at_ > last_failure_at_ &&
+      now - last_accepted_ >= config_.health.give_up_after) {
     // Nothing but refusals (429, a 403/503 with a hint) for --give-up-after: the server will not take
     // this work now; stop, resumable, rather than wait out 4 x --max-attempts per hash.
     failing_for_ = std::chrono::duration_cast<millis>(now - last_accepted_);
@@ -372,7 +375,10 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       health_.on_probe_abandoned();
     }
     if (healthy_before && health_.in_outage()) ++counts_.outages;
-    if (outage_evidence && !stale) last_failure_ = answer.message;  // the summary quotes it if the run gives up
+    if (outage_evidence && !stale) {
+      last_failure_ = answer.message;  // the summary quotes it if the run gives up
+      last_failure_at_ = now;
+    }
     // Failures during an outage (or the one that showed it) do not use up the hash's attempts.
     counted = !stale && !unsent && healthy_before && !health_.in_outage();
     // Written, and no answer the API gives when it did nothing (a 429, a 401/403, a 4xx with its error):
@@ -384,6 +390,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       last_throttle_ = answer.message;
       last_throttle_status_ = answer.http_status;
       last_throttle_hinted_ = answer.retry_after.has_value();
+      last_throttle_at_ = now;
     } else {
       last_accepted_ = now;
     }
@@ -461,6 +468,11 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       result = outcome::not_found_after_retry;
       note = "gone; an earlier attempt may have deleted it (its answer was lost" +
              (j.last_error.empty() ? std::string{")"} : ": " + j.last_error + ")");
+      error = note;
+    } else if (result == outcome::not_found && config_.act == action::delete_key && config_.sent_before != nullptr &&
+               config_.sent_before->contains(j.hash)) {
+      result = outcome::not_found_after_retry;
+      note = "gone; an earlier run sent a request for it whose answer proved nothing, and may have deleted it";
       error = note;
     } else if (result == outcome::not_found && config_.earlier_run_unfinished && config_.act == action::delete_key) {
       result = outcome::not_found_after_retry;

@@ -16,6 +16,11 @@ struct resume_scan {
   // Hashes with a verify row "mismatch": the server still showed the key after the action. Unless a
   // later proof verified them, --resume acts on them again instead of counting them done.
   hash_set mismatched;
+  // Hashes with a row that is not done and whose request was sent ("attempts" not 0, or unreadable): a
+  // run ended with it not_attempted (a stop, a give-up), failed (attempts used up on 5xx or silence)...
+  // Its answer proved nothing, so the server may have acted: in a --resume a 404 for it is
+  // not_found_after_retry, never not_found ("gone before the run").
+  hash_set sent;
   // The last run that wrote a header also wrote its summary row. False after a crash, a kill -9 or a
   // second signal: requests of that run may have been in flight, unanswered, without a row, so a 404
   // in the resumed run is not proof the key was gone before (not_found_after_retry, not not_found).

@@ -27,6 +27,7 @@
 
 #include "keyrevoke/core/action.hpp"
 #include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/hash_set.hpp"
 #include "keyrevoke/core/key_hash.hpp"
 #include "keyrevoke/core/outcome.hpp"
 #include "keyrevoke/core/preflight.hpp"
@@ -146,6 +147,9 @@ struct scheduler_config {
   // that run's unanswered requests left no row, so any hash may have been deleted by it. A 404 is then
   // not_found_after_retry ("an earlier run may have deleted it"), never not_found ("gone before").
   bool earlier_run_unfinished = false;
+  // --resume: hashes an earlier run sent a request for without settling them (resume_scan::sent; not
+  // owned, outlives the scheduler; null: none). A 404 for one is not_found_after_retry.
+  const hash_set* sent_before = nullptr;
   std::size_t retry_capacity = 0;  // retries + verifications queued before new hashes wait; 0: 4 x concurrency + 256
 };
 
@@ -248,6 +252,8 @@ class run_scheduler {
   unsigned last_throttle_status_ = 0;  // ... its HTTP status
   bool last_throttle_hinted_ = false;  // ... it carried a hint (Retry-After, X-RateLimit-Reset ...)
   steady_time last_accepted_;  // the last answer the server processed (not a failure, not a refusal)
+  steady_time last_throttle_at_{};  // the last refusal (429, a 403/503 with a hint) during the run
+  steady_time last_failure_at_{};   // the last outage evidence (5xx, timeout, network error) during the run
   bool stop_started_ = false;
   bool input_complete_ = false;
   bool input_cut_short_ = false;

@@ -72,6 +72,37 @@ BOOST_AUTO_TEST_CASE(outcomes_decide_what_is_done) {
   }
 }
 
+// A hash whose row is not done but whose request was sent: the server may have acted on it, so a
+// --resume must not call its 404 "gone before the run" (resume_scan::sent).
+BOOST_AUTO_TEST_CASE(rows_not_done_whose_request_was_sent) {
+  const std::string h = "abababababababababababababababababababababababababababababababab";
+  struct row {
+    const char* name;
+    std::string line;
+    bool sent;
+  };
+  const row rows[] = {
+      {"failed after 1 attempt (a 504 page)",
+       R"({"hash":")" + h + R"(","outcome":"failed","status":504,"attempts":1})", true},
+      {"not_attempted with attempts 2 (a stop, a give-up)",
+       R"({"hash":")" + h + R"(","outcome":"not_attempted","status":0,"attempts":2})", true},
+      {"not_attempted, never sent", R"({"hash":")" + h + R"(","outcome":"not_attempted","attempts":0})", false},
+      {"no attempts field (an older or edited report): may have been sent",
+       R"({"hash":")" + h + R"(","outcome":"failed"})", true},
+      {"attempts not a number", R"({"hash":")" + h + R"(","outcome":"failed","attempts":"0"})", true},
+      {"done rows are not in doubt", R"({"hash":")" + h + R"(","outcome":"deleted","attempts":1})", false},
+      {"an unknown outcome (a newer version's), sent",
+       R"({"hash":")" + h + R"(","outcome":"paused","attempts":1})", true},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      const kc::resume_scan scan = scan_in_chunks(r.line + "\n", 7);
+      BOOST_TEST(scan.malformed_rows == 0U);
+      BOOST_TEST(scan.sent.contains(*kc::parse_key_hash(h)) == r.sent);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(line_shapes) {
   const std::string good = hash_row(1, kc::outcome::deleted);
   const std::string good_body = good.substr(0, good.size() - 1);

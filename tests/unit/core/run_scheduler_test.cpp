@@ -757,6 +757,28 @@ BOOST_AUTO_TEST_CASE(outcome_claims_only_what_the_server_showed) {
   });
 }
 
+// --resume of hashes an earlier run sent a request for and did not settle (resume_scan::sent): a 404
+// is not_found_after_retry; a hash never sent before still earns not_found.
+BOOST_AUTO_TEST_CASE(a_resumed_404_for_a_hash_sent_before_is_not_gone_before) {
+  kc::hash_set sent;
+  sent.insert(hash_of(0));
+  sent.insert(hash_of(1));
+  kc::scheduler_config c = running_config();
+  c.sent_before = &sent;
+  kc::run_scheduler s{c, t0};
+  s.on_input({}, hashes(0, 4), true, t0);
+  const sim_stats st = simulate(
+      s, t0, [](const job& j, unsigned, kc::steady_time) { return index_of(j.hash) == 3 ? ok() : gone(); },
+      t0 + hours{1});
+  BOOST_REQUIRE(st.finished);
+  std::map<unsigned, std::string> result;
+  for (const row_event& e : st.rows) result[index_of(e.hash)] = to_string(e.result);
+  BOOST_TEST(result[0] == "not_found_after_retry");
+  BOOST_TEST(result[1] == "not_found_after_retry");
+  BOOST_TEST(result[2] == "not_found");
+  BOOST_TEST(result[3] == "deleted");
+}
+
 BOOST_AUTO_TEST_CASE(a_resume_after_an_unfinished_run_never_claims_gone_before) {
   // The run before this --resume ended without its summary: its unanswered DELETEs left no row, so a
   // 404 now may be its doing (the trial: kill -9 mid-run, then --resume wrote not_found).
@@ -1256,6 +1278,31 @@ BOOST_AUTO_TEST_CASE(an_outage_longer_than_give_up_after_stops_the_run) {
       if (r.verify) BOOST_TEST(s.counts().verified + s.counts().verify_not_attempted == 4U);
     }
   }
+}
+
+// The trial: a server that throttled a little early in the run, answered 200s after that, then went
+// silent. The refusals are over: it is an outage, given up by server_health after its probes, and the
+// message quotes the failure, not "the server throttled every request".
+BOOST_AUTO_TEST_CASE(silence_after_earlier_refusals_is_an_outage_not_throttling) {
+  kc::scheduler_config c = running_config();
+  c.health.give_up_after = 6s;
+  kc::run_scheduler s{c, t0};
+  s.on_input({}, hashes(0, 200), true, t0);
+  const sim_stats st = simulate(
+      s, t0,
+      [](const job& j, unsigned attempt, kc::steady_time) {
+        const unsigned i = index_of(j.hash);
+        if (i == 0 && attempt == 1) return r429();
+        if (i < 8) return ok();
+        return timed_out();
+      },
+      t0 + hours{1});
+  BOOST_REQUIRE(st.finished);
+  BOOST_TEST(to_string(s.reason()) == "gave_up");
+  BOOST_TEST(s.counts().throttled == 1U);
+  BOOST_TEST(!s.stop_message().starts_with("the server throttled"), s.stop_message());
+  BOOST_TEST(s.counts().probes >= c.health.min_failed_probes);
+  BOOST_TEST((s.failing_for() >= 6s));
 }
 
 // --- stopping ----------------------------------------------------------------------------------
