@@ -273,6 +273,7 @@ void publish(run_context* ctx) {
         });
         break;
       case core::stop_reason::not_api:
+      case core::stop_reason::contradicted:
       case core::stop_reason::unreachable:
       case core::stop_reason::gave_up: cut_in_flight(ctx); break;
       default: break;  // key or TLS rejected: answers in flight are bounded by --timeout
@@ -683,6 +684,9 @@ int conclude(run_context* ctx) {
       why = "keyrevoke: GET " + std::string{ctx->base.tls ? "https://" : "http://"} + ctx->base.host_header +
             ctx->base.path + "/keys answered " + s.stop_message() +
             ": this is not the ModelGates API; check --base-url (nothing was changed)";
+      break;
+    case core::stop_reason::contradicted:
+      why = "keyrevoke: stopped: " + s.stop_message() + "; nothing more was sent";
       break;
     case core::stop_reason::key_rejected:
       why = "keyrevoke: aborted: the server rejected the management key (" + s.stop_message() + ")";

@@ -17,7 +17,8 @@ int exit_code(const run_end& end, const run_counts& c) noexcept {
     case stop_reason::interrupted: return exit_interrupted;
     case stop_reason::key_rejected:
     case stop_reason::tls_untrusted: return exit_aborted;
-    case stop_reason::not_api: return exit_usage;
+    case stop_reason::not_api:
+    case stop_reason::contradicted: return exit_usage;
     case stop_reason::unreachable:
     case stop_reason::gave_up: return exit_unreachable;
     case stop_reason::report_failed: return exit_incomplete;
@@ -44,6 +45,9 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
     case stop_reason::key_rejected: why = "the server rejected the management key"; break;
     case stop_reason::tls_untrusted: why = "TLS could not be trusted"; break;
     case stop_reason::not_api: why = "the server's answers are not the API's (check --base-url)"; break;
+    case stop_reason::contradicted:
+      why = "the server answered 404 for a key its listing had just shown (check --base-url)";
+      break;
     case stop_reason::unreachable: why = "the server could not be reached"; break;
     case stop_reason::gave_up: why = "the server kept failing for --give-up-after"; break;
     case stop_reason::report_failed: why = "the report could not be written"; break;

@@ -1,5 +1,7 @@
 #include "keyrevoke/core/preflight.hpp"
 
+#include "keyrevoke/core/key_page.hpp"
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -60,6 +62,13 @@ preflight_result classify_preflight(const response_view& response, std::chrono::
   if (response.status >= 200 && response.status < 300) {
     if (response.body_truncated ? starts_like_key_list(response.body) : is_key_list(response.body)) {
       r.kind = preflight_kind::ok;
+      if (!response.body_truncated) {
+        if (const auto page = parse_key_page(response.body)) {
+          for (const list_entry& e : page->entries) {
+            if (e.usable) r.listed.push_back(e.hash);
+          }
+        }
+      }
     } else {
       r.kind = preflight_kind::not_api;
       r.message = describe(response.status, response.body);

@@ -51,6 +51,7 @@ std::string_view to_string(stop_reason reason) noexcept {
     case stop_reason::key_rejected: return "key_rejected";
     case stop_reason::tls_untrusted: return "tls_untrusted";
     case stop_reason::not_api: return "not_api";
+    case stop_reason::contradicted: return "contradicted";
     case stop_reason::unreachable: return "unreachable";
     case stop_reason::gave_up: return "gave_up";
     case stop_reason::report_failed: return "report_failed";
@@ -463,6 +464,19 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     outcome result = plan.final_outcome;
     std::string_view error = answer.message;
     std::string note;
+    if (result == outcome::not_found && !j.maybe_acted && listed_at_start_.contains(j.hash)) {
+      // The listing showed the key a moment ago and nothing of ours could have removed it: a 404 from
+      // another route or another environment, or a key deleted by someone else in between. Claim
+      // nothing and stop; a --resume lists anew and tells the two apart.
+      std::string why = "the server's listing showed this key at the start of the run, then its " +
+                        std::string{to_string(config_.act)} + " was answered HTTP " +
+                        std::to_string(answer.http_status) + (answer.message.empty() ? "" : " (" + answer.message + ")") +
+                        ": not the same API behind both routes? (a gateway rewriting the path, another "
+                        "environment); or someone else deleted it meanwhile: --resume lists again";
+      finish(j, outcome::failed, answer.http_status, why, now);
+      stop(stop_reason::contradicted, std::move(why), now);
+      return;
+    }
     if (result == outcome::not_found && j.maybe_acted && config_.act == action::delete_key) {
       // The key is gone; an earlier attempt of ours may have deleted it and its answer was lost.
       result = outcome::not_found_after_retry;
@@ -522,6 +536,7 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
       phase_ = run_phase::running;
       health_.on_success(now);
       last_accepted_ = now;
+      for (const key_hash& h : answer.listed) listed_at_start_.insert(h);
       return;
     case preflight_kind::rejected: stop(stop_reason::key_rejected, answer.message, now); return;
     case preflight_kind::tls: stop(stop_reason::tls_untrusted, answer.message, now); return;
@@ -634,6 +649,8 @@ std::string run_scheduler::stop_note() const {
     case stop_reason::key_rejected: return "not sent: the run stopped when the management key was rejected";
     case stop_reason::tls_untrusted: return "not sent: the run stopped because TLS could not be trusted";
     case stop_reason::not_api: return "not sent: the server's answers are not the API's (check --base-url)";
+    case stop_reason::contradicted:
+      return "not sent: the server answered 404 for a key its listing had just shown (check --base-url)";
     case stop_reason::unreachable: return "not sent: the server could not be reached";
     case stop_reason::gave_up: return "not sent: the server kept failing; the run gave up";
     case stop_reason::report_failed: return "not sent: the report could not be written";

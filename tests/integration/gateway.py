@@ -61,6 +61,8 @@ class Nginx:
       rate, burst         limit_req at `rate` requests/s (burst, nodelay), answered 429; None: no limit
       limit_status        the status limit_req and limit_conn refuse with (nginx's default is 503)
       conn_limit          limit_conn: at most this many requests at once from one client address
+      key_route_port      base_path/keys/<anything> (one key's route) goes to this other plain-HTTP
+                          upstream instead (a gateway rewriting one route to another environment)
       keepalive_requests  client connections closed after that many requests
       keepalive_timeout   ... or after that long idle (nginx time: "60s", "1s")
       read_timeout        proxy_read_timeout: 504 when the upstream takes longer (nginx time)
@@ -70,7 +72,7 @@ class Nginx:
     Access log: one line per request, read with log() once the request has ended."""
 
     def __init__(self, workdir, upstream_port, name="nginx", base_path="/api/v1", pki=None, port=0, rate=None,
-                 burst=0, limit_status=429, conn_limit=None, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
+                 burst=0, limit_status=429, conn_limit=None, key_route_port=None, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
                  tls_protocols="TLSv1.2 TLSv1.3", session_tickets=True, session_cache=True):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -81,6 +83,7 @@ class Nginx:
         self.plain = False
         self.rate, self.burst = rate, burst
         self.limit_status, self.conn_limit = limit_status, conn_limit
+        self.key_route_port = key_route_port
         self.keepalive_requests, self.keepalive_timeout = keepalive_requests, keepalive_timeout
         self.read_timeout = read_timeout
         self.tls_protocols = tls_protocols
@@ -101,6 +104,11 @@ class Nginx:
             limit += " limit_conn conns %d; limit_conn_status %d;" % (self.conn_limit, self.limit_status)
         if self.session_cache:
             cache = "ssl_session_cache shared:gw:1m; ssl_session_timeout 10m;"
+        key_route = ""
+        if self.key_route_port:
+            key_route = ("location ~ ^%s/keys/.+$ { proxy_pass http://127.0.0.1:%d; proxy_http_version 1.1; "
+                         "proxy_set_header Connection \"\"; proxy_set_header Host $http_host; }"
+                         % (self.base_path.rstrip("/"), self.key_route_port))
         return """
 daemon off;
 master_process off;
@@ -138,13 +146,14 @@ http {{
       proxy_connect_timeout 2s;
       proxy_read_timeout {rt};
     }}
+    {key_route}
     location / {{ return 404; }}
   }}
 }}
 """.format(d=self.dir, limit_zone=limit_zone, limit=limit, up=self.upstream_port, port=self.port, cert=self.cert,
            key=self.key, protocols=self.tls_protocols, tickets="on" if self.session_tickets else "off",
            cache=cache, kr=self.keepalive_requests, kt=self.keepalive_timeout, base=self.base_path.rstrip("/"),
-           rt=self.read_timeout)
+           rt=self.read_timeout, key_route=key_route)
 
     def start(self, timeout=20):
         """Writes the config, starts nginx and waits (bounded) until it listens; returns self."""

@@ -4,10 +4,12 @@
 // Pure: what its answer means, and what the run does next.
 
 #include "keyrevoke/core/clock.hpp"
+#include "keyrevoke/core/key_hash.hpp"
 #include "keyrevoke/core/verdict.hpp"
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace keyrevoke::core {
 
@@ -27,6 +29,9 @@ struct preflight_result {
   std::optional<millis> retry_after;  // the server's hint (throttled, failing)
   bool timed_out = false;             // unreachable: no answer within --timeout (as opposed to refused)
   std::string message;  // for the user: what came back (status, content type, a sanitised snippet)
+  // ok: the hashes the listing's page showed (not when the page was too large to read whole): keys
+  // that existed a moment before the first request, against which a later 404 is checked.
+  std::vector<key_hash> listed;
 };
 
 // The answer to the preflight's GET. `now` and `cap` as for classify_response.

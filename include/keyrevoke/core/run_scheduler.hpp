@@ -111,6 +111,11 @@ enum class stop_reason {
   key_rejected,    // 401, or 403 without a hint (exit 3)
   tls_untrusted,   // exit 3
   not_api,         // the preflight's answer was not the API's: a wrong --base-url (exit 2)
+  // The server contradicted itself: the preflight's listing showed a key, then a request for it got
+  // the API's 404 with nothing of ours before that could have removed it. A route rewritten to another
+  // one, or another environment's API behind the same prefix, answers so; so would a key deleted by
+  // someone else in between, which a --resume (listing anew) tells apart (exit 2).
+  contradicted,
   unreachable,     // the preflight never reached the server (exit 4)
   gave_up,         // an outage outlasted --give-up-after (exit 4)
   report_failed,   // the report could not be written (exit 1)
@@ -247,6 +252,7 @@ class run_scheduler {
   stop_reason reason_ = stop_reason::none;
   std::string stop_message_;
   millis failing_for_{0};
+  hash_set listed_at_start_;   // the preflight's listing (preflight_result::listed)
   std::string last_failure_;   // the last outage evidence's message
   std::string last_throttle_;  // the last throttling answer's message
   unsigned last_throttle_status_ = 0;  // ... its HTTP status

@@ -111,6 +111,8 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
        "exit 3: TLS could not be trusted"},
       {"not the API", stop_reason::not_api, false, false, none, 2,
        "exit 2: the server's answers are not the API's (check --base-url)"},
+      {"contradicted", stop_reason::contradicted, false, false, some_failed, 2,
+       "exit 2: the server answered 404 for a key its listing had just shown (check --base-url)"},
       {"unreachable", stop_reason::unreachable, false, false, none, 4,
        "exit 4: the server could not be reached"},
       {"gave up", stop_reason::gave_up, false, false, some_failed, 4,

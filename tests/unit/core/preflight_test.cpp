@@ -2,6 +2,8 @@
 // run: go, wait and ask again, or stop (key rejected, not the API, unreachable, TLS).
 #include "keyrevoke/core/preflight.hpp"
 
+#include "keyrevoke/core/key_hash.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <optional>
 #include <string>
@@ -146,6 +148,37 @@ BOOST_AUTO_TEST_CASE(answers_are_classified_by_what_they_show) {
         BOOST_TEST(got.message.size() <= 200U);
         for (const char c : got.message) BOOST_TEST((static_cast<unsigned char>(c) >= 0x20));
       }
+    }
+  }
+}
+
+// The listing's hashes are kept: keys that existed a moment before the first request, against which a
+// later 404 is checked (run_scheduler: stop_reason::contradicted).
+BOOST_AUTO_TEST_CASE(the_listed_hashes_are_kept) {
+  const std::string a(64, 'a'), b(64, 'b');
+  struct row {
+    const char* name;
+    std::string body;
+    bool truncated;
+    std::vector<std::string> listed;
+  };
+  const row rows[] = {
+      {"two keys", R"({"data":[{"hash":")" + a + R"("},{"hash":")" + b + R"("}]})", false, {a, b}},
+      {"an item without a usable hash is skipped", R"({"data":[{"hash":"ab"},{"hash":")" + b + R"("}]})", false, {b}},
+      {"an empty page", R"({"data":[]})", false, {}},
+      {"a page too large to read whole: nothing kept", R"({"data":[{"hash":")" + a + R"(")", true, {}},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::response_view v;
+      v.status = 200;
+      v.body = r.body;
+      v.body_truncated = r.truncated;
+      const kc::preflight_result got = kc::classify_preflight(v, wall, 60s);
+      BOOST_TEST(name(got.kind) == "ok");
+      std::vector<std::string> listed;
+      for (const kc::key_hash& h : got.listed) listed.push_back(kc::to_hex(h));
+      BOOST_TEST(listed == r.listed, boost::test_tools::per_element());
     }
   }
 }

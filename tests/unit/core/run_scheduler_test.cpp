@@ -325,6 +325,55 @@ BOOST_AUTO_TEST_CASE(preflight_goes_first_and_alone) {
   BOOST_TEST(s.counts().requests == 2U);
 }
 
+// The trial: a gateway sent DELETE /keys/{hash} to another route (or another environment's API) that
+// answers the API's own 404, while GET /keys reached the real API: every key was claimed not_found and
+// none was deleted. A 404 for a key the preflight's listing showed, with nothing of ours before it that
+// could have removed it, is a contradiction: no claim (failed), and the run stops (exit 2).
+BOOST_AUTO_TEST_CASE(a_404_for_a_key_the_listing_just_showed_stops_the_run) {
+  struct row {
+    const char* name;
+    std::vector<reply> answers;  // to hash 0, which the listing showed
+    std::string result;
+    std::string reason;
+    std::string other;  // hash 1's row: not listed, its 404 is no contradiction
+  };
+  const row rows[] = {
+      {"the first answer a 404", {gone()}, "failed", "contradicted", "not_attempted"},
+      // Hash 1 goes while hash 0 waits for its retry.
+      {"a 429, then a 404 (a 429 proves nothing was done)", {r429(), gone()}, "failed", "contradicted", "not_found"},
+      {"a 502 first: ours may have deleted it", {e502(), gone()}, "not_found_after_retry", "none", "not_found"},
+      {"deleted", {ok()}, "deleted", "none", "not_found"},
+  };
+  const std::string listing = R"({"data":[{"hash":")" + kc::to_hex(hash_of(0)) + R"("}]})";
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::scheduler_config c;
+      c.concurrency = 1;  // hash 0 alone first; hash 1 (not listed) after it, unless the run stopped
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, hashes(0, 2), true, t0);
+      next_step step = s.next(t0);
+      BOOST_REQUIRE((step.work.kind == job_kind::preflight));
+      s.on_preflight(preflight_answer(200, listing), t0 + 10ms, 0.5);
+      const sim_stats st = simulate(
+          s, t0 + 10ms,
+          [&r](const job& j, unsigned n, kc::steady_time) {
+            if (index_of(j.hash) == 1) return gone();
+            return r.answers[std::min<std::size_t>(n, r.answers.size()) - 1];
+          },
+          t0 + hours{1});
+      BOOST_REQUIRE(st.finished);
+      std::map<unsigned, row_event> by_hash;
+      for (const row_event& e : st.rows) by_hash[index_of(e.hash)] = e;
+      BOOST_TEST(to_string(by_hash[0].result) == r.result);
+      BOOST_TEST(to_string(s.reason()) == r.reason);
+      BOOST_TEST(to_string(by_hash[1].result) == r.other);
+      if (r.reason == "contradicted") {
+        BOOST_TEST(by_hash[0].error.starts_with("the server's listing showed this key"), by_hash[0].error);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(preflight_stops_the_run) {
   struct row {
     const char* name;
@@ -2079,6 +2128,7 @@ BOOST_AUTO_TEST_CASE(stop_reasons_have_names) {
       {stop_reason::key_rejected, "key_rejected"},
       {stop_reason::tls_untrusted, "tls_untrusted"},
       {stop_reason::not_api, "not_api"},
+      {stop_reason::contradicted, "contradicted"},
       {stop_reason::unreachable, "unreachable"},
       {stop_reason::gave_up, "gave_up"},
       {stop_reason::report_failed, "report_failed"},
