@@ -562,6 +562,24 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
                 self.assert_no_key(res.stdout, res.stderr)
                 self.assertEqual(sum(server.requests.values()), 1)
 
+    def test_a_page_whose_items_have_no_hash_is_exit_2_naming_the_shape(self):
+        # The trial: items without a "hash" read as a list that "kept changing faster than it could be
+        # read", exit 1, after 106 pages. Not one key of such a page can be accounted for: exit 2 at once.
+        body = b'{"data":[{"id":"k1","name":"ci"},{"id":"k2","name":"bot"}]}'
+        server = ScriptedServer({"keys": lambda srv, conn, n: conn.send_response(200, body)})
+        try:
+            cmd = [KEYREVOKE, "list", "--base-url", server.origin.base_url, "--allow-insecure-http"]
+            res = subprocess.run(cmd, env=keyrevoke_env(), capture_output=True, timeout=60)
+        finally:
+            server.stop()
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 2, err)
+        self.assertEqual(res.stdout, b"")
+        self.assertIn("2 items, none with a 64-hex-digit", err)
+        self.assertIn('"id":"k1"', err)
+        self.assertIn("check --base-url", err)
+        self.assertEqual(sum(server.requests.values()), 1)
+
     def test_403_without_a_hint_is_exit_3_with_one_as_a_throttle_retried(self):
         def forbidden(srv, conn, n):
             return conn.send_response(403, b"<html>Forbidden</html>")
