@@ -652,10 +652,15 @@ int conclude(run_context* ctx) {
   const core::run_scheduler& s = ctx->sched;
   const bool read_to_end = s.counts().input_complete && ctx->input_error.empty();
   const bool no_hash_line = read_to_end && s.counts().hash_lines == 0;
+  // A 401/403 page that is not the API's (a gateway refusing the method or the path) is not proof that
+  // the key was rejected: the preflight's GET with the same key got through (the trial: nginx
+  // `limit_except GET { deny all; }` read as a rejected management key).
+  const bool refusal_not_api = s.reason() == core::stop_reason::key_rejected && s.preflight_passed() &&
+                               s.stop_message().find("not the API's error shape") != std::string::npos;
   const core::run_end end{
-      s.reason(), !ctx->input_error.empty(), ctx->report.failed(),
+      s.reason(),      !ctx->input_error.empty(),         ctx->report.failed(),
       core::refused_empty_input(s.counts().hash_lines, read_to_end, ctx->opts.allow_empty),
-      !ctx->report.relocation().empty()};
+      !ctx->report.relocation().empty(), refusal_not_api};
   const int code = core::exit_code(end, s.counts());
   // An input refused as empty sent nothing: a report this run created would only hold its header, and
   // at a fixed path (a cron job's) it would refuse the next run. It is removed (a resumed one stays).
@@ -689,7 +694,13 @@ int conclude(run_context* ctx) {
       why = "keyrevoke: stopped: " + s.stop_message() + "; nothing more was sent";
       break;
     case core::stop_reason::key_rejected:
-      why = "keyrevoke: aborted: the server rejected the management key (" + s.stop_message() + ")";
+      if (refusal_not_api) {
+        why = "keyrevoke: aborted: a refusal that is not the API's answer (" + s.stop_message() +
+              "); the listing with the same management key was accepted, so a gateway or proxy in front may "
+              "be refusing these requests, not the API rejecting the key";
+      } else {
+        why = "keyrevoke: aborted: the server rejected the management key (" + s.stop_message() + ")";
+      }
       break;
     case core::stop_reason::tls_untrusted:
       why = "keyrevoke: aborted: " + net::with_trust_advice(s.stop_message());

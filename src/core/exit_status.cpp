@@ -42,7 +42,10 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
   };
   switch (end.reason) {
     case stop_reason::interrupted: why = "interrupted"; break;
-    case stop_reason::key_rejected: why = "the server rejected the management key"; break;
+    case stop_reason::key_rejected:
+      why = end.refusal_not_api ? "requests refused by something that is not the API (a gateway?)"
+                                : "the server rejected the management key";
+      break;
     case stop_reason::tls_untrusted: why = "TLS could not be trusted"; break;
     case stop_reason::not_api: why = "the server's answers are not the API's (check --base-url)"; break;
     case stop_reason::contradicted:

@@ -69,6 +69,7 @@ run_scheduler::run_scheduler(const scheduler_config& config, steady_time now)
       preflight_due_{now},
       started_{now} {
   last_accepted_ = now;
+  preflight_passed_ = !config.preflight;
   config_.max_attempts = std::max(1U, config_.max_attempts);
   config_.concurrency = std::max(1U, config_.concurrency);
   if (config_.retry_capacity == 0) config_.retry_capacity = 4 * std::size_t{config_.concurrency} + 256;
@@ -537,6 +538,7 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
       health_.on_success(now);
       last_accepted_ = now;
       for (const key_hash& h : answer.listed) listed_at_start_.insert(h);
+      preflight_passed_ = true;
       return;
     case preflight_kind::rejected: stop(stop_reason::key_rejected, answer.message, now); return;
     case preflight_kind::tls: stop(stop_reason::tls_untrusted, answer.message, now); return;

@@ -91,6 +91,23 @@ class ScriptedTest(KeyrevokeTest):
         self.assertEqual(sorted(srv.keys), sorted(hashes))
         self.assert_no_claims(self.rows())
 
+    def test_a_gateways_403_page_is_not_called_a_rejected_key(self):
+        # The trial: nginx `limit_except GET { deny all; }` answered each DELETE with its 403 HTML page
+        # after the preflight's GET with the same key got through; the run said "the server rejected the
+        # management key", which sends a responder to rotate a key that is fine. Still exit 3, nothing
+        # claimed; the message says what was seen.
+        hashes = random_hashes(5)
+        page = b"<html><head><title>403 Forbidden</title></head><body><center>nginx</center></body></html>"
+        srv = self.server(hashes, lambda s, req: Response(403, page, "text/html")
+                          if req.method == "DELETE" else None)
+        res, err = self.run_on(srv, self.write_lines("in.txt", hashes))
+        self.assertEqual(res.returncode, 3, err)
+        self.assertEqual(sorted(srv.keys), sorted(hashes))
+        self.assert_no_claims(self.rows())
+        self.assertNotIn("the server rejected the management key", err)
+        self.assertIn("a refusal that is not the API's answer", err)
+        self.assertIn("listing with the same management key was accepted", err)
+
     def test_429_with_a_100_kb_html_body_is_a_429(self):
         hashes = random_hashes(5)
         page = b"<html><body>" + b"<p>Too many requests. Please slow down.</p>\n" * 2400 + b"</body></html>"

@@ -198,6 +198,8 @@ class run_scheduler {
   run_phase phase() const noexcept { return phase_; }
   stop_reason reason() const noexcept { return reason_; }
   const std::string& stop_message() const noexcept { return stop_message_; }
+  // The preflight's GET was accepted (or there was none: scheduler_config::preflight false).
+  bool preflight_passed() const noexcept { return preflight_passed_; }
   // After a stop by gave_up: how long the server had answered nothing but failures or refusals when the
   // run gave up (ms, measured: since the last success, or since the run began), at least --give-up-after
   // and often longer (outage detection and probes come first); 0 otherwise.
@@ -253,6 +255,7 @@ class run_scheduler {
   std::string stop_message_;
   millis failing_for_{0};
   hash_set listed_at_start_;   // the preflight's listing (preflight_result::listed)
+  bool preflight_passed_ = false;
   std::string last_failure_;   // the last outage evidence's message
   std::string last_throttle_;  // the last throttling answer's message
   unsigned last_throttle_status_ = 0;  // ... its HTTP status

@@ -24,6 +24,7 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
     std::string explanation;
     bool empty_input = false;
     bool report_relocated = false;
+    bool refusal_not_api = false;
   };
   const auto none = [](kc::run_counts&) {};
   const auto all_done = [](kc::run_counts& c) {
@@ -107,6 +108,9 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
        "exit 130: interrupted"},
       {"key rejected", stop_reason::key_rejected, false, false, some_failed, 3,
        "exit 3: the server rejected the management key"},
+      // A gateway's 403 page after the preflight's GET got through: still exit 3, not called a rejected key.
+      {"refused by a gateway", stop_reason::key_rejected, false, false, some_failed, 3,
+       "exit 3: requests refused by something that is not the API (a gateway?)", false, false, true},
       {"TLS untrusted", stop_reason::tls_untrusted, false, false, none, 3,
        "exit 3: TLS could not be trusted"},
       {"not the API", stop_reason::not_api, false, false, none, 2,
@@ -136,7 +140,8 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
     BOOST_TEST_CONTEXT(r.name) {
       kc::run_counts counts;
       r.fill(counts);
-      const kc::run_end end{r.reason, r.input_error, r.report_failed, r.empty_input, r.report_relocated};
+      const kc::run_end end{r.reason,      r.input_error,       r.report_failed,
+                            r.empty_input, r.report_relocated, r.refusal_not_api};
       const int code = kc::exit_code(end, counts);
       BOOST_TEST(code == r.code);
       BOOST_TEST(kc::exit_explanation(code, end, counts) == r.explanation);
