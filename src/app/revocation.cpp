@@ -656,7 +656,7 @@ int conclude(run_context* ctx) {
   // the key was rejected: the preflight's GET with the same key got through (the trial: nginx
   // `limit_except GET { deny all; }` read as a rejected management key).
   const bool refusal_not_api = s.reason() == core::stop_reason::key_rejected && s.preflight_passed() &&
-                               s.stop_message().find("not the API's error shape") != std::string::npos;
+                               s.stop_message().find(core::not_api_refusal_note) != std::string::npos;
   const core::run_end end{
       s.reason(),      !ctx->input_error.empty(),         ctx->report.failed(),
       core::refused_empty_input(s.counts().hash_lines, read_to_end, ctx->opts.allow_empty),

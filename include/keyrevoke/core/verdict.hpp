@@ -109,4 +109,8 @@ constexpr bool aborts_run(verdict_kind k) noexcept {
 // U+FFFD, and the result is cut (at a character boundary, with "…") to at most max_bytes bytes.
 void append_sanitized(std::string& out, std::string_view text, std::size_t max_bytes);
 
+// In an unauthorized verdict's message: the 401/403 did not carry the API's error body (a gateway's
+// page), so it is no proof that the API rejected the management key.
+inline constexpr std::string_view not_api_refusal_note = " (not the API's error shape: a gateway in front of it?): ";
+
 }  // namespace keyrevoke::core
