@@ -442,7 +442,28 @@ asio::awaitable<void> worker(run_context* ctx) {
               ? core::classify_preflight(response_view_of(result.answer), std::chrono::system_clock::now(), cap)
               : core::preflight_from_failure(classify_exchange(result, cap, core::request_kind::get));
       core::redact_secret(answer.message, ctx->key);
-      ctx->sched.on_preflight(answer, now, ctx->draw());
+      if (answer.kind == core::preflight_kind::ok && !answer.listed.empty()) {
+        // The key route, before anything is sent there: the listing's first key read back through it.
+        check.set_hash(answer.listed.front());
+        ctx->sched.count_request();
+        co_await ctx->pool.exchange(check.bytes, *ctx, result);
+        if (result.written) ctx->tally.count(result.answer.status);
+        core::redact_secret(result.answer.body, ctx->key);
+        if (result.error == core::errc::cancelled) {
+          ctx->sched.on_cancelled(std::move(current), {}, clock_type::now());
+          taken = take_next(ctx);
+          continue;
+        }
+        core::verdict read =
+            classify_exchange(result, cap, core::request_kind::get, std::optional{answer.listed.front()});
+        core::redact_secret(read.message, ctx->key);
+        const std::string route = ctx->base.path + "/keys/" + core::to_hex(answer.listed.front());
+        if (core::preflight_result routed = core::check_key_route(read, route);
+            routed.kind != core::preflight_kind::ok) {
+          answer = std::move(routed);
+        }
+      }
+      ctx->sched.on_preflight(answer, clock_type::now(), ctx->draw());
     } else {
       // A PATCH's or GET's answer must name the key asked for (a DELETE's {"deleted": true} names none).
       const core::request_kind kind =

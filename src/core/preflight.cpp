@@ -94,6 +94,35 @@ preflight_result classify_preflight(const response_view& response, std::chrono::
   return r;
 }
 
+preflight_result check_key_route(const verdict& key_read, std::string_view route) {
+  preflight_result r;
+  switch (key_read.kind) {
+    case verdict_kind::present: r.kind = preflight_kind::ok; return r;
+    case verdict_kind::not_found:
+      r.kind = preflight_kind::contradicted;
+      r.message = "GET " + std::string{route} +
+                  " answered the API's 404 for a key the listing (GET /keys) had just shown: the key route "
+                  "does not reach the same API (a gateway sending /keys/{hash} elsewhere? another "
+                  "environment?), or the key was deleted in between; nothing was sent";
+      return r;
+    case verdict_kind::throttled:
+    case verdict_kind::server_error:
+    case verdict_kind::network_error:
+    case verdict_kind::timeout:
+      // No answer either way: the check is skipped, not repeated (asking again would repeat the
+      // listing too, and a server allowing one request per few seconds would never let both through).
+      // The run goes on as before this check; a 404 for a key of the listing still stops it.
+      r.kind = preflight_kind::ok;
+      return r;
+    case verdict_kind::unauthorized: r.kind = preflight_kind::rejected; break;
+    case verdict_kind::tls_error: r.kind = preflight_kind::tls; break;
+    default: r.kind = preflight_kind::not_api; break;
+  }
+  r.retry_after = key_read.retry_after;
+  r.message = "(its key route, GET " + std::string{route} + ") " + key_read.message;
+  return r;
+}
+
 preflight_result preflight_from_failure(const verdict& failure) {
   preflight_result r;
   r.message = failure.message;

@@ -543,6 +543,7 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
     case preflight_kind::rejected: stop(stop_reason::key_rejected, answer.message, now); return;
     case preflight_kind::tls: stop(stop_reason::tls_untrusted, answer.message, now); return;
     case preflight_kind::not_api: stop(stop_reason::not_api, answer.message, now); return;
+    case preflight_kind::contradicted: stop(stop_reason::contradicted, answer.message, now); return;
     case preflight_kind::unreachable:
       // A timeout costs --timeout each: it counts twice, so that a server that never answers is
       // called unreachable after three of them rather than five.

@@ -12,7 +12,7 @@ import subprocess
 import unittest
 
 import harness
-from harness import KEYREVOKE, KeyrevokeTest, MANAGEMENT_KEY, status_count
+from harness import PREFLIGHT_REQUESTS, KEYREVOKE, KeyrevokeTest, MANAGEMENT_KEY, status_count
 
 INSTALLED_BIN = "/usr/bin/keyrevoke"
 INSTALLED_MOCK = "/usr/libexec/keyrevoke/keyrevoke-mock"
@@ -112,7 +112,7 @@ class DebPackageTest(KeyrevokeTest):
         stats = mock.stats(hashes=True)
         self.assertEqual(stats["keys"]["deleted"], 100)
         self.assertEqual(stats["keys"]["remaining"], 50)
-        self.assertEqual(status_count(stats, 200), 100 + 1)  # + the preflight's GET /keys
+        self.assertEqual(status_count(stats, 200), 100 + PREFLIGHT_REQUESTS)  # + the preflight's GET /keys
 
         # Removed again: nothing of it is left on the PATH.
         removed = subprocess.run(APT + ["purge", "keyrevoke"], capture_output=True, text=True, timeout=300)

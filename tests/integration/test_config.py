@@ -5,7 +5,7 @@ import os
 import subprocess
 import unittest
 
-from harness import KEYREVOKE, KeyrevokeTest, MANAGEMENT_KEY, keyrevoke_env, method_counts, status_count
+from harness import PREFLIGHT_REQUESTS, KEYREVOKE, KeyrevokeTest, MANAGEMENT_KEY, keyrevoke_env, method_counts, status_count
 
 
 class ConfigFileTest(KeyrevokeTest):
@@ -43,7 +43,7 @@ class ConfigFileTest(KeyrevokeTest):
         stats = mock.stats()
         self.assertEqual(stats["keys"]["deleted"], 200)
         self.assertEqual(method_counts(stats, "DELETE")["requests"], 200)
-        self.assertEqual(method_counts(stats, "GET")["requests"], 1 + 200)  # preflight + one proof each
+        self.assertEqual(method_counts(stats, "GET")["requests"], PREFLIGHT_REQUESTS + 200)  # + one proof each
         self.assertEqual({r["hash"] for r in report.typed("verify") if r["proof"] == "verified"}, set(chosen))
 
     def test_an_unknown_option_in_the_file_sends_nothing(self):

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Mock, make_test_pki, method_counts,
+from harness import (PREFLIGHT_REQUESTS, KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Mock, make_test_pki, method_counts,
                      random_hashes, repeated_hashes, spilled_rows, status_count)
 
 
@@ -45,7 +45,7 @@ class RandomFaultsTest(KeyrevokeTest):
         # decided before the store, so a retry after a fault is the first store hit, never a second).
         self.assertEqual(stats["keys"]["remaining"], 0)
         self.assertEqual(stats["keys"]["deleted"], 1000)
-        self.assertEqual(status_count(stats, 200), 1000 + 1)  # + the preflight's GET /keys
+        self.assertEqual(status_count(stats, 200), 1000 + PREFLIGHT_REQUESTS)  # + the preflight's GET /keys
         self.assertEqual(stats["not_found_after_delete"], 0)
         self.assertEqual(stats["unknown_hash_deletes"], 0)
         # Per hash: the report never claims fewer attempts than the server saw.
@@ -186,7 +186,7 @@ class OutageTest(KeyrevokeProcesses, KeyrevokeTest):
         stats = second.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
         done_first = {h for h, o in first_run.items() if o in ("deleted", "not_found")}
-        self.assertEqual(stats["api_requests"], 1500 - len(done_first) + 1)  # nothing done is re-sent (+ preflight)
+        self.assertEqual(stats["api_requests"], 1500 - len(done_first) + PREFLIGHT_REQUESTS)  # nothing done is re-sent (+ preflight)
         self.assertEqual(repeated_hashes(stats), set())
         self.assertEqual(stats["not_found_after_delete"], len(deleted_by_first - deleted_first))
         print("\n  gave up %.1f s after the server died; %d deleted before, %d after --resume"
@@ -223,7 +223,7 @@ class PermanentFailureTest(KeyrevokeTest):
         self.assertEqual(status_count(stats, 500), 4)
         self.assertEqual(stats["faults_400"], 1)
         self.assertEqual(status_count(stats, 400), 1)
-        self.assertEqual(stats["api_requests"], 38 + 4 + 1 + 1)  # + the preflight
+        self.assertEqual(stats["api_requests"], 38 + 4 + 1 + PREFLIGHT_REQUESTS)  # + the preflight
         self.assertEqual(stats["keys"]["remaining"], 2)
         self.assertEqual(repeated_hashes(stats), set())
 
@@ -483,7 +483,7 @@ class DescriptorExhaustionTest(KeyrevokeTest):
         self.assertEqual(self.report().outcomes(), {h: "deleted" for h in hashes})
         stats = mock.stats(hashes=True)
         self.assertEqual(stats["keys"]["remaining"], 0)
-        self.assertEqual(status_count(stats, 200), 3000 + 1)  # + the preflight's GET /keys
+        self.assertEqual(status_count(stats, 200), 3000 + PREFLIGHT_REQUESTS)  # + the preflight's GET /keys
         self.assertEqual(repeated_hashes(stats), set())
         self.assertLessEqual(stats["connections_open_max"], 32)
         # The fault did happen: failed connects were counted and retried.
@@ -514,7 +514,7 @@ class SharedReportTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(report.outcomes(), {h: "deleted" for h in hashes})
         stats = mock.stats(hashes=True)
         self.assertGreater(before, 0)
-        self.assertEqual(stats["api_requests"], 2000 + 1)  # + the preflight's GET /keys
+        self.assertEqual(stats["api_requests"], 2000 + PREFLIGHT_REQUESTS)  # + the preflight's GET /keys
         self.assertEqual(repeated_hashes(stats), set())
 
 if __name__ == "__main__":

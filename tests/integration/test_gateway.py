@@ -67,27 +67,30 @@ class GatewayTest(NginxGateways, KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(sum(1 for l in gw.log() if l.method == "DELETE" and l.path.startswith("/api/")), 0)
         self.assertEqual(self.admin_keys(mock)["remaining"], 50)
 
-    # a'. The trial: DELETE /keys/{hash} rewritten to another environment's API (here a second mock
-    #     holding other keys), which answers the API's own 404, while GET /keys reaches the real one.
-    #     Every key used to be claimed not_found (and verified, with --verify) with exit 0, none deleted.
-    #     A 404 for a key the preflight's listing had just shown claims nothing and stops the run.
-    def test_a_404_for_a_key_the_listing_showed_claims_nothing_and_stops(self):
-        real = self.mock(keys=30, args=["--http"], name="real")
-        staging = self.mock(keys=5, args=["--http", "--seed", "2"], name="staging")
-        gw = self.gateway(real.port, key_route_port=staging.port)
-        hashes = real.hashes()
-        inp = self.write_lines("in.txt", hashes)
-        res = self.run_keyrevoke(gw, "--verify", inp, timeout=120)
-        err = res.stderr.decode(errors="replace")
-        self.assertEqual(res.returncode, 2, err)
-        self.assertIn("listing showed this key", err)
-        self.assertEqual(self.admin_keys(real)["remaining"], 30)
-        outcomes = self.report(torn_ok=True).outcomes()
-        self.assertEqual(set(outcomes), set(hashes))
-        claimed = {h: o for h, o in outcomes.items() if o not in ("failed", "not_attempted")}
-        self.assertEqual(claimed, {}, "claims the server did not back")
-        rows = self.report(torn_ok=True).rows
-        self.assertEqual([r for r in rows if r.get("type") == "verify" and r.get("proof") == "verified"], [])
+    # a'. The trials: /keys/{hash} sent to another environment's API (here a second mock holding other
+    #     keys), which answers the API's own 404, while GET /keys reaches the real one. Every key used to
+    #     be claimed not_found (and verified, with --verify) with exit 0, none deleted; then only the keys
+    #     on the listing's first page were caught. The preflight now reads the listing's first key back
+    #     through the key route: its 404 stops the run before any DELETE, whatever the input holds.
+    def test_a_key_route_to_another_environment_stops_before_anything_is_sent(self):
+        for args in (["--verify"], ["--disable", "--verify"]):
+            with self.subTest(args=args):
+                real = self.mock(keys=150, args=["--http"], name="real-%d" % len(self._mocks))
+                staging = self.mock(keys=5, args=["--http", "--seed", "2"], name="staging-%d" % len(self._mocks))
+                gw = self.gateway(real.port, key_route_port=staging.port, name="nginx-%d" % real.port)
+                hashes = real.hashes()[-40:] + real.hashes()[:5]  # most of them beyond the first page
+                inp = self.write_lines("in-%d.txt" % real.port, hashes)
+                report = "r-%d.jsonl" % real.port
+                res = self.run_keyrevoke(gw, *args, inp, report=report, timeout=120)
+                err = res.stderr.decode(errors="replace")
+                self.assertEqual(res.returncode, 2, err)
+                self.assertIn("key route", err)
+                self.assertEqual(self.admin_keys(real)["remaining"], 150)
+                writes = [l for l in gw.log() if l.method in ("DELETE", "PATCH")]
+                self.assertEqual(writes, [], "requests sent to the key route after it was proven wrong")
+                outcomes = self.report(report, torn_ok=True).outcomes()
+                self.assertEqual(set(outcomes), set(hashes))
+                self.assertEqual(set(outcomes.values()), {"not_attempted"})
 
     # b. limit_req answering 429 (nginx's HTML page, no Retry-After) at a rate below the client's.
     def test_limit_req_429s_are_retried_and_counted(self):

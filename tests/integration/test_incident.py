@@ -15,7 +15,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import (KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, keyrevoke_env, random_hashes,
+from harness import (PREFLIGHT_REQUESTS, preflight_requests, KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, keyrevoke_env, random_hashes,
                      repeated_hashes, status_count)
 
 
@@ -130,7 +130,7 @@ class ContainTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(set(final), set(chosen))
         # The second run sent one PATCH per hash the first did not finish, and nothing else.
         stats = mock.stats()
-        self.assertEqual(stats["api_requests"] - patches_first, 3000 - len(done_first) + 1)  # + the preflight
+        self.assertEqual(stats["api_requests"] - patches_first, 3000 - len(done_first) + PREFLIGHT_REQUESTS)  # + the preflight
         self.assertEqual(stats["patch_requests"], 3000)
         self.assertEqual(stats["patched_more_than_once"], 0)
         self.assertEqual(stats["keys"]["deleted"], 0)
@@ -208,7 +208,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
                 self.assertLess(position[r["hash"]], i)
         stats = mock.stats()
         self.assertEqual(stats["keys"]["deleted"], 400)
-        self.assertEqual(status_count(stats, 200), 400 + 1)   # the DELETEs, and the preflight's GET /keys
+        self.assertEqual(status_count(stats, 200), 400 + PREFLIGHT_REQUESTS)   # the DELETEs, and the preflight's GET /keys
         self.assertEqual(status_count(stats, 404), 50 + 450)  # 50 absent DELETEs, then every GET
 
     def test_verify_catches_a_server_that_answers_deleted_but_keeps_the_key(self):
@@ -235,7 +235,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual({proofs[h]["proof"] for h in mock_hashes[5:100]}, {"verified"})
         stats = mock.stats()
         self.assertEqual(stats["ghost_writes"], 5)
-        self.assertEqual(stats["get_key_requests"], 95 + 5 * 3)
+        self.assertEqual(stats["get_key_requests"], 95 + 5 * 3 + 1)  # + the preflight's read of the key route
         self.assertEqual(self.report().all_rows[-1]["counts"]["verify_mismatch"], 5)
 
         # --resume (without --verify, the runbook's next step) acts again on the 5 keys a proof showed
@@ -245,7 +245,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--resume", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         after = mock.stats(hashes=True)
-        self.assertEqual(after["api_requests"] - before["api_requests"], 5 + 1)  # + the preflight
+        self.assertEqual(after["api_requests"] - before["api_requests"], 5 + preflight_requests(before))
         self.assertEqual(after["keys"]["deleted"], 100)
         final = {}
         for r in self.report().rows:
@@ -295,8 +295,8 @@ class ProtectTest(KeyrevokeTest):
         self.assertEqual({h for h, o in outcomes.items() if o == "deleted"}, set(hashes[15:100]))
         stats = mock.stats()
         # The DELETEs, GET /key (not exposed here: the server's route 404) and the preflight's GET /keys.
-        self.assertEqual(stats["api_requests"], 85 + 1 + 1)
-        self.assertEqual(status_count(stats, 200), 85 + 1)
+        self.assertEqual(stats["api_requests"], 85 + 1 + PREFLIGHT_REQUESTS)
+        self.assertEqual(status_count(stats, 200), 85 + PREFLIGHT_REQUESTS)
         keys = all_keys(mock)
         for h in protected:
             self.assertIn(h, keys)
@@ -445,8 +445,8 @@ class PlanTest(KeyrevokeTest):
         self.assertEqual(self.report().all_rows[0]["plan_digest"], plan["digest"])
         stats = mock.stats()
         self.assertEqual(stats["keys"]["deleted"], 295)
-        self.assertEqual(stats["api_requests"], 295 + 1 + 1)  # + GET /key (with --protect), + the preflight
-        self.assertEqual(status_count(stats, 200), 295 + 1)
+        self.assertEqual(stats["api_requests"], 295 + 1 + PREFLIGHT_REQUESTS)  # + GET /key (with --protect), + the preflight
+        self.assertEqual(status_count(stats, 200), 295 + PREFLIGHT_REQUESTS)
 
     def test_bad_plan_options_are_usage_errors(self):
         mock = self.mock(keys=5)

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace keyrevoke::core {
@@ -22,6 +23,7 @@ enum class preflight_kind {
   tls,          // TLS could not be trusted (exit 3)
   not_api,      // anything else (a 404, a 200 page that is not the list, a redirect): a wrong
                 // --base-url or something in front of the API (exit 2)
+  contradicted,  // the key route (GET /keys/{hash}) answered 404 for a key the listing showed (exit 2)
 };
 
 struct preflight_result {
@@ -37,6 +39,16 @@ struct preflight_result {
 // The answer to the preflight's GET. `now` and `cap` as for classify_response.
 preflight_result classify_preflight(const response_view& response, std::chrono::system_clock::time_point now,
                                     millis retry_after_cap);
+
+// The key route checked after a listing that showed keys: GET {base}/keys/{hash} for the listing's first
+// key (`key_read`, classified with that hash asked for). The listing proves GET /keys reaches the API;
+// this proves /keys/{hash} does too, before anything is sent there: a gateway that sends that route to
+// another environment (whose API answers its own 404) would otherwise have every key claimed gone.
+// present: ok (the preflight stands). not_found: contradicted. throttled, server_error (a 5xx, a body
+// that does not name the key), network_error, timeout: ok, the check skipped (no answer either way; not
+// asked again). unauthorized: rejected; tls_error: tls; anything else (not_api, client_error): not_api.
+// `message` names the route and what came back.
+preflight_result check_key_route(const verdict& key_read, std::string_view route);
 
 // A transport failure (classify_transport_failure's verdict) during the preflight.
 preflight_result preflight_from_failure(const verdict& failure);

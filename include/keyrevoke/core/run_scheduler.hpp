@@ -180,6 +180,8 @@ class run_scheduler {
 
   next_step next(steady_time now);
   void on_written(steady_time at) noexcept { controller_.on_bytes_written(at); }
+  // A request the caller sent on its own within a dispatched job (the preflight's key-route check).
+  void count_request() noexcept { ++counts_.requests; }
   // The answer (or transport failure, as a verdict) to a dispatched act/verify job. u01 in [0, 1).
   void on_result(job j, const verdict& answer, const exchange_facts& facts, steady_time now, double u01);
   // The preflight's answer.

@@ -35,6 +35,8 @@ const char* name(pk k) {
       return "tls";
     case pk::not_api:
       return "not_api";
+    case pk::contradicted:
+      return "contradicted";
   }
   return "?";
 }
@@ -179,6 +181,46 @@ BOOST_AUTO_TEST_CASE(the_listed_hashes_are_kept) {
       std::vector<std::string> listed;
       for (const kc::key_hash& h : got.listed) listed.push_back(kc::to_hex(h));
       BOOST_TEST(listed == r.listed, boost::test_tools::per_element());
+    }
+  }
+}
+
+// The key route read back after the listing (GET /keys/{hash} of the listing's first key). The trial:
+// nginx sent /keys/{hash} to another environment whose API answers its own 404, and every key of the
+// input was claimed gone; only the listing reached the real API.
+BOOST_AUTO_TEST_CASE(the_key_route_must_show_the_listed_key) {
+  const std::string h(64, 'c');
+  const kc::key_hash asked = *kc::parse_key_hash(h);
+  const std::string key_body = R"({"data":{"hash":")" + h + R"(","name":"ci","disabled":false}})";
+  const std::string other_key = R"({"data":{"hash":")" + std::string(64, 'd') + R"(","name":"x"}})";
+  struct row {
+    const char* name;
+    unsigned status;
+    std::string body;
+    std::string_view retry_after;
+    std::string kind;
+  };
+  const row rows[] = {
+      {"the key: the route reaches the same API", 200, key_body, "", "ok"},
+      {"the API's 404: another environment", 404, api_404, "", "contradicted"},
+      {"a route 404 page: not the API", 404, html_404, "", "not_api"},
+      // No answer either way: the check is skipped (asking again would repeat the listing too).
+      {"another key's body (a 2xx that does not show the key)", 200, other_key, "", "ok"},
+      {"429", 429, api_429, "2", "ok"},
+      {"503", 503, api_500, "", "ok"},
+      {"401: rejected", 401, api_401, "", "rejected"},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::response_view v;
+      v.status = r.status;
+      v.body = r.body;
+      v.hints.retry_after = r.retry_after;
+      v.asked_key = asked;
+      const kc::verdict read = kc::classify_response(v, wall, 60s, kc::request_kind::get);
+      const kc::preflight_result got = kc::check_key_route(read, "/api/v1/keys/" + h);
+      BOOST_TEST(name(got.kind) == r.kind);
+      if (r.kind != "ok") BOOST_TEST(got.message.find("/api/v1/keys/" + h) != std::string::npos, got.message);
     }
   }
 }
