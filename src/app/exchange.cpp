@@ -71,23 +71,4 @@ core::verdict classify_exchange(const net::exchange_result& result, core::millis
   return core::classify_response(view, std::chrono::system_clock::now(), retry_after_cap, request);
 }
 
-core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept {
-  switch (kind) {
-    case core::verdict_kind::throttled: return core::answer_kind::throttled;
-    case core::verdict_kind::server_error:
-    case core::verdict_kind::network_error:
-    case core::verdict_kind::timeout:
-    case core::verdict_kind::not_api:
-    case core::verdict_kind::tls_error: return core::answer_kind::failed;
-    case core::verdict_kind::deleted:
-    case core::verdict_kind::not_found:
-    case core::verdict_kind::unauthorized:
-    case core::verdict_kind::client_error:
-    case core::verdict_kind::disabled:
-    case core::verdict_kind::enabled:
-    case core::verdict_kind::present: break;
-  }
-  return core::answer_kind::accepted;
-}
-
 }  // namespace keyrevoke::app

@@ -273,7 +273,7 @@ class lister final : public net::send_observer {
       }
       core::redact_secret(verdict.message, key_);
 
-      controller_.on_answer(now, answer.written ? answer.written_at : now, to_answer_kind(verdict.kind),
+      controller_.on_answer(now, answer.written ? answer.written_at : now, core::answer_kind_of(verdict),
                             verdict.retry_after);
       if (verdict.kind == core::verdict_kind::throttled) ++result_.throttled;
 

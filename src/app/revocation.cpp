@@ -702,8 +702,8 @@ int conclude(run_context* ctx) {
       // The time measured, not the option's value: outage detection and probes come before giving up,
       // and a server silent for 39 s must not read as 6 s down.
       why = "keyrevoke: gave up: the server answered nothing but failures for " +
-            seconds_text(std::round(static_cast<double>(s.failing_for().count()) / 100.0) / 10.0) + " s (--give-up-after " +
-            seconds_text(ctx->opts.give_up_after_s) + " s)" +
+            seconds_text(std::round(static_cast<double>(s.failing_for().count()) / 100.0) / 10.0) +
+            " s (--give-up-after " + seconds_text(ctx->opts.give_up_after_s) + " s)" +
             (s.stop_message().empty() ? std::string{} : " (last: " + s.stop_message() + ")") + "; rerun with --resume";
       break;
     case core::stop_reason::not_api:

@@ -76,6 +76,26 @@ std::chrono::steady_clock::duration rate_controller::settle() const noexcept {
                                                           config_.max_settle);
 }
 
+answer_kind answer_kind_of(const verdict& answer) noexcept {
+  switch (answer.kind) {
+    case verdict_kind::throttled: return answer_kind::throttled;
+    case verdict_kind::server_error:
+      return answer.http_status == 503 ? answer_kind::overloaded : answer_kind::failed;
+    case verdict_kind::network_error:
+    case verdict_kind::timeout:
+    case verdict_kind::not_api:
+    case verdict_kind::tls_error: return answer_kind::failed;
+    case verdict_kind::deleted:
+    case verdict_kind::not_found:
+    case verdict_kind::unauthorized:
+    case verdict_kind::client_error:
+    case verdict_kind::disabled:
+    case verdict_kind::enabled:
+    case verdict_kind::present: break;
+  }
+  return answer_kind::accepted;
+}
+
 bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kind kind,
                                 std::optional<millis> retry_after) noexcept {
   last_event_ = std::max(last_event_, now);

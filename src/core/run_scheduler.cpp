@@ -17,15 +17,6 @@ constexpr bool is_failure(verdict_kind k) noexcept {
          k == verdict_kind::not_api;
 }
 
-answer_kind to_answer(const verdict& answer) noexcept {
-  const verdict_kind k = answer.kind;
-  if (k == verdict_kind::throttled) return answer_kind::throttled;
-  // A 503 that is not throttling (no rate-limit hint): overload or maintenance (rate_controller.hpp).
-  if (k == verdict_kind::server_error && answer.http_status == 503) return answer_kind::overloaded;
-  if (is_failure(k) || k == verdict_kind::tls_error) return answer_kind::failed;
-  return answer_kind::accepted;
-}
-
 double elapsed_ms(const job& j, steady_time now) {
   if (j.attempts == 0) return 0.0;
   return std::chrono::duration<double, std::milli>(now - j.first_sent).count();
@@ -355,7 +346,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
   }
   const bool delivered = facts.written && !stale_case.unread;
   if (facts.quota && delivered) controller_.on_quota(*facts.quota, now, facts.written_at);
-  controller_.on_answer(now, delivered ? facts.written_at : now, to_answer(answer), answer.retry_after);
+  controller_.on_answer(now, delivered ? facts.written_at : now, answer_kind_of(answer), answer.retry_after);
   if (!stale_case.unread) count_answer(answer.kind);
   if (answer.http_status != 0) j.last_status = answer.http_status;
   j.hint_until = answer.retry_after ? now + *answer.retry_after : steady_time{};

@@ -39,8 +39,4 @@ core::ratelimit_fields ratelimit_fields_of(const net::http_answer& answer);
 core::verdict classify_exchange(const net::exchange_result& result, core::millis retry_after_cap,
                                 core::request_kind request, const std::optional<core::key_hash>& asked_key = std::nullopt);
 
-// What the rate controller hears: 429 throttled; 5xx, network, timeouts and TLS failures failed; any
-// other answer accepted.
-core::answer_kind to_answer_kind(core::verdict_kind kind) noexcept;
-
 }  // namespace keyrevoke::app

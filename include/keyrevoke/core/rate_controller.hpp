@@ -27,6 +27,7 @@
 #include "keyrevoke/core/clock.hpp"
 #include "keyrevoke/core/quota_pacer.hpp"
 #include "keyrevoke/core/rate_estimator.hpp"
+#include "keyrevoke/core/verdict.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -68,6 +69,12 @@ enum class answer_kind {
   overloaded,
   failed,  // other 5xx, network error, timeout: no rate signal (the retry budget handles these)
 };
+
+// What the controller hears of a classified answer, for every sender (the revocation run, `keyrevoke
+// list`): throttled as throttled; a 503 that does not throttle (no rate-limit hint) overloaded; other
+// 5xx, a body that is not the API's, network failures, timeouts and TLS failures failed; any other
+// answer accepted.
+answer_kind answer_kind_of(const verdict& answer) noexcept;
 
 class rate_controller {
  public:

@@ -248,6 +248,35 @@ BOOST_AUTO_TEST_CASE(a_503_without_a_hint_cuts_only_while_the_server_accepts_oth
   }
 }
 
+// One mapping from a classified answer to what the controller hears, for the run and for `list`.
+BOOST_AUTO_TEST_CASE(what_the_controller_hears_of_each_answer) {
+  struct row {
+    const char* name;
+    verdict_kind kind;
+    unsigned status;
+    answer_kind heard;
+  };
+  const row rows[] = {
+      {"429", verdict_kind::throttled, 429, answer_kind::throttled},
+      {"503 with a hint (throttled)", verdict_kind::throttled, 503, answer_kind::throttled},
+      {"503 without a hint", verdict_kind::server_error, 503, answer_kind::overloaded},
+      {"502", verdict_kind::server_error, 502, answer_kind::failed},
+      {"200 whose body is not the result", verdict_kind::server_error, 200, answer_kind::failed},
+      {"a route 404 page", verdict_kind::not_api, 404, answer_kind::failed},
+      {"timeout", verdict_kind::timeout, 0, answer_kind::failed},
+      {"TLS", verdict_kind::tls_error, 0, answer_kind::failed},
+      {"deleted", verdict_kind::deleted, 200, answer_kind::accepted},
+      {"the API's 404", verdict_kind::not_found, 404, answer_kind::accepted},
+      {"400", verdict_kind::client_error, 400, answer_kind::accepted},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      verdict v{r.kind, r.status, {}, std::nullopt};
+      BOOST_TEST((answer_kind_of(v) == r.heard));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(in_flight_limit_follows_littles_law) {
   rate_controller c{{.max_in_flight = 64}, t0};
   steady_traffic(c, 0.0, 1.0, 100.0, 0.050);  // RTT 50 ms
