@@ -419,7 +419,7 @@ asio::awaitable<void> worker(run_context* ctx) {
     }
     std::string_view request = preflight;
     if (current.kind != core::job_kind::preflight) {
-      request_template& t = current.kind == core::job_kind::verify ? check : act;
+      request_template& t = current.kind == core::job_kind::act ? act : check;  // verify, route_check: GET
       t.set_hash(current.hash);
       request = t.bytes;
     }
@@ -442,28 +442,14 @@ asio::awaitable<void> worker(run_context* ctx) {
               ? core::classify_preflight(response_view_of(result.answer), std::chrono::system_clock::now(), cap)
               : core::preflight_from_failure(classify_exchange(result, cap, core::request_kind::get));
       core::redact_secret(answer.message, ctx->key);
-      if (answer.kind == core::preflight_kind::ok && !answer.listed.empty()) {
-        // The key route, before anything is sent there: the listing's first key read back through it.
-        check.set_hash(answer.listed.front());
-        ctx->sched.count_request();
-        co_await ctx->pool.exchange(check.bytes, *ctx, result);
-        if (result.written) ctx->tally.count(result.answer.status);
-        core::redact_secret(result.answer.body, ctx->key);
-        if (result.error == core::errc::cancelled) {
-          ctx->sched.on_cancelled(std::move(current), {}, clock_type::now());
-          taken = take_next(ctx);
-          continue;
-        }
-        core::verdict read =
-            classify_exchange(result, cap, core::request_kind::get, std::optional{answer.listed.front()});
-        core::redact_secret(read.message, ctx->key);
-        const std::string route = ctx->base.path + "/keys/" + core::to_hex(answer.listed.front());
-        if (core::preflight_result routed = core::check_key_route(read, route);
-            routed.kind != core::preflight_kind::ok) {
-          answer = std::move(routed);
-        }
-      }
       ctx->sched.on_preflight(answer, clock_type::now(), ctx->draw());
+    } else if (current.kind == core::job_kind::route_check) {
+      // The key route, before anything is sent there: a key the listing showed, read back through it.
+      core::verdict read = classify_exchange(result, cap, core::request_kind::get, std::optional{current.hash});
+      core::redact_secret(read.message, ctx->key);
+      core::preflight_result routed =
+          core::check_key_route(read, ctx->base.path + "/keys/" + core::to_hex(current.hash));
+      ctx->sched.on_preflight(routed, clock_type::now(), ctx->draw());
     } else {
       // A PATCH's or GET's answer must name the key asked for (a DELETE's {"deleted": true} names none).
       const core::request_kind kind =
@@ -662,7 +648,8 @@ void write_summary_row(run_context* ctx, int code) {
   ctx->row.clear();
   const auto now = std::chrono::system_clock::now();
   core::append_row(ctx->row, core::summary_row{core::format_utc(now), code,
-                                               core::to_seconds(clock_type::now() - ctx->started), counts, ctx->stamp(now)});
+                                               core::to_seconds(clock_type::now() - ctx->started), counts, ctx->stamp(now),
+                                               core::to_string(ctx->sched.reason())});
   ctx->report.append(ctx->row);
   if (ctx->report.flush()) ctx->report.sync();
 }
@@ -674,9 +661,9 @@ int conclude(run_context* ctx) {
   const bool read_to_end = s.counts().input_complete && ctx->input_error.empty();
   const bool no_hash_line = read_to_end && s.counts().hash_lines == 0;
   // A 401/403 page that is not the API's (a gateway refusing the method or the path) is not proof that
-  // the key was rejected: the preflight's GET with the same key got through (the trial: nginx
-  // `limit_except GET { deny all; }` read as a rejected management key).
-  const bool refusal_not_api = s.reason() == core::stop_reason::key_rejected && s.preflight_passed() &&
+  // the key was rejected (the trial: nginx `limit_except GET { deny all; }` read as a rejected
+  // management key, and a gateway's 403 page at the preflight as well).
+  const bool refusal_not_api = s.reason() == core::stop_reason::key_rejected &&
                                s.stop_message().find(core::not_api_refusal_note) != std::string::npos;
   const core::run_end end{
       s.reason(),      !ctx->input_error.empty(),         ctx->report.failed(),
@@ -715,10 +702,15 @@ int conclude(run_context* ctx) {
       why = "keyrevoke: stopped: " + s.stop_message() + "; nothing more was sent";
       break;
     case core::stop_reason::key_rejected:
-      if (refusal_not_api) {
+      if (refusal_not_api && s.preflight_passed()) {
         why = "keyrevoke: aborted: a refusal that is not the API's answer (" + s.stop_message() +
               "); the listing with the same management key was accepted, so a gateway or proxy in front may "
               "be refusing these requests, not the API rejecting the key";
+      } else if (refusal_not_api) {
+        why = "keyrevoke: aborted: the first request was refused, and not with the API's answer (" +
+              s.stop_message() +
+              "): a gateway or proxy in front of the API may be refusing it; check --base-url and what sits in "
+              "front of it before rotating the management key (nothing was changed)";
       } else {
         why = "keyrevoke: aborted: the server rejected the management key (" + s.stop_message() + ")";
       }

@@ -401,6 +401,12 @@ int prepare_and_run(const options& opts, const std::string& management_key, bool
       std::fprintf(stderr, "keyrevoke: resuming '%s': %llu rows, %zu hashes already done%s\n", opts.report.c_str(),
                    static_cast<unsigned long long>(scan.rows), scan.done.size(),
                    scan.torn_tail ? " (a torn last line was cut)" : "");
+      if (scan.voided_not_found != 0) {
+        std::fprintf(stderr,
+                     "keyrevoke: %llu not_found rows of a run that stopped as contradicted (its key route may "
+                     "reach another API) are not counted as done: those hashes are sent again\n",
+                     static_cast<unsigned long long>(scan.voided_not_found));
+      }
     }
   }
   std::string header = header_row_text(opts, p.base, prints);

@@ -68,6 +68,18 @@ bool hash_set::insert(const key_hash& h) {
   return true;
 }
 
+bool hash_set::erase(const key_hash& h) noexcept {
+  if (buckets_.empty()) return false;
+  bucket& b = buckets_[bucket_of(h)];
+  tail t;
+  std::memcpy(t.data(), h.data() + 2, t.size());
+  const auto pos = std::lower_bound(b.begin(), b.end(), t, tail_less{});
+  if (pos == b.end() || tail_less{}(t, *pos)) return false;
+  b.erase(pos);  // the capacity stays (memory_bytes unchanged)
+  --size_;
+  return true;
+}
+
 bool hash_set::contains(const key_hash& h) const noexcept {
   if (buckets_.empty()) return false;
   const bucket& b = buckets_[bucket_of(h)];

@@ -2,6 +2,8 @@
 
 #include "keyrevoke/core/key_page.hpp"
 
+#include <algorithm>
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -64,6 +66,16 @@ preflight_result classify_preflight(const response_view& response, std::chrono::
       r.kind = preflight_kind::ok;
       if (!response.body_truncated) {
         if (const auto page = parse_key_page(response.body)) {
+          if (!page->entries.empty() && page->unusable == page->entries.size()) {
+            // Items, and not one with a key's "hash": not the API's list (as `keyrevoke list` says).
+            r.kind = preflight_kind::not_api;
+            std::string first;
+            append_sanitized(first, page->json.front(), 60);
+            r.message = "HTTP " + std::to_string(response.status) + ": a page of " +
+                        std::to_string(page->entries.size()) +
+                        " items, none with a 64-hex-digit \"hash\" (first: " + first + "): not the API's list of keys";
+            return r;
+          }
           for (const list_entry& e : page->entries) {
             if (e.usable) r.listed.push_back(e.hash);
           }
@@ -96,6 +108,7 @@ preflight_result classify_preflight(const response_view& response, std::chrono::
 
 preflight_result check_key_route(const verdict& key_read, std::string_view route) {
   preflight_result r;
+  r.retry_after = key_read.retry_after;
   switch (key_read.kind) {
     case verdict_kind::present: r.kind = preflight_kind::ok; return r;
     case verdict_kind::not_found:
@@ -105,22 +118,33 @@ preflight_result check_key_route(const verdict& key_read, std::string_view route
                   "does not reach the same API (a gateway sending /keys/{hash} elsewhere? another "
                   "environment?), or the key was deleted in between; nothing was sent";
       return r;
-    case verdict_kind::throttled:
+    case verdict_kind::throttled: r.kind = preflight_kind::throttled; break;
     case verdict_kind::server_error:
+      // A 5xx is the server failing: asked again. A 2xx that does not show the asked-for key is an
+      // answer, and not the API's.
+      r.kind = key_read.http_status >= 200 && key_read.http_status < 300 ? preflight_kind::not_api
+                                                                          : preflight_kind::failing;
+      break;
     case verdict_kind::network_error:
     case verdict_kind::timeout:
-      // No answer either way: the check is skipped, not repeated (asking again would repeat the
-      // listing too, and a server allowing one request per few seconds would never let both through).
-      // The run goes on as before this check; a 404 for a key of the listing still stops it.
-      r.kind = preflight_kind::ok;
-      return r;
+      r.kind = preflight_kind::unreachable;
+      r.timed_out = key_read.kind == verdict_kind::timeout;
+      break;
     case verdict_kind::unauthorized: r.kind = preflight_kind::rejected; break;
     case verdict_kind::tls_error: r.kind = preflight_kind::tls; break;
     default: r.kind = preflight_kind::not_api; break;
   }
-  r.retry_after = key_read.retry_after;
   r.message = "(its key route, GET " + std::string{route} + ") " + key_read.message;
   return r;
+}
+
+std::vector<key_hash> route_check_order(const std::vector<key_hash>& listed) {
+  std::vector<key_hash> order;
+  if (listed.empty()) return order;
+  for (const std::size_t i : {std::size_t{0}, listed.size() / 2, listed.size() - 1}) {
+    if (std::find(order.begin(), order.end(), listed[i]) == order.end()) order.push_back(listed[i]);
+  }
+  return order;
 }
 
 preflight_result preflight_from_failure(const verdict& failure) {

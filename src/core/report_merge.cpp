@@ -203,6 +203,7 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
           code->get_int64() <= std::numeric_limits<int>::max()) {
         run.exit_code = static_cast<int>(code->get_int64());
       }
+      run.exit_reason = string_or_empty(row, "exit_reason");
       if (const json::value* elapsed = row.if_contains("elapsed_s");
           elapsed != nullptr && elapsed->is_number()) {
         run.elapsed_s = elapsed->to_number<double>();
@@ -291,6 +292,13 @@ merged_report report_merger::finish() {
   for (auto& item : by_hash_) {
     auto& e = item.second;  // not a structured binding: clang 14 cannot capture one in a lambda
     hash_state s = std::move(e.state);
+    if (e.has_row && (s.outcome == "not_found" || s.outcome == "not_found_after_retry") &&
+        out_.runs[s.run].exit_reason == "contradicted") {
+      // Its run stopped because a key its listing showed answered 404 (a key route reaching another
+      // API): no 404 of that run is proof, and --resume sends the hash again.
+      s.error = s.outcome + " in a run that stopped as contradicted (its 404s may have come from another API): unproven";
+      s.outcome = "failed";
+    }
     // The proof of the final row: the latest one after it that showed the key's state, else the latest
     // one after it (an unproven proof never hides a verified or mismatch one of the same row).
     const auto after_row = [&](const std::optional<verify_entry>& p) {

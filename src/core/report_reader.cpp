@@ -19,6 +19,8 @@ struct row_facts {
   std::string action;    // header rows
   std::string base_url;  // header rows (absent before keyrevoke-plan-v2 reports)
   bool sent = false;     // not_done rows: a request was sent for the hash ("attempts" not 0)
+  bool not_found = false;      // done rows: "not_found" or "not_found_after_retry" (a 404 taken as proof)
+  bool contradicted = false;   // summary rows: "exit_reason" is "contradicted"
 };
 
 row_facts read_row(std::string_view line) {
@@ -55,6 +57,8 @@ row_facts read_row(std::string_view line) {
     facts.kind = row_kind::other;
     if (name == "summary") {
       facts.kind = row_kind::summary;
+      const json::value* reason = object->if_contains("exit_reason");
+      facts.contradicted = reason != nullptr && reason->is_string() && reason->get_string() == "contradicted";
       return facts;
     }
     if (name != "verify") return facts;  // a newer version's row
@@ -84,6 +88,7 @@ row_facts read_row(std::string_view line) {
   facts.hash = *parsed;
   const auto result = outcome_from_string(name->get_string());
   facts.kind = result && is_done(*result) ? row_kind::done : row_kind::not_done;
+  facts.not_found = result == outcome::not_found || result == outcome::not_found_after_retry;
   // Without a readable "attempts" (an older or edited report), a request may have been sent.
   const json::value* attempts = object->if_contains("attempts");
   facts.sent = attempts == nullptr || !attempts->is_number() || attempts->to_number<double>() != 0.0;
@@ -124,11 +129,27 @@ void report_reader::end_line(std::string_view line, bool overlong) {
   const row_facts facts = read_row(line);
   switch (facts.kind) {
     case row_kind::malformed: ++scan_.malformed_rows; return;
-    case row_kind::done: scan_.done.insert(facts.hash); break;
+    case row_kind::done:
+      if (scan_.done.insert(facts.hash) && facts.not_found) run_not_found_.push_back(facts.hash);
+      break;
     case row_kind::verified: scan_.verified.insert(facts.hash); break;
     case row_kind::mismatch: scan_.mismatched.insert(facts.hash); break;
-    case row_kind::summary: scan_.last_run_finished = true; break;
+    case row_kind::summary:
+      scan_.last_run_finished = true;
+      if (facts.contradicted) {
+        // The run found the server contradicting itself (a listed key answered 404: its key route may
+        // reach another API), so its not_found rows prove nothing: each is acted on again, and its 404
+        // then is not_found_after_retry (the request went somewhere).
+        for (const key_hash& h : run_not_found_) {
+          scan_.done.erase(h);
+          scan_.sent.insert(h);
+          ++scan_.voided_not_found;
+        }
+      }
+      run_not_found_.clear();
+      break;
     case row_kind::header:
+      run_not_found_.clear();
       if (scan_.headers != 0 && !scan_.last_run_finished) ++scan_.earlier_runs_unfinished;
       scan_.last_run_finished = false;
       if (scan_.headers++ == 0) {

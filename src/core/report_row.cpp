@@ -250,6 +250,8 @@ void append_row(std::string& out, const summary_row& row) {
   append_json_string(out, row.finished_at);
   out.append(R"(,"exit_code":)");
   append_integer(out, row.exit_code);
+  out.append(R"(,"exit_reason":)");
+  append_json_string_or_null(out, row.exit_reason);
   out.append(R"(,"elapsed_s":)");
   append_one_decimal(out, row.elapsed_s);
   append_counts(out, row.counts);

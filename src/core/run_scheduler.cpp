@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 
 namespace keyrevoke::core {
@@ -179,6 +180,10 @@ next_step run_scheduler::next(steady_time now) {
       {
         job check;
         check.kind = job_kind::preflight;
+        if (!route_candidates_.empty()) {
+          check.kind = job_kind::route_check;
+          check.hash = route_candidates_.front();
+        }
         ++in_flight_;
         ++counts_.requests;
         step.what = next_step::kind::dispatch;
@@ -396,7 +401,10 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     if (j.kind == job_kind::verify) {
       finish_verify(j, verify_outcome::failed, observed_state::unknown, answer.http_status, answer.message, now);
     } else {
-      finish(j, rejected ? outcome::unauthorized : outcome::failed, answer.http_status, answer.message, now);
+      // `unauthorized` claims the API refused the key: not for a refusal without its error body (a
+      // gateway's 403 page), which is no more than a failure.
+      const bool api_refusal = rejected && answer.message.find(not_api_refusal_note) == std::string::npos;
+      finish(j, api_refusal ? outcome::unauthorized : outcome::failed, answer.http_status, answer.message, now);
     }
     stop(rejected ? stop_reason::key_rejected : stop_reason::tls_untrusted, answer.message, now);
     return;
@@ -523,18 +531,47 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
     return;
   }
   const auto retry_in = [&](millis delay) { preflight_due_ = now + delay; };
+  const bool route_read = !route_candidates_.empty();  // this answer is the key route's, not the listing's
   switch (answer.kind) {
     case preflight_kind::ok:
-      phase_ = run_phase::running;
       health_.on_success(now);
       last_accepted_ = now;
-      for (const key_hash& h : answer.listed) listed_at_start_.insert(h);
+      if (!route_read && !answer.listed.empty()) {
+        // The listing showed keys: one of them is read back through the key route next.
+        listed_pending_ = answer.listed;
+        route_candidates_ = route_check_order(answer.listed);
+        preflight_due_ = now;
+        return;
+      }
+      for (const key_hash& h : route_read ? listed_pending_ : answer.listed) {
+        if (std::find(route_gone_.begin(), route_gone_.end(), h) == route_gone_.end()) listed_at_start_.insert(h);
+      }
+      listed_pending_ = {};
+      route_candidates_ = {};
+      phase_ = run_phase::running;
       preflight_passed_ = true;
+      return;
+    case preflight_kind::contradicted:
+      // The API's 404 for a listed key: gone since a (cached?) listing, or a route to another API. The
+      // next candidate settles it; a 404 for every one of them stops the run.
+      health_.on_success(now);
+      if (route_read) {
+        route_gone_.push_back(route_candidates_.front());
+        route_candidates_.erase(route_candidates_.begin());
+        if (!route_candidates_.empty()) {
+          preflight_due_ = now;
+          return;
+        }
+      }
+      stop(stop_reason::contradicted,
+           route_gone_.size() > 1
+               ? answer.message + " (" + std::to_string(route_gone_.size()) + " listed keys read back: a 404 for each)"
+               : answer.message,
+           now);
       return;
     case preflight_kind::rejected: stop(stop_reason::key_rejected, answer.message, now); return;
     case preflight_kind::tls: stop(stop_reason::tls_untrusted, answer.message, now); return;
     case preflight_kind::not_api: stop(stop_reason::not_api, answer.message, now); return;
-    case preflight_kind::contradicted: stop(stop_reason::contradicted, answer.message, now); return;
     case preflight_kind::unreachable:
       // A timeout costs --timeout each: it counts twice, so that a server that never answers is
       // called unreachable after three of them rather than five.
@@ -568,7 +605,7 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
 
 void run_scheduler::on_cancelled(job j, const exchange_facts& facts, steady_time now) {
   --in_flight_;
-  if (j.kind == job_kind::preflight) {
+  if (j.kind == job_kind::preflight || j.kind == job_kind::route_check) {
     preflight_in_flight_ = false;
     settle_stop(now);
     return;

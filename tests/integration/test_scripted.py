@@ -5,6 +5,7 @@ what was sent, when) before keyrevoke's report. Several fail until the matching 
 
 import collections
 import email.utils
+import json
 import os
 import subprocess
 import time
@@ -265,6 +266,65 @@ class ScriptedTest(KeyrevokeTest):
         self.assert_no_claims(self.rows())
         self.assertEqual(res.returncode, 2, err)
         self.assertIn(srv.origin.base_url, err)
+
+    def test_a_failing_key_route_is_asked_again_not_skipped(self):
+        # The third trial: the key route went to another environment that answered a 503 first, then
+        # the API's 404 for every key. The read-back skipped its check on the 503, and the 404s that
+        # followed read as not_found_after_retry: exit 0, live keys claimed gone. The read is now asked
+        # again; the 404 for the listed keys stops the run before anything is sent.
+        hashes = random_hashes(8)
+        reads = []
+
+        def other_environment(server, req):
+            if req.method in ("GET", "DELETE", "PATCH") and req.hash:
+                reads.append(req.method)
+                if len(reads) == 1:
+                    return Response(503, api_error(503, "Service Unavailable"))
+                return Response(404, api_error(404, "Key not found"))
+            return None
+        srv = self.server(hashes, other_environment)
+        res, err = self.run_on(srv, "--verify", self.write_lines("in.txt", hashes))
+        self.assertEqual(res.returncode, 2, err)
+        self.assertEqual(srv.count("DELETE"), 0, "DELETEs sent through a key route that contradicts the listing")
+        self.assertEqual(sorted(srv.keys), sorted(hashes))
+        self.assert_no_claims(self.rows())
+        self.assertEqual(reads, ["GET"] * 4, "503, then the listing's first, middle and last key")
+        self.assertIn("404", err)
+
+    def test_a_cached_listing_with_a_stale_first_key_does_not_stop_the_run(self):
+        # The third trial: a gateway caching GET /keys showed a key deleted since; its read-back got the
+        # API's 404 and the run stopped (exit 2), and every --resume stopped again. Another listed key
+        # read back settles it.
+        hashes = random_hashes(6)
+        stale = hashes[0]
+        srv = self.server(hashes)
+        srv.keys.pop(stale)  # gone from the store, still first on the (cached) listing
+
+        def cached_listing(server, req):
+            if req.method == "GET" and req.path.endswith("/keys"):
+                items = [{"hash": h, "name": "k", "label": "sk", "disabled": False} for h in hashes]
+                return Response(200, json.dumps({"data": items}).encode())
+            return None
+        srv.override = cached_listing
+        res, err = self.run_on(srv, self.write_lines("in.txt", hashes))
+        self.assertEqual(res.returncode, 0, err)
+        self.assertEqual(len(srv.keys), 0)
+        rows = self.by_hash()
+        self.assertEqual(rows[stale]["outcome"], "not_found")
+        self.assertEqual({rows[h]["outcome"] for h in hashes[1:]}, {"deleted"})
+
+    def test_a_gateways_403_page_at_the_preflight_is_not_called_a_rejected_key(self):
+        # The third trial: a gateway's 403 page for GET /keys read "the server rejected the management
+        # key". Still exit 3 and nothing sent; the message says what was seen.
+        hashes = random_hashes(3)
+        page = b"<html><head><title>403 Forbidden</title></head><body><center>nginx</center></body></html>"
+        srv = self.server(hashes, lambda s, req: Response(403, page, "text/html"))
+        res, err = self.run_on(srv, self.write_lines("in.txt", hashes))
+        self.assertEqual(res.returncode, 3, err)
+        self.assertEqual(srv.count("DELETE"), 0)
+        self.assertNotIn("the server rejected the management key", err)
+        self.assertIn("not with the API's answer", err)
+        self.assertEqual({r["outcome"] for r in self.rows()}, {"not_attempted"})
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ struct run_end {
   bool report_failed = false;     // rows could not be written
   bool empty_input = false;       // refused_empty_input(): the input held no hash line at all
   bool report_relocated = false;  // the report's path was removed mid-run; its rows were copied elsewhere
-  // key_rejected by a 401/403 that was not the API's error shape, after the preflight's GET with the
-  // same key was accepted: a gateway refusing the requests, not proof the key was rejected (still exit 3).
+  // key_rejected by a 401/403 that was not the API's error shape (a gateway's page, at the preflight or
+  // after it): not proof the key was rejected (still exit 3).
   bool refusal_not_api = false;
 };
 

@@ -21,6 +21,7 @@ class hash_set {
 
   bool insert(const key_hash& h);  // true if newly inserted
   bool contains(const key_hash& h) const noexcept;
+  bool erase(const key_hash& h) noexcept;  // true if it was there (its bucket keeps its capacity)
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   std::size_t memory_bytes() const noexcept;  // heap bytes held (approximate: no malloc overhead)

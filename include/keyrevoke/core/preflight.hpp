@@ -40,15 +40,21 @@ struct preflight_result {
 preflight_result classify_preflight(const response_view& response, std::chrono::system_clock::time_point now,
                                     millis retry_after_cap);
 
-// The key route checked after a listing that showed keys: GET {base}/keys/{hash} for the listing's first
-// key (`key_read`, classified with that hash asked for). The listing proves GET /keys reaches the API;
+// The key route checked after a listing that showed keys: GET {base}/keys/{hash} for one listed key
+// (`key_read`, classified with that hash asked for). The listing proves GET /keys reaches the API;
 // this proves /keys/{hash} does too, before anything is sent there: a gateway that sends that route to
 // another environment (whose API answers its own 404) would otherwise have every key claimed gone.
-// present: ok (the preflight stands). not_found: contradicted. throttled, server_error (a 5xx, a body
-// that does not name the key), network_error, timeout: ok, the check skipped (no answer either way; not
-// asked again). unauthorized: rejected; tls_error: tls; anything else (not_api, client_error): not_api.
-// `message` names the route and what came back.
+// present: ok (the preflight stands). not_found: contradicted (run_scheduler reads the next candidate).
+// throttled: throttled; server_error for a 5xx: failing; network_error, timeout: unreachable (each asked
+// again by the scheduler: no answer either way is no proof, and skipping the check let a flaky wrong
+// environment through). A 2xx that does not show the key, not_api, client_error: not_api.
+// unauthorized: rejected; tls_error: tls. `message` names the route and what came back.
 preflight_result check_key_route(const verdict& key_read, std::string_view route);
+
+// Which listed keys the key route is asked for, in order: the page's first, middle and last (distinct;
+// fewer when fewer are listed). A gateway caching GET /keys may list keys deleted since; three reads
+// spread over the page make a stale first key no reason to stop.
+std::vector<key_hash> route_check_order(const std::vector<key_hash>& listed);
 
 // A transport failure (classify_transport_failure's verdict) during the preflight.
 preflight_result preflight_from_failure(const verdict& failure);

@@ -40,6 +40,7 @@ struct report_run {
   std::uint64_t pid = 0;
   bool finished = false;         // a summary row closed it
   std::optional<int> exit_code;  // the summary row's
+  std::string exit_reason;       // the summary row's ("contradicted": its 404 rows prove nothing)
   double elapsed_s = 0.0;        // the summary row's
   std::uint64_t rows = 0;        // hash, invalid-line and verify rows it wrote
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "keyrevoke/core/hash_set.hpp"
 
@@ -21,6 +22,9 @@ struct resume_scan {
   // Its answer proved nothing, so the server may have acted: in a --resume a 404 for it is
   // not_found_after_retry, never not_found ("gone before the run").
   hash_set sent;
+  // not_found rows of runs that stopped "contradicted" (summary "exit_reason"), first done there: left
+  // out of `done` and put in `sent` (their 404 may have come from another API behind a rewritten route).
+  std::uint64_t voided_not_found = 0;
   // The last run that wrote a header also wrote its summary row. False after a crash, a kill -9 or a
   // second signal: requests of that run may have been in flight, unanswered, without a row, so a 404
   // in the resumed run is not proof the key was gone before (not_found_after_retry, not not_found).
@@ -64,6 +68,7 @@ class report_reader {
   void end_line(std::string_view line, bool overlong);
 
   resume_scan scan_;
+  std::vector<key_hash> run_not_found_;  // the current run's 404 rows first done in it (voided_not_found)
   std::string line_;          // the current line's bytes (at most max_report_row)
   std::size_t line_length_ = 0;  // its real length so far
 };

@@ -84,13 +84,17 @@ struct header_row {
 //  "base_url":...,"inputs":[{"name":...,"sha256":...}],"plan_digest":...,"shard":...,"protect":...,"options":{...},"pid":...}\n
 void append_row(std::string& out, const header_row& row);
 
-// The run's last row: {"type":"summary","finished_at":...,"exit_code":1,"elapsed_s":12.3,"counts":{...}}\n
+// The run's last row: {"type":"summary","finished_at":...,"exit_code":1,"exit_reason":"none","elapsed_s":12.3,
+// "counts":{...}}\n
 struct summary_row {
   std::string_view finished_at;
   int exit_code;
   double elapsed_s;
   std::span<const std::pair<std::string_view, std::uint64_t>> counts;
   std::string_view at{};  // empty => null
+  // stop_reason's name ("none": not stopped); empty => null. The report reader voids the not_found rows
+  // of a run that stopped "contradicted" (their 404s may have come from another API).
+  std::string_view exit_reason{};
 };
 void append_row(std::string& out, const summary_row& row);
 

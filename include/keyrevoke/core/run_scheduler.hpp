@@ -51,7 +51,8 @@
 namespace keyrevoke::core {
 
 enum class job_kind : std::uint8_t {
-  preflight,  // GET {base}/keys: proves route, key, TLS and path before anything changes
+  preflight,    // GET {base}/keys: proves route, key, TLS and path before anything changes
+  route_check,  // the preflight's second read: GET {base}/keys/{hash} of a key the listing showed (hash)
   act,        // the run's action on a hash: DELETE, or PATCH for --disable/--enable
   verify,     // --verify's GET {base}/keys/{hash}
 };
@@ -180,11 +181,15 @@ class run_scheduler {
 
   next_step next(steady_time now);
   void on_written(steady_time at) noexcept { controller_.on_bytes_written(at); }
-  // A request the caller sent on its own within a dispatched job (the preflight's key-route check).
-  void count_request() noexcept { ++counts_.requests; }
   // The answer (or transport failure, as a verdict) to a dispatched act/verify job. u01 in [0, 1).
   void on_result(job j, const verdict& answer, const exchange_facts& facts, steady_time now, double u01);
-  // The preflight's answer.
+  // The preflight's answer: to its listing (job_kind::preflight, classify_preflight) or to its key-route
+  // read (job_kind::route_check, check_key_route). A listing that shows keys is followed by a read of
+  // one of them through the key route before anything is sent (up to three: the page's first, middle
+  // and last key, in that order, while the API answers 404 for them: a gateway's cached listing may
+  // show keys already gone). The first read showing its key passes the preflight; a 404 for all
+  // three stops the run (contradicted). A 429, 5xx or no answer to a read asks again after the hint or
+  // the backoff, within --give-up-after and preflight_tries, as for the listing (never repeating it).
   void on_preflight(const preflight_result& answer, steady_time now, double u01);
   // The exchange was cut short by the run's own stop (the pool was closed): no answer.
   void on_cancelled(job j, const exchange_facts& facts, steady_time now);
@@ -280,6 +285,11 @@ class run_scheduler {
   steady_time preflight_due_{};
   unsigned preflight_transport_failures_ = 0;
   unsigned preflight_answers_ = 0;
+  // The key-route read: the listing's keys (kept until the route is proven) and those still to read,
+  // next first; keys the route answered 404 for are left out of listed_at_start_.
+  std::vector<key_hash> listed_pending_;
+  std::vector<key_hash> route_candidates_;
+  std::vector<key_hash> route_gone_;
   steady_time started_;
 };
 

@@ -64,6 +64,25 @@ BOOST_AUTO_TEST_CASE(insert_contains_duplicates) {
   BOOST_TEST(!set.empty());
 }
 
+BOOST_AUTO_TEST_CASE(erase_removes_one_hash) {
+  kc::hash_set set;
+  BOOST_TEST(!set.erase(kc::key_hash{}));  // an empty set
+  for (std::uint32_t i = 0; i < 1000; ++i) set.insert(counter_hash(i, true));
+  const std::size_t memory = set.memory_bytes();
+  for (std::uint32_t i = 0; i < 1000; i += 3) BOOST_TEST_REQUIRE(set.erase(counter_hash(i, true)));
+  BOOST_TEST(!set.erase(counter_hash(0, true)));     // gone already
+  BOOST_TEST(!set.erase(counter_hash(5000, true)));  // never there
+  std::size_t wrong = 0;
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    if (set.contains(counter_hash(i, true)) != (i % 3 != 0)) ++wrong;
+  }
+  BOOST_TEST(wrong == 0u);
+  BOOST_TEST(set.size() == 1000u - 334u);
+  BOOST_TEST(set.memory_bytes() == memory);
+  BOOST_TEST(set.insert(counter_hash(0, true)));  // and back
+  BOOST_TEST(set.contains(counter_hash(0, true)));
+}
+
 BOOST_AUTO_TEST_CASE(hashes_that_share_everything_but_a_counter) {
   for (const bool at_front : {false, true}) {
     BOOST_TEST_CONTEXT("counter at the " << (at_front ? "front" : "back")) {

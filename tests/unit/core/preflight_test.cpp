@@ -49,7 +49,8 @@ const std::string api_401 = R"({"error":{"code":401,"message":"Invalid managemen
 const std::string api_403 = R"({"error":{"code":403,"message":"Forbidden"}})";
 const std::string api_429 = R"({"error":{"code":429,"message":"Rate limit exceeded"}})";
 const std::string api_500 = R"({"error":{"code":500,"message":"Internal error"}})";
-const std::string list_page = R"({"data":[{"hash":"ab","name":"ci","disabled":false}]})";
+const std::string list_page =
+    R"({"data":[{"hash":")" + std::string(64, 'a') + R"(","name":"ci","disabled":false}]})";
 
 }  // namespace
 
@@ -104,6 +105,23 @@ BOOST_AUTO_TEST_CASE(answers_are_classified_by_what_they_show) {
        pk::not_api,
        std::nullopt},
       {"a 200 JSON array", 200, "[]", {}, {}, false, pk::not_api, std::nullopt},
+      // Items, not one with a key's hash: another API's list (the trial's page of {"id": ...} items).
+      {"a list of items without a hash",
+       200,
+       R"({"data":[{"id":1,"name":"a"},{"id":2}]})",
+       {},
+       {},
+       false,
+       pk::not_api,
+       std::nullopt},
+      {"a list of items whose hash is not a key's",
+       200,
+       R"({"data":[{"hash":"ab"},"x"]})",
+       {},
+       {},
+       false,
+       pk::not_api,
+       std::nullopt},
       {"a 200 empty body", 200, "", {}, {}, false, pk::not_api, std::nullopt},
       {"a 204", 204, "", {}, {}, false, pk::not_api, std::nullopt},
       {"a 404 HTML page", 404, html_404, {}, {}, false, pk::not_api, std::nullopt},
@@ -202,12 +220,14 @@ BOOST_AUTO_TEST_CASE(the_key_route_must_show_the_listed_key) {
   };
   const row rows[] = {
       {"the key: the route reaches the same API", 200, key_body, "", "ok"},
-      {"the API's 404: another environment", 404, api_404, "", "contradicted"},
+      {"the API's 404: another environment (or a key gone since the listing)", 404, api_404, "", "contradicted"},
       {"a route 404 page: not the API", 404, html_404, "", "not_api"},
-      // No answer either way: the check is skipped (asking again would repeat the listing too).
-      {"another key's body (a 2xx that does not show the key)", 200, other_key, "", "ok"},
-      {"429", 429, api_429, "2", "ok"},
-      {"503", 503, api_500, "", "ok"},
+      {"another key's body: a 2xx that is not the API's answer", 200, other_key, "", "not_api"},
+      // No answer either way: asked again by the scheduler (a skipped check let a flaky wrong environment
+      // through: its 5xx first, then its 404s read as not_found_after_retry).
+      {"429", 429, api_429, "2", "throttled"},
+      {"503", 503, api_500, "", "failing"},
+      {"502 page", 502, "<html>502</html>", "", "failing"},
       {"401: rejected", 401, api_401, "", "rejected"},
   };
   for (const row& r : rows) {
@@ -221,6 +241,37 @@ BOOST_AUTO_TEST_CASE(the_key_route_must_show_the_listed_key) {
       const kc::preflight_result got = kc::check_key_route(read, "/api/v1/keys/" + h);
       BOOST_TEST(name(got.kind) == r.kind);
       if (r.kind != "ok") BOOST_TEST(got.message.find("/api/v1/keys/" + h) != std::string::npos, got.message);
+      if (r.kind == "throttled") BOOST_TEST((got.retry_after == std::optional<millis>{2000ms}));
+    }
+  }
+  // No answer at all: unreachable (a timeout counts as one, for the scheduler's tries).
+  for (const kc::errc f : {kc::errc::connection_reset, kc::errc::timeout, kc::errc::tls_untrusted}) {
+    const kc::preflight_result got =
+        kc::check_key_route(kc::classify_transport_failure(f, "x"), "/api/v1/keys/" + h);
+    BOOST_TEST_CONTEXT(got.message) {
+      BOOST_TEST(name(got.kind) == (f == kc::errc::tls_untrusted ? "tls" : "unreachable"));
+      BOOST_TEST(got.timed_out == (f == kc::errc::timeout));
+    }
+  }
+}
+
+// Which listed keys the key route is asked for: first, middle, last, each once.
+BOOST_AUTO_TEST_CASE(route_check_order_spreads_over_the_page) {
+  const auto k = [](char c) { return *kc::parse_key_hash(std::string(64, c)); };
+  struct row {
+    std::string listed;  // one letter a key
+    std::string order;
+  };
+  const row rows[] = {
+      {"", ""}, {"a", "a"}, {"ab", "ab"}, {"abc", "abc"}, {"abcd", "acd"}, {"abcde", "ace"}, {"abcdef", "adf"},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT("listed " << r.listed) {
+      std::vector<kc::key_hash> listed;
+      for (const char c : r.listed) listed.push_back(k(c));
+      std::string got;
+      for (const kc::key_hash& h : kc::route_check_order(listed)) got += kc::to_hex(h).front();
+      BOOST_TEST(got == r.order);
     }
   }
 }

@@ -50,11 +50,11 @@ std::string proof(std::uint8_t n, kc::verify_outcome v, kc::observed_state seen 
   return out;
 }
 
-std::string summary(int code = 0) {
+std::string summary(int code = 0, std::string_view reason = "none") {
   const std::array<std::pair<std::string_view, std::uint64_t>, 1> counts{{{"deleted", 1}}};
   std::string out;
-  kc::append_row(out,
-                 kc::summary_row{"2026-11-27T21:20:00Z", code, 12.5, counts, "2026-11-27T21:20:00.000Z"});
+  kc::append_row(out, kc::summary_row{"2026-11-27T21:20:00Z", code, 12.5, counts, "2026-11-27T21:20:00.000Z",
+                                      reason});
   return out;
 }
 
@@ -139,6 +139,19 @@ BOOST_AUTO_TEST_CASE(final_state_per_hash) {
        {{"later.jsonl", header("2026-11-27T22:00:00Z") + row(1, o::disabled) + summary()},
         {"earlier.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::enabled) + summary()}},
        {{hex(1), "disabled"}},
+       true},
+      // The third trial: a run whose key route reached another API stopped as contradicted after writing
+      // not_found rows; `keyrevoke report` called those keys gone (ALL DONE) while they were live.
+      {"a contradicted run's 404s prove nothing; its deletes stand",
+       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::not_found, "", 404) +
+                        row(3, o::not_found_after_retry, "", 404) + row(4, o::failed, "contradicted", 404) +
+                        summary(2, "contradicted")}},
+       {{hex(1), "deleted"}, {hex(2), "failed"}, {hex(3), "failed"}, {hex(4), "failed"}},
+       false},
+      {"... and a later run that settles them counts",
+       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(2, o::not_found, "", 404) + summary(2, "contradicted") +
+                        header("2026-11-27T21:05:00Z") + row(2, o::deleted) + summary()}},
+       {{hex(2), "deleted"}},
        true},
       {"protected counts as settled",
        {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::protected_key, "protected", 0) + summary()}},

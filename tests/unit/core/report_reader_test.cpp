@@ -320,6 +320,66 @@ BOOST_AUTO_TEST_CASE(resume_reads_mismatches_and_whether_the_last_run_finished) 
   BOOST_TEST(scan.done.contains(a));      // a is done by its row; mismatched makes --resume redo it
 }
 
+
+// The third trial: a run whose key route reached another API stopped as contradicted, but its not_found
+// rows, written before the stop, counted as done, and a --resume skipped those keys (live). A run that
+// stopped "contradicted" proves no 404 of its own: --resume acts on those hashes again, and their 404
+// then is not_found_after_retry (sent).
+BOOST_AUTO_TEST_CASE(a_contradicted_run_proves_no_404) {
+  kc::key_hash a{}, b{}, c{}, d{};
+  a.fill(1);
+  b.fill(2);
+  c.fill(3);
+  d.fill(4);
+  const std::array<kc::input_fingerprint, 1> inputs{{{"-", ""}}};
+  const kc::header_row header{"0.3.0", "t", "", "delete", "h", "https://h", inputs, "", "", "", 1, 0.0, 1, 1.0, false, false, 1};
+  const std::array<std::pair<std::string_view, std::uint64_t>, 1> counts{{{"not_found", 2}}};
+  std::string earlier;  // a finished run that deleted d and found c gone
+  kc::append_row(earlier, header);
+  kc::append_row(earlier, kc::hash_row{d, kc::outcome::deleted, 200, 1, 1.0, ""});
+  kc::append_row(earlier, kc::hash_row{c, kc::outcome::not_found, 404, 1, 1.0, ""});
+  kc::append_row(earlier, kc::summary_row{"t", 0, 1.0, counts, {}, "none"});
+  struct row {
+    const char* name;
+    std::string reason;  // the second run's exit_reason ("": no summary row)
+    bool a_done;         // a: not_found in the second run
+    bool b_done;         // b: deleted in the second run
+    std::uint64_t voided;
+  };
+  const row rows[] = {
+      {"finished", "none", true, true, 0},
+      {"stopped as contradicted", "contradicted", false, true, 1},
+      {"stopped otherwise", "not_api", true, true, 0},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      std::string report = earlier;
+      kc::append_row(report, header);
+      kc::append_row(report, kc::hash_row{a, kc::outcome::not_found, 404, 1, 1.0, ""});
+      kc::append_row(report, kc::hash_row{b, kc::outcome::deleted, 200, 1, 1.0, ""});
+      kc::append_row(report, kc::hash_row{c, kc::outcome::not_found, 404, 1, 1.0, ""});  // done before
+      kc::append_row(report, kc::hash_row{d, kc::outcome::not_found_after_retry, 404, 2, 1.0, ""});
+      kc::append_row(report, kc::summary_row{"t", 2, 1.0, counts, {}, r.reason});
+      kc::report_reader reader;
+      reader.feed(report);
+      const kc::resume_scan scan = reader.finish();
+      BOOST_TEST(scan.done.contains(a) == r.a_done);
+      BOOST_TEST(scan.sent.contains(a) == !r.a_done);
+      BOOST_TEST(scan.done.contains(b) == r.b_done);
+      BOOST_TEST(scan.done.contains(c));  // its earlier run's 404 still stands
+      BOOST_TEST(scan.done.contains(d));  // deleted by the earlier run
+      BOOST_TEST(scan.voided_not_found == r.voided);
+      BOOST_TEST(scan.done.size() == (r.a_done ? 4U : 3U));
+      // A later run that settles it counts again.
+      kc::append_row(report, header);
+      kc::append_row(report, kc::hash_row{a, kc::outcome::not_found_after_retry, 404, 1, 1.0, ""});
+      kc::report_reader again;
+      again.feed(report);
+      BOOST_TEST(again.finish().done.contains(a));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // Verify rows name their state "proof" (so that `select(.outcome=="failed")` counts only actions);

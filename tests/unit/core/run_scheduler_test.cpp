@@ -89,6 +89,17 @@ kc::preflight_result preflight_answer(unsigned status, std::string_view body,
   r.hints.retry_after = retry_after;
   return kc::classify_preflight(r, wall, 60s);
 }
+// The key route's answer to GET /keys/{hash of `asked`}.
+std::string key_body(unsigned i) { return R"({"data":{"hash":")" + kc::to_hex(hash_of(i)) + R"(","disabled":false}})"; }
+kc::preflight_result route_answer(unsigned status, std::string_view body, unsigned asked,
+                                  std::string_view retry_after = {}) {
+  kc::response_view r;
+  r.status = status;
+  r.body = body;
+  r.hints.retry_after = retry_after;
+  r.asked_key = hash_of(asked);
+  return kc::check_key_route(kc::classify_response(r, wall, 60s, kc::request_kind::get), "/keys/x");
+}
 kc::preflight_result preflight_failure(kc::errc f) {
   return kc::preflight_from_failure(kc::classify_transport_failure(f, {}));
 }
@@ -354,6 +365,9 @@ BOOST_AUTO_TEST_CASE(a_404_for_a_key_the_listing_just_showed_stops_the_run) {
       next_step step = s.next(t0);
       BOOST_REQUIRE((step.work.kind == job_kind::preflight));
       s.on_preflight(preflight_answer(200, listing), t0 + 10ms, 0.5);
+      step = s.next(t0 + 10ms);  // the key route read back: it shows the key
+      BOOST_REQUIRE((step.work.kind == job_kind::route_check));
+      s.on_preflight(route_answer(200, key_body(0), 0), t0 + 11ms, 0.5);
       const sim_stats st = simulate(
           s, t0 + 10ms,
           [&r](const job& j, unsigned n, kc::steady_time) {
@@ -372,6 +386,123 @@ BOOST_AUTO_TEST_CASE(a_404_for_a_key_the_listing_just_showed_stops_the_run) {
       }
     }
   }
+}
+
+// After a listing that shows keys, one of them is read back through the key route before anything is
+// sent: the page's first, middle and last key while the API answers 404 (a cached listing may show keys
+// gone since); a 429, 5xx or no answer asks the same key again after the hint or the backoff, never the
+// listing again (the third trial: a 5xx skipped the check, and a flaky wrong environment's 404s then
+// read as not_found_after_retry, exit 0).
+BOOST_AUTO_TEST_CASE(the_key_route_is_read_back_before_anything_is_sent) {
+  enum ans { shown, api404, e503, r429_2s, reset, timeout, page404 };
+  struct row {
+    const char* name;
+    std::vector<ans> answers;   // to the route reads, in order
+    std::string reads;          // which listed key each read asked for (its index)
+    std::string end;            // "running", or the stop reason
+    unsigned requests;          // listing + reads
+    millis waited;              // time between the listing's answer and the last read's dispatch, at least
+  };
+  const row rows[] = {
+      {"the first key shown", {shown}, "0", "running", 2, 0ms},
+      {"a 404 for the first, the middle one shown (a cached listing)", {api404, shown}, "02", "running", 3, 0ms},
+      {"404 for first, middle and last: contradicted", {api404, api404, api404}, "024", "contradicted", 4, 0ms},
+      {"a 503, then the key: asked again, the listing not repeated", {e503, shown}, "00", "running", 3, 125ms},
+      {"a 503, then the API's 404s: contradicted (not skipped)", {e503, api404, api404, api404}, "0024",
+       "contradicted", 5, 125ms},
+      {"a 429 with a 2 s hint, then the key", {r429_2s, shown}, "00", "running", 3, 2000ms},
+      {"resets: unreachable after preflight_tries", {reset, reset, reset, reset, reset}, "00000", "unreachable", 6,
+       0ms},
+      {"timeouts count twice", {timeout, timeout, timeout}, "000", "unreachable", 4, 0ms},
+      {"a 404 page on the key route: not the API", {page404}, "0", "not_api", 2, 0ms},
+  };
+  std::string listing = R"({"data":[)";
+  for (unsigned i = 0; i < 5; ++i) listing += (i ? "," : "") + std::string{R"({"hash":")"} + kc::to_hex(hash_of(i)) + "\"}";
+  listing += "]}";
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::scheduler_config c;
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, hashes(0, 8), true, t0);
+      next_step step = s.next(t0);
+      BOOST_REQUIRE((step.work.kind == job_kind::preflight));
+      kc::steady_time now = t0 + 10ms;
+      s.on_preflight(preflight_answer(200, listing), now, 0.0);
+      const kc::steady_time listed_at = now;
+      std::string reads;
+      kc::steady_time last_dispatch = now;
+      for (const ans a : r.answers) {
+        step = s.next(now);
+        if (step.what == step_kind::sleep_until) {
+          BOOST_TEST(take_rows(s).empty());
+          now = step.until;
+          step = s.next(now);
+        }
+        BOOST_REQUIRE(kind_name(step.what) == "dispatch");
+        BOOST_REQUIRE((step.work.kind == job_kind::route_check));  // never the listing again, never an act
+        const unsigned asked = index_of(step.work.hash);
+        reads += std::to_string(asked);
+        last_dispatch = now;
+        now += 5ms;
+        switch (a) {
+          case shown: s.on_preflight(route_answer(200, key_body(asked), asked), now, 0.0); break;
+          case api404: s.on_preflight(route_answer(404, api_404, asked), now, 0.0); break;
+          case e503: s.on_preflight(route_answer(503, api_500, asked), now, 0.0); break;
+          case r429_2s: s.on_preflight(route_answer(429, api_429, asked, "2"), now, 0.0); break;
+          case page404: s.on_preflight(route_answer(404, html_404, asked), now, 0.0); break;
+          case reset:
+          case timeout:
+            s.on_preflight(kc::check_key_route(transport(a == reset ? kc::errc::connection_reset : kc::errc::timeout),
+                                               "/keys/x"),
+                           now, 0.0);
+            break;
+        }
+      }
+      BOOST_TEST(reads == r.reads);
+      BOOST_TEST(s.counts().requests == r.requests);
+      BOOST_TEST((last_dispatch - listed_at >= r.waited));
+      if (r.end == "running") {
+        BOOST_TEST(phase_name(s.phase()) == "running");
+        BOOST_TEST(s.preflight_passed());
+        step = s.next(now);
+        BOOST_REQUIRE(kind_name(step.what) == "dispatch");
+        BOOST_TEST((step.work.kind == job_kind::act));
+      } else {
+        BOOST_TEST(to_string(s.reason()) == r.end);
+        BOOST_TEST(!s.preflight_passed());
+        const std::vector<row_event> got = take_rows(s);
+        check_one_row_each(got, hashes(0, 8));
+        for (const row_event& e : got) BOOST_TEST(e.attempts == 0U);  // nothing was sent
+        if (r.end == "contradicted") BOOST_TEST(s.stop_message().find("3 listed keys read back") != std::string::npos);
+      }
+    }
+  }
+}
+
+// A key the route answered 404 for (a cached listing's stale key) is no longer held against a later 404:
+// its row is not_found, the run goes on; a listed key the route did not read still is.
+BOOST_AUTO_TEST_CASE(a_key_the_route_showed_gone_is_not_a_contradiction_later) {
+  const std::string listing = R"({"data":[{"hash":")" + kc::to_hex(hash_of(0)) + R"("},{"hash":")" +
+                              kc::to_hex(hash_of(1)) + R"("},{"hash":")" + kc::to_hex(hash_of(2)) + R"("}]})";
+  kc::scheduler_config c;
+  c.concurrency = 1;
+  kc::run_scheduler s{c, t0};
+  s.on_input({}, hashes(0, 1), true, t0);
+  BOOST_REQUIRE((s.next(t0).work.kind == job_kind::preflight));
+  s.on_preflight(preflight_answer(200, listing), t0 + 1ms, 0.0);
+  next_step step = s.next(t0 + 1ms);
+  BOOST_REQUIRE((step.work.kind == job_kind::route_check));
+  BOOST_REQUIRE(index_of(step.work.hash) == 0U);
+  s.on_preflight(route_answer(404, api_404, 0), t0 + 2ms, 0.0);
+  step = s.next(t0 + 2ms);
+  BOOST_REQUIRE((step.work.kind == job_kind::route_check));
+  BOOST_REQUIRE(index_of(step.work.hash) == 1U);
+  s.on_preflight(route_answer(200, key_body(1), 1), t0 + 3ms, 0.0);
+  const sim_stats st = simulate(s, t0 + 3ms, [](const job&, unsigned, kc::steady_time) { return gone(); }, t0 + hours{1});
+  BOOST_REQUIRE(st.finished);
+  BOOST_TEST(to_string(s.reason()) == "none");
+  BOOST_REQUIRE(st.rows.size() == 1U);
+  BOOST_TEST(to_string(st.rows.front().result) == "not_found");
 }
 
 BOOST_AUTO_TEST_CASE(preflight_stops_the_run) {
@@ -1552,7 +1683,9 @@ BOOST_AUTO_TEST_CASE(an_aborting_answer_last_while_stopping_ends_the_run) {
   };
   const std::vector<row> rows = {
       {"401", {http(401, api_401)}, "unauthorized"},
-      {"403 without a hint", {http(403, "<html>Forbidden</html>")}, "unauthorized"},
+      {"the API's 403 without a hint", {http(403, R"({"error":{"code":403,"message":"Forbidden"}})")}, "unauthorized"},
+      // A gateway's 403 page is no proof the API refused the key: the row claims nothing (still exit 3).
+      {"a 403 page without a hint", {http(403, "<html>Forbidden</html>")}, "failed"},
       {"TLS untrusted", {transport(kc::errc::tls_untrusted), wire::not_written}, "failed"},
   };
   for (const row& r : rows) {
