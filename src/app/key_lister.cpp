@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <exception>
 #include <random>
+#include <utility>
 
 #include "keyrevoke/app/exchange.hpp"
 #include "keyrevoke/app/revoke.hpp"
@@ -23,7 +24,9 @@
 #include "keyrevoke/core/list_pager.hpp"
 #include "keyrevoke/core/rate_controller.hpp"
 #include "keyrevoke/core/redact.hpp"
+#include "keyrevoke/core/retry_after.hpp"
 #include "keyrevoke/core/retry_policy.hpp"
+#include "keyrevoke/core/timestamp.hpp"
 #include "keyrevoke/core/verdict.hpp"
 #include "keyrevoke/net/connection_pool.hpp"
 #include "keyrevoke/net/nothrow_awaitable.hpp"
@@ -242,6 +245,18 @@ class lister final : public net::send_observer {
             !http.retry_after.empty() || !http.retry_after_ms.empty() || !http.ratelimit_reset.empty();
         switch (core::judge_list_answer(http.status, page.has_value(), http.body, hint)) {
           case core::list_answer_kind::page:
+            if (std::exchange(check_clock_, false) && config_.ages_from_local_clock && !config_.quiet) {
+              const auto server_now = core::parse_http_date(http.date, std::chrono::system_clock::now());
+              const std::string warning = core::age_clock_warning(
+                  server_now ? std::optional{std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 server_now->time_since_epoch())
+                                                 .count()}
+                             : std::nullopt,
+                  std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+              if (!warning.empty()) write_stderr_now("keyrevoke: warning: " + warning + "\n");
+            }
             controller_.on_answer(now, answer.written ? answer.written_at : now, core::answer_kind::accepted,
                                   std::nullopt);
             co_return page;
@@ -255,8 +270,13 @@ class lister final : public net::send_observer {
                      ": check --base-url");
             co_return std::nullopt;
           case core::list_answer_kind::key_rejected:
-            fail(exit_aborted, "the server rejected the management key: GET " + url_for(offset) +
-                                   " answered " + core::describe_answer(http.status, {}, http.body));
+            // Only the API's own error body shows the API refused the key; a gateway's 401/403 page does
+            // not (the trial: such a page sent a responder to rotate a key that was fine).
+            fail(exit_aborted,
+                 (core::has_api_error_shape(http.body, http.status)
+                      ? "the server rejected the management key: GET "
+                      : "refused, and not with the API's answer (a gateway or proxy in front of it?): GET ") +
+                     url_for(offset) + " answered " + core::describe_answer(http.status, {}, http.body));
             co_return std::nullopt;
           case core::list_answer_kind::classify:
             verdict = classify_exchange(answer, core::millis{120000}, core::request_kind::get);
@@ -325,6 +345,7 @@ class lister final : public net::send_observer {
   std::size_t offset_of_last_ = 0;
   bool interrupted_ = false;
   bool done_ = false;
+  bool check_clock_ = true;  // the first page's Date is checked against this machine's clock (ages)
 };
 
 }  // namespace

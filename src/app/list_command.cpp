@@ -182,6 +182,7 @@ std::variant<list_options, early_exit> parse_list_command_line(int argc, const c
   for (const time_option& t : times) {
     if (vm.count(t.name) == 0) continue;
     t.target = core::parse_time_or_age(vm[t.name].as<std::string>(), now);
+    if (t.target && !core::parse_timestamp(vm[t.name].as<std::string>())) o.lister.ages_from_local_clock = true;
     if (!t.target) {
       return list_usage_error(std::string{"--"} + t.name +
                               " takes an ISO 8601 time (2026-11-24, 2026-11-24T10:00:00Z, "

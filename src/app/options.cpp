@@ -57,7 +57,9 @@ po::options_description describe(options& o, std::string& progress) {
                                                      "lines and comments); without it, that is exit 2")
     ("concurrency", po::value(&o.concurrency), "ceiling on requests in flight and open connections [16]")
     ("rate", po::value(&o.rate), "ceiling on requests per second [none]")
-    ("max-attempts", po::value(&o.max_attempts), "attempts per hash, the first included [8]")
+    ("max-attempts", po::value(&o.max_attempts),
+     "attempts per hash, the first included [8]; throttled answers count toward 4 x N, failed dials and "
+     "failures during an outage toward none (a row's attempts may exceed N)")
     ("timeout", po::value(&o.timeout_s), "seconds per attempt: connect, TLS, write, read [30]")
     ("give-up-after", po::value(&o.give_up_after_s), "seconds without any answer from a failing "
                                                      "server before the run gives up [300]")

@@ -319,10 +319,20 @@ wait_reason run_scheduler::waiting(steady_time now) const noexcept {
 
 // --- answers -----------------------------------------------------------------------------------
 
-void run_scheduler::count_answer(verdict_kind kind) noexcept {
-  switch (kind) {
+void run_scheduler::count_answer(const verdict& answer) noexcept {
+  switch (answer.kind) {
     case verdict_kind::throttled: ++counts_.throttled; break;
-    case verdict_kind::server_error: ++counts_.server_errors; break;
+    case verdict_kind::server_error:
+      // The summary calls this counter "5xx": a 200 page, a 2xx with another body, a 408 or a 1xx is
+      // counted as what it is, an answer the API does not give (the trial: 200 HTML pages read as 5xx).
+      if (answer.http_status >= 500 && answer.http_status < 600) {
+        ++counts_.server_errors;
+      } else if (answer.http_status != 0) {
+        ++counts_.not_api;
+      } else {
+        ++counts_.server_errors;  // no status: a body over the limit before the head was read
+      }
+      break;
     case verdict_kind::not_api: ++counts_.not_api; break;
     case verdict_kind::network_error: ++counts_.network_errors; break;
     case verdict_kind::timeout: ++counts_.timeouts; break;
@@ -352,7 +362,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
   const bool delivered = facts.written && !stale_case.unread;
   if (facts.quota && delivered) controller_.on_quota(*facts.quota, now, facts.written_at);
   controller_.on_answer(now, delivered ? facts.written_at : now, answer_kind_of(answer), answer.retry_after);
-  if (!stale_case.unread) count_answer(answer.kind);
+  if (!stale_case.unread) count_answer(answer);
   if (answer.http_status != 0) j.last_status = answer.http_status;
   j.hint_until = answer.retry_after ? now + *answer.retry_after : steady_time{};
 

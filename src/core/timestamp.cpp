@@ -147,4 +147,25 @@ std::optional<unix_micros> parse_time_or_age(std::string_view text, unix_micros 
   return parse_age(text, now);
 }
 
+std::string age_clock_warning(std::optional<unix_micros> server_now, unix_micros local_now) {
+  if (!server_now) return {};
+  constexpr unix_micros threshold = unix_micros{5} * 60 * 1'000'000;
+  const unix_micros skew = *server_now - local_now;
+  if (skew < threshold && skew > -threshold) return {};
+  // To the nearest second, and shown to the nearest hour (a day or more) or minute (an hour or more):
+  // Date has whole seconds, so a skew of one day reads 86399.x s.
+  const unix_micros size = ((skew < 0 ? -skew : skew) + 500'000) / 1'000'000;
+  std::string amount;
+  if (const unix_micros hours = (size + 1800) / 3600; hours >= 24) {
+    amount = std::to_string(hours / 24) + " d " + std::to_string(hours % 24) + " h";
+  } else if (const unix_micros minutes = (size + 30) / 60; minutes >= 60) {
+    amount = std::to_string(minutes / 60) + " h " + std::to_string(minutes % 60) + " min";
+  } else {
+    amount = std::to_string(size / 60) + " min " + std::to_string(size % 60) + " s";
+  }
+  return "the server's clock (Date) is " + amount + (skew > 0 ? " ahead of" : " behind") +
+         " this machine's: an age such as --created-before 2h counts back from this machine's clock, so the "
+         "selection is off by as much; give an ISO 8601 time instead, or fix the clock";
+}
+
 }  // namespace keyrevoke::core

@@ -15,7 +15,7 @@ import unittest
 from unittest import mock as patch
 
 from gateway import NginxGateways
-from harness import KeyrevokeTest, keyrevoke_env, make_test_pki
+from harness import KEYREVOKE, KeyrevokeTest, keyrevoke_env, make_test_pki
 
 FAKETIME = shutil.which("faketime") or "/usr/bin/faketime"
 KEYS = 1500
@@ -82,6 +82,42 @@ class SlowClientClockTest(NginxGateways, KeyrevokeTest):
     def test_x_ratelimit_reset_epoch_ms(self):
         self.check_clock_offsets("reset-ms")
 
+
+
+class ListAgeClockTest(KeyrevokeTest):
+    """The second trial: `keyrevoke list --created-before 2h` on a machine whose clock was a day behind
+    selected by the wrong window without a word. Ages count back from the local clock; the first page's
+    Date shows the skew, and the listing says so (an ISO 8601 time needs no clock and gets no warning)."""
+
+    def run_list(self, mock, offset, *args):
+        cmd = [KEYREVOKE, "list", "--base-url", mock.base_url, "--allow-insecure-http"] + list(args)
+        env = keyrevoke_env()
+        if offset is not None:
+            cmd = [FAKETIME, "-f", offset] + cmd
+            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+            env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
+        res = subprocess.run(cmd, env=env, capture_output=True, timeout=60)
+        return res, res.stderr.decode(errors="replace")
+
+    def test_an_age_on_a_skewed_clock_is_warned_about(self):
+        self.assertTrue(os.access(FAKETIME, os.X_OK), "no faketime: cmake/install-deps.sh installs it")
+        mock = self.mock(keys=20, args=["--http"])
+        cases = [
+            ("-1d", ["--created-before", "2h"], "1 d 0 h ahead of this machine's"),
+            ("+3h", ["--created-after", "90m"], "3 h 0 min behind this machine's"),
+            (None, ["--created-before", "2h"], None),              # the clocks agree
+            ("-1d", ["--created-before", "2026-11-24"], None),     # no age: the local clock is not used
+            ("-1d", ["--created-before", "2h", "--quiet"], None),  # --quiet: no warnings
+        ]
+        for offset, args, says in cases:
+            with self.subTest(offset=offset, args=args):
+                res, err = self.run_list(mock, offset, *args)
+                self.assertEqual(res.returncode, 0, err)
+                if says is None:
+                    self.assertNotIn("clock", err)
+                else:
+                    self.assertIn("keyrevoke: warning: the server's clock (Date) is ", err)
+                    self.assertIn(says, err)
 
 if __name__ == "__main__":
     unittest.main()

@@ -23,6 +23,9 @@ struct key_lister_config {
   double rate = 0.0;   // 0: no ceiling
   bool quiet = false;  // no progress/warnings on stderr
   network_options network;  // proxy, --connect-to, --resolve (app/network_route.hpp)
+  // A filter was given as an age (--created-before 2h): the first page's Date is checked against this
+  // machine's clock, and a skew of 5 minutes or more is warned about (core::age_clock_warning).
+  bool ages_from_local_clock = false;
 };
 
 struct listed_key {

@@ -21,8 +21,9 @@ struct run_counts {
   bool input_complete = false;
   std::uint64_t requests = 0;      // requests sent, preflight included
   std::uint64_t throttled = 0;     // throttling answers: 429, or a 403/503 with a rate-limit hint
-  std::uint64_t server_errors = 0; // 5xx (and other answers a retry may settle)
-  std::uint64_t not_api = 0;       // answers that did not look like the API's (a wrong route, a gateway page)
+  std::uint64_t server_errors = 0; // 5xx (and a failure with no status the pool calls a server error)
+  std::uint64_t not_api = 0;       // answers the API does not give: a wrong route's or a gateway's page, a
+                                   // 204, a 2xx with another body, a 408, a 1xx (run_scheduler::count_answer)
   std::uint64_t network_errors = 0;
   std::uint64_t timeouts = 0;
   std::uint64_t retries = 0;

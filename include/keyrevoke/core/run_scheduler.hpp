@@ -251,7 +251,7 @@ class run_scheduler {
   void settle_stop(steady_time now);
   std::string stop_note() const;
   std::string queued_note(const job& j) const;
-  void count_answer(verdict_kind kind) noexcept;
+  void count_answer(const verdict& answer) noexcept;
 
   scheduler_config config_;
   rate_controller controller_;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace keyrevoke::core {
@@ -31,5 +32,11 @@ std::optional<unix_micros> parse_age(std::string_view text, unix_micros now) noe
 // A time a `list` filter takes: an ISO 8601 time (parse_timestamp), else an age before `now`
 // (parse_age). Dates come first: "2026-11-24" is never an age.
 std::optional<unix_micros> parse_time_or_age(std::string_view text, unix_micros now) noexcept;
+
+// Ages count back from this machine's clock. When the server's (the Date of an answer, RFC 9110 6.6.1;
+// nullopt: none or unreadable) differs from it by at least 5 minutes (Date has whole seconds; a page
+// may take a while), the sentence `keyrevoke list` warns with: the skew, which way, and that selection
+// by age is off by as much. "" otherwise. `local_now`: when the answer came.
+std::string age_clock_warning(std::optional<unix_micros> server_now, unix_micros local_now);
 
 }  // namespace keyrevoke::core

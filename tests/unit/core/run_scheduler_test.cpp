@@ -505,6 +505,38 @@ BOOST_AUTO_TEST_CASE(a_key_the_route_showed_gone_is_not_a_contradiction_later) {
   BOOST_TEST(to_string(st.rows.front().result) == "not_found");
 }
 
+// The summary's "5xx" counter counts 5xx answers only: a 200 page, a 204, a 2xx with another body or a 408
+// is an answer the API does not give (the trial: 200 HTML pages from a captive gateway read as "5xx").
+BOOST_AUTO_TEST_CASE(answers_are_counted_as_what_they_are) {
+  struct row {
+    const char* name;
+    verdict answer;
+    std::uint64_t server_errors;
+    std::uint64_t not_api;
+  };
+  const row rows[] = {
+      {"500", http(500, api_500), 1, 0},
+      {"502 page", http(502, html_502), 1, 0},
+      {"a 200 HTML page", http(200, "<html>hello</html>"), 0, 1},
+      {"a 200 with another body", http(200, R"({"deleted":false})"), 0, 1},
+      {"a 204", http(204, ""), 0, 1},
+      {"a 404 page", http(404, html_404), 0, 1},
+      {"a 408", http(408, ""), 0, 1},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::scheduler_config c = running_config();
+      c.max_attempts = 1;
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, hashes(0, 1), true, t0);
+      const job j = s.next(t0).work;
+      s.on_result(j, r.answer, facts_of(wire::answered, t0), t0 + 10ms, 0.5);
+      BOOST_TEST(s.counts().server_errors == r.server_errors);
+      BOOST_TEST(s.counts().not_api == r.not_api);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(preflight_stops_the_run) {
   struct row {
     const char* name;

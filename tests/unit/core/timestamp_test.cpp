@@ -148,4 +148,38 @@ BOOST_AUTO_TEST_CASE(filter_times_are_dates_first_then_ages) {
   }
 }
 
+// The trial: `list --created-before 2h` on a machine whose clock was a day behind selected by the wrong
+// window without a word. The warning, from the server's Date.
+BOOST_AUTO_TEST_CASE(age_clock_warning_names_the_skew) {
+  constexpr unix_micros s = 1'000'000;
+  const unix_micros now = 1'764'000'000 * s;
+  struct row {
+    std::optional<unix_micros> server;
+    std::string says;  // "" : no warning
+  };
+  const row rows[] = {
+      {std::nullopt, ""},
+      {now, ""},
+      {now + 299 * s, ""},
+      {now - 299 * s, ""},
+      {now + 300 * s, "5 min 0 s ahead of"},
+      {now - 301 * s, "5 min 1 s behind"},
+      {now + 2 * 3600 * s + 60 * s, "2 h 1 min ahead of"},
+      {now - 86400 * s - 3 * 3600 * s, "1 d 3 h behind"},
+      {now + 86399 * s, "1 d 0 h ahead of"},  // Date's whole seconds: a day's skew reads 86399.x s
+      {now + 3599 * s, "1 h 0 min ahead of"},
+  };
+  for (const row& r : rows) {
+    const std::string got = keyrevoke::core::age_clock_warning(r.server, now);
+    BOOST_TEST_CONTEXT(got) {
+      if (r.says.empty()) {
+        BOOST_TEST(got.empty());
+      } else {
+        BOOST_TEST(got.find(r.says) != std::string::npos);
+        BOOST_TEST(got.find("ISO 8601") != std::string::npos);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
