@@ -41,7 +41,6 @@ using error_code = boost::system::error_code;
 
 namespace {
 
-constexpr std::uint64_t page_body_limit = std::uint64_t{8} * 1024 * 1024;
 
 core::millis to_millis(double seconds) {
   return core::millis{static_cast<core::millis::rep>(seconds * 1000.0)};
@@ -60,7 +59,7 @@ class lister final : public net::send_observer {
         key_{key},
         on_key_{on_key},
         on_page_done_{on_page_done},
-        pool_{io.get_executor(), tls, base_, to_millis(config.timeout_s), 1, page_body_limit},
+        pool_{io.get_executor(), tls, base_, to_millis(config.timeout_s), 1, core::listing_body_limit},
         controller_{controller_config(config), clock_type::now()},
         timer_{io},
         stops_{io.get_executor()},

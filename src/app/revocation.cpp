@@ -13,6 +13,7 @@
 #include "keyrevoke/app/stderr_output.hpp"
 #include "keyrevoke/app/stop_signals.hpp"
 #include "keyrevoke/app/stop_watch.hpp"
+#include "keyrevoke/core/key_page.hpp"
 #include "keyrevoke/core/redact.hpp"
 #include "keyrevoke/core/report_row.hpp"
 #include "keyrevoke/core/run_scheduler.hpp"
@@ -93,6 +94,7 @@ core::scheduler_config scheduler_config_from(const options& opts, bool input_is_
   core::scheduler_config c;
   c.act = opts.act;
   c.verify = opts.verify;
+  c.confirm_404s = 3;
   c.max_attempts = opts.max_attempts;
   c.concurrency = opts.concurrency;
   c.max_rate = opts.rate;
@@ -423,7 +425,10 @@ asio::awaitable<void> worker(run_context* ctx) {
       t.set_hash(current.hash);
       request = t.bytes;
     }
-    co_await ctx->pool.exchange(request, *ctx, result);
+    // A page of GET /keys is read whole (as `keyrevoke list` reads it): its keys are the evidence the
+    // preflight and the run check 404s against (the trial: a pretty-printed 100-key page is ~70 KiB).
+    co_await ctx->pool.exchange(request, *ctx, result,
+                                current.kind == core::job_kind::preflight ? core::listing_body_limit : 0);
     if (result.written) ctx->tally.count(result.answer.status);
     // A server may echo the key back: gone from the body before any snippet of it is quoted (a snippet
     // cut mid-key would leave a prefix that redacting the message afterwards cannot recognise).
@@ -452,8 +457,8 @@ asio::awaitable<void> worker(run_context* ctx) {
       ctx->sched.on_preflight(routed, clock_type::now(), ctx->draw());
     } else {
       // A PATCH's or GET's answer must name the key asked for (a DELETE's {"deleted": true} names none).
-      const core::request_kind kind =
-          current.kind == core::job_kind::verify ? core::request_kind::get : core::request_for(ctx->opts.act);
+      const core::request_kind kind = current.kind == core::job_kind::act ? core::request_for(ctx->opts.act)
+                                                                            : core::request_kind::get;
       core::verdict verdict = classify_exchange(
           result, cap, kind, kind == core::request_kind::delete_key ? std::nullopt : std::optional{current.hash});
       // A server may echo the key back in its error text: it never reaches the report or the screen.
@@ -707,7 +712,7 @@ int conclude(run_context* ctx) {
               "); the listing with the same management key was accepted, so a gateway or proxy in front may "
               "be refusing these requests, not the API rejecting the key";
       } else if (refusal_not_api) {
-        why = "keyrevoke: aborted: the first request was refused, and not with the API's answer (" +
+        why = "keyrevoke: aborted: a request of the preflight was refused, and not with the API's answer (" +
               s.stop_message() +
               "): a gateway or proxy in front of the API may be refusing it; check --base-url and what sits in "
               "front of it before rotating the management key (nothing was changed)";

@@ -62,9 +62,19 @@ preflight_result classify_preflight(const response_view& response, std::chrono::
                                     millis retry_after_cap) {
   preflight_result r;
   if (response.status >= 200 && response.status < 300) {
-    if (response.body_truncated ? starts_like_key_list(response.body) : is_key_list(response.body)) {
+    if (response.body_truncated) {
+      // A page cut at listing_body_limit: its keys, the evidence a 404 is checked against, cannot be
+      // read (the trial: a listing cut at 64 KiB turned off the key-route read-back and every check
+      // built on it, and a wrong key route had every key claimed gone). The API's pages are far smaller.
+      r.kind = preflight_kind::not_api;
+      r.message = "HTTP " + std::to_string(response.status) + ": a page of GET /keys too large to read whole (" +
+                  std::string{starts_like_key_list(response.body) ? "it starts like the API's list" : "not the API's list"} +
+                  "; its pages hold 100 keys)";
+      return r;
+    }
+    if (is_key_list(response.body)) {
       r.kind = preflight_kind::ok;
-      if (!response.body_truncated) {
+      {
         if (const auto page = parse_key_page(response.body)) {
           if (!page->entries.empty() && page->unusable == page->entries.size()) {
             // Items, and not one with a key's "hash": not the API's list (as `keyrevoke list` says).

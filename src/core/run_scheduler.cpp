@@ -62,6 +62,7 @@ run_scheduler::run_scheduler(const scheduler_config& config, steady_time now)
       started_{now} {
   last_accepted_ = now;
   preflight_passed_ = !config.preflight;
+  confirms_left_ = config.confirm_404s;
   config_.max_attempts = std::max(1U, config_.max_attempts);
   config_.concurrency = std::max(1U, config_.concurrency);
   if (config_.retry_capacity == 0) config_.retry_capacity = 4 * std::size_t{config_.concurrency} + 256;
@@ -410,6 +411,8 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     const bool rejected = answer.kind == verdict_kind::unauthorized;
     if (j.kind == job_kind::verify) {
       finish_verify(j, verify_outcome::failed, observed_state::unknown, answer.http_status, answer.message, now);
+    } else if (j.kind == job_kind::confirm) {
+      abandon(j, "its 404 was not confirmed: " + answer.message, now);
     } else {
       // `unauthorized` claims the API refused the key: not for a refusal without its error body (a
       // gateway's 403 page), which is no more than a failure.
@@ -445,21 +448,39 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     return;
   }
 
-  if (j.kind == job_kind::verify) {
+  if (j.kind == job_kind::verify || j.kind == job_kind::confirm) {
     const observed_state seen = observed(answer);
     const bool wrong_state = seen != observed_state::unknown && !proves(config_.act, seen, j.found_no_key);
     if (wrong_state) ++j.mismatches;
     const unsigned n = throttled ? j.throttles : failure ? j.failures : std::max(1U, j.mismatches);
-    const verify_step step =
+    verify_step step =
         plan_after_check(config_.act, answer, facts.reused_connection, n, limit, config_.backoff, u01, j.found_no_key);
+    if (j.kind == job_kind::confirm) {
+      // A 404 is confirmed by two reads in a row showing no such key: the fourth trial's gateway spread
+      // the key route over two environments, and one read of the right one let live keys be claimed gone.
+      // A key shown after a read showed it gone has not come back: two backends answer (a lagging
+      // replica shows it, then stops showing it, never the other way round).
+      if (seen == observed_state::gone) {
+        if (!step.retry && step.result == verify_outcome::verified && ++j.gone_reads < 2) {
+          step.retry = true;
+          step.delay = millis{0};
+        }
+      } else if (seen != observed_state::unknown && j.gone_reads != 0) {
+        step = {false, millis{0}, verify_outcome::mismatch, seen};
+      }
+    }
     std::string message = answer.message;
     if (wrong_state && message.empty()) {
       message = seen == observed_state::gone ? std::string{"the server shows no such key"}
                                              : "the server still shows the key " + std::string{to_string(seen)};
     }
     if (!step.retry) {
-      finish_verify(j, step.result, step.seen, answer.http_status,
-                    step.result == verify_outcome::verified ? std::string_view{} : std::string_view{message}, now);
+      if (j.kind == job_kind::confirm) {
+        settle_confirm(j, step, answer, now);
+      } else {
+        finish_verify(j, step.result, step.seen, answer.http_status,
+                      step.result == verify_outcome::verified ? std::string_view{} : std::string_view{message}, now);
+      }
       settle_stop(now);
       return;
     }
@@ -474,7 +495,9 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     outcome result = plan.final_outcome;
     std::string_view error = answer.message;
     std::string note;
-    if (result == outcome::not_found && !j.maybe_acted && listed_at_start_.contains(j.hash)) {
+    // The listing showed the key a moment ago and nothing of ours could have removed it.
+    const bool listed = result == outcome::not_found && !j.maybe_acted && listed_at_start_.contains(j.hash);
+    if (listed && config_.confirm_404s == 0) {
       // The listing showed the key a moment ago and nothing of ours could have removed it: a 404 from
       // another route or another environment, or a key deleted by someone else in between. Claim
       // nothing and stop; a --resume lists anew and tells the two apart.
@@ -503,24 +526,123 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       note = "gone; the run before this --resume ended without its summary and may have deleted it";
       error = note;
     }
-    finish(j, result, answer.http_status, error, now);
-    if (config_.verify && is_done(result)) {
-      job check;
-      check.hash = j.hash;
-      check.kind = job_kind::verify;
-      check.sequence = j.sequence;
-      check.found_no_key = result == outcome::not_found || result == outcome::not_found_after_retry;
-      if (phase_ == run_phase::running || phase_ == run_phase::preflight) {
-        verifications_.push_back(std::move(check));
-      } else {
-        abandon(check, stop_note(), now);
-      }
+    const bool gone = result == outcome::not_found || result == outcome::not_found_after_retry;
+    if (gone && reason_ == stop_reason::contradicted) {
+      // The run has found its routes contradicting each other: no 404 of it is proof any more.
+      finish(j, outcome::failed, answer.http_status,
+             "answered 404 after the run found its key route contradicting the listing or the action's "
+             "route: unproven",
+             now);
+      settle_stop(now);
+      return;
     }
+    // A 404 for a listed key is always confirmed (confirm_404s set): the key route, proven to reach the
+    // listing's API, tells a gateway sending the action elsewhere (it shows the key) from a key deleted
+    // meanwhile or a stale (cached) listing (it shows none). The trial: a cached listing stopped every
+    // --resume on one key a colleague had deleted.
+    const bool to_confirm = gone && (confirms_left_ != 0 || !held_.empty() || listed);
+    if (to_confirm && phase_ != run_phase::running) {
+      finish(j, outcome::not_attempted, answer.http_status,
+             "answered 404, not confirmed before the run stopped; --resume settles it", now);
+      settle_stop(now);
+      return;
+    }
+    if (to_confirm) {
+      // One of the run's first 404s (or a listed key's): shown through GET /keys/{hash} before it is
+      // claimed. A later one, while that is in progress, waits for its outcome.
+      const bool confirming = confirms_left_ != 0 || listed;
+      if (confirming) {
+        if (confirms_left_ != 0) --confirms_left_;
+        job check;
+        check.hash = j.hash;
+        check.kind = job_kind::confirm;
+        check.sequence = j.sequence;
+        check.found_no_key = true;
+        verifications_.push_front(std::move(check));
+      }
+      held_.push_back({std::move(j), result, answer.http_status, std::string{error}, confirming});
+      return;
+    }
+    finish_action(j, result, answer.http_status, error, now);
     settle_stop(now);
     return;
   }
   j.last_error = answer.message;
   retry_later(std::move(j), plan.delay, now);
+}
+
+void run_scheduler::finish_action(const job& j, outcome result, unsigned status, std::string_view error,
+                                  steady_time now) {
+  finish(j, result, status, error, now);
+  if (config_.verify && is_done(result)) {
+    job check;
+    check.hash = j.hash;
+    check.kind = job_kind::verify;
+    check.sequence = j.sequence;
+    check.found_no_key = result == outcome::not_found || result == outcome::not_found_after_retry;
+    if (phase_ == run_phase::running || phase_ == run_phase::preflight) {
+      verifications_.push_back(std::move(check));
+    } else {
+      abandon(check, stop_note(), now);
+    }
+  }
+}
+
+std::optional<run_scheduler::held_404> run_scheduler::take_held(const key_hash& hash) {
+  const auto it = std::find_if(held_.begin(), held_.end(), [&](const held_404& h) { return h.act.hash == hash; });
+  if (it == held_.end()) return std::nullopt;
+  held_404 found = std::move(*it);
+  held_.erase(it);
+  return found;
+}
+
+void run_scheduler::release_waiting_404s(steady_time now) {
+  if (std::any_of(held_.begin(), held_.end(), [](const held_404& h) { return h.confirming; })) return;
+  std::vector<held_404> waiting = std::move(held_);
+  held_.clear();
+  for (const held_404& h : waiting) finish_action(h.act, h.result, h.status, h.error, now);
+}
+
+void run_scheduler::settle_confirm(const job& c, const verify_step& step, const verdict& answer, steady_time now) {
+  std::optional<held_404> held = take_held(c.hash);
+  if (!held) return;
+  if (reason_ == stop_reason::contradicted) {
+    // Another confirmation (or the listing) showed the routes contradicting each other: no 404 is proof.
+    finish(held->act, outcome::failed, held->status,
+           "answered 404, then the run found its key route contradicting the action's route: unproven", now);
+    return;
+  }
+  switch (step.result) {
+    case verify_outcome::verified:  // the key route shows no such key either: the 404 stands
+      finish_action(held->act, held->result, held->status, held->error, now);
+      release_waiting_404s(now);
+      return;
+    case verify_outcome::mismatch: {
+      // The action's route answered the API's 404; the key route still shows the key, after the re-checks
+      // a lagging replica is given: not the same API behind both (a gateway sending only DELETE/PATCH
+      // elsewhere). Claim nothing, and stop.
+      std::string why = std::string{to_string(config_.act)} + " was answered HTTP " + std::to_string(held->status) +
+                        " (no such key), but GET /keys/{hash} still shows the key (" +
+                        std::string{to_string(step.seen)} + ", " + std::to_string(c.attempts) +
+                        (c.attempts == 1 ? " read" : " reads") +
+                        "): the two routes do not reach the same API (a gateway sending " +
+                        (config_.act == action::delete_key ? "DELETE" : "PATCH") +
+                        " elsewhere? another environment?); nothing more was sent";
+      finish(held->act, outcome::failed, held->status, why, now);
+      stop(stop_reason::contradicted, std::move(why), now);  // the 404s that waited: abandon_queued
+      return;
+    }
+    case verify_outcome::failed:
+    case verify_outcome::not_attempted: {
+      std::string error = held->error;
+      error += error.empty() ? "" : "; ";
+      error += "the 404 could not be confirmed through GET /keys/{hash} (" +
+               (answer.message.empty() ? "HTTP " + std::to_string(answer.http_status) : answer.message) + ")";
+      finish_action(held->act, held->result, held->status, error, now);
+      release_waiting_404s(now);
+      return;
+    }
+  }
 }
 
 void run_scheduler::retry_later(job j, millis delay, steady_time now) {
@@ -605,6 +727,16 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
         stop(stop_reason::gave_up, answer.message, now);
         return;
       }
+      if (answer.retry_after && now + *answer.retry_after - started_ > config_.health.give_up_after) {
+        // The server asks for a wait that ends past --give-up-after (the trial: Retry-After: 600 held a
+        // run with --give-up-after 6 for the 120 s cap): give up now, saying so.
+        failing_for_ = std::chrono::duration_cast<millis>(now - started_);
+        stop(stop_reason::gave_up,
+             answer.message + "; it asked to wait " + std::to_string((answer.retry_after->count() + 999) / 1000) +
+                 " s, past --give-up-after",
+             now);
+        return;
+      }
       const millis backoff = full_jitter_delay(config_.backoff, ++preflight_answers_, 0.5 + u01 / 2.0);
       retry_in(std::max(backoff, answer.retry_after.value_or(millis{0})));
       stop_message_ = answer.message;  // what the server last said, should it come to giving up
@@ -664,6 +796,15 @@ void run_scheduler::finish_verify(const job& j, verify_outcome result, observed_
 }
 
 void run_scheduler::abandon(const job& j, std::string_view note, steady_time now) {
+  if (j.kind == job_kind::confirm) {
+    // The held action got the API's 404, unconfirmed: no claim (not_attempted, attempts above 0, so a
+    // --resume's 404 is not_found_after_retry).
+    if (std::optional<held_404> held = take_held(j.hash)) {
+      finish(held->act, outcome::not_attempted, held->status,
+             "answered 404, not confirmed (" + std::string{note} + "); --resume settles it", now);
+    }
+    return;
+  }
   if (j.kind == job_kind::verify) {
     finish_verify(j, verify_outcome::not_attempted, observed_state::unknown, j.last_status, note, now);
   } else if (j.kind == job_kind::act) {
@@ -724,6 +865,24 @@ void run_scheduler::abandon_queued(steady_time now) {
   for (const job& j : verifications_) abandon(j, stop_note(), now);
   verifications_.clear();
   while (std::optional<job> j = take_pending()) abandon(*j, stop_note(), now);
+  // 404s that waited for a confirmation still in flight: no claim. At a contradiction they came from the
+  // route it showed wrong (failed); at any other stop they are merely unconfirmed (not_attempted).
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->confirming) {
+      ++it;
+      continue;
+    }
+    if (reason_ == stop_reason::contradicted) {
+      finish(it->act, outcome::failed, it->status,
+             "answered 404 while an earlier 404 was being confirmed, which the key route then contradicted: "
+             "unproven",
+             now);
+    } else {
+      finish(it->act, outcome::not_attempted, it->status,
+             "answered 404, not confirmed before the run stopped; --resume settles it", now);
+    }
+    it = held_.erase(it);
+  }
 }
 
 void run_scheduler::settle_stop(steady_time now) {

@@ -663,7 +663,8 @@ void exchange_result::clear() noexcept {
   written_at = {};
 }
 
-asio::awaitable<void> connection_pool::exchange(request req, send_observer& observer, exchange_result& result) {
+asio::awaitable<void> connection_pool::exchange(request req, send_observer& observer, exchange_result& result,
+                                               std::uint64_t max_body) {
   result.clear();
   // The first exchange fetches a TLS session (ticket) that every later dial resumes; the others
   // wait for it (bounded: see dial).
@@ -689,7 +690,7 @@ asio::awaitable<void> connection_pool::exchange(request req, send_observer& obse
     warm_up_connection_ = conn.get();
     warm_up_done_.expires_at(asio::steady_timer::time_point::max());
   }
-  co_await exchange_on(std::move(conn), req, observer, result);
+  co_await exchange_on(std::move(conn), req, observer, result, max_body != 0 ? max_body : max_body_);
   if (warm_up) {
     warm_up_connection_ = nullptr;
     end_warm_up();
@@ -699,7 +700,8 @@ asio::awaitable<void> connection_pool::exchange(request req, send_observer& obse
 }
 
 asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> conn, request req,
-                                                   send_observer& observer, exchange_result& result) {
+                                                   send_observer& observer, exchange_result& result,
+                                                   std::uint64_t max_body) {
   result.reused_connection = conn->served_ > 0;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   const auto idle_since = conn->idle_since_;
@@ -745,7 +747,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
   observer.on_request_written(result.written_at);
 
   bool reusable = false;
-  co_await read_answer(*conn, result, reusable);
+  co_await read_answer(*conn, result, reusable, max_body);
   // A kept-alive connection closed before any byte of an answer: most likely the server closed it
   // while it sat idle (its FIN crossed the request). The caller resends once; the idle connections
   // as old as this one are closed, so that the resend goes on a fresh one.
@@ -760,7 +762,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
 }
 
 asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_result& result,
-                                                   bool& reusable) {
+                                                   bool& reusable, std::uint64_t max_body) {
   reusable = false;
   const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
   // The whole answer, header and body, within one timeout, in one read: the parser keeps what the
@@ -771,7 +773,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   error_code ec;
   for (int interim = 0; interim < max_interim_answers; ++interim) {
     answer.clear();
-    parser.emplace(answer, max_body_, trace_ != nullptr && trace_->wants_header() ? &conn.header_ : nullptr);
+    parser.emplace(answer, max_body, trace_ != nullptr && trace_->wants_header() ? &conn.header_ : nullptr);
     // (An if, not ?: : GCC 12 runs both operands of a conditional whose arms each co_await a coroutine.)
     if (origin_.tls) {
       ec = co_await read_message(conn.stream_, conn.buffer_, *parser);

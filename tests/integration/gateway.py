@@ -63,6 +63,7 @@ class Nginx:
       conn_limit          limit_conn: at most this many requests at once from one client address
       key_route_port      base_path/keys/<anything> (one key's route) goes to this other plain-HTTP
                           upstream instead (a gateway rewriting one route to another environment)
+      key_route_methods   ... only for these methods ("DELETE PATCH"); the others reach the upstream
       keepalive_requests  client connections closed after that many requests
       keepalive_timeout   ... or after that long idle (nginx time: "60s", "1s")
       read_timeout        proxy_read_timeout: 504 when the upstream takes longer (nginx time)
@@ -72,7 +73,7 @@ class Nginx:
     Access log: one line per request, read with log() once the request has ended."""
 
     def __init__(self, workdir, upstream_port, name="nginx", base_path="/api/v1", pki=None, port=0, rate=None,
-                 burst=0, limit_status=429, conn_limit=None, key_route_port=None, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
+                 burst=0, limit_status=429, conn_limit=None, key_route_port=None, key_route_methods=None, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
                  tls_protocols="TLSv1.2 TLSv1.3", session_tickets=True, session_cache=True):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -83,7 +84,7 @@ class Nginx:
         self.plain = False
         self.rate, self.burst = rate, burst
         self.limit_status, self.conn_limit = limit_status, conn_limit
-        self.key_route_port = key_route_port
+        self.key_route_port, self.key_route_methods = key_route_port, key_route_methods
         self.keepalive_requests, self.keepalive_timeout = keepalive_requests, keepalive_timeout
         self.read_timeout = read_timeout
         self.tls_protocols = tls_protocols
@@ -105,7 +106,12 @@ class Nginx:
         if self.session_cache:
             cache = "ssl_session_cache shared:gw:1m; ssl_session_timeout 10m;"
         key_route = ""
-        if self.key_route_port:
+        if self.key_route_port and self.key_route_methods:
+            key_route = ("location ~ ^%s/keys/.+$ { proxy_http_version 1.1; proxy_set_header Connection \"\"; "
+                         "proxy_set_header Host $http_host; if ($request_method ~ ^(%s)$) { proxy_pass "
+                         "http://127.0.0.1:%d; } proxy_pass http://api; }"
+                         % (self.base_path.rstrip("/"), "|".join(self.key_route_methods.split()), self.key_route_port))
+        elif self.key_route_port:
             key_route = ("location ~ ^%s/keys/.+$ { proxy_pass http://127.0.0.1:%d; proxy_http_version 1.1; "
                          "proxy_set_header Connection \"\"; proxy_set_header Host $http_host; }"
                          % (self.base_path.rstrip("/"), self.key_route_port))

@@ -36,6 +36,16 @@ KEYREVOKE = os.environ.get("KEYREVOKE_BIN", os.path.join(ROOT, "build", "release
 PREFLIGHT_REQUESTS = 2
 
 
+# keyrevoke confirms the run's first 404s to its action through GET /keys/{hash}, two reads each
+# (run_scheduler's confirm_404s): a run whose actions met n 404s sends confirm_requests(n) GETs more (when
+# each answers 404).
+CONFIRM_404S = 3
+
+
+def confirm_requests(deletes_answered_404):
+    return 2 * min(CONFIRM_404S, deletes_answered_404)
+
+
 def preflight_requests(stats_before):
     """What a run's preflight costs against a mock whose stats were `stats_before` at its start: with no
     key left the listing shows none, and there is no key to read back (1 request), else 2."""

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from gateway import NginxGateways
-from harness import KEYREVOKE, KeyrevokeProcesses, KeyrevokeTest, Mock, free_port, keyrevoke_env, random_hashes
+from harness import KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Mock, free_port, keyrevoke_env, random_hashes
 
 
 def done_outcome(outcome):
@@ -91,6 +91,39 @@ class GatewayTest(NginxGateways, KeyrevokeProcesses, KeyrevokeTest):
                 outcomes = self.report(report, torn_ok=True).outcomes()
                 self.assertEqual(set(outcomes), set(hashes))
                 self.assertEqual(set(outcomes.values()), {"not_attempted"})
+
+    # a''. The third trial: only DELETE (or PATCH) /keys/{hash} sent to another environment, GET reaching the
+    #      real API: the preflight's reads pass, and keys beyond the listing's first page were claimed
+    #      not_found with exit 0 (live). The run's first 404s are now confirmed through GET /keys/{hash}:
+    #      the key still shown there stops the run (exit 2), and no 404 is claimed.
+    def test_a_delete_only_route_to_another_environment_claims_no_404(self):
+        for args in ([], ["--disable"], ["--verify"]):
+            with self.subTest(args=args):
+                real = self.mock(keys=250, args=["--http"], name="real-%d" % len(self._mocks))
+                staging = self.mock(keys=5, args=["--http", "--seed", "2"], name="staging-%d" % len(self._mocks))
+                gw = self.gateway(real.port, key_route_port=staging.port, key_route_methods="DELETE PATCH",
+                                  name="nginx-%d" % real.port)
+                status, _, body = real.request("GET", "/api/v1/keys?offset=0&include_disabled=true",
+                                               headers={"Authorization": "Bearer " + MANAGEMENT_KEY})
+                self.assertEqual(status, 200)
+                first_page = {k["hash"] for k in json.loads(body)["data"]}
+                hashes = [h for h in real.hashes() if h not in first_page][:60]  # beyond the first page
+                self.assertEqual(len(hashes), 60)
+                inp = self.write_lines("in-%d.txt" % real.port, hashes)
+                report = "r-%d.jsonl" % real.port
+                res = self.run_keyrevoke(gw, "--concurrency", "4", *args, inp, report=report, timeout=120)
+                err = res.stderr.decode(errors="replace")
+                self.assertEqual(self.admin_keys(real)["remaining"], 250)
+                outcomes = self.report(report, torn_ok=True).outcomes()
+                self.assertEqual(set(outcomes), set(hashes))
+                claimed = {h: o for h, o in outcomes.items() if o in ("not_found", "not_found_after_retry",
+                                                                      "deleted", "disabled")}
+                self.assertEqual(claimed, {}, "claims for live keys")
+                self.assertEqual(res.returncode, 2, err)
+                self.assertIn("still shows the key", err)
+                # keyrevoke report agrees: nothing done.
+                rep = subprocess.run([KEYREVOKE, "report", self.path(report)], capture_output=True, timeout=60)
+                self.assertIn(b"NOT ALL DONE", rep.stdout)
 
     # b. limit_req answering 429 (nginx's HTML page, no Retry-After) at a rate below the client's.
     def test_limit_req_429s_are_retried_and_counted(self):

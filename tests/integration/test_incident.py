@@ -15,7 +15,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import (PREFLIGHT_REQUESTS, preflight_requests, KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, keyrevoke_env, random_hashes,
+from harness import (PREFLIGHT_REQUESTS, confirm_requests, preflight_requests, KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, keyrevoke_env, random_hashes,
                      repeated_hashes, status_count)
 
 
@@ -209,7 +209,8 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         stats = mock.stats()
         self.assertEqual(stats["keys"]["deleted"], 400)
         self.assertEqual(status_count(stats, 200), 400 + PREFLIGHT_REQUESTS)   # the DELETEs, and the preflight's GET /keys
-        self.assertEqual(status_count(stats, 404), 50 + 450)  # 50 absent DELETEs, then every GET
+        # 50 absent DELETEs (the first 3 confirmed by a GET), then every proof's GET
+        self.assertEqual(status_count(stats, 404), 50 + confirm_requests(50) + 450)
 
     def test_verify_catches_a_server_that_answers_deleted_but_keeps_the_key(self):
         mock = self.mock(keys=200)

@@ -295,10 +295,19 @@ class ScriptedTest(KeyrevokeTest):
         # The third trial: a gateway caching GET /keys showed a key deleted since; its read-back got the
         # API's 404 and the run stopped (exit 2), and every --resume stopped again. Another listed key
         # read back settles it.
+        self.run_behind_a_cached_listing(stale_index=0)
+
+    def test_a_cached_listing_with_a_stale_key_in_the_input_does_not_stop_the_run(self):
+        # The fourth trial: the stale key (deleted by a colleague) was in the input, not among those read
+        # back; its DELETE's 404 for a listed key stopped every run and --resume (exit 2), and 17 live
+        # leaked keys were never sent. The key route, read for that key, shows it gone: not_found.
+        self.run_behind_a_cached_listing(stale_index=1)
+
+    def run_behind_a_cached_listing(self, stale_index):
         hashes = random_hashes(6)
-        stale = hashes[0]
+        stale = hashes[stale_index]
         srv = self.server(hashes)
-        srv.keys.pop(stale)  # gone from the store, still first on the (cached) listing
+        srv.keys.pop(stale)  # gone from the store, still on the (cached) listing
 
         def cached_listing(server, req):
             if req.method == "GET" and req.path.endswith("/keys"):
@@ -311,7 +320,52 @@ class ScriptedTest(KeyrevokeTest):
         self.assertEqual(len(srv.keys), 0)
         rows = self.by_hash()
         self.assertEqual(rows[stale]["outcome"], "not_found")
-        self.assertEqual({rows[h]["outcome"] for h in hashes[1:]}, {"deleted"})
+        self.assertEqual({rows[h]["outcome"] for h in hashes if h != stale}, {"deleted"})
+
+    def test_a_listing_page_over_64_kib_keeps_its_checks(self):
+        # The fourth trial: a pretty-printed 100-key page (~70 KiB) was cut at the pool's 64 KiB limit, so
+        # the preflight kept no listed key, read none back, and a key route sent elsewhere had every key
+        # claimed not_found (exit 0, live). The listing is read whole (up to 8 MiB); past that it is not
+        # the API's.
+        hashes = random_hashes(100)
+        pretty = json.dumps({"data": [{"hash": h, "name": "key %d" % i, "label": "sk-mg-v1-...%03d" % i,
+                                       "disabled": False, "limit": None, "usage": 0,
+                                       "created_at": "2026-11-24T10:00:00.000000+00:00",
+                                       "updated_at": None, "note": "x" * 400}
+                                      for i, h in enumerate(hashes)]}, indent=2).encode()
+        self.assertGreater(len(pretty), 64 * 1024)
+
+        def other_environment(server, req):
+            if req.method == "GET" and req.path.endswith("/keys"):
+                return Response(200, pretty)
+            if req.hash:  # the key route: another environment's API
+                return Response(404, api_error(404, "Key not found"))
+            return None
+        srv = self.server(hashes, other_environment)
+        res, err = self.run_on(srv, self.write_lines("in.txt", hashes[50:60]))
+        self.assertEqual(res.returncode, 2, err)
+        self.assertEqual(srv.count("DELETE"), 0)
+        self.assert_no_claims(self.rows())
+
+        huge = b'{"data": [' + b" " * (9 * 1024 * 1024) + b"]}"
+        srv2 = self.server(hashes, lambda server, req: Response(200, huge) if req.method == "GET" else None)
+        res, err = self.run_on(srv2, self.write_lines("in2.txt", hashes[:3]), report="huge.jsonl")
+        self.assertEqual(res.returncode, 2, err)
+        self.assertEqual(srv2.count("DELETE"), 0)
+        self.assertIn("too large to read whole", err)
+
+    def test_a_hint_past_give_up_after_at_the_preflight_gives_up_at_once(self):
+        # The fourth trial: Retry-After: 600 on the key route's read-back held a run with --give-up-after 6
+        # for 120 s (the hint's cap). It gives up at once, saying why.
+        hashes = random_hashes(4)
+        srv = self.server(hashes, lambda server, req: Response(429, api_error(429, "Rate limit exceeded"),
+                                                               headers=["Retry-After: 600"])
+                          if req.method == "GET" and req.hash else None)
+        res, err = self.run_on(srv, "--give-up-after", "6", self.write_lines("in.txt", hashes), timeout=60)
+        self.assertEqual(res.returncode, 4, err)
+        self.assertIn("past --give-up-after", err)
+        self.assertEqual(srv.count("DELETE"), 0)
+        self.assertEqual(srv.count("GET"), 2)  # the listing, and one read
 
     def test_a_gateways_403_page_at_the_preflight_is_not_called_a_rejected_key(self):
         # The third trial: a gateway's 403 page for GET /keys read "the server rejected the management

@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import (PREFLIGHT_REQUESTS, preflight_requests, KeyrevokeProcesses, KeyrevokeTest, method_counts, random_hashes, read_report,
+from harness import (PREFLIGHT_REQUESTS, confirm_requests, preflight_requests, KeyrevokeProcesses, KeyrevokeTest, method_counts, random_hashes, read_report,
                      repeated_hashes, status_count)
 
 
@@ -46,8 +46,14 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         again = repeated_hashes(after) - repeated_hashes(before)
         self.assertEqual(again & done_first, set())
         self.assertEqual(repeated_hashes(after) & deleted_first, set())
-        # Exactly one request per hash that was not done (no faults: nothing to retry).
-        self.assertEqual(after["api_requests"] - before["api_requests"], len(hashes) - len(done_first) + preflight_requests(before))
+        # Exactly one request per hash that was not done (no faults: nothing to retry), the preflight's, and
+        # a GET for each of the resume's first 404s (confirmed; each answers 404 too).
+        gets = method_counts(after, "GET")["requests"] - method_counts(before, "GET")["requests"]
+        confirms = gets - preflight_requests(before)
+        deletes_404 = status_count(after, 404) - status_count(before, 404) - confirms
+        self.assertEqual(confirms, confirm_requests(deletes_404))
+        self.assertEqual(after["api_requests"] - before["api_requests"],
+                         len(hashes) - len(done_first) + preflight_requests(before) + confirms)
         report = self.report(torn_ok=True)
         rows, torn = report.rows, report.torn
         self.assertEqual(torn, b"")

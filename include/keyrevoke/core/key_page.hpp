@@ -3,6 +3,7 @@
 // output need. Pure (Boost.JSON stays in the .cpp).
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,10 @@
 #include "keyrevoke/core/list_pager.hpp"
 
 namespace keyrevoke::core {
+
+// Bytes of a GET /keys page read whole (keyrevoke list, the preflight); a longer page is not the API's
+// (its pages hold 100 keys, tens of KiB; 8 MiB leaves room for ~10,000 keys a page).
+inline constexpr std::uint64_t listing_body_limit = std::uint64_t{8} * 1024 * 1024;
 
 struct key_page {
   // Parallel vectors, one element per object of `data`, in list order.

@@ -53,6 +53,7 @@ namespace keyrevoke::core {
 enum class job_kind : std::uint8_t {
   preflight,    // GET {base}/keys: proves route, key, TLS and path before anything changes
   route_check,  // the preflight's second read: GET {base}/keys/{hash} of a key the listing showed (hash)
+  confirm,      // GET {base}/keys/{hash} after one of the run's first 404s, before its row (confirm_404s)
   act,        // the run's action on a hash: DELETE, or PATCH for --disable/--enable
   verify,     // --verify's GET {base}/keys/{hash}
 };
@@ -66,6 +67,8 @@ struct job {
   unsigned failures = 0;       // failures that count toward --max-attempts
   unsigned throttles = 0;      // throttling answers (count toward 4 x --max-attempts)
   unsigned mismatches = 0;     // verify: answers showing the key in another state
+  unsigned gone_reads = 0;     // confirm: reads showing no such key (two confirm the 404; the key shown
+                               // after one is a contradiction)
   bool found_no_key = false;   // verify: the action's row was not_found (verification.hpp's proves)
   bool failed_before = false;  // any failure at all (server_health's evidence rule)
   bool stale_resent = false;   // the one free resend after a stale keep-alive connection was used
@@ -157,6 +160,17 @@ struct scheduler_config {
   // owned, outlives the scheduler; null: none). A 404 for one is not_found_after_retry.
   const hash_set* sent_before = nullptr;
   std::size_t retry_capacity = 0;  // retries + verifications queued before new hashes wait; 0: 4 x concurrency + 256
+  // The run's first N 404s to its action (not_found, not_found_after_retry) are confirmed through
+  // GET {base}/keys/{hash} before their row is written. A gateway that sends only DELETE (or PATCH) to
+  // another environment, whose API answers its own 404, while GET reaches the real one (the preflight's
+  // reads all pass) would otherwise have every key claimed gone. The key still shown after the
+  // re-checks a lagging replica is allowed (plan_after_check), or shown after a read showed it gone, is
+  // a contradiction; the 404 stands on two reads showing no such key (a gateway spreading the key route
+  // over two environments answers one way, then the other): that row, and those
+  // of the 404s that came while it was being confirmed (held, unclaimed), are failed, and the run stops
+  // (stop_reason::contradicted). Gone: the rows are written as answered. No usable answer: written as
+  // answered, the error saying it was not confirmed. 0: none (keyrevoke uses 3).
+  unsigned confirm_404s = 0;
 };
 
 // What the dispatcher does now.
@@ -223,6 +237,15 @@ class run_scheduler {
   wait_reason waiting(steady_time now) const noexcept;
 
  private:
+  // 404s held for confirmation (confirm_404s): the act job, and the row it would have written. While
+  // one is being confirmed, later 404s wait with it (confirming false) rather than be claimed unseen.
+  struct held_404 {
+    job act;
+    outcome result = outcome::not_found;
+    unsigned status = 0;
+    std::string error;
+    bool confirming = true;
+  };
   struct due_later {
     bool operator()(const job& a, const job& b) const noexcept {
       return a.not_before != b.not_before ? a.not_before > b.not_before : a.sequence > b.sequence;
@@ -244,6 +267,13 @@ class run_scheduler {
   bool has_pending() const noexcept { return !pending_.empty(); }
   void retry_later(job j, millis delay, steady_time now);
   void finish(const job& j, outcome result, unsigned status, std::string_view error, steady_time now);
+  // An action's final row, then its proof job (--verify) when the outcome is done.
+  void finish_action(const job& j, outcome result, unsigned status, std::string_view error, steady_time now);
+  // The end of a confirm job: the held 404's row, or the contradiction.
+  void settle_confirm(const job& c, const verify_step& step, const verdict& answer, steady_time now);
+  std::optional<held_404> take_held(const key_hash& hash);
+  // No confirmation left in progress: the 404s that waited for it are written as answered.
+  void release_waiting_404s(steady_time now);
   void finish_verify(const job& j, verify_outcome result, observed_state seen, unsigned status,
                      std::string_view error, steady_time now);
   void abandon(const job& j, std::string_view note, steady_time now);
@@ -290,6 +320,8 @@ class run_scheduler {
   std::vector<key_hash> listed_pending_;
   std::vector<key_hash> route_candidates_;
   std::vector<key_hash> route_gone_;
+  std::vector<held_404> held_;
+  unsigned confirms_left_ = 0;
   steady_time started_;
 };
 

@@ -151,7 +151,10 @@ class connection_pool {
   // A terminal cancellation of the awaiting coroutine (its bound cancellation slot) ends the exchange,
   // wherever it is, with core::errc::cancelled; `written` then says whether the request had been sent.
   // `result` is overwritten (cleared first): a caller that reuses one allocates nothing per answer.
-  boost::asio::awaitable<void> exchange(request req, send_observer& observer, exchange_result& result);
+  // max_body (bytes): this answer's body limit instead of the pool's (0: the pool's), e.g. for a page
+  // of GET /keys among DELETEs.
+  boost::asio::awaitable<void> exchange(request req, send_observer& observer, exchange_result& result,
+                                        std::uint64_t max_body = 0);
 
   // Closes the idle connections and refuses new exchanges (they end with core::errc::cancelled at
   // once). Exchanges under way go on: to cut one, emit the cancellation slot bound to the coroutine
@@ -167,7 +170,8 @@ class connection_pool {
 
  private:
   boost::asio::awaitable<void> exchange_on(std::unique_ptr<connection> conn, request req,
-                                           send_observer& observer, exchange_result& result);
+                                           send_observer& observer, exchange_result& result,
+                                           std::uint64_t max_body);
   std::unique_ptr<connection> borrow();
   void give_back(std::unique_ptr<connection> conn, bool reusable);
   // A reused connection met a close before any byte of an answer: the idle connections that have sat
@@ -181,7 +185,8 @@ class connection_pool {
   boost::asio::awaitable<void> refresh_addresses();
   boost::asio::awaitable<void> wait_for_connection();
   std::size_t in_use() const noexcept { return idle_.size() + busy_.size(); }
-  boost::asio::awaitable<void> read_answer(connection& conn, exchange_result& result, bool& reusable);
+  boost::asio::awaitable<void> read_answer(connection& conn, exchange_result& result, bool& reusable,
+                                           std::uint64_t max_body);
   boost::asio::awaitable<void> wait_for_warm_up();
   void end_warm_up();
   void keep_session(ssl_session_st* session);                       // takes the reference

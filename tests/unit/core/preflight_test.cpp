@@ -70,13 +70,15 @@ BOOST_AUTO_TEST_CASE(answers_are_classified_by_what_they_show) {
   const std::vector<row> rows = {
       {"the list", 200, list_page, {}, {}, false, pk::ok, std::nullopt},
       {"an empty list", 200, R"({"data":[]})", {}, {}, false, pk::ok, std::nullopt},
+      // Cut at the listing's limit: its keys cannot be checked, and the API's pages are far smaller (the
+      // trial: a cut page turned off the key-route read-back and the checks built on it).
       {"a cut list page that starts like one",
        200,
        " {\n \"data\" : [ {\"hash\":\"ab\",\"na",
        {},
        {},
        true,
-       pk::ok,
+       pk::not_api,
        std::nullopt},
       {"a cut page that does not start like the list",
        200,
@@ -186,7 +188,6 @@ BOOST_AUTO_TEST_CASE(the_listed_hashes_are_kept) {
       {"two keys", R"({"data":[{"hash":")" + a + R"("},{"hash":")" + b + R"("}]})", false, {a, b}},
       {"an item without a usable hash is skipped", R"({"data":[{"hash":"ab"},{"hash":")" + b + R"("}]})", false, {b}},
       {"an empty page", R"({"data":[]})", false, {}},
-      {"a page too large to read whole: nothing kept", R"({"data":[{"hash":")" + a + R"(")", true, {}},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.name) {

@@ -537,6 +537,185 @@ BOOST_AUTO_TEST_CASE(answers_are_counted_as_what_they_are) {
   }
 }
 
+// The third trial: a gateway sent only DELETE /keys/{hash} to another environment (its API answers its
+// own 404) while GET reached the real API, so the preflight's reads passed, and keys beyond the listing's
+// first page were claimed not_found with exit 0. The run's first 404s are now confirmed through GET
+// /keys/{hash} before their row; 404s that come meanwhile wait with them, unclaimed.
+BOOST_AUTO_TEST_CASE(the_first_404s_are_confirmed_through_the_key_route) {
+  enum get_answer { gone_too, shown, shown_then_gone, failing, alternating };
+  struct row {
+    const char* name;
+    get_answer get;
+    std::string reason;      // the run's stop reason
+    std::string rows;        // every act row's outcome, if they are all the same
+    unsigned confirms;       // GETs sent (confirm jobs' requests)
+  };
+  const row rows[] = {
+      {"the key route agrees: every 404 stands (two reads each)", gone_too, "none", "not_found", 6},
+      {"the key route shows the key: contradicted, nothing claimed", shown, "contradicted", "", 0},
+      {"a lagging replica: shown once, then gone", shown_then_gone, "none", "not_found", 0},
+      {"the key route failing: the 404s stand, said unconfirmed", failing, "none", "not_found", 0},
+      // The fourth trial: the key route spread over two environments (one shows the key, one does not).
+      {"the key route alternating: contradicted", alternating, "contradicted", "", 0},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::scheduler_config c = running_config();
+      c.confirm_404s = 3;
+      c.max_attempts = 3;
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, hashes(0, 40), true, t0);
+      unsigned gets = 0;
+      const sim_stats st = simulate(
+          s, t0,
+          [&](const job& j, unsigned, kc::steady_time) -> reply {
+            if (j.kind == job_kind::act) return gone();  // the DELETE's route: the API's 404 for all
+            BOOST_REQUIRE((j.kind == job_kind::confirm));
+            ++gets;
+            const std::string key = key_body(index_of(j.hash));
+            switch (r.get) {
+              case gone_too: return {http_get(404, api_404)};
+              case shown: return {http_get(200, key)};
+              case shown_then_gone: return {j.attempts == 1 ? http_get(200, key) : http_get(404, api_404)};
+              case failing: return {http_get(500, api_500)};
+              case alternating: return {gets % 2 == 0 ? http_get(200, key) : http_get(404, api_404)};
+            }
+            return {http_get(404, api_404)};
+          },
+          t0 + hours{1}, 50ms, 0.5, false);
+      BOOST_REQUIRE(st.finished);
+      BOOST_TEST(to_string(s.reason()) == r.reason);
+      std::map<std::string, unsigned> outcomes;
+      std::set<unsigned> with_row;
+      for (const row_event& e : st.rows) {
+        BOOST_REQUIRE((e.kind == job_kind::act));
+        ++outcomes[std::string{to_string(e.result)}];
+        with_row.insert(index_of(e.hash));
+        if (r.get == failing) {
+          const bool says = e.error.empty() || e.error.find("could not be confirmed") != std::string::npos;
+          BOOST_TEST(says, e.error);
+        }
+      }
+      BOOST_TEST(st.rows.size() == with_row.size());  // one row a hash
+      if (!r.rows.empty()) {
+        BOOST_TEST(outcomes.size() == 1U);
+        BOOST_TEST(outcomes.begin()->first == r.rows);
+        BOOST_TEST(st.rows.size() == 40U);
+      }
+      if (r.get == shown || r.get == alternating) {
+        BOOST_TEST(outcomes.count("not_found") == 0U, "a 404 claimed although the key route showed the key");
+        BOOST_TEST(outcomes["failed"] >= 1U);
+        BOOST_TEST(s.stop_message().find("still shows the key") != std::string::npos, s.stop_message());
+        if (r.get == shown) BOOST_TEST(gets >= 3U * 3U);  // each of the three re-read up to --max-attempts
+      }
+      if (r.confirms != 0) BOOST_TEST(gets == r.confirms);
+      if (r.get == failing) BOOST_TEST(outcomes["not_found"] == 40U);
+    }
+  }
+}
+
+// A stop while a 404 is being confirmed: no claim for it nor for the 404s waiting with it.
+BOOST_AUTO_TEST_CASE(a_stop_during_a_confirmation_claims_no_404) {
+  kc::scheduler_config c = running_config();
+  c.confirm_404s = 1;
+  c.concurrency = 4;
+  kc::run_scheduler s{c, t0};
+  s.on_input({}, hashes(0, 3), true, t0);
+  std::vector<job> sent;
+  for (int i = 0; i < 3; ++i) sent.push_back(s.next(t0).work);
+  for (const job& j : sent) BOOST_REQUIRE((j.kind == job_kind::act));
+  s.on_result(sent[0], http(404, api_404), facts_of(wire::answered, t0), t0 + 10ms, 0.5);
+  const job confirm = s.next(t0 + 10ms).work;
+  BOOST_REQUIRE((confirm.kind == job_kind::confirm));
+  BOOST_TEST((confirm.hash == hash_of(0)));
+  s.on_result(sent[1], http(404, api_404), facts_of(wire::answered, t0), t0 + 11ms, 0.5);  // waits
+  BOOST_TEST(take_rows(s).empty());
+  BOOST_TEST((s.on_signal(t0 + 12ms) == kc::signal_action::stop_gracefully));
+  s.on_result(sent[2], http(200, deleted_body), facts_of(wire::answered, t0), t0 + 13ms, 0.5);
+  s.on_cancelled(confirm, facts_of(wire::lost, t0 + 10ms), t0 + 14ms);
+  BOOST_TEST(phase_name(s.phase()) == "done");
+  std::map<unsigned, row_event> by_hash;
+  for (const row_event& e : take_rows(s)) by_hash[index_of(e.hash)] = e;
+  BOOST_REQUIRE(by_hash.size() == 3U);
+  BOOST_TEST(to_string(by_hash[0].result) == "not_attempted");
+  BOOST_TEST(to_string(by_hash[1].result) == "not_attempted");
+  BOOST_TEST(to_string(by_hash[2].result) == "deleted");
+  BOOST_TEST(by_hash[0].attempts == 1U);  // sent: a --resume's 404 is not_found_after_retry
+  BOOST_TEST(by_hash[1].error.find("not confirmed") != std::string::npos, by_hash[1].error);
+}
+
+// The fourth trial: Retry-After: 600 on the preflight held a run with --give-up-after 6 for the hint's
+// 120 s cap. A hint that ends past --give-up-after gives up at once, saying so; a shorter one is waited.
+BOOST_AUTO_TEST_CASE(a_preflight_hint_past_give_up_after_gives_up_at_once) {
+  for (const bool route_read : {false, true}) {
+    for (const std::string_view hint : {"60", "5"}) {
+      BOOST_TEST_CONTEXT((route_read ? "the key-route read" : "the listing") << ", Retry-After " << hint) {
+        kc::scheduler_config c;
+        c.health.give_up_after = 6s;
+        kc::run_scheduler s{c, t0};
+        s.on_input({}, hashes(0, 2), true, t0);
+        BOOST_REQUIRE((s.next(t0).work.kind == job_kind::preflight));
+        if (route_read) {
+          s.on_preflight(preflight_answer(200, R"({"data":[{"hash":")" + kc::to_hex(hash_of(0)) + R"("}]})"),
+                         t0 + 1ms, 0.5);
+          BOOST_REQUIRE((s.next(t0 + 1ms).work.kind == job_kind::route_check));
+          s.on_preflight(route_answer(429, api_429, 0, hint), t0 + 2ms, 0.5);
+        } else {
+          s.on_preflight(preflight_answer(429, api_429, hint), t0 + 2ms, 0.5);
+        }
+        if (hint == "60") {
+          BOOST_TEST(to_string(s.reason()) == "gave_up");
+          BOOST_TEST(s.stop_message().find("asked to wait 60 s, past --give-up-after") != std::string::npos,
+                     s.stop_message());
+          BOOST_TEST(phase_name(s.phase()) == "done");
+        } else {
+          BOOST_TEST(phase_name(s.phase()) == "preflight");
+          const next_step step = s.next(t0 + 2ms);
+          BOOST_REQUIRE(kind_name(step.what) == "sleep_until");
+          BOOST_TEST((step.until - (t0 + 2ms) == 5000ms));
+        }
+      }
+    }
+  }
+}
+
+// A 404 for a key the preflight's listing showed is confirmed too (confirm_404s set): the key route
+// showing no such key means a stale (cached) listing or a key deleted meanwhile, and the run goes on
+// (the fourth trial: a cached listing stopped every --resume on one key a colleague had deleted); the key
+// route showing the key is the contradiction.
+BOOST_AUTO_TEST_CASE(a_listed_keys_404_is_confirmed_not_taken_for_a_contradiction) {
+  for (const bool shown : {false, true}) {
+    BOOST_TEST_CONTEXT((shown ? "the key route shows the key" : "the key route shows no such key")) {
+      kc::scheduler_config c;
+      c.confirm_404s = 3;
+      c.max_attempts = 2;
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, hashes(0, 5), true, t0);
+      BOOST_REQUIRE((s.next(t0).work.kind == job_kind::preflight));
+      s.on_preflight(preflight_answer(200, R"({"data":[{"hash":")" + kc::to_hex(hash_of(0)) + R"("},{"hash":")" +
+                                               kc::to_hex(hash_of(1)) + R"("}]})"),
+                     t0 + 1ms, 0.5);
+      BOOST_REQUIRE((s.next(t0 + 1ms).work.kind == job_kind::route_check));
+      s.on_preflight(route_answer(200, key_body(1), 1), t0 + 2ms, 0.5);  // hash 1 is live
+      const sim_stats st = simulate(
+          s, t0 + 2ms,
+          [&](const job& j, unsigned, kc::steady_time) -> reply {
+            if (j.kind == job_kind::act) return index_of(j.hash) == 0 ? gone() : ok();
+            return {shown ? http_get(200, key_body(index_of(j.hash))) : http_get(404, api_404)};
+          },
+          t0 + hours{1}, 50ms, 0.5, false);
+      BOOST_REQUIRE(st.finished);
+      std::map<unsigned, row_event> by_hash;
+      for (const row_event& e : st.rows) by_hash[index_of(e.hash)] = e;
+      BOOST_TEST(to_string(by_hash[0].result) == (shown ? "failed" : "not_found"));
+      BOOST_TEST(to_string(s.reason()) == (shown ? "contradicted" : "none"));
+      if (!shown) {
+        for (unsigned i = 1; i < 5; ++i) BOOST_TEST(to_string(by_hash[i].result) == "deleted");
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(preflight_stops_the_run) {
   struct row {
     const char* name;
