@@ -326,12 +326,11 @@ void run_scheduler::count_answer(const verdict& answer) noexcept {
     case verdict_kind::server_error:
       // The summary calls this counter "5xx": a 200 page, a 2xx with another body, a 408 or a 1xx is
       // counted as what it is, an answer the API does not give (the trial: 200 HTML pages read as 5xx).
-      if (answer.http_status >= 500 && answer.http_status < 600) {
-        ++counts_.server_errors;
-      } else if (answer.http_status != 0) {
+      // (No status: a failure the pool calls a server error, e.g. a body over the limit.)
+      if (answer.http_status != 0 && (answer.http_status < 500 || answer.http_status >= 600)) {
         ++counts_.not_api;
       } else {
-        ++counts_.server_errors;  // no status: a body over the limit before the head was read
+        ++counts_.server_errors;
       }
       break;
     case verdict_kind::not_api: ++counts_.not_api; break;
@@ -443,8 +442,8 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     } else {
       j.last_error = answer.message;
     }
-    retry_later(std::move(j), stale ? millis{0} : full_jitter_delay(config_.backoff, std::max(1U, j.failures + 1), u01),
-                now);
+    const millis delay = stale ? millis{0} : full_jitter_delay(config_.backoff, std::max(1U, j.failures + 1), u01);
+    retry_later(std::move(j), delay, now);
     return;
   }
 
