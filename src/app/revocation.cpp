@@ -37,6 +37,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -94,7 +95,7 @@ core::scheduler_config scheduler_config_from(const options& opts, bool input_is_
   core::scheduler_config c;
   c.act = opts.act;
   c.verify = opts.verify;
-  c.confirm_404s = 3;
+  c.confirm_404s = std::numeric_limits<unsigned>::max();  // every 404 (the fifth trial spent a budget of 3)
   c.max_attempts = opts.max_attempts;
   c.concurrency = opts.concurrency;
   c.max_rate = opts.rate;
@@ -668,8 +669,7 @@ int conclude(run_context* ctx) {
   // A 401/403 page that is not the API's (a gateway refusing the method or the path) is not proof that
   // the key was rejected (the trial: nginx `limit_except GET { deny all; }` read as a rejected
   // management key, and a gateway's 403 page at the preflight as well).
-  const bool refusal_not_api = s.reason() == core::stop_reason::key_rejected &&
-                               s.stop_message().find(core::not_api_refusal_note) != std::string::npos;
+  const bool refusal_not_api = s.reason() == core::stop_reason::refused;
   const core::run_end end{
       s.reason(),      !ctx->input_error.empty(),         ctx->report.failed(),
       core::refused_empty_input(s.counts().hash_lines, read_to_end, ctx->opts.allow_empty),
@@ -706,6 +706,7 @@ int conclude(run_context* ctx) {
     case core::stop_reason::contradicted:
       why = "keyrevoke: stopped: " + s.stop_message() + "; nothing more was sent";
       break;
+    case core::stop_reason::refused:
     case core::stop_reason::key_rejected:
       if (refusal_not_api && s.preflight_passed()) {
         why = "keyrevoke: aborted: a refusal that is not the API's answer (" + s.stop_message() +

@@ -16,6 +16,7 @@ int exit_code(const run_end& end, const run_counts& c) noexcept {
   switch (end.reason) {
     case stop_reason::interrupted: return exit_interrupted;
     case stop_reason::key_rejected:
+    case stop_reason::refused:
     case stop_reason::tls_untrusted: return exit_aborted;
     case stop_reason::not_api:
     case stop_reason::contradicted: return exit_usage;
@@ -42,14 +43,17 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
   };
   switch (end.reason) {
     case stop_reason::interrupted: why = "interrupted"; break;
+    case stop_reason::refused:
     case stop_reason::key_rejected:
-      why = end.refusal_not_api ? "requests refused by something that is not the API (a gateway?)"
-                                : "the server rejected the management key";
+      why = end.refusal_not_api || end.reason == stop_reason::refused
+                ? "requests refused by something that is not the API (a gateway?)"
+                : "the server rejected the management key";
       break;
     case stop_reason::tls_untrusted: why = "TLS could not be trusted"; break;
     case stop_reason::not_api: why = "the server's answers are not the API's (check --base-url)"; break;
     case stop_reason::contradicted:
-      why = "the server answered 404 for a key its listing had just shown (check --base-url)";
+      why = "the server's routes disagree about a key (a 404 for a key the listing or the key route shows; "
+            "check what sits in front of --base-url)";
       break;
     case stop_reason::unreachable: why = "the server could not be reached"; break;
     case stop_reason::gave_up: why = "the server kept failing for --give-up-after"; break;

@@ -16,7 +16,7 @@ namespace json = boost::json;
 
 // {"data": [...]}: the API's list answer (API.md, GET {base}/keys).
 bool is_key_list(std::string_view body) {
-  if (body.empty() || body.size() > max_inspected_body * 16) return false;
+  if (body.empty() || body.size() > listing_body_limit) return false;
   json::monotonic_resource resource;
   std::error_code ec;
   const json::value doc = json::parse(body, ec, json::storage_ptr(&resource));

@@ -36,14 +36,10 @@ KEYREVOKE = os.environ.get("KEYREVOKE_BIN", os.path.join(ROOT, "build", "release
 PREFLIGHT_REQUESTS = 2
 
 
-# keyrevoke confirms the run's first 404s to its action through GET /keys/{hash}, two reads each
-# (run_scheduler's confirm_404s): a run whose actions met n 404s sends confirm_requests(n) GETs more (when
-# each answers 404).
-CONFIRM_404S = 3
-
-
+# keyrevoke confirms every 404 to its action through GET /keys/{hash}, two reads each (run_scheduler's
+# confirm_404s): a run whose actions met n 404s sends confirm_requests(n) GETs more (when each answers 404).
 def confirm_requests(deletes_answered_404):
-    return 2 * min(CONFIRM_404S, deletes_answered_404)
+    return 2 * deletes_answered_404
 
 
 def preflight_requests(stats_before):

@@ -112,7 +112,8 @@ stale_send judge_stale_send(verdict_kind kind, const exchange_facts& facts, bool
 enum class stop_reason {
   none,
   interrupted,     // SIGINT/SIGTERM (exit 130)
-  key_rejected,    // 401, or 403 without a hint (exit 3)
+  key_rejected,    // 401, or 403 without a hint, with the API's error body (exit 3)
+  refused,         // a 401/403 without the API's error body (a gateway's page): no claim the key was rejected (exit 3)
   tls_untrusted,   // exit 3
   not_api,         // the preflight's answer was not the API's: a wrong --base-url (exit 2)
   // The server contradicted itself: the preflight's listing showed a key, then a request for it got
@@ -272,8 +273,9 @@ class run_scheduler {
   // The end of a confirm job: the held 404's row, or the contradiction.
   void settle_confirm(const job& c, const verify_step& step, const verdict& answer, steady_time now);
   std::optional<held_404> take_held(const key_hash& hash);
-  // No confirmation left in progress: the 404s that waited for it are written as answered.
-  void release_waiting_404s(steady_time now);
+  // The 404s that waited for a confirmation: written as answered once none is left in progress
+  // (confirmed), or at once as failed, unproven (!confirmed: a confirmation got no usable answer).
+  void release_waiting_404s(bool confirmed, steady_time now);
   void finish_verify(const job& j, verify_outcome result, observed_state seen, unsigned status,
                      std::string_view error, steady_time now);
   void abandon(const job& j, std::string_view note, steady_time now);

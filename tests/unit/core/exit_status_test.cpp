@@ -111,12 +111,16 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
       // A gateway's 403 page after the preflight's GET got through: still exit 3, not called a rejected key.
       {"refused by a gateway", stop_reason::key_rejected, false, false, some_failed, 3,
        "exit 3: requests refused by something that is not the API (a gateway?)", false, false, true},
+      // Its own stop reason since the fifth trial (the summary row said "key_rejected").
+      {"refused (stop reason)", stop_reason::refused, false, false, some_failed, 3,
+       "exit 3: requests refused by something that is not the API (a gateway?)"},
       {"TLS untrusted", stop_reason::tls_untrusted, false, false, none, 3,
        "exit 3: TLS could not be trusted"},
       {"not the API", stop_reason::not_api, false, false, none, 2,
        "exit 2: the server's answers are not the API's (check --base-url)"},
       {"contradicted", stop_reason::contradicted, false, false, some_failed, 2,
-       "exit 2: the server answered 404 for a key its listing had just shown (check --base-url)"},
+       "exit 2: the server's routes disagree about a key (a 404 for a key the listing or the key route shows; "
+       "check what sits in front of --base-url)"},
       {"unreachable", stop_reason::unreachable, false, false, none, 4,
        "exit 4: the server could not be reached"},
       {"gave up", stop_reason::gave_up, false, false, some_failed, 4,
