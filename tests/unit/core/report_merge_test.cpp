@@ -541,6 +541,13 @@ BOOST_AUTO_TEST_CASE(lines_and_rows) {
        h + R"({"hash":null,"outcome":"deleted"})"
            "\n",
        "r:2: a row without a hash whose outcome is not \"invalid\"", 0, ""},
+      // The fuzzer (CI stop 22): a hash row with outcome "invalid" was counted as a hash's final state but
+      // left out of the outcome counts; keyrevoke writes an invalid line with "hash": null.
+      {"a hash, outcome invalid",
+       h + R"({"hash":")" + hex(1) +
+           R"(","outcome":"invalid"})"
+           "\n",
+       "r:2: an \"invalid\" row with a hash", 0, ""},
       {"a hash that is a number",
        h + R"({"hash":12,"outcome":"deleted"})"
            "\n",
