@@ -95,7 +95,7 @@ core::scheduler_config scheduler_config_from(const options& opts, bool input_is_
   core::scheduler_config c;
   c.act = opts.act;
   c.verify = opts.verify;
-  c.confirm_404s = std::numeric_limits<unsigned>::max();  // every 404 (the fifth trial spent a budget of 3)
+  c.confirm_404s = true;  // every 404 (the fifth trial spent a budget of three)
   c.max_attempts = opts.max_attempts;
   c.concurrency = opts.concurrency;
   c.max_rate = opts.rate;

@@ -100,6 +100,7 @@ preflight_result classify_preflight(const response_view& response, std::chrono::
   const verdict v = classify_response(response, now, retry_after_cap, request_kind::get);
   r.message = v.message.empty() ? describe(response.status, response.body) : v.message;
   r.retry_after = v.retry_after;
+  r.gateway_page = v.gateway_page;
   switch (v.kind) {
     case verdict_kind::throttled: r.kind = preflight_kind::throttled; break;
     case verdict_kind::unauthorized: r.kind = preflight_kind::rejected; break;
@@ -119,6 +120,7 @@ preflight_result classify_preflight(const response_view& response, std::chrono::
 preflight_result check_key_route(const verdict& key_read, std::string_view route) {
   preflight_result r;
   r.retry_after = key_read.retry_after;
+  r.gateway_page = key_read.gateway_page;
   switch (key_read.kind) {
     case verdict_kind::present: r.kind = preflight_kind::ok; return r;
     case verdict_kind::not_found:

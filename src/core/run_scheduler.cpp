@@ -63,7 +63,6 @@ run_scheduler::run_scheduler(const scheduler_config& config, steady_time now)
       started_{now} {
   last_accepted_ = now;
   preflight_passed_ = !config.preflight;
-  confirms_left_ = config.confirm_404s;
   config_.max_attempts = std::max(1U, config_.max_attempts);
   config_.concurrency = std::max(1U, config_.concurrency);
   if (config_.retry_capacity == 0) config_.retry_capacity = 4 * std::size_t{config_.concurrency} + 256;
@@ -411,7 +410,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     const bool rejected = answer.kind == verdict_kind::unauthorized;
     // `unauthorized` (and key_rejected) claim the API refused the key: not for a refusal without its
     // error body (a gateway's 403 page), which is no more than a failure.
-    const bool api_refusal = rejected && answer.message.find(not_api_refusal_note) == std::string::npos;
+    const bool api_refusal = rejected && !answer.gateway_page;
     if (j.kind == job_kind::verify) {
       finish_verify(j, verify_outcome::failed, observed_state::unknown, answer.http_status, answer.message, now);
     } else if (j.kind == job_kind::confirm) {
@@ -506,7 +505,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     std::string note;
     // The listing showed the key a moment ago and nothing of ours could have removed it.
     const bool listed = result == outcome::not_found && !j.maybe_acted && listed_at_start_.contains(j.hash);
-    if (listed && config_.confirm_404s == 0) {
+    if (listed && !config_.confirm_404s) {
       // The listing showed the key a moment ago and nothing of ours could have removed it: a 404 from
       // another route or another environment, or a key deleted by someone else in between. Claim
       // nothing and stop; a --resume lists anew and tells the two apart.
@@ -545,31 +544,24 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       settle_stop(now);
       return;
     }
-    // A 404 for a listed key is always confirmed (confirm_404s set): the key route, proven to reach the
-    // listing's API, tells a gateway sending the action elsewhere (it shows the key) from a key deleted
-    // meanwhile or a stale (cached) listing (it shows none). The trial: a cached listing stopped every
-    // --resume on one key a colleague had deleted.
-    const bool to_confirm = gone && (confirms_left_ != 0 || !held_.empty() || listed);
-    if (to_confirm && phase_ != run_phase::running) {
-      finish(j, outcome::not_attempted, answer.http_status,
-             "answered 404, not confirmed before the run stopped; --resume settles it", now);
-      settle_stop(now);
-      return;
-    }
-    if (to_confirm) {
-      // One of the run's first 404s (or a listed key's): shown through GET /keys/{hash} before it is
-      // claimed. A later one, while that is in progress, waits for its outcome.
-      const bool confirming = confirms_left_ != 0 || listed;
-      if (confirming) {
-        if (confirms_left_ != 0) --confirms_left_;
-        job check;
-        check.hash = j.hash;
-        check.kind = job_kind::confirm;
-        check.sequence = j.sequence;
-        check.found_no_key = true;
-        verifications_.push_front(std::move(check));
+    // Every 404 is confirmed through the key route (confirm_404s), a listed key's too: the key route,
+    // proven to reach the listing's API, tells a gateway sending the action elsewhere (it shows the key)
+    // from a key deleted meanwhile or a stale (cached) listing (it shows none). A budget of the first
+    // three 404s let every later one be claimed unseen (the fifth trial).
+    if (gone && config_.confirm_404s) {
+      if (phase_ != run_phase::running) {
+        finish(j, outcome::not_attempted, answer.http_status,
+               "answered 404, not confirmed before the run stopped; --resume settles it", now);
+        settle_stop(now);
+        return;
       }
-      held_.push_back({std::move(j), result, answer.http_status, std::string{error}, confirming});
+      job check;
+      check.hash = j.hash;
+      check.kind = job_kind::confirm;
+      check.sequence = j.sequence;
+      check.found_no_key = true;
+      verifications_.push_front(std::move(check));
+      held_.push_back({std::move(j), result, answer.http_status, std::string{error}});
       return;
     }
     finish_action(j, result, answer.http_status, error, now);
@@ -605,24 +597,6 @@ std::optional<run_scheduler::held_404> run_scheduler::take_held(const key_hash& 
   return found;
 }
 
-void run_scheduler::release_waiting_404s(bool confirmed, steady_time now) {
-  if (confirmed && std::any_of(held_.begin(), held_.end(), [](const held_404& h) { return h.confirming; })) return;
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (it->confirming) {
-      ++it;
-      continue;
-    }
-    if (confirmed) {
-      finish_action(it->act, it->result, it->status, it->error, now);
-    } else {
-      finish(it->act, outcome::failed, it->status,
-             "answered 404 while an earlier 404 was being confirmed, which GET /keys/{hash} could not do: unproven",
-             now);
-    }
-    it = held_.erase(it);
-  }
-}
-
 void run_scheduler::settle_confirm(const job& c, const verify_step& step, const verdict& answer, steady_time now) {
   std::optional<held_404> held = take_held(c.hash);
   if (!held) return;
@@ -635,7 +609,6 @@ void run_scheduler::settle_confirm(const job& c, const verify_step& step, const 
   switch (step.result) {
     case verify_outcome::verified:  // the key route shows no such key either: the 404 stands
       finish_action(held->act, held->result, held->status, held->error, now);
-      release_waiting_404s(true, now);
       return;
     case verify_outcome::mismatch: {
       // The action's route answered the API's 404; the key route still shows the key, after the re-checks
@@ -649,7 +622,7 @@ void run_scheduler::settle_confirm(const job& c, const verify_step& step, const 
                         (config_.act == action::delete_key ? "DELETE" : "PATCH") +
                         " elsewhere? another environment?)";
       finish(held->act, outcome::failed, held->status, why, now);
-      stop(stop_reason::contradicted, std::move(why), now);  // the 404s that waited: abandon_queued
+      stop(stop_reason::contradicted, std::move(why), now);  // the other held 404s: abandon
       return;
     }
     case verify_outcome::failed:
@@ -660,7 +633,6 @@ void run_scheduler::settle_confirm(const job& c, const verify_step& step, const 
                           (answer.message.empty() ? "HTTP " + std::to_string(answer.http_status) : answer.message) +
                           "): unproven";
       finish(held->act, outcome::failed, held->status, error, now);
-      release_waiting_404s(false, now);
       return;
     }
   }
@@ -723,9 +695,7 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
            now);
       return;
     case preflight_kind::rejected:
-      stop(answer.message.find(not_api_refusal_note) == std::string::npos ? stop_reason::key_rejected
-                                                                           : stop_reason::refused,
-           answer.message, now);
+      stop(answer.gateway_page ? stop_reason::refused : stop_reason::key_rejected, answer.message, now);
       return;
     case preflight_kind::tls: stop(stop_reason::tls_untrusted, answer.message, now); return;
     case preflight_kind::not_api: stop(stop_reason::not_api, answer.message, now); return;
@@ -824,9 +794,15 @@ void run_scheduler::abandon(const job& j, std::string_view note, steady_time now
   if (j.kind == job_kind::confirm) {
     // The held action got the API's 404, unconfirmed: no claim (not_attempted, attempts above 0, so a
     // --resume's 404 is not_found_after_retry).
+    // At a contradiction the 404 came from a route shown wrong: failed, unproven.
     if (std::optional<held_404> held = take_held(j.hash)) {
-      finish(held->act, outcome::not_attempted, held->status,
-             "answered 404, not confirmed (" + std::string{note} + "); --resume settles it", now);
+      if (reason_ == stop_reason::contradicted) {
+        finish(held->act, outcome::failed, held->status,
+               "answered 404, then the run found its key route contradicting the action's route: unproven", now);
+      } else {
+        finish(held->act, outcome::not_attempted, held->status,
+               "answered 404, not confirmed (" + std::string{note} + "); --resume settles it", now);
+      }
     }
     return;
   }
@@ -893,24 +869,6 @@ void run_scheduler::abandon_queued(steady_time now) {
   for (const job& j : verifications_) abandon(j, stop_note(), now);
   verifications_.clear();
   while (std::optional<job> j = take_pending()) abandon(*j, stop_note(), now);
-  // 404s that waited for a confirmation still in flight: no claim. At a contradiction they came from the
-  // route it showed wrong (failed); at any other stop they are merely unconfirmed (not_attempted).
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (it->confirming) {
-      ++it;
-      continue;
-    }
-    if (reason_ == stop_reason::contradicted) {
-      finish(it->act, outcome::failed, it->status,
-             "answered 404 while an earlier 404 was being confirmed, which the key route then contradicted: "
-             "unproven",
-             now);
-    } else {
-      finish(it->act, outcome::not_attempted, it->status,
-             "answered 404, not confirmed before the run stopped; --resume settles it", now);
-    }
-    it = held_.erase(it);
-  }
 }
 
 void run_scheduler::settle_stop(steady_time now) {

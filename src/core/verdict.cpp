@@ -336,12 +336,13 @@ verdict classify_response(const response_view& response, std::chrono::system_clo
   }
   if (status == 401 || status == 403) {
     v.kind = verdict_kind::unauthorized;
-    constexpr std::string_view not_api_shape = not_api_refusal_note;
+    constexpr std::string_view not_api_shape = " (not the API's error shape: a gateway in front of it?): ";
     const body_facts facts =
         inspect_body(response.body, response.body_truncated, status, max_message - 8 - not_api_shape.size());
     if (facts.api_error) {
       append_status(v.message, status);
     } else {
+      v.gateway_page = true;
       v.message.append("HTTP ");
       append_number(v.message, status);
       v.message.append(not_api_shape);

@@ -94,7 +94,7 @@ class GatewayTest(NginxGateways, KeyrevokeProcesses, KeyrevokeTest):
 
     # a''. The third trial: only DELETE (or PATCH) /keys/{hash} sent to another environment, GET reaching the
     #      real API: the preflight's reads pass, and keys beyond the listing's first page were claimed
-    #      not_found with exit 0 (live). The run's first 404s are now confirmed through GET /keys/{hash}:
+    #      not_found with exit 0 (live). Every 404 is now confirmed through GET /keys/{hash}:
     #      the key still shown there stops the run (exit 2), and no 404 is claimed.
     def test_a_delete_only_route_to_another_environment_claims_no_404(self):
         for args in ([], ["--disable"], ["--verify"]):

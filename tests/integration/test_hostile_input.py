@@ -245,7 +245,7 @@ class LargeInputTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(report.outcomes(), {h: "not_found" for h in hashes})
         stats = mock.stats()
         # + each run's preflight: the big run's listing is empty (the small run deleted every key)
-        # (and the big run's first 404s confirmed by a GET each)
+        # (and the big run's 404s confirmed by GETs)
         self.assertEqual(stats["api_requests"], 600 + PREFLIGHT_REQUESTS + 1 + confirm_requests(300))
         self.assertEqual(stats["keys"]["remaining"], 0)
         # Memory: bounded, and flat in the number of lines (100 times more lines, same footprint).

@@ -47,7 +47,7 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual(again & done_first, set())
         self.assertEqual(repeated_hashes(after) & deleted_first, set())
         # Exactly one request per hash that was not done (no faults: nothing to retry), the preflight's, and
-        # a GET for each of the resume's first 404s (confirmed; each answers 404 too).
+        # GETs for each of the resume's 404s (confirmed; each answers 404 too).
         gets = method_counts(after, "GET")["requests"] - method_counts(before, "GET")["requests"]
         confirms = gets - preflight_requests(before)
         deletes_404 = status_count(after, 404) - status_count(before, 404) - confirms

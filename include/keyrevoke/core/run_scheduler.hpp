@@ -53,7 +53,7 @@ namespace keyrevoke::core {
 enum class job_kind : std::uint8_t {
   preflight,    // GET {base}/keys: proves route, key, TLS and path before anything changes
   route_check,  // the preflight's second read: GET {base}/keys/{hash} of a key the listing showed (hash)
-  confirm,      // GET {base}/keys/{hash} after one of the run's first 404s, before its row (confirm_404s)
+  confirm,      // GET {base}/keys/{hash} after a 404 to the action, before its row (confirm_404s)
   act,        // the run's action on a hash: DELETE, or PATCH for --disable/--enable
   verify,     // --verify's GET {base}/keys/{hash}
 };
@@ -161,17 +161,18 @@ struct scheduler_config {
   // owned, outlives the scheduler; null: none). A 404 for one is not_found_after_retry.
   const hash_set* sent_before = nullptr;
   std::size_t retry_capacity = 0;  // retries + verifications queued before new hashes wait; 0: 4 x concurrency + 256
-  // The run's first N 404s to its action (not_found, not_found_after_retry) are confirmed through
-  // GET {base}/keys/{hash} before their row is written. A gateway that sends only DELETE (or PATCH) to
-  // another environment, whose API answers its own 404, while GET reaches the real one (the preflight's
-  // reads all pass) would otherwise have every key claimed gone. The key still shown after the
-  // re-checks a lagging replica is allowed (plan_after_check), or shown after a read showed it gone, is
-  // a contradiction; the 404 stands on two reads showing no such key (a gateway spreading the key route
-  // over two environments answers one way, then the other): that row, and those
-  // of the 404s that came while it was being confirmed (held, unclaimed), are failed, and the run stops
-  // (stop_reason::contradicted). Gone: the rows are written as answered. No usable answer: written as
-  // answered, the error saying it was not confirmed. 0: none (keyrevoke uses 3).
-  unsigned confirm_404s = 0;
+  // Every 404 to the run's action (not_found, not_found_after_retry) is confirmed through
+  // GET {base}/keys/{hash} before its row is written (keyrevoke: on). A gateway that sends only DELETE
+  // (or PATCH) to another environment, whose API answers its own 404, while GET reaches the real one (the
+  // preflight's reads all pass) would otherwise have every key claimed gone. The 404 stands on two reads
+  // in a row showing no such key, three once a read showed the key (a gateway spreading the key route over
+  // two environments answers one way, then the other). The key still shown after the re-checks a lagging
+  // replica is allowed (plan_after_check), or shown after a read showed it gone, is a contradiction: that
+  // row is failed and the run stops (stop_reason::contradicted), claiming no 404 after it. No usable
+  // answer: the row is failed, unproven. A stop before the confirmation: not_attempted.
+  // Off (tests of the rest): a 404 is claimed as answered, except for a key the preflight's listing
+  // showed, which stops the run (contradicted) at once.
+  bool confirm_404s = false;
 };
 
 // What the dispatcher does now.
@@ -238,14 +239,12 @@ class run_scheduler {
   wait_reason waiting(steady_time now) const noexcept;
 
  private:
-  // 404s held for confirmation (confirm_404s): the act job, and the row it would have written. While
-  // one is being confirmed, later 404s wait with it (confirming false) rather than be claimed unseen.
+  // A 404 held for confirmation (confirm_404s): the act job, and the row it would have written.
   struct held_404 {
     job act;
     outcome result = outcome::not_found;
     unsigned status = 0;
     std::string error;
-    bool confirming = true;
   };
   struct due_later {
     bool operator()(const job& a, const job& b) const noexcept {
@@ -273,9 +272,6 @@ class run_scheduler {
   // The end of a confirm job: the held 404's row, or the contradiction.
   void settle_confirm(const job& c, const verify_step& step, const verdict& answer, steady_time now);
   std::optional<held_404> take_held(const key_hash& hash);
-  // The 404s that waited for a confirmation: written as answered once none is left in progress
-  // (confirmed), or at once as failed, unproven (!confirmed: a confirmation got no usable answer).
-  void release_waiting_404s(bool confirmed, steady_time now);
   void finish_verify(const job& j, verify_outcome result, observed_state seen, unsigned status,
                      std::string_view error, steady_time now);
   void abandon(const job& j, std::string_view note, steady_time now);
@@ -322,8 +318,7 @@ class run_scheduler {
   std::vector<key_hash> listed_pending_;
   std::vector<key_hash> route_candidates_;
   std::vector<key_hash> route_gone_;
-  std::vector<held_404> held_;
-  unsigned confirms_left_ = 0;
+  std::vector<held_404> held_;  // each with its confirm job queued or in flight
   steady_time started_;
 };
 

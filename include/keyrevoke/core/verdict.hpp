@@ -47,6 +47,9 @@ struct verdict {
   // Only on throttled and server_error.
   std::optional<std::chrono::milliseconds> retry_after;
   bool key_disabled = false;  // present: the key's "disabled" field
+  // unauthorized: the 401/403 did not carry the API's error body (a gateway's or proxy's page), so it
+  // is no proof that the API rejected the management key (the message then says so).
+  bool gateway_page = false;
 };
 
 // One HTTP answer as the pool returns it. Views: they must outlive the call.
@@ -108,9 +111,5 @@ constexpr bool aborts_run(verdict_kind k) noexcept {
 // Makes text safe for a one-line message: control characters become ' ', invalid UTF-8 becomes
 // U+FFFD, and the result is cut (at a character boundary, with "…") to at most max_bytes bytes.
 void append_sanitized(std::string& out, std::string_view text, std::size_t max_bytes);
-
-// In an unauthorized verdict's message: the 401/403 did not carry the API's error body (a gateway's
-// page), so it is no proof that the API rejected the management key.
-inline constexpr std::string_view not_api_refusal_note = " (not the API's error shape: a gateway in front of it?): ";
 
 }  // namespace keyrevoke::core

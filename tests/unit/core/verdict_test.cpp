@@ -62,6 +62,9 @@ void check_rows(const std::vector<row>& table, system_clock::time_point at = now
       if (v.retry_after && r.retry_after_ms) BOOST_TEST(v.retry_after->count() == *r.retry_after_ms);
       BOOST_TEST(v.message.size() <= 200u);
       BOOST_TEST(clean_text(v.message));
+      // The flag the scheduler reads (refused, not key_rejected) goes with what the message tells the user.
+      BOOST_TEST(v.gateway_page ==
+                 (v.kind == vk::unauthorized && v.message.find("not the API's error shape") != std::string::npos));
     }
   }
 }
