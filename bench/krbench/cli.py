@@ -55,7 +55,7 @@ def scenario_params(name, quick, results):
         return dict(processes=(2, 4), rate=1000.0, burst=50, duration=4.0 if quick else 15.0,
                     warm=1.0 if quick else 2.0, concurrency=16)
     if name == "wire":
-        return dict(hashes=10_000 if quick else 50_000, rounds=1 if quick else 3)
+        return dict(hashes=10_000 if quick else 50_000, rounds=1 if quick else 5)
     if name == "outage":
         return dict(hashes=5_000 if quick else 20_000, outage_s=3.0 if quick else 5.0)
     if name == "quota":

@@ -80,6 +80,11 @@ def jain(xs):
     return total * total / (len(xs) * sum(x * x for x in xs)) if total > 0 else None
 
 
+def quiet_pairs(pairs, quiet=0.05):
+    """The pairs run while other processes took at most `quiet` of a CPU (all pairs when none was)."""
+    return [p for p in pairs if (p.get("other_cpu_util_max") or 0) <= quiet] or list(pairs)
+
+
 def headline_pair(pairs, key, quiet=0.05):
     """The pair a ratio's headline comes from: the median by `key` of the pairs run while other processes
     took at most `quiet` of a CPU (all pairs when none was). Never the best pair: that would flatter."""
