@@ -86,6 +86,9 @@ std::string wait_text(const wait_reason& wait) {
       return "waiting " + seconds_left(wait.left) + ": retries backing off";
     case wait_cause::quota_spent:
       return "waiting " + seconds_left(wait.left) + ": server's quota spent (until its reset)";
+    case wait_cause::confirming:
+      return "holding: a 404 not confirmed, the key route still shows the key (re-reading in " +
+             seconds_left(wait.left) + ")";
     case wait_cause::outage:
       return wait.left.count() > 0 ? "server failing: probing (next in " + seconds_left(wait.left) + ")"
                                    : std::string{"server failing: probing"};

@@ -242,7 +242,8 @@ next_step run_scheduler::next(steady_time now) {
 
   const bool retry_due = !retries_.empty() && retries_.top().not_before <= now;
   const bool verify_ready = !verifications_.empty();
-  const bool take_new = has_pending() && retries_.size() + verifications_.size() < config_.retry_capacity;
+  const bool take_new =
+      has_pending() && retries_.size() + verifications_.size() < config_.retry_capacity && confirms_shown_ == 0;
   if (!retry_due && !verify_ready && !take_new) {
     if (input_complete_ && !has_pending() && retries_.empty() && verifications_.empty() && in_flight_ == 0) {
       phase_ = run_phase::done;
@@ -302,6 +303,9 @@ wait_reason run_scheduler::waiting(steady_time now) const noexcept {
   if (in_flight_ != 0) return {};
   if (const steady_time hold = controller_.quota_hold_until(now); hold > now)
     return {wait_cause::quota_spent, left(hold), 0};
+  if (confirms_shown_ != 0 && has_pending() && verifications_.empty()) {
+    return {wait_cause::confirming, retries_.empty() ? millis{0} : left(retries_.top().not_before), 0};
+  }
   const bool take_new = has_pending() && retries_.size() + verifications_.size() < config_.retry_capacity;
   if (!retries_.empty() && verifications_.empty() && !take_new && retries_.top().not_before > now) {
     const job& first = retries_.top();
@@ -456,7 +460,7 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
     // took an already disabled key, shown by the key route, for a confirmed 404).
     const action proven = j.kind == job_kind::confirm ? action::delete_key : config_.act;
     const bool wrong_state = seen != observed_state::unknown && !proves(proven, seen, j.found_no_key);
-    if (wrong_state) ++j.mismatches;
+    if (wrong_state && ++j.mismatches == 1 && j.kind == job_kind::confirm) ++confirms_shown_;
     const unsigned n = throttled ? j.throttles : failure ? j.failures : std::max(1U, j.mismatches);
     verify_step step =
         plan_after_check(proven, answer, facts.reused_connection, n, limit, config_.backoff, u01, j.found_no_key);
@@ -597,7 +601,12 @@ std::optional<run_scheduler::held_404> run_scheduler::take_held(const key_hash& 
   return found;
 }
 
+void run_scheduler::confirm_ended(const job& c) noexcept {
+  if (c.mismatches != 0 && confirms_shown_ != 0) --confirms_shown_;
+}
+
 void run_scheduler::settle_confirm(const job& c, const verify_step& step, const verdict& answer, steady_time now) {
+  confirm_ended(c);
   std::optional<held_404> held = take_held(c.hash);
   if (!held) return;
   if (reason_ == stop_reason::contradicted) {
@@ -665,7 +674,12 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
         // The listing showed keys: one of them is read back through the key route next.
         listed_pending_ = answer.listed;
         route_candidates_ = route_check_order(answer.listed);
+        route_shown_ = 0;
         preflight_due_ = now;
+        return;
+      }
+      if (route_read && ++route_shown_ < route_reads) {
+        preflight_due_ = now;  // the same key again: a route split over two environments answers both ways
         return;
       }
       for (const key_hash& h : route_read ? listed_pending_ : answer.listed) {
@@ -680,6 +694,9 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
       // The API's 404 for a listed key: gone since a (cached?) listing, or a route to another API. The
       // next candidate settles it; a 404 for every one of them stops the run.
       health_.on_success(now);
+      // A key shown, then gone, with nothing of ours sent: deleted that moment (another shard, a colleague),
+      // or a route spread over two environments; either way not this key: the next candidate settles it.
+      route_shown_ = 0;
       if (route_read) {
         route_gone_.push_back(route_candidates_.front());
         route_candidates_.erase(route_candidates_.begin());
@@ -792,6 +809,7 @@ void run_scheduler::finish_verify(const job& j, verify_outcome result, observed_
 
 void run_scheduler::abandon(const job& j, std::string_view note, steady_time now) {
   if (j.kind == job_kind::confirm) {
+    confirm_ended(j);
     // The held action got the API's 404, unconfirmed: no claim (not_attempted, attempts above 0, so a
     // --resume's 404 is not_found_after_retry).
     // At a contradiction the 404 came from a route shown wrong: failed, unproven.

@@ -32,8 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KEYREVOKE = os.environ.get("KEYREVOKE_BIN", os.path.join(ROOT, "build", "release", "keyrevoke"))
 # Requests a revocation run's preflight makes against a server whose listing shows keys: GET /keys, then
-# the listing's first key read back through the key route (GET /keys/{hash}).
-PREFLIGHT_REQUESTS = 2
+# the listing's first key read back through the key route (GET /keys/{hash}), three times
+# (run_scheduler::route_reads).
+PREFLIGHT_REQUESTS = 4
 
 
 # keyrevoke confirms every 404 to its action through GET /keys/{hash}, two reads each (run_scheduler's
@@ -44,7 +45,7 @@ def confirm_requests(deletes_answered_404):
 
 def preflight_requests(stats_before):
     """What a run's preflight costs against a mock whose stats were `stats_before` at its start: with no
-    key left the listing shows none, and there is no key to read back (1 request), else 2."""
+    key left the listing shows none, and there is no key to read back (1 request), else PREFLIGHT_REQUESTS."""
     return PREFLIGHT_REQUESTS if stats_before["keys"]["remaining"] else 1
 MOCK = os.environ.get("KEYREVOKE_MOCK_BIN", os.path.join(ROOT, "build", "release", "keyrevoke-mock"))
 

@@ -236,7 +236,7 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         self.assertEqual({proofs[h]["proof"] for h in mock_hashes[5:100]}, {"verified"})
         stats = mock.stats()
         self.assertEqual(stats["ghost_writes"], 5)
-        self.assertEqual(stats["get_key_requests"], 95 + 5 * 3 + 1)  # + the preflight's read of the key route
+        self.assertEqual(stats["get_key_requests"], 95 + 5 * 3 + PREFLIGHT_REQUESTS - 1)  # + the preflight's key-route reads
         self.assertEqual(self.report().all_rows[-1]["counts"]["verify_mismatch"], 5)
 
         # --resume (without --verify, the runbook's next step) acts again on the 5 keys a proof showed

@@ -263,7 +263,9 @@ class InterruptTest(KeyrevokeProcesses, KeyrevokeTest):
         hashes = mock.hashes()
         inp = self.write_lines("in.txt", hashes)
         proc = self.start_keyrevoke(mock, "--concurrency", "16", "--timeout", "30", inp)
-        self.wait_for(lambda: mock.stats()["in_flight"] >= 4, 20, "requests in flight", poll=0.1)
+        # (The preflight's requests go one after another first: 8 s each.)
+        self.wait_for(lambda: mock.stats()["in_flight"] >= 4, 8 * PREFLIGHT_REQUESTS + 12, "requests in flight",
+                      poll=0.1)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.5)
         # The first signal waits for the requests in flight (each takes 8 s at the server).

@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Origin, ScriptedServer, free_port,
+from harness import (KEYREVOKE, MANAGEMENT_KEY, PREFLIGHT_REQUESTS, KeyrevokeProcesses, KeyrevokeTest, Origin, ScriptedServer, free_port,
                      keyrevoke_env, repeated_hashes)
 
 XOFF, XON = b"\x13", b"\x11"  # what Ctrl-S and Ctrl-Q send
@@ -354,8 +354,10 @@ class ProgressWidthTest(TerminalCase):
             self.assertLess(len(frame), 60, frame)
 
     def test_a_long_retry_after_is_said_not_shown_as_zero_per_second(self):
-        # One request per 10 s: the second DELETE is answered 429 with Retry-After of about 10 s.
-        mock = self.mock(keys=5, args=["--rate", "0.1", "--burst", "1", "--retry-after", "seconds"])
+        # One request per 10 s after a burst for the preflight's requests and one DELETE: the second DELETE
+        # is answered 429 with Retry-After of about 10 s.
+        mock = self.mock(keys=5, args=["--rate", "0.1", "--burst", str(PREFLIGHT_REQUESTS + 1), "--retry-after",
+                                       "seconds"])
         term = self.terminal()
         set_window(term.slave, 80)
         term.read_in_background()

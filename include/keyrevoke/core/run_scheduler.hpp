@@ -161,6 +161,9 @@ struct scheduler_config {
   // owned, outlives the scheduler; null: none). A 404 for one is not_found_after_retry.
   const hash_set* sent_before = nullptr;
   std::size_t retry_capacity = 0;  // retries + verifications queued before new hashes wait; 0: 4 x concurrency + 256
+  // While a confirmation's read shows the key (a lagging replica, or the action going elsewhere), no
+  // new hash is sent until it settles: the third trial's DELETE-only reroute sent 60 PATCHes, and the
+  // sixth's 349 requests, to the wrong environment before the stop.
   // Every 404 to the run's action (not_found, not_found_after_retry) is confirmed through
   // GET {base}/keys/{hash} before its row is written (keyrevoke: on). A gateway that sends only DELETE
   // (or PATCH) to another environment, whose API answers its own 404, while GET reaches the real one (the
@@ -206,7 +209,16 @@ class run_scheduler {
   // show keys already gone). The first read showing its key passes the preflight; a 404 for all
   // three stops the run (contradicted). A 429, 5xx or no answer to a read asks again after the hint or
   // the backoff, within --give-up-after and preflight_tries, as for the listing (never repeating it).
+  // A candidate passes when the route shows it route_reads times in a row; a 404 for it (first or after
+  // it was shown: deleted that moment by another shard, or a route over two environments) moves on to
+  // the next candidate, and a 404 for each of them stops the run.
   void on_preflight(const preflight_result& answer, steady_time now, double u01);
+  // Reads in a row showing a listed key before the preflight passes. Three: a gateway spreading the key
+  // route at random over two environments, one of which has the keys, shows one three times in a row one
+  // time in eight, so the preflight passes about one time in three over three candidates (the sixth
+  // trial: a random upstream passed the one-read check seven times in eight, and a one-hash run's 404
+  // was then confirmed from the wrong environment about one run in eight). 1 <= route_reads.
+  static constexpr unsigned route_reads = 3;
   // The exchange was cut short by the run's own stop (the pool was closed): no answer.
   void on_cancelled(job j, const exchange_facts& facts, steady_time now);
   signal_action on_signal(steady_time now);
@@ -272,6 +284,8 @@ class run_scheduler {
   // The end of a confirm job: the held 404's row, or the contradiction.
   void settle_confirm(const job& c, const verify_step& step, const verdict& answer, steady_time now);
   std::optional<held_404> take_held(const key_hash& hash);
+  // A confirm job ends (settled or abandoned): its part in confirms_shown_ ends with it.
+  void confirm_ended(const job& c) noexcept;
   void finish_verify(const job& j, verify_outcome result, observed_state seen, unsigned status,
                      std::string_view error, steady_time now);
   void abandon(const job& j, std::string_view note, steady_time now);
@@ -318,7 +332,11 @@ class run_scheduler {
   std::vector<key_hash> listed_pending_;
   std::vector<key_hash> route_candidates_;
   std::vector<key_hash> route_gone_;
+  unsigned route_shown_ = 0;  // reads in a row that showed the candidate being read (route_reads)
   std::vector<held_404> held_;  // each with its confirm job queued or in flight
+  // Confirm jobs whose key route showed the key and that wait for the re-checks a lagging replica is
+  // given: while any does, no new hash is taken (its action may be going to another environment).
+  unsigned confirms_shown_ = 0;
   steady_time started_;
 };
 

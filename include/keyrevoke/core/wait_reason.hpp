@@ -17,6 +17,7 @@ enum class wait_cause : std::uint8_t {
   throttling,       // throttled answers without a hint paused every send for `left`
   backoff,          // the only work left is retries waiting out their backoff (`left`)
   quota_spent,      // the quota the server advertises is spent: nothing before its reset (`left`)
+  confirming,       // a 404's confirmation read showed the key: no new hash until it settles (re-read in `left`)
   outage,           // the server fails nearly everything: one probe at a time, the next in `left`
   stopping,         // a stop: answers in flight are awaited, nothing new is sent
 };

@@ -137,6 +137,8 @@ BOOST_AUTO_TEST_CASE(waits_are_said_in_words) {
       {{wait_cause::server_asked, 1ms, 503}, "waiting 1 s: server asked (503)"},
       {{wait_cause::throttling, 900ms, 429}, "waiting 1 s: server throttling (429)"},
       {{wait_cause::backoff, 4'000ms, 0}, "waiting 4 s: retries backing off"},
+      {{wait_cause::confirming, 2'000ms, 0},
+       "holding: a 404 not confirmed, the key route still shows the key (re-reading in 2 s)"},
       {{wait_cause::outage, 0ms, 0}, "server failing: probing"},
       {{wait_cause::outage, 3'000ms, 0}, "server failing: probing (next in 3 s)"},
       {{wait_cause::stopping, 0ms, 0}, "stopping: awaiting answers in flight"},
