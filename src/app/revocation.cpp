@@ -734,6 +734,13 @@ int conclude(run_context* ctx) {
       if (end.empty_input) why = std::string{"keyrevoke: "} + empty_input_message;
       if (no_hash_line && !end.empty_input && !ctx->opts.quiet)
         why = std::string{"keyrevoke: warning: "} + empty_input_allowed;
+      if (s.listing_showed_no_key() &&
+          s.counts()[core::outcome::not_found] + s.counts()[core::outcome::not_found_after_retry] != 0) {
+        // Said even with -q: a wrong --base-url to an environment without keys reads as all done.
+        why += (why.empty() ? "" : "\n") + std::string{"keyrevoke: warning: the server's listing (GET /keys) showed no "
+               "key at all, so each not_found is the word of a server that holds none: is --base-url the "
+               "environment these keys belong to?"};
+      }
       break;
   }
   std::string text = why.empty() ? std::string{} : why + "\n";

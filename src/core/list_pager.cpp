@@ -127,10 +127,29 @@ pager_emission list_pager::consume(std::span<const list_entry> page) {
   settling_ = false;
   const bool past_shorter = std::exchange(past_shorter_, false);  // the last page jumped past one
 
+  // The end, shown: fetched again, and only empty pages there confirm it.
+  const auto end_shown = [this](std::size_t at) {
+    held_.reset();
+    if (!end_at_ || *end_at_ != at) {
+      end_at_ = at;
+      end_empties_ = 0;
+    }
+    if (++end_empties_ > config_.end_confirmations) {
+      status_ = pager_status::complete;
+      return;
+    }
+    offset_ = at;
+  };
+  if (end_at_ && offset_ == *end_at_) {
+    if (page.empty()) {
+      end_shown(offset_);
+      return out;
+    }
+    end_at_.reset();  // not the end after all: the page is read as any other
+  }
   if (page.empty() && offset_ == 0) {
     // The list is empty now: nothing that exists for the whole listing can be missing.
-    held_.reset();
-    status_ = pager_status::complete;
+    end_shown(0);
     return out;
   }
   if (!page.empty()) largest_ = std::max(largest_, page.size());
@@ -162,8 +181,7 @@ pager_emission list_pager::consume(std::span<const list_entry> page) {
   if (held_) {
     if (held_->entries.empty()) {
       if (end == held_->offset) {
-        held_.reset();
-        status_ = pager_status::complete;  // an empty page, proven: every survivor was emitted
+        end_shown(end);  // an empty page, proven: every survivor was emitted (once confirmed)
         return out;
       }
       if (end < held_->offset) {

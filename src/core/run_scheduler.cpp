@@ -148,7 +148,7 @@ next_step run_scheduler::dispatch(job j, steady_time now) {
   ++j.attempts;
   ++in_flight_;
   ++counts_.requests;
-  if (j.attempts > 1) ++counts_.retries;
+  if (j.attempts > 1 && j.kind != job_kind::confirm) ++counts_.retries;  // a confirmation's reads are its proof
   next_step step;
   step.what = next_step::kind::dispatch;
   step.work = std::move(j);
@@ -470,16 +470,23 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       // A key shown after a read showed it gone has not come back: two backends answer (a lagging
       // replica shows it, then stops showing it, never the other way round).
       if (seen == observed_state::gone) {
-        // Two reads; three in a row once the key was shown (a lagging replica stops showing it for good,
-        // a random split over two environments seldom gives three in a row: the fifth trial's "shown,
-        // shown, gone, gone" passed half the time).
-        if (!step.retry && step.result == verify_outcome::verified && ++j.gone_reads < (j.mismatches != 0 ? 3U : 2U)) {
+        // Two reads; five in a row once the key was shown (a lagging replica stops showing it for good,
+        // a random split over two environments gives five in a row one time in 32: the fifth trial's
+        // "shown, shown, gone, gone" passed half the time, the seventh's "shown, gone x 3" one in eight).
+        if (!step.retry && step.result == verify_outcome::verified &&
+            ++j.gone_reads < (j.mismatches != 0 ? confirm_reads_after_shown : confirm_reads)) {
           step.retry = true;
           step.delay = millis{0};
         }
       } else if (seen != observed_state::unknown && j.gone_reads != 0) {
         step = {false, millis{0}, verify_outcome::mismatch, seen};
       }
+    } else if (wrong_state && j.found_no_key && config_.confirm_404s) {
+      // The proof of a 404 its confirmation showed gone, two reads in a row: the key shown now has not
+      // come back (a lagging replica stops showing a key, never the other way round); two APIs answer
+      // (the seventh trial: a random upstream, "gone, gone", then "shown" three times and "gone", was
+      // "verified"). No waiting for it to read gone again.
+      step = {false, millis{0}, verify_outcome::mismatch, seen};
     }
     std::string message = answer.message;
     if (wrong_state && message.empty()) {
@@ -492,6 +499,13 @@ void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts
       } else {
         finish_verify(j, step.result, step.seen, answer.http_status,
                       step.result == verify_outcome::verified ? std::string_view{} : std::string_view{message}, now);
+        if (step.result == verify_outcome::mismatch && j.found_no_key && config_.confirm_404s) {
+          stop(stop_reason::contradicted,
+               "GET /keys/{hash} showed a key (" + std::string{to_string(step.seen)} +
+                   ") its confirmation had read gone twice in a row: the key route reaches two different APIs (a "
+                   "gateway spreading it over two environments?); no 404 of this run is proof",
+               now);
+        }
       }
       settle_stop(now);
       return;
@@ -670,6 +684,19 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
     case preflight_kind::ok:
       health_.on_success(now);
       last_accepted_ = now;
+      if (!route_read && answer.listed.empty() && ++empty_listings_ < route_reads) {
+        preflight_due_ = now;  // no key: the listing again (a route spread over an empty environment)
+        return;
+      }
+      if (!route_read && !answer.listed.empty() && empty_listings_ != 0) {
+        stop(stop_reason::contradicted,
+             "GET /keys showed no key, then " + std::to_string(answer.listed.size()) +
+                 (answer.listed.size() == 1 ? " key" : " keys") +
+                 " with nothing sent in between: the listing route reaches two different APIs (a gateway "
+                 "spreading it over two environments?), or keys were created that very moment; nothing was sent",
+             now);
+        return;
+      }
       if (!route_read && !answer.listed.empty()) {
         // The listing showed keys: one of them is read back through the key route next.
         listed_pending_ = answer.listed;

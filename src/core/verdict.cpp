@@ -79,7 +79,16 @@ body_facts inspect_body(std::string_view body, bool truncated, unsigned status, 
   if (object == nullptr) return facts;
   facts.api_error = api_error_shape(*object, status);
   if (const json::value* deleted = object->if_contains("deleted")) {
-    facts.deleted = deleted->is_bool() && deleted->get_bool();
+    // Only an unambiguous {"deleted": true}: the parse keeps one of duplicate names, so a body naming
+    // "deleted" twice ({"deleted": false, "deleted": true}) or carrying an error beside it is no proof
+    // (the seventh trial had both claimed deleted).
+    const auto named = [&body](std::string_view name) {
+      std::size_t n = 0;
+      for (std::size_t at = body.find(name); at != std::string_view::npos; at = body.find(name, at + name.size())) ++n;
+      return n;
+    };
+    facts.deleted = deleted->is_bool() && deleted->get_bool() && named("\"deleted\"") == 1 &&
+                    !object->contains("error");
   }
   if (const json::value* data = object->if_contains("data")) {
     if (const json::object* key = data->if_object()) {

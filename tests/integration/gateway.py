@@ -64,6 +64,8 @@ class Nginx:
       key_route_port      base_path/keys/<anything> (one key's route) goes to this other plain-HTTP
                           upstream instead (a gateway rewriting one route to another environment)
       key_route_methods   ... only for these methods ("DELETE PATCH"); the others reach the upstream
+      second_upstream_port  a second server in the upstream group: nginx's round-robin sends every other
+                          request to it (a gateway spreading the API over two environments)
       keepalive_requests  client connections closed after that many requests
       keepalive_timeout   ... or after that long idle (nginx time: "60s", "1s")
       read_timeout        proxy_read_timeout: 504 when the upstream takes longer (nginx time)
@@ -73,7 +75,7 @@ class Nginx:
     Access log: one line per request, read with log() once the request has ended."""
 
     def __init__(self, workdir, upstream_port, name="nginx", base_path="/api/v1", pki=None, port=0, rate=None,
-                 burst=0, limit_status=429, conn_limit=None, key_route_port=None, key_route_methods=None, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
+                 burst=0, limit_status=429, conn_limit=None, key_route_port=None, key_route_methods=None, second_upstream_port=None, keepalive_requests=1000, keepalive_timeout="60s", read_timeout="30s",
                  tls_protocols="TLSv1.2 TLSv1.3", session_tickets=True, session_cache=True):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -85,6 +87,7 @@ class Nginx:
         self.rate, self.burst = rate, burst
         self.limit_status, self.conn_limit = limit_status, conn_limit
         self.key_route_port, self.key_route_methods = key_route_port, key_route_methods
+        self.second_upstream_port = second_upstream_port
         self.keepalive_requests, self.keepalive_timeout = keepalive_requests, keepalive_timeout
         self.read_timeout = read_timeout
         self.tls_protocols = tls_protocols
@@ -131,7 +134,7 @@ http {{
   uwsgi_temp_path {d}/uwsgi;
   scgi_temp_path {d}/scgi;
   {limit_zone}
-  upstream api {{ server 127.0.0.1:{up}; keepalive 32; }}
+  upstream api {{ server 127.0.0.1:{up}; {second} keepalive 32; }}
   server {{
     listen 127.0.0.1:{port} ssl;
     server_name gateway;
@@ -159,7 +162,8 @@ http {{
 """.format(d=self.dir, limit_zone=limit_zone, limit=limit, up=self.upstream_port, port=self.port, cert=self.cert,
            key=self.key, protocols=self.tls_protocols, tickets="on" if self.session_tickets else "off",
            cache=cache, kr=self.keepalive_requests, kt=self.keepalive_timeout, base=self.base_path.rstrip("/"),
-           rt=self.read_timeout, key_route=key_route)
+           rt=self.read_timeout, key_route=key_route,
+           second="server 127.0.0.1:%d;" % self.second_upstream_port if self.second_upstream_port else "")
 
     def start(self, timeout=20):
         """Writes the config, starts nginx and waits (bounded) until it listens; returns self."""

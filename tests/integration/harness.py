@@ -43,10 +43,17 @@ def confirm_requests(deletes_answered_404):
     return 2 * deletes_answered_404
 
 
+# ... against a server whose listing shows no key: GET /keys three times (an empty page is read again).
+EMPTY_PREFLIGHT_REQUESTS = 3
+# `keyrevoke list` (and --protect's listing) reads the end it found again this many times
+# (list_pager_config::end_confirmations): an empty store costs 1 + this many pages.
+LIST_END_CONFIRMATIONS = 4
+
+
 def preflight_requests(stats_before):
     """What a run's preflight costs against a mock whose stats were `stats_before` at its start: with no
-    key left the listing shows none, and there is no key to read back (1 request), else PREFLIGHT_REQUESTS."""
-    return PREFLIGHT_REQUESTS if stats_before["keys"]["remaining"] else 1
+    key left the listing shows none, read three times (EMPTY_PREFLIGHT_REQUESTS), else PREFLIGHT_REQUESTS."""
+    return PREFLIGHT_REQUESTS if stats_before["keys"]["remaining"] else EMPTY_PREFLIGHT_REQUESTS
 MOCK = os.environ.get("KEYREVOKE_MOCK_BIN", os.path.join(ROOT, "build", "release", "keyrevoke-mock"))
 
 # A fresh management key per test run: the leak test searches every output for it.

@@ -125,6 +125,39 @@ class GatewayTest(NginxGateways, KeyrevokeProcesses, KeyrevokeTest):
                 rep = subprocess.run([KEYREVOKE, "report", self.path(report)], capture_output=True, timeout=60)
                 self.assertIn(b"NOT ALL DONE", rep.stdout)
 
+    # a4. The seventh trial: a random upstream over the real API and an empty environment had one-hash runs
+    #     claim a live key not_found (the listing came from the empty one, so nothing was read back), and
+    #     `keyrevoke list` call 0 or 380 of 1,194 keys complete. Here nginx's round-robin alternates every
+    #     request between them: the revoker stops at its preflight with nothing sent, and the listing never
+    #     says complete with keys missing.
+    def test_a_round_robin_over_an_empty_environment_claims_nothing(self):
+        for empty_first in (True, False):
+            with self.subTest(empty_first=empty_first):
+                tag = "e" if empty_first else "r"
+                real = self.mock(keys=250, args=["--http"], name="real-" + tag)
+                empty = self.mock(keys=0, args=["--http"], name="empty-" + tag)
+                first, second = (empty, real) if empty_first else (real, empty)
+                gw = self.gateway(first.port, second_upstream_port=second.port, name="nginx-" + tag)
+                hashes = real.hashes()[:1]
+                inp = self.write_lines("in-%s.txt" % tag, hashes)
+                report = "r-%s.jsonl" % tag
+                res = self.run_keyrevoke(gw, inp, report=report, timeout=120)
+                err = res.stderr.decode(errors="replace")
+                # The first request meets the empty environment's listing, the second the real one's: the
+                # preflight stops (exit 2) before anything is sent (it passed, and the DELETE went out).
+                self.assertEqual(res.returncode, 2, err)
+                self.assertEqual(self.admin_keys(real)["remaining"], 250)
+                self.assertEqual(self.report(report, torn_ok=True).outcomes(), {hashes[0]: "not_attempted"})
+                self.assertEqual([r for r in gw.log() if r.method == "DELETE"], [])
+                # The listing: an empty first page was the end (exit 0, "complete", 0 keys).
+                listed = subprocess.run([KEYREVOKE, "list", "--base-url", gw.base_url, "--cacert", gw.ca],
+                                        env=keyrevoke_env(), capture_output=True, timeout=120)
+                printed = [l for l in listed.stdout.decode().splitlines() if l.strip()]
+                if listed.returncode == 0:
+                    self.assertEqual(len(printed), 250, listed.stderr.decode(errors="replace"))
+                print("\n  round-robin over an empty environment (%s first): revoke exit %d; list exit %d with %d of "
+                      "250 keys" % ("empty" if empty_first else "real", res.returncode, listed.returncode, len(printed)))
+
     # b. limit_req answering 429 (nginx's HTML page, no Retry-After) at a rate below the client's.
     def test_limit_req_429s_are_retried_and_counted(self):
         n = 300

@@ -15,7 +15,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import (PREFLIGHT_REQUESTS, confirm_requests, preflight_requests, KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, keyrevoke_env, random_hashes,
+from harness import (EMPTY_PREFLIGHT_REQUESTS, LIST_END_CONFIRMATIONS, PREFLIGHT_REQUESTS, confirm_requests, preflight_requests, KeyrevokeProcesses, KeyrevokeTest, MANAGEMENT_KEY, ScriptedServer, keyrevoke_env, random_hashes,
                      repeated_hashes, status_count)
 
 
@@ -266,7 +266,8 @@ class VerifyTest(KeyrevokeProcesses, KeyrevokeTest):
         res = self.run_keyrevoke(mock, "--resume", "--verify", inp)
         self.assertEqual(res.returncode, 0, res.stderr.decode())
         stats = mock.stats()
-        self.assertEqual(stats["api_requests"] - after_delete["api_requests"], 300 + 1)  # + the preflight
+        # + the preflight: its listing is empty (every key was deleted), read three times
+        self.assertEqual(stats["api_requests"] - after_delete["api_requests"], 300 + EMPTY_PREFLIGHT_REQUESTS)
         self.assertEqual(status_count(stats, 404) - status_count(after_delete, 404), 300)
         self.assertEqual(stats.get("not_found_after_delete", 0), 0)  # no DELETE repeated
         proofs = self.report().typed("verify")
@@ -327,8 +328,8 @@ class ProtectTest(KeyrevokeTest):
         stats = mock.stats()
         self.assertEqual(stats["keys"]["remaining"], len(protected))
         # The listing: 600 keys in pages of 100 overlapping by one (7), then the empty page past the end
-        # and the page that proves it (list_pager rule E)...
-        self.assertEqual(stats["list_requests"] - listed, 7 + 2 + 1)  # + the run's preflight (one page)
+        # and the page that proves it (list_pager rule E), the end read again, and the run's preflight (one page)
+        self.assertEqual(stats["list_requests"] - listed, 7 + 2 + LIST_END_CONFIRMATIONS + 1)
         self.assertEqual(set(all_keys(mock)), protected)
 
         # --plan resolves the same globs (it needs the key for that), and --confirm agrees with it.

@@ -17,7 +17,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import (KEYREVOKE, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, ScriptedServer, keyrevoke_env,
+from harness import (KEYREVOKE, LIST_END_CONFIRMATIONS, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, ScriptedServer, keyrevoke_env,
                      status_count)
 
 SUMMARY_PREFIX = "keyrevoke list: "
@@ -129,8 +129,10 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
 
     def test_empty_and_single_page_stores(self):
         # Only an empty page ends a listing, and one at offset > 0 is proven by reading the last key
-        # again: 0 keys, one page; 1 key: 0, 1 (empty), 0; 99: 0, 98, 99 (empty), 98.
+        # again: 0 keys, one page; 1 key: 0, 1 (empty), 0; 99: 0, 98, 99 (empty), 98; then the end is
+        # read again LIST_END_CONFIRMATIONS times.
         for n, pages in ((0, 1), (1, 3), (99, 4), (100, 4), (101, 4)):
+            pages += LIST_END_CONFIRMATIONS
             with self.subTest(keys=n):
                 mock = self.mock(keys=n, name="mock%d" % n) if n else self.mock(
                     keys=0, name="mock0", args=["--keys-file", self.write_lines("empty.txt", ["# none"])])
@@ -618,7 +620,7 @@ class ListTest(KeyrevokeProcesses, KeyrevokeTest):
         finally:
             server.stop()
         self.assertEqual(res.returncode, 0, res.stderr.decode())
-        self.assertEqual(sum(server.requests.values()), 2)
+        self.assertEqual(sum(server.requests.values()), 2 + LIST_END_CONFIRMATIONS)
 
     def test_interrupt_stops_with_whole_lines(self):
         mock = self.mock(keys=3000, args=["--latency-ms", "150"])

@@ -56,6 +56,7 @@
 //  from the pages seen (largest_page(); each page's own size scales its overlap, its step back and its weight
 //  in the fetch bound). In a stable list of n keys with pages of c >= 2: pages at 0, c-1, 2(c-1) ... plus two
 //  to prove the end (the empty page past it, then its last key again); pages of one key: two fetches a key.
+//  The end so shown is fetched again end_confirmations times, and must be empty each time.
 //  Fetches are bounded (fetches_per_page x (pages' worth of new keys, in pages of the smallest size seen, + 1
 //  + failed end checks) + fetch_allowance): a list that keeps changing faster than it can be read ends as
 //  kept_changing (the caller reports it incomplete).
@@ -79,6 +80,11 @@ struct list_pager_config {
   std::uint64_t fetches_per_page = 3;
   std::uint64_t fetch_allowance = 100;
   std::uint64_t max_end_checks = 60;  // end proofs that found the list shorter, then kept_changing
+  // The end, once shown (an empty page at 0, or proven by rule E), is fetched again this many times and
+  // must be empty each time: a gateway spreading GET /keys over two environments, one of them empty,
+  // answered one empty page and `keyrevoke list` called 0 or 380 of 1,194 keys complete (the seventh
+  // trial). A page there resumes the listing. 0: the first proof ends it.
+  std::uint64_t end_confirmations = 4;
 };
 
 // One object of a page, in list order. usable = false: it has no valid hash (skipped, but it still
@@ -155,6 +161,8 @@ class list_pager {
   std::size_t smallest_ = 0;       // the smallest non-empty page seen (the fetch bound's unit)
   std::size_t previous_size_ = 0;  // the size of the last non-empty page
   std::optional<held_page> held_;  // rule E
+  std::optional<std::size_t> end_at_;  // the end shown, being fetched again (end_confirmations)
+  std::uint64_t end_empties_ = 0;      // empty fetches there since
   bool holding_ = false;
   bool settling_ = false;
   // The last usable key of the frontier page, its index then, and the fetch that saw it: the drift.

@@ -209,6 +209,10 @@ class run_scheduler {
   // show keys already gone). The first read showing its key passes the preflight; a 404 for all
   // three stops the run (contradicted). A 429, 5xx or no answer to a read asks again after the hint or
   // the backoff, within --give-up-after and preflight_tries, as for the listing (never repeating it).
+  // A listing that shows no key is read again, route_reads times in all, and passes if none shows any
+  // (then listing_showed_no_key()); one showing keys after an empty one, with nothing sent in between,
+  // stops the run (contradicted): the seventh trial's random upstream over an empty staging had the
+  // preflight pass on staging's empty page and one-hash runs claim a live key not_found.
   // A candidate passes when the route shows it route_reads times in a row; a 404 for it (first or after
   // it was shown: deleted that moment by another shard, or a route over two environments) moves on to
   // the next candidate, and a 404 for each of them stops the run.
@@ -219,6 +223,11 @@ class run_scheduler {
   // trial: a random upstream passed the one-read check seven times in eight, and a one-hash run's 404
   // was then confirmed from the wrong environment about one run in eight). 1 <= route_reads.
   static constexpr unsigned route_reads = 3;
+  // Reads in a row showing no such key that confirm a 404 (confirm_404s): two; five once a read showed
+  // the key (a lagging replica stops showing it for good; a route spread at random over two
+  // environments gives five in a row one time in 32).
+  static constexpr unsigned confirm_reads = 2;
+  static constexpr unsigned confirm_reads_after_shown = 5;
   // The exchange was cut short by the run's own stop (the pool was closed): no answer.
   void on_cancelled(job j, const exchange_facts& facts, steady_time now);
   signal_action on_signal(steady_time now);
@@ -235,6 +244,9 @@ class run_scheduler {
   const std::string& stop_message() const noexcept { return stop_message_; }
   // The preflight's GET was accepted (or there was none: scheduler_config::preflight false).
   bool preflight_passed() const noexcept { return preflight_passed_; }
+  // The preflight passed on listings that showed no key at all: every 404 of the run is then the word of
+  // a server that holds no key, perhaps the wrong environment (the caller warns).
+  bool listing_showed_no_key() const noexcept { return preflight_passed_ && empty_listings_ != 0; }
   // After a stop by gave_up: how long the server had answered nothing but failures or refusals when the
   // run gave up (ms, measured: since the last success, or since the run began), at least --give-up-after
   // and often longer (outage detection and probes come first); 0 otherwise.
@@ -333,6 +345,7 @@ class run_scheduler {
   std::vector<key_hash> route_candidates_;
   std::vector<key_hash> route_gone_;
   unsigned route_shown_ = 0;  // reads in a row that showed the candidate being read (route_reads)
+  unsigned empty_listings_ = 0;  // listings in a row that showed no key (route_reads of them pass)
   std::vector<held_404> held_;  // each with its confirm job queued or in flight
   // Confirm jobs whose key route showed the key and that wait for the re-checks a lagging replica is
   // given: while any does, no new hash is taken (its action may be going to another environment).

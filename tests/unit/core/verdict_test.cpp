@@ -89,6 +89,13 @@ BOOST_AUTO_TEST_CASE(statuses_and_bodies) {
       {204, "anything", {}, vk::not_api, R"(HTTP 204: not the API's answer (it answers 200 with {"deleted": true}): check --base-url)", std::nullopt},
       {200, R"({"deleted": false})", {}, vk::server_error,
        R"(HTTP 200: unexpected body, not {"deleted": true} <JSON body without an error message, 18 bytes>)", std::nullopt},
+      // The seventh trial: ambiguous bodies were claimed deleted.
+      {200, R"({"deleted": false, "deleted": true})", {}, vk::server_error,
+       R"(HTTP 200: unexpected body, not {"deleted": true} <JSON body without an error message, 35 bytes>)", std::nullopt},
+      {200, R"({"deleted": true, "deleted": true})", {}, vk::server_error,
+       R"(HTTP 200: unexpected body, not {"deleted": true} <JSON body without an error message, 34 bytes>)", std::nullopt},
+      {200, R"({"error":{"code":404,"message":"No such key"},"deleted":true})", {}, vk::server_error,
+       R"(HTTP 200: unexpected body, not {"deleted": true} (No such key))", std::nullopt},
       {200, R"({"deleted": "true"})", {}, vk::server_error,
        R"(HTTP 200: unexpected body, not {"deleted": true} <JSON body without an error message, 19 bytes>)", std::nullopt},
       {200, "", {}, vk::server_error, R"(HTTP 200: unexpected body, not {"deleted": true} <empty body>)", std::nullopt},
