@@ -355,7 +355,7 @@ asio::awaitable<void> dispatcher(run_context* ctx) {
         auto [ec] = co_await ctx->jobs.async_send(error_code{}, step.work, nothrow_awaitable);
         ctx->dispatcher_sending = false;
         if (ec) {
-          ctx->sched.on_cancelled(std::move(step.work), {}, clock_type::now());
+          ctx->sched.on_cancelled(step.work, {}, clock_type::now());
           publish(ctx);
           co_return;
         }
@@ -407,7 +407,7 @@ asio::awaitable<void> worker(run_context* ctx) {
       current = std::move(*taken);
       taken.reset();
       if (cut.cancelled() != asio::cancellation_type::none) {
-        ctx->sched.on_cancelled(std::move(current), {}, clock_type::now());
+        ctx->sched.on_cancelled(current, {}, clock_type::now());
         after_event(ctx);
         break;
       }
@@ -441,7 +441,7 @@ asio::awaitable<void> worker(run_context* ctx) {
       facts.quota = core::read_quota(ratelimit_fields_of(result.answer), std::chrono::system_clock::now());
     }
     if (result.error == core::errc::cancelled) {
-      ctx->sched.on_cancelled(std::move(current), facts, now);
+      ctx->sched.on_cancelled(current, facts, now);
     } else if (current.kind == core::job_kind::preflight) {
       core::preflight_result answer =
           !result.error

@@ -140,6 +140,7 @@ std::string progress_line(const run_counts& c, const progress_state& s, std::siz
 
   const std::size_t room = columns == 0 ? std::string::npos : (columns > 1 ? columns - 1 : 1);
   std::vector<const field*> by_rank;
+  by_rank.reserve(fields.size());
   for (const field& f : fields) by_rank.push_back(&f);
   std::stable_sort(by_rank.begin(), by_rank.end(),
                    [](const field* a, const field* b) { return a->rank < b->rank; });

@@ -784,7 +784,7 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
   }
 }
 
-void run_scheduler::on_cancelled(job j, const exchange_facts& facts, steady_time now) {
+void run_scheduler::on_cancelled(const job& j, const exchange_facts& facts, steady_time now) {
   --in_flight_;
   if (j.kind == job_kind::preflight || j.kind == job_kind::route_check) {
     preflight_in_flight_ = false;

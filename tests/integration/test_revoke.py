@@ -6,7 +6,7 @@ import subprocess
 import time
 import unittest
 
-from harness import PREFLIGHT_REQUESTS, confirm_requests, KeyrevokeTest, MANAGEMENT_KEY, method_counts, random_hashes, repeated_hashes, status_count
+from harness import EMPTY_PREFLIGHT_REQUESTS, PREFLIGHT_REQUESTS, confirm_requests, KeyrevokeTest, MANAGEMENT_KEY, method_counts, random_hashes, repeated_hashes, status_count
 
 
 class RevokeTest(KeyrevokeTest):
@@ -53,6 +53,21 @@ class RevokeTest(KeyrevokeTest):
         summary = res.stderr.decode()
         self.assertIn("40,000 deleted", summary)
         self.assertIn("50 duplicates", summary)
+        self.assertNotIn("showed no key at all", summary)  # its listing showed keys: no such warning
+
+    def test_a_server_holding_no_key_reads_as_all_gone_and_says_so(self):
+        # The seventh trial: --base-url pointed at an environment without keys answered every key
+        # not_found, exit 0, with nothing said. The server's word stands (exit 0), with a warning, even with -q.
+        mock = self.mock(keys=0, args=["--keys-file", self.write_lines("none.txt", ["# none"])])
+        hashes = random_hashes(5)
+        res = self.run_keyrevoke(mock, "-q", self.write_lines("in.txt", hashes))
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 0, err)
+        self.assertEqual(self.report().outcomes(), {h: "not_found" for h in hashes})
+        self.assertIn("warning: the server's listing (GET /keys) showed no key at all", err)
+        self.assertIn("is --base-url the environment these keys belong to?", err)
+        # The listing was read three times, empty each time, before anything was sent.
+        self.assertEqual(mock.stats()["list_requests"], EMPTY_PREFLIGHT_REQUESTS)
 
     def test_clean_list_exits_0_and_stdin_works(self):
         mock = self.mock(keys=500)

@@ -229,7 +229,7 @@ class run_scheduler {
   static constexpr unsigned confirm_reads = 2;
   static constexpr unsigned confirm_reads_after_shown = 5;
   // The exchange was cut short by the run's own stop (the pool was closed): no answer.
-  void on_cancelled(job j, const exchange_facts& facts, steady_time now);
+  void on_cancelled(const job& j, const exchange_facts& facts, steady_time now);
   signal_action on_signal(steady_time now);
   void on_report_error(steady_time now) { stop(stop_reason::report_failed, {}, now); }
   // A stop from outside (a setup failure at run time, e.g. the host name does not resolve).
