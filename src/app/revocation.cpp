@@ -655,7 +655,8 @@ void write_summary_row(run_context* ctx, int code) {
   const auto now = std::chrono::system_clock::now();
   core::append_row(ctx->row, core::summary_row{core::format_utc(now), code,
                                                core::to_seconds(clock_type::now() - ctx->started), counts, ctx->stamp(now),
-                                               core::to_string(ctx->sched.reason())});
+                                               core::to_string(ctx->sched.reason()),
+                                               ctx->sched.listing_showed_no_key()});
   ctx->report.append(ctx->row);
   if (ctx->report.flush()) ctx->report.sync();
 }

@@ -94,8 +94,11 @@ std::uint64_t merged_report::left() const {
   std::uint64_t n = 0;
   for (const hash_state& h : hashes) {
     // No action row (only verify rows) is not done either: finish() lists it as "no action row".
-    if (h.outcome.empty() || (!is_done_name(h.outcome) && h.outcome != "protected")) ++n;
-    if (!h.proof.empty() && h.proof != "verified") ++n;
+    // A hash is one thing left to do, however many of its rows say so (the eighth trial: one hash
+    // failed and its proof a mismatch read "2 left to do").
+    const bool action_left = h.outcome.empty() || (!is_done_name(h.outcome) && h.outcome != "protected");
+    const bool proof_left = !h.proof.empty() && h.proof != "verified";
+    if (action_left || proof_left) ++n;
   }
   return n;
 }
@@ -204,6 +207,9 @@ std::optional<std::string> report_merger::read_row(std::string_view line) {
         run.exit_code = static_cast<int>(code->get_int64());
       }
       run.exit_reason = string_or_empty(row, "exit_reason");
+      if (const json::value* empty = row.if_contains("listing_showed_no_key"); empty != nullptr && empty->is_bool()) {
+        run.listing_showed_no_key = empty->get_bool();
+      }
       if (const json::value* elapsed = row.if_contains("elapsed_s");
           elapsed != nullptr && elapsed->is_number()) {
         run.elapsed_s = elapsed->to_number<double>();
@@ -356,6 +362,12 @@ merged_report report_merger::finish() {
       // An older keyrevoke wrote neither header nor summary rows: whether it finished is unknown.
       r.notes.push_back(r.files[run.file] + ": rows before any header row (written by an older keyrevoke)");
       continue;
+    }
+    if (run.listing_showed_no_key) {
+      r.notes.push_back(where + ": the run started " + (run.started_at.empty() ? "(unknown)" : run.started_at) +
+                        " met a server whose listing showed no key at all: its not_found rows are the word of a "
+                        "server that holds none (was " + (run.base_url.empty() ? "its base URL" : run.base_url) +
+                        " the keys' environment?)");
     }
     if (run.finished) continue;
     if (last_of_file) {

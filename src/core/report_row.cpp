@@ -254,6 +254,7 @@ void append_row(std::string& out, const summary_row& row) {
   append_json_string_or_null(out, row.exit_reason);
   out.append(R"(,"elapsed_s":)");
   append_one_decimal(out, row.elapsed_s);
+  if (row.listing_showed_no_key) out.append(R"(,"listing_showed_no_key":true)");
   append_counts(out, row.counts);
   append_at_end(out, row.at);
 }

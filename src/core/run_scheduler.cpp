@@ -701,8 +701,19 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
         // The listing showed keys: one of them is read back through the key route next.
         listed_pending_ = answer.listed;
         route_candidates_ = route_check_order(answer.listed);
-        route_shown_ = 0;
+        route_shown_ = route_gone_reads_ = 0;
+        route_read_gone_ = false;
         preflight_due_ = now;
+        return;
+      }
+      if (route_read && route_read_gone_) {
+        // The API's 404 for this key, then the key, with nothing of ours sent: a deleted key does not
+        // come back (and a stale cached listing's key stays gone); two APIs answer for the route.
+        stop(stop_reason::contradicted,
+             "the key route (GET /keys/{hash}) answered the API's 404 for a key the listing had shown, then "
+             "showed that key, with nothing sent in between: it reaches two different APIs (a gateway spreading "
+             "it over two environments?); nothing was sent",
+             now);
         return;
       }
       if (route_read && ++route_shown_ < route_reads) {
@@ -721,10 +732,18 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
       // The API's 404 for a listed key: gone since a (cached?) listing, or a route to another API. The
       // next candidate settles it; a 404 for every one of them stops the run.
       health_.on_success(now);
-      // A key shown, then gone, with nothing of ours sent: deleted that moment (another shard, a colleague),
-      // or a route spread over two environments; either way not this key: the next candidate settles it.
-      route_shown_ = 0;
       if (route_read) {
+        // Read again until route_reads in a row show it gone: a key deleted that moment (another shard,
+        // a colleague) or a stale cached listing's key stays gone; a route spread over two environments
+        // shows it again (the eighth trial: "shown, gone", then the next key, passed).
+        route_shown_ = 0;
+        route_read_gone_ = true;
+        if (++route_gone_reads_ < route_reads) {
+          preflight_due_ = now;
+          return;
+        }
+        route_gone_reads_ = 0;
+        route_read_gone_ = false;
         route_gone_.push_back(route_candidates_.front());
         route_candidates_.erase(route_candidates_.begin());
         if (!route_candidates_.empty()) {

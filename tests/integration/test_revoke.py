@@ -1,12 +1,13 @@
 """keyrevoke end to end against keyrevoke-mock over TLS: outcomes match the server's ground truth."""
 
+import json
 import os
 import signal
 import subprocess
 import time
 import unittest
 
-from harness import EMPTY_PREFLIGHT_REQUESTS, PREFLIGHT_REQUESTS, confirm_requests, KeyrevokeTest, MANAGEMENT_KEY, method_counts, random_hashes, repeated_hashes, status_count
+from harness import EMPTY_PREFLIGHT_REQUESTS, KEYREVOKE, PREFLIGHT_REQUESTS, confirm_requests, KeyrevokeTest, MANAGEMENT_KEY, method_counts, random_hashes, repeated_hashes, status_count
 
 
 class RevokeTest(KeyrevokeTest):
@@ -68,6 +69,11 @@ class RevokeTest(KeyrevokeTest):
         self.assertIn("is --base-url the environment these keys belong to?", err)
         # The listing was read three times, empty each time, before anything was sent.
         self.assertEqual(mock.stats()["list_requests"], EMPTY_PREFLIGHT_REQUESTS)
+        # The report keeps it: the summary row, and `keyrevoke report`'s notes.
+        rows = [json.loads(l) for l in open(self.path("report.jsonl")) if l.strip()]
+        self.assertIs(rows[-1].get("listing_showed_no_key"), True, rows[-1])
+        rep = subprocess.run([KEYREVOKE, "report", self.path("report.jsonl")], capture_output=True, timeout=60)
+        self.assertIn(b"showed no key at all", rep.stdout)
 
     def test_clean_list_exits_0_and_stdin_works(self):
         mock = self.mock(keys=500)

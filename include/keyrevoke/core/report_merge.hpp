@@ -41,6 +41,7 @@ struct report_run {
   bool finished = false;         // a summary row closed it
   std::optional<int> exit_code;  // the summary row's
   std::string exit_reason;       // the summary row's ("contradicted": its 404 rows prove nothing)
+  bool listing_showed_no_key = false;  // the summary row's: its not_found rows are an empty server's word
   double elapsed_s = 0.0;        // the summary row's
   std::uint64_t rows = 0;        // hash, invalid-line and verify rows it wrote
 };
@@ -96,7 +97,7 @@ struct merged_report {
   // Every hash done (deleted, not_found, not_found_after_retry, disabled, enabled) or protected, every
   // proof verified, no invalid input line, no problem: what `keyrevoke report` exits 0 for.
   bool all_done() const;
-  // Hashes whose final state is not done (protected aside), plus proofs that are not verified.
+  // Hashes whose final state is not done (protected aside) or whose proof is not verified, each once.
   std::uint64_t left() const;
 };
 

@@ -95,6 +95,10 @@ struct summary_row {
   // stop_reason's name ("none": not stopped); empty => null. The report reader voids the not_found rows
   // of a run that stopped "contradicted" (their 404s may have come from another API).
   std::string_view exit_reason{};
+  // The preflight's listing showed no key at all (run_scheduler::listing_showed_no_key): written as
+  // "listing_showed_no_key":true, only then; `keyrevoke report` notes that run's not_found rows are the
+  // word of a server that holds no key.
+  bool listing_showed_no_key = false;
 };
 void append_row(std::string& out, const summary_row& row);
 

@@ -213,9 +213,10 @@ class run_scheduler {
   // (then listing_showed_no_key()); one showing keys after an empty one, with nothing sent in between,
   // stops the run (contradicted): the seventh trial's random upstream over an empty staging had the
   // preflight pass on staging's empty page and one-hash runs claim a live key not_found.
-  // A candidate passes when the route shows it route_reads times in a row; a 404 for it (first or after
-  // it was shown: deleted that moment by another shard, or a route over two environments) moves on to
-  // the next candidate, and a 404 for each of them stops the run.
+  // A candidate passes when the route shows it route_reads times in a row. The API's 404 for it is read
+  // again until route_reads in a row show it gone (a key deleted that moment by another shard, a
+  // cached listing's stale key), then the next candidate is read; the key shown after a 404 stops the
+  // run (contradicted: a deleted key does not come back), and so does a 404 for each candidate.
   void on_preflight(const preflight_result& answer, steady_time now, double u01);
   // Reads in a row showing a listed key before the preflight passes. Three: a gateway spreading the key
   // route at random over two environments, one of which has the keys, shows one three times in a row one
@@ -345,6 +346,8 @@ class run_scheduler {
   std::vector<key_hash> route_candidates_;
   std::vector<key_hash> route_gone_;
   unsigned route_shown_ = 0;  // reads in a row that showed the candidate being read (route_reads)
+  unsigned route_gone_reads_ = 0;  // reads in a row that showed it gone (route_reads: the next candidate)
+  bool route_read_gone_ = false;   // a read showed the candidate gone: showing it later is a contradiction
   unsigned empty_listings_ = 0;  // listings in a row that showed no key (route_reads of them pass)
   std::vector<held_404> held_;  // each with its confirm job queued or in flight
   // Confirm jobs whose key route showed the key and that wait for the re-checks a lagging replica is

@@ -231,6 +231,10 @@ BOOST_AUTO_TEST_CASE(header_verify_and_summary_rows_are_json) {
   const json::object summary = json::parse(out).as_object();
   BOOST_TEST(summary.at("exit_code").as_int64() == 1);
   BOOST_TEST(summary.at("counts").as_object().at("deleted").as_int64() == 5);
+  BOOST_TEST(!summary.contains("listing_showed_no_key"));  // only when it did
+  out.clear();
+  kc::append_row(out, kc::summary_row{"2026-11-27T21:11:00Z", 0, 1.0, counts, {}, "none", true});
+  BOOST_TEST(json::parse(out).as_object().at("listing_showed_no_key").as_bool());
 
   out.clear();
   const std::array<std::pair<std::string_view, std::uint64_t>, 2> plan_counts{{{"selected", 295}, {"protected", 5}}};
