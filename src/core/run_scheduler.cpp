@@ -753,7 +753,9 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
       }
       stop(stop_reason::contradicted,
            route_gone_.size() > 1
-               ? answer.message + " (" + std::to_string(route_gone_.size()) + " listed keys read back: a 404 for each)"
+               ? answer.message + " (" + std::to_string(route_gone_.size()) +
+                     " listed keys read back: a 404 for each; a gateway caching GET /keys answers so too once "
+                     "every key it read back was deleted since: then wait for its cache to expire)"
                : answer.message,
            now);
       return;
