@@ -395,6 +395,9 @@ asio::awaitable<void> worker(run_context* ctx) {
   request_template check = make_key_request("GET", {}, ctx->base, ctx->key);
   const std::string preflight =
       make_request("GET", ctx->base.path + "/keys?offset=0&include_disabled=true", ctx->base, ctx->key);
+  // The same page through another URI (core::job::fresh_listing): a cache keyed by URI misses it.
+  const std::string fresh_listing =
+      make_request("GET", ctx->base.path + "/keys?include_disabled=true&offset=0", ctx->base, ctx->key);
   const auto cap = to_millis(ctx->opts.retry_after_cap_s);
   net::exchange_result result;  // one per worker, reused: an answer like the last allocates nothing
   // cut_in_flight ends this worker's exchange: a value (errc::cancelled), never an exception.
@@ -420,7 +423,7 @@ asio::awaitable<void> worker(run_context* ctx) {
       if (ec) break;
       current = std::move(received);
     }
-    std::string_view request = preflight;
+    std::string_view request = current.fresh_listing ? fresh_listing : preflight;
     if (current.kind != core::job_kind::preflight) {
       request_template& t = current.kind == core::job_kind::act ? act : check;  // verify, route_check: GET
       t.set_hash(current.hash);

@@ -184,6 +184,8 @@ next_step run_scheduler::next(steady_time now) {
         if (!route_candidates_.empty()) {
           check.kind = job_kind::route_check;
           check.hash = route_candidates_.front();
+        } else {
+          check.fresh_listing = fresh_listing_;
         }
         ++in_flight_;
         ++counts_.requests;
@@ -698,9 +700,25 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
         return;
       }
       if (!route_read && !answer.listed.empty()) {
-        // The listing showed keys: one of them is read back through the key route next.
-        listed_pending_ = answer.listed;
-        route_candidates_ = route_check_order(answer.listed);
+        // The listing showed keys: one of them is read back through the key route next. Asked afresh
+        // (fresh_listing_), only keys not read gone already: the same stale page again stops the run.
+        std::vector<key_hash> unread;
+        for (const key_hash& h : answer.listed) {
+          if (std::find(route_gone_.begin(), route_gone_.end(), h) == route_gone_.end()) unread.push_back(h);
+        }
+        if (unread.empty()) {
+          stop(stop_reason::contradicted,
+               "GET /keys, asked again through another URI, listed only keys the key route had answered 404 "
+               "for: the key route does not reach the listing's API (a gateway sending /keys/{hash} elsewhere? "
+               "another environment?), or a cache in front ignores the query; nothing was sent",
+               now);
+          return;
+        }
+        route_candidates_ = route_check_order(unread);
+        for (const key_hash& h : listed_pending_) {
+          if (std::find(unread.begin(), unread.end(), h) == unread.end()) unread.push_back(h);
+        }
+        listed_pending_ = std::move(unread);
         route_shown_ = route_gone_reads_ = 0;
         route_read_gone_ = false;
         preflight_due_ = now;
@@ -750,12 +768,21 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
           preflight_due_ = now;
           return;
         }
+        if (!fresh_listing_) {
+          // Every key read back is gone: a key route sent elsewhere, or a cached listing whose keys were
+          // all deleted since. The listing once more, through a URI a cache has not seen.
+          fresh_listing_ = true;
+          empty_listings_ = 0;
+          preflight_due_ = now;
+          return;
+        }
       }
       stop(stop_reason::contradicted,
            route_gone_.size() > 1
                ? answer.message + " (" + std::to_string(route_gone_.size()) +
-                     " listed keys read back: a 404 for each; a gateway caching GET /keys answers so too once "
-                     "every key it read back was deleted since: then wait for its cache to expire)"
+                     " listed keys read back, in two listings: a 404 for each; a gateway caching GET /keys whatever "
+                     "its query answers so too once every key it read back was deleted since: then wait for its "
+                     "cache to expire)"
                : answer.message,
            now);
       return;

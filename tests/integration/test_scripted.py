@@ -288,8 +288,9 @@ class ScriptedTest(KeyrevokeTest):
         self.assertEqual(srv.count("DELETE"), 0, "DELETEs sent through a key route that contradicts the listing")
         self.assertEqual(sorted(srv.keys), sorted(hashes))
         self.assert_no_claims(self.rows())
-        # 503, then the listing's first, middle and last key, each read until three 404s in a row
-        self.assertEqual(reads, ["GET"] * (1 + 3 * 3))
+        # 503, then the listing's first, middle and last key, each read until three 404s in a row; then,
+        # the listing asked afresh, three of its five other keys the same way
+        self.assertEqual(reads, ["GET"] * (1 + 3 * 3 + 3 * 3))
         self.assertIn("404", err)
 
     def test_a_cached_listing_with_a_stale_first_key_does_not_stop_the_run(self):
@@ -303,6 +304,29 @@ class ScriptedTest(KeyrevokeTest):
         # back; its DELETE's 404 for a listed key stopped every run and --resume (exit 2), and 17 live
         # leaked keys were never sent. The key route, read for that key, shows it gone: not_found.
         self.run_behind_a_cached_listing(stale_index=1)
+
+    def test_a_cached_listing_whose_keys_were_all_deleted_does_not_stop_the_run(self):
+        # The ninth trial: nginx's proxy_cache on GET /keys kept a page whose keys a run minutes before had
+        # all deleted; every key read back answered 404 and every run, --resume included, stopped (exit 2).
+        # The listing is asked once more through another URI (the same page), which a cache keyed by URI
+        # (nginx's default proxy_cache_key) has not seen: its keys are read back, and the run goes on.
+        gone = random_hashes(5)
+        live = random_hashes(6)
+        srv = self.server(live)
+
+        def cache_keyed_by_uri(server, req):
+            if req.method == "GET" and req.path.endswith("/keys") and req.target.endswith(
+                    "/keys?offset=0&include_disabled=true"):
+                items = [{"hash": h, "name": "k", "label": "sk", "disabled": False} for h in gone]
+                return Response(200, json.dumps({"data": items}).encode())  # the stale cached page
+            return None  # anything else reaches the API
+        srv.override = cache_keyed_by_uri
+        res, err = self.run_on(srv, self.write_lines("in.txt", live))
+        self.assertEqual(res.returncode, 0, err)
+        self.assertEqual(len(srv.keys), 0)
+        self.assertEqual({r["outcome"] for r in self.by_hash().values()}, {"deleted"})
+        # The stale page's first, middle and last key read three times each, then the fresh listing.
+        self.assertEqual(srv.count("GET"), 2 + 3 * 3 + 3)
 
     def run_behind_a_cached_listing(self, stale_index):
         hashes = random_hashes(6)

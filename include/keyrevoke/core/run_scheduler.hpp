@@ -74,6 +74,9 @@ struct job {
   bool stale_resent = false;   // the one free resend after a stale keep-alive connection was used
   bool maybe_acted = false;    // an attempt was written and its answer lost (no answer, 5xx, timeout)
   bool probe = false;          // this attempt probes a server in an outage
+  // preflight: the listing asked through another URI (GET {base}/keys?include_disabled=true&offset=0,
+  // the same page): a cache keyed by URI (nginx's proxy_cache_key) misses it and the API answers afresh.
+  bool fresh_listing = false;
   unsigned last_status = 0;
   std::string last_error;
   steady_time first_sent{};
@@ -216,7 +219,10 @@ class run_scheduler {
   // A candidate passes when the route shows it route_reads times in a row. The API's 404 for it is read
   // again until route_reads in a row show it gone (a key deleted that moment by another shard, a
   // cached listing's stale key), then the next candidate is read; the key shown after a 404 stops the
-  // run (contradicted: a deleted key does not come back), and so does a 404 for each candidate.
+  // run (contradicted: a deleted key does not come back). A 404 for each candidate asks the listing
+  // once more through another URI (job::fresh_listing: the ninth trial's gateway caching GET /keys,
+  // whose cached page's keys were all deleted since, stopped every run and --resume), and its keys not
+  // yet read are read back the same way; a 404 for each of those too stops the run (contradicted).
   void on_preflight(const preflight_result& answer, steady_time now, double u01);
   // Reads in a row showing a listed key before the preflight passes. Three: a gateway spreading the key
   // route at random over two environments, one of which has the keys, shows one three times in a row one
@@ -348,6 +354,7 @@ class run_scheduler {
   unsigned route_shown_ = 0;  // reads in a row that showed the candidate being read (route_reads)
   unsigned route_gone_reads_ = 0;  // reads in a row that showed it gone (route_reads: the next candidate)
   bool route_read_gone_ = false;   // a read showed the candidate gone: showing it later is a contradiction
+  bool fresh_listing_ = false;     // the listing is being asked again through another URI (job::fresh_listing)
   unsigned empty_listings_ = 0;  // listings in a row that showed no key (route_reads of them pass)
   std::vector<held_404> held_;  // each with its confirm job queued or in flight
   // Confirm jobs whose key route showed the key and that wait for the re-checks a lagging replica is
