@@ -720,11 +720,10 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
         }
         listed_pending_ = std::move(unread);
         route_shown_ = route_gone_reads_ = 0;
-        route_read_gone_ = false;
         preflight_due_ = now;
         return;
       }
-      if (route_read && route_read_gone_) {
+      if (route_read && route_gone_reads_ != 0) {
         // The API's 404 for this key, then the key, with nothing of ours sent: a deleted key does not
         // come back (and a stale cached listing's key stays gone); two APIs answer for the route.
         stop(stop_reason::contradicted,
@@ -755,13 +754,11 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
         // a colleague) or a stale cached listing's key stays gone; a route spread over two environments
         // shows it again (the eighth trial: "shown, gone", then the next key, passed).
         route_shown_ = 0;
-        route_read_gone_ = true;
         if (++route_gone_reads_ < route_reads) {
           preflight_due_ = now;
           return;
         }
         route_gone_reads_ = 0;
-        route_read_gone_ = false;
         route_gone_.push_back(route_candidates_.front());
         route_candidates_.erase(route_candidates_.begin());
         if (!route_candidates_.empty()) {

@@ -170,9 +170,9 @@ struct scheduler_config {
   // Every 404 to the run's action (not_found, not_found_after_retry) is confirmed through
   // GET {base}/keys/{hash} before its row is written (keyrevoke: on). A gateway that sends only DELETE
   // (or PATCH) to another environment, whose API answers its own 404, while GET reaches the real one (the
-  // preflight's reads all pass) would otherwise have every key claimed gone. The 404 stands on two reads
-  // in a row showing no such key, three once a read showed the key (a gateway spreading the key route over
-  // two environments answers one way, then the other). The key still shown after the re-checks a lagging
+  // preflight's reads all pass) would otherwise have every key claimed gone. The 404 stands on
+  // confirm_reads reads in a row showing no such key, confirm_reads_after_shown once a read showed the key
+  // (a gateway spreading the key route over two environments answers one way, then the other). The key still shown after the re-checks a lagging
   // replica is allowed (plan_after_check), or shown after a read showed it gone, is a contradiction: that
   // row is failed and the run stops (stop_reason::contradicted), claiming no 404 after it. No usable
   // answer: the row is failed, unproven. A stop before the confirmation: not_attempted.
@@ -352,8 +352,9 @@ class run_scheduler {
   std::vector<key_hash> route_candidates_;
   std::vector<key_hash> route_gone_;
   unsigned route_shown_ = 0;  // reads in a row that showed the candidate being read (route_reads)
-  unsigned route_gone_reads_ = 0;  // reads in a row that showed it gone (route_reads: the next candidate)
-  bool route_read_gone_ = false;   // a read showed the candidate gone: showing it later is a contradiction
+  // Reads in a row that showed it gone (route_reads: the next candidate); not 0: the candidate showing
+  // up now is a contradiction.
+  unsigned route_gone_reads_ = 0;
   bool fresh_listing_ = false;     // the listing is being asked again through another URI (job::fresh_listing)
   unsigned empty_listings_ = 0;  // listings in a row that showed no key (route_reads of them pass)
   std::vector<held_404> held_;  // each with its confirm job queued or in flight
