@@ -122,6 +122,8 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     ("latency-dist", po::value(&latency_dist_name)->default_value(latency_dist_name), "fixed | exp (mean) | lognormal (median, sigma 1: p99 ~ 10x)")
     ("list-latency-ms", po::value(&o.list_latency_ms)->default_value(0),
      "extra delay before answering each GET {base}/keys page only (on top of --latency-ms)")
+    ("delete-latency-ms", po::value(&o.delete_latency_ms)->default_value(0),
+     "extra delay before answering each DELETE {base}/keys/{hash} only (on top of --latency-ms)")
     ("page-size", po::value(&o.page_size)->default_value(100),
      "the most keys a GET {base}/keys page returns, whatever is asked (1-10000)")
     ("page-sizes", po::value(&page_sizes),
@@ -200,6 +202,8 @@ std::variant<mock_options, int> parse_options(int argc, const char* const* argv,
     require_probability(o.ghost_rate, "ghost-rate");
     if (!(o.list_latency_ms >= 0 && o.list_latency_ms <= 60000))
       throw usage_error("--list-latency-ms must be in [0, 60000]");
+    if (!(o.delete_latency_ms >= 0 && o.delete_latency_ms <= 60000))
+      throw usage_error("--delete-latency-ms must be in [0, 60000]");
     if (o.page_size < 1 || o.page_size > 10000) throw usage_error("--page-size must be 1-10000");
     if (vm.count("page-sizes") != 0) {
       if (!vm["page-size"].defaulted()) throw usage_error("--page-size and --page-sizes exclude each other");

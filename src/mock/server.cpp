@@ -448,6 +448,7 @@ int run_server(const mock_options& o) {
     config.retry_mode = o.retry_mode;
     config.advertise = o.advertise;
     config.list_latency = std::chrono::microseconds{static_cast<std::int64_t>(o.list_latency_ms * 1000.0)};
+    config.delete_latency = std::chrono::microseconds{static_cast<std::int64_t>(o.delete_latency_ms * 1000.0)};
     config.page_size = o.page_size;
     config.page_sizes = o.page_sizes;
     config.expose_key_hash = o.expose_key_hash;

@@ -250,6 +250,11 @@ admission service::admit(const api_request& request, const clock_reading& now, s
     if (a.delay.count() == 0) stats_.delayed.fetch_add(1, std::memory_order_relaxed);
     a.delay += config_.list_latency;
   }
+  // 7. Slow DELETEs of one key.
+  if (config_.delete_latency.count() > 0 && a.where.kind == route_kind::key && request.method == http_method::delete_) {
+    if (a.delay.count() == 0) stats_.delayed.fetch_add(1, std::memory_order_relaxed);
+    a.delay += config_.delete_latency;
+  }
   a.step = next_step::proceed;
   return a;
 }

@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,7 +59,7 @@ def run_module(module):
     sys.path.insert(0, HERE)
     os.chdir(HERE)
     suite = unittest.defaultTestLoader.loadTestsFromName(module)
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stderr).run(suite)
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stderr, resultclass=TimedResult).run(suite)
     allowed = load_allowed_skips()
     problems = []
     if result.testsRun == 0:
@@ -83,7 +84,28 @@ def run_module(module):
     ran = result.testsRun - len(result.skipped)
     print("runner: %s: %d tests run, %d passed, %d skipped" % (
         module, result.testsRun, ran - len(result.failures) - len(result.errors), len(result.skipped)))
+    slowest = sorted(result.durations, key=lambda d: -d[1])[:5]
+    print("runner: slowest (s): " + ", ".join("%s %.1f" % (name.rsplit(".", 1)[-1], secs) for name, secs in slowest))
     return problems
+
+
+class TimedResult(unittest.TextTestResult):
+    """unittest's text result plus each test's wall time in s (Python 3.11 has no --durations)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.durations = []
+        self._started = {}
+
+    def startTest(self, test):
+        self._started[test.id()] = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        began = self._started.pop(test.id(), None)
+        if began is not None:
+            self.durations.append((test.id(), time.monotonic() - began))
 
 
 def list_tests(modules):

@@ -61,6 +61,7 @@ struct mock_options {
   unsigned close_every = 0;
   double ghost_rate = 0;
   double list_latency_ms = 0;
+  double delete_latency_ms = 0;         // extra delay before each DELETE {base}/keys/{hash} (ms, 0-60000)
   std::size_t page_size = 100;          // the most keys a GET /keys page returns, whatever is asked
   std::vector<std::size_t> page_sizes;  // the size of the 1st, 2nd ... GET /keys page (last repeats)
   // Output

@@ -45,6 +45,7 @@ struct service_config {
   retry_hint_mode retry_mode = retry_hint_mode::seconds;
   advertise_mode advertise = advertise_mode::none;  // --advertise: the bucket's quota on every answer
   std::chrono::microseconds list_latency{0};  // extra wait before answering a GET /keys page
+  std::chrono::microseconds delete_latency{0};  // extra wait before answering a DELETE /keys/{hash}
   std::size_t page_size = 100;                // the most keys a GET /keys page returns
   std::vector<std::size_t> page_sizes;        // if set: the k-th GET /keys page's size (last repeats)
   bool expose_key_hash = false;               // GET {base}/key answers the management key's hash

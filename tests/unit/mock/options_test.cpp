@@ -35,18 +35,20 @@ BOOST_AUTO_TEST_CASE(defaults_keep_the_new_behaviours_off) {
   const auto& o = std::get<mock_options>(p.result);
   BOOST_TEST(o.ghost_rate == 0.0);
   BOOST_TEST(o.list_latency_ms == 0.0);
+  BOOST_TEST(o.delete_latency_ms == 0.0);
   BOOST_TEST(!o.expose_key_hash);
   BOOST_TEST(!o.management_key_listed);
 }
 
 BOOST_AUTO_TEST_CASE(new_options_parse) {
-  const auto p = parse({"--ghost-rate", "0.25", "--list-latency-ms", "150", "--expose-key-hash",
+  const auto p = parse({"--ghost-rate", "0.25", "--list-latency-ms", "150", "--delete-latency-ms", "70", "--expose-key-hash",
                         "--management-key-listed", "--seed", "9"});
   BOOST_TEST_INFO(p.err);
   BOOST_TEST_REQUIRE(std::holds_alternative<mock_options>(p.result));
   const auto& o = std::get<mock_options>(p.result);
   BOOST_TEST(o.ghost_rate == 0.25);
   BOOST_TEST(o.list_latency_ms == 150.0);
+  BOOST_TEST(o.delete_latency_ms == 70.0);
   BOOST_TEST(o.expose_key_hash);
   BOOST_TEST(o.management_key_listed);
   BOOST_TEST(o.seed == 9u);
@@ -55,7 +57,8 @@ BOOST_AUTO_TEST_CASE(new_options_parse) {
 BOOST_AUTO_TEST_CASE(bad_values_are_usage_errors) {
   const std::vector<std::vector<std::string>> rows = {
       {"--ghost-rate", "1.5"}, {"--ghost-rate", "-0.1"}, {"--ghost-rate", "x"},
-      {"--list-latency-ms", "-1"}, {"--list-latency-ms", "60001"},
+      {"--list-latency-ms", "-1"}, {"--list-latency-ms", "60001"}, {"--delete-latency-ms", "-1"},
+      {"--delete-latency-ms", "60001"},
   };
   for (const auto& args : rows) {
     BOOST_TEST_CONTEXT(args[0] << " " << args[1]) {

@@ -517,6 +517,37 @@ BOOST_AUTO_TEST_CASE(list_latency_delays_list_pages_only) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(delete_latency_delays_deletes_of_one_key_only) {
+  service_config c;
+  c.delete_latency = 30ms;
+  c.list_latency = 40ms;
+  struct row {
+    const char* name;
+    http_method method;
+    std::string target;
+    std::string_view auth;
+    std::int64_t delay_us;
+  };
+  const std::string key = "/api/v1/keys/" + std::string(64, 'a');
+  const row rows[] = {
+      {"delete", http_method::delete_, key, good_auth, 30'000},
+      {"delete, malformed hash", http_method::delete_, "/api/v1/keys/xyz", good_auth, 30'000},
+      {"get key", http_method::get, key, good_auth, 0},
+      {"patch key", http_method::patch, key, good_auth, 0},
+      {"list", http_method::get, "/api/v1/keys", good_auth, 40'000},
+      {"delete the list", http_method::delete_, "/api/v1/keys", good_auth, 0},
+      {"unauthorized delete", http_method::delete_, key, "", 0},
+  };
+  fixture f(c);
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      admission a;
+      f.call(r.method, r.target, r.auth, {}, 1, &a);
+      BOOST_TEST(a.delay.count() == r.delay_us);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(management_key_hash_is_sha256) {
   BOOST_TEST(to_hex(management_key_hash("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   BOOST_TEST(to_hex(management_key_hash("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
