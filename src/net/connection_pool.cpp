@@ -3,6 +3,7 @@
 #include "keyrevoke/net/connection_pool.hpp"
 #include "keyrevoke/net/nothrow_awaitable.hpp"
 #include "keyrevoke/net/proxy_tunnel.hpp"
+#include "keyrevoke/net/tls_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/cancellation_state.hpp>
@@ -15,7 +16,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -28,6 +29,8 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <tuple>
+#include <type_traits>
 
 namespace keyrevoke::net {
 
@@ -219,7 +222,13 @@ asio::awaitable<error_code> read_message(Stream& stream, beast::flat_buffer& buf
   while (!parse_buffered(buffer, parser, ec)) {
     // As Beast's read_size: at least 512 bytes of room, at most 64 KiB per read.
     const std::size_t room = std::clamp<std::size_t>(buffer.capacity() - buffer.size(), 512, 65536);
-    auto [read_ec, read] = co_await stream.async_read_some(buffer.prepare(room), nothrow_awaitable);
+    error_code read_ec;
+    std::size_t read = 0;
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      std::tie(read_ec, read) = co_await stream.read_some(buffer.prepare(room));
+    } else {
+      std::tie(read_ec, read) = co_await stream.async_read_some(buffer.prepare(room), nothrow_awaitable);
+    }
     buffer.commit(read);
     if (read_ec == asio::error::eof) {
       if (!parser.got_some()) co_return error_code{http::error::end_of_stream};
@@ -242,7 +251,8 @@ int pool_ex_index() {
 // One TCP (+TLS) connection. Single-use: once closed it is destroyed and a new one is dialled.
 class connection {
  public:
-  connection(const asio::any_io_executor& executor, ssl::context& tls) : stream_{executor, tls} {}
+  connection(const asio::any_io_executor& executor, ssl::context& tls)
+      : socket_{executor}, stream_{socket_, tls.native_handle()} {}
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection() {
@@ -254,15 +264,17 @@ class connection {
     SSL_set_shutdown(stream_.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   }
 
-  tcp::socket& socket() { return stream_.next_layer(); }
+  tcp::socket& socket() { return socket_; }
   void close() {
     error_code ignored;
-    stream_.next_layer().close(ignored);
+    socket_.close(ignored);
   }
 
-  // Asio's TLS stream straight on the socket: no Beast stream layers (their timers and buffers cost a
-  // composed operation per read and per write; the pool's watchdog times every phase instead).
-  ssl::stream<tcp::socket> stream_;
+  // TLS straight on the socket (net/tls_stream.hpp): no Beast stream layers (their timers and buffers
+  // cost a composed operation per read and per write; the pool's watchdog times every phase instead)
+  // and no asio::ssl::stream (its memory BIO pair). Unused for plain HTTP.
+  tcp::socket socket_;
+  tls_stream stream_;
   beast::flat_buffer buffer_;
   bool connected_ = false;
   unsigned served_ = 0;
@@ -438,7 +450,7 @@ std::unique_ptr<connection> connection_pool::borrow() {
     // request (which must never be taken for the next request's answer); end of stream is the
     // server's keep-alive timeout (a request written there would meet EOF or a reset, unanswered).
     // Either way, a new one.
-    if (is_quiet(conn->socket()) && conn->buffer_.size() == 0) {
+    if (is_quiet(conn->socket()) && conn->buffer_.size() == 0 && conn->stream_.buffered() == 0) {
       ++stats_.reuses;
       break;
     }
@@ -600,7 +612,7 @@ asio::awaitable<std::error_code> connection_pool::connect(connection& conn, std:
   }
 
   arm(conn);
-  auto [handshake_ec] = co_await conn.stream_.async_handshake(ssl::stream_base::client, nothrow_awaitable);
+  const error_code handshake_ec = co_await conn.stream_.handshake();
   const error_code hs_ec = disarm(conn, handshake_ec);
   if (hs_ec) {
     const long verify = SSL_get_verify_result(ssl_handle);
@@ -721,8 +733,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
   arm(*conn);
   error_code write_result;
   if (origin_.tls) {  // (an if: see read_answer on GCC 12 and co_await in a conditional)
-    auto [ec, written] = co_await asio::async_write(conn->stream_, asio::buffer(req), nothrow_awaitable);
-    write_result = ec;
+    write_result = co_await conn->stream_.write(asio::buffer(req));
   } else {
     auto [ec, written] = co_await asio::async_write(conn->socket(), asio::buffer(req), nothrow_awaitable);
     write_result = ec;
@@ -833,8 +844,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     }
   }
   // We never pipeline: bytes beyond this answer answer no request, so the connection is done.
-  const bool clean =
-      conn.buffer_.size() == 0 && (!origin_.tls || SSL_pending(conn.stream_.native_handle()) == 0);
+  const bool clean = conn.buffer_.size() == 0 && (!origin_.tls || conn.stream_.buffered() == 0);
   reusable = parser->keep_alive() && !parser->need_eof() && clean && answer.status >= 200;
 }
 
