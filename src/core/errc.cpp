@@ -18,6 +18,7 @@ class transfer_category_impl final : public std::error_category {
       case errc::tls_handshake_failed: return "TLS handshake failed";
       case errc::cancelled: return "cancelled";
       case errc::other: return "network error";
+      case errc::unrequested_answer: return "an answer to no request";
     }
     return "unknown transfer error";
   }

@@ -49,7 +49,7 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
                 ? "requests refused by something that is not the API (a gateway?)"
                 : "the server rejected the management key";
       break;
-    case stop_reason::tls_untrusted: why = "TLS could not be trusted"; break;
+    case stop_reason::tls_untrusted: why = "TLS could not be trusted or was refused"; break;
     case stop_reason::not_api: why = "the server's answers are not the API's (check --base-url)"; break;
     case stop_reason::contradicted:
       why = "the server's routes disagree about a key (a 404 for a key the listing or the key route shows; "

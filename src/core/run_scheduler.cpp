@@ -922,7 +922,7 @@ std::string run_scheduler::stop_note() const {
     case stop_reason::key_rejected: return "not sent: the run stopped when the management key was rejected";
     case stop_reason::refused:
       return "not sent: the run stopped when a request was refused, not with the API's answer (a gateway?)";
-    case stop_reason::tls_untrusted: return "not sent: the run stopped because TLS could not be trusted";
+    case stop_reason::tls_untrusted: return "not sent: the run stopped because TLS could not be trusted or was refused";
     case stop_reason::not_api: return "not sent: the server's answers are not the API's (check --base-url)";
     case stop_reason::contradicted:
       return "not sent: the server's routes disagreed about a key (a 404 for a key the listing or the key route "

@@ -29,6 +29,8 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 
@@ -84,6 +86,33 @@ bool is_quiet(tcp::socket& socket) {
   char byte = 0;
   const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// Bytes that would be an answer: anything but the empty lines (CRLF) a client ignores before a status
+// line (RFC 9112 2.2).
+bool holds_an_answer(std::string_view bytes) { return bytes.find_first_not_of("\r\n") != std::string_view::npos; }
+
+// Up to 64 of the bytes readable on the socket now, without taking them (one non-blocking peek; end of
+// stream and errors give none).
+std::string peek_waiting(tcp::socket& socket) {
+  char bytes[64];
+  const ssize_t n = ::recv(socket.native_handle(), bytes, sizeof bytes, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 ? std::string(bytes, static_cast<std::size_t>(n)) : std::string{};
+}
+
+// A TLS alert with which the server refused the session after the handshake, as TLS 1.3 servers do for a
+// missing or refused client certificate (RFC 8446 4.4.2.4): a refusal, not a network failure.
+bool is_tls_refusal(const error_code& ec) {
+  if (ec.category() != asio::error::get_ssl_category()) return false;
+  switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED: return true;
+    default: return false;
+  }
 }
 
 void keep_first(std::string& into, beast::string_view value) {
@@ -729,6 +758,25 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
     }
   }
 
+  if (!result.reused_connection) {
+    // A new connection has nothing to say before its first request: an answer waiting now answers no
+    // request of ours (a server speaking first, or one answering twice on its connections). Nothing was
+    // written; the caller sends the request again, on another connection.
+    std::string waiting;
+    if (origin_.tls) {
+      (void)conn->stream_.application_data_waiting(true, waiting);
+    } else {
+      waiting = peek_waiting(conn->socket());
+    }
+    if (holds_an_answer(waiting)) {
+      result.error = core::errc::unrequested_answer;
+      result.detail = "the server sent an answer before the request was written";
+      if (trace_ != nullptr) trace_exchange(*conn, req, result, begun);
+      give_back(std::move(conn), false);
+      co_return;
+    }
+  }
+
   // Write the request.
   arm(*conn);
   error_code write_result;
@@ -819,6 +867,9 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
                ec == ssl::error::stream_truncated) {
       result.error = core::errc::eof_before_response;
+    } else if (is_tls_refusal(ec)) {
+      result.error = core::errc::tls_handshake_failed;
+      result.detail = "the server refused the TLS session (a client certificate required?): " + ec.message();
     } else {
       result.error = core::errc::other;
     }
@@ -831,6 +882,20 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
     // More interim answers than anyone sends: no final answer to read.
     result.detail = "read: more than " + std::to_string(max_interim_answers) + " interim (1xx) answers";
     result.error = core::errc::other;
+    answer.clear();
+    co_return;
+  }
+
+  // We never pipeline: an answer following this one answers no request, and which of the two is this
+  // request's cannot be told (HTTP/1.1 has no request ids). Neither is taken: the caller asks again.
+  // (Only what has arrived with this answer is seen here; an idle connection is checked again when it
+  // is taken, and a new one before its first request.)
+  const std::string_view after{static_cast<const char*>(conn.buffer_.data().data()), conn.buffer_.size()};
+  std::string peeked;
+  if (holds_an_answer(after.substr(0, 64)) ||
+      (origin_.tls && conn.stream_.application_data_waiting(false, peeked) && holds_an_answer(peeked))) {
+    result.detail = "another answer followed this one (HTTP " + std::to_string(answer.status) + ")";
+    result.error = core::errc::unrequested_answer;
     answer.clear();
     co_return;
   }

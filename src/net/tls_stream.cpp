@@ -130,6 +130,26 @@ std::size_t tls_stream::buffered() const noexcept {
   return (state_->end - state_->begin) + static_cast<std::size_t>(SSL_pending(ssl_.get()));
 }
 
+bool tls_stream::application_data_waiting(bool read_socket, std::string& peeked) {
+  peeked.clear();
+  if (read_socket && state_->begin == state_->end && SSL_pending(ssl_.get()) == 0) {
+    state_->begin = 0;
+    state_->end = 0;
+    const ssize_t n = ::recv(socket_.native_handle(), state_->input.get(), input_capacity, MSG_DONTWAIT);
+    if (n > 0) state_->end = static_cast<std::size_t>(n);
+  }
+  if (state_->begin == state_->end && SSL_pending(ssl_.get()) == 0) return false;
+  char first[64];
+  std::size_t got = 0;
+  if (SSL_peek_ex(ssl_.get(), first, sizeof first, &got) == 1 && got > 0) {
+    peeked.assign(first, got);
+    return true;
+  }
+  error_code ignored;
+  (void)after_failure(0, ignored);  // empties the error queue; the next read meets the same state
+  return false;
+}
+
 tls_stream::want tls_stream::after_failure(int result, error_code& ec) {
   switch (SSL_get_error(ssl_.get(), result)) {
     case SSL_ERROR_WANT_READ: return want::read;

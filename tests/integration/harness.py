@@ -430,11 +430,16 @@ class ScriptedServer:
     bytes and returns True to keep the connection; GET /api/v1/keys (the list, which keyrevoke's
     preflight reads) by script["keys"], by default an empty list {"data":[]}. Ground truth: `deleted` holds each hash for which
     a genuine {"deleted":true} was sent in answer to a request for that very hash; `requests` counts
-    requests per hash; `authorizations` keeps every Authorization header seen."""
+    requests per hash; `authorizations` keeps every Authorization header seen. With pki (make_test_pki's
+    (ca, cert, key)) it speaks HTTPS (Python's ssl) and `origin` carries the CA."""
 
     OK_BODY = b'{"deleted":true}'
 
-    def __init__(self, script=None, default=None):
+    def __init__(self, script=None, default=None, pki=None):
+        self.tls = None
+        if pki is not None:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(pki[1], pki[2])
         self.script = dict(script or {})
         self.default = default or ScriptedServer.answer_ok
         self.requests = {}
@@ -452,7 +457,8 @@ class ScriptedServer:
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(128)
         self.port = self._listener.getsockname()[1]
-        self.origin = Origin("http://127.0.0.1:%d/api/v1" % self.port)
+        self.origin = (Origin("https://localhost:%d/api/v1" % self.port, ca=pki[0]) if pki is not None
+                       else Origin("http://127.0.0.1:%d/api/v1" % self.port))
         t = threading.Thread(target=self._accept_loop, daemon=True)
         t.start()
         self._threads.append(t)
@@ -486,6 +492,17 @@ class ScriptedServer:
             self._threads.append(t)
 
     def _serve(self, sock):
+        if self.tls is not None:
+            try:
+                sock.settimeout(30)
+                raw, sock = sock, self.tls.wrap_socket(sock, server_side=True)  # raw is detached now
+                with self._lock:
+                    self._conns = [sock if c is raw else c for c in self._conns]
+            except (OSError, ValueError) as e:  # a failed handshake: the client went away or refused us
+                with self._lock:
+                    self.errors.append(repr(e))
+                sock.close()
+                return
         conn = _ScriptedConnection(self, sock)
         try:
             while not self._stopping:
@@ -567,6 +584,16 @@ class _ScriptedConnection:
     def send(self, data):
         self.sock.sendall(data)
         self.sent += len(data)
+
+    def send_coalesced(self, *parts):
+        """Each part in a TLS record (or write) of its own, all in one TCP segment (TCP_CORK): the
+        client receives them in one read."""
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        try:
+            for part in parts:
+                self.send(part)
+        finally:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
     def send_response(self, status, body, headers=(), reason=None, keep=True):
         reasons = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",

@@ -2,13 +2,14 @@
 and hostile server answers (from a scripted HTTP/1.1 server in this file's harness: keyrevoke-mock
 only gives well-formed answers). Judged by the mock's / the scripted server's ground truth."""
 
+import json
 import os
 import subprocess
 import sys
 import time
 import unittest
 
-from harness import (EMPTY_PREFLIGHT_REQUESTS, PREFLIGHT_REQUESTS, confirm_requests, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Report, ScriptedServer, random_hashes,
+from harness import (make_test_pki, EMPTY_PREFLIGHT_REQUESTS, PREFLIGHT_REQUESTS, confirm_requests, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Report, ScriptedServer, random_hashes,
                      repeated_hashes, run_measured, status_count)
 
 
@@ -425,9 +426,17 @@ def ok_with_bytes_after_the_body(server, conn, attempt):
     return True
 
 
+def ok_then_another_answer_in_its_own_record(server, conn, attempt):
+    if conn.hash in server.deleted:
+        return conn.send_response(404, b'{"error":{"code":404,"message":"Key not found"}}')
+    conn.send_coalesced(OK_RESPONSE, OK_RESPONSE)  # two TLS records, one read for the client
+    server.deleted.add(conn.hash)
+    return True
+
+
 class HostileServerTest(KeyrevokeTest):
-    def start_server(self, script):
-        server = ScriptedServer(script)
+    def start_server(self, script, pki=None):
+        server = ScriptedServer(script, pki=pki)
         self.addCleanup(server.stop)
         return server
 
@@ -483,14 +492,14 @@ class HostileServerTest(KeyrevokeTest):
         self.assertLess(elapsed, 60)
         print("\n  %d hostile answers handled in %.1f s" % (len(plan), elapsed))
 
-    def check_no_answer_taken_for_another_request(self, hostile):
+    def check_no_answer_taken_for_another_request(self, hostile, pki=None):
         # One connection (concurrency 1), the hostile answer first, then hashes the server never deletes
         # (always 500): if the extra bytes were taken as the next request's answer, they would be
         # reported deleted.
         first, *victims = random_hashes(4)
         script = {first: hostile}
         script.update({v: always_500 for v in victims})
-        server = self.start_server(script)
+        server = self.start_server(script, pki)
         inp = self.write_lines("in.txt", [first] + victims)
         res = self.run_keyrevoke(server.origin, "--concurrency", "1", "--max-attempts", "2", "--timeout", "5",
                                  inp, timeout=120)
@@ -500,7 +509,7 @@ class HostileServerTest(KeyrevokeTest):
                          "them: %s" % [rows[v] for v in wrongly])
         reported = {h for h, r in rows.items() if r["outcome"] == "deleted"}
         self.assertLessEqual(reported, server.deleted)
-        self.assertIn(rows[first]["outcome"], ("deleted", "not_found"))
+        self.assertIn(rows[first]["outcome"], ("deleted", "not_found", "not_found_after_retry"))
         self.assertEqual(res.returncode, 1, res.stderr.decode())
         return rows[first]
 
@@ -510,8 +519,23 @@ class HostileServerTest(KeyrevokeTest):
         self.assertEqual(row["outcome"], "deleted", row)
         self.assertEqual(row["attempts"], 1, row)
 
+    def check_two_answers_neither_taken(self, hostile, pki=None):
+        # Two answers to one request: which is its own cannot be told (HTTP/1.1 has no request ids), so
+        # neither is taken; the request is sent again, meets the 404 of the key the server did delete,
+        # and the row says the key is gone after a retry, not that this run deleted it.
+        row = self.check_no_answer_taken_for_another_request(hostile, pki)
+        self.assertEqual(row["outcome"], "not_found_after_retry", row)
+        self.assertIn("an answer to no request", json.dumps(row))
+
     def test_bytes_after_a_complete_answer_are_not_the_next_answer(self):
-        self.check_no_answer_taken_for_another_request(ok_with_bytes_after_the_body)
+        self.check_two_answers_neither_taken(ok_with_bytes_after_the_body)
+
+    def test_two_answers_in_one_tls_record_are_neither_taken(self):
+        self.check_two_answers_neither_taken(ok_with_bytes_after_the_body, make_test_pki(self.dir))
+
+    def test_two_answers_in_two_tls_records_read_at_once_are_neither_taken(self):
+        # The second answer still encrypted in the client's buffer when the first is whole.
+        self.check_two_answers_neither_taken(ok_then_another_answer_in_its_own_record, make_test_pki(self.dir))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,11 @@ enum class errc {
   tls_handshake_failed, // the TLS handshake failed for another reason
   cancelled,            // the pool was closed (the run is stopping): not a failure of the server
   other,                // any other network error
+  // An answer that no request asked for: bytes of an answer waiting on a new connection before its
+  // first request was written (the request was not written), or a second answer after the one read
+  // (the request was written: the server may have acted). HTTP/1.1 has no request ids: which of two
+  // answers is this request's cannot be told, so neither is taken.
+  unrequested_answer,
 };
 
 // The category of errc: name() is "keyrevoke.transfer"; message() is a short English phrase.

@@ -20,7 +20,7 @@ enum class preflight_kind {
   failing,      // 5xx, or a body too large to check: the server is there but failing; ask again
   unreachable,  // no answer at all (refused, reset, timeout, name not resolved): a few tries, then exit 4
   rejected,     // 401, or 403 without a hint: the management key was refused (exit 3)
-  tls,          // TLS could not be trusted (exit 3)
+  tls,          // TLS could not be trusted or was refused (exit 3)
   not_api,      // anything else (a 404, a 200 page that is not the list, a redirect): a wrong
                 // --base-url or something in front of the API (exit 2)
   contradicted,  // the key route (GET /keys/{hash}) answered 404 for a key the listing showed (exit 2)

@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <utility>
 
 namespace keyrevoke::net {
@@ -58,6 +59,12 @@ class tls_stream {
   // Bytes received from the socket that TLS has not consumed yet (records past the current one), plus
   // decrypted bytes OpenSSL holds: nonzero means the peer sent more than was read.
   std::size_t buffered() const noexcept;
+  // Application data received and not read yet: already decrypted (SSL_pending), or in records already
+  // received, which this decrypts without reading them (SSL_peek; handshake messages among them, such
+  // as session tickets, are taken). With read_socket, what the socket holds now is received first (one
+  // non-blocking recv) when nothing is buffered. `peeked` gets up to 64 of its first bytes. A failure
+  // (an alert, close_notify) says false and is left for the next read to report.
+  bool application_data_waiting(bool read_socket, std::string& peeked);
 
   struct bio_state;  // the BIO's side (tls_stream.cpp)
 

@@ -30,6 +30,7 @@ BOOST_AUTO_TEST_CASE(each_value_is_a_failure_with_its_phrase) {
       {kc::errc::tls_handshake_failed, "TLS handshake failed", vk::tls_error},
       {kc::errc::cancelled, "cancelled", vk::network_error},
       {kc::errc::other, "network error", vk::network_error},
+      {kc::errc::unrequested_answer, "an answer to no request", vk::network_error},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.message) {

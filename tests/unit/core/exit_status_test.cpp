@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
       {"refused (stop reason)", stop_reason::refused, false, false, some_failed, 3,
        "exit 3: requests refused by something that is not the API (a gateway?)"},
       {"TLS untrusted", stop_reason::tls_untrusted, false, false, none, 3,
-       "exit 3: TLS could not be trusted"},
+       "exit 3: TLS could not be trusted or was refused"},
       {"not the API", stop_reason::not_api, false, false, none, 2,
        "exit 2: the server's answers are not the API's (check --base-url)"},
       {"contradicted", stop_reason::contradicted, false, false, some_failed, 2,
