@@ -5,6 +5,7 @@ SSL_CERT_DIR when set (issue 15 item 3)."""
 
 import os
 import shutil
+import ssl
 import subprocess
 import time
 import types
@@ -67,6 +68,24 @@ class UntrustedTest(KeyrevokeTest):
         self.assertEqual(stats["api_requests"], 0)
         self.assertEqual(stats["keys"]["remaining"], 30)
         self.assertGreaterEqual(stats["tls_handshake_failures"], 2)
+
+    def test_a_server_requiring_a_client_certificate_is_a_tls_refusal_exit_3(self):
+        # TLS 1.3 servers refuse a client without a certificate after the handshake, with an alert the
+        # first read meets (RFC 8446 4.4.2.4): trial 10 saw "could not be reached", exit 4 (resumable),
+        # for a server that will never take the run.
+        pki = make_test_pki(self.dir)
+        server = ScriptedServer(pki=pki)
+        self.addCleanup(server.stop)
+        server.tls.verify_mode = ssl.CERT_REQUIRED
+        server.tls.load_verify_locations(pki[0])
+        hashes = random_hashes(5)
+        res = self.run_keyrevoke(server.origin, self.write_lines("in.txt", hashes), timeout=60)
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 3, err)
+        self.assertIn("TLS could not be trusted or was refused", err)
+        self.assertIn("certificate required", err)
+        self.assertEqual(self.report().outcomes(), {h: "not_attempted" for h in hashes})
+        self.assertEqual(server.requests, {})  # nothing got through
 
     def test_trusted_name_control_succeeds(self):
         # The control for the two tests above: the same CA and a name in the certificate work.
