@@ -115,6 +115,10 @@ bool is_tls_refusal(const error_code& ec) {
   }
 }
 
+std::string tls_refusal_detail(const error_code& ec) {
+  return "the server refused the TLS session (a client certificate required?): " + ec.message();
+}
+
 void keep_first(std::string& into, beast::string_view value) {
   if (into.empty()) into.assign(value.data(), value.size());
 }
@@ -793,6 +797,9 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
       result.error = core::errc::timeout;
     } else if (cancelled(state)) {
       result.error = core::errc::cancelled;
+    } else if (is_tls_refusal(write_ec)) {  // met before the write: see tls_stream::failure()
+      result.error = core::errc::tls_handshake_failed;
+      result.detail = tls_refusal_detail(write_ec);
     } else {
       result.error = core::errc::connection_reset;
       if (result.reused_connection) retire_idle_since(idle_since);  // a stale connection: see below
@@ -869,7 +876,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
       result.error = core::errc::eof_before_response;
     } else if (is_tls_refusal(ec)) {
       result.error = core::errc::tls_handshake_failed;
-      result.detail = "the server refused the TLS session (a client certificate required?): " + ec.message();
+      result.detail = tls_refusal_detail(ec);
     } else {
       result.error = core::errc::other;
     }

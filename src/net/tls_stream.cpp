@@ -146,7 +146,7 @@ bool tls_stream::application_data_waiting(bool read_socket, std::string& peeked)
     return true;
   }
   error_code ignored;
-  (void)after_failure(0, ignored);  // empties the error queue; the next read meets the same state
+  (void)after_failure(0, ignored);  // a failure is kept in failed_ for the next operation
   return false;
 }
 
@@ -173,6 +173,7 @@ tls_stream::want tls_stream::after_failure(int result, error_code& ec) {
     }
     default: ec = asio::ssl::error::unexpected_result; break;
   }
+  failed_ = ec;
   // The error queue is empty again for the next call (SSL_get_error reads it); it is only ever
   // filled on a failure, so a call that succeeds has nothing to clear.
   ERR_clear_error();
@@ -197,7 +198,8 @@ asio::awaitable<error_code> tls_stream::wait_for(want next) {
 }
 
 asio::awaitable<error_code> tls_stream::handshake() {
-  error_code ec;
+  error_code ec = failed_;
+  if (ec) co_return ec;
   socket_.native_non_blocking(true, ec);  // bio_write's send must never block the loop
   if (ec) co_return ec;
   ERR_clear_error();  // SSL_get_error reads the queue: nothing stale in it
@@ -212,7 +214,8 @@ asio::awaitable<error_code> tls_stream::handshake() {
 asio::awaitable<error_code> tls_stream::write(asio::const_buffer data) {
   const auto* bytes = static_cast<const char*>(data.data());
   std::size_t left = data.size();
-  error_code ec;
+  error_code ec = failed_;
+  if (ec) co_return ec;
   while (left != 0) {
     std::size_t written = 0;
     if (SSL_write_ex(ssl_.get(), bytes, left, &written) == 1) {
@@ -227,7 +230,8 @@ asio::awaitable<error_code> tls_stream::write(asio::const_buffer data) {
 }
 
 asio::awaitable<std::pair<error_code, std::size_t>> tls_stream::read_some(asio::mutable_buffer into) {
-  error_code ec;
+  error_code ec = failed_;
+  if (ec) co_return std::pair{ec, std::size_t{0}};
   for (;;) {
     std::size_t read = 0;
     if (SSL_read_ex(ssl_.get(), into.data(), into.size(), &read) == 1) co_return std::pair{error_code{}, read};

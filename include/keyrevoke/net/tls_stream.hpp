@@ -63,8 +63,11 @@ class tls_stream {
   // received, which this decrypts without reading them (SSL_peek; handshake messages among them, such
   // as session tickets, are taken). With read_socket, what the socket holds now is received first (one
   // non-blocking recv) when nothing is buffered. `peeked` gets up to 64 of its first bytes. A failure
-  // (an alert, close_notify) says false and is left for the next read to report.
+  // (an alert, close_notify) says false; failure() then holds it.
   bool application_data_waiting(bool read_socket, std::string& peeked);
+  // The TLS failure this stream met (an alert, close_notify, a protocol error), if any: every later
+  // operation ends with it at once, as OpenSSL's own state would (it is sticky there too).
+  const boost::system::error_code& failure() const noexcept { return failed_; }
 
   struct bio_state;  // the BIO's side (tls_stream.cpp)
 
@@ -79,6 +82,7 @@ class tls_stream {
   boost::asio::ip::tcp::socket& socket_;
   std::unique_ptr<SSL, void (*)(SSL*)> ssl_;
   std::unique_ptr<bio_state> state_;  // what the BIO's callbacks reach (stable address)
+  boost::system::error_code failed_;
 };
 
 }  // namespace keyrevoke::net
