@@ -277,6 +277,7 @@ void publish(run_context* ctx) {
         break;
       case core::stop_reason::not_api:
       case core::stop_reason::contradicted:
+      case core::stop_reason::unattributable:
       case core::stop_reason::unreachable:
       case core::stop_reason::gave_up: cut_in_flight(ctx); break;
       default: break;  // key or TLS rejected: answers in flight are bounded by --timeout
@@ -709,6 +710,12 @@ int conclude(run_context* ctx) {
       break;
     case core::stop_reason::contradicted:
       why = "keyrevoke: stopped: " + s.stop_message() + "; nothing more was sent";
+      break;
+    case core::stop_reason::unattributable:
+      why = "keyrevoke: stopped: the server sent an answer no request asked for (" + s.stop_message() +
+            "): with HTTP/1.1 its answers can no longer be matched to requests, so nothing more was sent; rows "
+            "this run claimed may be another request's answer: prove them with --verify (a gateway or "
+            "server answering twice?)";
       break;
     case core::stop_reason::refused:
     case core::stop_reason::key_rejected:

@@ -19,7 +19,8 @@ int exit_code(const run_end& end, const run_counts& c) noexcept {
     case stop_reason::refused:
     case stop_reason::tls_untrusted: return exit_aborted;
     case stop_reason::not_api:
-    case stop_reason::contradicted: return exit_usage;
+    case stop_reason::contradicted:
+    case stop_reason::unattributable: return exit_usage;
     case stop_reason::unreachable:
     case stop_reason::gave_up: return exit_unreachable;
     case stop_reason::report_failed: return exit_incomplete;
@@ -54,6 +55,10 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
     case stop_reason::contradicted:
       why = "the server's routes disagree about a key (a 404 for a key the listing or the key route shows; "
             "check what sits in front of --base-url)";
+      break;
+    case stop_reason::unattributable:
+      why = "the server sent an answer no request asked for: its answers cannot be matched to requests "
+            "(rows claimed before the stop may be another request's: prove them with --verify)";
       break;
     case stop_reason::unreachable: why = "the server could not be reached"; break;
     case stop_reason::gave_up: why = "the server kept failing for --give-up-after"; break;

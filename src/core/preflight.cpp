@@ -141,6 +141,7 @@ preflight_result check_key_route(const verdict& key_read, std::string_view route
     case verdict_kind::timeout:
       r.kind = preflight_kind::unreachable;
       r.timed_out = key_read.kind == verdict_kind::timeout;
+      r.unrequested_answer = key_read.unrequested_answer;
       break;
     case verdict_kind::unauthorized: r.kind = preflight_kind::rejected; break;
     case verdict_kind::tls_error: r.kind = preflight_kind::tls; break;
@@ -162,6 +163,7 @@ std::vector<key_hash> route_check_order(const std::vector<key_hash>& listed) {
 preflight_result preflight_from_failure(const verdict& failure) {
   preflight_result r;
   r.message = failure.message;
+  r.unrequested_answer = failure.unrequested_answer;
   switch (failure.kind) {
     case verdict_kind::tls_error: r.kind = preflight_kind::tls; break;
     case verdict_kind::server_error: r.kind = preflight_kind::failing; break;  // e.g. a body over the limit

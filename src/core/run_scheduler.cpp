@@ -45,6 +45,7 @@ std::string_view to_string(stop_reason reason) noexcept {
     case stop_reason::tls_untrusted: return "tls_untrusted";
     case stop_reason::not_api: return "not_api";
     case stop_reason::contradicted: return "contradicted";
+    case stop_reason::unattributable: return "unattributable";
     case stop_reason::unreachable: return "unreachable";
     case stop_reason::gave_up: return "gave_up";
     case stop_reason::report_failed: return "report_failed";
@@ -349,6 +350,22 @@ void run_scheduler::count_answer(const verdict& answer) noexcept {
 void run_scheduler::on_result(job j, const verdict& answer, const exchange_facts& facts, steady_time now,
                               double u01) {
   --in_flight_;
+  if (answer.unrequested_answer) {
+    // An answer no request asked for: from here on no answer of this server can be matched to its
+    // request (HTTP/1.1 has no request ids), so none is taken; the run stops (exit 2).
+    const std::string why = answer.message + " (the server's answers cannot be matched to requests)";
+    if (j.kind == job_kind::verify) {
+      finish_verify(j, verify_outcome::failed, observed_state::unknown, 0, why, now);
+    } else if (j.kind == job_kind::confirm) {
+      abandon(j, "its 404 was not confirmed: " + why, now);
+    } else if (facts.written) {
+      finish(j, outcome::failed, 0, why, now);
+    } else {
+      abandon(j, "not sent: " + why, now);
+    }
+    stop(stop_reason::unattributable, answer.message, now);
+    return;
+  }
   const bool probe = std::exchange(j.probe, false);
   // A connection the server closed while it sat idle in the pool: the request most likely never
   // reached the server. Resent once at once; not a failure of the server or of the hash, and not an
@@ -682,6 +699,10 @@ void run_scheduler::on_preflight(const preflight_result& answer, steady_time now
   }
   const auto retry_in = [&](millis delay) { preflight_due_ = now + delay; };
   const bool route_read = !route_candidates_.empty();  // this answer is the key route's, not the listing's
+  if (answer.unrequested_answer) {
+    stop(stop_reason::unattributable, answer.message, now);  // as in on_result; nothing was sent
+    return;
+  }
   switch (answer.kind) {
     case preflight_kind::ok:
       health_.on_success(now);
@@ -927,6 +948,8 @@ std::string run_scheduler::stop_note() const {
     case stop_reason::contradicted:
       return "not sent: the server's routes disagreed about a key (a 404 for a key the listing or the key route "
              "showed; check --base-url)";
+    case stop_reason::unattributable:
+      return "not sent: the server sent an answer no request asked for (its answers cannot be matched to requests)";
     case stop_reason::unreachable: return "not sent: the server could not be reached";
     case stop_reason::gave_up: return "not sent: the server kept failing; the run gave up";
     case stop_reason::report_failed: return "not sent: the report could not be written";

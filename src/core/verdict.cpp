@@ -376,6 +376,7 @@ verdict classify_transport_failure(std::error_code failure, std::string_view det
   verdict v{verdict_kind::network_error, 0, {}, std::nullopt};
   if (failure == errc::timeout) v.kind = verdict_kind::timeout;
   if (failure == errc::tls_untrusted || failure == errc::tls_handshake_failed) v.kind = verdict_kind::tls_error;
+  v.unrequested_answer = failure == errc::unrequested_answer;
   // Another category (none is produced today) or errc: its own message names it.
   const std::string what = failure ? failure.message() : std::string{"network error"};
   v.message.append(what);

@@ -92,6 +92,15 @@ bool is_quiet(tcp::socket& socket) {
 // line (RFC 9112 2.2).
 bool holds_an_answer(std::string_view bytes) { return bytes.find_first_not_of("\r\n") != std::string_view::npos; }
 
+// An answer whose status is 408 (Request Timeout), which a server may send on an idle connection it
+// is closing (RFC 9110 15.5.9): a notice, not an answer to a request.
+bool is_request_timeout(std::string_view bytes) {
+  const std::size_t start = bytes.find_first_not_of("\r\n");
+  if (start == std::string_view::npos) return false;
+  const std::string_view line = bytes.substr(start);
+  return line.size() >= 12 && line.substr(0, 7) == "HTTP/1." && line.substr(8, 4) == " 408";
+}
+
 // Up to 64 of the bytes readable on the socket now, without taking them (one non-blocking peek; end of
 // stream and errors give none).
 std::string peek_waiting(tcp::socket& socket) {
@@ -487,6 +496,18 @@ std::unique_ptr<connection> connection_pool::borrow() {
       ++stats_.reuses;
       break;
     }
+    // An answer waiting there, other than the 408 a server may send on an idle connection before it
+    // closes it (RFC 9110 15.5.9), answers no request of ours: the exchange that wanted a connection
+    // reports it (exchange_on), and the run stops taking this server's answers.
+    std::string waiting{static_cast<const char*>(conn->buffer_.data().data()), std::min<std::size_t>(conn->buffer_.size(), 64)};
+    if (!holds_an_answer(waiting)) {
+      if (origin_.tls) {
+        (void)conn->stream_.application_data_waiting(true, waiting);
+      } else {
+        waiting = peek_waiting(conn->socket());
+      }
+    }
+    if (holds_an_answer(waiting) && !is_request_timeout(waiting)) stray_on_idle_ = true;
     conn->close();
     --stats_.open;
     conn.reset();
@@ -762,6 +783,14 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
     }
   }
 
+  if (std::exchange(stray_on_idle_, false)) {
+    result.error = core::errc::unrequested_answer;
+    result.detail = "an idle connection held an answer";
+    if (trace_ != nullptr) trace_exchange(*conn, req, result, begun);
+    const bool reusable = conn->connected_ && conn->served_ > 0;  // this one was quiet
+    give_back(std::move(conn), reusable);
+    co_return;
+  }
   if (!result.reused_connection) {
     // A new connection has nothing to say before its first request: an answer waiting now answers no
     // request of ours (a server speaking first, or one answering twice on its connections). Nothing was

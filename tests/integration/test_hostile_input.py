@@ -521,11 +521,25 @@ class HostileServerTest(KeyrevokeTest):
 
     def check_two_answers_neither_taken(self, hostile, pki=None):
         # Two answers to one request: which is its own cannot be told (HTTP/1.1 has no request ids), so
-        # neither is taken; the request is sent again, meets the 404 of the key the server did delete,
-        # and the row says the key is gone after a retry, not that this run deleted it.
-        row = self.check_no_answer_taken_for_another_request(hostile, pki)
-        self.assertEqual(row["outcome"], "not_found_after_retry", row)
-        self.assertIn("an answer to no request", json.dumps(row))
+        # neither is taken, and the run stops (exit 2): from then on no answer of this server can be
+        # matched to its request (trial 11: such a server shifted answers onto later requests).
+        first, *others = random_hashes(4)
+        server = self.start_server({first: hostile}, pki)
+        inp = self.write_lines("in.txt", [first] + others)
+        res = self.run_keyrevoke(server.origin, "--concurrency", "1", "--max-attempts", "2", "--timeout", "5",
+                                 inp, timeout=120)
+        err = res.stderr.decode()
+        self.assertEqual(res.returncode, 2, err)
+        self.assertIn("an answer no request asked for", err)
+        rows = {r["hash"]: r for r in self.report().rows}
+        self.assertEqual(set(rows), {first, *others})
+        self.assertEqual(rows[first]["outcome"], "failed", rows[first])  # sent, its answer not taken
+        self.assertIn("an answer to no request", rows[first]["error"])
+        self.assertEqual({rows[h]["outcome"] for h in others}, {"not_attempted"})
+        self.assertEqual(server.requests.get(first), 1)
+        self.assertEqual(sum(server.requests.get(h, 0) for h in others), 0)  # nothing sent after it
+        summary = self.report().summary
+        self.assertEqual(summary["exit_reason"], "unattributable")
 
     def test_bytes_after_a_complete_answer_are_not_the_next_answer(self):
         self.check_two_answers_neither_taken(ok_with_bytes_after_the_body)

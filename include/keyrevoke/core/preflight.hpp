@@ -31,6 +31,7 @@ struct preflight_result {
   std::optional<millis> retry_after;  // the server's hint (throttled, failing)
   bool timed_out = false;             // unreachable: no answer within --timeout (as opposed to refused)
   bool gateway_page = false;          // rejected: a 401/403 without the API's error body (verdict::gateway_page)
+  bool unrequested_answer = false;    // unreachable: an answer no request asked for (verdict::unrequested_answer)
   std::string message;  // for the user: what came back (status, content type, a sanitised snippet)
   // ok: the hashes the listing's page showed (not when the page was too large to read whole): keys
   // that existed a moment before the first request, against which a later 404 is checked.

@@ -124,6 +124,10 @@ enum class stop_reason {
   // one, or another environment's API behind the same prefix, answers so; so would a key deleted by
   // someone else in between, which a --resume (listing anew) tells apart (exit 2).
   contradicted,
+  // The server sent an answer no request asked for (a second answer, one before the request): with
+  // HTTP/1.1 (no request ids) its answers can no longer be matched to requests, and any row claimed
+  // from one may be another request's (exit 2).
+  unattributable,
   unreachable,     // the preflight never reached the server (exit 4)
   gave_up,         // an outage outlasted --give-up-after (exit 4)
   report_failed,   // the report could not be written (exit 1)

@@ -50,6 +50,9 @@ struct verdict {
   // unauthorized: the 401/403 did not carry the API's error body (a gateway's or proxy's page), so it
   // is no proof that the API rejected the management key (the message then says so).
   bool gateway_page = false;
+  // network_error: the exchange met an answer no request asked for (errc::unrequested_answer): the
+  // server's answers can no longer be matched to requests (run_scheduler stops the run).
+  bool unrequested_answer = false;
 };
 
 // One HTTP answer as the pool returns it. Views: they must outlive the call.

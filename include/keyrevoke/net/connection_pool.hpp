@@ -237,6 +237,8 @@ class connection_pool {
   bool watchdog_running_ = false;
   std::uint64_t watch_epoch_ = 0;  // bumped when shut_down() stops the watchdog: its old wait then does nothing
   bool shut_down_ = false;
+  // borrow() closed an idle connection that held an answer to no request: the next exchange reports it.
+  bool stray_on_idle_ = false;
   pool_stats stats_;
   // Tracing (set_trace): only looked at when set.
   trace_sink* trace_ = nullptr;

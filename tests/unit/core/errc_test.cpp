@@ -41,6 +41,9 @@ BOOST_AUTO_TEST_CASE(each_value_is_a_failure_with_its_phrase) {
       BOOST_TEST(code.message() == r.message);
       BOOST_TEST(code == r.value);
       BOOST_TEST(kc::to_string(kc::classify_transport_failure(code, {}).kind) == kc::to_string(r.kind));
+      // Only an answer to no request stops the run (run_scheduler): the verdict says which it was.
+      BOOST_TEST(kc::classify_transport_failure(code, {}).unrequested_answer ==
+                 (r.value == kc::errc::unrequested_answer));
     }
   }
 }

@@ -121,6 +121,9 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
       {"contradicted", stop_reason::contradicted, false, false, some_failed, 2,
        "exit 2: the server's routes disagree about a key (a 404 for a key the listing or the key route shows; "
        "check what sits in front of --base-url)"},
+      {"unattributable", stop_reason::unattributable, false, false, some_failed, 2,
+       "exit 2: the server sent an answer no request asked for: its answers cannot be matched to requests "
+       "(rows claimed before the stop may be another request's: prove them with --verify)"},
       {"unreachable", stop_reason::unreachable, false, false, none, 4,
        "exit 4: the server could not be reached"},
       {"gave up", stop_reason::gave_up, false, false, some_failed, 4,

@@ -899,6 +899,9 @@ BOOST_AUTO_TEST_CASE(preflight_stops_the_run) {
       {"200 JSON without a data array", preflight_answer(200, R"({"keys":[]})"), stop_reason::not_api},
       {"API-shaped 404 on the list route", preflight_answer(404, api_404), stop_reason::not_api},
       {"TLS untrusted", preflight_failure(kc::errc::tls_untrusted), stop_reason::tls_untrusted},
+      // An answer no request asked for (trial 11: a server answering before the request), at once:
+      // unlike a network failure, it is not asked again.
+      {"an answer to no request", preflight_failure(kc::errc::unrequested_answer), stop_reason::unattributable},
   };
   for (const row& r : rows) {
     BOOST_TEST_CONTEXT(r.name) {
@@ -1314,6 +1317,51 @@ BOOST_AUTO_TEST_CASE(outcome_claims_only_what_the_server_showed) {
       {"a 400 is final", {{http(400, api_400)}}, 8, outcome::failed, 1},
       {"a redirect is final", {{http(301, "")}}, 8, outcome::failed, 1},
   });
+}
+
+// Trial 11: a server answering twice shifted answers onto later requests of a kept-alive connection
+// (rows "deleted" for keys it never deleted). The first answer to no request the pool sees stops the
+// run: the hash whose exchange met it claims nothing, and nothing more is sent.
+BOOST_AUTO_TEST_CASE(an_answer_to_no_request_stops_the_run) {
+  struct row {
+    const char* name;
+    wire how;               // the request was written (lost), or not (a new connection holding an answer)
+    outcome first;          // the hash whose exchange met it
+    const char* error_start;
+  };
+  const std::vector<row> rows = {
+      {"after the request was written", wire::lost, outcome::failed, "an answer to no request"},
+      {"before it was written", wire::not_written, outcome::not_attempted, "not sent: an answer to no request"},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      kc::scheduler_config c = running_config();
+      kc::run_scheduler s{c, t0};
+      s.on_input({}, hashes(0, 40), true, t0);
+      const sim_stats st = simulate(
+          s, t0,
+          [&](const job& j, unsigned, kc::steady_time) {
+            return j.hash == hash_of(5) ? reply{transport(kc::errc::unrequested_answer), r.how} : ok();
+          },
+          t0 + hours{1});
+      BOOST_REQUIRE(st.finished);
+      BOOST_TEST(to_string(s.reason()) == "unattributable");
+      BOOST_TEST(s.stop_message().starts_with("an answer to no request"), s.stop_message());
+      std::map<key_hash, row_event> by_hash;
+      for (const row_event& e : st.rows) by_hash.emplace(e.hash, e);
+      BOOST_TEST(by_hash.size() == 40U);  // every hash has its row
+      BOOST_TEST(to_string(by_hash.at(hash_of(5)).result) == to_string(r.first));
+      BOOST_TEST(by_hash.at(hash_of(5)).error.starts_with(r.error_start), by_hash.at(hash_of(5)).error);
+      // Nothing sent after the stop: every hash not answered before it is not_attempted, none claimed
+      // from an answer that came after.
+      BOOST_TEST(st.requests.at(hash_of(5)) == 1U);
+      for (const auto& [hash, e] : by_hash) {
+        if (hash == hash_of(5)) continue;
+        BOOST_TEST((e.result == outcome::deleted || e.result == outcome::not_attempted));
+      }
+      BOOST_TEST(s.counts()[outcome::not_attempted] > 0U);
+    }
+  }
 }
 
 // --resume of hashes an earlier run sent a request for and did not settle (resume_scan::sent): a 404
@@ -2642,6 +2690,7 @@ BOOST_AUTO_TEST_CASE(stop_reasons_have_names) {
       {stop_reason::tls_untrusted, "tls_untrusted"},
       {stop_reason::not_api, "not_api"},
       {stop_reason::contradicted, "contradicted"},
+      {stop_reason::unattributable, "unattributable"},
       {stop_reason::unreachable, "unreachable"},
       {stop_reason::gave_up, "gave_up"},
       {stop_reason::report_failed, "report_failed"},
