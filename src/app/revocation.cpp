@@ -714,7 +714,7 @@ int conclude(run_context* ctx) {
     case core::stop_reason::unattributable:
       why = "keyrevoke: stopped: the server sent an answer no request asked for (" + s.stop_message() +
             "): with HTTP/1.1 its answers can no longer be matched to requests, so nothing more was sent; rows "
-            "this run claimed may be another request's answer: prove them with --verify (a gateway or "
+            "this run claimed may be another request's answer: prove them with --resume --verify (a gateway or "
             "server answering twice?)";
       break;
     case core::stop_reason::refused:

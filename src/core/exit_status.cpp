@@ -58,7 +58,7 @@ std::string exit_explanation(int code, const run_end& end, const run_counts& c) 
       break;
     case stop_reason::unattributable:
       why = "the server sent an answer no request asked for: its answers cannot be matched to requests "
-            "(rows claimed before the stop may be another request's: prove them with --verify)";
+            "(rows claimed before the stop may be another request's: prove them with --resume --verify)";
       break;
     case stop_reason::unreachable: why = "the server could not be reached"; break;
     case stop_reason::gave_up: why = "the server kept failing for --give-up-after"; break;

@@ -320,6 +320,16 @@ merged_report report_merger::finish() {
       s.proof_error = std::move(chosen->error);
       if (!e.has_row) s.run = chosen->run;
     }
+    if (e.has_row && s.proof != "verified" && out_.runs[s.run].exit_reason == "unattributable" &&
+        (s.outcome == "deleted" || s.outcome == "not_found" || s.outcome == "not_found_after_retry" ||
+         s.outcome == "disabled" || s.outcome == "enabled")) {
+      // Its run stopped on an answer no request asked for (a server answering twice): any answer that
+      // run took may have been another request's. Proven only by a later verify row or a later run.
+      s.error = s.outcome +
+                " in a run that stopped as unattributable (its server sent answers no request asked for, so this "
+                "answer may have been another request's): unproven; --resume --verify proves it";
+      s.outcome = "failed";
+    }
     out_.hashes.push_back(std::move(s));
   }
   by_hash_.clear();

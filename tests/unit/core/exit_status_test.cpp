@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(codes_and_explanations_follow_the_table) {
        "check what sits in front of --base-url)"},
       {"unattributable", stop_reason::unattributable, false, false, some_failed, 2,
        "exit 2: the server sent an answer no request asked for: its answers cannot be matched to requests "
-       "(rows claimed before the stop may be another request's: prove them with --verify)"},
+       "(rows claimed before the stop may be another request's: prove them with --resume --verify)"},
       {"unreachable", stop_reason::unreachable, false, false, none, 4,
        "exit 4: the server could not be reached"},
       {"gave up", stop_reason::gave_up, false, false, some_failed, 4,

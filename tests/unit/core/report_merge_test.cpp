@@ -153,6 +153,24 @@ BOOST_AUTO_TEST_CASE(final_state_per_hash) {
                         header("2026-11-27T21:05:00Z") + row(2, o::deleted) + summary()}},
        {{hex(2), "deleted"}},
        true},
+      // Trial 11: a server answering twice shifted answers onto later requests; the run stopped as
+      // unattributable. None of its claims is proof, unless a later proof or run settles it.
+      {"an unattributable run's claims prove nothing",
+       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::not_found, "", 404) +
+                        row(3, o::failed, "an answer to no request", 0) + summary(2, "unattributable")}},
+       {{hex(1), "failed"}, {hex(2), "failed"}, {hex(3), "failed"}},
+       false},
+      {"... unless a proof after them verified the key gone",
+       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::deleted) +
+                        summary(2, "unattributable") + header("2026-11-27T21:05:00Z") +
+                        proof(1, kc::verify_outcome::verified) + summary()}},
+       {{hex(1), "deleted"}, {hex(2), "failed"}},
+       false},
+      {"... and a later run that settles them counts",
+       {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + summary(2, "unattributable") +
+                        header("2026-11-27T21:05:00Z") + row(1, o::not_found_after_retry, "", 404) + summary()}},
+       {{hex(1), "not_found_after_retry"}},
+       true},
       {"protected counts as settled",
        {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::protected_key, "protected", 0) + summary()}},
        {{hex(1), "protected"}},
