@@ -320,15 +320,23 @@ merged_report report_merger::finish() {
       s.proof_error = std::move(chosen->error);
       if (!e.has_row) s.run = chosen->run;
     }
-    if (e.has_row && s.proof != "verified" && out_.runs[s.run].exit_reason == "unattributable" &&
+    if (e.has_row && out_.runs[s.run].exit_reason == "unattributable" &&
         (s.outcome == "deleted" || s.outcome == "not_found" || s.outcome == "not_found_after_retry" ||
          s.outcome == "disabled" || s.outcome == "enabled")) {
       // Its run stopped on an answer no request asked for (a server answering twice): any answer that
-      // run took may have been another request's. Proven only by a later verify row or a later run.
-      s.error = s.outcome +
-                " in a run that stopped as unattributable (its server sent answers no request asked for, so this "
-                "answer may have been another request's): unproven; --resume --verify proves it";
-      s.outcome = "failed";
+      // run took may have been another request's. Unproven, until a later run settles it; a later proof
+      // shows the key's state but not who changed it (trial 12: keys that never existed stayed
+      // "deleted" once proven gone), so a deletion proven gone is "gone, maybe deleted by this run".
+      if (s.proof == "verified" && s.outcome == "deleted") {
+        s.outcome = "not_found_after_retry";
+        s.error = "gone (a later read proved it); its deletion was claimed in a run that stopped as unattributable, "
+                  "so this run may not have deleted it";
+      } else if (s.proof != "verified") {
+        s.error = s.outcome +
+                  " in a run that stopped as unattributable (its server sent answers no request asked for, so this "
+                  "answer may have been another request's): unproven; --resume --verify proves it";
+        s.outcome = "failed";
+      }
     }
     out_.hashes.push_back(std::move(s));
   }

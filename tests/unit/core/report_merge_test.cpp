@@ -160,11 +160,11 @@ BOOST_AUTO_TEST_CASE(final_state_per_hash) {
                         row(3, o::failed, "an answer to no request", 0) + summary(2, "unattributable")}},
        {{hex(1), "failed"}, {hex(2), "failed"}, {hex(3), "failed"}},
        false},
-      {"... unless a proof after them verified the key gone",
+      {"... unless a proof after them verified the key gone (then: gone, maybe by that run)",
        {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + row(2, o::deleted) +
                         summary(2, "unattributable") + header("2026-11-27T21:05:00Z") +
                         proof(1, kc::verify_outcome::verified) + summary()}},
-       {{hex(1), "deleted"}, {hex(2), "failed"}},
+       {{hex(1), "not_found_after_retry"}, {hex(2), "failed"}},  // gone, but who deleted it is unproven
        false},
       {"... and a later run that settles them counts",
        {{"r.jsonl", header("2026-11-27T21:00:00Z") + row(1, o::deleted) + summary(2, "unattributable") +
