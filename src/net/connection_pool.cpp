@@ -307,6 +307,19 @@ class connection {
   }
 
   tcp::socket& socket() { return socket_; }
+  // Up to 64 of the bytes the server sent on this connection that no read has taken: the HTTP
+  // buffer's, else (tls) the application data OpenSSL holds or has received, else (plain HTTP, with
+  // read_socket) what the socket holds now. With read_socket false it makes no system call.
+  std::string unread(bool tls, bool read_socket) {
+    std::string bytes{static_cast<const char*>(buffer_.data().data()), std::min<std::size_t>(buffer_.size(), 64)};
+    if (holds_an_answer(bytes)) return bytes;
+    if (tls) {
+      (void)stream_.application_data_waiting(read_socket, bytes);
+    } else if (read_socket) {
+      bytes = peek_waiting(socket_);
+    }
+    return bytes;
+  }
   void close() {
     error_code ignored;
     socket_.close(ignored);
@@ -499,14 +512,7 @@ std::unique_ptr<connection> connection_pool::borrow() {
     // An answer waiting there, other than the 408 a server may send on an idle connection before it
     // closes it (RFC 9110 15.5.9), answers no request of ours: the exchange that wanted a connection
     // reports it (exchange_on), and the run stops taking this server's answers.
-    std::string waiting{static_cast<const char*>(conn->buffer_.data().data()), std::min<std::size_t>(conn->buffer_.size(), 64)};
-    if (!holds_an_answer(waiting)) {
-      if (origin_.tls) {
-        (void)conn->stream_.application_data_waiting(true, waiting);
-      } else {
-        waiting = peek_waiting(conn->socket());
-      }
-    }
+    const std::string waiting = conn->unread(origin_.tls, true);
     if (holds_an_answer(waiting) && !is_request_timeout(waiting)) stray_on_idle_ = true;
     conn->close();
     --stats_.open;
@@ -795,13 +801,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
     // A new connection has nothing to say before its first request: an answer waiting now answers no
     // request of ours (a server speaking first, or one answering twice on its connections). Nothing was
     // written; the caller sends the request again, on another connection.
-    std::string waiting;
-    if (origin_.tls) {
-      (void)conn->stream_.application_data_waiting(true, waiting);
-    } else {
-      waiting = peek_waiting(conn->socket());
-    }
-    if (holds_an_answer(waiting)) {
+    if (holds_an_answer(conn->unread(origin_.tls, true))) {
       result.error = core::errc::unrequested_answer;
       result.detail = "the server sent an answer before the request was written";
       if (trace_ != nullptr) trace_exchange(*conn, req, result, begun);
@@ -926,10 +926,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   // request's cannot be told (HTTP/1.1 has no request ids). Neither is taken: the caller asks again.
   // (Only what has arrived with this answer is seen here; an idle connection is checked again when it
   // is taken, and a new one before its first request.)
-  const std::string_view after{static_cast<const char*>(conn.buffer_.data().data()), conn.buffer_.size()};
-  std::string peeked;
-  if (holds_an_answer(after.substr(0, 64)) ||
-      (origin_.tls && conn.stream_.application_data_waiting(false, peeked) && holds_an_answer(peeked))) {
+  if (holds_an_answer(conn.unread(origin_.tls, false))) {
     result.detail = "another answer followed this one (HTTP " + std::to_string(answer.status) + ")";
     result.error = core::errc::unrequested_answer;
     answer.clear();

@@ -4,12 +4,15 @@ only gives well-formed answers). Judged by the mock's / the scripted server's gr
 
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
-from harness import (make_test_pki, EMPTY_PREFLIGHT_REQUESTS, PREFLIGHT_REQUESTS, confirm_requests, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Report, ScriptedServer, random_hashes,
+from harness import (make_test_pki, Origin, EMPTY_PREFLIGHT_REQUESTS, PREFLIGHT_REQUESTS, confirm_requests, MANAGEMENT_KEY, KeyrevokeProcesses, KeyrevokeTest, Report, ScriptedServer, random_hashes,
                      repeated_hashes, run_measured, status_count)
 
 
@@ -434,6 +437,119 @@ def ok_then_another_answer_in_its_own_record(server, conn, attempt):
     return True
 
 
+def ok_then_a_stray_answer_while_idle(server, conn, attempt):
+    """The real answer, then, 0.1 s later (the connection idle in the client's pool), another one."""
+    if conn.hash in server.deleted:
+        return conn.send_response(404, b'{"error":{"code":404,"message":"Key not found"}}')
+    conn.send(OK_RESPONSE)
+    server.deleted.add(conn.hash)
+    time.sleep(0.1)
+    conn.send(OK_RESPONSE)
+    return True
+
+
+def ok_then_408_and_close_while_idle(server, conn, attempt):
+    """The real answer, then, 0.1 s later, the 408 a server may send on an idle connection it closes
+    (RFC 9110 15.5.9): a notice, not an answer."""
+    if conn.hash in server.deleted:
+        return conn.send_response(404, b'{"error":{"code":404,"message":"Key not found"}}')
+    conn.send(OK_RESPONSE)
+    server.deleted.add(conn.hash)
+    time.sleep(0.1)
+    conn.send(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    return False
+
+
+class GreetingTlsServer:
+    """HTTPS on 127.0.0.1 (TLS 1.2, a full handshake on every connection: a new SSLContext each) that
+    sends `greeting` on the connections numbered in `greet_on` (1 = the first) in the same TCP segment
+    as its handshake's last flight (memory BIOs), so that the client holds it the moment its handshake
+    ends, before it writes anything: a server speaking first, as trial 10's did after each handshake.
+    The list route answers an empty list and closes (so each DELETE dials anew); a DELETE gets
+    200 {"deleted":true}. `requests` counts the requests per path."""
+
+    def __init__(self, pki, greet_on, greeting):
+        self.pki, self.greet_on, self.greeting = pki, set(greet_on), greeting
+        self.requests = {}
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.2)
+        self._stopping = False
+        self.port = self._listener.getsockname()[1]
+        self.origin = Origin("https://localhost:%d/api/v1" % self.port, ca=pki[0])
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    def _accept_loop(self):
+        while not self._stopping:
+            try:
+                sock, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                number = self.connections
+            threading.Thread(target=self._serve, args=(sock, number), daemon=True).start()
+
+    def _serve(self, sock, number):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(self.pki[1], self.pki[2])
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(incoming, outgoing, server_side=True)
+        sock.settimeout(10)
+
+        def receive():
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            incoming.write(chunk)
+
+        try:
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    sock.sendall(outgoing.read())
+                    receive()
+            if number in self.greet_on:
+                tls.write(self.greeting)
+            sock.sendall(outgoing.read())  # the last flight, and the greeting with it
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    try:
+                        data += tls.read(65536)
+                    except ssl.SSLWantReadError:
+                        receive()
+                head, data = data.split(b"\r\n\r\n", 1)
+                method, path = head.split(b" ")[:2]
+                with self._lock:
+                    self.requests[path.decode()] = self.requests.get(path.decode(), 0) + 1
+                if method == b"GET":
+                    tls.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
+                              b"Connection: close\r\n\r\n{\"data\":[]}")
+                    sock.sendall(outgoing.read())
+                    return
+                tls.write(OK_RESPONSE)
+                sock.sendall(outgoing.read())
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            sock.close()
+
+    def stop(self):
+        self._stopping = True
+        self._thread.join(5)
+        self._listener.close()
+
+
 class HostileServerTest(KeyrevokeTest):
     def start_server(self, script, pki=None):
         server = ScriptedServer(script, pki=pki)
@@ -550,6 +666,67 @@ class HostileServerTest(KeyrevokeTest):
     def test_two_answers_in_two_tls_records_read_at_once_are_neither_taken(self):
         # The second answer still encrypted in the client's buffer when the first is whole.
         self.check_two_answers_neither_taken(ok_then_another_answer_in_its_own_record, make_test_pki(self.dir))
+
+    def test_an_answer_waiting_on_an_idle_connection_stops_the_run(self):
+        # A server answering twice, the second answer late: it waits on the idle connection, and the
+        # client, taking that connection for its next request, must not read it as that request's
+        # answer. Seen when the connection is taken: nothing is written there, the run stops (exit 2).
+        for pki in (None, make_test_pki(self.dir)):
+            with self.subTest(tls=pki is not None):
+                first, second, *others = random_hashes(4)
+                server = self.start_server({first: ok_then_a_stray_answer_while_idle}, pki)
+                name = "idle-tls" if pki else "idle"
+                inp = self.write_lines(name + ".txt", [first, second] + others)
+                # --rate 2: the second DELETE leaves about 0.5 s after the first, when the stray answer
+                # (0.1 s after the first's) is waiting.
+                res = self.run_keyrevoke(server.origin, "--concurrency", "1", "--rate", "2", inp,
+                                         report=name + ".jsonl", timeout=120)
+                err = res.stderr.decode()
+                self.assertEqual(res.returncode, 2, err)
+                self.assertIn("an answer no request asked for", err)
+                rows = {r["hash"]: r for r in self.report(name + ".jsonl").rows}
+                self.assertEqual(rows[first]["outcome"], "deleted", rows[first])  # its own answer, read alone
+                self.assertEqual(rows[second]["outcome"], "not_attempted", rows[second])  # never written
+                self.assertEqual({rows[h]["outcome"] for h in others}, {"not_attempted"})
+                self.assertEqual(server.requests.get(first), 1)
+                self.assertEqual(sum(server.requests.get(h, 0) for h in [second] + others), 0)
+                self.assertEqual(self.report(name + ".jsonl").summary["exit_reason"], "unattributable")
+
+    def test_a_408_on_an_idle_connection_before_closing_it_is_no_answer(self):
+        for pki in (None, make_test_pki(self.dir)):
+            with self.subTest(tls=pki is not None):
+                hashes = random_hashes(3)
+                server = self.start_server({h: ok_then_408_and_close_while_idle for h in hashes}, pki)
+                name = "408-tls" if pki else "408"
+                inp = self.write_lines(name + ".txt", hashes)
+                res = self.run_keyrevoke(server.origin, "--concurrency", "1", "--rate", "2", inp,
+                                         report=name + ".jsonl", timeout=120)
+                self.assertEqual(res.returncode, 0, res.stderr.decode())
+                self.assertEqual(self.report(name + ".jsonl").outcomes(), {h: "deleted" for h in hashes})
+                self.assertEqual({h: server.requests.get(h) for h in hashes}, {h: 1 for h in hashes})
+
+    def test_an_answer_before_the_request_on_a_new_connection_stops_the_run(self):
+        # Trial 10's server: 200 {"deleted":true} right after the handshake, before any request. It
+        # answers nothing: the request it would be taken for is never written, and the run stops.
+        pki = make_test_pki(self.dir)
+        # The list route closes its connection: the preflight's reads take connections 1 to 3.
+        for greet_on, what in (({1}, "the preflight's connection"),
+                               ({EMPTY_PREFLIGHT_REQUESTS + 1}, "the first DELETE's connection")):
+            with self.subTest(what):
+                hashes = random_hashes(3)
+                server = GreetingTlsServer(pki, greet_on, OK_RESPONSE)
+                self.addCleanup(server.stop)
+                name = "greet-%d" % min(greet_on)
+                inp = self.write_lines(name + ".txt", hashes)
+                res = self.run_keyrevoke(server.origin, "--concurrency", "1", inp, report=name + ".jsonl",
+                                         timeout=120)
+                err = res.stderr.decode()
+                self.assertEqual(res.returncode, 2, err)
+                self.assertIn("an answer no request asked for", err)
+                self.assertEqual(self.report(name + ".jsonl").outcomes(), {h: "not_attempted" for h in hashes})
+                self.assertEqual(sum(n for p, n in server.requests.items() if p.startswith("/api/v1/keys/")), 0,
+                                 server.requests)
+                self.assertEqual(self.report(name + ".jsonl").summary["exit_reason"], "unattributable")
 
 
 if __name__ == "__main__":
