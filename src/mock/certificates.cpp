@@ -132,6 +132,7 @@ tls_material generate_tls_material(const std::string& only_name, int days) {
   m.ca_cert_pem = to_pem(ca.get());
   m.cert_chain_pem = to_pem(cert.get()) + m.ca_cert_pem;
   m.key_pem = to_pem(key.get());
+  m.ca_key_pem = to_pem(ca_key.get());
   return m;
 }
 

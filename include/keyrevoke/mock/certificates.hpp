@@ -11,6 +11,7 @@ struct tls_material {
   std::string ca_cert_pem;
   std::string cert_chain_pem;  // server certificate, then the CA
   std::string key_pem;         // the server's private key (PKCS#8)
+  std::string ca_key_pem;      // the CA's private key (PKCS#8), for tests that sign other copies
 };
 
 // Subject alternative names: DNS:localhost, IP:127.0.0.1, IP:::1 by default; with `only_name`
