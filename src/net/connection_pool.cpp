@@ -800,7 +800,7 @@ asio::awaitable<void> connection_pool::exchange_on(std::unique_ptr<connection> c
   if (!result.reused_connection) {
     // A new connection has nothing to say before its first request: an answer waiting now answers no
     // request of ours (a server speaking first, or one answering twice on its connections). Nothing was
-    // written; the caller sends the request again, on another connection.
+    // written; the caller stops the run (run_scheduler: stop_reason::unattributable).
     if (holds_an_answer(conn->unread(origin_.tls, true))) {
       result.error = core::errc::unrequested_answer;
       result.detail = "the server sent an answer before the request was written";
@@ -923,7 +923,7 @@ asio::awaitable<void> connection_pool::read_answer(connection& conn, exchange_re
   }
 
   // We never pipeline: an answer following this one answers no request, and which of the two is this
-  // request's cannot be told (HTTP/1.1 has no request ids). Neither is taken: the caller asks again.
+  // request's cannot be told (HTTP/1.1 has no request ids). Neither is taken, and the caller stops the run.
   // (Only what has arrived with this answer is seen here; an idle connection is checked again when it
   // is taken, and a new one before its first request.)
   if (holds_an_answer(conn.unread(origin_.tls, false))) {
