@@ -39,7 +39,7 @@ SUMMARY_RE = re.compile(r"keyrevoke: ([\d,]+) hashes in ([\d.]+) s \((\d+)/s\)")
 REQUESTS_RE = re.compile(r"requests ([\d,]+) \(retries ([\d,]+); throttled: ([\d,]+), 5xx: ([\d,]+), "
                          r"network errors: ([\d,]+), timeouts: ([\d,]+)\)")
 POOL_RE = re.compile(r"connections opened (\d+) \(TLS sessions resumed (\d+), max open (\d+)\)")
-CUTS_RE = re.compile(r"send rate lowered (\d+) times \(throttled\), last limit (\d+)/s")
+CUTS_RE = re.compile(r"send rate lowered (\d+) times \([^)]*\), last limit (\d+)/s")
 
 
 def num(text):

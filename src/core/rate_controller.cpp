@@ -68,7 +68,10 @@ unsigned rate_controller::in_flight_limit() const noexcept {
   return std::max(1U, static_cast<unsigned>(wanted));
 }
 
-void rate_controller::on_bytes_written(steady_time t) noexcept { sent_.record(t); }
+void rate_controller::on_bytes_written(steady_time t) noexcept {
+  sent_.record(t);
+  recent_sent_.record(t);
+}
 
 std::chrono::steady_clock::duration rate_controller::settle() const noexcept {
   const auto two_rtts = from_seconds(2.0 * srtt_s_);
@@ -113,6 +116,7 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
       if (limiting_) grow(now);
       return false;
     case answer_kind::throttled:
+      if (sent_at >= last_cut_) ++epoch_refused_;
       // While the advertised quota paces, a 429 it does not contradict (the last of a spent level met
       // by requests in flight) is the pacer's to absorb; one that contradicts it hands the pace back.
       if (quota_.active(now) && !quota_.on_throttled(now, sent_at)) return false;
@@ -121,6 +125,7 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
       cut(now, retry_after);
       return true;
     case answer_kind::overloaded:
+      if (sent_at >= last_cut_) ++epoch_refused_;
       // Overload, not an outage, only while requests are accepted between the cuts it causes.
       if (cut_yet_ && (epoch_accepted_ == 0 || sent_at < last_cut_ + settle())) return false;
       cut(now, retry_after);
@@ -136,18 +141,31 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
     last_good_rate_ = accepted_.rate(now);
     floor_armed_ = false;
   }
+  // W_max while limiting: what the server accepted (a token bucket accepts about R, so the next plateau
+  // sits near R and the next cut comes a probe later), but never under pace_share_floor of the pace the
+  // 429 was met at (bounded by what was sent: the sender may not have kept up with the pace). A 0.5 s
+  // estimate lags a climb: after a step from 250 to 1000/s it set W_max at 886/s, and the pace plateaued
+  // 11 % under R for a cycle. The pace alone sets W_max where the burst was drained, 8 % over R, and
+  // cuts twice as often (each cut a 429 and a dip).
   double base = sent_.rate(now);
-  if (limiting_) base = std::min(base, fill_rate_);
+  if (limiting_) base = std::min(fill_rate_, std::max(base, recent_sent_.rate(now)));
   const double epoch_s = to_seconds(now - last_cut_);
-  if (cut_yet_ && epoch_s < config_.descent_epoch_s) {
-    // Cuts in quick succession: the rate is still far above the server's. What the server accepted
-    // since the last cut is the best estimate of its rate (a token bucket with nothing left in it
-    // accepts exactly R), and it gets there in one step instead of many.
+  const double answered = static_cast<double>(epoch_accepted_ + epoch_refused_);
+  const double accepted_share = answered > 0.0 ? static_cast<double>(epoch_accepted_) / answered : 1.0;
+  if (cut_yet_ && epoch_s < config_.descent_epoch_s && accepted_share < config_.descent_accepted_share) {
+    // Cuts in quick succession, with many of the requests sent since the last one refused: the rate is
+    // still far above the server's. What the server accepted since the last cut is the best estimate of
+    // its rate (a token bucket with nothing left in it accepts exactly R), and it gets there in one step
+    // instead of many. When it accepted nearly all of them, the rate climbed to the server's since the
+    // last cut, and the accepted average, taken over the climb, would land under it.
     const double window = std::max(epoch_s, to_seconds(config_.min_settle));
     base = std::min(base, (static_cast<double>(epoch_accepted_) + 1.0) / window);
   } else {
-    const double accepted = accepted_.rate(now);
-    if (accepted > 0.0) base = std::min(base, accepted);
+    const double accepted = limiting_ ? std::min(sent_.rate(now), accepted_.rate(now)) : accepted_.rate(now);
+    if (accepted > 0.0) {
+      // The first cut: what the server accepted bounds the rate it allows. Later ones: see above.
+      base = limiting_ ? std::max(std::min(base, accepted), config_.pace_share_floor * base) : std::min(base, accepted);
+    }
   }
   if (config_.max_rate > 0.0) base = std::min(base, config_.max_rate);
   base = std::max(base, config_.min_rate);
@@ -164,6 +182,7 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
   k_s_ = std::cbrt(drop / c_);
   last_cut_ = now;
   epoch_accepted_ = 0;
+  epoch_refused_ = 0;
   cut_yet_ = true;
   limiting_ = true;
   ++cuts_;

@@ -83,6 +83,65 @@ BOOST_AUTO_TEST_CASE(first_cut_uses_the_accepted_rate_when_lower) {
   BOOST_TEST(c.w_max() == 500.0, boost::test_tools::tolerance(0.06));
 }
 
+namespace {
+
+// A later cut's W_max: the pace the 429 was met at, or, while most requests since the last cut were
+// refused, what the server accepted since. One cut at 1000 req/s at t = 1 s, then requests sent at the
+// pace the controller sets, the server accepting one in `accept_one_in` (its refusals to requests sent
+// within the settle time of the cut are the same burst), until a refusal cuts or `until_s`, where a
+// 429 is answered. W_max must land in [low, high] x the pace the cutting 429 was met at.
+struct later_cut_row {
+  const char* name;
+  double until_s;
+  int accept_one_in;
+  double low;
+  double high;
+};
+
+const later_cut_row later_cut_rows[] = {
+    // Climbed past the old W_max (K = 1 s at 1000 req/s) with nothing refused: the 429 is met at
+    // ~1150/s. What was accepted (~950/s over the last 0.5 s) lags the climb; W_max is 0.95 of the pace
+    // as far as the 0.1 s send estimate saw it (~1080/s): ~1030/s.
+    {"climbed past W_max, all accepted", 2.8, 1, 0.88, 1.001},
+    // Still climbing back (before K), all accepted: the 429 is met at ~980/s and W_max is ~930/s. The
+    // old rule took the average since the cut: 0.9 of the pace.
+    {"climbing back, all accepted", 1.6, 1, 0.93, 1.001},
+    // The server took one request in four since the cut: it is far below the pace. W_max is what it
+    // accepted in the ~20 ms until the first refusal after the settle time (~25 % of the pace, plus
+    // the one request the estimate adds).
+    {"most refused since the last cut", 2.8, 4, 0.2, 0.4},
+};
+
+void check_later_cut(const later_cut_row& row) {
+  rate_controller c{{.max_in_flight = 1000}, t0};
+  steady_traffic(c, 0.0, 1.0, 1000.0, 0.002);
+  BOOST_TEST(c.on_answer(at(1.0), at(0.999), answer_kind::throttled, std::nullopt));
+  double t = 1.0;
+  double pace = c.fill_rate();
+  for (int n = 0; t < row.until_s && c.cuts() == 1U; ++n) {
+    c.take_send_slot(at(t));
+    c.on_bytes_written(at(t));
+    pace = c.fill_rate();
+    const bool accepted = n % row.accept_one_in == 0;
+    c.on_answer(at(t + 0.002), at(t), accepted ? answer_kind::accepted : answer_kind::throttled, std::nullopt);
+    t = std::max(t + 0.0001, to_seconds(c.next_send_time(at(t)) - t0));
+  }
+  if (c.cuts() == 1U) BOOST_TEST(c.on_answer(at(t + 0.002), at(t), answer_kind::throttled, std::nullopt));
+  BOOST_TEST_MESSAGE(row.name << ": 429 met at " << pace << "/s, " << t - 1.0 << " s after the first cut; W_max "
+                              << c.w_max() << "/s");
+  BOOST_TEST(c.cuts() == 2U);
+  BOOST_TEST(c.w_max() >= row.low * pace);
+  BOOST_TEST(c.w_max() <= row.high * pace);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_later_cut_is_set_at_the_pace_unless_most_were_refused) {
+  for (const later_cut_row& row : later_cut_rows) {
+    BOOST_TEST_CONTEXT(row.name) { check_later_cut(row); }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(one_burst_of_429s_is_one_cut) {
   rate_controller c{{.max_in_flight = 64}, t0};
   steady_traffic(c, 0.0, 1.0, 1000.0, 0.005);
@@ -121,13 +180,13 @@ BOOST_AUTO_TEST_CASE(cubic_recovers_to_w_max_within_the_bound_then_probes_above)
 }
 
 BOOST_AUTO_TEST_CASE(growth_does_not_scale_with_the_own_rate) {
-  // Two processes cut at 200 and at 800 req/s. With one absolute C the bigger one takes longer to
-  // climb back (K grows with cbrt(W_max): ~0.88 s and ~1.39 s), and past its W_max each probes by the
-  // same absolute amount. (A C scaled with the own W_max gave both K = 1.5 s and a 4x bigger probe to
+  // Two processes cut at 400 and at 1600 req/s. With one absolute C the bigger one takes longer to
+  // climb back (K grows with cbrt(W_max): ~0.74 s and ~1.17 s), and past its W_max each probes by the
+  // same absolute amount. (A C scaled with the own W_max gave both the same K and a 4x bigger probe to
   // the bigger one: the split the first 429s set was kept.)
   double recovered_after[2] = {0.0, 0.0};
   double gain_1s_later[2] = {0.0, 0.0};
-  const double rates[2] = {200.0, 800.0};
+  const double rates[2] = {400.0, 1600.0};
   for (int i = 0; i < 2; ++i) {
     rate_controller c{{.max_in_flight = 1000}, t0};
     steady_traffic(c, 0.0, 1.0, rates[i], 0.002);
@@ -316,7 +375,24 @@ struct sim_result {
   std::uint64_t accepted = 0;
   std::uint64_t throttled = 0;
   std::vector<double> accepted_per_second;  // by whole second
+  std::vector<double> accepted_per_bin;     // by 0.5 s, as the benchmark bins the mock's counters
 };
+
+// The benchmark's convergence measure (bench/krbench/stats.py): seconds from `step_at` to the first
+// 0.5 s bin from which the accepted rate stays within 10 % of `rate` for 2 s; 99 if it never does
+// before `end`.
+double convergence_s(const sim_result& r, double step_at, double end, double rate) {
+  const auto first_bin = static_cast<std::size_t>(step_at * 2.0 + 1e-6);
+  const auto end_bin = static_cast<std::size_t>(end * 2.0 + 1e-6);
+  for (std::size_t from = first_bin; from + 4 <= end_bin; ++from) {
+    bool held = true;
+    for (std::size_t bin = from; bin < from + 4; ++bin) {
+      held = held && std::abs(r.accepted_per_bin[bin] * 2.0 - rate) <= 0.1 * rate;
+    }
+    if (held) return static_cast<double>(from - first_bin) / 2.0;
+  }
+  return 99.0;
+}
 
 // A client with max_in_flight workers; each request takes `rtt` (the server decides at half-way).
 sim_result simulate(simulated_server server, double duration, double rtt, unsigned workers) {
@@ -325,6 +401,7 @@ sim_result simulate(simulated_server server, double duration, double rtt, unsign
   std::deque<pending> in_flight;  // answers arrive in send order (fixed RTT)
   sim_result r;
   r.accepted_per_second.assign(static_cast<std::size_t>(duration) + 1, 0.0);
+  r.accepted_per_bin.assign(static_cast<std::size_t>(duration * 2.0) + 1, 0.0);
   double t = 0.0;
   const double step = 0.0002;
   while (t < duration) {
@@ -342,6 +419,7 @@ sim_result simulate(simulated_server server, double duration, double rtt, unsign
       if (ok) {
         ++r.accepted;
         r.accepted_per_second[static_cast<std::size_t>(t)] += 1.0;
+        r.accepted_per_bin[static_cast<std::size_t>(t * 2.0)] += 1.0;
       } else {
         ++r.throttled;
       }
@@ -372,22 +450,28 @@ BOOST_AUTO_TEST_CASE(converges_on_a_fixed_rate_with_few_429s) {
 }
 
 BOOST_AUTO_TEST_CASE(follows_a_rate_step_down_and_back_up) {
-  // 1000/s, then 250/s from t=10, then 1000/s from t=20.
+  // 1000/s, then 250/s from t=10, then 1000/s from t=20 (the benchmark's rate step).
   simulated_server server{[](double t) { return t < 10.0 || t >= 20.0 ? 1000.0 : 250.0; }, 50.0, 50.0};
   const sim_result r = simulate(server, 30.0, 0.002, 128);
   std::ostringstream per_second;
   for (std::size_t s = 18; s < 30; ++s) per_second << ' ' << r.accepted_per_second[s];
+  const double down_s = convergence_s(r, 10.0, 20.0, 250.0);
+  const double up_s = convergence_s(r, 20.0, 30.0, 1000.0);
   BOOST_TEST_MESSAGE("rate step: accepted per second from 18 s:" << per_second.str() << "; 429 share "
                                                                   << static_cast<double>(r.throttled) /
-                                                                         static_cast<double>(r.sent));
-  // Within 5 s of each step the client uses at least 80% of the new rate, and never for long above it.
-  for (std::size_t s = 15; s < 20; ++s) {
-    BOOST_TEST_CONTEXT("second " << s) { BOOST_TEST(r.accepted_per_second[s] >= 0.8 * 250.0); }
+                                                                         static_cast<double>(r.sent)
+                                                                  << "; converged " << down_s << " s after the step down, "
+                                                                  << up_s << " s after the step up");
+  // Issue 12: back at >= 0.9 R within 3 s of each step without quota fields, measured as the benchmark
+  // does (within 10 % for 2 s, 0.5 s bins). A W_max taken from a 0.5 s average that lagged the climb
+  // after the step up set the rate 11 % under R, and cuts with K = 1.5 s dipped a bin under 0.9 R:
+  // 5.0-7.0 s in the benchmark.
+  BOOST_TEST(down_s <= 3.0);
+  BOOST_TEST(up_s <= 3.0);
+  for (std::size_t s = 23; s < 30; ++s) {
+    BOOST_TEST_CONTEXT("second " << s) { BOOST_TEST(r.accepted_per_second[s] >= 0.9 * 1000.0); }
   }
-  for (std::size_t s = 25; s < 30; ++s) {
-    BOOST_TEST_CONTEXT("second " << s) { BOOST_TEST(r.accepted_per_second[s] >= 0.8 * 1000.0); }
-  }
-  BOOST_TEST(static_cast<double>(r.throttled) / static_cast<double>(r.sent) < 0.08);
+  BOOST_TEST(static_cast<double>(r.throttled) / static_cast<double>(r.sent) < 0.02);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -580,11 +664,14 @@ void check_shared(unsigned k, double stagger_s) {
       // fair from then on.
       BOOST_TEST(converging_jain >= 0.90);
       BOOST_TEST(settled_jain >= (k == 2 ? 0.95 : 0.90));
-      BOOST_TEST(worst_total >= 0.95 * rate);
+      // A later cut's W_max is never far under the pace its 429 was met at: the clients use all of R.
+      // With a W_max that lagged the climbs they left 3-7 % of it unused (10 seeds: worst 0.93-0.97 R).
+      BOOST_TEST(worst_total >= 0.97 * rate);
       // Each cut costs each client at least the one 429 that caused it. At R >= 1000 a client sends
       // >= 250/s and cuts every second or two: well under 1 %. At R = 100 shared by 4, a client sends
-      // 25/s and K is at its 0.5 s floor: about one 429 per second, ~4-5 % of its requests.
-      BOOST_TEST(worst_429 <= (rate >= 1000.0 ? 0.01 : 0.05));
+      // 25/s and K is at its 0.5 s floor: a 429 about every 0.6 s, ~7 % of its requests (3.6-4.9 %
+      // with the lagging W_max, which left that much of R unused).
+      BOOST_TEST(worst_429 <= (rate >= 1000.0 ? 0.01 : 0.08));
     }
   }
 }
