@@ -162,12 +162,14 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
     // last cut, and the accepted average, taken over the climb, would land under it.
     const double window = std::max(epoch_s, to_seconds(config_.min_settle));
     base = std::min(base, (static_cast<double>(epoch_accepted_) + 1.0) / window);
+  } else if (!limiting_) {
+    // The first cut: what the server accepted bounds the rate it allows.
+    const double accepted = accepted_.rate(now);
+    if (accepted > 0.0) base = std::min(base, accepted);
   } else {
-    const double accepted = limiting_ ? std::min(sent_.rate(now), accepted_.rate(now)) : accepted_.rate(now);
-    if (accepted > 0.0) {
-      // The first cut: what the server accepted bounds the rate it allows. Later ones: see above.
-      base = limiting_ ? std::max(std::min(base, accepted), config_.pace_share_floor * base) : std::min(base, accepted);
-    }
+    // Later ones: see above.
+    const double accepted = std::min(sent_.rate(now), accepted_.rate(now));
+    if (accepted > 0.0) base = std::max(std::min(base, accepted), config_.pace_share_floor * base);
   }
   if (config_.max_rate > 0.0) base = std::min(base, config_.max_rate);
   base = std::max(base, config_.min_rate);
@@ -212,9 +214,8 @@ void rate_controller::grow(steady_time now) noexcept {
     if (rate > w_max_) w_max_ = rate;
     if (last_cut_ - series_start_ >= config_.long_series) {
       floor_rate_ = floor;
-      // The curve restarts from here, at the floor, probing with the absolute C: the C of the last cut,
-      // at a W_max the series drove near 0, climbed from 37 to 300 req/s in 4.5 s.
-      w_max_ = std::max(w_max_, floor);
+      // The curve restarts from here, at W_max (at least the floor), probing with the absolute C: the
+      // C of the last cut, at a W_max the series drove near 0, climbed from 37 to 300 req/s in 4.5 s.
       c_ = std::max(c_, absolute_c());
       k_s_ = to_seconds(now - last_cut_);
       // The slot taken at the slow pace (up to 2 s at min_rate) does not hold the next one back.
