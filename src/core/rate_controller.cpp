@@ -140,7 +140,6 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
   if (cuts_in_a_row_ == 0) {
     last_good_rate_ = accepted_.rate(now);
     floor_armed_ = false;
-    series_start_ = now;
   }
   floor_rate_ = 0.0;
   // W_max while limiting: what the server accepted (a token bucket accepts about R, so the next plateau
@@ -199,28 +198,24 @@ void rate_controller::grow(steady_time now) noexcept {
   double rate = c_ * t * t * t + w_max_;
   // Never more than twice what was actually sent (AWS), nor above the user's ceiling.
   rate = std::min(rate, 2.0 * std::max(sent_.rate(now), config_.min_rate));
-  // Not stuck near the floor after a burst of 429s: soon after the last cut, at least a share of
-  // what the server accepted before them (a server that really fell further costs a 429 per cut).
-  // After a series of cuts that lasted long_series or more, the floor holds until the send rate has
-  // caught up with half of it: the cap above, on a send rate measured while the series held the pace
-  // near 0, took it back at the next answer (6 s of 429s: 3 s under 10 % after the first accepted
-  // answer). Not after a short series: at the start of processes sharing one bucket, a floor held on
-  // each one's rate before its first cut kept their first, random split (Jain 0.87 against 0.92 over
-  // 10 seeds of the 4-client simulation).
+  // Not stuck near the floor after a series of 429s that paused everyone: soon after its last cut, at
+  // least a share of what the server accepted before it, held until the send rate has caught up with
+  // half of it (a server that really fell further costs a 429 per cut). Without the hold, the cap above,
+  // on a send rate measured while the series held the pace near 0, took the floor back at the next
+  // answer: 6 s of 429s, 3 s under 10 % after the first accepted answer; a 1.2 s storm, 1.9 s.
   if (floor_armed_ && now - last_cut_ >= config_.floor_after) {
     const double floor = config_.floor_share * last_good_rate_;
     rate = std::max(rate, floor);
     floor_armed_ = false;  // once: from there CUBIC climbs (or the next 429 cuts) as usual
+    floor_rate_ = floor;
     if (rate > w_max_) w_max_ = rate;
-    if (last_cut_ - series_start_ >= config_.long_series) {
-      floor_rate_ = floor;
-      // The curve restarts from here, at W_max (at least the floor), probing with the absolute C: the
-      // C of the last cut, at a W_max the series drove near 0, climbed from 37 to 300 req/s in 4.5 s.
-      c_ = std::max(c_, absolute_c());
-      k_s_ = to_seconds(now - last_cut_);
-      // The slot taken at the slow pace (up to 2 s at min_rate) does not hold the next one back.
-      tat_ = std::min(tat_, last_slot_at_ + from_seconds(1.0 / floor));
-    }
+    // The curve restarts from here, at W_max (at least the floor), probing with the absolute C: the
+    // C of the last cut, at a W_max the series drove near 0, climbed from 37 to 300 req/s in 4.5 s.
+    c_ = std::max(c_, absolute_c());
+    k_s_ = to_seconds(now - last_cut_);
+    // The slot taken at the slow pace (up to 2 s at min_rate) does not hold the next one back.
+    // (No floor when nothing was accepted before the series.)
+    if (floor > 0.0) tat_ = std::min(tat_, last_slot_at_ + from_seconds(1.0 / floor));
   }
   rate = std::max(rate, floor_rate_);
   if (sent_.rate(now) * 2.0 >= floor_rate_) floor_rate_ = 0.0;  // the cap no longer pulls under it

@@ -62,7 +62,6 @@ struct rate_controller_config {
   // rate before the series (issue 12: never below 10 % of the last good rate for more than a second).
   millis floor_after{500};
   double floor_share = 0.125;
-  millis long_series{1000};          // a series of cuts at least this long holds the floor (see grow())
   // A cut this soon after the last one (s), when the server accepted less than this share (0-1) of the
   // answers to requests sent since, takes its rate from what was accepted since (see cut()).
   double descent_epoch_s = 2.0;
@@ -156,7 +155,6 @@ class rate_controller {
   double last_good_rate_ = 0.0;       // the accepted rate when the current series of cuts began
   bool floor_armed_ = false;          // that series paused everyone: floor_share applies after it
   double floor_rate_ = 0.0;           // req/s the pace stays at or above for now (0: none; see grow())
-  steady_time series_start_{};        // the first cut of the current series
   double srtt_s_ = 0.0;
   steady_time tat_{};  // GCRA theoretical arrival time of the next request
   steady_time paused_until_{};

@@ -617,8 +617,9 @@ shared_result simulate_shared(const shared_run& run) {
 // Round trips of 2-10 ms, different per client.
 const double rtts[] = {0.002, 0.006, 0.004, 0.010};
 
-// Three seeded runs per case: the split between clients wanders from run to run (which client's
-// request finds the bucket empty first is a matter of jitter), and one run can be lucky or unlucky.
+// Seeded runs per case (3, or 30 at R = 100): the split between clients wanders from run to run (which
+// client's request finds the bucket empty first is a matter of jitter), and one run can be lucky or
+// unlucky.
 void check_shared(unsigned k, double stagger_s) {
   // The 5,000/s runs cost the most events: an instrumented build (test_scale.hpp) keeps the other two.
   const std::vector<double> rates = keyrevoke::test::sample_one_in == 1 ? std::vector<double>{100.0, 1000.0, 5000.0}
@@ -629,7 +630,12 @@ void check_shared(unsigned k, double stagger_s) {
       double converging_jain = 0.0;
       double worst_total = rate * 10.0;
       double worst_429 = 0.0;
-      const std::uint32_t seeds[] = {1, 2, 3};
+      // At R = 100 a run costs little, and one seed's converging Jain ranges 0.73-0.99 with 4 clients
+      // (K at its floor: CUBIC's curve is proportional there, and only jitter moves the split): 3 seeds
+      // moved the mean by +-0.04 with any change to the trajectories; 30 by about +-0.01.
+      const std::uint32_t seed_count = rate <= 100.0 ? 30U : 3U;
+      std::vector<std::uint32_t> seeds;
+      for (std::uint32_t seed = 1; seed <= seed_count; ++seed) seeds.push_back(seed);
       for (const std::uint32_t seed : seeds) {
         shared_run run;
         run.rate = rate;
@@ -652,8 +658,8 @@ void check_shared(unsigned k, double stagger_s) {
                                 << ": Jain 3-13 s after the last start " << jain_index(early) << ", last 30 s "
                                 << jain_index(settled) << ", total/R " << total / rate << ", 429 share "
                                 << share_429 << ", per client/s:" << per_client.str());
-        settled_jain += jain_index(settled) / std::size(seeds);
-        converging_jain += jain_index(early) / std::size(seeds);
+        settled_jain += jain_index(settled) / static_cast<double>(seeds.size());
+        converging_jain += jain_index(early) / static_cast<double>(seeds.size());
         worst_total = std::min(worst_total, total);
         worst_429 = std::max(worst_429, share_429);
       }
@@ -661,8 +667,10 @@ void check_shared(unsigned k, double stagger_s) {
                               << converging_jain << ", settled " << settled_jain << "; worst total/R "
                               << worst_total / rate << ", worst 429 share " << worst_429);
       // Converged within ~10 s of the last start (Jain 0.9: no worse than a 1:2 split for k=2), and
-      // fair from then on.
-      BOOST_TEST(converging_jain >= 0.90);
+      // fair from then on. Four clients starting together at R = 100 sit at that bound on average
+      // (200 seeds: 0.911 on e86a898, 0.902 with the floor held after every series of 429s that paused
+      // everyone, a difference within 1.3 standard errors; one seed 0.73-0.99): 0.88 there.
+      BOOST_TEST(converging_jain >= (k == 4 && rate <= 100.0 && stagger_s == 0.0 ? 0.88 : 0.90));
       BOOST_TEST(settled_jain >= (k == 2 ? 0.95 : 0.90));
       // A later cut's W_max is never far under the pace its 429 was met at: the clients use all of R.
       // With a W_max that lagged the climbs they left 3-7 % of it unused (10 seeds: worst 0.93-0.97 R).
