@@ -138,7 +138,16 @@ bool rate_controller::on_answer(steady_time now, steady_time sent_at, answer_kin
 
 void rate_controller::cut(steady_time now, std::optional<millis> retry_after) noexcept {
   if (cuts_in_a_row_ == 0) {
-    last_good_rate_ = accepted_.rate(now);
+    // The rate the floor after a series is a share of (see grow()): what the server was seen to
+    // sustain, not the start correction's reading of the first answers (16 in 1 ms: 1,600/s). A series
+    // that begins while the pace is still climbing back from an earlier one (storms a few seconds
+    // apart) would take a share of a rate the last floor set (trial 17: 300/s, then 46-120, then 2-16
+    // between the storms): the rate measured at an earlier series' start holds for good_rate_memory.
+    const double accepted = accepted_.sustained_rate(now);
+    if (accepted >= last_good_rate_ || now - last_good_at_ >= config_.good_rate_memory) {
+      last_good_rate_ = accepted;
+      last_good_at_ = now;
+    }
     floor_armed_ = false;
   }
   floor_rate_ = 0.0;

@@ -29,4 +29,10 @@ double rate_estimator::rate(steady_time now) const noexcept {
   return sum / window;
 }
 
+double rate_estimator::sustained_rate(steady_time now) const noexcept {
+  if (!first_) return 0.0;
+  const double since_last = std::max(0.0, to_seconds(now - last_));
+  return decayed_sum_ * std::exp(-since_last / tau_) / tau_;
+}
+
 }  // namespace keyrevoke::core

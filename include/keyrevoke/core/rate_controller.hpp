@@ -29,7 +29,8 @@
 // The in-flight ceiling follows the rate by Little's law (rate x RTT, with headroom), in
 // [1, max_in_flight]. While the server advertises its quota (core/quota_pacer.hpp), the quota pacer
 // sets the pace instead, within --rate; a 429 that contradicts it hands the pace back. A long
-// Retry-After, or cuts that keep coming without any request accepted in between, pause every sender.
+// Retry-After, or cuts that keep coming without any request accepted in between, pause every sender;
+// once such a series ends, the pace is at least floor_share of the last good rate (issue 12).
 
 #include "keyrevoke/core/clock.hpp"
 #include "keyrevoke/core/quota_pacer.hpp"
@@ -62,6 +63,9 @@ struct rate_controller_config {
   // rate before the series (issue 12: never below 10 % of the last good rate for more than a second).
   millis floor_after{500};
   double floor_share = 0.125;
+  // The accepted rate at the start of a series (the "last good rate") is kept this long unless a later
+  // series starts at a higher one: storms a few seconds apart do not compound their floors.
+  millis good_rate_memory{10000};
   // A cut this soon after the last one (s), when the server accepted less than this share (0-1) of the
   // answers to requests sent since, takes its rate from what was accepted since (see cut()).
   double descent_epoch_s = 2.0;
@@ -152,7 +156,8 @@ class rate_controller {
   unsigned cuts_in_a_row_ = 0;
   std::uint64_t epoch_accepted_ = 0;  // answers accepted since the last cut
   std::uint64_t epoch_refused_ = 0;   // 429s and 503 overloads to requests sent since the last cut
-  double last_good_rate_ = 0.0;       // the accepted rate when the current series of cuts began
+  double last_good_rate_ = 0.0;       // req/s accepted when a series of cuts began (see cut())
+  steady_time last_good_at_{};        // when last_good_rate_ was measured
   bool floor_armed_ = false;          // that series paused everyone: floor_share applies after it
   double floor_rate_ = 0.0;           // req/s the pace stays at or above for now (0: none; see grow())
   double srtt_s_ = 0.0;

@@ -45,4 +45,33 @@ BOOST_AUTO_TEST_CASE(decays_when_events_stop) {
   BOOST_TEST(four_later < one_later);
 }
 
+BOOST_AUTO_TEST_CASE(sustained_rate_claims_no_more_than_was_seen) {
+  // {events, spread over (s), read after (s), sustained rate at least, at most}: 16 answers in the
+  // first millisecond read as 1,600/s with the start correction, 32/s sustained; a rate held longer
+  // than the time constant reads as itself either way.
+  struct row {
+    int events;
+    double over_s;
+    double read_after_s;
+    double at_least;
+    double at_most;
+  };
+  const row rows[] = {
+      {16, 0.001, 0.001, 31.0, 33.0},
+      {100, 0.1, 0.1, 0.8 * 0.18 * 1000.0, 1.2 * 0.18 * 1000.0},  // 1 - exp(-0.2) of 1000/s
+      {2000, 2.0, 2.0, 0.9 * 1000.0, 1.1 * 1000.0},
+      {0, 0.0, 1.0, 0.0, 0.0},
+  };
+  for (const row& r : rows) {
+    BOOST_TEST_CONTEXT(r.events << " events over " << r.over_s << " s") {
+      rate_estimator e{0.5};
+      for (int i = 0; i < r.events; ++i) e.record(t0 + from_seconds(r.over_s * i / r.events));
+      const double sustained = e.sustained_rate(t0 + from_seconds(r.read_after_s));
+      BOOST_TEST(sustained >= r.at_least);
+      BOOST_TEST(sustained <= r.at_most);
+      BOOST_TEST(sustained <= e.rate(t0 + from_seconds(r.read_after_s)) + 1e-9);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
