@@ -140,14 +140,13 @@ void rate_controller::cut(steady_time now, std::optional<millis> retry_after) no
   if (cuts_in_a_row_ == 0) {
     // The rate the floor after a series is a share of (see grow()): what the server was seen to
     // sustain, not the start correction's reading of the first answers (16 in 1 ms: 1,600/s). A series
-    // that begins while the pace is still climbing back from an earlier one (storms a few seconds
-    // apart) would take a share of a rate the last floor set (trial 17: 300/s, then 46-120, then 2-16
-    // between the storms): the rate measured at an earlier series' start holds for good_rate_memory.
+    // that begins while the pace is still climbing back from the floor of an earlier one (storms a
+    // few seconds apart) would take a share of a rate that floor set (trial 17: 300/s, then 46-120,
+    // then 2-16 between the storms): the last good rate holds while the accepted rate is under beta
+    // of it and the last floor was applied within good_rate_memory.
     const double accepted = accepted_.sustained_rate(now);
-    if (accepted >= last_good_rate_ || now - last_good_at_ >= config_.good_rate_memory) {
-      last_good_rate_ = accepted;
-      last_good_at_ = now;
-    }
+    const bool recovering = floor_at_ && now - *floor_at_ < config_.good_rate_memory;
+    if (!recovering || accepted >= config_.beta * last_good_rate_) last_good_rate_ = accepted;
     floor_armed_ = false;
   }
   floor_rate_ = 0.0;
@@ -217,6 +216,7 @@ void rate_controller::grow(steady_time now) noexcept {
     rate = std::max(rate, floor);
     floor_armed_ = false;  // once: from there CUBIC climbs (or the next 429 cuts) as usual
     floor_rate_ = floor;
+    floor_at_ = now;
     if (rate > w_max_) w_max_ = rate;
     // The curve restarts from here, at W_max (at least the floor), probing with the absolute C: the
     // C of the last cut, at a W_max the series drove near 0, climbed from 37 to 300 req/s in 4.5 s.

@@ -63,8 +63,8 @@ struct rate_controller_config {
   // rate before the series (issue 12: never below 10 % of the last good rate for more than a second).
   millis floor_after{500};
   double floor_share = 0.125;
-  // The accepted rate at the start of a series (the "last good rate") is kept this long unless a later
-  // series starts at a higher one: storms a few seconds apart do not compound their floors.
+  // A series that starts this soon after the last floor, at an accepted rate under beta of the last
+  // good rate, keeps that last good rate: storms a few seconds apart do not compound their floors.
   millis good_rate_memory{10000};
   // A cut this soon after the last one (s), when the server accepted less than this share (0-1) of the
   // answers to requests sent since, takes its rate from what was accepted since (see cut()).
@@ -157,7 +157,7 @@ class rate_controller {
   std::uint64_t epoch_accepted_ = 0;  // answers accepted since the last cut
   std::uint64_t epoch_refused_ = 0;   // 429s and 503 overloads to requests sent since the last cut
   double last_good_rate_ = 0.0;       // req/s accepted when a series of cuts began (see cut())
-  steady_time last_good_at_{};        // when last_good_rate_ was measured
+  std::optional<steady_time> floor_at_;  // when the floor was last applied after a series
   bool floor_armed_ = false;          // that series paused everyone: floor_share applies after it
   double floor_rate_ = 0.0;           // req/s the pace stays at or above for now (0: none; see grow())
   double srtt_s_ = 0.0;
