@@ -205,7 +205,8 @@ void rate_controller::grow(steady_time now) noexcept {
   const double t = to_seconds(now - last_cut_) - k_s_;
   double rate = c_ * t * t * t + w_max_;
   // Never more than twice what was actually sent (AWS), nor above the user's ceiling.
-  rate = std::min(rate, 2.0 * std::max(sent_.rate(now), config_.min_rate));
+  const double sent = sent_.rate(now);
+  rate = std::min(rate, 2.0 * std::max(sent, config_.min_rate));
   // Not stuck near the floor after a series of 429s that paused everyone: soon after its last cut, at
   // least a share of what the server accepted before it, held until the send rate has caught up with
   // half of it (a server that really fell further costs a 429 per cut). Without the hold, the cap above,
@@ -227,7 +228,7 @@ void rate_controller::grow(steady_time now) noexcept {
     if (floor > 0.0) tat_ = std::min(tat_, last_slot_at_ + from_seconds(1.0 / floor));
   }
   rate = std::max(rate, floor_rate_);
-  if (sent_.rate(now) * 2.0 >= floor_rate_) floor_rate_ = 0.0;  // the cap no longer pulls under it
+  if (sent * 2.0 >= floor_rate_) floor_rate_ = 0.0;  // the cap no longer pulls under it
   if (config_.max_rate > 0.0) rate = std::min(rate, config_.max_rate);
   fill_rate_ = std::max(rate, config_.min_rate);
 }

@@ -17,10 +17,14 @@ void rate_estimator::record(steady_time t) noexcept {
   last_ = std::max(last_, t);
 }
 
+double rate_estimator::decayed_sum(steady_time now) const noexcept {
+  const double since_last = std::max(0.0, to_seconds(now - last_));
+  return decayed_sum_ * std::exp(-since_last / tau_);
+}
+
 double rate_estimator::rate(steady_time now) const noexcept {
   if (!first_) return 0.0;
-  const double since_last = std::max(0.0, to_seconds(now - last_));
-  const double sum = decayed_sum_ * std::exp(-since_last / tau_);
+  const double sum = decayed_sum(now);
   // Over an elapsed time e, a steady rate r yields sum = r * tau * (1 - exp(-e / tau)):
   // dividing by that window instead of tau keeps the first fraction of a second unbiased.
   // The window is floored at 10 ms so that a handful of events at start does not read as a huge rate.
@@ -30,9 +34,7 @@ double rate_estimator::rate(steady_time now) const noexcept {
 }
 
 double rate_estimator::sustained_rate(steady_time now) const noexcept {
-  if (!first_) return 0.0;
-  const double since_last = std::max(0.0, to_seconds(now - last_));
-  return decayed_sum_ * std::exp(-since_last / tau_) / tau_;
+  return first_ ? decayed_sum(now) / tau_ : 0.0;
 }
 
 }  // namespace keyrevoke::core

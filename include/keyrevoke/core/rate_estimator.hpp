@@ -22,6 +22,8 @@ class rate_estimator {
   double sustained_rate(steady_time now) const noexcept;
 
  private:
+  double decayed_sum(steady_time now) const noexcept;  // the sum below, decayed to now
+
   double tau_;
   double decayed_sum_ = 0.0;  // sum of exp(-(last_ - t_i) / tau)
   std::optional<steady_time> first_;

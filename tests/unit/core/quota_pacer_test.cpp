@@ -417,12 +417,15 @@ void check_burst(const burst_row& row) {
     }
     t = 1.052;
   }
-  // The storm (0 to storms - 1) whose refusals t falls in, if any; else the last one begun.
-  const auto storm_at = [&](double x, bool& refusing) {
+  // The last storm (0 to storms - 1) begun at x (0 before the first), and whether x falls in it.
+  const auto storm_at = [&](double x) {
     unsigned i = 0;
     while (i + 1 < row.storms && x >= 1.0 + (i + 1) * row.period_s) ++i;
-    refusing = row.storms > 0 && x >= 1.0 + i * row.period_s && x < 1.0 + i * row.period_s + row.storm_s;
     return i;
+  };
+  const auto refusing = [&](double x) {
+    const double start = 1.0 + storm_at(x) * row.period_s;
+    return row.storms > 0 && x >= start && x < start + row.storm_s;
   };
   const double end = 1.0 + (row.storms > 0 ? (row.storms - 1) * row.period_s + row.storm_s : 0.0);
   // The controller sends at its pace; answers are 429 during the storms, else accepted. Measure how
@@ -439,21 +442,18 @@ void check_burst(const burst_row& row) {
     const steady_time now = at(t);
     const steady_time next = std::max(c.next_send_time(now), now);
     const double step = std::max(to_seconds(next - now), 0.0005);
-    bool refusing = false;
-    const unsigned storm = storm_at(t, refusing);
+    const unsigned storm = storm_at(t);
     // One request per `step`: slower than 10 % of the good rate when step > 10 ms (pauses included),
     // counted up to the next storm's start.
-    bool refusing_then = false;
-    const unsigned storm_then = storm_at(t + step, refusing_then);
+    const unsigned storm_then = storm_at(t + step);
     if (accepted_since[storm] && step * 0.1 * good > 1.0) {
       below[storm] += storm_then == storm ? step : 1.0 + storm_then * row.period_s - t;
     }
     t += step;
     c.take_send_slot(at(t));
     c.on_bytes_written(at(t));
-    bool accepting = false;
-    const unsigned answered_storm = storm_at(t, accepting);
-    accepting = !accepting;
+    const bool accepting = !refusing(t);
+    const unsigned answered_storm = storm_at(t);
     c.on_answer(at(t + 0.002), at(t), accepting ? answer_kind::accepted : answer_kind::throttled, std::nullopt);
     if (!accepting) continue;
     accepted_since[answered_storm] = true;
